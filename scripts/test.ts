@@ -1,0 +1,137 @@
+// npm test: every check of the project, in one command, against real Postgres and real Deno.
+// Exits non-zero on any failure and ends with `N passed, M failed` (tests counted inside each runner,
+// and each whole-project check counted as one).
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { supabaseCli } from "../src/local/database.ts";
+import { DENO_BIN, FUNCTIONS_DIR, ROOT } from "../src/local/paths.ts";
+import { throwawayDatabase, type ThrowawayDatabase } from "../src/local/throwaway.ts";
+import { generateTypes, TYPES_FILE } from "../src/local/types.ts";
+
+interface StepResult {
+  name: string;
+  passed: number;
+  failed: number;
+  seconds: number;
+  note?: string;
+}
+
+const results: StepResult[] = [];
+const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
+
+function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const tee = (d: Buffer) => {
+      output += d;
+      process.stdout.write(d);
+    };
+    child.stdout.on("data", tee);
+    child.stderr.on("data", tee);
+    child.on("error", (err) => resolve({ code: 127, output: String(err) }));
+    child.on("close", (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+/** Runs one step; `count` reads (passed, failed) from its output, else the step counts as one check. */
+async function step(
+  name: string,
+  body: () => Promise<{ code: number; output: string }>,
+  count?: (output: string) => { passed: number; failed: number } | undefined,
+) {
+  console.log(`\n━━ ${name}`);
+  const started = Date.now();
+  let result: { code: number; output: string };
+  try {
+    result = await body();
+  } catch (err) {
+    console.error(err);
+    result = { code: 1, output: String(err) };
+  }
+  const counted = count?.(result.output);
+  let { passed, failed } = counted ?? (result.code === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 });
+  // A runner that exits non-zero with every test passing (a crash, a bad plan) still fails.
+  if (result.code !== 0 && failed === 0) failed = 1;
+  results.push({ name, passed, failed, seconds: (Date.now() - started) / 1000 });
+}
+
+const tap = (output: string) => {
+  const m = /Files=\d+, Tests=(\d+)/.exec(output);
+  const failedLines = [...output.matchAll(/Failed (\d+)\/\d+ subtests/g)].reduce((n, x) => n + Number(x[1]), 0);
+  return m ? { passed: Number(m[1]) - failedLines, failed: failedLines } : undefined;
+};
+const denoCounts = (output: string) => {
+  const m = /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/.exec(output);
+  return m ? { passed: Number(m[1]), failed: Number(m[2]) } : undefined;
+};
+
+let db: ThrowawayDatabase | undefined;
+const started = Date.now();
+try {
+  await step("typecheck (tsc, Node code)", () => run(bin("tsc"), ["-p", "."]));
+  await step("typecheck (deno check, functions)", () =>
+    run(DENO_BIN, ["check", "--config", join(FUNCTIONS_DIR, "deno.json"), FUNCTIONS_DIR, "src/local/deno"]));
+  await step("lint (deno lint, functions)", () =>
+    run(DENO_BIN, ["lint", "--config", join(FUNCTIONS_DIR, "deno.json"), FUNCTIONS_DIR, "src/local/deno"]));
+
+  await step("throwaway database (bootstrap, supabase db push, config sync)", async () => {
+    db = await throwawayDatabase();
+    return { code: 0, output: db.url };
+  });
+
+  if (db) {
+    const url = db.url;
+    await step("supabase db lint (plpgsql_check)", () =>
+      run(bin("supabase"), ["db", "lint", `--remote=${url}`, "--level", "warning", "--fail-on", "warning"]));
+    await step("supabase db advisors (security)", () =>
+      run(bin("supabase"), ["db", "advisors", `--remote=${url}`, "--type", "security", "--level", "info", "--fail-on", "info"]));
+    await step("generated types are fresh (src/database.types.ts)", async () => {
+      const fresh = await generateTypes(url);
+      if (fresh === readFileSync(TYPES_FILE, "utf8")) return { code: 0, output: "fresh" };
+      console.error("src/database.types.ts is stale: run `npm run gen:types` and commit the result.");
+      return { code: 1, output: "stale" };
+    });
+    const tests = readdirSync(join(ROOT, "supabase/tests")).filter((f) => f.endsWith(".sql")).sort();
+    const u = new URL(url);
+    await step("pgTAP (pg_prove supabase/tests)", () =>
+      run("pg_prove", ["-h", u.hostname, "-p", u.port, "-U", "postgres", "-d", "postgres", ...tests.map((t) => join("supabase/tests", t))], {
+        PGSSLMODE: "disable",
+      }), tap);
+    await step("deno test (function units)", () =>
+      run(DENO_BIN, ["test", "--allow-all", "--config", join(FUNCTIONS_DIR, "deno.json"), join(FUNCTIONS_DIR, "tests")], {
+        SUPABASE_DB_URL: url,
+        NO_COLOR: "1",
+      }), denoCounts);
+    await db.destroy();
+    db = undefined;
+  }
+
+  const report = join(tmpdir(), `saasbase-vitest-${process.pid}.json`);
+  await step("vitest (integration, throwaway local stack)", () =>
+    run(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`]), () => {
+    try {
+      const r = JSON.parse(readFileSync(report, "utf8"));
+      return { passed: r.numPassedTests, failed: r.numFailedTests + (r.numRuntimeErrorTests ?? 0) };
+    } catch {
+      return undefined;
+    } finally {
+      rmSync(report, { force: true });
+    }
+  });
+} finally {
+  await db?.destroy();
+}
+
+console.log("\n━━ summary");
+for (const r of results) {
+  const mark = r.failed ? "FAIL" : "ok  ";
+  console.log(`${mark} ${r.name.padEnd(62)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed ${r.seconds.toFixed(1).padStart(6)} s`);
+}
+const passed = results.reduce((n, r) => n + r.passed, 0);
+const failed = results.reduce((n, r) => n + r.failed, 0);
+console.log(`total time ${((Date.now() - started) / 1000).toFixed(0)} s`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,33 @@
+// The product config as catalog rows (column names of public.features, plans, plan_quotas, credit_packs),
+// the payload of public.service_role_sync_config.
+import type { ProductConfig } from "../../supabase/functions/_shared/config-schema.ts";
+
+export function catalogRows(config: ProductConfig) {
+  return {
+    features: Object.entries(config.features).map(([id, f]) => ({ id, name: f.name, credits: f.credits, unit: f.unit })),
+    plans: config.plans.map((p, i) => ({
+      id: p.id,
+      name: p.name,
+      description: p.description,
+      price_monthly_cents: p.priceMonthlyCents,
+      price_yearly_cents: p.priceYearlyCents ?? null,
+      monthly_credits: p.monthlyCredits,
+      discount_percent: p.discountPercent,
+      sort_order: i,
+      is_default: p.id === config.defaultPlan,
+    })),
+    plan_quotas: config.plans.flatMap((p) => [
+      ...p.quotas.map((q) => ({ plan_id: p.id, feature_id: q.feature, period: q.period, free_limit: q.limit, unlimited: false })),
+      ...p.unlimited.map((f) => ({ plan_id: p.id, feature_id: f, period: null, free_limit: null, unlimited: true })),
+    ]),
+    credit_packs: config.creditPacks.map((c, i) => ({
+      id: c.id,
+      name: c.name,
+      credits: c.credits,
+      price_cents: c.priceCents,
+      sort_order: i,
+    })),
+  };
+}
+
+export type CatalogRows = ReturnType<typeof catalogRows>;

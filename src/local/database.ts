@@ -1,0 +1,78 @@
+// Brings a database to the project's schema the way a developer does against hosted Supabase: the platform
+// bootstrap (plain Postgres only), then `supabase db push` with the real CLI (migrations and seed.sql), then
+// the product config sync.
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import postgres from "postgres";
+import { config } from "../../supabase/functions/_shared/config.ts";
+import { catalogRows } from "../config/catalog.ts";
+import { ROOT, SUPABASE_BIN } from "./paths.ts";
+
+export function connect(url: string, max = 1) {
+  return postgres(url, { max, onnotice: () => {}, connect_timeout: 10 });
+}
+
+/** Runs src/local/platform.sql unless the database already has Supabase's auth schema (a real Supabase
+ * database, or one bootstrapped before). Returns whether it ran. */
+export async function bootstrapPlatform(url: string): Promise<boolean> {
+  const sql = connect(url);
+  try {
+    const [{ present }] = await sql`select to_regclass('auth.users') is not null as present`;
+    if (present) return false;
+    await sql.unsafe(readFileSync(join(ROOT, "src/local/platform.sql"), "utf8"));
+    return true;
+  } finally {
+    await sql.end();
+  }
+}
+
+/** Runs a Supabase CLI command from the project root; rejects with its output when it fails. */
+export function supabaseCli(args: string[], opts: { quiet?: boolean } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(SUPABASE_BIN, args, {
+      cwd: ROOT,
+      env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code === 0) {
+        if (!opts.quiet && err.trim()) process.stderr.write(err);
+        resolve(out);
+      } else {
+        reject(new Error(`supabase ${args[0]} ${args[1] ?? ""} failed (exit ${code}):\n${err}${out}`));
+      }
+    });
+  });
+}
+
+/** Applies pending migrations and (once per content) seed.sql, exactly as `supabase db push` does remotely. */
+export async function pushMigrations(url: string, opts: { seed?: boolean } = {}) {
+  const args = ["db", "push", `--remote=${url}`, "--include-all", "--yes"];
+  if (opts.seed !== false) args.push("--include-seed");
+  await supabaseCli(args, { quiet: true });
+}
+
+/** Writes the product config's catalog (plans, features, quotas, packs) into the database. */
+export async function syncProductConfig(url: string) {
+  const sql = connect(url);
+  try {
+    const [row] = await sql`select public.service_role_sync_config(${sql.json(catalogRows(config))}) as summary`;
+    return row.summary as Record<string, number>;
+  } finally {
+    await sql.end();
+  }
+}
+
+/** Bootstrap (when needed), migrations, seed, config sync. */
+export async function prepareDatabase(url: string, opts: { seed?: boolean } = {}) {
+  const bootstrapped = await bootstrapPlatform(url);
+  await pushMigrations(url, opts);
+  const catalog = await syncProductConfig(url);
+  return { bootstrapped, catalog };
+}

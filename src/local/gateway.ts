@@ -1,0 +1,81 @@
+// The local API gateway on the API port (54321): `/functions/v1/<name>/...` reaches the function's Deno
+// process with the path the platform gives it (`/<name>/...`), after the platform's verify_jwt check.
+// Bodies stream both ways unbuffered (Server-Sent Events work), and a client that disconnects aborts the
+// upstream request, so the function's `req.signal` fires as it does on Supabase.
+//
+// What it does not mirror: Kong's API-key routes (/rest/v1, /auth/v1, /storage/v1) need PostgREST, GoTrue
+// and Storage, which only `supabase start` provides.
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { verifyJwt } from "./jwt.ts";
+
+export interface FunctionRouter {
+  target(name: string): { port: number; verifyJwt: boolean } | undefined;
+}
+
+const FUNCTIONS_PREFIX = "/functions/v1/";
+
+// The platform's own error bodies (edge runtime and relay), kept as they are so that clients see here what
+// they see on Supabase.
+function platformError(res: ServerResponse, status: number, code: string | number, message: string) {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify({ code, message }));
+}
+
+/** Whether the request carries a bearer JWT signed with the project's secret (any role, as the platform). */
+export function jwtCheck(authorization: string | undefined, secret: string): "ok" | "missing" | "invalid" {
+  if (!authorization) return "missing";
+  const m = /^Bearer\s+(\S+)$/i.exec(authorization);
+  if (!m) return "invalid";
+  return verifyJwt(m[1], secret) ? "ok" : "invalid";
+}
+
+export function createGateway(router: FunctionRouter, jwtSecret: string): Server {
+  return createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (!url.pathname.startsWith(FUNCTIONS_PREFIX)) {
+      return platformError(res, 404, "not_found", "Only /functions/v1 is served by the local stack; use `supabase start` for /rest, /auth and /storage");
+    }
+    const rest = url.pathname.slice(FUNCTIONS_PREFIX.length);
+    const name = rest.split("/")[0];
+    const target = router.target(name);
+    if (!target) return platformError(res, 404, "NOT_FOUND", "Requested function was not found");
+
+    // As the edge runtime: preflight requests pass without a token so browsers can reach the function.
+    if (target.verifyJwt && req.method !== "OPTIONS") {
+      const check = jwtCheck(req.headers.authorization, jwtSecret);
+      if (check === "missing") return platformError(res, 401, 401, "Missing authorization header");
+      if (check === "invalid") return platformError(res, 401, 401, "Invalid JWT");
+    }
+
+    const upstream = httpRequest(
+      {
+        host: "127.0.0.1",
+        port: target.port,
+        method: req.method,
+        path: `/${rest}${url.search}`,
+        headers: { ...req.headers, host: `127.0.0.1:${target.port}` },
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on("error", () => {
+      if (!res.headersSent) platformError(res, 502, "BOOT_ERROR", "Function failed to respond");
+      else res.destroy();
+    });
+    res.on("close", () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    req.pipe(upstream);
+  });
+}
+
+export function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) =>
+      reject(err.code === "EADDRINUSE" ? new Error(`Port ${port} is in use (another \`npm run dev\` or \`supabase start\`?)`) : err)
+    );
+    server.listen(port, "127.0.0.1", () => resolve());
+  });
+}

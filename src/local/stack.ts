@@ -1,0 +1,142 @@
+// The docker-free local Supabase stack: Postgres (a project-local cluster, or SUPABASE_DB_URL), the schema
+// applied with the real Supabase CLI, and the edge functions on real Deno behind a gateway on the API port.
+// `npm run dev` runs it for people; the vitest suite runs a throwaway one on ports of its own.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseDotenv } from "dotenv";
+import type { Server } from "node:http";
+import { prepareDatabase } from "./database.ts";
+import { FunctionWorkers } from "./functions.ts";
+import { createGateway, listen } from "./gateway.ts";
+import { apiKeys } from "./jwt.ts";
+import { FUNCTIONS_DIR, STATE_DIR, SUPABASE_DIR } from "./paths.ts";
+import { LocalCluster } from "./postgres.ts";
+import { readProjectConfig, type FunctionSpec } from "./supabase-config.ts";
+
+export interface StackOptions {
+  /** Use this database instead of a project-local cluster. */
+  dbUrl?: string;
+  /** Folder for the local cluster's data (default .saasbase/db). */
+  dataDir?: string;
+  apiPort?: number;
+  dbPort?: number;
+  /** Delete the local cluster's data before starting. */
+  reset?: boolean;
+  /** false for throwaway clusters: no fsync. */
+  durable?: boolean;
+  /** Extra function secrets (besides supabase/functions/.env). */
+  functionEnv?: Record<string, string>;
+  /** Read supabase/functions/.env (default true; tests pass their own secrets instead). */
+  loadFunctionsEnvFile?: boolean;
+  watch?: boolean;
+  functionsLogFile?: string;
+  /** Restrict which functions run (default: all in config.toml / supabase/functions). */
+  functions?: (spec: FunctionSpec) => boolean;
+}
+
+export interface Stack {
+  apiUrl: string;
+  functionsUrl: string;
+  dbUrl: string;
+  jwtSecret: string;
+  anonKey: string;
+  serviceRoleKey: string;
+  functions: { name: string; verifyJwt: boolean }[];
+  /** Whether the database was bootstrapped (plain Postgres) on this start. */
+  bootstrapped: boolean;
+  catalog: Record<string, number>;
+  stop(): Promise<void>;
+}
+
+/** The stack's endpoints and keys, laid out like `supabase status`. */
+export function statusTable(stack: Stack): string {
+  const rows: [string, string][] = [
+    ["API URL", stack.apiUrl],
+    ["Functions URL", stack.functionsUrl],
+    ["DB URL", stack.dbUrl],
+    ["JWT secret", stack.jwtSecret],
+    ["anon key", stack.anonKey],
+    ["service_role key", stack.serviceRoleKey],
+    ["Functions", stack.functions.map((f) => `${f.name}${f.verifyJwt ? "" : " (verify_jwt off)"}`).join(", ")],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padStart(width)}: ${v}`).join("\n");
+}
+
+function functionsEnvFile(): Record<string, string> {
+  const path = join(FUNCTIONS_DIR, ".env");
+  return existsSync(path) ? parseDotenv(readFileSync(path)) : {};
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const project = readProjectConfig(SUPABASE_DIR);
+  const apiPort = opts.apiPort ?? project.apiPort;
+  const cleanups: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    while (cleanups.length) await cleanups.pop()!().catch((err) => console.error(err));
+  };
+
+  try {
+    let dbUrl = opts.dbUrl;
+    if (dbUrl) {
+      if (opts.reset) {
+        throw new Error("--reset only resets the project-local cluster; for your own database use `supabase db reset --db-url`.");
+      }
+    } else {
+      const cluster = new LocalCluster({
+        dataDir: opts.dataDir ?? join(STATE_DIR, "db"),
+        port: opts.dbPort ?? project.dbPort,
+        durable: opts.durable,
+      });
+      if (opts.reset) await cluster.destroy();
+      await cluster.start();
+      cleanups.push(() => cluster.stop());
+      dbUrl = cluster.url;
+    }
+
+    const { bootstrapped, catalog } = await prepareDatabase(dbUrl);
+
+    const keys = apiKeys(project.jwtSecret);
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    const specs = project.functions.filter(opts.functions ?? (() => true));
+    const workers = new FunctionWorkers(specs, {
+      env: {
+        ...(opts.loadFunctionsEnvFile === false ? {} : functionsEnvFile()),
+        ...opts.functionEnv,
+        // The platform's own variables win over any secret of the same name, as on Supabase.
+        SUPABASE_URL: apiUrl,
+        SUPABASE_ANON_KEY: keys.anonKey,
+        SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
+        SUPABASE_DB_URL: dbUrl,
+      },
+      watch: opts.watch,
+      logFile: opts.functionsLogFile,
+    });
+    cleanups.push(() => workers.stop());
+    await workers.start();
+
+    const gateway: Server = createGateway(workers, project.jwtSecret);
+    await listen(gateway, apiPort);
+    cleanups.push(
+      () => new Promise<void>((resolve) => {
+        gateway.close(() => resolve());
+        gateway.closeAllConnections();
+      }),
+    );
+
+    return {
+      apiUrl,
+      functionsUrl: `${apiUrl}/functions/v1`,
+      dbUrl,
+      jwtSecret: project.jwtSecret,
+      ...keys,
+      functions: specs.map((s) => ({ name: s.name, verifyJwt: s.verifyJwt })),
+      bootstrapped,
+      catalog,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

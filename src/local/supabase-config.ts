@@ -1,0 +1,61 @@
+// What the local stack reads from supabase/config.toml, the file `supabase start` reads too: ports, the JWT
+// secret, and each edge function's settings (verify_jwt defaults to true, as on the platform).
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parse } from "smol-toml";
+import { LOCAL_JWT_SECRET } from "./jwt.ts";
+
+export interface FunctionSpec {
+  name: string;
+  entrypoint: string;
+  verifyJwt: boolean;
+  importMap: string;
+}
+
+export interface ProjectConfig {
+  apiPort: number;
+  dbPort: number;
+  jwtSecret: string;
+  functions: FunctionSpec[];
+}
+
+type Table = Record<string, unknown>;
+const table = (v: unknown): Table => (v && typeof v === "object" ? (v as Table) : {});
+
+export function readProjectConfig(supabaseDir: string): ProjectConfig {
+  const toml = table(parse(readFileSync(join(supabaseDir, "config.toml"), "utf8")));
+  const api = table(toml.api);
+  const db = table(toml.db);
+  const auth = table(toml.auth);
+  const fnSettings = table(toml.functions);
+  const functionsDir = join(supabaseDir, "functions");
+
+  const functions: FunctionSpec[] = [];
+  for (const name of readdirSync(functionsDir).sort()) {
+    // `_shared` and dot-folders hold code, not functions (the CLI skips them the same way).
+    if (name.startsWith("_") || name.startsWith(".")) continue;
+    const settings = table(fnSettings[name]);
+    if (settings.enabled === false) continue;
+    const entrypoint = typeof settings.entrypoint === "string"
+      ? resolve(supabaseDir, settings.entrypoint)
+      : join(functionsDir, name, "index.ts");
+    if (!existsSync(entrypoint)) continue;
+    functions.push({
+      name,
+      entrypoint,
+      verifyJwt: settings.verify_jwt !== false,
+      importMap: typeof settings.import_map === "string"
+        ? resolve(supabaseDir, settings.import_map)
+        : join(functionsDir, "import_map.json"),
+    });
+  }
+
+  return {
+    apiPort: Number(api.port ?? 54321),
+    dbPort: Number(db.port ?? 54322),
+    jwtSecret: typeof auth.jwt_secret === "string" && !auth.jwt_secret.startsWith("env(")
+      ? auth.jwt_secret
+      : LOCAL_JWT_SECRET,
+    functions,
+  };
+}

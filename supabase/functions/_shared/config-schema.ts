@@ -1,0 +1,202 @@
+// The shape of the product config (saasbase.config.ts), validated with zod when it is loaded, by the edge
+// functions (Deno) and by the Node tooling alike. A fork edits the config, never this file.
+import { z } from "zod";
+
+/** Lower-case identifiers: they become primary keys, Stripe lookup keys and ledger feature names. */
+const id = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, "must be a lower-case id (a-z, 0-9, _ or -)");
+const count = z.number().int().nonnegative();
+const cents = z.number().int().nonnegative();
+/** Environment variable names: secrets are named in the config, never written in it. */
+const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, "must be an environment variable name");
+
+export const periods = ["day", "month", "lifetime"] as const;
+
+const featureSchema = z.object({
+  name: z.string().min(1),
+  /** Credits one unit of the feature costs once the free allowance is used up. */
+  credits: count,
+  unit: z.string().min(1).default("use"),
+});
+
+const quotaSchema = z.object({
+  feature: id,
+  period: z.enum(periods),
+  /** Free uses per period before credits are charged. */
+  limit: count,
+});
+
+const planSchema = z.object({
+  id,
+  name: z.string().min(1),
+  description: z.string().default(""),
+  priceMonthlyCents: cents,
+  priceYearlyCents: cents.optional(),
+  /** Credits granted with each paid invoice (or each month, on the free plan). */
+  monthlyCredits: count.default(0),
+  /** Discount on extra credit purchases for subscribers of this plan. */
+  discountPercent: z.number().int().min(0).max(100).default(0),
+  quotas: z.array(quotaSchema).default([]),
+  /** Features this plan uses without limit and without credits. */
+  unlimited: z.array(id).default([]),
+});
+
+const creditPackSchema = z.object({
+  id,
+  name: z.string().min(1),
+  credits: z.number().int().positive(),
+  priceCents: z.number().int().positive(),
+});
+
+const personaSchema = z.object({
+  id,
+  name: z.string().min(1),
+  systemPrompt: z.string().min(1),
+  /** Credits charged per answered message with this persona. */
+  creditsPerMessage: count,
+  /** A model id from one of the providers; the AI default when absent. */
+  model: z.string().min(1).optional(),
+});
+
+const modelSchema = z.object({
+  id: z.string().min(1),
+  contextWindow: z.number().int().positive(),
+  maxOutputTokens: z.number().int().positive(),
+});
+
+const providerSchema = z.object({
+  id,
+  /** `gemini` is reached through Google's OpenAI-compatible endpoint; any other server speaking the
+   * OpenAI chat-completions format (Ollama, vLLM, LM Studio) is `openai-compatible`. */
+  kind: z.enum(["openai", "gemini", "openai-compatible"]),
+  baseUrl: z.url().optional(),
+  /** Overrides baseUrl when set in the environment (self-hosted models, tests). */
+  baseUrlEnv: envName.optional(),
+  apiKeyEnv: envName.optional(),
+  models: z.array(modelSchema).min(1),
+  timeoutMs: z.number().int().positive().default(30_000),
+  maxRetries: z.number().int().min(0).max(10).default(2),
+});
+
+const referralSchema = z.object({
+  referrerCredits: count,
+  referrerCashCents: cents,
+  referredCredits: count,
+  /** When the reward is paid. */
+  payWhen: z.enum(["signup", "email_confirmed", "first_payment"]),
+  monthlyCapPerReferrer: count,
+  minCashoutCents: cents,
+});
+
+export const configSchema = z
+  .object({
+    product: z.object({
+      name: z.string().min(1),
+      /** Base URL of the product's web app: share links, checkout return pages. */
+      url: z.url(),
+      supportEmail: z.email(),
+    }),
+    currency: z.string().regex(/^[a-z]{3}$/, "must be a lower-case ISO 4217 code such as usd"),
+    /** Credits every new account starts with. */
+    signupCredits: count,
+    /** Days after which granted (not purchased) credits expire; null keeps them forever. */
+    grantExpiryDays: z.number().int().positive().nullable().default(null),
+    features: z.record(id, featureSchema),
+    plans: z.array(planSchema).min(1),
+    defaultPlan: id,
+    creditPacks: z.array(creditPackSchema).default([]),
+    purchase: z.object({ minCents: z.number().int().positive(), maxCents: z.number().int().positive() }),
+    personas: z.array(personaSchema).min(1),
+    defaultPersona: id,
+    ai: z.object({
+      providers: z.array(providerSchema).min(1),
+      /** Provider ids tried in order when one fails before its first token. */
+      fallbackOrder: z.array(id).min(1),
+      defaultModel: z.string().min(1),
+    }),
+    anonymous: z.object({ chatMessagesPerDay: count }),
+    referrals: referralSchema,
+  })
+  .superRefine((c, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
+    const features = new Set(Object.keys(c.features));
+    const duplicates = (ids: string[]) => ids.filter((v, i) => ids.indexOf(v) !== i);
+
+    for (const dup of duplicates(c.plans.map((p) => p.id))) issue(["plans"], `duplicate plan id "${dup}"`);
+    if (!c.plans.some((p) => p.id === c.defaultPlan)) issue(["defaultPlan"], `unknown plan "${c.defaultPlan}"`);
+    c.plans.forEach((plan, p) => {
+      // One rule per plan and feature: a free allowance or unlimited use, never both.
+      const seen = new Set<string>();
+      plan.quotas.forEach((q, i) => {
+        if (!features.has(q.feature)) issue(["plans", p, "quotas", i, "feature"], `unknown feature "${q.feature}"`);
+        if (seen.has(q.feature)) issue(["plans", p, "quotas", i, "feature"], `"${q.feature}" has a quota already`);
+        seen.add(q.feature);
+      });
+      plan.unlimited.forEach((f, i) => {
+        if (!features.has(f)) issue(["plans", p, "unlimited", i], `unknown feature "${f}"`);
+        if (seen.has(f)) issue(["plans", p, "unlimited", i], `"${f}" has a quota already`);
+        seen.add(f);
+      });
+    });
+
+    for (const dup of duplicates(c.creditPacks.map((p) => p.id))) issue(["creditPacks"], `duplicate pack id "${dup}"`);
+    if (c.purchase.minCents > c.purchase.maxCents) issue(["purchase", "minCents"], "must not exceed maxCents");
+    c.creditPacks.forEach((pack, i) => {
+      if (pack.priceCents < c.purchase.minCents || pack.priceCents > c.purchase.maxCents) {
+        issue(["creditPacks", i, "priceCents"], "must lie within purchase.minCents and purchase.maxCents");
+      }
+    });
+
+    const models = new Set(c.ai.providers.flatMap((p) => p.models.map((m) => m.id)));
+    const providers = new Set(c.ai.providers.map((p) => p.id));
+    for (const dup of duplicates(c.personas.map((p) => p.id))) issue(["personas"], `duplicate persona id "${dup}"`);
+    if (!c.personas.some((p) => p.id === c.defaultPersona)) {
+      issue(["defaultPersona"], `unknown persona "${c.defaultPersona}"`);
+    }
+    c.personas.forEach((persona, i) => {
+      if (persona.model && !models.has(persona.model)) issue(["personas", i, "model"], `unknown model "${persona.model}"`);
+    });
+    if (!models.has(c.ai.defaultModel)) issue(["ai", "defaultModel"], `unknown model "${c.ai.defaultModel}"`);
+    c.ai.fallbackOrder.forEach((p, i) => {
+      if (!providers.has(p)) issue(["ai", "fallbackOrder", i], `unknown provider "${p}"`);
+    });
+    c.ai.providers.forEach((p, i) => {
+      if (p.kind === "openai-compatible" && !p.baseUrl && !p.baseUrlEnv) {
+        issue(["ai", "providers", i, "baseUrl"], "an openai-compatible provider needs baseUrl or baseUrlEnv");
+      }
+    });
+  });
+
+/** The config as a fork writes it (defaults may be left out). */
+export type ProductConfigInput = z.input<typeof configSchema>;
+/** The config after validation, defaults filled in. */
+export type ProductConfig = z.output<typeof configSchema>;
+
+/** Thrown when the config is invalid; the message names the path of every bad field. */
+export class ConfigError extends Error {
+  constructor(readonly issues: { path: string; message: string }[]) {
+    super(`Invalid SaaSbase config:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** `plans[1].quotas[0].feature`: the path of a bad field as a fork would look for it in the file. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => {
+    if (typeof key === "number") return `${out}[${key}]`;
+    return out ? `${out}.${String(key)}` : String(key);
+  }, "") || "(root)";
+}
+
+/** Validates a config, filling in defaults; throws ConfigError naming each bad field's path. */
+export function parseConfig(input: unknown): ProductConfig {
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
+  }
+  return result.data;
+}
+
+/** Typed identity for the config file, so editors complete and check it as it is written. */
+export function defineConfig(config: ProductConfigInput): ProductConfigInput {
+  return config;
+}

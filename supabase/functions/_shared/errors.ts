@@ -1,0 +1,64 @@
+// Typed errors with a stable code and HTTP status. Handlers throw them; `errorResponse` turns any thrown value
+// into `{ error: { code, message } }`, and never leaks an unexpected error's text to the caller.
+
+export class AppError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** 400: the request is malformed (bad JSON, wrong method). */
+export class BadRequestError extends AppError {
+  constructor(message: string, code = "bad_request") {
+    super(400, code, message);
+  }
+}
+
+/** 401: no valid credentials. */
+export class UnauthorizedError extends AppError {
+  constructor(message = "Authentication required", code = "unauthorized") {
+    super(401, code, message);
+  }
+}
+
+/** 403: authenticated, but not allowed. */
+export class ForbiddenError extends AppError {
+  constructor(message = "Not allowed", code = "forbidden") {
+    super(403, code, message);
+  }
+}
+
+/** 404: no such resource or route. */
+export class NotFoundError extends AppError {
+  constructor(message = "Not found", code = "not_found") {
+    super(404, code, message);
+  }
+}
+
+/** 405: the route exists, the method does not. */
+export class MethodNotAllowedError extends AppError {
+  constructor(method: string) {
+    super(405, "method_not_allowed", `Method ${method} is not allowed here`);
+  }
+}
+
+/** 422: well-formed but invalid input; details lists the bad fields. */
+export class ValidationError extends AppError {
+  constructor(message: string, details?: unknown) {
+    super(422, "validation_failed", message, details);
+  }
+}
+
+export function errorBody(code: string, message: string, details?: unknown) {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/** The JSON response for a thrown value; unexpected errors are logged and answered as a bare 500. */
+export function errorResponse(err: unknown, headers: HeadersInit = {}): Response {
+  if (err instanceof AppError) {
+    return Response.json(errorBody(err.code, err.message, err.details), { status: err.status, headers });
+  }
+  console.error(err);
+  return Response.json(errorBody("internal_error", "Internal server error"), { status: 500, headers });
+}

@@ -1,0 +1,40 @@
+// Which third-party integrations this deployment has secrets for. Only presence is reported, never a value.
+import type { ProductConfig } from "./config-schema.ts";
+
+export type EnvReader = (name: string) => string | undefined;
+
+export interface ProviderStatus {
+  id: string;
+  kind: string;
+  configured: boolean;
+  /** The base URL in use when overridden or self-hosted; the vendor default otherwise. */
+  baseUrl: string | null;
+  missing: string[];
+}
+
+export interface IntegrationStatus {
+  stripe: { configured: boolean; webhookConfigured: boolean; missing: string[] };
+  ai: ProviderStatus[];
+}
+
+export function providerBaseUrl(provider: ProductConfig["ai"]["providers"][number], env: EnvReader): string | null {
+  return (provider.baseUrlEnv && env(provider.baseUrlEnv)) || provider.baseUrl || null;
+}
+
+export function integrationStatus(config: ProductConfig, env: EnvReader): IntegrationStatus {
+  const missing = (names: (string | undefined)[]) => names.filter((n): n is string => !!n && !env(n));
+  const stripeMissing = missing(["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"]);
+  return {
+    stripe: {
+      configured: !stripeMissing.includes("STRIPE_SECRET_KEY"),
+      webhookConfigured: !stripeMissing.includes("STRIPE_WEBHOOK_SECRET"),
+      missing: stripeMissing,
+    },
+    ai: config.ai.providers.map((p) => {
+      const baseUrl = providerBaseUrl(p, env);
+      const absent = missing([p.apiKeyEnv]);
+      if (!baseUrl && p.kind === "openai-compatible") absent.push(p.baseUrlEnv ?? "baseUrl");
+      return { id: p.id, kind: p.kind, configured: absent.length === 0, baseUrl, missing: absent };
+    }),
+  };
+}

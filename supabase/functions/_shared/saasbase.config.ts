@@ -1,0 +1,128 @@
+// SaaSbase product config: the one file a fork edits. Plans, prices, credit costs, free quotas, personas,
+// AI providers and referral rewards live here; the edge functions read it at load, and
+// `npm run config:sync` writes what SQL needs of it (plans, features, quotas) into the database.
+//
+// It lives inside supabase/functions/ because `supabase functions deploy` only reliably bundles files
+// under that folder (imports from outside it fail with --use-api, supabase/cli#3467).
+// Validated by config-schema.ts when loaded: a bad field fails with its path, e.g. `plans[1].priceMonthlyCents`.
+import { defineConfig } from "./config-schema.ts";
+
+export default defineConfig({
+  product: {
+    name: "SaaSbase Demo",
+    url: "http://localhost:3000",
+    supportEmail: "support@example.com",
+  },
+  currency: "usd",
+  signupCredits: 100,
+  grantExpiryDays: null,
+
+  // Metered features and what one unit costs in credits once a plan's free allowance is used up.
+  features: {
+    chat: { name: "AI chat message", credits: 1, unit: "message" },
+    component_generation: { name: "Component generation", credits: 5, unit: "component" },
+    coloring_page: { name: "Coloring page", credits: 3, unit: "page" },
+    quiz: { name: "Quiz", credits: 2, unit: "quiz" },
+    premium_article: { name: "Premium article", credits: 1, unit: "article" },
+  },
+
+  plans: [
+    {
+      id: "free",
+      name: "Free",
+      description: "Try the product: a daily chat allowance and a few generations a month.",
+      priceMonthlyCents: 0,
+      monthlyCredits: 0,
+      quotas: [
+        { feature: "chat", period: "day", limit: 5 },
+        { feature: "component_generation", period: "month", limit: 10 },
+        { feature: "quiz", period: "month", limit: 2 },
+        { feature: "premium_article", period: "month", limit: 3 },
+        { feature: "coloring_page", period: "lifetime", limit: 3 },
+      ],
+    },
+    {
+      id: "plus",
+      name: "Plus",
+      description: "For individuals: monthly credits and unlimited generations.",
+      priceMonthlyCents: 1900,
+      priceYearlyCents: 19000,
+      monthlyCredits: 1000,
+      discountPercent: 20,
+      quotas: [{ feature: "chat", period: "day", limit: 100 }],
+      unlimited: ["component_generation", "quiz", "premium_article"],
+    },
+    {
+      id: "business",
+      name: "Business",
+      description: "For teams: more credits, every feature, priority support.",
+      priceMonthlyCents: 9900,
+      priceYearlyCents: 99000,
+      monthlyCredits: 6000,
+      discountPercent: 30,
+      quotas: [{ feature: "chat", period: "day", limit: 1000 }],
+      unlimited: ["component_generation", "quiz", "premium_article", "coloring_page"],
+    },
+  ],
+  defaultPlan: "free",
+
+  creditPacks: [
+    { id: "credits_500", name: "500 credits", credits: 500, priceCents: 500 },
+    { id: "credits_1200", name: "1,200 credits", credits: 1200, priceCents: 1000 },
+    { id: "credits_4000", name: "4,000 credits", credits: 4000, priceCents: 3000 },
+  ],
+  // Bounds for one purchase (seed 003: $5 minimum deposit).
+  purchase: { minCents: 500, maxCents: 100_000 },
+
+  personas: [
+    { id: "general", name: "General", systemPrompt: "You are a helpful, concise assistant.", creditsPerMessage: 1 },
+    { id: "academic", name: "Academic", systemPrompt: "You are a rigorous academic tutor. Cite reasoning step by step.", creditsPerMessage: 1 },
+    { id: "marketer", name: "Marketer", systemPrompt: "You are a senior growth marketer. Be concrete and data-driven.", creditsPerMessage: 1 },
+    { id: "engineer", name: "Engineer", systemPrompt: "You are a pragmatic senior software engineer.", creditsPerMessage: 1 },
+    { id: "coach", name: "Coach", systemPrompt: "You are a supportive life and career coach.", creditsPerMessage: 1 },
+    { id: "sensei", name: "Sensei", systemPrompt: "You are a calm sensei who teaches through questions.", creditsPerMessage: 1 },
+    { id: "lawyer", name: "Lawyer", systemPrompt: "You explain legal topics clearly and remind users you are not their lawyer.", creditsPerMessage: 2 },
+    { id: "medical", name: "Medical", systemPrompt: "You explain health topics clearly and remind users to see a doctor.", creditsPerMessage: 2 },
+    { id: "richman", name: "Rich Man", systemPrompt: "You are a seasoned investor sharing frank financial perspective.", creditsPerMessage: 2 },
+    { id: "god-mode", name: "God Mode", systemPrompt: "You are an expert in every field. Answer with depth and precision.", creditsPerMessage: 5, model: "gpt-4o" },
+  ],
+  defaultPersona: "general",
+
+  ai: {
+    providers: [
+      {
+        id: "openai",
+        kind: "openai",
+        baseUrlEnv: "OPENAI_BASE_URL",
+        apiKeyEnv: "OPENAI_API_KEY",
+        models: [
+          { id: "gpt-4o-mini", contextWindow: 128_000, maxOutputTokens: 4096 },
+          { id: "gpt-4o", contextWindow: 128_000, maxOutputTokens: 4096 },
+        ],
+      },
+      {
+        id: "gemini",
+        kind: "gemini",
+        baseUrl: "https://generativelanguage.googleapis.com/v1beta/openai/",
+        baseUrlEnv: "GEMINI_BASE_URL",
+        apiKeyEnv: "GEMINI_API_KEY",
+        models: [{ id: "gemini-2.5-flash", contextWindow: 1_000_000, maxOutputTokens: 8192 }],
+      },
+    ],
+    fallbackOrder: ["openai", "gemini"],
+    defaultModel: "gpt-4o-mini",
+  },
+
+  // Chat without an account (anon key plus a client session id), per session per day.
+  anonymous: { chatMessagesPerDay: 5 },
+
+  // Seed 004: 300 credits and $2.00 to the referrer.
+  referrals: {
+    referrerCredits: 300,
+    referrerCashCents: 200,
+    referredCredits: 0,
+    payWhen: "email_confirmed",
+    monthlyCapPerReferrer: 50,
+    minCashoutCents: 1000,
+  },
+});

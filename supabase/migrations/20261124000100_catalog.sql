@@ -1,0 +1,142 @@
+-- Catalog: what SQL needs to know of the product config (plans, metered features, free quotas, credit
+-- packs). saasbase.config.ts is the source; `npm run config:sync` writes it here through
+-- service_role_sync_config, so SQL rules and edge functions agree. Readable by anyone (a pricing page).
+
+create table public.features (
+  id text primary key check (id ~ '^[a-z][a-z0-9_-]{0,62}$'),
+  name text not null,
+  credits integer not null check (credits >= 0),
+  unit text not null default 'use',
+  active boolean not null default true,
+  updated_at timestamptz not null default now()
+);
+comment on table public.features is 'Metered features and their credit cost per unit, synced from saasbase.config.ts.';
+
+create table public.plans (
+  id text primary key check (id ~ '^[a-z][a-z0-9_-]{0,62}$'),
+  name text not null,
+  description text not null default '',
+  price_monthly_cents integer not null check (price_monthly_cents >= 0),
+  price_yearly_cents integer check (price_yearly_cents >= 0),
+  monthly_credits integer not null default 0 check (monthly_credits >= 0),
+  discount_percent smallint not null default 0 check (discount_percent between 0 and 100),
+  sort_order integer not null default 0,
+  is_default boolean not null default false,
+  -- A plan removed from the config is deactivated, not deleted: subscribers may still hold it.
+  active boolean not null default true,
+  updated_at timestamptz not null default now()
+);
+comment on table public.plans is 'Subscription plans, synced from saasbase.config.ts.';
+create unique index plans_one_default on public.plans (is_default) where is_default;
+
+create table public.plan_quotas (
+  plan_id text not null references public.plans (id) on delete cascade,
+  feature_id text not null references public.features (id) on delete cascade,
+  -- Free uses per period before credits are charged; or unlimited (no credits at all).
+  period text check (period in ('day', 'month', 'lifetime')),
+  free_limit integer check (free_limit >= 0),
+  unlimited boolean not null default false,
+  primary key (plan_id, feature_id),
+  check (unlimited = (period is null and free_limit is null))
+);
+comment on table public.plan_quotas is 'Free allowance per plan and feature, synced from saasbase.config.ts.';
+create index plan_quotas_feature_id on public.plan_quotas (feature_id);
+
+create table public.credit_packs (
+  id text primary key check (id ~ '^[a-z][a-z0-9_-]{0,62}$'),
+  name text not null,
+  credits integer not null check (credits > 0),
+  price_cents integer not null check (price_cents > 0),
+  sort_order integer not null default 0,
+  active boolean not null default true,
+  updated_at timestamptz not null default now()
+);
+comment on table public.credit_packs is 'One-time credit packs, synced from saasbase.config.ts.';
+
+alter table public.features enable row level security;
+alter table public.plans enable row level security;
+alter table public.plan_quotas enable row level security;
+alter table public.credit_packs enable row level security;
+
+create policy "Features are readable by everyone" on public.features
+  for select to anon, authenticated using (true);
+create policy "Plans are readable by everyone" on public.plans
+  for select to anon, authenticated using (true);
+create policy "Plan quotas are readable by everyone" on public.plan_quotas
+  for select to anon, authenticated using (true);
+create policy "Credit packs are readable by everyone" on public.credit_packs
+  for select to anon, authenticated using (true);
+
+-- Written only by the config sync: clients keep no write privilege at all, not even one RLS would refuse.
+revoke insert, update, delete on public.features, public.plans, public.plan_quotas, public.credit_packs
+  from anon, authenticated;
+
+-- Upserts the catalog in one transaction. `catalog` holds rows in column names:
+-- { features: [...], plans: [...], plan_quotas: [...], credit_packs: [...] }.
+-- Plans, features and packs missing from it are deactivated (history may reference them); quotas are replaced.
+create function public.service_role_sync_config(catalog jsonb)
+returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if jsonb_typeof(catalog -> 'plans') is distinct from 'array'
+    or jsonb_typeof(catalog -> 'features') is distinct from 'array' then
+    raise exception 'catalog needs plans and features arrays' using errcode = '22023';
+  end if;
+
+  insert into public.features as f (id, name, credits, unit, active, updated_at)
+  select r.id, r.name, r.credits, coalesce(r.unit, 'use'), true, now()
+  from jsonb_populate_recordset(null::public.features, catalog -> 'features') r
+  on conflict (id) do update
+    set name = excluded.name, credits = excluded.credits, unit = excluded.unit, active = true, updated_at = now()
+    where (f.name, f.credits, f.unit, f.active) is distinct from (excluded.name, excluded.credits, excluded.unit, true);
+  update public.features set active = false, updated_at = now()
+  where active and id not in (select r ->> 'id' from jsonb_array_elements(catalog -> 'features') r);
+
+  -- Clear the old default first so the one-default index holds mid-statement.
+  update public.plans set is_default = false
+  where is_default and id <> coalesce((
+    select r ->> 'id' from jsonb_array_elements(catalog -> 'plans') r where (r ->> 'is_default')::boolean
+  ), '');
+  insert into public.plans as p (id, name, description, price_monthly_cents, price_yearly_cents, monthly_credits,
+    discount_percent, sort_order, is_default, active, updated_at)
+  select r.id, r.name, coalesce(r.description, ''), r.price_monthly_cents, r.price_yearly_cents,
+    coalesce(r.monthly_credits, 0), coalesce(r.discount_percent, 0), coalesce(r.sort_order, 0),
+    coalesce(r.is_default, false), true, now()
+  from jsonb_populate_recordset(null::public.plans, catalog -> 'plans') r
+  on conflict (id) do update
+    set name = excluded.name, description = excluded.description,
+      price_monthly_cents = excluded.price_monthly_cents, price_yearly_cents = excluded.price_yearly_cents,
+      monthly_credits = excluded.monthly_credits, discount_percent = excluded.discount_percent,
+      sort_order = excluded.sort_order, is_default = excluded.is_default, active = true, updated_at = now();
+  update public.plans set active = false, is_default = false, updated_at = now()
+  where active and id not in (select r ->> 'id' from jsonb_array_elements(catalog -> 'plans') r);
+
+  -- `where true`: PostgREST loads pg-safeupdate, which refuses a DELETE without a WHERE clause.
+  delete from public.plan_quotas where true;
+  insert into public.plan_quotas (plan_id, feature_id, period, free_limit, unlimited)
+  select r.plan_id, r.feature_id, r.period, r.free_limit, coalesce(r.unlimited, false)
+  from jsonb_populate_recordset(null::public.plan_quotas, coalesce(catalog -> 'plan_quotas', '[]')) r;
+
+  insert into public.credit_packs as c (id, name, credits, price_cents, sort_order, active, updated_at)
+  select r.id, r.name, r.credits, r.price_cents, coalesce(r.sort_order, 0), true, now()
+  from jsonb_populate_recordset(null::public.credit_packs, coalesce(catalog -> 'credit_packs', '[]')) r
+  on conflict (id) do update
+    set name = excluded.name, credits = excluded.credits, price_cents = excluded.price_cents,
+      sort_order = excluded.sort_order, active = true, updated_at = now();
+  update public.credit_packs set active = false, updated_at = now()
+  where active and id not in (
+    select r ->> 'id' from jsonb_array_elements(coalesce(catalog -> 'credit_packs', '[]')) r
+  );
+
+  return jsonb_build_object(
+    'features', (select count(*) from public.features where active),
+    'plans', (select count(*) from public.plans where active),
+    'plan_quotas', (select count(*) from public.plan_quotas),
+    'credit_packs', (select count(*) from public.credit_packs where active)
+  );
+end;
+$$;
+revoke execute on function public.service_role_sync_config(jsonb) from public, anon, authenticated;
+grant execute on function public.service_role_sync_config(jsonb) to service_role;
