@@ -117,18 +117,25 @@ export const configSchema = z
     referrals: referralSchema,
   })
   .superRefine((c, ctx) => {
-    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
+    const issue = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: "custom", path, message });
     const features = new Set(Object.keys(c.features));
     const duplicates = (ids: string[]) => ids.filter((v, i) => ids.indexOf(v) !== i);
 
     for (const dup of duplicates(c.plans.map((p) => p.id))) issue(["plans"], `duplicate plan id "${dup}"`);
-    if (!c.plans.some((p) => p.id === c.defaultPlan)) issue(["defaultPlan"], `unknown plan "${c.defaultPlan}"`);
+    if (!c.plans.some((p) => p.id === c.defaultPlan)) {
+      issue(["defaultPlan"], `unknown plan "${c.defaultPlan}"`);
+    }
     c.plans.forEach((plan, p) => {
       // One rule per plan and feature: a free allowance or unlimited use, never both.
       const seen = new Set<string>();
       plan.quotas.forEach((q, i) => {
-        if (!features.has(q.feature)) issue(["plans", p, "quotas", i, "feature"], `unknown feature "${q.feature}"`);
-        if (seen.has(q.feature)) issue(["plans", p, "quotas", i, "feature"], `"${q.feature}" has a quota already`);
+        if (!features.has(q.feature)) {
+          issue(["plans", p, "quotas", i, "feature"], `unknown feature "${q.feature}"`);
+        }
+        if (seen.has(q.feature)) {
+          issue(["plans", p, "quotas", i, "feature"], `"${q.feature}" has a quota already`);
+        }
         seen.add(q.feature);
       });
       plan.unlimited.forEach((f, i) => {
@@ -138,8 +145,12 @@ export const configSchema = z
       });
     });
 
-    for (const dup of duplicates(c.creditPacks.map((p) => p.id))) issue(["creditPacks"], `duplicate pack id "${dup}"`);
-    if (c.purchase.minCents > c.purchase.maxCents) issue(["purchase", "minCents"], "must not exceed maxCents");
+    for (const dup of duplicates(c.creditPacks.map((p) => p.id))) {
+      issue(["creditPacks"], `duplicate pack id "${dup}"`);
+    }
+    if (c.purchase.minCents > c.purchase.maxCents) {
+      issue(["purchase", "minCents"], "must not exceed maxCents");
+    }
     c.creditPacks.forEach((pack, i) => {
       if (pack.priceCents < c.purchase.minCents || pack.priceCents > c.purchase.maxCents) {
         issue(["creditPacks", i, "priceCents"], "must lie within purchase.minCents and purchase.maxCents");
@@ -148,12 +159,16 @@ export const configSchema = z
 
     const models = new Set(c.ai.providers.flatMap((p) => p.models.map((m) => m.id)));
     const providers = new Set(c.ai.providers.map((p) => p.id));
-    for (const dup of duplicates(c.personas.map((p) => p.id))) issue(["personas"], `duplicate persona id "${dup}"`);
+    for (const dup of duplicates(c.personas.map((p) => p.id))) {
+      issue(["personas"], `duplicate persona id "${dup}"`);
+    }
     if (!c.personas.some((p) => p.id === c.defaultPersona)) {
       issue(["defaultPersona"], `unknown persona "${c.defaultPersona}"`);
     }
     c.personas.forEach((persona, i) => {
-      if (persona.model && !models.has(persona.model)) issue(["personas", i, "model"], `unknown model "${persona.model}"`);
+      if (persona.model && !models.has(persona.model)) {
+        issue(["personas", i, "model"], `unknown model "${persona.model}"`);
+      }
     });
     if (!models.has(c.ai.defaultModel)) issue(["ai", "defaultModel"], `unknown model "${c.ai.defaultModel}"`);
     c.ai.fallbackOrder.forEach((p, i) => {

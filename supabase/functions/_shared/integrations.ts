@@ -17,7 +17,10 @@ export interface IntegrationStatus {
   ai: ProviderStatus[];
 }
 
-export function providerBaseUrl(provider: ProductConfig["ai"]["providers"][number], env: EnvReader): string | null {
+export function providerBaseUrl(
+  provider: ProductConfig["ai"]["providers"][number],
+  env: EnvReader,
+): string | null {
   return (provider.baseUrlEnv && env(provider.baseUrlEnv)) || provider.baseUrl || null;
 }
 

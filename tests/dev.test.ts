@@ -1,0 +1,132 @@
+// `npm run dev` as a person runs it: from an empty state folder to a status table, health answering,
+// Ctrl-C leaving nothing behind, data surviving a restart, and --reset starting clean.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
+import { connect as tcpConnect } from "node:net";
+import { join } from "node:path";
+import postgres from "postgres";
+import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../src/local/functions.ts";
+import { ROOT } from "../src/local/paths.ts";
+import { tempDir } from "../src/local/throwaway.ts";
+
+// The anon key every `supabase start` prints (same JWT secret, same claims).
+const CLI_ANON_KEY =
+  "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6ImFub24iLCJleHAiOjE5ODM4MTI5OTZ9.CRXP1A7WOeoJeXxjNni43kdQwgnWNReilDMblYTn_I0";
+
+const stateDir = tempDir("saasbase-dev-");
+let apiPort: number;
+let dbPort: number;
+let running: ChildProcess | undefined;
+
+afterAll(async () => {
+  if (running && running.exitCode === null) running.kill("SIGKILL");
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+interface Dev {
+  child: ChildProcess;
+  output: () => string;
+  status: Record<string, string>;
+  seconds: number;
+}
+
+async function startDev(...args: string[]): Promise<Dev> {
+  const started = Date.now();
+  const child = spawn(join(ROOT, "node_modules/.bin/tsx"), ["src/local/dev.ts", ...args], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      SAASBASE_STATE_DIR: stateDir,
+      SAASBASE_API_PORT: String(apiPort),
+      SAASBASE_DB_PORT: String(dbPort),
+      SAASBASE_WATCH: "0",
+      SUPABASE_DB_URL: "",
+      DATABASE_URL: "",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running = child;
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (out.includes("Press Ctrl-C to stop.")) (clearInterval(timer), resolve());
+      else if (child.exitCode !== null) (clearInterval(timer), reject(new Error(`dev exited:\n${out}`)));
+    }, 50);
+  });
+  const status = Object.fromEntries(
+    [...out.matchAll(/^\s*([\w ]+?): (.+)$/gm)].map((m) => [m[1].trim(), m[2].trim()]),
+  );
+  return { child, output: () => out, status, seconds: (Date.now() - started) / 1000 };
+}
+
+async function stopDev(dev: Dev) {
+  const exited = new Promise<number | null>((r) => dev.child.once("exit", (code) => r(code)));
+  dev.child.kill("SIGINT");
+  expect(await exited).toBe(0);
+  expect(dev.output()).toContain("Stopped.");
+}
+
+const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = tcpConnect({ host: "127.0.0.1", port });
+    s.once("connect", () => (s.destroy(), resolve(true)));
+    s.once("error", () => resolve(false));
+  });
+
+async function query<T>(url: string, fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    return await fn(sql);
+  } finally {
+    await sql.end();
+  }
+}
+
+const emails = (url: string) =>
+  query(url, async (sql) => (await sql`select email from auth.users order by email`).map((r) => r.email as string));
+
+describe("npm run dev", () => {
+  it("bootstraps an empty machine state, restarts with its data, and --reset starts clean", async () => {
+    apiPort = await freePort();
+    dbPort = await freePort();
+
+    // 1. First start: initdb, platform bootstrap, migrations, seed, functions.
+    const first = await startDev();
+    expect(first.seconds).toBeLessThan(60);
+    expect(first.status["API URL"]).toBe(`http://127.0.0.1:${apiPort}`);
+    expect(first.status["Functions URL"]).toBe(`http://127.0.0.1:${apiPort}/functions/v1`);
+    expect(first.status["anon key"]).toBe(CLI_ANON_KEY);
+    expect(first.status["service_role key"]).toMatch(/^eyJ/);
+    const dbUrl = first.status["DB URL"];
+    expect(dbUrl).toContain(`:${dbPort}/`);
+
+    const health = await fetch(`${first.status["Functions URL"]}/health`);
+    expect(health.status).toBe(200);
+    expect((await health.json()).database.ok).toBe(true);
+
+    expect(await emails(dbUrl)).toEqual(["admin@example.com", "customer@example.com"]); // seed.sql
+    await query(dbUrl, (sql) => sql`
+      insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+      values (gen_random_uuid(), 'authenticated', 'authenticated', 'kept@example.com', '{}', '{}', now(), now())`);
+
+    // 2. Ctrl-C stops everything: no listener on either port, no process left holding the state folder.
+    await stopDev(first);
+    expect(await portOpen(apiPort)).toBe(false);
+    expect(await portOpen(dbPort)).toBe(false);
+    expect(spawnSync("pgrep", ["-f", stateDir]).status).toBe(1); // pgrep: 1 = no process matched
+
+    // 3. A restart keeps the data.
+    const second = await startDev();
+    expect(await emails(dbUrl)).toEqual(["admin@example.com", "customer@example.com", "kept@example.com"]);
+    await stopDev(second);
+
+    // 4. --reset starts from an empty database (seed only).
+    const third = await startDev("--reset");
+    expect(await emails(dbUrl)).toEqual(["admin@example.com", "customer@example.com"]);
+    expect((await fetch(`${third.status["Functions URL"]}/health`)).status).toBe(200);
+    await stopDev(third);
+  }, 180_000);
+});

@@ -1,0 +1,42 @@
+// The health function through the local gateway, on real Deno against the test database.
+import { describe, expect, it } from "vitest";
+import { callFunction, stack } from "./support/stack.ts";
+
+describe("health function", () => {
+  it("answers 200 with JSON: database up, integrations by configured secrets", async () => {
+    const res = await callFunction("health");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/application\/json/);
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    const body = await res.json();
+    expect(body.status).toBe("ok");
+    expect(body.database.ok).toBe(true);
+    // The test stack sets the Stripe secrets and no AI key.
+    expect(body.integrations.stripe).toEqual({ configured: true, webhookConfigured: true, missing: [] });
+    expect(body.integrations.ai.map((p: { id: string; configured: boolean }) => [p.id, p.configured])).toEqual([
+      ["openai", false],
+      ["gemini", false],
+    ]);
+    expect(JSON.stringify(body)).not.toContain("sk_test"); // presence only, never a secret
+  });
+
+  it("answers a CORS preflight without a token", async () => {
+    const res = await callFunction("health", { method: "OPTIONS" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-headers")).toContain("authorization");
+  });
+
+  it("rejects other methods with a JSON 405", async () => {
+    const res = await callFunction("health", { method: "POST", body: "{}" });
+    expect(res.status).toBe(405);
+    expect(await res.json()).toEqual({ error: { code: "method_not_allowed", message: "Method POST is not allowed here" } });
+  });
+
+  it("answers 404 for an unknown function and for routes only `supabase start` serves", async () => {
+    const unknown = await callFunction("no-such-function");
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ message: "Requested function was not found" });
+    const rest = await fetch(`${stack().apiUrl}/rest/v1/plans`);
+    expect(rest.status).toBe(404);
+  });
+});

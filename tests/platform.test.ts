@@ -1,0 +1,113 @@
+// The platform bootstrap on plain Postgres, and the product config sync.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bootstrapPlatform, connect, syncProductConfig } from "../src/local/database.ts";
+import { freePort } from "../src/local/functions.ts";
+import { LocalCluster } from "../src/local/postgres.ts";
+import { tempDir } from "../src/local/throwaway.ts";
+import { config } from "../supabase/functions/_shared/config.ts";
+import { connectDb, stack } from "./support/stack.ts";
+
+describe("platform bootstrap on an empty cluster", () => {
+  let cluster: LocalCluster;
+
+  beforeAll(async () => {
+    cluster = new LocalCluster({ dataDir: `${tempDir("saasbase-boot-")}/db`, port: await freePort(), durable: false });
+    await cluster.start();
+  });
+  afterAll(async () => {
+    await cluster?.destroy();
+  });
+
+  it("creates Supabase's roles, schemas, auth.users and auth helpers, once", async () => {
+    expect(await bootstrapPlatform(cluster.url)).toBe(true);
+    expect(await bootstrapPlatform(cluster.url)).toBe(false); // auth.users exists now: left alone
+
+    const sql = connect(cluster.url);
+    try {
+      const roles = await sql`select rolname, rolbypassrls, rolcanlogin from pg_roles
+        where rolname in ('anon', 'authenticated', 'service_role', 'authenticator', 'supabase_auth_admin') order by 1`;
+      expect(roles.map((r) => [r.rolname, r.rolbypassrls, r.rolcanlogin])).toEqual([
+        ["anon", false, false],
+        ["authenticated", false, false],
+        ["authenticator", false, true],
+        ["service_role", true, false],
+        ["supabase_auth_admin", false, true],
+      ]);
+
+      // auth.uid()/auth.jwt() read the claims PostgREST sets for a request, under the request's role.
+      const sub = crypto.randomUUID();
+      const [row] = await sql.begin(async (tx) => {
+        await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub, role: "authenticated", email: "x@y.z" })}, true)`;
+        await tx`set local role authenticated`;
+        return tx`select auth.uid() as uid, auth.role() as role, auth.email() as email, auth.jwt() ->> 'sub' as jwt_sub`;
+      });
+      expect(row).toEqual({ uid: sub, role: "authenticated", email: "x@y.z", jwt_sub: sub });
+
+      // As on Supabase, API roles cannot read auth.users directly.
+      await expect(sql.begin(async (tx) => {
+        await tx`set local role authenticated`;
+        await tx`select * from auth.users`;
+      })).rejects.toMatchObject({ code: "42501" });
+    } finally {
+      await sql.end();
+    }
+  });
+});
+
+describe("config sync", () => {
+  it("mirrors plans, features, quotas and packs of saasbase.config.ts", async () => {
+    const sql = connectDb();
+    try {
+      const plans = await sql`select id, price_monthly_cents, monthly_credits, is_default from public.plans where active order by sort_order`;
+      expect(plans.map((p) => ({ ...p }))).toEqual(config.plans.map((p) => ({
+        id: p.id,
+        price_monthly_cents: p.priceMonthlyCents,
+        monthly_credits: p.monthlyCredits,
+        is_default: p.id === config.defaultPlan,
+      })));
+      const [{ n }] = await sql`select count(*)::int as n from public.plan_quotas`;
+      expect(n).toBe(config.plans.reduce((k, p) => k + p.quotas.length + p.unlimited.length, 0));
+      const features = await sql`select id, credits from public.features where active order by id`;
+      expect(Object.fromEntries(features.map((f) => [f.id, f.credits]))).toEqual(
+        Object.fromEntries(Object.entries(config.features).map(([id, f]) => [id, f.credits])),
+      );
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it("is idempotent, and deactivates what the config no longer has instead of deleting it", async () => {
+    const first = await syncProductConfig(stack().dbUrl);
+    expect(await syncProductConfig(stack().dbUrl)).toEqual(first);
+
+    // In a transaction rolled back at the end, so the shared database stays as synced.
+    const sql = connectDb();
+    const rollback = new Error("rollback");
+    try {
+      await expect(sql.begin(async (tx) => {
+        await tx`select public.service_role_sync_config(${tx.json({
+          features: [{ id: "chat", name: "Chat", credits: 2, unit: "message" }],
+          plans: [{ id: "solo", name: "Solo", price_monthly_cents: 500, is_default: true }],
+        })})`;
+        const plans = await tx`select id, active, is_default from public.plans order by id`;
+        expect(plans.filter((p) => p.active).map((p) => p.id)).toEqual(["solo"]);
+        expect(plans.filter((p) => p.is_default).map((p) => p.id)).toEqual(["solo"]);
+        expect(plans.map((p) => p.id)).toEqual(expect.arrayContaining(["free", "plus", "business"]));
+        const [{ credits }] = await tx`select credits from public.features where id = 'chat'`;
+        expect(credits).toBe(2);
+        throw rollback;
+      })).rejects.toBe(rollback);
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it("refuses a payload without plans or features", async () => {
+    const sql = connectDb();
+    try {
+      await expect(sql`select public.service_role_sync_config('{"plans": []}')`).rejects.toMatchObject({ code: "22023" });
+    } finally {
+      await sql.end();
+    }
+  });
+});
