@@ -13,3 +13,6 @@ values
    'customer@example.com', extensions.crypt('password', extensions.gen_salt('bf')), now(),
    '{"provider": "email", "providers": ["email"]}', '{"display_name": "Demo Customer"}', now(), now())
 on conflict (id) do nothing;
+
+-- Demo credits for the customer on top of the sign-up grant, whatever order the config sync ran in.
+select public.service_role_grant_credits('00000000-0000-4000-8000-00000000c001', 500, 'grant', 'demo credits', 'seed-demo');

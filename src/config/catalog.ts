@@ -4,6 +4,12 @@ import type { ProductConfig } from "../../supabase/functions/_shared/config-sche
 
 export function catalogRows(config: ProductConfig) {
   return {
+    settings: {
+      signup_credits: config.signupCredits,
+      grant_expiry_days: config.grantExpiryDays,
+      reservation_ttl_minutes: config.reservationTtlMinutes,
+      anonymous_chat_per_day: config.anonymous.chatMessagesPerDay,
+    },
     features: Object.entries(config.features).map(([id, f]) => ({ id, name: f.name, credits: f.credits, unit: f.unit })),
     plans: config.plans.map((p, i) => ({
       id: p.id,
@@ -17,8 +23,22 @@ export function catalogRows(config: ProductConfig) {
       is_default: p.id === config.defaultPlan,
     })),
     plan_quotas: config.plans.flatMap((p) => [
-      ...p.quotas.map((q) => ({ plan_id: p.id, feature_id: q.feature, period: q.period, free_limit: q.limit, unlimited: false })),
-      ...p.unlimited.map((f) => ({ plan_id: p.id, feature_id: f, period: null, free_limit: null, unlimited: true })),
+      ...p.quotas.map((q) => ({
+        plan_id: p.id,
+        feature_id: q.feature,
+        period: q.period,
+        free_limit: q.limit,
+        overage: q.overage,
+        unlimited: false,
+      })),
+      ...p.unlimited.map((f) => ({
+        plan_id: p.id,
+        feature_id: f,
+        period: null,
+        free_limit: null,
+        overage: "credits",
+        unlimited: true,
+      })),
     ]),
     credit_packs: config.creditPacks.map((c, i) => ({
       id: c.id,

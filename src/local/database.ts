@@ -51,11 +51,14 @@ export function supabaseCli(args: string[], opts: { quiet?: boolean } = {}): Pro
   });
 }
 
-/** Applies pending migrations and (once per content) seed.sql, exactly as `supabase db push` does remotely. */
-export async function pushMigrations(url: string, opts: { seed?: boolean } = {}) {
-  const args = ["db", "push", `--remote=${url}`, "--include-all", "--yes"];
-  if (opts.seed !== false) args.push("--include-seed");
-  await supabaseCli(args, { quiet: true });
+/** Applies pending migrations, exactly as `supabase db push` does remotely. */
+export async function pushMigrations(url: string) {
+  await supabaseCli(["db", "push", `--remote=${url}`, "--include-all", "--yes"], { quiet: true });
+}
+
+/** Applies seed.sql once per content (the CLI records its hash), as `supabase db push --include-seed`. */
+export async function pushSeed(url: string) {
+  await supabaseCli(["db", "push", `--remote=${url}`, "--include-seed", "--yes"], { quiet: true });
 }
 
 /** Writes the product config's catalog (plans, features, quotas, packs) into the database. */
@@ -69,10 +72,12 @@ export async function syncProductConfig(url: string) {
   }
 }
 
-/** Bootstrap (when needed), migrations, seed, config sync. */
+/** Bootstrap (when needed), migrations, config sync, then the seed (whose users the config's sign-up
+ * credits apply to). */
 export async function prepareDatabase(url: string, opts: { seed?: boolean } = {}) {
   const bootstrapped = await bootstrapPlatform(url);
-  await pushMigrations(url, opts);
+  await pushMigrations(url);
   const catalog = await syncProductConfig(url);
+  if (opts.seed !== false) await pushSeed(url);
   return { bootstrapped, catalog };
 }

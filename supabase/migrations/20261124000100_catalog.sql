@@ -35,6 +35,8 @@ create table public.plan_quotas (
   -- Free uses per period before credits are charged; or unlimited (no credits at all).
   period text check (period in ('day', 'month', 'lifetime')),
   free_limit integer check (free_limit >= 0),
+  -- Past the free uses: 'credits' charges the feature's price, 'block' refuses (a rate limit).
+  overage text not null default 'credits' check (overage in ('credits', 'block')),
   unlimited boolean not null default false,
   primary key (plan_id, feature_id),
   check (unlimited = (period is null and free_limit is null))
@@ -52,6 +54,19 @@ create table public.credit_packs (
   updated_at timestamptz not null default now()
 );
 comment on table public.credit_packs is 'One-time credit packs, synced from saasbase.config.ts.';
+
+-- Scalar product settings SQL rules need (sign-up credits, reservation TTL, ...). Private: not an API table.
+create table saasbase.settings (
+  id boolean primary key default true check (id),
+  signup_credits integer not null default 0 check (signup_credits >= 0),
+  grant_expiry_days integer check (grant_expiry_days > 0),
+  reservation_ttl_minutes integer not null default 15 check (reservation_ttl_minutes > 0),
+  anonymous_chat_per_day integer not null default 0 check (anonymous_chat_per_day >= 0),
+  updated_at timestamptz not null default now()
+);
+comment on table saasbase.settings is 'One row: scalar product settings, synced from saasbase.config.ts.';
+insert into saasbase.settings default values;
+grant select, update on saasbase.settings to service_role;
 
 alter table public.features enable row level security;
 alter table public.plans enable row level security;
@@ -72,7 +87,7 @@ revoke insert, update, delete on public.features, public.plans, public.plan_quot
   from anon, authenticated;
 
 -- Upserts the catalog in one transaction. `catalog` holds rows in column names:
--- { features: [...], plans: [...], plan_quotas: [...], credit_packs: [...] }.
+-- { settings: {...}, features: [...], plans: [...], plan_quotas: [...], credit_packs: [...] }.
 -- Plans, features and packs missing from it are deactivated (history may reference them); quotas are replaced.
 create function public.service_role_sync_config(catalog jsonb)
 returns jsonb
@@ -83,6 +98,17 @@ begin
   if jsonb_typeof(catalog -> 'plans') is distinct from 'array'
     or jsonb_typeof(catalog -> 'features') is distinct from 'array' then
     raise exception 'catalog needs plans and features arrays' using errcode = '22023';
+  end if;
+
+  if catalog ? 'settings' then
+    update saasbase.settings s set
+      signup_credits = coalesce(r.signup_credits, s.signup_credits),
+      grant_expiry_days = r.grant_expiry_days,
+      reservation_ttl_minutes = coalesce(r.reservation_ttl_minutes, s.reservation_ttl_minutes),
+      anonymous_chat_per_day = coalesce(r.anonymous_chat_per_day, s.anonymous_chat_per_day),
+      updated_at = now()
+    from jsonb_populate_record(null::saasbase.settings, catalog -> 'settings') r
+    where s.id;
   end if;
 
   insert into public.features as f (id, name, credits, unit, active, updated_at)
@@ -115,8 +141,8 @@ begin
 
   -- `where true`: PostgREST loads pg-safeupdate, which refuses a DELETE without a WHERE clause.
   delete from public.plan_quotas where true;
-  insert into public.plan_quotas (plan_id, feature_id, period, free_limit, unlimited)
-  select r.plan_id, r.feature_id, r.period, r.free_limit, coalesce(r.unlimited, false)
+  insert into public.plan_quotas (plan_id, feature_id, period, free_limit, overage, unlimited)
+  select r.plan_id, r.feature_id, r.period, r.free_limit, coalesce(r.overage, 'credits'), coalesce(r.unlimited, false)
   from jsonb_populate_recordset(null::public.plan_quotas, coalesce(catalog -> 'plan_quotas', '[]')) r;
 
   insert into public.credit_packs as c (id, name, credits, price_cents, sort_order, active, updated_at)

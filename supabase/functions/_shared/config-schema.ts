@@ -21,8 +21,10 @@ const featureSchema = z.object({
 const quotaSchema = z.object({
   feature: id,
   period: z.enum(periods),
-  /** Free uses per period before credits are charged. */
+  /** Free uses per period. */
   limit: count,
+  /** Past the free uses: charge credits, or refuse until the period rolls over (a rate limit). */
+  overage: z.enum(["credits", "block"]).default("credits"),
 });
 
 const planSchema = z.object({
@@ -98,8 +100,10 @@ export const configSchema = z
     currency: z.string().regex(/^[a-z]{3}$/, "must be a lower-case ISO 4217 code such as usd"),
     /** Credits every new account starts with. */
     signupCredits: count,
-    /** Days after which granted (not purchased) credits expire; null keeps them forever. */
+    /** Days after which the sign-up grant expires; null keeps it forever. */
     grantExpiryDays: z.number().int().positive().nullable().default(null),
+    /** Minutes after which an unsettled reservation (a crashed AI stream) is released by itself. */
+    reservationTtlMinutes: z.number().int().positive().default(15),
     features: z.record(id, featureSchema),
     plans: z.array(planSchema).min(1),
     defaultPlan: id,

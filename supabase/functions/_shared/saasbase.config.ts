@@ -34,7 +34,8 @@ export default defineConfig({
       priceMonthlyCents: 0,
       monthlyCredits: 0,
       quotas: [
-        { feature: "chat", period: "day", limit: 5 },
+        // Seed 001: 5 AI chats a day on the free plan, a hard limit (credits do not extend it).
+        { feature: "chat", period: "day", limit: 5, overage: "block" },
         { feature: "component_generation", period: "month", limit: 10 },
         { feature: "quiz", period: "month", limit: 2 },
         { feature: "premium_article", period: "month", limit: 3 },

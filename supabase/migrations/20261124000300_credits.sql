@@ -1,0 +1,985 @@
+-- Credits: a wallet per user, the append-only ledger, expiring grant lots, reservations for long operations,
+-- free quotas per plan / feature / period, and the SQL API every paid feature charges through.
+--
+-- Invariants, kept by doing every mutation in one transaction through the functions below:
+--   wallets.balance  = sum(credit_ledger.amount) for the user, and never below zero;
+--   wallets.reserved = sum(amount) of the user's open reservations;
+--   wallets.expiring = sum(remaining) of the user's unexpired lots (<= balance).
+-- Clients read their own rows; nobody writes these tables but the SECURITY DEFINER functions here, whose
+-- errors carry a stable SQLSTATE (P04xx, the HTTP status they map to) and a code in DETAIL.
+
+-- The clock every rule reads: now(), unless a test moved it with `set local saasbase.now = '...'` (a custom
+-- setting only a direct database session can set; PostgREST clients cannot).
+-- (The small helpers on the charge path are PL/pgSQL, not SQL: a SQL function with SET search_path is never
+-- inlined and is planned again on every call, while PL/pgSQL keeps its plans for the session.)
+create function saasbase.now() returns timestamptz
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  return coalesce(nullif(current_setting('saasbase.now', true), '')::timestamptz, now());
+end;
+$$;
+
+create function saasbase.fail(state text, code text, message text) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  raise exception using errcode = state, detail = code, message = message;
+end;
+$$;
+
+-- The caller's user id, or P0401.
+create function saasbase.require_user() returns uuid
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+  v_uid uuid := auth.uid();
+begin
+  if v_uid is null or auth.role() is distinct from 'authenticated' then
+    perform saasbase.fail('P0401', 'not_authenticated', 'Sign in to use credits');
+  end if;
+  return v_uid;
+end;
+$$;
+
+create function saasbase.require_key(key text) returns text
+language plpgsql immutable
+set search_path = ''
+as $$
+begin
+  if key is null or char_length(key) not between 1 and 200 then
+    perform saasbase.fail('P0422', 'invalid_idempotency_key', 'An idempotency key of 1 to 200 characters is required');
+  end if;
+  return key;
+end;
+$$;
+
+-- Quota periods roll over by themselves: a use counts against the period its time falls in (UTC).
+create function saasbase.period_key(period text, at timestamptz) returns text
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  return case period
+    when 'day' then 'day:' || to_char(at at time zone 'UTC', 'YYYY-MM-DD')
+    when 'month' then 'month:' || to_char(at at time zone 'UTC', 'YYYY-MM')
+    when 'lifetime' then 'lifetime'
+  end;
+end;
+$$;
+
+create function saasbase.period_end(period text, at timestamptz) returns timestamptz
+language sql stable
+set search_path = ''
+as $$
+  select case period
+    when 'day' then (date_trunc('day', at at time zone 'UTC') + interval '1 day') at time zone 'UTC'
+    when 'month' then (date_trunc('month', at at time zone 'UTC') + interval '1 month') at time zone 'UTC'
+  end
+$$;
+
+create table public.wallets (
+  user_id uuid primary key references auth.users (id) on delete cascade,
+  balance bigint not null default 0 check (balance >= 0),
+  -- Held by open reservations (already taken out of balance); shown to the user as "reserved".
+  reserved bigint not null default 0 check (reserved >= 0),
+  -- Credits in unexpired lots; when > 0, spending draws from the lot that expires first.
+  expiring bigint not null default 0 check (expiring >= 0 and expiring <= balance),
+  -- Earliest moment work falls due (a lot expires, a reservation is overdue): done by the next operation on
+  -- the wallet, so neither expiry nor abandoned reservations need a cron.
+  next_due_at timestamptz,
+  updated_at timestamptz not null default now()
+);
+comment on table public.wallets is 'Credit balance per user; equals the sum of the user''s ledger.';
+
+create table public.credit_ledger (
+  id bigint generated always as identity primary key,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  kind text not null check (kind in (
+    'grant', 'purchase', 'charge', 'reserve', 'settle', 'release', 'refund', 'expiry', 'referral', 'adjustment'
+  )),
+  amount bigint not null,
+  balance_after bigint not null check (balance_after >= 0),
+  feature_id text references public.features (id),
+  quantity integer,
+  reason text,
+  idempotency_key text,
+  reservation_id uuid,
+  usage_id uuid,
+  -- An external reference: a Stripe payment intent or invoice, a referral.
+  reference text,
+  expires_at timestamptz,
+  created_at timestamptz not null default now()
+);
+comment on table public.credit_ledger is 'Append-only: every change of a wallet, one row each.';
+create index credit_ledger_user on public.credit_ledger (user_id, id desc);
+create unique index credit_ledger_idempotency on public.credit_ledger (user_id, kind, idempotency_key)
+  where idempotency_key is not null;
+
+-- Grants that expire, spent soonest-expiring first; what is left of a lot at its expiry is written off.
+create table public.credit_lots (
+  id bigint generated always as identity primary key,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  ledger_id bigint not null references public.credit_ledger (id) on delete cascade,
+  amount bigint not null check (amount > 0),
+  remaining bigint not null check (remaining between 0 and amount),
+  expires_at timestamptz not null,
+  created_at timestamptz not null default now()
+);
+comment on table public.credit_lots is 'Expiring grants and what remains of each.';
+create index credit_lots_open on public.credit_lots (user_id, expires_at, id) where remaining > 0;
+create index credit_lots_ledger on public.credit_lots (ledger_id);
+
+create table public.credit_reservations (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  feature_id text not null references public.features (id),
+  quantity integer not null check (quantity > 0),
+  -- Free quota units taken at reserve time (returned on release) and the counter they came from.
+  free_units integer not null default 0 check (free_units >= 0),
+  period_key text,
+  amount bigint not null default 0 check (amount >= 0),
+  settled_amount bigint check (settled_amount >= 0),
+  status text not null default 'open' check (status in ('open', 'settled', 'released')),
+  idempotency_key text not null,
+  expires_at timestamptz not null,
+  created_at timestamptz not null default now(),
+  closed_at timestamptz,
+  unique (user_id, idempotency_key)
+);
+comment on table public.credit_reservations is 'Credits held for a long operation (an AI stream) until settled or released.';
+create index credit_reservations_open on public.credit_reservations (user_id, expires_at) where status = 'open';
+create index credit_reservations_feature on public.credit_reservations (feature_id);
+
+-- Free uses per user, feature and period (a new period is a new row: rollover needs no reset job).
+create table public.usage_counters (
+  user_id uuid not null references auth.users (id) on delete cascade,
+  feature_id text not null references public.features (id),
+  period_key text not null,
+  used integer not null default 0 check (used >= 0),
+  updated_at timestamptz not null default now(),
+  primary key (user_id, feature_id, period_key)
+);
+comment on table public.usage_counters is 'Free-quota consumption per user, feature and period.';
+create index usage_counters_feature on public.usage_counters (feature_id);
+
+-- One row per metered use (a charge, or a settled reservation): what was used, what was free, what it cost.
+create table public.usage_records (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  feature_id text not null references public.features (id),
+  quantity integer not null check (quantity > 0),
+  free_units integer not null default 0 check (free_units >= 0),
+  credits bigint not null default 0 check (credits >= 0),
+  balance_after bigint,
+  reservation_id uuid unique references public.credit_reservations (id),
+  idempotency_key text,
+  created_at timestamptz not null default now()
+);
+comment on table public.usage_records is 'Every metered use of a feature; the first outcome of each idempotency key.';
+create unique index usage_records_idempotency on public.usage_records (user_id, idempotency_key)
+  where idempotency_key is not null;
+create index usage_records_user on public.usage_records (user_id, created_at desc);
+create index usage_records_feature on public.usage_records (feature_id, created_at);
+
+-- Row-level security: owners and admins read; nobody writes but the functions below (which run as owner).
+alter table public.wallets enable row level security;
+alter table public.credit_ledger enable row level security;
+alter table public.credit_lots enable row level security;
+alter table public.credit_reservations enable row level security;
+alter table public.usage_counters enable row level security;
+alter table public.usage_records enable row level security;
+
+create policy "Wallets are readable by their owner and admins" on public.wallets
+  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
+create policy "Ledger rows are readable by their owner and admins" on public.credit_ledger
+  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
+create policy "Credit lots are readable by their owner and admins" on public.credit_lots
+  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
+create policy "Reservations are readable by their owner and admins" on public.credit_reservations
+  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
+create policy "Usage counters are readable by their owner and admins" on public.usage_counters
+  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
+create policy "Usage records are readable by their owner and admins" on public.usage_records
+  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
+
+revoke all on public.wallets, public.credit_ledger, public.credit_lots, public.credit_reservations,
+  public.usage_counters, public.usage_records from anon;
+-- Not even the service role writes these directly: money moves only through the functions.
+revoke insert, update, delete, truncate on public.wallets, public.credit_ledger, public.credit_lots,
+  public.credit_reservations, public.usage_counters, public.usage_records from authenticated, service_role;
+
+-- The ledger is append-only: no update ever, no delete but the cascade of a deleted user.
+create function saasbase.ledger_append_only() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if tg_op = 'DELETE' and not exists (select from auth.users where id = old.user_id) then
+    return old;
+  end if;
+  raise exception 'credit_ledger is append-only' using errcode = 'P0403', detail = 'ledger_append_only';
+end;
+$$;
+create trigger credit_ledger_append_only before update or delete on public.credit_ledger
+  for each row execute function saasbase.ledger_append_only();
+
+-- ---------------------------------------------------------------------------------------------------------
+-- Internals (run as the owner from the SECURITY DEFINER API; granted to nobody)
+
+-- Appends a ledger row; the caller has already moved the wallet to `balance_after`.
+create function saasbase.append_ledger(
+  p_user uuid, p_kind text, p_amount bigint, p_balance_after bigint, p_at timestamptz,
+  p_feature text default null, p_quantity integer default null, p_reason text default null,
+  p_key text default null, p_reservation uuid default null, p_usage uuid default null,
+  p_reference text default null, p_expires_at timestamptz default null
+) returns bigint
+language sql
+set search_path = ''
+as $$
+  insert into public.credit_ledger (user_id, kind, amount, balance_after, feature_id, quantity, reason,
+    idempotency_key, reservation_id, usage_id, reference, expires_at, created_at)
+  values (p_user, p_kind, p_amount, p_balance_after, p_feature, p_quantity, p_reason, p_key, p_reservation,
+    p_usage, p_reference, p_expires_at, p_at)
+  returning id
+$$;
+
+-- Spends `p_amount` from the lots that expire first (only wallets holding expiring credits get here).
+create function saasbase.consume_lots(p_user uuid, p_amount bigint) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_left bigint := p_amount;
+  v_lot record;
+  v_take bigint;
+begin
+  for v_lot in
+    select id, remaining from public.credit_lots
+    where user_id = p_user and remaining > 0
+    order by expires_at, id
+    for update
+  loop
+    exit when v_left = 0;
+    v_take := least(v_lot.remaining, v_left);
+    update public.credit_lots set remaining = remaining - v_take where id = v_lot.id;
+    v_left := v_left - v_take;
+  end loop;
+  update public.wallets set expiring = expiring - (p_amount - v_left) where user_id = p_user;
+end;
+$$;
+
+-- Releases an open reservation: its credits back to the balance, its free quota units back to the counter.
+create function saasbase.release(p_res public.credit_reservations, p_at timestamptz, p_reason text) returns bigint
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_balance bigint;
+begin
+  update public.wallets
+  set balance = balance + p_res.amount, reserved = reserved - p_res.amount, updated_at = p_at
+  where user_id = p_res.user_id
+  returning balance into v_balance;
+  perform saasbase.append_ledger(p_res.user_id, 'release', p_res.amount, v_balance, p_at,
+    p_feature => p_res.feature_id, p_quantity => p_res.quantity, p_reason => p_reason, p_reservation => p_res.id);
+  if p_res.free_units > 0 then
+    update public.usage_counters set used = greatest(used - p_res.free_units, 0), updated_at = p_at
+    where user_id = p_res.user_id and feature_id = p_res.feature_id and period_key = p_res.period_key;
+  end if;
+  update public.credit_reservations set status = 'released', closed_at = p_at where id = p_res.id;
+  return v_balance;
+end;
+$$;
+
+-- Does what has fallen due on a wallet: writes off expired lots, releases overdue reservations, and sets
+-- the next due time. Called under the wallet's row lock.
+create function saasbase.run_due(p_user uuid, p_at timestamptz) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_lot record;
+  v_res public.credit_reservations;
+  v_balance bigint;
+begin
+  for v_lot in
+    select id, remaining from public.credit_lots
+    where user_id = p_user and remaining > 0 and expires_at <= p_at
+    order by expires_at, id
+    for update
+  loop
+    update public.wallets
+    set balance = balance - v_lot.remaining, expiring = expiring - v_lot.remaining, updated_at = p_at
+    where user_id = p_user
+    returning balance into v_balance;
+    update public.credit_lots set remaining = 0 where id = v_lot.id;
+    perform saasbase.append_ledger(p_user, 'expiry', -v_lot.remaining, v_balance, p_at, p_reason => 'expired');
+  end loop;
+
+  for v_res in
+    select * from public.credit_reservations
+    where user_id = p_user and status = 'open' and expires_at <= p_at
+    order by expires_at
+    for update
+  loop
+    perform saasbase.release(v_res, p_at, 'reservation expired');
+  end loop;
+
+  update public.wallets set next_due_at = (
+    select min(t) from (
+      select min(expires_at) as t from public.credit_lots where user_id = p_user and remaining > 0
+      union all
+      select min(expires_at) from public.credit_reservations where user_id = p_user and status = 'open'
+    ) due
+  )
+  where user_id = p_user;
+end;
+$$;
+
+-- Takes `p_amount` out of the balance, or raises P0402. One UPDATE that cannot overdraw on the fast path;
+-- due work (expiry, overdue reservations) runs first when the wallet has any. Returns the new balance.
+create function saasbase.debit(p_user uuid, p_amount bigint, p_at timestamptz) returns bigint
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_balance bigint;
+  v_expiring bigint;
+  v_wallet public.wallets;
+begin
+  for attempt in 1..2 loop
+    update public.wallets
+    set balance = balance - p_amount, updated_at = p_at
+    where user_id = p_user and balance >= p_amount and (next_due_at is null or next_due_at > p_at)
+    returning balance, expiring into v_balance, v_expiring;
+    if found then
+      if v_expiring > 0 then
+        perform saasbase.consume_lots(p_user, least(p_amount, v_expiring));
+      end if;
+      return v_balance;
+    end if;
+
+    select * into v_wallet from public.wallets where user_id = p_user for update;
+    if not found then
+      perform saasbase.fail('P0404', 'wallet_not_found', 'This account has no wallet');
+    end if;
+    if v_wallet.next_due_at is not null and v_wallet.next_due_at <= p_at and attempt = 1 then
+      perform saasbase.run_due(p_user, p_at);
+      continue;
+    end if;
+    perform saasbase.fail('P0402', 'insufficient_credits',
+      format('Not enough credits: %s needed, %s available', p_amount, v_wallet.balance));
+  end loop;
+  return null; -- not reached: the loop returns or raises
+end;
+$$;
+
+-- Adds credits (grant, purchase, referral, refund to the user, positive adjustment). Idempotent per
+-- (user, kind, key): a replay returns the first outcome. Expiring credits become a lot.
+create function saasbase.credit(
+  p_user uuid, p_amount bigint, p_kind text, p_reason text, p_key text, p_at timestamptz,
+  p_expires_at timestamptz default null, p_reference text default null
+) returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_balance bigint;
+  v_prior public.credit_ledger;
+  v_ledger bigint;
+begin
+  if p_amount is null or p_amount <= 0 then
+    perform saasbase.fail('P0422', 'invalid_amount', 'The amount must be a positive number of credits');
+  end if;
+  if p_kind not in ('grant', 'purchase', 'referral', 'refund', 'adjustment') then
+    perform saasbase.fail('P0422', 'invalid_kind', format('Credits cannot be added as %L', p_kind));
+  end if;
+  if p_expires_at is not null and p_expires_at <= p_at then
+    perform saasbase.fail('P0422', 'invalid_expiry', 'expires_at must be in the future');
+  end if;
+
+  -- The wallet's row lock serializes a user's grants, so the replay check below sees any committed twin.
+  perform 1 from public.wallets where user_id = p_user for update;
+  if not found then
+    perform saasbase.fail('P0404', 'wallet_not_found', 'No wallet for this user');
+  end if;
+  if p_key is not null then
+    select * into v_prior from public.credit_ledger
+    where user_id = p_user and kind = p_kind and idempotency_key = p_key;
+    if found then
+      if v_prior.amount <> p_amount then
+        perform saasbase.fail('P0409', 'idempotency_conflict', 'This idempotency key was used for another amount');
+      end if;
+      return jsonb_build_object('ledger_id', v_prior.id, 'amount', v_prior.amount,
+        'balance', v_prior.balance_after, 'replayed', true);
+    end if;
+  end if;
+
+  update public.wallets
+  set balance = balance + p_amount,
+    expiring = expiring + case when p_expires_at is null then 0 else p_amount end,
+    next_due_at = case when p_expires_at is null then next_due_at else least(next_due_at, p_expires_at) end,
+    updated_at = p_at
+  where user_id = p_user
+  returning balance into v_balance;
+  v_ledger := saasbase.append_ledger(p_user, p_kind, p_amount, v_balance, p_at, p_reason => p_reason,
+    p_key => p_key, p_reference => p_reference, p_expires_at => p_expires_at);
+  if p_expires_at is not null then
+    insert into public.credit_lots (user_id, ledger_id, amount, remaining, expires_at, created_at)
+    values (p_user, v_ledger, p_amount, p_amount, p_expires_at, p_at);
+  end if;
+  return jsonb_build_object('ledger_id', v_ledger, 'amount', p_amount, 'balance', v_balance, 'replayed', false);
+end;
+$$;
+
+-- What one use of a feature costs this user now: the plan's rule for it and the quota used so far.
+-- No row for an unknown or retired feature. Without a plan (none synced yet) a feature is simply paid.
+create function saasbase.feature_rule(p_user uuid, p_feature text, p_at timestamptz)
+returns table (
+  plan_id text, unit_credits integer, unlimited boolean, period text, period_key text, free_limit integer,
+  overage text, used integer, discount_percent smallint
+)
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  return query
+  select pl.id, f.credits, coalesce(q.unlimited, false), q.period, saasbase.period_key(q.period, p_at),
+    q.free_limit, coalesce(q.overage, 'credits'), coalesce(c.used, 0), coalesce(pl.discount_percent, 0::smallint)
+  from public.features f
+  left join lateral (
+    select p.id, p.discount_percent from public.plans p
+    where p.id = coalesce((select pr.plan_id from public.profiles pr where pr.id = p_user),
+                          (select d.id from public.plans d where d.is_default))
+  ) pl on true
+  left join public.plan_quotas q on q.plan_id = pl.id and q.feature_id = f.id
+  left join public.usage_counters c
+    on c.user_id = p_user and c.feature_id = f.id and c.period_key = saasbase.period_key(q.period, p_at)
+  where f.id = p_feature and f.active;
+end;
+$$;
+
+-- Takes up to `p_quantity` free units from the quota (locking its counter); returns how many were free.
+create function saasbase.take_free_units(
+  p_user uuid, p_feature text, p_period_key text, p_limit integer, p_quantity integer, p_at timestamptz
+) returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_used integer;
+  v_free integer;
+begin
+  insert into public.usage_counters (user_id, feature_id, period_key, used, updated_at)
+  values (p_user, p_feature, p_period_key, 0, p_at)
+  on conflict (user_id, feature_id, period_key) do nothing;
+  select used into v_used from public.usage_counters
+  where user_id = p_user and feature_id = p_feature and period_key = p_period_key
+  for update;
+  v_free := least(p_quantity, greatest(p_limit - v_used, 0));
+  if v_free > 0 then
+    update public.usage_counters set used = used + v_free, updated_at = p_at
+    where user_id = p_user and feature_id = p_feature and period_key = p_period_key;
+  end if;
+  return v_free;
+end;
+$$;
+
+create function saasbase.unknown_feature(p_feature text) returns void
+language sql
+set search_path = ''
+as $$
+  select saasbase.fail('P0404', 'unknown_feature', format('Unknown feature %L', p_feature))
+$$;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- The API
+
+-- Charges one use of a feature: free quota first, then credits (or P0429 when the plan blocks overage).
+-- One transaction, cannot overdraw (P0402), idempotent per key: a replay returns the first outcome.
+create function public.charge_credits(feature text, quantity integer default 1, idempotency_key text default null)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  v_uid uuid := saasbase.require_user();
+  v_key text := saasbase.require_key(idempotency_key);
+  v_at timestamptz := saasbase.now();
+  v_rule record;
+  v_usage uuid;
+  v_prior public.usage_records;
+  v_free integer := 0;
+  v_credits bigint;
+  v_balance bigint;
+begin
+  if quantity is null or quantity not between 1 and 1000000 then
+    perform saasbase.fail('P0422', 'invalid_quantity', 'quantity must be between 1 and 1000000');
+  end if;
+  select * into v_rule from saasbase.feature_rule(v_uid, feature, v_at);
+  if not found then
+    perform saasbase.unknown_feature(feature);
+  end if;
+
+  -- Claim the key first: a concurrent twin waits here, then finds the first one's row.
+  insert into public.usage_records (user_id, feature_id, quantity, idempotency_key, created_at)
+  values (v_uid, feature, quantity, v_key, v_at)
+  on conflict (user_id, idempotency_key) where idempotency_key is not null do nothing
+  returning id into v_usage;
+  if v_usage is null then
+    select * into v_prior from public.usage_records r where r.user_id = v_uid and r.idempotency_key = v_key;
+    if v_prior.feature_id <> feature or v_prior.quantity <> quantity or v_prior.reservation_id is not null then
+      perform saasbase.fail('P0409', 'idempotency_conflict', 'This idempotency key was used for another request');
+    end if;
+    return jsonb_build_object('usage_id', v_prior.id, 'feature', v_prior.feature_id, 'quantity', v_prior.quantity,
+      'free_units', v_prior.free_units, 'credits_charged', v_prior.credits, 'balance', v_prior.balance_after,
+      'replayed', true);
+  end if;
+
+  if v_rule.unlimited then
+    v_free := quantity;
+  elsif v_rule.period is not null then
+    v_free := saasbase.take_free_units(v_uid, feature, v_rule.period_key, v_rule.free_limit, quantity, v_at);
+    if v_free < quantity and v_rule.overage = 'block' then
+      perform saasbase.fail('P0429', 'rate_limited', format('The %s allowance of %s for %L is used up until %s',
+        v_rule.period, v_rule.free_limit, feature, saasbase.period_end(v_rule.period, v_at)));
+    end if;
+  end if;
+
+  v_credits := (quantity - v_free)::bigint * v_rule.unit_credits;
+  if v_credits > 0 then
+    v_balance := saasbase.debit(v_uid, v_credits, v_at);
+    perform saasbase.append_ledger(v_uid, 'charge', -v_credits, v_balance, v_at, p_feature => feature,
+      p_quantity => quantity, p_key => v_key, p_usage => v_usage);
+  else
+    select w.balance into v_balance from public.wallets w where w.user_id = v_uid;
+  end if;
+
+  update public.usage_records set free_units = v_free, credits = v_credits, balance_after = v_balance
+  where id = v_usage;
+  return jsonb_build_object('usage_id', v_usage, 'feature', feature, 'quantity', quantity, 'free_units', v_free,
+    'credits_charged', v_credits, 'balance', v_balance, 'replayed', false);
+end;
+$$;
+revoke execute on function public.charge_credits(text, integer, text) from public, anon;
+grant execute on function public.charge_credits(text, integer, text) to authenticated;
+
+-- Holds credits for a long operation (an AI stream) before it starts. Free quota units are taken now;
+-- the rest is held at `max_credits` (the worst case) or the feature's price. Idempotent per key.
+create function public.reserve_credits(
+  feature text, quantity integer default 1, idempotency_key text default null, max_credits bigint default null
+) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  v_uid uuid := saasbase.require_user();
+  v_key text := saasbase.require_key(idempotency_key);
+  v_at timestamptz := saasbase.now();
+  v_rule record;
+  v_res public.credit_reservations;
+  v_id uuid;
+  v_free integer := 0;
+  v_amount bigint := 0;
+  v_balance bigint;
+  v_expires timestamptz;
+begin
+  if quantity is null or quantity not between 1 and 1000000 then
+    perform saasbase.fail('P0422', 'invalid_quantity', 'quantity must be between 1 and 1000000');
+  end if;
+  if max_credits is not null and max_credits < 0 then
+    perform saasbase.fail('P0422', 'invalid_amount', 'max_credits must not be negative');
+  end if;
+  select * into v_rule from saasbase.feature_rule(v_uid, feature, v_at);
+  if not found then
+    perform saasbase.unknown_feature(feature);
+  end if;
+  v_expires := v_at + make_interval(mins => (select s.reservation_ttl_minutes from saasbase.settings s));
+
+  insert into public.credit_reservations (user_id, feature_id, quantity, idempotency_key, expires_at, created_at)
+  values (v_uid, feature, quantity, v_key, v_expires, v_at)
+  on conflict (user_id, idempotency_key) do nothing
+  returning id into v_id;
+  if v_id is null then
+    select * into v_res from public.credit_reservations r where r.user_id = v_uid and r.idempotency_key = v_key;
+    if v_res.feature_id <> feature or v_res.quantity <> quantity then
+      perform saasbase.fail('P0409', 'idempotency_conflict', 'This idempotency key was used for another request');
+    end if;
+    return jsonb_build_object('reservation_id', v_res.id, 'status', v_res.status, 'amount', v_res.amount,
+      'free_units', v_res.free_units, 'expires_at', v_res.expires_at, 'replayed', true);
+  end if;
+
+  if v_rule.unlimited then
+    v_free := quantity;
+  elsif v_rule.period is not null then
+    v_free := saasbase.take_free_units(v_uid, feature, v_rule.period_key, v_rule.free_limit, quantity, v_at);
+    if v_free < quantity and v_rule.overage = 'block' then
+      perform saasbase.fail('P0429', 'rate_limited', format('The %s allowance of %s for %L is used up until %s',
+        v_rule.period, v_rule.free_limit, feature, saasbase.period_end(v_rule.period, v_at)));
+    end if;
+  end if;
+  if v_free < quantity then
+    v_amount := coalesce(max_credits, (quantity - v_free)::bigint * v_rule.unit_credits);
+  end if;
+
+  if v_amount > 0 then
+    v_balance := saasbase.debit(v_uid, v_amount, v_at);
+    perform saasbase.append_ledger(v_uid, 'reserve', -v_amount, v_balance, v_at, p_feature => feature,
+      p_quantity => quantity, p_key => v_key, p_reservation => v_id);
+  end if;
+  update public.wallets set reserved = reserved + v_amount, next_due_at = least(next_due_at, v_expires)
+  where user_id = v_uid
+  returning balance into v_balance;
+  update public.credit_reservations
+  set amount = v_amount, free_units = v_free, period_key = case when v_free > 0 then v_rule.period_key end
+  where id = v_id;
+  return jsonb_build_object('reservation_id', v_id, 'status', 'open', 'amount', v_amount, 'free_units', v_free,
+    'balance', v_balance, 'expires_at', v_expires, 'replayed', false);
+end;
+$$;
+revoke execute on function public.reserve_credits(text, integer, text, bigint) from public, anon;
+grant execute on function public.reserve_credits(text, integer, text, bigint) to authenticated;
+
+-- Settles a reservation at the real cost: charges `actual` (at most what was held; the rest goes back) and
+-- records the use. Settling again with the same amount returns the first outcome.
+create function public.settle_reservation(reservation_id uuid, actual bigint) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := saasbase.require_user();
+  v_at timestamptz := saasbase.now();
+  v_res public.credit_reservations;
+  v_charged bigint;
+  v_balance bigint;
+  v_usage uuid;
+begin
+  if actual is null or actual < 0 then
+    perform saasbase.fail('P0422', 'invalid_amount', 'actual must be a non-negative number of credits');
+  end if;
+  -- Lock order as everywhere: the wallet before the reservation.
+  perform 1 from public.wallets where user_id = v_uid for update;
+  select * into v_res from public.credit_reservations r
+  where r.id = settle_reservation.reservation_id and r.user_id = v_uid
+  for update;
+  if not found then
+    perform saasbase.fail('P0404', 'reservation_not_found', 'No such reservation');
+  end if;
+  v_charged := least(actual, v_res.amount);
+  if v_res.status = 'settled' then
+    if v_res.settled_amount <> v_charged then
+      perform saasbase.fail('P0409', 'reservation_closed', 'This reservation was settled at another amount');
+    end if;
+    select u.id, u.balance_after into v_usage, v_balance from public.usage_records u where u.reservation_id = v_res.id;
+    return jsonb_build_object('reservation_id', v_res.id, 'usage_id', v_usage, 'credits_charged', v_charged,
+      'refunded', v_res.amount - v_charged, 'balance', v_balance, 'replayed', true);
+  elsif v_res.status = 'released' then
+    perform saasbase.fail('P0409', 'reservation_closed', 'This reservation was released');
+  end if;
+
+  update public.wallets
+  set balance = balance + (v_res.amount - v_charged), reserved = reserved - v_res.amount, updated_at = v_at
+  where user_id = v_uid
+  returning balance into v_balance;
+  insert into public.usage_records (user_id, feature_id, quantity, free_units, credits, balance_after,
+    reservation_id, created_at)
+  values (v_uid, v_res.feature_id, v_res.quantity, v_res.free_units, v_charged, v_balance, v_res.id, v_at)
+  returning id into v_usage;
+  perform saasbase.append_ledger(v_uid, 'settle', v_res.amount - v_charged, v_balance, v_at,
+    p_feature => v_res.feature_id, p_quantity => v_res.quantity, p_reservation => v_res.id, p_usage => v_usage,
+    p_reason => format('charged %s of %s held', v_charged, v_res.amount));
+  update public.credit_reservations set status = 'settled', settled_amount = v_charged, closed_at = v_at
+  where id = v_res.id;
+  return jsonb_build_object('reservation_id', v_res.id, 'usage_id', v_usage, 'credits_charged', v_charged,
+    'refunded', v_res.amount - v_charged, 'balance', v_balance, 'replayed', false);
+end;
+$$;
+revoke execute on function public.settle_reservation(uuid, bigint) from public, anon;
+grant execute on function public.settle_reservation(uuid, bigint) to authenticated;
+
+-- Gives a reservation back whole (the operation failed or was abandoned). Releasing again is a no-op.
+create function public.release_reservation(reservation_id uuid) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := saasbase.require_user();
+  v_res public.credit_reservations;
+  v_balance bigint;
+begin
+  -- Lock order as in charge_credits (quota counter, then wallet, then reservation), so the two never deadlock.
+  select * into v_res from public.credit_reservations r
+  where r.id = release_reservation.reservation_id and r.user_id = v_uid;
+  if v_res.free_units > 0 then
+    perform 1 from public.usage_counters c
+    where c.user_id = v_uid and c.feature_id = v_res.feature_id and c.period_key = v_res.period_key
+    for update;
+  end if;
+  perform 1 from public.wallets where user_id = v_uid for update;
+  select * into v_res from public.credit_reservations r
+  where r.id = release_reservation.reservation_id and r.user_id = v_uid
+  for update;
+  if not found then
+    perform saasbase.fail('P0404', 'reservation_not_found', 'No such reservation');
+  end if;
+  if v_res.status = 'settled' then
+    perform saasbase.fail('P0409', 'reservation_closed', 'This reservation was settled');
+  end if;
+  if v_res.status = 'released' then
+    select balance into v_balance from public.wallets where user_id = v_uid;
+    return jsonb_build_object('reservation_id', v_res.id, 'released', v_res.amount, 'balance', v_balance,
+      'replayed', true);
+  end if;
+  v_balance := saasbase.release(v_res, saasbase.now(), 'released');
+  return jsonb_build_object('reservation_id', v_res.id, 'released', v_res.amount, 'balance', v_balance,
+    'replayed', false);
+end;
+$$;
+revoke execute on function public.release_reservation(uuid) from public, anon;
+grant execute on function public.release_reservation(uuid) to authenticated;
+
+-- Whether the caller may use a feature now, and on what terms.
+-- { allowed, reason, free_remaining, credit_cost, discount, unlimited, period, resets_at, balance }
+-- reason: unlimited | free_quota | credits | insufficient_credits | rate_limited
+create function public.check_feature(feature text, quantity integer default 1) returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := saasbase.require_user();
+  v_at timestamptz := saasbase.now();
+  v_rule record;
+  v_balance bigint;
+  v_free_left integer;
+  v_free integer;
+  v_cost bigint;
+  v_reason text;
+begin
+  if quantity is null or quantity not between 1 and 1000000 then
+    perform saasbase.fail('P0422', 'invalid_quantity', 'quantity must be between 1 and 1000000');
+  end if;
+  select * into v_rule from saasbase.feature_rule(v_uid, feature, v_at);
+  if not found then
+    perform saasbase.unknown_feature(feature);
+  end if;
+  -- Balance net of what has expired by now (expiry itself is written by the next mutation).
+  select w.balance - coalesce((select sum(l.remaining) from public.credit_lots l
+    where l.user_id = v_uid and l.remaining > 0 and l.expires_at <= v_at), 0)
+  into v_balance from public.wallets w where w.user_id = v_uid;
+
+  v_free_left := case when v_rule.unlimited then null
+                      when v_rule.period is null then 0
+                      else greatest(v_rule.free_limit - v_rule.used, 0) end;
+  v_free := case when v_rule.unlimited then quantity else least(quantity, v_free_left) end;
+  v_cost := (quantity - v_free)::bigint * v_rule.unit_credits;
+  v_reason := case
+    when v_rule.unlimited then 'unlimited'
+    when v_free = quantity then 'free_quota'
+    when v_rule.overage = 'block' and v_rule.period is not null then 'rate_limited'
+    when coalesce(v_balance, 0) >= v_cost then 'credits'
+    else 'insufficient_credits' end;
+  return jsonb_build_object(
+    'allowed', v_reason in ('unlimited', 'free_quota', 'credits'),
+    'reason', v_reason,
+    'feature', feature,
+    'plan', v_rule.plan_id,
+    'free_remaining', v_free_left,
+    'credit_cost', v_cost,
+    'unit_credits', v_rule.unit_credits,
+    'discount', v_rule.discount_percent,
+    'unlimited', v_rule.unlimited,
+    'period', v_rule.period,
+    'resets_at', saasbase.period_end(v_rule.period, v_at),
+    'balance', coalesce(v_balance, 0)
+  );
+end;
+$$;
+revoke execute on function public.check_feature(text, integer) from public, anon;
+grant execute on function public.check_feature(text, integer) to authenticated;
+
+-- The caller's wallet: balance, reserved, expiring lots, plan and every quota with what is left of it.
+-- Does due work first (expiry, overdue reservations), so what it shows is current.
+create function public.get_wallet() returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := saasbase.require_user();
+  v_at timestamptz := saasbase.now();
+  v_wallet public.wallets;
+  v_plan text;
+begin
+  select * into v_wallet from public.wallets where user_id = v_uid;
+  if v_wallet.next_due_at <= v_at then
+    perform 1 from public.wallets where user_id = v_uid for update;
+    perform saasbase.run_due(v_uid, v_at);
+    select * into v_wallet from public.wallets where user_id = v_uid;
+  end if;
+  select coalesce(p.plan_id, (select d.id from public.plans d where d.is_default)) into v_plan
+  from public.profiles p where p.id = v_uid;
+  return jsonb_build_object(
+    'balance', coalesce(v_wallet.balance, 0),
+    'reserved', coalesce(v_wallet.reserved, 0),
+    'plan', v_plan,
+    'discount', (select pl.discount_percent from public.plans pl where pl.id = v_plan),
+    'expiring', coalesce((select jsonb_agg(jsonb_build_object('amount', l.remaining, 'expires_at', l.expires_at)
+      order by l.expires_at) from public.credit_lots l where l.user_id = v_uid and l.remaining > 0), '[]'),
+    'quotas', coalesce((select jsonb_agg(jsonb_build_object(
+        'feature', q.feature_id,
+        'unlimited', q.unlimited,
+        'period', q.period,
+        'limit', q.free_limit,
+        'overage', q.overage,
+        'used', coalesce(c.used, 0),
+        'remaining', case when q.unlimited then null else greatest(q.free_limit - coalesce(c.used, 0), 0) end,
+        'resets_at', saasbase.period_end(q.period, v_at)
+      ) order by q.feature_id)
+      from public.plan_quotas q
+      left join public.usage_counters c on c.user_id = v_uid and c.feature_id = q.feature_id
+        and c.period_key = saasbase.period_key(q.period, v_at)
+      where q.plan_id = v_plan), '[]')
+  );
+end;
+$$;
+revoke execute on function public.get_wallet() from public, anon;
+grant execute on function public.get_wallet() to authenticated;
+
+-- The price of a credit pack for the caller, after the discount of their plan (anon: list price).
+create function public.credit_pack_price(pack_id text) returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_pack public.credit_packs;
+  v_discount integer := 0;
+begin
+  select * into v_pack from public.credit_packs c where c.id = pack_id and c.active;
+  if not found then
+    perform saasbase.fail('P0404', 'unknown_pack', format('Unknown credit pack %L', pack_id));
+  end if;
+  if auth.uid() is not null then
+    select coalesce(pl.discount_percent, 0) into v_discount
+    from public.plans pl
+    where pl.id = coalesce((select p.plan_id from public.profiles p where p.id = auth.uid()),
+                           (select d.id from public.plans d where d.is_default));
+  end if;
+  return jsonb_build_object('pack', v_pack.id, 'credits', v_pack.credits, 'price_cents', v_pack.price_cents,
+    'discount_percent', coalesce(v_discount, 0),
+    -- Integer cents, rounded half up: no floats near money.
+    'final_cents', (v_pack.price_cents * (100 - coalesce(v_discount, 0)) + 50) / 100);
+end;
+$$;
+revoke execute on function public.credit_pack_price(text) from public;
+grant execute on function public.credit_pack_price(text) to anon, authenticated, service_role;
+
+-- Server-side credit additions (Stripe purchases, referral rewards, admin grants). Service role only.
+create function public.service_role_grant_credits(
+  user_id uuid, amount bigint, kind text default 'grant', reason text default null,
+  idempotency_key text default null, expires_at timestamptz default null, reference text default null
+) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  return saasbase.credit(user_id, amount, kind, reason, idempotency_key, saasbase.now(), expires_at, reference);
+end;
+$$;
+revoke execute on function public.service_role_grant_credits(uuid, bigint, text, text, text, timestamptz, text)
+  from public, anon, authenticated;
+grant execute on function public.service_role_grant_credits(uuid, bigint, text, text, text, timestamptz, text)
+  to service_role;
+
+-- Server-side removals (refund claw-backs, admin corrections). With allow_partial, takes what the balance
+-- holds (a refunded pack may be partly spent); otherwise P0402 when short. Idempotent per (user, kind, key).
+create function public.service_role_debit_credits(
+  user_id uuid, amount bigint, kind text default 'adjustment', reason text default null,
+  idempotency_key text default null, allow_partial boolean default false, reference text default null
+) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_at timestamptz := saasbase.now();
+  v_uid uuid := service_role_debit_credits.user_id;
+  v_wallet public.wallets;
+  v_prior public.credit_ledger;
+  v_take bigint;
+  v_balance bigint;
+  v_ledger bigint;
+begin
+  if amount is null or amount <= 0 then
+    perform saasbase.fail('P0422', 'invalid_amount', 'The amount must be a positive number of credits');
+  end if;
+  if kind not in ('refund', 'adjustment', 'referral') then
+    perform saasbase.fail('P0422', 'invalid_kind', format('Credits cannot be removed as %L', kind));
+  end if;
+  select * into v_wallet from public.wallets w where w.user_id = v_uid for update;
+  if not found then
+    perform saasbase.fail('P0404', 'wallet_not_found', 'No wallet for this user');
+  end if;
+  if idempotency_key is not null then
+    select * into v_prior from public.credit_ledger l
+    where l.user_id = v_uid and l.kind = service_role_debit_credits.kind and l.idempotency_key = service_role_debit_credits.idempotency_key;
+    if found then
+      return jsonb_build_object('ledger_id', v_prior.id, 'debited', -v_prior.amount, 'balance', v_prior.balance_after,
+        'replayed', true);
+    end if;
+  end if;
+  if v_wallet.next_due_at <= v_at then
+    perform saasbase.run_due(v_uid, v_at);
+    select * into v_wallet from public.wallets w where w.user_id = v_uid;
+  end if;
+  v_take := case when allow_partial then least(amount, v_wallet.balance) else amount end;
+  if v_take = 0 then
+    return jsonb_build_object('ledger_id', null, 'debited', 0, 'balance', v_wallet.balance, 'replayed', false);
+  end if;
+  v_balance := saasbase.debit(v_uid, v_take, v_at);
+  v_ledger := saasbase.append_ledger(v_uid, kind, -v_take, v_balance, v_at, p_reason => reason,
+    p_key => idempotency_key, p_reference => reference);
+  return jsonb_build_object('ledger_id', v_ledger, 'debited', v_take, 'balance', v_balance, 'replayed', false);
+end;
+$$;
+revoke execute on function public.service_role_debit_credits(uuid, bigint, text, text, text, boolean, text)
+  from public, anon, authenticated;
+grant execute on function public.service_role_debit_credits(uuid, bigint, text, text, text, boolean, text)
+  to service_role;
+
+-- On sign-up: the wallet, and the sign-up credits from the config (expiring if grantExpiryDays is set).
+create function saasbase.handle_new_wallet() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_settings saasbase.settings;
+  v_at timestamptz := saasbase.now();
+begin
+  insert into public.wallets (user_id, updated_at) values (new.id, v_at) on conflict (user_id) do nothing;
+  select * into v_settings from saasbase.settings;
+  if v_settings.signup_credits > 0 then
+    perform saasbase.credit(new.id, v_settings.signup_credits, 'grant', 'signup', 'signup', v_at,
+      v_at + make_interval(days => v_settings.grant_expiry_days));
+  end if;
+  return new;
+end;
+$$;
+
+create trigger on_auth_user_created_wallet after insert on auth.users
+  for each row execute function saasbase.handle_new_wallet();
