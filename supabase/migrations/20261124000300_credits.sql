@@ -247,7 +247,8 @@ as $$
   returning id
 $$;
 
--- Spends `p_amount` from the lots that expire first (only wallets holding expiring credits get here).
+-- Draws `p_amount` from the lots that expire first. The caller has taken it off wallets.expiring in the
+-- same statement that lowered the balance, so `expiring <= balance` holds at every step.
 create function saasbase.consume_lots(p_user uuid, p_amount bigint) returns void
 language plpgsql
 set search_path = ''
@@ -268,7 +269,6 @@ begin
     update public.credit_lots set remaining = remaining - v_take where id = v_lot.id;
     v_left := v_left - v_take;
   end loop;
-  update public.wallets set expiring = expiring - (p_amount - v_left) where user_id = p_user;
 end;
 $$;
 
@@ -340,41 +340,48 @@ begin
 end;
 $$;
 
--- Takes `p_amount` out of the balance, or raises P0402. One UPDATE that cannot overdraw on the fast path;
--- due work (expiry, overdue reservations) runs first when the wallet has any. Returns the new balance.
+-- Takes `p_amount` out of the balance, or raises P0402; returns the new balance. The common case is one
+-- UPDATE that cannot overdraw (`where balance >= amount`). Wallets with expiring credits or due work take
+-- the slow path under the row lock: due work first, then the debit drawn from the soonest-expiring lots.
 create function saasbase.debit(p_user uuid, p_amount bigint, p_at timestamptz) returns bigint
 language plpgsql
 set search_path = ''
 as $$
 declare
   v_balance bigint;
-  v_expiring bigint;
   v_wallet public.wallets;
+  v_from_lots bigint;
 begin
-  for attempt in 1..2 loop
-    update public.wallets
-    set balance = balance - p_amount, updated_at = p_at
-    where user_id = p_user and balance >= p_amount and (next_due_at is null or next_due_at > p_at)
-    returning balance, expiring into v_balance, v_expiring;
-    if found then
-      if v_expiring > 0 then
-        perform saasbase.consume_lots(p_user, least(p_amount, v_expiring));
-      end if;
-      return v_balance;
-    end if;
+  update public.wallets
+  set balance = balance - p_amount, updated_at = p_at
+  where user_id = p_user and balance >= p_amount and expiring = 0
+    and (next_due_at is null or next_due_at > p_at)
+  returning balance into v_balance;
+  if found then
+    return v_balance;
+  end if;
 
-    select * into v_wallet from public.wallets where user_id = p_user for update;
-    if not found then
-      perform saasbase.fail('P0404', 'wallet_not_found', 'This account has no wallet');
-    end if;
-    if v_wallet.next_due_at is not null and v_wallet.next_due_at <= p_at and attempt = 1 then
-      perform saasbase.run_due(p_user, p_at);
-      continue;
-    end if;
+  select * into v_wallet from public.wallets where user_id = p_user for update;
+  if not found then
+    perform saasbase.fail('P0404', 'wallet_not_found', 'This account has no wallet');
+  end if;
+  if v_wallet.next_due_at <= p_at then
+    perform saasbase.run_due(p_user, p_at);
+    select * into v_wallet from public.wallets where user_id = p_user;
+  end if;
+  if v_wallet.balance < p_amount then
     perform saasbase.fail('P0402', 'insufficient_credits',
       format('Not enough credits: %s needed, %s available', p_amount, v_wallet.balance));
-  end loop;
-  return null; -- not reached: the loop returns or raises
+  end if;
+  v_from_lots := least(p_amount, v_wallet.expiring);
+  update public.wallets
+  set balance = balance - p_amount, expiring = expiring - v_from_lots, updated_at = p_at
+  where user_id = p_user
+  returning balance into v_balance;
+  if v_from_lots > 0 then
+    perform saasbase.consume_lots(p_user, v_from_lots);
+  end if;
+  return v_balance;
 end;
 $$;
 

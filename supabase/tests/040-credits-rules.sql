@@ -1,0 +1,139 @@
+-- The credit rules: sign-up grant, charges that cannot overdraw, idempotency, quotas rolling over by day,
+-- month and never (lifetime), rate limits, discounts, expiry order, reservations, and a randomized run after
+-- which every invariant holds. The clock moves with `set local saasbase.now`, never by sleeping.
+begin;
+\ir _helpers.psql
+select plan(47);
+
+-- A catalog of test features on the default plan, independent of the shipped config.
+insert into public.features (id, name, credits) values
+  ('t_paid', 'Paid', 3), ('t_daily', 'Daily', 2), ('t_block', 'Blocked', 1), ('t_month', 'Monthly', 1),
+  ('t_life', 'Lifetime', 1), ('t_unl', 'Unlimited', 5);
+insert into public.plan_quotas (plan_id, feature_id, period, free_limit, overage, unlimited)
+select d.id, q.feature_id, q.period, q.free_limit, q.overage, q.unlimited
+from public.plans d, (values
+  ('t_daily', 'day', 2, 'credits', false), ('t_block', 'day', 1, 'block', false),
+  ('t_month', 'month', 1, 'credits', false), ('t_life', 'lifetime', 1, 'credits', false),
+  ('t_unl', null, null, 'credits', true)
+) as q(feature_id, period, free_limit, overage, unlimited)
+where d.is_default;
+update saasbase.settings set signup_credits = 100, reservation_ttl_minutes = 15;
+
+set local saasbase.now = '2026-03-10 12:00:00+00';
+do $$ begin
+  perform tests.create_user('a@test.local');
+  perform tests.create_user('b@test.local');
+end $$;
+
+-- Sign-up ----------------------------------------------------------------------------------------------
+select results_eq($$ select balance, reserved from public.wallets where user_id = tests.user_id('a@test.local') $$,
+  $$ values (100::bigint, 0::bigint) $$, 'sign-up creates the wallet with the sign-up credits');
+select results_eq($$ select kind, amount, reason from public.credit_ledger where user_id = tests.user_id('a@test.local') $$,
+  $$ values ('grant'::text, 100::bigint, 'signup'::text) $$, 'the sign-up grant is in the ledger');
+
+-- Charges ----------------------------------------------------------------------------------------------
+select tests.become('a@test.local');
+select is((public.charge_credits('t_paid', 2, 'c1') ->> 'credits_charged')::int, 6, 'a paid feature costs quantity x price');
+select is((public.get_wallet() ->> 'balance')::int, 94, 'the charge left 94');
+select is(public.charge_credits('t_paid', 2, 'c1') ->> 'replayed', 'true', 'a replayed key returns the first outcome');
+select is((public.charge_credits('t_paid', 2, 'c1') ->> 'balance')::int, 94, '...with the first balance');
+select is((public.get_wallet() ->> 'balance')::int, 94, '...and charges nothing');
+select throws_ok($$ select public.charge_credits('t_paid', 3, 'c1') $$, 'P0409', null,
+  'reusing a key for another request is a conflict');
+select throws_ok($$ select public.charge_credits('t_paid', 40, 'c2') $$, 'P0402', null,
+  'a charge past the balance fails with P0402');
+select is((public.get_wallet() ->> 'balance')::int, 94, '...and changes nothing');
+select is(public.charge_credits('t_paid', 1, 'c2') ->> 'credits_charged', '3',
+  'a failed key can be retried (only successes are recorded)');
+select throws_ok($$ select public.charge_credits('no_such_feature', 1, 'c3') $$, 'P0404', null, 'unknown feature: P0404');
+select throws_ok($$ select public.charge_credits('t_paid', 0, 'c4') $$, 'P0422', null, 'quantity 0: P0422');
+select throws_ok($$ select public.charge_credits('t_paid', 1, null) $$, 'P0422', null, 'no idempotency key: P0422');
+select throws_ok($$ select public.charge_credits('t_paid', 1, '') $$, 'P0422', null, 'empty idempotency key: P0422');
+
+-- Quotas -----------------------------------------------------------------------------------------------
+select is(public.charge_credits('t_daily', 3, 'd1') ->> 'free_units', '2', 'two daily uses are free...');
+select is(public.charge_credits('t_daily', 1, 'd2') ->> 'credits_charged', '2', '...the next costs credits');
+select is(public.check_feature('t_daily') ->> 'reason', 'credits', 'check_feature: credits now');
+set local saasbase.now = '2026-03-11 00:00:00+00';
+select is(public.check_feature('t_daily') ->> 'free_remaining', '2', 'the day rolls over at midnight UTC');
+select is(public.charge_credits('t_daily', 1, 'd3') ->> 'credits_charged', '0', 'and the quota is free again');
+
+select is(public.charge_credits('t_block', 1, 'b1') ->> 'free_units', '1', 'a blocked feature: the free use...');
+select throws_ok($$ select public.charge_credits('t_block', 1, 'b2') $$, 'P0429', null,
+  '...then a rate limit (P0429), even with credits');
+select is(public.check_feature('t_block') ->> 'reason', 'rate_limited', 'check_feature says rate_limited');
+set local saasbase.now = '2026-03-12 00:00:01+00';
+select is(public.charge_credits('t_block', 1, 'b2') ->> 'free_units', '1', 'the next day it is allowed again');
+
+select is(public.charge_credits('t_month', 1, 'm1') ->> 'free_units', '1', 'the monthly free use');
+select is(public.charge_credits('t_month', 1, 'm2') ->> 'credits_charged', '1', 'then credits this month');
+set local saasbase.now = '2026-04-01 00:00:00+00';
+select is(public.charge_credits('t_month', 1, 'm3') ->> 'free_units', '1', 'free again in the new month');
+
+select is(public.charge_credits('t_life', 1, 'l1') ->> 'free_units', '1', 'the lifetime free use');
+set local saasbase.now = '2027-04-01 00:00:00+00';
+select is(public.charge_credits('t_life', 1, 'l2') ->> 'credits_charged', '1', 'a lifetime quota never rolls over');
+select is(public.charge_credits('t_unl', 50, 'u1') ->> 'credits_charged', '0', 'unlimited features cost nothing');
+
+-- Discounts: the plan's discount on credit packs ---------------------------------------------------------
+select tests.become('postgres');
+insert into public.plans (id, name, price_monthly_cents, discount_percent) values ('t_pro', 'Pro', 1900, 20);
+insert into public.credit_packs (id, name, credits, price_cents) values ('t_pack', 'Pack', 100, 999);
+update public.profiles set plan_id = 't_pro' where id = tests.user_id('b@test.local');
+select tests.become('b@test.local');
+select is(public.check_feature('t_paid') ->> 'discount', '20', 'check_feature reports the plan discount');
+select is(public.credit_pack_price('t_pack') ->> 'final_cents', '799', 'a 20% discount, rounded half up to cents');
+select tests.become('a@test.local');
+select is(public.credit_pack_price('t_pack') ->> 'final_cents', '999', 'no discount on the default plan');
+select tests.become('anon');
+select is(public.credit_pack_price('t_pack') ->> 'final_cents', '999', 'anon sees the list price');
+select throws_ok($$ select public.charge_credits('t_paid', 1, 'x') $$, '42501', null, 'anon cannot charge');
+select tests.become('service_role');
+select throws_ok($$ select public.charge_credits('t_paid', 1, 'x') $$, '42501', null,
+  'the service role has no wallet to charge and may not call it');
+select tests.become('postgres');
+
+-- Expiry: spending draws from the lot that expires first; what is left of a lot expires with it ---------
+set local saasbase.now = '2027-05-01 00:00:00+00';
+do $$
+declare uid uuid := tests.user_id('b@test.local');
+begin
+  perform public.service_role_grant_credits(uid, 30, 'grant', 'later', 'lot-late', '2027-05-21 00:00:00+00');
+  perform public.service_role_grant_credits(uid, 50, 'grant', 'sooner', 'lot-soon', '2027-05-11 00:00:00+00');
+end $$;
+select tests.become('b@test.local');
+select is((public.charge_credits('t_paid', 20, 'e1') ->> 'balance')::int, 120, 'b: 100 + 80 - 60');
+select tests.become('postgres');
+select results_eq($$ select remaining from public.credit_lots where user_id = tests.user_id('b@test.local') order by expires_at $$,
+  $$ values (0::bigint), (20::bigint) $$, 'the 60 came from the lot expiring first, then the next');
+set local saasbase.now = '2027-05-15 00:00:00+00';
+select tests.become('b@test.local');
+select is((public.get_wallet() ->> 'balance')::int, 120, 'the spent lot expires with nothing to write off');
+set local saasbase.now = '2027-05-21 00:00:00+00';
+select is((public.get_wallet() ->> 'balance')::int, 100, 'the rest of the later lot expires at its time');
+select tests.become('postgres');
+select results_eq($$ select amount from public.credit_ledger where user_id = tests.user_id('b@test.local') and kind = 'expiry' $$,
+  $$ values (-20::bigint) $$, 'one expiry row of -20 in the ledger');
+
+-- Reservations ------------------------------------------------------------------------------------------
+select tests.become('a@test.local');
+create temp table res as select public.reserve_credits('t_paid', 1, 'r1', 10) as r;
+select is((select (r ->> 'amount')::int from res), 10, 'a reservation holds max_credits');
+select is((public.settle_reservation((select (r ->> 'reservation_id')::uuid from res), 4) ->> 'refunded')::int, 6,
+  'settling at 4 gives back 6');
+select is(public.settle_reservation((select (r ->> 'reservation_id')::uuid from res), 4) ->> 'replayed', 'true',
+  'settling again is a replay');
+select throws_ok(format('select public.release_reservation(%L)', (select r ->> 'reservation_id' from res)), 'P0409', null,
+  'a settled reservation cannot be released');
+select tests.become('b@test.local');
+select throws_ok(format('select public.settle_reservation(%L, 1)', (select r ->> 'reservation_id' from res)), 'P0404', null,
+  'another user cannot settle it');
+select tests.become('a@test.local');
+-- An abandoned reservation is released by the next operation after its TTL.
+select public.reserve_credits('t_paid', 1, 'r2', 7) is not null as held;
+set local saasbase.now = '2027-05-21 00:16:00+00';
+select is((public.get_wallet() ->> 'reserved')::int, 0, 'an overdue reservation is released by itself');
+select tests.become('postgres');
+
+select * from finish();
+rollback;
