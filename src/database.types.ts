@@ -3,6 +3,105 @@ export type Json = string | number | boolean | null | { [key: string]: Json | un
 export type Database = {
   "public": {
     Tables: {
+      "credit_ledger": {
+        Row: {
+          "amount": number;
+          "balance_after": number;
+          "created_at": string;
+          "expires_at": string | null;
+          "feature_id": string | null;
+          "id": number;
+          "idempotency_key": string | null;
+          "kind": string;
+          "quantity": number | null;
+          "reason": string | null;
+          "reference": string | null;
+          "reservation_id": string | null;
+          "usage_id": string | null;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "amount": number;
+          "balance_after": number;
+          "created_at"?: string;
+          "expires_at"?: string | null;
+          "feature_id"?: string | null;
+          "id"?: never;
+          "idempotency_key"?: string | null;
+          "kind": string;
+          "quantity"?: number | null;
+          "reason"?: string | null;
+          "reference"?: string | null;
+          "reservation_id"?: string | null;
+          "usage_id"?: string | null;
+          "user_id": string;
+        };
+        Update: {
+          "amount"?: number;
+          "balance_after"?: number;
+          "created_at"?: string;
+          "expires_at"?: string | null;
+          "feature_id"?: string | null;
+          "id"?: never;
+          "idempotency_key"?: string | null;
+          "kind"?: string;
+          "quantity"?: number | null;
+          "reason"?: string | null;
+          "reference"?: string | null;
+          "reservation_id"?: string | null;
+          "usage_id"?: string | null;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "credit_ledger_feature_id_fkey";
+            columns: ["feature_id"];
+            isOneToOne: false;
+            referencedRelation: "features";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "credit_lots": {
+        Row: {
+          "amount": number;
+          "created_at": string;
+          "expires_at": string;
+          "id": number;
+          "ledger_id": number;
+          "remaining": number;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "amount": number;
+          "created_at"?: string;
+          "expires_at": string;
+          "id"?: never;
+          "ledger_id": number;
+          "remaining": number;
+          "user_id": string;
+        };
+        Update: {
+          "amount"?: number;
+          "created_at"?: string;
+          "expires_at"?: string;
+          "id"?: never;
+          "ledger_id"?: number;
+          "remaining"?: number;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "credit_lots_ledger_id_fkey";
+            columns: ["ledger_id"];
+            isOneToOne: false;
+            referencedRelation: "credit_ledger";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "credit_packs": {
         Row: {
           "active": boolean;
@@ -33,6 +132,63 @@ export type Database = {
           "updated_at"?: string;
         };
         Relationships: [];
+      };
+      "credit_reservations": {
+        Row: {
+          "amount": number;
+          "closed_at": string | null;
+          "created_at": string;
+          "expires_at": string;
+          "feature_id": string;
+          "free_units": number;
+          "id": string;
+          "idempotency_key": string;
+          "period_key": string | null;
+          "quantity": number;
+          "settled_amount": number | null;
+          "status": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "amount"?: number;
+          "closed_at"?: string | null;
+          "created_at"?: string;
+          "expires_at": string;
+          "feature_id": string;
+          "free_units"?: number;
+          "id"?: string;
+          "idempotency_key": string;
+          "period_key"?: string | null;
+          "quantity": number;
+          "settled_amount"?: number | null;
+          "status"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "amount"?: number;
+          "closed_at"?: string | null;
+          "created_at"?: string;
+          "expires_at"?: string;
+          "feature_id"?: string;
+          "free_units"?: number;
+          "id"?: string;
+          "idempotency_key"?: string;
+          "period_key"?: string | null;
+          "quantity"?: number;
+          "settled_amount"?: number | null;
+          "status"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "credit_reservations_feature_id_fkey";
+            columns: ["feature_id"];
+            isOneToOne: false;
+            referencedRelation: "features";
+            referencedColumns: ["id"];
+          },
+        ];
       };
       "features": {
         Row: {
@@ -66,6 +222,7 @@ export type Database = {
         Row: {
           "feature_id": string;
           "free_limit": number | null;
+          "overage": string;
           "period": string | null;
           "plan_id": string;
           "unlimited": boolean;
@@ -74,6 +231,7 @@ export type Database = {
         Insert: {
           "feature_id": string;
           "free_limit"?: number | null;
+          "overage"?: string;
           "period"?: string | null;
           "plan_id": string;
           "unlimited"?: boolean;
@@ -81,6 +239,7 @@ export type Database = {
         Update: {
           "feature_id"?: string;
           "free_limit"?: number | null;
+          "overage"?: string;
           "period"?: string | null;
           "plan_id"?: string;
           "unlimited"?: boolean;
@@ -145,12 +304,213 @@ export type Database = {
         };
         Relationships: [];
       };
+      "profiles": {
+        Row: {
+          "avatar_url": string | null;
+          "created_at": string;
+          "display_name": string | null;
+          "email": string | null;
+          "id": string;
+          "language": string;
+          "plan_id": string | null;
+          "preferences": NonNullable<Json>;
+          "role": string;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "avatar_url"?: string | null;
+          "created_at"?: string;
+          "display_name"?: string | null;
+          "email"?: string | null;
+          "id": string;
+          "language"?: string;
+          "plan_id"?: string | null;
+          "preferences"?: NonNullable<Json>;
+          "role"?: string;
+          "updated_at"?: string;
+        };
+        Update: {
+          "avatar_url"?: string | null;
+          "created_at"?: string;
+          "display_name"?: string | null;
+          "email"?: string | null;
+          "id"?: string;
+          "language"?: string;
+          "plan_id"?: string | null;
+          "preferences"?: NonNullable<Json>;
+          "role"?: string;
+          "updated_at"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "profiles_plan_id_fkey";
+            columns: ["plan_id"];
+            isOneToOne: false;
+            referencedRelation: "plans";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "usage_counters": {
+        Row: {
+          "feature_id": string;
+          "period_key": string;
+          "updated_at": string;
+          "used": number;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "feature_id": string;
+          "period_key": string;
+          "updated_at"?: string;
+          "used"?: number;
+          "user_id": string;
+        };
+        Update: {
+          "feature_id"?: string;
+          "period_key"?: string;
+          "updated_at"?: string;
+          "used"?: number;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "usage_counters_feature_id_fkey";
+            columns: ["feature_id"];
+            isOneToOne: false;
+            referencedRelation: "features";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "usage_records": {
+        Row: {
+          "balance_after": number | null;
+          "created_at": string;
+          "credits": number;
+          "feature_id": string;
+          "free_units": number;
+          "id": string;
+          "idempotency_key": string | null;
+          "quantity": number;
+          "reservation_id": string | null;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "balance_after"?: number | null;
+          "created_at"?: string;
+          "credits"?: number;
+          "feature_id": string;
+          "free_units"?: number;
+          "id"?: string;
+          "idempotency_key"?: string | null;
+          "quantity": number;
+          "reservation_id"?: string | null;
+          "user_id": string;
+        };
+        Update: {
+          "balance_after"?: number | null;
+          "created_at"?: string;
+          "credits"?: number;
+          "feature_id"?: string;
+          "free_units"?: number;
+          "id"?: string;
+          "idempotency_key"?: string | null;
+          "quantity"?: number;
+          "reservation_id"?: string | null;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "usage_records_feature_id_fkey";
+            columns: ["feature_id"];
+            isOneToOne: false;
+            referencedRelation: "features";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "usage_records_reservation_id_fkey";
+            columns: ["reservation_id"];
+            isOneToOne: true;
+            referencedRelation: "credit_reservations";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "wallets": {
+        Row: {
+          "balance": number;
+          "expiring": number;
+          "next_due_at": string | null;
+          "reserved": number;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "balance"?: number;
+          "expiring"?: number;
+          "next_due_at"?: string | null;
+          "reserved"?: number;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "balance"?: number;
+          "expiring"?: number;
+          "next_due_at"?: string | null;
+          "reserved"?: number;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
     };
     Views: {
       [_ in never]: never;
     };
     Functions: {
+      "charge_credits": {
+        Args: { "feature": string; "idempotency_key"?: string; "quantity"?: number };
+        Returns: Json;
+      };
+      "check_feature": { Args: { "feature": string; "quantity"?: number }; Returns: Json };
+      "credit_pack_price": { Args: { "pack_id": string }; Returns: Json };
+      "get_wallet": { Args: Record<PropertyKey, never>; Returns: Json };
+      "release_reservation": { Args: { "reservation_id": string }; Returns: Json };
+      "reserve_credits": {
+        Args: { "feature": string; "idempotency_key"?: string; "max_credits"?: number; "quantity"?: number };
+        Returns: Json;
+      };
+      "service_role_debit_credits": {
+        Args: {
+          "allow_partial"?: boolean;
+          "amount": number;
+          "idempotency_key"?: string;
+          "kind"?: string;
+          "reason"?: string;
+          "reference"?: string;
+          "user_id": string;
+        };
+        Returns: Json;
+      };
+      "service_role_grant_credits": {
+        Args: {
+          "amount": number;
+          "expires_at"?: string;
+          "idempotency_key"?: string;
+          "kind"?: string;
+          "reason"?: string;
+          "reference"?: string;
+          "user_id": string;
+        };
+        Returns: Json;
+      };
       "service_role_sync_config": { Args: { "catalog": Json }; Returns: Json };
+      "settle_reservation": { Args: { "actual": number; "reservation_id": string }; Returns: Json };
     };
     Enums: {
       [_ in never]: never;

@@ -44,3 +44,25 @@ export function callFunction(name: string, init: RequestInit & { token?: string 
   if (init.token) headers.set("authorization", `Bearer ${init.token}`);
   return fetch(`${stack().functionsUrl}/${name}`, { ...init, headers });
 }
+
+/** Runs `fn` in a transaction as the user, exactly as PostgREST runs a request for their access token. */
+export function asUser<T>(sql: postgres.Sql, userId: string, fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
+  const claims = { sub: userId, role: "authenticated", aud: "authenticated" };
+  return sql.begin(async (tx) => {
+    await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', 'authenticated', true)`;
+    return fn(tx);
+  }) as Promise<T>;
+}
+
+/** A metered feature of the test's own (no quota on any plan), so tests do not depend on the shipped config. */
+export async function createFeature(sql: postgres.Sql, credits: number): Promise<string> {
+  const id = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+  await sql`insert into public.features (id, name, credits) values (${id}, 'Test feature', ${credits})`;
+  return id;
+}
+
+/** Sets a wallet to exactly `credits` through the API (claw back everything, then grant). */
+export async function setBalance(sql: postgres.Sql, userId: string, credits: number) {
+  await sql`select public.service_role_debit_credits(${userId}, 1000000000, 'adjustment', 'test reset', null, true)`;
+  if (credits > 0) await sql`select public.service_role_grant_credits(${userId}, ${credits}, 'grant', 'test')`;
+}

@@ -1,0 +1,75 @@
+// The credits API for an app's own server-side features (component generation, coloring pages, quizzes):
+//   POST /credits/charge  { feature, quantity?, idempotency_key? } (or an Idempotency-Key header)
+//        200 the charge (replayed: true for a repeated key), 401, 402 insufficient_credits,
+//        404 unknown_feature, 409 idempotency_conflict, 422 invalid input, 429 rate_limited
+//   GET  /credits[?limit=N]  balance, reserved, plan, quotas and the N (20) most recent ledger rows
+// Every call runs as the signed-in user, through the SQL API, so the same rules hold as for supabase-js.
+import { z } from "zod";
+import { requireUser } from "../_shared/auth.ts";
+import { asCaller } from "../_shared/db.ts";
+import { dbCall } from "../_shared/db-errors.ts";
+import { MethodNotAllowedError, NotFoundError, ValidationError } from "../_shared/errors.ts";
+import { json, withHttp } from "../_shared/http.ts";
+import { readJson } from "../_shared/request.ts";
+
+const chargeBody = z.object({
+  feature: z.string().min(1).max(63),
+  quantity: z.number().int().min(1).max(1_000_000).default(1),
+  idempotency_key: z.string().min(1).max(200).optional(),
+});
+
+async function charge(req: Request): Promise<Response> {
+  const caller = requireUser(req);
+  const body = await readJson(req, chargeBody);
+  const key = body.idempotency_key ?? req.headers.get("idempotency-key") ?? undefined;
+  if (!key) {
+    throw new ValidationError(
+      "An idempotency key is required (idempotency_key or the Idempotency-Key header)",
+      [
+        { path: "idempotency_key", message: "required" },
+      ],
+    );
+  }
+  const result = await dbCall(asCaller(caller, async (tx) => {
+    const [row] = await tx`select public.charge_credits(${body.feature}, ${body.quantity}, ${key}) as r`;
+    return row.r as { replayed: boolean };
+  }));
+  return json(result, 200, result.replayed ? { "idempotent-replayed": "true" } : {});
+}
+
+async function wallet(req: Request): Promise<Response> {
+  const caller = requireUser(req);
+  const limitParam = new URL(req.url).searchParams.get("limit");
+  const limit = limitParam === null ? 20 : Number(limitParam);
+  if (!Number.isInteger(limit) || limit < 0 || limit > 200) {
+    throw new ValidationError("limit must be an integer from 0 to 200", [{
+      path: "limit",
+      message: "0 to 200",
+    }]);
+  }
+  const body = await dbCall(asCaller(caller, async (tx) => {
+    const [{ w }] = await tx`select public.get_wallet() as w`;
+    // RLS limits this to the caller's own rows. Built as jsonb so bigint amounts arrive as JSON numbers.
+    const [{ ledger }] = await tx`
+      select coalesce(jsonb_agg(to_jsonb(l) order by l.id desc), '[]') as ledger
+      from (
+        select id, kind, amount, balance_after, feature_id as feature, quantity, reason, reference, created_at
+        from public.credit_ledger order by id desc limit ${limit}
+      ) l`;
+    return { ...w, ledger };
+  }));
+  return json(body);
+}
+
+export const handler = withHttp(async (req) => {
+  const route = new URL(req.url).pathname.replace(/^.*?\/credits/, "").replace(/\/$/, "");
+  if (route === "") {
+    if (req.method !== "GET") throw new MethodNotAllowedError(req.method);
+    return await wallet(req);
+  }
+  if (route === "/charge") {
+    if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
+    return await charge(req);
+  }
+  throw new NotFoundError(`No route ${route}`, "route_not_found");
+});

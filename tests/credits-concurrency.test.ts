@@ -1,0 +1,79 @@
+// Money under concurrency, against the real database: charges and reservations racing on one wallet never
+// overdraw it, and the ledger always sums to the balance.
+import { afterAll, describe, expect, it } from "vitest";
+import { asUser, connectDb, createFeature, createUser, setBalance } from "./support/stack.ts";
+
+const sql = connectDb(60);
+afterAll(() => sql.end());
+
+async function ledgerState(userId: string) {
+  const [w] = await sql`select balance::int, reserved::int from public.wallets where user_id = ${userId}`;
+  const [l] = await sql`select coalesce(sum(amount), 0)::int as sum from public.credit_ledger where user_id = ${userId}`;
+  return { balance: w.balance as number, reserved: w.reserved as number, ledgerSum: l.sum as number };
+}
+
+describe("concurrent charges", () => {
+  it("200 charges of 1 credit on a wallet of 100: exactly 100 succeed, balance and ledger sum end at 0", async () => {
+    const feature = await createFeature(sql, 1);
+    const user = await createUser(sql, `race-${crypto.randomUUID()}@test.local`);
+    await setBalance(sql, user.id, 100);
+
+    const results = await Promise.allSettled(Array.from({ length: 200 }, (_, i) =>
+      asUser(sql, user.id, (tx) => tx`select public.charge_credits(${feature}, 1, ${`race-${i}`}) as r`)
+    ));
+    const ok = results.filter((r) => r.status === "fulfilled");
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    expect(ok).toHaveLength(100);
+    expect(new Set(refused.map((r) => r.reason.code))).toEqual(new Set(["P0402"]));
+    expect(await ledgerState(user.id)).toEqual({ balance: 0, reserved: 0, ledgerSum: 0 });
+    const [{ n }] = await sql`select count(*)::int as n from public.usage_records where user_id = ${user.id} and feature_id = ${feature}`;
+    expect(n).toBe(100);
+  });
+
+  it("the same idempotency key sent 30 times at once charges once; every answer is the first outcome", async () => {
+    const feature = await createFeature(sql, 5);
+    const user = await createUser(sql, `replay-${crypto.randomUUID()}@test.local`);
+    await setBalance(sql, user.id, 100);
+
+    const results = await Promise.all(Array.from({ length: 30 }, () =>
+      asUser(sql, user.id, async (tx) => (await tx`select public.charge_credits(${feature}, 2, 'same-key') as r`)[0].r)
+    ));
+    expect(new Set(results.map((r) => r.usage_id)).size).toBe(1);
+    expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.balance))).toEqual(new Set([90]));
+    expect(await ledgerState(user.id)).toEqual({ balance: 90, reserved: 0, ledgerSum: 90 });
+  });
+});
+
+describe("concurrent reservations", () => {
+  it("200 reservations racing on 100 credits, settled at random amounts or released: no overdraw, ledger = balance", async () => {
+    const feature = await createFeature(sql, 1);
+    const user = await createUser(sql, `reserve-${crypto.randomUUID()}@test.local`);
+    await setBalance(sql, user.id, 100);
+
+    let charged = 0;
+    const results = await Promise.allSettled(Array.from({ length: 200 }, async (_, i) => {
+      const held = await asUser(sql, user.id, async (tx) =>
+        (await tx`select public.reserve_credits(${feature}, 1, ${`res-${i}`}, 3) as r`)[0].r);
+      expect(held.amount).toBe(3);
+      if (Math.random() < 0.25) {
+        await asUser(sql, user.id, (tx) => tx`select public.release_reservation(${held.reservation_id})`);
+        return 0;
+      }
+      const actual = Math.floor(Math.random() * 5); // 0..4: above the 3 held is capped at 3
+      const [{ r }] = await asUser(sql, user.id, (tx) =>
+        tx`select public.settle_reservation(${held.reservation_id}, ${actual}) as r`);
+      expect(r.credits_charged).toBe(Math.min(actual, 3));
+      charged += r.credits_charged;
+      return r.credits_charged;
+    }));
+
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    expect(new Set(refused.map((r) => r.reason.code))).toEqual(refused.length ? new Set(["P0402"]) : new Set());
+    expect(results.filter((r) => r.status === "fulfilled").length).toBeGreaterThanOrEqual(33);
+    const state = await ledgerState(user.id);
+    expect(state).toEqual({ balance: 100 - charged, reserved: 0, ledgerSum: 100 - charged });
+    const [{ open }] = await sql`select count(*)::int as open from public.credit_reservations where user_id = ${user.id} and status = 'open'`;
+    expect(open).toBe(0);
+  });
+});
