@@ -10,6 +10,7 @@ export type Database = {
           "created_at": string;
           "expires_at": string | null;
           "feature_id": string | null;
+          "free_units": number | null;
           "id": number;
           "idempotency_key": string | null;
           "kind": string;
@@ -17,7 +18,6 @@ export type Database = {
           "reason": string | null;
           "reference": string | null;
           "reservation_id": string | null;
-          "usage_id": string | null;
           "user_id": string;
         };
         ComputedFields: never;
@@ -27,6 +27,7 @@ export type Database = {
           "created_at"?: string;
           "expires_at"?: string | null;
           "feature_id"?: string | null;
+          "free_units"?: number | null;
           "id"?: never;
           "idempotency_key"?: string | null;
           "kind": string;
@@ -34,7 +35,6 @@ export type Database = {
           "reason"?: string | null;
           "reference"?: string | null;
           "reservation_id"?: string | null;
-          "usage_id"?: string | null;
           "user_id": string;
         };
         Update: {
@@ -43,6 +43,7 @@ export type Database = {
           "created_at"?: string;
           "expires_at"?: string | null;
           "feature_id"?: string | null;
+          "free_units"?: number | null;
           "id"?: never;
           "idempotency_key"?: string | null;
           "kind"?: string;
@@ -50,18 +51,9 @@ export type Database = {
           "reason"?: string | null;
           "reference"?: string | null;
           "reservation_id"?: string | null;
-          "usage_id"?: string | null;
           "user_id"?: string;
         };
-        Relationships: [
-          {
-            foreignKeyName: "credit_ledger_feature_id_fkey";
-            columns: ["feature_id"];
-            isOneToOne: false;
-            referencedRelation: "features";
-            referencedColumns: ["id"];
-          },
-        ];
+        Relationships: [];
       };
       "credit_lots": {
         Row: {
@@ -92,15 +84,7 @@ export type Database = {
           "remaining"?: number;
           "user_id"?: string;
         };
-        Relationships: [
-          {
-            foreignKeyName: "credit_lots_ledger_id_fkey";
-            columns: ["ledger_id"];
-            isOneToOne: false;
-            referencedRelation: "credit_ledger";
-            referencedColumns: ["id"];
-          },
-        ];
+        Relationships: [];
       };
       "credit_packs": {
         Row: {
@@ -180,15 +164,7 @@ export type Database = {
           "status"?: string;
           "user_id"?: string;
         };
-        Relationships: [
-          {
-            foreignKeyName: "credit_reservations_feature_id_fkey";
-            columns: ["feature_id"];
-            isOneToOne: false;
-            referencedRelation: "features";
-            referencedColumns: ["id"];
-          },
-        ];
+        Relationships: [];
       };
       "features": {
         Row: {
@@ -375,70 +351,7 @@ export type Database = {
           "used"?: number;
           "user_id"?: string;
         };
-        Relationships: [
-          {
-            foreignKeyName: "usage_counters_feature_id_fkey";
-            columns: ["feature_id"];
-            isOneToOne: false;
-            referencedRelation: "features";
-            referencedColumns: ["id"];
-          },
-        ];
-      };
-      "usage_records": {
-        Row: {
-          "balance_after": number | null;
-          "created_at": string;
-          "credits": number;
-          "feature_id": string;
-          "free_units": number;
-          "id": string;
-          "idempotency_key": string | null;
-          "quantity": number;
-          "reservation_id": string | null;
-          "user_id": string;
-        };
-        ComputedFields: never;
-        Insert: {
-          "balance_after"?: number | null;
-          "created_at"?: string;
-          "credits"?: number;
-          "feature_id": string;
-          "free_units"?: number;
-          "id"?: string;
-          "idempotency_key"?: string | null;
-          "quantity": number;
-          "reservation_id"?: string | null;
-          "user_id": string;
-        };
-        Update: {
-          "balance_after"?: number | null;
-          "created_at"?: string;
-          "credits"?: number;
-          "feature_id"?: string;
-          "free_units"?: number;
-          "id"?: string;
-          "idempotency_key"?: string | null;
-          "quantity"?: number;
-          "reservation_id"?: string | null;
-          "user_id"?: string;
-        };
-        Relationships: [
-          {
-            foreignKeyName: "usage_records_feature_id_fkey";
-            columns: ["feature_id"];
-            isOneToOne: false;
-            referencedRelation: "features";
-            referencedColumns: ["id"];
-          },
-          {
-            foreignKeyName: "usage_records_reservation_id_fkey";
-            columns: ["reservation_id"];
-            isOneToOne: true;
-            referencedRelation: "credit_reservations";
-            referencedColumns: ["id"];
-          },
-        ];
+        Relationships: [];
       };
       "wallets": {
         Row: {

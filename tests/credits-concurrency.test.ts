@@ -26,7 +26,7 @@ describe("concurrent charges", () => {
     expect(ok).toHaveLength(100);
     expect(new Set(refused.map((r) => r.reason.code))).toEqual(new Set(["P0402"]));
     expect(await ledgerState(user.id)).toEqual({ balance: 0, reserved: 0, ledgerSum: 0 });
-    const [{ n }] = await sql`select count(*)::int as n from public.usage_records where user_id = ${user.id} and feature_id = ${feature}`;
+    const [{ n }] = await sql`select count(*)::int as n from public.credit_ledger where user_id = ${user.id} and kind = 'charge' and feature_id = ${feature}`;
     expect(n).toBe(100);
   });
 

@@ -7,6 +7,12 @@
 --   wallets.expiring = sum(remaining) of the user's unexpired lots (<= balance).
 -- Clients read their own rows; nobody writes these tables but the SECURITY DEFINER functions here, whose
 -- errors carry a stable SQLSTATE (P04xx, the HTTP status they map to) and a code in DETAIL.
+--
+-- The per-charge tables (ledger, usage, counters, reservations, lots) carry no foreign keys to auth.users or
+-- features: each FK check locks the parent row (KEY SHARE), which on the charge path means WAL for every
+-- insert and multixact contention on the one `features` row every concurrent charge shares. The functions
+-- only write rows for a locked wallet and an active feature, and a deleted wallet takes its rows with it
+-- (saasbase.delete_wallet_rows). bench/credits measures the difference.
 
 -- The clock every rule reads: now(), unless a test moved it with `set local saasbase.now = '...'` (a custom
 -- setting only a direct database session can set; PostgREST clients cannot).
@@ -30,18 +36,19 @@ begin
 end;
 $$;
 
--- The caller's user id, or P0401.
+-- The caller's user id, or P0401: a signed-in user's JWT claims, as PostgREST (or asCaller) set them.
+-- Reads the claims once, where auth.uid() and auth.role() would parse them twice.
 create function saasbase.require_user() returns uuid
 language plpgsql stable
 set search_path = ''
 as $$
 declare
-  v_uid uuid := auth.uid();
+  v_claims jsonb := nullif(current_setting('request.jwt.claims', true), '')::jsonb;
 begin
-  if v_uid is null or auth.role() is distinct from 'authenticated' then
+  if v_claims ->> 'role' is distinct from 'authenticated' or v_claims ->> 'sub' is null then
     perform saasbase.fail('P0401', 'not_authenticated', 'Sign in to use credits');
   end if;
-  return v_uid;
+  return (v_claims ->> 'sub')::uuid;
 end;
 $$;
 
@@ -96,34 +103,38 @@ create table public.wallets (
 comment on table public.wallets is 'Credit balance per user; equals the sum of the user''s ledger.';
 
 create table public.credit_ledger (
-  id bigint generated always as identity primary key,
-  user_id uuid not null references auth.users (id) on delete cascade,
+  id bigint generated always as identity,
+  user_id uuid not null,
   kind text not null check (kind in (
     'grant', 'purchase', 'charge', 'reserve', 'settle', 'release', 'refund', 'expiry', 'referral', 'adjustment'
   )),
   amount bigint not null,
   balance_after bigint not null check (balance_after >= 0),
-  feature_id text references public.features (id),
+  -- Metered use: every use of a feature is a `charge` row (amount 0 when the free quota covered it), or a
+  -- reservation's `settle` row; so the ledger is also the usage record analytics read.
+  feature_id text,
   quantity integer,
+  free_units integer check (free_units >= 0),
   reason text,
   idempotency_key text,
   reservation_id uuid,
-  usage_id uuid,
   -- An external reference: a Stripe payment intent or invoice, a referral.
   reference text,
   expires_at timestamptz,
-  created_at timestamptz not null default now()
+  created_at timestamptz not null default now(),
+  -- Keyed by user first: one index serves both uniqueness and "this user's rows, newest first".
+  primary key (user_id, id)
 );
 comment on table public.credit_ledger is 'Append-only: every change of a wallet, one row each.';
-create index credit_ledger_user on public.credit_ledger (user_id, id desc);
 create unique index credit_ledger_idempotency on public.credit_ledger (user_id, kind, idempotency_key)
   where idempotency_key is not null;
 
 -- Grants that expire, spent soonest-expiring first; what is left of a lot at its expiry is written off.
 create table public.credit_lots (
   id bigint generated always as identity primary key,
-  user_id uuid not null references auth.users (id) on delete cascade,
-  ledger_id bigint not null references public.credit_ledger (id) on delete cascade,
+  user_id uuid not null,
+  -- The grant's ledger row (written in the same transaction; no FK, see the top of this file).
+  ledger_id bigint not null,
   amount bigint not null check (amount > 0),
   remaining bigint not null check (remaining between 0 and amount),
   expires_at timestamptz not null,
@@ -131,12 +142,11 @@ create table public.credit_lots (
 );
 comment on table public.credit_lots is 'Expiring grants and what remains of each.';
 create index credit_lots_open on public.credit_lots (user_id, expires_at, id) where remaining > 0;
-create index credit_lots_ledger on public.credit_lots (ledger_id);
 
 create table public.credit_reservations (
   id uuid primary key default gen_random_uuid(),
-  user_id uuid not null references auth.users (id) on delete cascade,
-  feature_id text not null references public.features (id),
+  user_id uuid not null,
+  feature_id text not null,
   quantity integer not null check (quantity > 0),
   -- Free quota units taken at reserve time (returned on release) and the counter they came from.
   free_units integer not null default 0 check (free_units >= 0),
@@ -152,38 +162,17 @@ create table public.credit_reservations (
 );
 comment on table public.credit_reservations is 'Credits held for a long operation (an AI stream) until settled or released.';
 create index credit_reservations_open on public.credit_reservations (user_id, expires_at) where status = 'open';
-create index credit_reservations_feature on public.credit_reservations (feature_id);
 
 -- Free uses per user, feature and period (a new period is a new row: rollover needs no reset job).
 create table public.usage_counters (
-  user_id uuid not null references auth.users (id) on delete cascade,
-  feature_id text not null references public.features (id),
+  user_id uuid not null,
+  feature_id text not null,
   period_key text not null,
   used integer not null default 0 check (used >= 0),
   updated_at timestamptz not null default now(),
   primary key (user_id, feature_id, period_key)
 );
 comment on table public.usage_counters is 'Free-quota consumption per user, feature and period.';
-create index usage_counters_feature on public.usage_counters (feature_id);
-
--- One row per metered use (a charge, or a settled reservation): what was used, what was free, what it cost.
-create table public.usage_records (
-  id uuid primary key default gen_random_uuid(),
-  user_id uuid not null references auth.users (id) on delete cascade,
-  feature_id text not null references public.features (id),
-  quantity integer not null check (quantity > 0),
-  free_units integer not null default 0 check (free_units >= 0),
-  credits bigint not null default 0 check (credits >= 0),
-  balance_after bigint,
-  reservation_id uuid unique references public.credit_reservations (id),
-  idempotency_key text,
-  created_at timestamptz not null default now()
-);
-comment on table public.usage_records is 'Every metered use of a feature; the first outcome of each idempotency key.';
-create unique index usage_records_idempotency on public.usage_records (user_id, idempotency_key)
-  where idempotency_key is not null;
-create index usage_records_user on public.usage_records (user_id, created_at desc);
-create index usage_records_feature on public.usage_records (feature_id, created_at);
 
 -- Row-level security: owners and admins read; nobody writes but the functions below (which run as owner).
 alter table public.wallets enable row level security;
@@ -191,7 +180,6 @@ alter table public.credit_ledger enable row level security;
 alter table public.credit_lots enable row level security;
 alter table public.credit_reservations enable row level security;
 alter table public.usage_counters enable row level security;
-alter table public.usage_records enable row level security;
 
 create policy "Wallets are readable by their owner and admins" on public.wallets
   for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
@@ -203,14 +191,12 @@ create policy "Reservations are readable by their owner and admins" on public.cr
   for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
 create policy "Usage counters are readable by their owner and admins" on public.usage_counters
   for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
-create policy "Usage records are readable by their owner and admins" on public.usage_records
-  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
 
 revoke all on public.wallets, public.credit_ledger, public.credit_lots, public.credit_reservations,
-  public.usage_counters, public.usage_records from anon;
+  public.usage_counters from anon;
 -- Not even the service role writes these directly: money moves only through the functions.
 revoke insert, update, delete, truncate on public.wallets, public.credit_ledger, public.credit_lots,
-  public.credit_reservations, public.usage_counters, public.usage_records from authenticated, service_role;
+  public.credit_reservations, public.usage_counters from authenticated, service_role;
 
 -- The ledger is append-only: no update ever, no delete but the cascade of a deleted user.
 create function saasbase.ledger_append_only() returns trigger
@@ -227,6 +213,23 @@ $$;
 create trigger credit_ledger_append_only before update or delete on public.credit_ledger
   for each row execute function saasbase.ledger_append_only();
 
+-- A wallet goes when its user is deleted (auth.users cascade); its rows go with it.
+create function saasbase.delete_wallet_rows() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  delete from public.credit_lots where user_id = old.user_id;
+  delete from public.credit_ledger where user_id = old.user_id;
+  delete from public.credit_reservations where user_id = old.user_id;
+  delete from public.usage_counters where user_id = old.user_id;
+  return old;
+end;
+$$;
+create trigger wallets_delete_rows after delete on public.wallets
+  for each row execute function saasbase.delete_wallet_rows();
+
 -- ---------------------------------------------------------------------------------------------------------
 -- Internals (run as the owner from the SECURITY DEFINER API; granted to nobody)
 
@@ -234,17 +237,22 @@ create trigger credit_ledger_append_only before update or delete on public.credi
 create function saasbase.append_ledger(
   p_user uuid, p_kind text, p_amount bigint, p_balance_after bigint, p_at timestamptz,
   p_feature text default null, p_quantity integer default null, p_reason text default null,
-  p_key text default null, p_reservation uuid default null, p_usage uuid default null,
+  p_key text default null, p_reservation uuid default null, p_free_units integer default null,
   p_reference text default null, p_expires_at timestamptz default null
 ) returns bigint
-language sql
+language plpgsql
 set search_path = ''
 as $$
+declare
+  v_id bigint;
+begin
   insert into public.credit_ledger (user_id, kind, amount, balance_after, feature_id, quantity, reason,
-    idempotency_key, reservation_id, usage_id, reference, expires_at, created_at)
+    idempotency_key, reservation_id, free_units, reference, expires_at, created_at)
   values (p_user, p_kind, p_amount, p_balance_after, p_feature, p_quantity, p_reason, p_key, p_reservation,
-    p_usage, p_reference, p_expires_at, p_at)
-  returning id
+    p_free_units, p_reference, p_expires_at, p_at)
+  returning id into v_id;
+  return v_id;
+end;
 $$;
 
 -- Draws `p_amount` from the lots that expire first. The caller has taken it off wallets.expiring in the
@@ -507,7 +515,8 @@ $$;
 -- The API
 
 -- Charges one use of a feature: free quota first, then credits (or P0429 when the plan blocks overage).
--- One transaction, cannot overdraw (P0402), idempotent per key: a replay returns the first outcome.
+-- One transaction, cannot overdraw (P0402), idempotent per key: a replay returns the first outcome. Every
+-- use is one `charge` ledger row (amount 0 when free), so the ledger is the usage record too.
 create function public.charge_credits(feature text, quantity integer default 1, idempotency_key text default null)
 returns jsonb
 language plpgsql
@@ -520,8 +529,8 @@ declare
   v_key text := saasbase.require_key(idempotency_key);
   v_at timestamptz := saasbase.now();
   v_rule record;
-  v_usage uuid;
-  v_prior public.usage_records;
+  v_id bigint;
+  v_prior public.credit_ledger;
   v_free integer := 0;
   v_credits bigint;
   v_balance bigint;
@@ -529,26 +538,25 @@ begin
   if quantity is null or quantity not between 1 and 1000000 then
     perform saasbase.fail('P0422', 'invalid_quantity', 'quantity must be between 1 and 1000000');
   end if;
+
+  -- One charge per (user, key) at a time: a concurrent twin waits here, and the check below (a new
+  -- statement, so a new snapshot) then sees the first one's committed row and returns it.
+  perform pg_advisory_xact_lock(hashtextextended(v_uid::text || '/' || v_key, 0));
+  select * into v_prior from public.credit_ledger l
+  where l.user_id = v_uid and l.kind = 'charge' and l.idempotency_key = v_key;
+  if found then
+    if v_prior.feature_id <> feature or v_prior.quantity <> quantity then
+      perform saasbase.fail('P0409', 'idempotency_conflict', 'This idempotency key was used for another request');
+    end if;
+    return jsonb_build_object('usage_id', v_prior.id, 'feature', v_prior.feature_id, 'quantity', v_prior.quantity,
+      'free_units', v_prior.free_units, 'credits_charged', -v_prior.amount, 'balance', v_prior.balance_after,
+      'replayed', true);
+  end if;
+
   select * into v_rule from saasbase.feature_rule(v_uid, feature, v_at);
   if not found then
     perform saasbase.unknown_feature(feature);
   end if;
-
-  -- Claim the key first: a concurrent twin waits here, then finds the first one's row.
-  insert into public.usage_records (user_id, feature_id, quantity, idempotency_key, created_at)
-  values (v_uid, feature, quantity, v_key, v_at)
-  on conflict (user_id, idempotency_key) where idempotency_key is not null do nothing
-  returning id into v_usage;
-  if v_usage is null then
-    select * into v_prior from public.usage_records r where r.user_id = v_uid and r.idempotency_key = v_key;
-    if v_prior.feature_id <> feature or v_prior.quantity <> quantity or v_prior.reservation_id is not null then
-      perform saasbase.fail('P0409', 'idempotency_conflict', 'This idempotency key was used for another request');
-    end if;
-    return jsonb_build_object('usage_id', v_prior.id, 'feature', v_prior.feature_id, 'quantity', v_prior.quantity,
-      'free_units', v_prior.free_units, 'credits_charged', v_prior.credits, 'balance', v_prior.balance_after,
-      'replayed', true);
-  end if;
-
   if v_rule.unlimited then
     v_free := quantity;
   elsif v_rule.period is not null then
@@ -562,15 +570,12 @@ begin
   v_credits := (quantity - v_free)::bigint * v_rule.unit_credits;
   if v_credits > 0 then
     v_balance := saasbase.debit(v_uid, v_credits, v_at);
-    perform saasbase.append_ledger(v_uid, 'charge', -v_credits, v_balance, v_at, p_feature => feature,
-      p_quantity => quantity, p_key => v_key, p_usage => v_usage);
   else
     select w.balance into v_balance from public.wallets w where w.user_id = v_uid;
   end if;
-
-  update public.usage_records set free_units = v_free, credits = v_credits, balance_after = v_balance
-  where id = v_usage;
-  return jsonb_build_object('usage_id', v_usage, 'feature', feature, 'quantity', quantity, 'free_units', v_free,
+  v_id := saasbase.append_ledger(v_uid, 'charge', -v_credits, v_balance, v_at, p_feature => feature,
+    p_quantity => quantity, p_free_units => v_free, p_key => v_key);
+  return jsonb_build_object('usage_id', v_id, 'feature', feature, 'quantity', quantity, 'free_units', v_free,
     'credits_charged', v_credits, 'balance', v_balance, 'replayed', false);
 end;
 $$;
@@ -668,7 +673,7 @@ declare
   v_res public.credit_reservations;
   v_charged bigint;
   v_balance bigint;
-  v_usage uuid;
+  v_usage bigint;
 begin
   if actual is null or actual < 0 then
     perform saasbase.fail('P0422', 'invalid_amount', 'actual must be a non-negative number of credits');
@@ -686,7 +691,8 @@ begin
     if v_res.settled_amount <> v_charged then
       perform saasbase.fail('P0409', 'reservation_closed', 'This reservation was settled at another amount');
     end if;
-    select u.id, u.balance_after into v_usage, v_balance from public.usage_records u where u.reservation_id = v_res.id;
+    select l.id, l.balance_after into v_usage, v_balance from public.credit_ledger l
+    where l.user_id = v_uid and l.kind = 'settle' and l.reservation_id = v_res.id;
     return jsonb_build_object('reservation_id', v_res.id, 'usage_id', v_usage, 'credits_charged', v_charged,
       'refunded', v_res.amount - v_charged, 'balance', v_balance, 'replayed', true);
   elsif v_res.status = 'released' then
@@ -697,13 +703,9 @@ begin
   set balance = balance + (v_res.amount - v_charged), reserved = reserved - v_res.amount, updated_at = v_at
   where user_id = v_uid
   returning balance into v_balance;
-  insert into public.usage_records (user_id, feature_id, quantity, free_units, credits, balance_after,
-    reservation_id, created_at)
-  values (v_uid, v_res.feature_id, v_res.quantity, v_res.free_units, v_charged, v_balance, v_res.id, v_at)
-  returning id into v_usage;
-  perform saasbase.append_ledger(v_uid, 'settle', v_res.amount - v_charged, v_balance, v_at,
-    p_feature => v_res.feature_id, p_quantity => v_res.quantity, p_reservation => v_res.id, p_usage => v_usage,
-    p_reason => format('charged %s of %s held', v_charged, v_res.amount));
+  v_usage := saasbase.append_ledger(v_uid, 'settle', v_res.amount - v_charged, v_balance, v_at,
+    p_feature => v_res.feature_id, p_quantity => v_res.quantity, p_free_units => v_res.free_units,
+    p_reservation => v_res.id, p_reason => format('charged %s of %s held', v_charged, v_res.amount));
   update public.credit_reservations set status = 'settled', settled_amount = v_charged, closed_at = v_at
   where id = v_res.id;
   return jsonb_build_object('reservation_id', v_res.id, 'usage_id', v_usage, 'credits_charged', v_charged,

@@ -2,7 +2,7 @@
 -- even the service role (money moves only through the SQL API). Cells: table x who x operation.
 begin;
 \ir _helpers.psql
-select plan(123);
+select plan(103);
 
 do $$ begin
   perform tests.create_user('a@test.local');
@@ -10,7 +10,7 @@ do $$ begin
   perform tests.create_user('admin@test.local', '{"role": "admin"}');
 end $$;
 
--- A's rows in every table: a charge (usage record, counter), a reservation, an expiring grant (lot).
+-- A's rows in every table: a charge (ledger row, counter), a reservation, an expiring grant (lot).
 select tests.become('a@test.local');
 select public.charge_credits('component_generation', 1, 'rls-charge') is not null as charged;
 select public.reserve_credits('coloring_page', 1, 'rls-reserve', 3) is not null as reserved;
@@ -25,8 +25,7 @@ tables(tbl, insert_stmt) as (
     ('credit_ledger', format('insert into public.credit_ledger (user_id, kind, amount, balance_after) values (%L, ''grant'', 1, 1)', (select id from a))),
     ('credit_lots', format('insert into public.credit_lots (user_id, ledger_id, amount, remaining, expires_at) select %L, max(id), 1, 1, now() + interval ''1 day'' from public.credit_ledger', (select id from a))),
     ('credit_reservations', format('insert into public.credit_reservations (user_id, feature_id, quantity, idempotency_key, expires_at) values (%L, ''chat'', 1, ''x'', now())', (select id from a))),
-    ('usage_counters', format('insert into public.usage_counters (user_id, feature_id, period_key) values (%L, ''chat'', ''x'')', (select id from a))),
-    ('usage_records', format('insert into public.usage_records (user_id, feature_id, quantity) values (%L, ''chat'', 1)', (select id from a)))
+    ('usage_counters', format('insert into public.usage_counters (user_id, feature_id, period_key) values (%L, ''chat'', ''x'')', (select id from a)))
 ),
 who(who, reads) as (
   values ('anon', 'denied'), ('a@test.local', 'rows'), ('b@test.local', 'none'), ('admin@test.local', 'rows'),
