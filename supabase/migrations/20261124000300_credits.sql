@@ -511,6 +511,49 @@ as $$
   select saasbase.fail('P0404', 'unknown_feature', format('Unknown feature %L', p_feature))
 $$;
 
+create function saasbase.require_quantity(quantity integer) returns void
+language plpgsql immutable
+set search_path = ''
+as $$
+begin
+  if quantity is null or quantity not between 1 and 1000000 then
+    perform saasbase.fail('P0422', 'invalid_quantity', 'quantity must be between 1 and 1000000');
+  end if;
+end;
+$$;
+
+-- Applies the plan's rule for one use of a feature: unlimited, free units from the period's quota, or
+-- P0429 when the quota is used up and the plan blocks overage. Returns the price per paid unit, the free
+-- units taken and the counter they came from. Unknown or retired features: P0404.
+create function saasbase.take_quota(
+  p_user uuid, p_feature text, p_quantity integer, p_at timestamptz,
+  out unit_credits integer, out free_units integer, out period_key text
+)
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_rule record;
+begin
+  select * into v_rule from saasbase.feature_rule(p_user, p_feature, p_at);
+  if not found then
+    perform saasbase.unknown_feature(p_feature);
+  end if;
+  unit_credits := v_rule.unit_credits;
+  period_key := v_rule.period_key;
+  free_units := 0;
+  if v_rule.unlimited then
+    free_units := p_quantity;
+  elsif v_rule.period is not null then
+    free_units := saasbase.take_free_units(p_user, p_feature, v_rule.period_key, v_rule.free_limit, p_quantity, p_at);
+    if free_units < p_quantity and v_rule.overage = 'block' then
+      perform saasbase.fail('P0429', 'rate_limited', format('The %s allowance of %s for %L is used up until %s',
+        v_rule.period, v_rule.free_limit, p_feature, saasbase.period_end(v_rule.period, p_at)));
+    end if;
+  end if;
+end;
+$$;
+
 -- ---------------------------------------------------------------------------------------------------------
 -- The API
 
@@ -528,16 +571,14 @@ declare
   v_uid uuid := saasbase.require_user();
   v_key text := saasbase.require_key(idempotency_key);
   v_at timestamptz := saasbase.now();
-  v_rule record;
+  v_use record;
   v_id bigint;
   v_prior public.credit_ledger;
   v_free integer := 0;
   v_credits bigint;
   v_balance bigint;
 begin
-  if quantity is null or quantity not between 1 and 1000000 then
-    perform saasbase.fail('P0422', 'invalid_quantity', 'quantity must be between 1 and 1000000');
-  end if;
+  perform saasbase.require_quantity(quantity);
 
   -- One charge per (user, key) at a time: a concurrent twin waits here, and the check below (a new
   -- statement, so a new snapshot) then sees the first one's committed row and returns it.
@@ -553,21 +594,9 @@ begin
       'replayed', true);
   end if;
 
-  select * into v_rule from saasbase.feature_rule(v_uid, feature, v_at);
-  if not found then
-    perform saasbase.unknown_feature(feature);
-  end if;
-  if v_rule.unlimited then
-    v_free := quantity;
-  elsif v_rule.period is not null then
-    v_free := saasbase.take_free_units(v_uid, feature, v_rule.period_key, v_rule.free_limit, quantity, v_at);
-    if v_free < quantity and v_rule.overage = 'block' then
-      perform saasbase.fail('P0429', 'rate_limited', format('The %s allowance of %s for %L is used up until %s',
-        v_rule.period, v_rule.free_limit, feature, saasbase.period_end(v_rule.period, v_at)));
-    end if;
-  end if;
-
-  v_credits := (quantity - v_free)::bigint * v_rule.unit_credits;
+  select * into v_use from saasbase.take_quota(v_uid, feature, quantity, v_at);
+  v_free := v_use.free_units;
+  v_credits := (quantity - v_free)::bigint * v_use.unit_credits;
   if v_credits > 0 then
     v_balance := saasbase.debit(v_uid, v_credits, v_at);
   else
@@ -596,7 +625,7 @@ declare
   v_uid uuid := saasbase.require_user();
   v_key text := saasbase.require_key(idempotency_key);
   v_at timestamptz := saasbase.now();
-  v_rule record;
+  v_use record;
   v_res public.credit_reservations;
   v_id uuid;
   v_free integer := 0;
@@ -604,14 +633,11 @@ declare
   v_balance bigint;
   v_expires timestamptz;
 begin
-  if quantity is null or quantity not between 1 and 1000000 then
-    perform saasbase.fail('P0422', 'invalid_quantity', 'quantity must be between 1 and 1000000');
-  end if;
+  perform saasbase.require_quantity(quantity);
   if max_credits is not null and max_credits < 0 then
     perform saasbase.fail('P0422', 'invalid_amount', 'max_credits must not be negative');
   end if;
-  select * into v_rule from saasbase.feature_rule(v_uid, feature, v_at);
-  if not found then
+  if not exists (select from public.features f where f.id = feature and f.active) then
     perform saasbase.unknown_feature(feature);
   end if;
   v_expires := v_at + make_interval(mins => (select s.reservation_ttl_minutes from saasbase.settings s));
@@ -629,17 +655,10 @@ begin
       'free_units', v_res.free_units, 'expires_at', v_res.expires_at, 'replayed', true);
   end if;
 
-  if v_rule.unlimited then
-    v_free := quantity;
-  elsif v_rule.period is not null then
-    v_free := saasbase.take_free_units(v_uid, feature, v_rule.period_key, v_rule.free_limit, quantity, v_at);
-    if v_free < quantity and v_rule.overage = 'block' then
-      perform saasbase.fail('P0429', 'rate_limited', format('The %s allowance of %s for %L is used up until %s',
-        v_rule.period, v_rule.free_limit, feature, saasbase.period_end(v_rule.period, v_at)));
-    end if;
-  end if;
+  select * into v_use from saasbase.take_quota(v_uid, feature, quantity, v_at);
+  v_free := v_use.free_units;
   if v_free < quantity then
-    v_amount := coalesce(max_credits, (quantity - v_free)::bigint * v_rule.unit_credits);
+    v_amount := coalesce(max_credits, (quantity - v_free)::bigint * v_use.unit_credits);
   end if;
 
   if v_amount > 0 then
@@ -651,7 +670,7 @@ begin
   where user_id = v_uid
   returning balance into v_balance;
   update public.credit_reservations
-  set amount = v_amount, free_units = v_free, period_key = case when v_free > 0 then v_rule.period_key end
+  set amount = v_amount, free_units = v_free, period_key = case when v_free > 0 then v_use.period_key end
   where id = v_id;
   return jsonb_build_object('reservation_id', v_id, 'status', 'open', 'amount', v_amount, 'free_units', v_free,
     'balance', v_balance, 'expires_at', v_expires, 'replayed', false);
@@ -776,9 +795,7 @@ declare
   v_cost bigint;
   v_reason text;
 begin
-  if quantity is null or quantity not between 1 and 1000000 then
-    perform saasbase.fail('P0422', 'invalid_quantity', 'quantity must be between 1 and 1000000');
-  end if;
+  perform saasbase.require_quantity(quantity);
   select * into v_rule from saasbase.feature_rule(v_uid, feature, v_at);
   if not found then
     perform saasbase.unknown_feature(feature);

@@ -2,16 +2,12 @@
 import { inject } from "vitest";
 import postgres from "postgres";
 import { userToken } from "../../src/local/jwt.ts";
+import type { Stack } from "../../src/local/stack.ts";
 
-export interface StackInfo {
-  apiUrl: string;
-  functionsUrl: string;
-  dbUrl: string;
-  jwtSecret: string;
-  anonKey: string;
-  serviceRoleKey: string;
+/** The stack's endpoints and keys (what crosses from the global setup to the test files). */
+export type StackInfo = Pick<Stack, "apiUrl" | "functionsUrl" | "dbUrl" | "jwtSecret" | "anonKey" | "serviceRoleKey"> & {
   functionsLog: string;
-}
+};
 
 /** Secrets the test stack's functions get (Stripe configured, AI providers not). */
 export const TEST_FUNCTION_ENV: Record<string, string> = {
