@@ -7,6 +7,7 @@ import { freePort } from "../../src/local/functions.ts";
 import { startStack } from "../../src/local/stack.ts";
 import { tempDir } from "../../src/local/throwaway.ts";
 import { TEST_FUNCTION_ENV, type StackInfo } from "./stack.ts";
+import { startStripeServer } from "./stripe-server.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -16,13 +17,14 @@ declare module "vitest" {
 
 export default async function setup(project: TestProject) {
   const dir = tempDir("saasbase-vitest-");
+  const stripe = await startStripeServer();
   const stack = await startStack({
     dataDir: join(dir, "db"),
     dbPort: await freePort(),
     apiPort: await freePort(),
     durable: false,
     loadFunctionsEnvFile: false,
-    functionEnv: TEST_FUNCTION_ENV,
+    functionEnv: { ...TEST_FUNCTION_ENV, STRIPE_API_BASE: stripe.url },
     functionsLogFile: join(dir, "functions.log"),
   });
   project.provide("stack", {
@@ -33,9 +35,11 @@ export default async function setup(project: TestProject) {
     anonKey: stack.anonKey,
     serviceRoleKey: stack.serviceRoleKey,
     functionsLog: join(dir, "functions.log"),
+    stripeUrl: stripe.url,
   });
   return async () => {
     await stack.stop();
+    await stripe.close();
     rmSync(dir, { recursive: true, force: true });
   };
 }

@@ -7,6 +7,8 @@ import type { Stack } from "../../src/local/stack.ts";
 /** The stack's endpoints and keys (what crosses from the global setup to the test files). */
 export type StackInfo = Pick<Stack, "apiUrl" | "functionsUrl" | "dbUrl" | "jwtSecret" | "anonKey" | "serviceRoleKey"> & {
   functionsLog: string;
+  /** The local Stripe API server the functions' stripe SDK talks to (tests/support/stripe-server.ts). */
+  stripeUrl: string;
 };
 
 /** Secrets the test stack's functions get (Stripe configured, AI providers not). */

@@ -108,7 +108,12 @@ export const configSchema = z
     plans: z.array(planSchema).min(1),
     defaultPlan: id,
     creditPacks: z.array(creditPackSchema).default([]),
-    purchase: z.object({ minCents: z.number().int().positive(), maxCents: z.number().int().positive() }),
+    /** Bounds of one credit purchase, and the rate for custom amounts (credits per dollar, before discounts). */
+    purchase: z.object({
+      minCents: z.number().int().positive(),
+      maxCents: z.number().int().positive(),
+      creditsPerDollar: z.number().int().positive(),
+    }),
     personas: z.array(personaSchema).min(1),
     defaultPersona: id,
     ai: z.object({

@@ -50,6 +50,20 @@ export class ValidationError extends AppError {
   }
 }
 
+/** 409: the request conflicts with the current state (an idempotency key reused, a subscription held). */
+export class ConflictError extends AppError {
+  constructor(message: string, code = "conflict") {
+    super(409, code, message);
+  }
+}
+
+/** 503: a dependency is not configured or not reachable; retrying later may work. */
+export class ServiceUnavailableError extends AppError {
+  constructor(message: string, code = "service_unavailable") {
+    super(503, code, message);
+  }
+}
+
 export function errorBody(code: string, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }

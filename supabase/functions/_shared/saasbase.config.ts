@@ -72,8 +72,8 @@ export default defineConfig({
     { id: "credits_1200", name: "1,200 credits", credits: 1200, priceCents: 1000 },
     { id: "credits_4000", name: "4,000 credits", credits: 4000, priceCents: 3000 },
   ],
-  // Bounds for one purchase (seed 003: $5 minimum deposit).
-  purchase: { minCents: 500, maxCents: 100_000 },
+  // Bounds for one purchase (seed 003: $5 minimum deposit) and the rate for custom amounts.
+  purchase: { minCents: 500, maxCents: 100_000, creditsPerDollar: 100 },
 
   personas: [
     {

@@ -1,0 +1,127 @@
+// POST /checkout: a Stripe Checkout Session for the signed-in user.
+//   { "price": "plan_plus_monthly" }   a plan (subscription), by lookup key
+//   { "pack": "credits_500" }          a credit pack, at the pack price less the plan's discount
+//   { "amount_cents": 1500 }           credits for a custom amount within the config's bounds
+// optional: success_url, cancel_url (default: the product URL). Answers 200 { id, url }.
+// 401 without a user, 404 unknown price or pack, 409 already subscribed, 422 bad amount or no email,
+// 503 billing not configured. The same Idempotency-Key header returns the same session.
+import { z } from "zod";
+import { requireUser } from "../_shared/auth.ts";
+import { config } from "../_shared/config.ts";
+import { ensureCustomer } from "../_shared/customers.ts";
+import { asCaller, db } from "../_shared/db.ts";
+import { dbCall } from "../_shared/db-errors.ts";
+import { ConflictError, MethodNotAllowedError, NotFoundError, ValidationError } from "../_shared/errors.ts";
+import { json, withHttp } from "../_shared/http.ts";
+import { readJson } from "../_shared/request.ts";
+import { stripe } from "../_shared/stripe.ts";
+import { packProductId } from "../_shared/billing-catalog.ts";
+import type { Stripe } from "../_shared/stripe-client.ts";
+
+const body = z
+  .object({
+    price: z.string().min(1).max(100).optional(),
+    pack: z.string().min(1).max(63).optional(),
+    amount_cents: z.number().int().optional(),
+    success_url: z.url().optional(),
+    cancel_url: z.url().optional(),
+  })
+  .refine((b) => [b.price, b.pack, b.amount_cents].filter((v) => v !== undefined).length === 1, {
+    message: "give exactly one of price, pack or amount_cents",
+  });
+
+/** Credits for a custom amount: whole credits at the configured rate, rounded down. */
+export function creditsForAmount(amountCents: number): number {
+  return Math.floor((amountCents * config.purchase.creditsPerDollar) / 100);
+}
+
+export function checkAmount(amountCents: number) {
+  const { minCents, maxCents } = config.purchase;
+  if (amountCents < minCents) {
+    throw new ValidationError(`The minimum purchase is ${minCents} cents`, [
+      { path: "amount_cents", message: `at least ${minCents}`, code: "amount_below_minimum" },
+    ]);
+  }
+  if (amountCents > maxCents) {
+    throw new ValidationError(`The maximum purchase is ${maxCents} cents`, [
+      { path: "amount_cents", message: `at most ${maxCents}`, code: "amount_above_maximum" },
+    ]);
+  }
+}
+
+async function userEmail(userId: string, claimed?: string): Promise<string> {
+  if (claimed) return claimed;
+  const [row] = await db()`select email from auth.users where id = ${userId}`;
+  if (!row?.email) {
+    throw new ValidationError("This account has no email address; Stripe needs one for receipts", [
+      { path: "email", message: "required", code: "email_required" },
+    ]);
+  }
+  return row.email;
+}
+
+export const handler = withHttp(async (req) => {
+  if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
+  const caller = requireUser(req);
+  const input = await readJson(req, body);
+  const successUrl = input.success_url ?? `${config.product.url}/billing/success?session_id={CHECKOUT_SESSION_ID}`;
+  const cancelUrl = input.cancel_url ?? `${config.product.url}/billing`;
+  const metadata: Record<string, string> = { user_id: caller.userId };
+  let params: Stripe.Checkout.SessionCreateParams;
+
+  if (input.price !== undefined) {
+    const [price] = await db()`
+      select x.id, p.kind, p.plan_id from public.prices x join public.products p on p.id = x.product_id
+      where x.lookup_key = ${input.price} and x.active and p.active`;
+    if (!price) throw new NotFoundError(`Unknown price ${input.price}`, "unknown_price");
+    if (price.kind !== "plan") throw new ValidationError("Buy credit packs with { pack }", [{ path: "price" }]);
+    const [live] = await db()`select id from public.subscriptions
+      where user_id = ${caller.userId} and status in ('active', 'trialing', 'past_due')`;
+    if (live) throw new ConflictError("Already subscribed: change plans in the billing portal", "already_subscribed");
+    Object.assign(metadata, { kind: "subscription", plan_id: price.plan_id });
+    params = {
+      mode: "subscription",
+      line_items: [{ price: price.id, quantity: 1 }],
+      subscription_data: { metadata },
+    };
+  } else {
+    let credits: number;
+    let amount: number;
+    let discount = 0;
+    let name: string;
+    if (input.pack !== undefined) {
+      const quote = await dbCall(asCaller(caller, async (tx) =>
+        (await tx`select public.credit_pack_price(${input.pack!}) as q`)[0].q
+      ));
+      ({ credits, final_cents: amount, discount_percent: discount } = quote);
+      name = `${credits} credits`;
+      Object.assign(metadata, { pack_id: input.pack });
+    } else {
+      amount = input.amount_cents!;
+      checkAmount(amount);
+      credits = creditsForAmount(amount);
+      name = `${credits} credits`;
+    }
+    Object.assign(metadata, { kind: "credits", credits: String(credits), discount_percent: String(discount) });
+    params = {
+      mode: "payment",
+      line_items: [{
+        quantity: 1,
+        price_data: {
+          currency: config.currency,
+          unit_amount: amount,
+          ...(input.pack !== undefined ? { product: packProductId(input.pack) } : { product_data: { name } }),
+        },
+      }],
+      payment_intent_data: { metadata },
+    };
+  }
+
+  const customer = await ensureCustomer(stripe(), caller.userId, await userEmail(caller.userId, caller.email));
+  const idempotencyKey = req.headers.get("idempotency-key");
+  const session = await stripe().checkout.sessions.create(
+    { ...params, customer, client_reference_id: caller.userId, metadata, success_url: successUrl, cancel_url: cancelUrl },
+    idempotencyKey ? { idempotencyKey: `saasbase-checkout-${caller.userId}-${idempotencyKey}` } : undefined,
+  );
+  return json({ id: session.id, url: session.url });
+});

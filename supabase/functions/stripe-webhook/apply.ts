@@ -1,0 +1,178 @@
+// What each Stripe event does to our mirror, inside the webhook's transaction. Every effect is idempotent on
+// its own too (unique ids, ledger idempotency keys, the newest-event-wins guard on subscriptions), so an
+// event applied twice, or events out of order, leave the same state.
+import type { Tx } from "../_shared/db.ts";
+import type { Stripe } from "../_shared/stripe-client.ts";
+import { stripe } from "../_shared/stripe.ts";
+
+export type Outcome = "applied" | "ignored" | "stale" | "unknown_user";
+
+/** Stripe objects change shape between API versions; fields are read by path, tolerating either shape. */
+type Loose = Record<string, unknown>;
+function at(obj: unknown, path: string): unknown {
+  return path.split(".").reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Loose)[k] : undefined), obj);
+}
+const str = (obj: unknown, ...paths: string[]) => {
+  for (const p of paths) {
+    const v = at(obj, p);
+    if (typeof v === "string" && v) return v;
+    if (v && typeof v === "object" && typeof (v as Loose).id === "string") return (v as Loose).id as string;
+  }
+  return undefined;
+};
+const num = (obj: unknown, ...paths: string[]) => {
+  for (const p of paths) {
+    const v = at(obj, p);
+    if (typeof v === "number") return v;
+  }
+  return undefined;
+};
+const ts = (seconds: number | undefined) => (seconds === undefined ? null : new Date(seconds * 1000));
+
+async function userFor(tx: Tx, obj: unknown): Promise<string | undefined> {
+  const fromMeta = str(obj, "metadata.user_id", "client_reference_id");
+  if (fromMeta) {
+    const [u] = await tx`select id from auth.users where id::text = ${fromMeta}`;
+    if (u) return u.id;
+  }
+  const customer = str(obj, "customer");
+  if (!customer) return undefined;
+  const [c] = await tx`select user_id from public.customers where stripe_customer_id = ${customer}`;
+  return c?.user_id;
+}
+
+async function linkCustomer(tx: Tx, userId: string, customerId: string | undefined) {
+  if (!customerId) return;
+  await tx`insert into public.customers (user_id, stripe_customer_id) values (${userId}, ${customerId})
+    on conflict do nothing`;
+}
+
+async function upsertSubscription(tx: Tx, sub: unknown, eventAt: number): Promise<Outcome> {
+  const userId = await userFor(tx, sub);
+  if (!userId) return "unknown_user";
+  await linkCustomer(tx, userId, str(sub, "customer"));
+  const item = (at(sub, "items.data") as unknown[] | undefined)?.[0];
+  const [{ applied }] = await tx`select public.service_role_upsert_subscription(
+    ${str(sub, "id")!}, ${userId}, ${str(sub, "status")!}, ${str(item, "price")!},
+    ${ts(num(sub, "current_period_start") ?? num(item, "current_period_start"))},
+    ${ts(num(sub, "current_period_end") ?? num(item, "current_period_end"))},
+    ${Boolean(at(sub, "cancel_at_period_end"))}, ${ts(num(sub, "canceled_at"))}, to_timestamp(${eventAt})
+  ) as applied`;
+  return applied ? "applied" : "stale";
+}
+
+async function checkoutCompleted(tx: Tx, session: Stripe.Checkout.Session, eventAt: number): Promise<Outcome> {
+  const userId = await userFor(tx, session);
+  if (!userId) return "unknown_user";
+  await linkCustomer(tx, userId, str(session, "customer"));
+
+  if (session.mode === "subscription") {
+    const subscriptionId = str(session, "subscription");
+    if (!subscriptionId) return "ignored";
+    return await upsertSubscription(tx, await stripe().subscriptions.retrieve(subscriptionId), eventAt);
+  }
+  if (session.mode !== "payment" || session.payment_status !== "paid") return "ignored";
+  const credits = Number(session.metadata?.credits);
+  if (!Number.isInteger(credits) || credits <= 0) return "ignored";
+  const paymentIntent = str(session, "payment_intent") ?? null;
+  await tx`insert into public.purchases (user_id, checkout_session_id, payment_intent_id, pack_id, credits,
+      amount_cents, currency, discount_percent)
+    values (${userId}, ${session.id}, ${paymentIntent}, ${session.metadata?.pack_id ?? null}, ${credits},
+      ${session.amount_total ?? 0}, ${session.currency ?? "usd"}, ${Number(session.metadata?.discount_percent ?? 0)})
+    on conflict (checkout_session_id) do nothing`;
+  await tx`select public.service_role_grant_credits(${userId}, ${credits}, 'purchase', 'credit purchase',
+    ${`checkout:${session.id}`}, null, ${paymentIntent ?? session.id})`;
+  return "applied";
+}
+
+function invoiceSubscription(invoice: unknown) {
+  return str(invoice, "parent.subscription_details.subscription", "subscription");
+}
+
+async function upsertInvoice(tx: Tx, invoice: unknown, userId: string, status: string, credits: number) {
+  await tx`insert into public.invoices (id, user_id, subscription_id, status, amount_paid, amount_due, currency,
+      credits_granted, hosted_invoice_url)
+    values (${str(invoice, "id")!}, ${userId}, ${invoiceSubscription(invoice) ?? null}, ${status},
+      ${num(invoice, "amount_paid") ?? 0}, ${num(invoice, "amount_due") ?? 0}, ${str(invoice, "currency") ?? "usd"},
+      ${credits}, ${str(invoice, "hosted_invoice_url") ?? null})
+    on conflict (id) do update set status = excluded.status, amount_paid = excluded.amount_paid,
+      credits_granted = greatest(public.invoices.credits_granted, excluded.credits_granted)`;
+}
+
+/** invoice.paid: the plan's monthly credits, once per invoice (the ledger key is the invoice id). */
+async function invoicePaid(tx: Tx, invoice: unknown): Promise<Outcome> {
+  const userId = await userFor(tx, invoice);
+  if (!userId) return "unknown_user";
+  const lines = (at(invoice, "lines.data") as unknown[] | undefined) ?? [];
+  const priceIds = lines.map((l) => str(l, "pricing.price_details.price", "price")).filter((p): p is string => !!p);
+  const [plan] = await tx`
+    select pl.id, pl.monthly_credits from public.prices x
+    join public.products p on p.id = x.product_id join public.plans pl on pl.id = p.plan_id
+    where x.id = any(${priceIds}) limit 1`;
+  const credits = plan?.monthly_credits ?? 0;
+  if (credits > 0) {
+    await tx`select public.service_role_grant_credits(${userId}, ${credits}, 'grant', ${`${plan.id} plan credits`},
+      ${`invoice:${str(invoice, "id")}`}, null, ${str(invoice, "id")!})`;
+  }
+  await upsertInvoice(tx, invoice, userId, "paid", credits);
+  return "applied";
+}
+
+async function invoicePaymentFailed(tx: Tx, invoice: unknown): Promise<Outcome> {
+  const userId = await userFor(tx, invoice);
+  if (!userId) return "unknown_user";
+  await upsertInvoice(tx, invoice, userId, "payment_failed", 0);
+  await tx`insert into public.email_outbox (user_id, template, dedupe_key, payload)
+    values (${userId}, 'payment_failed', ${`payment_failed:${str(invoice, "id")}`}, ${tx.json({
+      invoice: str(invoice, "id") ?? null,
+      amount_due: num(invoice, "amount_due") ?? null,
+      currency: str(invoice, "currency") ?? null,
+      hosted_invoice_url: str(invoice, "hosted_invoice_url") ?? null,
+    })})
+    on conflict (dedupe_key) do nothing`;
+  return "applied";
+}
+
+/** charge.refunded: the purchase's refunded share of its credits comes back out of the wallet, as far as
+ * they are unspent. Repeated or partial refunds claw back only the difference. */
+async function chargeRefunded(tx: Tx, charge: Stripe.Charge): Promise<Outcome> {
+  const paymentIntent = str(charge, "payment_intent");
+  if (!paymentIntent) return "ignored";
+  const [purchase] = await tx`select * from public.purchases where payment_intent_id = ${paymentIntent} for update`;
+  if (!purchase) return "ignored";
+  const refunded = Math.min(charge.amount_refunded, purchase.amount_cents);
+  const target = purchase.amount_cents > 0 ? Math.round((purchase.credits * refunded) / purchase.amount_cents) : 0;
+  const owed = target - purchase.credits_clawed_back;
+  let clawed = 0;
+  if (owed > 0) {
+    const [{ r }] = await tx`select public.service_role_debit_credits(${purchase.user_id}, ${owed}, 'refund',
+      ${`refund of ${purchase.checkout_session_id}`}, ${`refund:${charge.id}:${refunded}`}, true, ${charge.id}) as r`;
+    clawed = Number(r.debited);
+  }
+  await tx`update public.purchases set refunded_cents = ${refunded},
+      status = ${refunded >= purchase.amount_cents ? "refunded" : "partially_refunded"},
+      credits_clawed_back = credits_clawed_back + ${clawed}
+    where id = ${purchase.id}`;
+  return "applied";
+}
+
+export async function applyEvent(tx: Tx, event: Stripe.Event): Promise<Outcome> {
+  const object = event.data.object;
+  switch (event.type) {
+    case "checkout.session.completed":
+    case "checkout.session.async_payment_succeeded":
+      return await checkoutCompleted(tx, object as Stripe.Checkout.Session, event.created);
+    case "customer.subscription.created":
+    case "customer.subscription.updated":
+    case "customer.subscription.deleted":
+      return await upsertSubscription(tx, object, event.created);
+    case "invoice.paid":
+      return await invoicePaid(tx, object);
+    case "invoice.payment_failed":
+      return await invoicePaymentFailed(tx, object);
+    case "charge.refunded":
+      return await chargeRefunded(tx, object as Stripe.Charge);
+    default:
+      return "ignored"; // stored and acknowledged
+  }
+}

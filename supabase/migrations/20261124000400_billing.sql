@@ -1,0 +1,213 @@
+-- Billing: Stripe is the source of truth for money; these tables mirror it. The catalog (products, prices)
+-- is written by `npm run stripe:sync`; customers by the checkout function; subscriptions, purchases,
+-- invoices and the event log by the stripe-webhook function. Clients read their own rows and the catalog.
+
+create table public.products (
+  id text primary key,                      -- Stripe product id (saasbase_plan_plus, saasbase_pack_credits_500)
+  kind text not null check (kind in ('plan', 'credit_pack')),
+  plan_id text references public.plans (id),
+  pack_id text references public.credit_packs (id),
+  name text not null,
+  active boolean not null default true,
+  updated_at timestamptz not null default now(),
+  check ((kind = 'plan') = (plan_id is not null) and (kind = 'credit_pack') = (pack_id is not null))
+);
+comment on table public.products is 'Stripe products for plans and credit packs (npm run stripe:sync).';
+
+create table public.prices (
+  id text primary key,                      -- Stripe price id
+  product_id text not null references public.products (id),
+  lookup_key text not null,                 -- plan_plus_monthly, plan_plus_yearly, pack_credits_500
+  unit_amount integer not null check (unit_amount >= 0),
+  currency text not null,
+  billing_interval text check (billing_interval in ('month', 'year')),
+  active boolean not null default true,
+  updated_at timestamptz not null default now()
+);
+comment on table public.prices is 'Stripe prices by stable lookup key (npm run stripe:sync).';
+-- One active price per lookup key; retired prices stay, so subscriptions on them still map to their plan.
+create unique index prices_lookup_key_active on public.prices (lookup_key) where active;
+create index prices_product_id on public.prices (product_id);
+
+create table public.customers (
+  user_id uuid primary key references auth.users (id) on delete cascade,
+  stripe_customer_id text not null unique,
+  created_at timestamptz not null default now()
+);
+comment on table public.customers is 'One Stripe customer per user; written only by the checkout function.';
+
+create table public.subscriptions (
+  id text primary key,                      -- Stripe subscription id
+  user_id uuid not null references auth.users (id) on delete cascade,
+  status text not null,
+  plan_id text references public.plans (id),
+  price_id text,
+  current_period_start timestamptz,
+  current_period_end timestamptz,
+  cancel_at_period_end boolean not null default false,
+  canceled_at timestamptz,
+  -- Stripe's `created` of the newest event applied: an older event arriving later changes nothing.
+  stripe_event_at timestamptz not null,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+comment on table public.subscriptions is 'Mirror of Stripe subscriptions; the newest event wins.';
+create index subscriptions_user_id on public.subscriptions (user_id);
+
+create table public.purchases (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  checkout_session_id text not null unique,
+  payment_intent_id text unique,
+  pack_id text,
+  credits integer not null check (credits > 0),
+  amount_cents integer not null check (amount_cents >= 0),
+  currency text not null,
+  discount_percent smallint not null default 0,
+  status text not null default 'paid' check (status in ('paid', 'partially_refunded', 'refunded')),
+  refunded_cents integer not null default 0 check (refunded_cents >= 0),
+  credits_clawed_back integer not null default 0 check (credits_clawed_back >= 0),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+comment on table public.purchases is 'One-time credit purchases (Stripe Checkout), with refunds.';
+create index purchases_user_id on public.purchases (user_id, created_at desc);
+
+create table public.invoices (
+  id text primary key,                      -- Stripe invoice id
+  user_id uuid not null references auth.users (id) on delete cascade,
+  subscription_id text,
+  status text not null,
+  amount_paid integer not null default 0,
+  amount_due integer not null default 0,
+  currency text not null,
+  credits_granted integer not null default 0,
+  hosted_invoice_url text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+comment on table public.invoices is 'Subscription invoices (paid or failed) and the credits each granted.';
+create index invoices_user_id on public.invoices (user_id, created_at desc);
+
+-- Every Stripe event, stored by its id before it is acted on: a redelivery finds it and changes nothing.
+create table public.stripe_events (
+  id text primary key,
+  type text not null,
+  stripe_created_at timestamptz not null,
+  payload jsonb not null,
+  received_at timestamptz not null default now(),
+  processed_at timestamptz,
+  attempts integer not null default 0,
+  last_error text
+);
+comment on table public.stripe_events is 'Stripe webhook events, stored before they are applied.';
+create index stripe_events_unprocessed on public.stripe_events (received_at) where processed_at is null;
+
+-- Mail to send (payment failed, ...): written in the same transaction as the event that caused it.
+create table public.email_outbox (
+  id bigint generated always as identity primary key,
+  user_id uuid references auth.users (id) on delete cascade,
+  template text not null,
+  dedupe_key text not null unique,
+  payload jsonb not null default '{}',
+  created_at timestamptz not null default now(),
+  sent_at timestamptz
+);
+comment on table public.email_outbox is 'Transactional mail waiting to be sent; one row per dedupe key.';
+create index email_outbox_user_id on public.email_outbox (user_id);
+
+alter table public.products enable row level security;
+alter table public.prices enable row level security;
+alter table public.customers enable row level security;
+alter table public.subscriptions enable row level security;
+alter table public.purchases enable row level security;
+alter table public.invoices enable row level security;
+alter table public.stripe_events enable row level security;
+alter table public.email_outbox enable row level security;
+
+create policy "Products are readable by everyone" on public.products
+  for select to anon, authenticated using (true);
+create policy "Prices are readable by everyone" on public.prices
+  for select to anon, authenticated using (true);
+create policy "Customers are readable by their owner and admins" on public.customers
+  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
+create policy "Subscriptions are readable by their owner and admins" on public.subscriptions
+  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
+create policy "Purchases are readable by their owner and admins" on public.purchases
+  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
+create policy "Invoices are readable by their owner and admins" on public.invoices
+  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
+create policy "Stripe events are readable by admins" on public.stripe_events
+  for select to authenticated using ((select saasbase.is_admin()));
+create policy "Outgoing mail is readable by admins" on public.email_outbox
+  for select to authenticated using ((select saasbase.is_admin()));
+
+-- Clients write none of it (the service role does, from the functions and the sync).
+revoke insert, update, delete on public.products, public.prices, public.customers, public.subscriptions,
+  public.purchases, public.invoices, public.stripe_events, public.email_outbox from anon, authenticated;
+revoke all on public.customers, public.subscriptions, public.purchases, public.invoices, public.stripe_events,
+  public.email_outbox from anon;
+
+create trigger subscriptions_touch_updated_at before update on public.subscriptions
+  for each row execute function saasbase.touch_updated_at();
+create trigger purchases_touch_updated_at before update on public.purchases
+  for each row execute function saasbase.touch_updated_at();
+create trigger invoices_touch_updated_at before update on public.invoices
+  for each row execute function saasbase.touch_updated_at();
+
+-- The plan a user is entitled to: that of their newest live subscription, else the default (null).
+-- Called whenever a subscription row changes, so entitlements follow billing at once.
+create function saasbase.refresh_plan(p_user uuid) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  update public.profiles p
+  set plan_id = (
+    select s.plan_id from public.subscriptions s
+    where s.user_id = p_user and s.status in ('active', 'trialing', 'past_due') and s.plan_id is not null
+    order by s.current_period_end desc nulls last, s.created_at desc
+    limit 1
+  )
+  where p.id = p_user;
+end;
+$$;
+
+-- Upserts a subscription from Stripe's current object, unless a newer event was applied already; then
+-- refreshes the user's plan. Returns whether it applied. Safe for duplicates and out-of-order events.
+create function public.service_role_upsert_subscription(
+  p_id text, p_user uuid, p_status text, p_price_id text, p_period_start timestamptz, p_period_end timestamptz,
+  p_cancel_at_period_end boolean, p_canceled_at timestamptz, p_event_at timestamptz
+) returns boolean
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_plan text;
+  v_applied boolean;
+begin
+  select pr.plan_id into v_plan
+  from public.prices x join public.products pr on pr.id = x.product_id
+  where x.id = p_price_id;
+
+  insert into public.subscriptions as s (id, user_id, status, plan_id, price_id, current_period_start,
+    current_period_end, cancel_at_period_end, canceled_at, stripe_event_at)
+  values (p_id, p_user, p_status, v_plan, p_price_id, p_period_start, p_period_end,
+    coalesce(p_cancel_at_period_end, false), p_canceled_at, p_event_at)
+  on conflict (id) do update
+    set status = excluded.status, plan_id = excluded.plan_id, price_id = excluded.price_id,
+      current_period_start = excluded.current_period_start, current_period_end = excluded.current_period_end,
+      cancel_at_period_end = excluded.cancel_at_period_end, canceled_at = excluded.canceled_at,
+      stripe_event_at = excluded.stripe_event_at
+    where s.stripe_event_at <= excluded.stripe_event_at
+  returning true into v_applied;
+
+  perform saasbase.refresh_plan(p_user);
+  return coalesce(v_applied, false);
+end;
+$$;
+revoke execute on function public.service_role_upsert_subscription(text, uuid, text, text, timestamptz, timestamptz,
+  boolean, timestamptz, timestamptz) from public, anon, authenticated;
+grant execute on function public.service_role_upsert_subscription(text, uuid, text, text, timestamptz, timestamptz,
+  boolean, timestamptz, timestamptz) to service_role;

@@ -1,0 +1,309 @@
+// Billing end to end: the real stripe SDK (in the functions and in stripe:sync) against the local Stripe
+// server, webhooks signed with the SDK's test-header helper, the real database checked after each step.
+import Stripe from "stripe";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { syncStripeCatalog } from "../src/billing/stripe-sync.ts";
+import { planLookupKey, stripeCatalog } from "../supabase/functions/_shared/billing-catalog.ts";
+import { config } from "../supabase/functions/_shared/config.ts";
+import { createStripe } from "../supabase/functions/_shared/stripe-client.ts";
+import { asUser, callFunction, connectDb, createUser, setBalance, stack, TEST_FUNCTION_ENV } from "./support/stack.ts";
+
+const sql = connectDb();
+const signer = new Stripe("sk_test_signer");
+const stripeState = async () => (await fetch(`${stack().stripeUrl}/_test/state`)).json();
+const sync = () => syncStripeCatalog(createStripe("sk_test_saasbase_local", stack().stripeUrl), sql, stripeCatalog(config), config.currency);
+
+let eventSeq = 0;
+function event(type: string, object: Record<string, unknown>, created = Math.floor(Date.now() / 1000)) {
+  return { id: `evt_test_${Date.now()}_${++eventSeq}`, object: "event", type, created, api_version: "2026-10-28.endive", livemode: false, data: { object } };
+}
+
+async function deliver(evt: object, opts: { secret?: string; signature?: string | null } = {}) {
+  const payload = JSON.stringify(evt);
+  const signature = opts.signature !== undefined
+    ? opts.signature
+    : await signer.webhooks.generateTestHeaderStringAsync({ payload, secret: opts.secret ?? TEST_FUNCTION_ENV.STRIPE_WEBHOOK_SECRET });
+  return callFunction("stripe-webhook", {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(signature === null ? {} : { "stripe-signature": signature }) },
+    body: payload,
+  });
+}
+
+async function balanceOf(id: string) {
+  return (await sql`select balance::int from public.wallets where user_id = ${id}`)[0].balance as number;
+}
+const checkout = (token: string, body: unknown, headers: Record<string, string> = {}) =>
+  callFunction("checkout", { method: "POST", token, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+
+beforeAll(async () => {
+  await sync();
+});
+afterAll(() => sql.end());
+
+describe("npm run stripe:sync", () => {
+  it("created a product per paid plan and pack, prices by lookup key, mirrored readable by anyone", async () => {
+    const state = await stripeState();
+    const catalog = stripeCatalog(config);
+    expect(Object.keys(state.products).sort()).toEqual(catalog.map((p) => p.id).sort());
+    const keys = catalog.flatMap((p) => p.prices.map((x) => x.lookupKey)).sort();
+    const rows = await sql.begin(async (tx) => {
+      await tx`set local role anon`;
+      return tx`select lookup_key from public.prices where active order by lookup_key`;
+    });
+    expect(rows.map((r) => r.lookup_key)).toEqual(keys);
+  });
+
+  it("is idempotent: a second run creates and changes nothing", async () => {
+    expect(await sync()).toEqual({ productsCreated: 0, productsUpdated: 0, pricesCreated: 0, pricesRetired: 0 });
+  });
+});
+
+describe("checkout", () => {
+  let user: { id: string; token: string };
+  beforeAll(async () => {
+    user = await createUser(sql, `buyer-${crypto.randomUUID()}@test.local`);
+  });
+
+  it("creates a subscription session for a plan, with one Stripe customer per user", async () => {
+    const res = await checkout(user.token, { price: planLookupKey("plus", "month") });
+    expect(res.status).toBe(200);
+    const { id, url } = await res.json();
+    expect(url).toMatch(/^https:\/\//);
+    const again = await checkout(user.token, { price: planLookupKey("business", "year") });
+    expect(again.status).toBe(200);
+
+    const state = await stripeState();
+    const session = state.sessions[id];
+    expect(session.mode).toBe("subscription");
+    expect(session.metadata.user_id).toBe(user.id);
+    const [price] = await sql`select id from public.prices where lookup_key = ${planLookupKey("plus", "month")} and active`;
+    expect(session.line_items_params[0].price).toBe(price.id);
+    const customers = Object.values(state.customers).filter((c: any) => c.metadata.user_id === user.id);
+    expect(customers).toHaveLength(1);
+    const [row] = await sql`select stripe_customer_id from public.customers where user_id = ${user.id}`;
+    expect(row.stripe_customer_id).toBe((customers[0] as any).id);
+  });
+
+  it("prices a credit pack with the subscriber discount of the buyer's plan", async () => {
+    const subscriber = await createUser(sql, `disc-${crypto.randomUUID()}@test.local`);
+    await sql`update public.profiles set plan_id = 'plus' where id = ${subscriber.id}`;
+    const res = await checkout(subscriber.token, { pack: "credits_500" });
+    expect(res.status).toBe(200);
+    const session = (await stripeState()).sessions[(await res.json()).id];
+    expect(session.mode).toBe("payment");
+    expect(Number(session.line_items_params[0].price_data.unit_amount)).toBe(400); // $5.00 less 20 %
+    expect(session.metadata).toMatchObject({ kind: "credits", credits: "500", discount_percent: "20", pack_id: "credits_500" });
+  });
+
+  it("sells custom amounts within the config's bounds", async () => {
+    const ok = await checkout(user.token, { amount_cents: 1500 });
+    expect(ok.status).toBe(200);
+    expect((await stripeState()).sessions[(await ok.json()).id].metadata.credits).toBe("1500");
+
+    const low = await checkout(user.token, { amount_cents: 499 });
+    expect(low.status).toBe(422);
+    expect((await low.json()).error.details[0]).toMatchObject({ path: "amount_cents", code: "amount_below_minimum" });
+    expect((await checkout(user.token, { amount_cents: 100_001 })).status).toBe(422);
+  });
+
+  it("answers clear 4xx errors: unknown price or pack, two choices at once, no email, no user", async () => {
+    const unknown = await checkout(user.token, { price: "plan_gold_monthly" });
+    expect(unknown.status).toBe(404);
+    expect((await unknown.json()).error.code).toBe("unknown_price");
+    expect((await checkout(user.token, { pack: "credits_999999" })).status).toBe(404);
+    expect((await checkout(user.token, { pack: "credits_500", amount_cents: 500 })).status).toBe(422);
+
+    const [{ id }] = await sql`insert into auth.users (id, aud, role, phone, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+      values (gen_random_uuid(), 'authenticated', 'authenticated', ${`+1555${Date.now() % 10_000_000}`}, '{}', '{}', now(), now()) returning id`;
+    const { userToken } = await import("../src/local/jwt.ts");
+    const noEmail = await checkout(userToken({ id }, stack().jwtSecret), { pack: "credits_500" });
+    expect(noEmail.status).toBe(422);
+    expect((await noEmail.json()).error.details[0].code).toBe("email_required");
+
+    expect((await checkout(stack().anonKey, { pack: "credits_500" })).status).toBe(401);
+    expect((await callFunction("checkout", { method: "POST", body: "{}" })).status).toBe(401); // no JWT at all
+  });
+
+  it("opens the billing portal for a customer, 404 before any checkout", async () => {
+    const stranger = await createUser(sql, `noportal-${crypto.randomUUID()}@test.local`);
+    const none = await callFunction("portal", { method: "POST", token: stranger.token, body: "{}" });
+    expect(none.status).toBe(404);
+    expect((await none.json()).error.code).toBe("no_customer");
+    const res = await callFunction("portal", { method: "POST", token: user.token, body: "{}" });
+    expect(res.status).toBe(200);
+    expect((await res.json()).url).toMatch(/^https:\/\//);
+  });
+});
+
+describe("stripe-webhook", () => {
+  let buyer: { id: string; token: string };
+  beforeAll(async () => {
+    buyer = await createUser(sql, `hook-${crypto.randomUUID()}@test.local`);
+    await setBalance(sql, buyer.id, 0);
+  });
+
+  const paidSession = (credits: number, amount: number, id = `cs_test_${crypto.randomUUID()}`) => ({
+    id, object: "checkout.session", mode: "payment", payment_status: "paid", status: "complete",
+    customer: null, client_reference_id: buyer.id, amount_total: amount, currency: "usd",
+    payment_intent: `pi_${id}`, metadata: { user_id: buyer.id, kind: "credits", credits: String(credits), discount_percent: "0" },
+  });
+
+  it("rejects a bad or missing signature with 400 and stores nothing", async () => {
+    const evt = event("checkout.session.completed", paidSession(100, 100));
+    const forged = await deliver(evt, { secret: "whsec_not_ours" });
+    expect(forged.status).toBe(400);
+    expect((await forged.json()).error.code).toBe("invalid_signature");
+    expect((await deliver(evt, { signature: null })).status).toBe(400);
+    expect((await deliver(evt, { signature: "t=1,v1=deadbeef" })).status).toBe(400);
+    expect(await sql`select id from public.stripe_events where id = ${evt.id}`).toHaveLength(0);
+    expect(await balanceOf(buyer.id)).toBe(0);
+  });
+
+  it("a paid credit checkout: a purchase row and the credits, once, however often it is delivered", async () => {
+    const evt = event("checkout.session.completed", paidSession(500, 500));
+    const first = await deliver(evt);
+    expect(first.status).toBe(200);
+    expect((await first.json()).outcome).toBe("applied");
+    const replay = await deliver(evt);
+    expect((await replay.json()).outcome).toBe("duplicate");
+    expect(await balanceOf(buyer.id)).toBe(500);
+
+    // Two identical deliveries at once, of a new event.
+    const twin = event("checkout.session.completed", paidSession(300, 300));
+    const both = await Promise.all([deliver(twin), deliver(twin)]);
+    expect(both.map((r) => r.status)).toEqual([200, 200]);
+    expect((await Promise.all(both.map((r) => r.json()))).map((b) => b.outcome).sort()).toEqual(["applied", "duplicate"]);
+    expect(await balanceOf(buyer.id)).toBe(800);
+    const purchases = await sql`select credits, status from public.purchases where user_id = ${buyer.id} order by credits`;
+    expect(purchases.map((p) => [p.credits, p.status])).toEqual([[300, "paid"], [500, "paid"]]);
+  });
+
+  it("a refund claws back the refunded share of the credits that are unspent", async () => {
+    const session = paidSession(1000, 1000);
+    await deliver(event("checkout.session.completed", session));
+    const before = await balanceOf(buyer.id);
+    const charge = { id: `ch_${session.id}`, object: "charge", payment_intent: session.payment_intent, amount: 1000, amount_refunded: 250, refunded: false };
+    await deliver(event("charge.refunded", charge));
+    expect(await balanceOf(buyer.id)).toBe(before - 250);
+    // The same refund again changes nothing; the rest of the refund claws back the rest.
+    await deliver(event("charge.refunded", charge));
+    expect(await balanceOf(buyer.id)).toBe(before - 250);
+    await deliver(event("charge.refunded", { ...charge, amount_refunded: 1000, refunded: true }));
+    expect(await balanceOf(buyer.id)).toBe(before - 1000);
+    const [p] = await sql`select status, refunded_cents, credits_clawed_back from public.purchases where checkout_session_id = ${session.id}`;
+    expect(p).toEqual({ status: "refunded", refunded_cents: 1000, credits_clawed_back: 1000 });
+    const [{ sum }] = await sql`select coalesce(sum(amount), 0)::int as sum from public.credit_ledger where user_id = ${buyer.id}`;
+    expect(sum).toBe(await balanceOf(buyer.id));
+  });
+
+  it("a refund of spent credits claws back only what is left", async () => {
+    const spender = await createUser(sql, `spender-${crypto.randomUUID()}@test.local`);
+    await setBalance(sql, spender.id, 0);
+    const session = { ...paidSession(400, 400), client_reference_id: spender.id, metadata: { user_id: spender.id, kind: "credits", credits: "400" } };
+    await deliver(event("checkout.session.completed", session));
+    await asUser(sql, spender.id, (tx) => tx`select public.charge_credits('coloring_page', 100, 'spend-it')`);
+    const left = await balanceOf(spender.id);
+    expect(left).toBeLessThan(400);
+    await deliver(event("charge.refunded", { id: `ch_${session.id}`, object: "charge", payment_intent: session.payment_intent, amount: 400, amount_refunded: 400 }));
+    expect(await balanceOf(spender.id)).toBe(0);
+    const [p] = await sql`select credits_clawed_back from public.purchases where checkout_session_id = ${session.id}`;
+    expect(p.credits_clawed_back).toBe(left);
+  });
+
+  describe("subscriptions", () => {
+    let member: { id: string; token: string };
+    let customer: string;
+    let plusPrice: string;
+    const sub = (status: string, extra: Record<string, unknown> = {}) => ({
+      id: `sub_${member.id.slice(0, 8)}`, object: "subscription", status, customer,
+      metadata: { user_id: member.id }, cancel_at_period_end: false, canceled_at: null,
+      items: { object: "list", data: [{ id: "si_1", price: { id: plusPrice }, current_period_start: 1_800_000_000, current_period_end: 1_802_592_000 }] },
+      ...extra,
+    });
+    const feature = async () =>
+      (await asUser(sql, member.id, (tx) => tx`select public.check_feature('component_generation') as f`))[0].f;
+
+    beforeAll(async () => {
+      member = await createUser(sql, `member-${crypto.randomUUID()}@test.local`);
+      customer = `cus_member_${member.id.slice(0, 8)}`;
+      [{ id: plusPrice }] = await sql`select id from public.prices where lookup_key = ${planLookupKey("plus", "month")} and active`;
+    });
+
+    it("updated arriving before created: the newer state wins, and entitlements change at once", async () => {
+      expect((await feature()).reason).toBe("free_quota");
+      const t = Math.floor(Date.now() / 1000);
+      await deliver(event("customer.subscription.updated", sub("active"), t + 10));
+      await deliver(event("customer.subscription.created", sub("incomplete"), t));
+      const [row] = await sql`select status, plan_id from public.subscriptions where user_id = ${member.id}`;
+      expect(row).toEqual({ status: "active", plan_id: "plus" });
+      const f = await feature();
+      expect([f.plan, f.reason, f.discount]).toEqual(["plus", "unlimited", 20]);
+    });
+
+    it("checkout of a subscription links it by retrieving it from Stripe", async () => {
+      const other = await createUser(sql, `linked-${crypto.randomUUID()}@test.local`);
+      const subscription = { ...sub("active"), id: `sub_linked_${other.id.slice(0, 8)}`, customer: `cus_linked_${other.id.slice(0, 8)}`, metadata: { user_id: other.id } };
+      await fetch(`${stack().stripeUrl}/_test/subscriptions`, { method: "POST", body: JSON.stringify(subscription) });
+      const res = await deliver(event("checkout.session.completed", {
+        id: `cs_sub_${other.id}`, object: "checkout.session", mode: "subscription", status: "complete", payment_status: "paid",
+        customer: subscription.customer, subscription: subscription.id, client_reference_id: other.id, metadata: { user_id: other.id },
+      }));
+      expect((await res.json()).outcome).toBe("applied");
+      const [p] = await sql`select plan_id from public.profiles where id = ${other.id}`;
+      expect(p.plan_id).toBe("plus");
+      const [c] = await sql`select stripe_customer_id from public.customers where user_id = ${other.id}`;
+      expect(c.stripe_customer_id).toBe(subscription.customer);
+    });
+
+    it("invoice.paid grants the plan's monthly credits once per invoice, even when repeated", async () => {
+      await sql`insert into public.customers (user_id, stripe_customer_id) values (${member.id}, ${customer}) on conflict do nothing`;
+      const before = await balanceOf(member.id);
+      const invoice = {
+        id: `in_${member.id.slice(0, 8)}`, object: "invoice", customer, status: "paid", amount_paid: 1900, amount_due: 1900, currency: "usd",
+        parent: { type: "subscription_details", subscription_details: { subscription: sub("active").id } },
+        lines: { object: "list", data: [{ id: "il_1", pricing: { type: "price_details", price_details: { price: plusPrice } } }] },
+      };
+      await deliver(event("invoice.paid", invoice));
+      await deliver(event("invoice.paid", invoice)); // a new event id for the same invoice
+      expect(await balanceOf(member.id)).toBe(before + 1000);
+      const [row] = await sql`select status, credits_granted from public.invoices where id = ${invoice.id}`;
+      expect(row).toEqual({ status: "paid", credits_granted: 1000 });
+    });
+
+    it("invoice.payment_failed records the invoice and queues one email", async () => {
+      const invoice = { id: `in_fail_${member.id.slice(0, 8)}`, object: "invoice", customer, status: "open", amount_paid: 0, amount_due: 1900, currency: "usd" };
+      await deliver(event("invoice.payment_failed", invoice));
+      await deliver(event("invoice.payment_failed", invoice));
+      const mails = await sql`select template, payload from public.email_outbox where user_id = ${member.id}`;
+      expect(mails).toHaveLength(1);
+      expect(mails[0].template).toBe("payment_failed");
+      expect(mails[0].payload.amount_due).toBe(1900);
+    });
+
+    it("deleted: back to the default plan", async () => {
+      await deliver(event("customer.subscription.deleted", sub("canceled", { canceled_at: 1_801_000_000 }), Math.floor(Date.now() / 1000) + 60));
+      expect((await feature()).plan).toBe("free");
+    });
+  });
+
+  it("stores and acknowledges event types it does not act on", async () => {
+    const evt = event("customer.tax_id.created", { id: "txi_1", object: "tax_id" });
+    const res = await deliver(evt);
+    expect(res.status).toBe(200);
+    expect((await res.json()).outcome).toBe("ignored");
+    const [row] = await sql`select type, processed_at is not null as processed from public.stripe_events where id = ${evt.id}`;
+    expect(row).toEqual({ type: "customer.tax_id.created", processed: true });
+  });
+});
+
+describe("catalog changes", () => {
+  it("a new amount makes a new price that takes the lookup key; the old one is retired", async () => {
+    const changed = stripeCatalog({ ...config, plans: config.plans.map((p) => (p.id === "plus" ? { ...p, priceMonthlyCents: 2400 } : p)) });
+    const summary = await syncStripeCatalog(createStripe("sk_test_saasbase_local", stack().stripeUrl), sql, changed, config.currency);
+    expect(summary).toMatchObject({ pricesCreated: 1, pricesRetired: 1 });
+    const rows = await sql`select unit_amount, active from public.prices where lookup_key = ${planLookupKey("plus", "month")} order by active`;
+    expect(rows.map((r) => [r.unit_amount, r.active])).toEqual([[1900, false], [2400, true]]);
+    await sync(); // back to the config (another new price), for whatever runs next
+  });
+});

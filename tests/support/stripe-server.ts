@@ -1,0 +1,170 @@
+// A local HTTP server answering the Stripe API routes SaaSbase uses, in Stripe's wire format (form-encoded
+// requests, JSON objects with `object`, list envelopes, error envelopes, idempotency keys), so the real
+// stripe SDK talks to it as to api.stripe.com. It runs in vitest's global setup; test files (other
+// processes) read what was asked of it from GET /_test/state and seed subscriptions with POST /_test/subscriptions.
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { freePort } from "../../src/local/functions.ts";
+
+type Obj = Record<string, any>;
+
+/** `a[b][0][c]=1` form and query encoding, as stripe-node writes it, into nested objects and arrays. */
+export function parseStripeForm(text: string): Obj {
+  const out: Obj = {};
+  for (const [key, value] of new URLSearchParams(text)) {
+    const parts = key.match(/[^[\]]+/g) ?? [key];
+    let node: any = out;
+    parts.forEach((part, i) => {
+      const last = i === parts.length - 1;
+      const nextIsIndex = !last && /^\d+$/.test(parts[i + 1]);
+      if (last) node[part] = value;
+      else node = node[part] ??= nextIsIndex ? [] : {};
+    });
+  }
+  return out;
+}
+
+export interface StripeState {
+  customers: Map<string, Obj>;
+  products: Map<string, Obj>;
+  prices: Map<string, Obj>;
+  sessions: Map<string, Obj>;
+  portalSessions: Obj[];
+  subscriptions: Map<string, Obj>;
+  idempotent: Map<string, { status: number; body: Obj }>;
+  requests: { method: string; path: string }[];
+}
+
+let seq = 0;
+const newId = (prefix: string) => `${prefix}_test${Date.now().toString(36)}${(++seq).toString(36)}`;
+const now = () => Math.floor(Date.now() / 1000);
+
+export async function startStripeServer(): Promise<{ url: string; state: StripeState; close(): Promise<void> }> {
+  const state: StripeState = {
+    customers: new Map(),
+    products: new Map(),
+    prices: new Map(),
+    sessions: new Map(),
+    portalSessions: [],
+    subscriptions: new Map(),
+    idempotent: new Map(),
+    requests: [],
+  };
+
+  const notFound = (what: string, id: string) => ({
+    status: 404,
+    body: { error: { type: "invalid_request_error", code: "resource_missing", message: `No such ${what}: '${id}'`, param: "id" } },
+  });
+  const list = (data: Obj[], url: string) => ({ status: 200, body: { object: "list", data, has_more: false, url } });
+
+  function route(method: string, path: string, query: Obj, body: Obj): { status: number; body: Obj } {
+    let m: RegExpExecArray | null;
+    if (method === "POST" && path === "/v1/customers") {
+      const c = { id: newId("cus"), object: "customer", email: body.email ?? null, metadata: body.metadata ?? {}, created: now() };
+      state.customers.set(c.id, c);
+      return { status: 200, body: c };
+    }
+    if (method === "GET" && (m = /^\/v1\/customers\/([^/]+)$/.exec(path))) {
+      const c = state.customers.get(m[1]);
+      return c ? { status: 200, body: c } : notFound("customer", m[1]);
+    }
+    if (method === "POST" && path === "/v1/checkout/sessions") {
+      const id = newId("cs");
+      const s = {
+        id, object: "checkout.session", mode: body.mode, customer: body.customer, client_reference_id: body.client_reference_id ?? null,
+        metadata: body.metadata ?? {}, line_items_params: body.line_items, success_url: body.success_url, cancel_url: body.cancel_url,
+        subscription_data: body.subscription_data ?? null, payment_intent_data: body.payment_intent_data ?? null,
+        url: `https://checkout.stripe.test/c/pay/${id}`, status: "open", payment_status: "unpaid", created: now(),
+      };
+      state.sessions.set(id, s);
+      return { status: 200, body: s };
+    }
+    if (method === "POST" && path === "/v1/billing_portal/sessions") {
+      if (!state.customers.has(body.customer)) return notFound("customer", body.customer);
+      const s = { id: newId("bps"), object: "billing_portal.session", customer: body.customer, return_url: body.return_url, url: `https://billing.stripe.test/p/session/${seq}` };
+      state.portalSessions.push(s);
+      return { status: 200, body: s };
+    }
+    if (method === "POST" && path === "/v1/products") {
+      if (body.id && state.products.has(body.id)) {
+        return { status: 400, body: { error: { type: "invalid_request_error", code: "resource_already_exists", message: "Product already exists." } } };
+      }
+      const p = { id: body.id ?? newId("prod"), object: "product", name: body.name, description: body.description ?? null, active: true, metadata: body.metadata ?? {} };
+      state.products.set(p.id, p);
+      return { status: 200, body: p };
+    }
+    if ((m = /^\/v1\/products\/([^/]+)$/.exec(path))) {
+      const p = state.products.get(m[1]);
+      if (!p) return notFound("product", m[1]);
+      if (method === "POST") Object.assign(p, body, { active: body.active === undefined ? p.active : body.active === "true" });
+      return { status: 200, body: p };
+    }
+    if (method === "GET" && path === "/v1/prices") {
+      const keys: string[] | undefined = query.lookup_keys;
+      const data = [...state.prices.values()].filter((p) =>
+        (!keys || keys.includes(p.lookup_key)) && (query.active === undefined || String(p.active) === query.active)
+      );
+      return list(data, "/v1/prices");
+    }
+    if (method === "POST" && path === "/v1/prices") {
+      if (body.transfer_lookup_key === "true") {
+        for (const p of state.prices.values()) if (p.lookup_key === body.lookup_key) p.lookup_key = null;
+      }
+      const p = {
+        id: newId("price"), object: "price", product: body.product, currency: body.currency, unit_amount: Number(body.unit_amount),
+        lookup_key: body.lookup_key ?? null, active: true, type: body.recurring ? "recurring" : "one_time",
+        recurring: body.recurring ? { interval: body.recurring.interval, interval_count: 1 } : null,
+      };
+      state.prices.set(p.id, p);
+      return { status: 200, body: p };
+    }
+    if (method === "POST" && (m = /^\/v1\/prices\/([^/]+)$/.exec(path))) {
+      const p = state.prices.get(m[1]);
+      if (!p) return notFound("price", m[1]);
+      if (body.active !== undefined) p.active = body.active === "true";
+      return { status: 200, body: p };
+    }
+    if (method === "GET" && (m = /^\/v1\/subscriptions\/([^/]+)$/.exec(path))) {
+      const s = state.subscriptions.get(m[1]);
+      return s ? { status: 200, body: s } : notFound("subscription", m[1]);
+    }
+    return { status: 404, body: { error: { type: "invalid_request_error", message: `Unrecognized request URL (${method}: ${path})` } } };
+  }
+
+  const read = (req: IncomingMessage) =>
+    new Promise<string>((resolve) => {
+      let text = "";
+      req.on("data", (d) => (text += d));
+      req.on("end", () => resolve(text));
+    });
+
+  const server: Server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (url.pathname.startsWith("/_test/")) {
+      if (req.method === "POST" && url.pathname === "/_test/subscriptions") {
+        const sub = JSON.parse(await read(req));
+        state.subscriptions.set(sub.id, sub);
+      }
+      const snapshot = Object.fromEntries(
+        Object.entries(state).map(([k, v]) => [k, v instanceof Map ? Object.fromEntries(v) : v]),
+      );
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end(JSON.stringify(snapshot));
+    }
+    const body = parseStripeForm(await read(req));
+    state.requests.push({ method: req.method ?? "GET", path: url.pathname });
+    const key = req.headers["idempotency-key"];
+    const replayKey = typeof key === "string" ? `${req.method} ${url.pathname} ${key}` : undefined;
+    const answer = (replayKey && state.idempotent.get(replayKey)) ||
+      route(req.method ?? "GET", url.pathname, parseStripeForm(url.search.slice(1)), body);
+    if (replayKey && answer.status < 500) state.idempotent.set(replayKey, answer);
+    res.writeHead(answer.status, { "content-type": "application/json", "request-id": newId("req") });
+    res.end(JSON.stringify(answer.body));
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    state,
+    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+  };
+}
