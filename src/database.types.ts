@@ -166,6 +166,56 @@ export type Database = {
         };
         Relationships: [];
       };
+      "customers": {
+        Row: {
+          "created_at": string;
+          "stripe_customer_id": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "stripe_customer_id": string;
+          "user_id": string;
+        };
+        Update: {
+          "created_at"?: string;
+          "stripe_customer_id"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "email_outbox": {
+        Row: {
+          "created_at": string;
+          "dedupe_key": string;
+          "id": number;
+          "payload": NonNullable<Json>;
+          "sent_at": string | null;
+          "template": string;
+          "user_id": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "dedupe_key": string;
+          "id"?: never;
+          "payload"?: NonNullable<Json>;
+          "sent_at"?: string | null;
+          "template": string;
+          "user_id"?: string | null;
+        };
+        Update: {
+          "created_at"?: string;
+          "dedupe_key"?: string;
+          "id"?: never;
+          "payload"?: NonNullable<Json>;
+          "sent_at"?: string | null;
+          "template"?: string;
+          "user_id"?: string | null;
+        };
+        Relationships: [];
+      };
       "features": {
         Row: {
           "active": boolean;
@@ -191,6 +241,49 @@ export type Database = {
           "name"?: string;
           "unit"?: string;
           "updated_at"?: string;
+        };
+        Relationships: [];
+      };
+      "invoices": {
+        Row: {
+          "amount_due": number;
+          "amount_paid": number;
+          "created_at": string;
+          "credits_granted": number;
+          "currency": string;
+          "hosted_invoice_url": string | null;
+          "id": string;
+          "status": string;
+          "subscription_id": string | null;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "amount_due"?: number;
+          "amount_paid"?: number;
+          "created_at"?: string;
+          "credits_granted"?: number;
+          "currency": string;
+          "hosted_invoice_url"?: string | null;
+          "id": string;
+          "status": string;
+          "subscription_id"?: string | null;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "amount_due"?: number;
+          "amount_paid"?: number;
+          "created_at"?: string;
+          "credits_granted"?: number;
+          "currency"?: string;
+          "hosted_invoice_url"?: string | null;
+          "id"?: string;
+          "status"?: string;
+          "subscription_id"?: string | null;
+          "updated_at"?: string;
+          "user_id"?: string;
         };
         Relationships: [];
       };
@@ -280,6 +373,94 @@ export type Database = {
         };
         Relationships: [];
       };
+      "prices": {
+        Row: {
+          "active": boolean;
+          "billing_interval": string | null;
+          "currency": string;
+          "id": string;
+          "lookup_key": string;
+          "product_id": string;
+          "unit_amount": number;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "active"?: boolean;
+          "billing_interval"?: string | null;
+          "currency": string;
+          "id": string;
+          "lookup_key": string;
+          "product_id": string;
+          "unit_amount": number;
+          "updated_at"?: string;
+        };
+        Update: {
+          "active"?: boolean;
+          "billing_interval"?: string | null;
+          "currency"?: string;
+          "id"?: string;
+          "lookup_key"?: string;
+          "product_id"?: string;
+          "unit_amount"?: number;
+          "updated_at"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "prices_product_id_fkey";
+            columns: ["product_id"];
+            isOneToOne: false;
+            referencedRelation: "products";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "products": {
+        Row: {
+          "active": boolean;
+          "id": string;
+          "kind": string;
+          "name": string;
+          "pack_id": string | null;
+          "plan_id": string | null;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "active"?: boolean;
+          "id": string;
+          "kind": string;
+          "name": string;
+          "pack_id"?: string | null;
+          "plan_id"?: string | null;
+          "updated_at"?: string;
+        };
+        Update: {
+          "active"?: boolean;
+          "id"?: string;
+          "kind"?: string;
+          "name"?: string;
+          "pack_id"?: string | null;
+          "plan_id"?: string | null;
+          "updated_at"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "products_pack_id_fkey";
+            columns: ["pack_id"];
+            isOneToOne: false;
+            referencedRelation: "credit_packs";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "products_plan_id_fkey";
+            columns: ["plan_id"];
+            isOneToOne: false;
+            referencedRelation: "plans";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "profiles": {
         Row: {
           "avatar_url": string | null;
@@ -321,6 +502,146 @@ export type Database = {
         Relationships: [
           {
             foreignKeyName: "profiles_plan_id_fkey";
+            columns: ["plan_id"];
+            isOneToOne: false;
+            referencedRelation: "plans";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "purchases": {
+        Row: {
+          "amount_cents": number;
+          "checkout_session_id": string;
+          "created_at": string;
+          "credits": number;
+          "credits_clawed_back": number;
+          "currency": string;
+          "discount_percent": number;
+          "id": string;
+          "pack_id": string | null;
+          "payment_intent_id": string | null;
+          "refunded_cents": number;
+          "status": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "amount_cents": number;
+          "checkout_session_id": string;
+          "created_at"?: string;
+          "credits": number;
+          "credits_clawed_back"?: number;
+          "currency": string;
+          "discount_percent"?: number;
+          "id"?: string;
+          "pack_id"?: string | null;
+          "payment_intent_id"?: string | null;
+          "refunded_cents"?: number;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "amount_cents"?: number;
+          "checkout_session_id"?: string;
+          "created_at"?: string;
+          "credits"?: number;
+          "credits_clawed_back"?: number;
+          "currency"?: string;
+          "discount_percent"?: number;
+          "id"?: string;
+          "pack_id"?: string | null;
+          "payment_intent_id"?: string | null;
+          "refunded_cents"?: number;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "stripe_events": {
+        Row: {
+          "attempts": number;
+          "id": string;
+          "last_error": string | null;
+          "payload": NonNullable<Json>;
+          "processed_at": string | null;
+          "received_at": string;
+          "stripe_created_at": string;
+          "type": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "attempts"?: number;
+          "id": string;
+          "last_error"?: string | null;
+          "payload": NonNullable<Json>;
+          "processed_at"?: string | null;
+          "received_at"?: string;
+          "stripe_created_at": string;
+          "type": string;
+        };
+        Update: {
+          "attempts"?: number;
+          "id"?: string;
+          "last_error"?: string | null;
+          "payload"?: NonNullable<Json>;
+          "processed_at"?: string | null;
+          "received_at"?: string;
+          "stripe_created_at"?: string;
+          "type"?: string;
+        };
+        Relationships: [];
+      };
+      "subscriptions": {
+        Row: {
+          "cancel_at_period_end": boolean;
+          "canceled_at": string | null;
+          "created_at": string;
+          "current_period_end": string | null;
+          "current_period_start": string | null;
+          "id": string;
+          "plan_id": string | null;
+          "price_id": string | null;
+          "status": string;
+          "stripe_event_at": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "cancel_at_period_end"?: boolean;
+          "canceled_at"?: string | null;
+          "created_at"?: string;
+          "current_period_end"?: string | null;
+          "current_period_start"?: string | null;
+          "id": string;
+          "plan_id"?: string | null;
+          "price_id"?: string | null;
+          "status": string;
+          "stripe_event_at": string;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "cancel_at_period_end"?: boolean;
+          "canceled_at"?: string | null;
+          "created_at"?: string;
+          "current_period_end"?: string | null;
+          "current_period_start"?: string | null;
+          "id"?: string;
+          "plan_id"?: string | null;
+          "price_id"?: string | null;
+          "status"?: string;
+          "stripe_event_at"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "subscriptions_plan_id_fkey";
             columns: ["plan_id"];
             isOneToOne: false;
             referencedRelation: "plans";
@@ -423,6 +744,20 @@ export type Database = {
         Returns: Json;
       };
       "service_role_sync_config": { Args: { "catalog": Json }; Returns: Json };
+      "service_role_upsert_subscription": {
+        Args: {
+          "p_cancel_at_period_end": boolean;
+          "p_canceled_at": string;
+          "p_event_at": string;
+          "p_id": string;
+          "p_period_end": string;
+          "p_period_start": string;
+          "p_price_id": string;
+          "p_status": string;
+          "p_user": string;
+        };
+        Returns: boolean;
+      };
       "settle_reservation": { Args: { "actual": number; "reservation_id": string }; Returns: Json };
     };
     Enums: {

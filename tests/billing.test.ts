@@ -256,6 +256,31 @@ describe("stripe-webhook", () => {
       expect(c.stripe_customer_id).toBe(subscription.customer);
     });
 
+    it("an event that fails to apply answers 500, stays stored with its error, and applies on redelivery", async () => {
+      const late = await createUser(sql, `late-${crypto.randomUUID()}@test.local`);
+      const subscription = { ...sub("active"), id: `sub_late_${late.id.slice(0, 8)}`, customer: `cus_late_${late.id.slice(0, 8)}`, metadata: { user_id: late.id } };
+      const evt = event("checkout.session.completed", {
+        id: `cs_late_${late.id}`, object: "checkout.session", mode: "subscription", status: "complete", payment_status: "paid",
+        customer: subscription.customer, subscription: subscription.id, client_reference_id: late.id, metadata: { user_id: late.id },
+      });
+      // Stripe does not know the subscription yet: retrieving it fails.
+      const failed = await deliver(evt);
+      expect(failed.status).toBe(500);
+      expect(await failed.json()).toEqual({ error: { code: "internal_error", message: "Internal server error" } });
+      const [stored] = await sql`select processed_at, attempts, last_error from public.stripe_events where id = ${evt.id}`;
+      expect(stored.processed_at).toBeNull();
+      expect(stored.last_error).toMatch(/No such subscription/);
+      expect(await sql`select 1 from public.subscriptions where user_id = ${late.id}`).toHaveLength(0);
+
+      await fetch(`${stack().stripeUrl}/_test/subscriptions`, { method: "POST", body: JSON.stringify(subscription) });
+      const retried = await deliver(evt);
+      expect(retried.status).toBe(200);
+      expect((await retried.json()).outcome).toBe("applied");
+      const [after] = await sql`select processed_at is not null as processed, attempts, last_error from public.stripe_events where id = ${evt.id}`;
+      expect(after).toEqual({ processed: true, attempts: 2, last_error: null });
+      expect((await sql`select plan_id from public.profiles where id = ${late.id}`)[0].plan_id).toBe("plus");
+    });
+
     it("invoice.paid grants the plan's monthly credits once per invoice, even when repeated", async () => {
       await sql`insert into public.customers (user_id, stripe_customer_id) values (${member.id}, ${customer}) on conflict do nothing`;
       const before = await balanceOf(member.id);

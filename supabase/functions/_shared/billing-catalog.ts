@@ -37,10 +37,18 @@ export function stripeCatalog(config: ProductConfig): CatalogProduct[] {
       description: p.description,
       prices: [
         ...(p.priceMonthlyCents > 0
-          ? [{ lookupKey: planLookupKey(p.id, "month"), unitAmount: p.priceMonthlyCents, interval: "month" as const }]
+          ? [{
+            lookupKey: planLookupKey(p.id, "month"),
+            unitAmount: p.priceMonthlyCents,
+            interval: "month" as const,
+          }]
           : []),
         ...(p.priceYearlyCents
-          ? [{ lookupKey: planLookupKey(p.id, "year"), unitAmount: p.priceYearlyCents, interval: "year" as const }]
+          ? [{
+            lookupKey: planLookupKey(p.id, "year"),
+            unitAmount: p.priceYearlyCents,
+            interval: "year" as const,
+          }]
           : []),
       ],
     }));

@@ -7,7 +7,12 @@ let client: Stripe | undefined;
 
 export function stripe(): Stripe {
   const key = optionalEnv("STRIPE_SECRET_KEY");
-  if (!key) throw new ServiceUnavailableError("Billing is not configured (STRIPE_SECRET_KEY)", "billing_not_configured");
+  if (!key) {
+    throw new ServiceUnavailableError(
+      "Billing is not configured (STRIPE_SECRET_KEY)",
+      "billing_not_configured",
+    );
+  }
   client ??= createStripe(key, optionalEnv("STRIPE_API_BASE"));
   return client;
 }

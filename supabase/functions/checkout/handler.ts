@@ -64,7 +64,8 @@ export const handler = withHttp(async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
   const caller = requireUser(req);
   const input = await readJson(req, body);
-  const successUrl = input.success_url ?? `${config.product.url}/billing/success?session_id={CHECKOUT_SESSION_ID}`;
+  const successUrl = input.success_url ??
+    `${config.product.url}/billing/success?session_id={CHECKOUT_SESSION_ID}`;
   const cancelUrl = input.cancel_url ?? `${config.product.url}/billing`;
   const metadata: Record<string, string> = { user_id: caller.userId };
   let params: Stripe.Checkout.SessionCreateParams;
@@ -74,10 +75,14 @@ export const handler = withHttp(async (req) => {
       select x.id, p.kind, p.plan_id from public.prices x join public.products p on p.id = x.product_id
       where x.lookup_key = ${input.price} and x.active and p.active`;
     if (!price) throw new NotFoundError(`Unknown price ${input.price}`, "unknown_price");
-    if (price.kind !== "plan") throw new ValidationError("Buy credit packs with { pack }", [{ path: "price" }]);
+    if (price.kind !== "plan") {
+      throw new ValidationError("Buy credit packs with { pack }", [{ path: "price" }]);
+    }
     const [live] = await db()`select id from public.subscriptions
       where user_id = ${caller.userId} and status in ('active', 'trialing', 'past_due')`;
-    if (live) throw new ConflictError("Already subscribed: change plans in the billing portal", "already_subscribed");
+    if (live) {
+      throw new ConflictError("Already subscribed: change plans in the billing portal", "already_subscribed");
+    }
     Object.assign(metadata, { kind: "subscription", plan_id: price.plan_id });
     params = {
       mode: "subscription",
@@ -90,9 +95,9 @@ export const handler = withHttp(async (req) => {
     let discount = 0;
     let name: string;
     if (input.pack !== undefined) {
-      const quote = await dbCall(asCaller(caller, async (tx) =>
-        (await tx`select public.credit_pack_price(${input.pack!}) as q`)[0].q
-      ));
+      const quote = await dbCall(
+        asCaller(caller, async (tx) => (await tx`select public.credit_pack_price(${input.pack!}) as q`)[0].q),
+      );
       ({ credits, final_cents: amount, discount_percent: discount } = quote);
       name = `${credits} credits`;
       Object.assign(metadata, { pack_id: input.pack });
@@ -102,7 +107,11 @@ export const handler = withHttp(async (req) => {
       credits = creditsForAmount(amount);
       name = `${credits} credits`;
     }
-    Object.assign(metadata, { kind: "credits", credits: String(credits), discount_percent: String(discount) });
+    Object.assign(metadata, {
+      kind: "credits",
+      credits: String(credits),
+      discount_percent: String(discount),
+    });
     params = {
       mode: "payment",
       line_items: [{
@@ -117,10 +126,21 @@ export const handler = withHttp(async (req) => {
     };
   }
 
-  const customer = await ensureCustomer(stripe(), caller.userId, await userEmail(caller.userId, caller.email));
+  const customer = await ensureCustomer(
+    stripe(),
+    caller.userId,
+    await userEmail(caller.userId, caller.email),
+  );
   const idempotencyKey = req.headers.get("idempotency-key");
   const session = await stripe().checkout.sessions.create(
-    { ...params, customer, client_reference_id: caller.userId, metadata, success_url: successUrl, cancel_url: cancelUrl },
+    {
+      ...params,
+      customer,
+      client_reference_id: caller.userId,
+      metadata,
+      success_url: successUrl,
+      cancel_url: cancelUrl,
+    },
     idempotencyKey ? { idempotencyKey: `saasbase-checkout-${caller.userId}-${idempotencyKey}` } : undefined,
   );
   return json({ id: session.id, url: session.url });

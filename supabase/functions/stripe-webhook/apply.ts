@@ -10,7 +10,10 @@ export type Outcome = "applied" | "ignored" | "stale" | "unknown_user";
 /** Stripe objects change shape between API versions; fields are read by path, tolerating either shape. */
 type Loose = Record<string, unknown>;
 function at(obj: unknown, path: string): unknown {
-  return path.split(".").reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Loose)[k] : undefined), obj);
+  return path.split(".").reduce<unknown>(
+    (o, k) => (o && typeof o === "object" ? (o as Loose)[k] : undefined),
+    obj,
+  );
 }
 const str = (obj: unknown, ...paths: string[]) => {
   for (const p of paths) {
@@ -61,7 +64,11 @@ async function upsertSubscription(tx: Tx, sub: unknown, eventAt: number): Promis
   return applied ? "applied" : "stale";
 }
 
-async function checkoutCompleted(tx: Tx, session: Stripe.Checkout.Session, eventAt: number): Promise<Outcome> {
+async function checkoutCompleted(
+  tx: Tx,
+  session: Stripe.Checkout.Session,
+  eventAt: number,
+): Promise<Outcome> {
   const userId = await userFor(tx, session);
   if (!userId) return "unknown_user";
   await linkCustomer(tx, userId, str(session, "customer"));
@@ -78,7 +85,9 @@ async function checkoutCompleted(tx: Tx, session: Stripe.Checkout.Session, event
   await tx`insert into public.purchases (user_id, checkout_session_id, payment_intent_id, pack_id, credits,
       amount_cents, currency, discount_percent)
     values (${userId}, ${session.id}, ${paymentIntent}, ${session.metadata?.pack_id ?? null}, ${credits},
-      ${session.amount_total ?? 0}, ${session.currency ?? "usd"}, ${Number(session.metadata?.discount_percent ?? 0)})
+      ${session.amount_total ?? 0}, ${session.currency ?? "usd"}, ${
+    Number(session.metadata?.discount_percent ?? 0)
+  })
     on conflict (checkout_session_id) do nothing`;
   await tx`select public.service_role_grant_credits(${userId}, ${credits}, 'purchase', 'credit purchase',
     ${`checkout:${session.id}`}, null, ${paymentIntent ?? session.id})`;
@@ -93,7 +102,9 @@ async function upsertInvoice(tx: Tx, invoice: unknown, userId: string, status: s
   await tx`insert into public.invoices (id, user_id, subscription_id, status, amount_paid, amount_due, currency,
       credits_granted, hosted_invoice_url)
     values (${str(invoice, "id")!}, ${userId}, ${invoiceSubscription(invoice) ?? null}, ${status},
-      ${num(invoice, "amount_paid") ?? 0}, ${num(invoice, "amount_due") ?? 0}, ${str(invoice, "currency") ?? "usd"},
+      ${num(invoice, "amount_paid") ?? 0}, ${num(invoice, "amount_due") ?? 0}, ${
+    str(invoice, "currency") ?? "usd"
+  },
       ${credits}, ${str(invoice, "hosted_invoice_url") ?? null})
     on conflict (id) do update set status = excluded.status, amount_paid = excluded.amount_paid,
       credits_granted = greatest(public.invoices.credits_granted, excluded.credits_granted)`;
@@ -104,7 +115,9 @@ async function invoicePaid(tx: Tx, invoice: unknown): Promise<Outcome> {
   const userId = await userFor(tx, invoice);
   if (!userId) return "unknown_user";
   const lines = (at(invoice, "lines.data") as unknown[] | undefined) ?? [];
-  const priceIds = lines.map((l) => str(l, "pricing.price_details.price", "price")).filter((p): p is string => !!p);
+  const priceIds = lines.map((l) => str(l, "pricing.price_details.price", "price")).filter((p): p is string =>
+    !!p
+  );
   const [plan] = await tx`
     select pl.id, pl.monthly_credits from public.prices x
     join public.products p on p.id = x.product_id join public.plans pl on pl.id = p.plan_id
@@ -123,12 +136,14 @@ async function invoicePaymentFailed(tx: Tx, invoice: unknown): Promise<Outcome> 
   if (!userId) return "unknown_user";
   await upsertInvoice(tx, invoice, userId, "payment_failed", 0);
   await tx`insert into public.email_outbox (user_id, template, dedupe_key, payload)
-    values (${userId}, 'payment_failed', ${`payment_failed:${str(invoice, "id")}`}, ${tx.json({
+    values (${userId}, 'payment_failed', ${`payment_failed:${str(invoice, "id")}`}, ${
+    tx.json({
       invoice: str(invoice, "id") ?? null,
       amount_due: num(invoice, "amount_due") ?? null,
       currency: str(invoice, "currency") ?? null,
       hosted_invoice_url: str(invoice, "hosted_invoice_url") ?? null,
-    })})
+    })
+  })
     on conflict (dedupe_key) do nothing`;
   return "applied";
 }
@@ -138,10 +153,13 @@ async function invoicePaymentFailed(tx: Tx, invoice: unknown): Promise<Outcome> 
 async function chargeRefunded(tx: Tx, charge: Stripe.Charge): Promise<Outcome> {
   const paymentIntent = str(charge, "payment_intent");
   if (!paymentIntent) return "ignored";
-  const [purchase] = await tx`select * from public.purchases where payment_intent_id = ${paymentIntent} for update`;
+  const [purchase] =
+    await tx`select * from public.purchases where payment_intent_id = ${paymentIntent} for update`;
   if (!purchase) return "ignored";
   const refunded = Math.min(charge.amount_refunded, purchase.amount_cents);
-  const target = purchase.amount_cents > 0 ? Math.round((purchase.credits * refunded) / purchase.amount_cents) : 0;
+  const target = purchase.amount_cents > 0
+    ? Math.round((purchase.credits * refunded) / purchase.amount_cents)
+    : 0;
   const owed = target - purchase.credits_clawed_back;
   let clawed = 0;
   if (owed > 0) {
