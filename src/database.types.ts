@@ -3,6 +3,43 @@ export type Json = string | number | boolean | null | { [key: string]: Json | un
 export type Database = {
   "public": {
     Tables: {
+      "conversations": {
+        Row: {
+          "anon_session_hash": string | null;
+          "created_at": string;
+          "id": string;
+          "last_message_at": string | null;
+          "message_count": number;
+          "persona": string;
+          "title": string;
+          "updated_at": string;
+          "user_id": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "anon_session_hash"?: string | null;
+          "created_at"?: string;
+          "id"?: string;
+          "last_message_at"?: string | null;
+          "message_count"?: number;
+          "persona"?: string;
+          "title"?: string;
+          "updated_at"?: string;
+          "user_id"?: string | null;
+        };
+        Update: {
+          "anon_session_hash"?: string | null;
+          "created_at"?: string;
+          "id"?: string;
+          "last_message_at"?: string | null;
+          "message_count"?: number;
+          "persona"?: string;
+          "title"?: string;
+          "updated_at"?: string;
+          "user_id"?: string | null;
+        };
+        Relationships: [];
+      };
       "credit_ledger": {
         Row: {
           "amount": number;
@@ -286,6 +323,63 @@ export type Database = {
           "user_id"?: string;
         };
         Relationships: [];
+      };
+      "messages": {
+        Row: {
+          "completion_tokens": number | null;
+          "content": string;
+          "conversation_id": string;
+          "created_at": string;
+          "credits_consumed": number;
+          "id": number;
+          "model": string | null;
+          "persona": string | null;
+          "prompt_tokens": number | null;
+          "provider": string | null;
+          "reservation_id": string | null;
+          "role": string;
+          "status": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "completion_tokens"?: number | null;
+          "content": string;
+          "conversation_id": string;
+          "created_at"?: string;
+          "credits_consumed"?: number;
+          "id"?: never;
+          "model"?: string | null;
+          "persona"?: string | null;
+          "prompt_tokens"?: number | null;
+          "provider"?: string | null;
+          "reservation_id"?: string | null;
+          "role": string;
+          "status"?: string;
+        };
+        Update: {
+          "completion_tokens"?: number | null;
+          "content"?: string;
+          "conversation_id"?: string;
+          "created_at"?: string;
+          "credits_consumed"?: number;
+          "id"?: never;
+          "model"?: string | null;
+          "persona"?: string | null;
+          "prompt_tokens"?: number | null;
+          "provider"?: string | null;
+          "reservation_id"?: string | null;
+          "role"?: string;
+          "status"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "messages_conversation_id_fkey";
+            columns: ["conversation_id"];
+            isOneToOne: false;
+            referencedRelation: "conversations";
+            referencedColumns: ["id"];
+          },
+        ];
       };
       "plan_quotas": {
         Row: {
@@ -714,6 +808,19 @@ export type Database = {
       "check_feature": { Args: { "feature": string; "quantity"?: number }; Returns: Json };
       "credit_pack_price": { Args: { "pack_id": string }; Returns: Json };
       "get_wallet": { Args: Record<PropertyKey, never>; Returns: Json };
+      "list_conversations": {
+        Args: { "older_than"?: string; "page_size"?: number };
+        Returns: {
+          "created_at": string;
+          "id": string;
+          "last_message": string;
+          "last_message_at": string;
+          "last_message_role": string;
+          "message_count": number;
+          "persona": string;
+          "title": string;
+        }[];
+      };
       "release_reservation": { Args: { "reservation_id": string }; Returns: Json };
       "reserve_credits": {
         Args: { "feature": string; "idempotency_key"?: string; "max_credits"?: number; "quantity"?: number };
@@ -743,7 +850,9 @@ export type Database = {
         };
         Returns: Json;
       };
+      "service_role_return_anon_chat": { Args: { "session_hash": string }; Returns: undefined };
       "service_role_sync_config": { Args: { "catalog": Json }; Returns: Json };
+      "service_role_take_anon_chat": { Args: { "session_hash": string }; Returns: number };
       "service_role_upsert_subscription": {
         Args: {
           "p_cancel_at_period_end": boolean;

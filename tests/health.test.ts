@@ -11,13 +11,15 @@ describe("health function", () => {
     const body = await res.json();
     expect(body.status).toBe("ok");
     expect(body.database.ok).toBe(true);
-    // The test stack sets the Stripe secrets and no AI key.
+    // The test stack sets the Stripe secrets and both AI providers' keys and base URLs.
     expect(body.integrations.stripe).toEqual({ configured: true, webhookConfigured: true, missing: [] });
-    expect(body.integrations.ai.map((p: { id: string; configured: boolean }) => [p.id, p.configured])).toEqual([
-      ["openai", false],
-      ["gemini", false],
-    ]);
+    expect(body.integrations.ai.map((p: { id: string; configured: boolean; baseUrl: string }) => [p.id, p.configured, p.baseUrl]))
+      .toEqual([
+        ["openai", true, `${stack().aiUrl}/openai/v1`],
+        ["gemini", true, `${stack().aiUrl}/gemini/v1`],
+      ]);
     expect(JSON.stringify(body)).not.toContain("sk_test"); // presence only, never a secret
+    expect(JSON.stringify(body)).not.toContain("sk-test");
   });
 
   it("answers a CORS preflight without a token", async () => {

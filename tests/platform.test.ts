@@ -60,7 +60,9 @@ describe("config sync", () => {
   it("mirrors plans, features, quotas and packs of saasbase.config.ts", async () => {
     const sql = connectDb();
     try {
-      const plans = await sql`select id, price_monthly_cents, monthly_credits, is_default from public.plans where active order by sort_order`;
+      // Other test files add plans and features of their own: the config's must all be there, as configured.
+      const plans = await sql`select id, price_monthly_cents, monthly_credits, is_default from public.plans
+        where active and id = any(${config.plans.map((p) => p.id)}) order by sort_order`;
       expect(plans.map((p) => ({ ...p }))).toEqual(config.plans.map((p) => ({
         id: p.id,
         price_monthly_cents: p.priceMonthlyCents,
@@ -69,7 +71,6 @@ describe("config sync", () => {
       })));
       const [{ n }] = await sql`select count(*)::int as n from public.plan_quotas`;
       expect(n).toBe(config.plans.reduce((k, p) => k + p.quotas.length + p.unlimited.length, 0));
-      // Other test files add features of their own; the config's must all be there, active, as configured.
       const features = await sql`select id, credits from public.features
         where active and id = any(${Object.keys(config.features)}) order by id`;
       expect(Object.fromEntries(features.map((f) => [f.id, f.credits]))).toEqual(

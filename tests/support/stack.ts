@@ -9,12 +9,16 @@ export type StackInfo = Pick<Stack, "apiUrl" | "functionsUrl" | "dbUrl" | "jwtSe
   functionsLog: string;
   /** The local Stripe API server the functions' stripe SDK talks to (tests/support/stripe-server.ts). */
   stripeUrl: string;
+  /** The local OpenAI-compatible server behind both AI providers (tests/support/openai-server.ts). */
+  aiUrl: string;
 };
 
-/** Secrets the test stack's functions get (Stripe configured, AI providers not). */
+/** Secrets the test stack's functions get (base URLs of the local servers are added by the global setup). */
 export const TEST_FUNCTION_ENV: Record<string, string> = {
   STRIPE_SECRET_KEY: "sk_test_saasbase_local",
   STRIPE_WEBHOOK_SECRET: "whsec_saasbase_local",
+  OPENAI_API_KEY: "sk-test-openai-local",
+  GEMINI_API_KEY: "test-gemini-local",
 };
 
 export function stack(): StackInfo {

@@ -63,6 +63,8 @@ const modelSchema = z.object({
   id: z.string().min(1),
   contextWindow: z.number().int().positive(),
   maxOutputTokens: z.number().int().positive(),
+  /** Credits per 1,000 tokens (prompt + completion), on top of the persona's price per message. */
+  creditsPer1kTokens: z.number().nonnegative().default(0),
 });
 
 const providerSchema = z.object({

@@ -148,8 +148,8 @@ export default defineConfig({
         baseUrlEnv: "OPENAI_BASE_URL",
         apiKeyEnv: "OPENAI_API_KEY",
         models: [
-          { id: "gpt-4o-mini", contextWindow: 128_000, maxOutputTokens: 4096 },
-          { id: "gpt-4o", contextWindow: 128_000, maxOutputTokens: 4096 },
+          { id: "gpt-4o-mini", contextWindow: 128_000, maxOutputTokens: 4096, creditsPer1kTokens: 1 },
+          { id: "gpt-4o", contextWindow: 128_000, maxOutputTokens: 4096, creditsPer1kTokens: 5 },
         ],
       },
       {
@@ -158,7 +158,12 @@ export default defineConfig({
         baseUrl: "https://generativelanguage.googleapis.com/v1beta/openai/",
         baseUrlEnv: "GEMINI_BASE_URL",
         apiKeyEnv: "GEMINI_API_KEY",
-        models: [{ id: "gemini-2.5-flash", contextWindow: 1_000_000, maxOutputTokens: 8192 }],
+        models: [{
+          id: "gemini-2.5-flash",
+          contextWindow: 1_000_000,
+          maxOutputTokens: 8192,
+          creditsPer1kTokens: 1,
+        }],
       },
     ],
     fallbackOrder: ["openai", "gemini"],

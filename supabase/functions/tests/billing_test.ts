@@ -21,20 +21,35 @@ Deno.test("the Stripe catalog has a product per paid plan and pack, prices by st
 Deno.test("custom amounts: credits at the configured rate, bounds enforced with field details", () => {
   assert.equal(creditsForAmount(500), 500);
   assert.equal(creditsForAmount(1999), 1999);
-  assert.throws(() => checkAmount(config.purchase.minCents - 1), (e: unknown) =>
-    e instanceof AppError && e.status === 422 && JSON.stringify(e.details).includes("amount_below_minimum"));
-  assert.throws(() => checkAmount(config.purchase.maxCents + 1), (e: unknown) =>
-    e instanceof AppError && JSON.stringify(e.details).includes("amount_above_maximum"));
+  assert.throws(
+    () => checkAmount(config.purchase.minCents - 1),
+    (e: unknown) =>
+      e instanceof AppError && e.status === 422 && JSON.stringify(e.details).includes("amount_below_minimum"),
+  );
+  assert.throws(
+    () => checkAmount(config.purchase.maxCents + 1),
+    (e: unknown) => e instanceof AppError && JSON.stringify(e.details).includes("amount_above_maximum"),
+  );
   checkAmount(config.purchase.minCents);
 });
 
 Deno.test("the webhook answers 400 to a missing or forged signature", async () => {
   Deno.env.set("STRIPE_SECRET_KEY", "sk_test_unit");
   Deno.env.set("STRIPE_WEBHOOK_SECRET", "whsec_unit");
-  const payload = JSON.stringify({ id: "evt_unit", object: "event", type: "invoice.paid", data: { object: {} } });
-  const forged = await new Stripe("sk_test_x").webhooks.generateTestHeaderStringAsync({ payload, secret: "whsec_other" });
+  const payload = JSON.stringify({
+    id: "evt_unit",
+    object: "event",
+    type: "invoice.paid",
+    data: { object: {} },
+  });
+  const forged = await new Stripe("sk_test_x").webhooks.generateTestHeaderStringAsync({
+    payload,
+    secret: "whsec_other",
+  });
   for (const headers of [{}, { "stripe-signature": forged }] as Record<string, string>[]) {
-    const res = await webhook(new Request("http://localhost/stripe-webhook", { method: "POST", headers, body: payload }));
+    const res = await webhook(
+      new Request("http://localhost/stripe-webhook", { method: "POST", headers, body: payload }),
+    );
     assert.equal(res.status, 400);
     assert.equal((await res.json()).error.code, "invalid_signature");
   }

@@ -1,0 +1,152 @@
+// AI providers behind one interface: OpenAI through the official SDK, Gemini through its OpenAI-compatible
+// endpoint, and any OpenAI-compatible server (Ollama, vLLM, LM Studio). A stream is opened with retries
+// (429 and 5xx, with backoff) before its first token, then the next provider of the config's fallback order
+// is tried; once a token has arrived, the answer stays with that provider.
+import OpenAI from "openai";
+import type { ChatTurn } from "./chat-logic.ts";
+import type { ProductConfig } from "./config-schema.ts";
+import type { EnvReader } from "./integrations.ts";
+import { providerBaseUrl } from "./integrations.ts";
+
+type Provider = ProductConfig["ai"]["providers"][number];
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** An open answer: the first piece of content, then the rest as it comes, then the usage. */
+export interface OpenStream {
+  provider: string;
+  model: string;
+  first: string;
+  rest: AsyncGenerator<string, Usage | undefined>;
+}
+
+export class NoProviderError extends Error {
+  constructor(readonly attempts: { provider: string; error: string }[]) {
+    super(`No AI provider answered: ${attempts.map((a) => `${a.provider}: ${a.error}`).join("; ")}`);
+    this.name = "NoProviderError";
+  }
+}
+
+const DEFAULT_BASE: Record<Provider["kind"], string | undefined> = {
+  openai: undefined, // the SDK's default, api.openai.com
+  gemini: "https://generativelanguage.googleapis.com/v1beta/openai/",
+  "openai-compatible": undefined,
+};
+
+function clientFor(provider: Provider, env: EnvReader): OpenAI {
+  return new OpenAI({
+    apiKey: (provider.apiKeyEnv && env(provider.apiKeyEnv)) || "not-needed",
+    baseURL: providerBaseUrl(provider, env) ?? DEFAULT_BASE[provider.kind],
+    maxRetries: 0, // retries are ours: only before the first token
+    timeout: provider.timeoutMs,
+  });
+}
+
+/** The providers to try for a model: the one serving it first, then the fallback order (each with the model
+ * it serves, or its first model). */
+export function providerPlan(config: ProductConfig, model: string): { provider: Provider; model: string }[] {
+  const owner = config.ai.providers.find((p) => p.models.some((m) => m.id === model));
+  const order = [owner?.id, ...config.ai.fallbackOrder].filter((id, i, all): id is string =>
+    !!id && all.indexOf(id) === i
+  );
+  return order.map((id) => {
+    const provider = config.ai.providers.find((p) => p.id === id)!;
+    return { provider, model: provider.models.some((m) => m.id === model) ? model : provider.models[0].id };
+  });
+}
+
+const retryable = (err: unknown) => {
+  const status = (err as { status?: number }).status;
+  return status === 429 || (typeof status === "number" && status >= 500) || status === undefined;
+};
+
+export class StreamBrokeOffError extends Error {
+  constructor() {
+    super("The provider's stream ended before the answer was finished");
+    this.name = "StreamBrokeOffError";
+  }
+}
+
+/** The rest of an answer. A connection that closes without a finish reason or usage is an answer broken
+ * off (the SDK ends iteration quietly then), not a finished one. */
+async function* remainder(
+  iterator: AsyncIterator<OpenAI.Chat.Completions.ChatCompletionChunk>,
+): AsyncGenerator<string, Usage | undefined> {
+  let usage: Usage | undefined;
+  let finished = false;
+  while (true) {
+    const { value, done } = await iterator.next();
+    if (done) break;
+    if (value.usage) {
+      usage = { promptTokens: value.usage.prompt_tokens, completionTokens: value.usage.completion_tokens };
+    }
+    if (value.choices[0]?.finish_reason) finished = true;
+    const text = value.choices[0]?.delta?.content;
+    if (text) yield text;
+  }
+  if (!finished && !usage) throw new StreamBrokeOffError();
+  return usage;
+}
+
+/** The rest of an answer that ended before any content: nothing, then its usage. */
+async function* ended(usage: Usage | undefined): AsyncGenerator<string, Usage | undefined> {
+  yield* [];
+  return usage;
+}
+
+/** Opens a streamed answer, retrying and falling back until a first token arrives (or `signal` aborts). */
+export async function openStream(
+  config: ProductConfig,
+  env: EnvReader,
+  model: string,
+  messages: ChatTurn[],
+  maxTokens: number,
+  signal: AbortSignal,
+  sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)),
+): Promise<OpenStream> {
+  const attempts: { provider: string; error: string }[] = [];
+  for (const { provider, model: providerModel } of providerPlan(config, model)) {
+    const client = clientFor(provider, env);
+    for (let attempt = 0; attempt <= provider.maxRetries; attempt++) {
+      if (signal.aborted) throw signal.reason;
+      try {
+        const stream = await client.chat.completions.create(
+          {
+            model: providerModel,
+            messages,
+            stream: true,
+            stream_options: { include_usage: true },
+            max_tokens: maxTokens,
+          },
+          { signal },
+        );
+        const iterator = stream[Symbol.asyncIterator]();
+        // Wait for the first content: errors until then are retried, after it they end the answer.
+        let usage: Usage | undefined;
+        while (true) {
+          const { value, done } = await iterator.next();
+          if (done) return { provider: provider.id, model: providerModel, first: "", rest: ended(usage) };
+          if (value.usage) {
+            usage = {
+              promptTokens: value.usage.prompt_tokens,
+              completionTokens: value.usage.completion_tokens,
+            };
+          }
+          const text = value.choices[0]?.delta?.content;
+          if (text) {
+            return { provider: provider.id, model: providerModel, first: text, rest: remainder(iterator) };
+          }
+        }
+      } catch (err) {
+        if (signal.aborted) throw signal.reason;
+        attempts.push({ provider: provider.id, error: err instanceof Error ? err.message : String(err) });
+        if (!retryable(err)) break;
+        if (attempt < provider.maxRetries) await sleep(Math.min(100 * 2 ** attempt, 2_000));
+      }
+    }
+  }
+  throw new NoProviderError(attempts);
+}

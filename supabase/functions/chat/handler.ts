@@ -1,0 +1,350 @@
+// The metered AI chat gateway.
+//
+// POST /chat { message, conversation_id?, persona?, model?, session_id? } answers with Server-Sent Events:
+//   event: meta    data: { conversation_id, provider, model, reserved }         once, first
+//   event: token   data: { content }                                           each piece of the answer
+//   event: done    data: { message_id, usage: { prompt_tokens, completion_tokens }, credits_charged, balance }
+//   event: error   data: { code, message }                                     the answer broke off (not charged)
+// Before the stream starts, errors are JSON: 401, 402 insufficient_credits, 404 conversation_not_found,
+// 422 invalid input, 429 rate_limited, 502 ai_unavailable (every provider failed; nothing charged).
+// Signed-in users pay per message (persona price + model rate per 1,000 tokens): the worst case is reserved
+// before the model is called and settled at the real usage after; a failed or abandoned answer is released.
+// With the anon key and a client session_id, chat is free within the config's daily allowance.
+//
+// GET /chat/conversations[?session_id=&limit=&older_than=]   the caller's conversations, last message first
+// GET /chat/messages?conversation_id=[&session_id=&before=&limit=]   a page of messages, newest first
+import { z } from "zod";
+import { type Caller, callerOf } from "../_shared/auth.ts";
+import { NoProviderError, openStream, type Usage } from "../_shared/ai.ts";
+import {
+  buildContext,
+  type ChatTurn,
+  estimateTokens,
+  messageCost,
+  titleFrom,
+  worstCaseCost,
+} from "../_shared/chat-logic.ts";
+import { config } from "../_shared/config.ts";
+import { asCaller, db } from "../_shared/db.ts";
+import { dbCall } from "../_shared/db-errors.ts";
+import {
+  AppError,
+  MethodNotAllowedError,
+  NotFoundError,
+  UnauthorizedError,
+  ValidationError,
+} from "../_shared/errors.ts";
+import { json, withHttp } from "../_shared/http.ts";
+import { readJson } from "../_shared/request.ts";
+import { corsHeaders } from "../_shared/cors.ts";
+
+const sessionId = z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, "16 to 128 letters, digits, - or _");
+
+const chatBody = z.object({
+  message: z.string().trim().min(1).max(32_000),
+  conversation_id: z.uuid().optional(),
+  persona: z.string().min(1).max(63).optional(),
+  model: z.string().min(1).max(100).optional(),
+  session_id: sessionId.optional(),
+});
+
+/** Who is chatting: a signed-in user, or an anonymous session (anon key + session id, stored hashed). */
+type Chatter = { kind: "user"; caller: Caller & { userId: string } } | { kind: "anon"; sessionHash: string };
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function chatterOf(req: Request, session: string | null | undefined): Promise<Chatter> {
+  const caller = callerOf(req);
+  if (caller.role === "authenticated" && caller.userId) {
+    return { kind: "user", caller: { ...caller, userId: caller.userId } };
+  }
+  if (caller.role === "anon") {
+    const parsed = sessionId.safeParse(session);
+    if (!parsed.success) {
+      throw new ValidationError("Anonymous chat needs a session_id", [{
+        path: "session_id",
+        message: parsed.error.issues[0].message,
+      }]);
+    }
+    return { kind: "anon", sessionHash: await sha256(parsed.data) };
+  }
+  throw new UnauthorizedError(
+    "Chat as a signed-in user, or with the anon key and a session_id",
+    "user_or_session_required",
+  );
+}
+
+async function findConversation(who: Chatter, id: string) {
+  const [conversation] = who.kind === "user"
+    ? await db()`select id, persona from public.conversations where id = ${id} and user_id = ${who.caller.userId}`
+    : await db()`select id, persona from public.conversations where id = ${id} and anon_session_hash = ${who.sessionHash}`;
+  if (!conversation) throw new NotFoundError("No such conversation", "conversation_not_found");
+  return conversation as { id: string; persona: string };
+}
+
+function sse(event: string, data: unknown): Uint8Array {
+  return new TextEncoder().encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+async function chat(req: Request): Promise<Response> {
+  const body = await readJson(req, chatBody);
+  const who = await chatterOf(req, body.session_id);
+  const existing = body.conversation_id ? await findConversation(who, body.conversation_id) : undefined;
+
+  const persona = config.personas.find((p) =>
+    p.id === (body.persona ?? existing?.persona ?? config.defaultPersona)
+  );
+  if (!persona) {
+    throw new ValidationError(`Unknown persona ${body.persona}`, [{ path: "persona", message: "unknown" }]);
+  }
+  const modelId = body.model ?? persona.model ?? config.ai.defaultModel;
+  const model = config.ai.providers.flatMap((p) => p.models).find((m) => m.id === modelId);
+  if (!model) throw new ValidationError(`Unknown model ${modelId}`, [{ path: "model", message: "unknown" }]);
+
+  const history: ChatTurn[] = existing
+    ? (await db()`select role, content from public.messages
+        where conversation_id = ${existing.id} and status = 'complete' order by id`) as unknown as ChatTurn[]
+    : [];
+  const context = buildContext(persona.systemPrompt, history, body.message, model);
+
+  // Money first: nothing is written, and no model is called, for a caller who cannot pay.
+  let reservation: { reservation_id: string; amount: number } | undefined;
+  if (who.kind === "user") {
+    const worst = worstCaseCost(
+      persona.creditsPerMessage,
+      model.creditsPer1kTokens,
+      context.promptTokens,
+      model.maxOutputTokens,
+    );
+    reservation = await dbCall(
+      asCaller(
+        who.caller,
+        async (tx) =>
+          (await tx`select public.reserve_credits('chat', 1, ${`chat:${crypto.randomUUID()}`}, ${worst}) as r`)[
+            0
+          ].r,
+      ),
+    );
+  } else {
+    await dbCall(db()`select public.service_role_take_anon_chat(${who.sessionHash})`);
+  }
+  const giveBack = async () => {
+    if (reservation) {
+      await asCaller(
+        (who as Extract<Chatter, { kind: "user" }>).caller,
+        (tx) => tx`select public.release_reservation(${reservation!.reservation_id})`,
+      );
+    } else if (who.kind === "anon") {
+      await db()`select public.service_role_return_anon_chat(${who.sessionHash})`;
+    }
+  };
+
+  // Open the model's stream before answering: until the first token, failures are plain JSON errors.
+  const upstream = new AbortController();
+  req.signal.addEventListener(
+    "abort",
+    () => upstream.abort(new DOMException("client disconnected", "AbortError")),
+  );
+  let stream;
+  try {
+    stream = await openStream(
+      config,
+      (n) => Deno.env.get(n),
+      model.id,
+      context.messages,
+      model.maxOutputTokens,
+      upstream.signal,
+    );
+  } catch (err) {
+    await giveBack();
+    if (err instanceof NoProviderError) {
+      console.error(err.message);
+      throw new AppError(
+        502,
+        "ai_unavailable",
+        "No AI provider answered; nothing was charged. Try again shortly.",
+      );
+    }
+    throw err; // the client went away: nothing to answer
+  }
+
+  const conversationId = existing?.id ?? (await db()`
+      insert into public.conversations (user_id, anon_session_hash, title, persona)
+      values (${who.kind === "user" ? who.caller.userId : null}, ${
+    who.kind === "anon" ? who.sessionHash : null
+  },
+        ${titleFrom(body.message)}, ${persona.id})
+      returning id`)[0].id as string;
+
+  /** Stores the exchange; for a complete answer also settles the reservation at the real cost, atomically. */
+  const record = async (answer: string, usage: Usage | undefined, complete: boolean) =>
+    await db().begin(async (tx) => {
+      const promptTokens = usage?.promptTokens ?? context.promptTokens;
+      const completionTokens = usage?.completionTokens ?? estimateTokens(answer);
+      const cost = complete
+        ? messageCost(persona.creditsPerMessage, model.creditsPer1kTokens, promptTokens + completionTokens)
+        : 0;
+      await tx`insert into public.messages (conversation_id, role, content, persona, model)
+        values (${conversationId}, 'user', ${body.message}, ${persona.id}, ${stream.model})`;
+      let charged = 0;
+      let balance: number | null = null;
+      if (complete && reservation) {
+        await tx`select set_config('request.jwt.claims', ${
+          JSON.stringify((who as Extract<Chatter, { kind: "user" }>).caller.claims)
+        }, true),
+                        set_config('role', 'authenticated', true)`;
+        const [{ r }] =
+          await tx`select public.settle_reservation(${reservation.reservation_id}, ${cost}) as r`;
+        await tx`select set_config('role', 'postgres', true)`;
+        charged = Number(r.credits_charged);
+        balance = Number(r.balance);
+      }
+      const [{ id }] =
+        await tx`insert into public.messages (conversation_id, role, content, status, persona, provider, model,
+          prompt_tokens, completion_tokens, credits_consumed, reservation_id)
+        values (${conversationId}, 'assistant', ${answer}, ${
+          complete ? "complete" : "failed"
+        }, ${persona.id}, ${stream.provider},
+          ${stream.model}, ${promptTokens}, ${completionTokens}, ${charged}, ${
+          reservation?.reservation_id ?? null
+        })
+        returning id`;
+      return { messageId: id, promptTokens, completionTokens, charged, balance };
+    });
+
+  const body$ = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      let answer = stream.first;
+      try {
+        controller.enqueue(
+          sse("meta", {
+            conversation_id: conversationId,
+            provider: stream.provider,
+            model: stream.model,
+            reserved: reservation?.amount ?? 0,
+          }),
+        );
+        controller.enqueue(sse("token", { content: stream.first }));
+        let next = await stream.rest.next();
+        while (!next.done) {
+          answer += next.value;
+          controller.enqueue(sse("token", { content: next.value }));
+          next = await stream.rest.next();
+        }
+        const done = await record(answer, next.value, true);
+        controller.enqueue(sse("done", {
+          message_id: done.messageId,
+          usage: { prompt_tokens: done.promptTokens, completion_tokens: done.completionTokens },
+          credits_charged: done.charged,
+          balance: done.balance,
+        }));
+        controller.close();
+      } catch (err) {
+        // The provider died mid-answer, or the client left: the user pays nothing for it.
+        const clientGone = upstream.signal.aborted;
+        await giveBack().catch((e) => console.error("release failed", e));
+        await record(answer, undefined, false).catch((e) => console.error("record failed", e));
+        if (!clientGone) {
+          console.error("stream failed", err);
+          try {
+            controller.enqueue(
+              sse("error", {
+                code: "ai_stream_failed",
+                message: "The answer broke off; nothing was charged.",
+              }),
+            );
+            controller.close();
+          } catch { /* the client is gone too */ }
+        }
+      }
+    },
+    cancel() {
+      upstream.abort(new DOMException("client disconnected", "AbortError"));
+    },
+  });
+
+  return new Response(body$, {
+    headers: {
+      ...corsHeaders,
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      "x-conversation-id": conversationId,
+    },
+  });
+}
+
+const pageParams = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  session_id: sessionId.optional(),
+  conversation_id: z.uuid().optional(),
+  older_than: z.iso.datetime({ offset: true }).optional(),
+  before: z.coerce.number().int().positive().optional(),
+});
+
+function params(req: Request) {
+  const parsed = pageParams.safeParse(Object.fromEntries(new URL(req.url).searchParams));
+  if (!parsed.success) {
+    throw new ValidationError(
+      "Invalid query",
+      parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+    );
+  }
+  return parsed.data;
+}
+
+async function conversations(req: Request): Promise<Response> {
+  const q = params(req);
+  const who = await chatterOf(req, q.session_id);
+  const rows = who.kind === "user"
+    ? await asCaller(
+      who.caller,
+      (tx) => tx`select * from public.list_conversations(${q.limit}, ${q.older_than ?? null})`,
+    )
+    : await db()`
+        select c.id, c.title, c.persona, c.message_count, c.last_message_at, c.created_at, m.role as last_message_role,
+          left(m.content, 500) as last_message
+        from public.conversations c
+        left join lateral (select x.role, x.content from public.messages x where x.conversation_id = c.id order by x.id desc limit 1) m on true
+        where c.anon_session_hash = ${who.sessionHash}
+          and (${q.older_than ?? null}::timestamptz is null or coalesce(c.last_message_at, c.created_at) < ${
+      q.older_than ?? null
+    }::timestamptz)
+        order by coalesce(c.last_message_at, c.created_at) desc limit ${q.limit}`;
+  return json({ conversations: rows });
+}
+
+async function messages(req: Request): Promise<Response> {
+  const q = params(req);
+  if (!q.conversation_id) {
+    throw new ValidationError("conversation_id is required", [{
+      path: "conversation_id",
+      message: "required",
+    }]);
+  }
+  const who = await chatterOf(req, q.session_id);
+  await findConversation(who, q.conversation_id);
+  const rows = await db()`
+    select id, role, content, status, persona, model, prompt_tokens, completion_tokens, credits_consumed, created_at
+    from public.messages
+    where conversation_id = ${q.conversation_id} and (${q.before ?? null}::bigint is null or id < ${
+    q.before ?? null
+  }::bigint)
+    order by id desc limit ${q.limit}`;
+  return json({ messages: rows, next_before: rows.length === q.limit ? rows[rows.length - 1].id : null });
+}
+
+export const handler = withHttp(async (req) => {
+  const route = new URL(req.url).pathname.replace(/^.*?\/chat/, "").replace(/\/$/, "");
+  if (route === "") {
+    if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
+    return await chat(req);
+  }
+  if (route === "/conversations" || route === "/messages") {
+    if (req.method !== "GET") throw new MethodNotAllowedError(req.method);
+    return route === "/conversations" ? await conversations(req) : await messages(req);
+  }
+  throw new NotFoundError(`No route ${route}`, "route_not_found");
+});

@@ -1,0 +1,153 @@
+-- Chat: conversations and their messages. Owners create, list, rename and delete conversations through
+-- supabase-js; messages are written only by the `chat` edge function (which meters them through the credit
+-- ledger); deleting a conversation deletes its messages. Anonymous conversations belong to a client session
+-- id (stored hashed) and are reached only through the chat function, with that id.
+
+create table public.conversations (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid references auth.users (id) on delete cascade,
+  -- sha256 of the anonymous client's session id (never the id itself).
+  anon_session_hash text,
+  title text not null default 'New chat' check (char_length(title) between 1 and 200),
+  persona text not null default 'general' check (char_length(persona) <= 63),
+  message_count integer not null default 0,
+  last_message_at timestamptz,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  check ((user_id is null) <> (anon_session_hash is null))
+);
+comment on table public.conversations is 'Chat conversations of a user (or of an anonymous session).';
+create index conversations_user on public.conversations (user_id, last_message_at desc nulls last) where user_id is not null;
+create index conversations_anon on public.conversations (anon_session_hash, last_message_at desc nulls last)
+  where anon_session_hash is not null;
+
+create table public.messages (
+  id bigint generated always as identity primary key,
+  conversation_id uuid not null references public.conversations (id) on delete cascade,
+  role text not null check (role in ('user', 'assistant')),
+  content text not null,
+  -- 'failed': the answer broke off (provider error, client gone); it was not charged.
+  status text not null default 'complete' check (status in ('complete', 'failed')),
+  persona text,
+  provider text,
+  model text,
+  prompt_tokens integer,
+  completion_tokens integer,
+  credits_consumed bigint not null default 0,
+  reservation_id uuid,
+  created_at timestamptz not null default now()
+);
+comment on table public.messages is 'Chat messages with token usage and credits; written only by the chat function.';
+create index messages_conversation on public.messages (conversation_id, id);
+
+alter table public.conversations enable row level security;
+alter table public.messages enable row level security;
+
+create policy "Conversations are readable by their owner" on public.conversations
+  for select to authenticated using (user_id = (select auth.uid()));
+create policy "Users create their own conversations" on public.conversations
+  for insert to authenticated with check (user_id = (select auth.uid()) and anon_session_hash is null);
+create policy "Conversations are renamed by their owner" on public.conversations
+  for update to authenticated using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
+create policy "Conversations are deleted by their owner" on public.conversations
+  for delete to authenticated using (user_id = (select auth.uid()));
+create policy "Messages are readable by the conversation's owner" on public.messages
+  for select to authenticated
+  using (exists (select from public.conversations c where c.id = conversation_id and c.user_id = (select auth.uid())));
+
+-- Owners insert and rename (title, persona) their conversations; counters and ownership are not theirs to set.
+revoke all on public.conversations, public.messages from anon;
+revoke insert, update on public.conversations from authenticated;
+grant insert (user_id, title, persona) on public.conversations to authenticated;
+grant update (title, persona) on public.conversations to authenticated;
+revoke insert, update, delete on public.messages from authenticated;
+
+create trigger conversations_touch_updated_at before update on public.conversations
+  for each row execute function saasbase.touch_updated_at();
+
+-- Keeps the conversation's counters with its messages.
+create function saasbase.count_message() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  update public.conversations
+  set message_count = message_count + 1, last_message_at = new.created_at
+  where id = new.conversation_id;
+  return new;
+end;
+$$;
+create trigger messages_count after insert on public.messages
+  for each row execute function saasbase.count_message();
+
+-- The history API: the caller's conversations, newest first, each with its last message.
+create function public.list_conversations(page_size integer default 20, older_than timestamptz default null)
+returns table (
+  id uuid, title text, persona text, message_count integer, last_message_at timestamptz, created_at timestamptz,
+  last_message_role text, last_message text
+)
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  select c.id, c.title, c.persona, c.message_count, c.last_message_at, c.created_at, m.role, left(m.content, 500)
+  from public.conversations c
+  left join lateral (
+    select x.role, x.content from public.messages x where x.conversation_id = c.id order by x.id desc limit 1
+  ) m on true
+  where c.user_id = auth.uid()
+    and (older_than is null or coalesce(c.last_message_at, c.created_at) < older_than)
+  order by coalesce(c.last_message_at, c.created_at) desc
+  limit least(greatest(page_size, 1), 100)
+$$;
+revoke execute on function public.list_conversations(integer, timestamptz) from public, anon;
+grant execute on function public.list_conversations(integer, timestamptz) to authenticated;
+
+-- Anonymous chat allowance: messages per session per UTC day (config `anonymous.chatMessagesPerDay`).
+create table saasbase.anon_chat_usage (
+  session_hash text not null,
+  day date not null,
+  used integer not null default 0,
+  primary key (session_hash, day)
+);
+comment on table saasbase.anon_chat_usage is 'Anonymous chat messages per session per day (rate limit).';
+
+-- Takes one message from the session's daily allowance, or P0429. Server-side only.
+create function public.service_role_take_anon_chat(session_hash text) returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_limit integer := (select s.anonymous_chat_per_day from saasbase.settings s);
+  v_day date := (saasbase.now() at time zone 'UTC')::date;
+  v_used integer;
+begin
+  insert into saasbase.anon_chat_usage as u (session_hash, day, used) values (session_hash, v_day, 1)
+  on conflict on constraint anon_chat_usage_pkey do update set used = u.used + 1
+  returning used into v_used;
+  if v_used > v_limit then
+    perform saasbase.fail('P0429', 'rate_limited',
+      format('The anonymous allowance of %s messages a day is used up; sign up to continue', v_limit));
+  end if;
+  return v_limit - v_used;
+end;
+$$;
+revoke execute on function public.service_role_take_anon_chat(text) from public, anon, authenticated;
+grant execute on function public.service_role_take_anon_chat(text) to service_role;
+
+-- Gives a message back to the session's allowance when its answer failed (the user got nothing).
+create function public.service_role_return_anon_chat(session_hash text) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  update saasbase.anon_chat_usage u set used = greatest(u.used - 1, 0)
+  where u.session_hash = service_role_return_anon_chat.session_hash
+    and u.day = (saasbase.now() at time zone 'UTC')::date;
+end;
+$$;
+revoke execute on function public.service_role_return_anon_chat(text) from public, anon, authenticated;
+grant execute on function public.service_role_return_anon_chat(text) to service_role;

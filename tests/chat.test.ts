@@ -1,0 +1,243 @@
+// The chat gateway end to end: the real openai SDK inside the Deno function talks to the local
+// OpenAI-compatible server; money goes through the real ledger. Scenarios are scripted per provider.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Step } from "./support/openai-server.ts";
+import { asUser, callFunction, connectDb, createUser, setBalance, stack } from "./support/stack.ts";
+
+const sql = connectDb();
+afterAll(() => sql.end());
+
+async function script(provider: "openai" | "gemini", steps: Step[]) {
+  await fetch(`${stack().aiUrl}/_test/script`, { method: "POST", body: JSON.stringify({ provider, steps }) });
+}
+async function upstreamRequests(): Promise<{ provider: string; model: string; messages: { role: string; content: string }[] }[]> {
+  return (await (await fetch(`${stack().aiUrl}/_test/state`)).json()).requests;
+}
+
+interface SseEvent {
+  event: string;
+  data: any;
+}
+function parseSse(text: string): SseEvent[] {
+  return text.split("\n\n").filter((b) => b.trim()).map((block) => {
+    const event = /^event: (.*)$/m.exec(block)?.[1] ?? "message";
+    const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null");
+    return { event, data };
+  });
+}
+
+const post = (token: string, body: unknown, signal?: AbortSignal) =>
+  callFunction("chat", { method: "POST", token, headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal });
+
+async function chat(token: string, body: unknown) {
+  const res = await post(token, body);
+  return { res, events: res.headers.get("content-type")?.includes("text/event-stream") ? parseSse(await res.text()) : [] };
+}
+
+async function ledger(userId: string) {
+  return (await sql`select kind, amount::int from public.credit_ledger where user_id = ${userId} and feature_id = 'chat' order by id`)
+    .map((r) => [r.kind, r.amount]);
+}
+async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let value = await probe();
+  while (!ok(value) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    value = await probe();
+  }
+  return value;
+}
+
+let payer: { id: string; token: string };
+beforeAll(async () => {
+  // A plan on which chat has no free allowance, so every message is paid.
+  await sql`insert into public.plans (id, name, price_monthly_cents) values ('t_chat_paid', 'Paid chat', 100) on conflict do nothing`;
+  payer = await createUser(sql, `chat-${crypto.randomUUID()}@test.local`);
+  await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${payer.id}`;
+  await setBalance(sql, payer.id, 100);
+});
+
+describe("POST /chat", () => {
+  let conversation: string;
+
+  it("streams the answer as SSE, persists both messages, reserves the worst case and settles the real cost", async () => {
+    const { res, events } = await chat(payer.token, { message: "Hi there" });
+    expect(res.status).toBe(200);
+    expect(events.map((e) => e.event)).toEqual(["meta", "token", "token", "token", "token", "done"]);
+    expect(events.filter((e) => e.event === "token").map((e) => e.data.content).join("")).toBe("Hello, world!");
+    const meta = events[0].data;
+    expect(meta).toMatchObject({ provider: "openai", model: "gpt-4o-mini" });
+    conversation = meta.conversation_id;
+    const done = events.at(-1)!.data;
+    // general persona: 1 credit a message + gpt-4o-mini 1 credit per 1k tokens (44 tokens reported) = 2
+    expect(done).toMatchObject({ usage: { prompt_tokens: 40, completion_tokens: 4 }, credits_charged: 2, balance: 98 });
+    expect(await ledger(payer.id)).toEqual([["reserve", -meta.reserved], ["settle", meta.reserved - 2]]);
+    const messages = await sql`select role, content, status, prompt_tokens, completion_tokens, credits_consumed::int
+      from public.messages where conversation_id = ${conversation} order by id`;
+    expect(messages.map((m) => ({ ...m }))).toEqual([
+      { role: "user", content: "Hi there", status: "complete", prompt_tokens: null, completion_tokens: null, credits_consumed: 0 },
+      { role: "assistant", content: "Hello, world!", status: "complete", prompt_tokens: 40, completion_tokens: 4, credits_consumed: 2 },
+    ]);
+  });
+
+  it("continues a conversation with its history and the persona's system prompt", async () => {
+    const { res } = await chat(payer.token, { conversation_id: conversation, message: "And again?" });
+    expect(res.status).toBe(200);
+    const last = (await upstreamRequests()).at(-1)!;
+    expect(last.messages.map((m) => [m.role, m.content])).toEqual([
+      ["system", "You are a helpful, concise assistant."],
+      ["user", "Hi there"],
+      ["assistant", "Hello, world!"],
+      ["user", "And again?"],
+    ]);
+  });
+
+  it("retries a 429 before the first token", async () => {
+    const before = (await upstreamRequests()).length;
+    await script("openai", [{ kind: "status", status: 429 }]);
+    const { res, events } = await chat(payer.token, { message: "retry me" });
+    expect(res.status).toBe(200);
+    expect(events[0].data.provider).toBe("openai");
+    expect((await upstreamRequests()).slice(before).map((r) => r.provider)).toEqual(["openai", "openai"]);
+  });
+
+  it("falls back to the next provider when one keeps failing", async () => {
+    await script("openai", [{ kind: "status", status: 500 }, { kind: "status", status: 500 }, { kind: "status", status: 500 }]);
+    const { res, events } = await chat(payer.token, { message: "fall back" });
+    expect(res.status).toBe(200);
+    expect(events[0].data).toMatchObject({ provider: "gemini", model: "gemini-2.5-flash" });
+    expect(events.at(-1)!.event).toBe("done");
+  });
+
+  it("answers 502 when every provider fails, and charges nothing", async () => {
+    const user = await createUser(sql, `down-${crypto.randomUUID()}@test.local`);
+    await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${user.id}`;
+    await setBalance(sql, user.id, 50);
+    await script("openai", Array(3).fill({ kind: "status", status: 503 }));
+    await script("gemini", Array(3).fill({ kind: "status", status: 500 }));
+    const { res } = await chat(user.token, { message: "anyone?" });
+    expect(res.status).toBe(502);
+    expect((await res.json()).error.code).toBe("ai_unavailable");
+    const rows = await ledger(user.id);
+    expect(rows.map((r) => r[0])).toEqual(["reserve", "release"]);
+    expect(rows.reduce((n, r) => n + (r[1] as number), 0)).toBe(0);
+    expect((await sql`select balance::int from public.wallets where user_id = ${user.id}`)[0].balance).toBe(50);
+    expect(await sql`select 1 from public.conversations where user_id = ${user.id}`).toHaveLength(0);
+  });
+
+  it("a stream dying midway ends with an error event, refunds the reservation and keeps the partial answer as failed", async () => {
+    const user = await createUser(sql, `die-${crypto.randomUUID()}@test.local`);
+    await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${user.id}`;
+    await setBalance(sql, user.id, 50);
+    await script("openai", [{ kind: "die", after: 2 }]);
+    const { res, events } = await chat(user.token, { message: "tell me everything" });
+    expect(res.status).toBe(200);
+    expect(events.at(-1)).toMatchObject({ event: "error", data: { code: "ai_stream_failed" } });
+    expect((await ledger(user.id)).map((r) => r[0])).toEqual(["reserve", "release"]);
+    expect((await sql`select balance::int from public.wallets where user_id = ${user.id}`)[0].balance).toBe(50);
+    const [answer] = await sql`select status, content, credits_consumed::int from public.messages m
+      join public.conversations c on c.id = m.conversation_id where c.user_id = ${user.id} and m.role = 'assistant'`;
+    expect(answer).toEqual({ status: "failed", content: "partial answer ", credits_consumed: 0 });
+  });
+
+  it("a client that disconnects mid-stream pays nothing", async () => {
+    const user = await createUser(sql, `gone-${crypto.randomUUID()}@test.local`);
+    await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${user.id}`;
+    await setBalance(sql, user.id, 50);
+    await script("openai", [{ kind: "ok", chunks: ["a", "b", "c", "d", "e", "f"], delayMs: 150 }]);
+    const abort = new AbortController();
+    const res = await post(user.token, { message: "slow one" }, abort.signal);
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    await reader.read(); // the first bytes (meta, first token)
+    abort.abort();
+    const rows = await until(() => ledger(user.id), (r) => r.length === 2);
+    expect(rows.map((r) => r[0])).toEqual(["reserve", "release"]);
+    expect((await sql`select balance::int from public.wallets where user_id = ${user.id}`)[0].balance).toBe(50);
+  });
+
+  it("answers 402 at an empty wallet, before calling any model", async () => {
+    const broke = await createUser(sql, `broke-${crypto.randomUUID()}@test.local`);
+    await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${broke.id}`;
+    await setBalance(sql, broke.id, 0);
+    const before = (await upstreamRequests()).length;
+    const { res } = await chat(broke.token, { message: "free lunch?" });
+    expect(res.status).toBe(402);
+    expect((await res.json()).error.code).toBe("insufficient_credits");
+    expect((await upstreamRequests()).length).toBe(before);
+    expect(await sql`select 1 from public.conversations where user_id = ${broke.id}`).toHaveLength(0);
+  });
+
+  it("the free plan's daily allowance is free, then rate-limited", async () => {
+    const free = await createUser(sql, `free-${crypto.randomUUID()}@test.local`);
+    for (let i = 0; i < 5; i++) {
+      const { events } = await chat(free.token, { message: `free ${i}` });
+      expect(events.at(-1)!.data.credits_charged).toBe(0);
+    }
+    const { res } = await chat(free.token, { message: "one more" });
+    expect(res.status).toBe(429);
+  });
+
+  it("rejects bad input with 4xx JSON", async () => {
+    const cases: [unknown, number][] = [
+      [{ message: "" }, 422],
+      [{ message: "x", persona: "pirate" }, 422],
+      [{ message: "x", model: "gpt-99" }, 422],
+      [{ message: "x", conversation_id: crypto.randomUUID() }, 404],
+    ];
+    for (const [body, status] of cases) {
+      const res = await post(payer.token, body);
+      expect(res.status, JSON.stringify(body)).toBe(status);
+      expect((await res.json()).error.code).toBeTruthy();
+    }
+    expect((await post(stack().serviceRoleKey, { message: "x" })).status).toBe(401);
+  });
+});
+
+describe("anonymous chat", () => {
+  const session = `anon-${crypto.randomUUID()}`;
+
+  it("works with the anon key and a session id, within the daily allowance", async () => {
+    for (let i = 0; i < 5; i++) {
+      const { res, events } = await chat(stack().anonKey, { message: `anon ${i}`, session_id: session });
+      expect(res.status).toBe(200);
+      expect(events.at(-1)!.event).toBe("done");
+    }
+    const { res } = await chat(stack().anonKey, { message: "sixth", session_id: session });
+    expect(res.status).toBe(429);
+    expect((await chat(stack().anonKey, { message: "no session" })).res.status).toBe(422);
+  });
+
+  it("history is readable with that session id only", async () => {
+    const list = await callFunction(`chat/conversations?session_id=${session}`, { token: stack().anonKey });
+    const { conversations } = await list.json();
+    expect(conversations).toHaveLength(5);
+    expect(conversations[0]).toMatchObject({ last_message_role: "assistant", last_message: "Hello, world!" });
+    const id = conversations[0].id;
+    const mine = await callFunction(`chat/messages?conversation_id=${id}&session_id=${session}`, { token: stack().anonKey });
+    expect((await mine.json()).messages.map((m: { role: string }) => m.role)).toEqual(["assistant", "user"]);
+    const theirs = await callFunction(`chat/messages?conversation_id=${id}&session_id=other-${crypto.randomUUID()}`, { token: stack().anonKey });
+    expect(theirs.status).toBe(404);
+  });
+});
+
+describe("conversations through supabase-js (RLS)", () => {
+  it("owners list, rename and delete; another user can neither read nor delete", async () => {
+    const a = await createUser(sql, `conv-a-${crypto.randomUUID()}@test.local`);
+    const b = await createUser(sql, `conv-b-${crypto.randomUUID()}@test.local`);
+    const { events } = await chat(a.token, { message: "mine" });
+    const id = events[0].data.conversation_id;
+
+    const listed = await asUser(sql, a.id, (tx) => tx`select * from public.list_conversations(10)`);
+    expect(listed.map((c) => [c.id, c.last_message])).toEqual([[id, "Hello, world!"]]);
+    expect(await asUser(sql, b.id, (tx) => tx`select * from public.conversations where id = ${id}`)).toHaveLength(0);
+    expect(await asUser(sql, b.id, (tx) => tx`select * from public.messages where conversation_id = ${id}`)).toHaveLength(0);
+    expect((await asUser(sql, b.id, (tx) => tx`delete from public.conversations where id = ${id}`)).count).toBe(0);
+    await expect(asUser(sql, a.id, (tx) => tx`insert into public.messages (conversation_id, role, content) values (${id}, 'assistant', 'forged')`))
+      .rejects.toMatchObject({ code: "42501" });
+
+    expect((await asUser(sql, a.id, (tx) => tx`update public.conversations set title = 'Renamed' where id = ${id}`)).count).toBe(1);
+    expect((await asUser(sql, a.id, (tx) => tx`delete from public.conversations where id = ${id}`)).count).toBe(1);
+    expect(await sql`select 1 from public.messages where conversation_id = ${id}`).toHaveLength(0);
+  });
+});

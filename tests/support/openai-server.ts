@@ -1,0 +1,94 @@
+// A local server speaking the OpenAI chat-completions wire format (SSE chunks `data: {...}`, a final chunk
+// with usage, `data: [DONE]`, error envelopes), so the real `openai` SDK inside the chat function talks to it
+// as to api.openai.com. Two providers share it by path prefix (/openai/v1, /gemini/v1). Test files script
+// what the next requests of a provider get with POST /_test/script and read requests from GET /_test/state.
+import { createServer, type Server, type ServerResponse } from "node:http";
+import { freePort } from "../../src/local/functions.ts";
+
+export type Step =
+  | { kind: "ok"; chunks?: string[]; usage?: { prompt_tokens: number; completion_tokens: number }; delayMs?: number }
+  | { kind: "status"; status: number }
+  | { kind: "die"; after: number }; // sends `after` chunks, then drops the connection
+
+interface Recorded {
+  provider: string;
+  model: string;
+  messages: { role: string; content: string }[];
+  at: number;
+}
+
+const DEFAULT_CHUNKS = ["Hello", ", ", "world", "!"];
+const DEFAULT_USAGE = { prompt_tokens: 40, completion_tokens: 4 };
+const DEFAULT: Step = { kind: "ok", chunks: DEFAULT_CHUNKS, usage: DEFAULT_USAGE };
+
+export async function startOpenAIServer() {
+  const scripts = new Map<string, Step[]>();
+  const requests: Recorded[] = [];
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  const chunk = (model: string, delta: Record<string, unknown>, finish: string | null = null) =>
+    `data: ${JSON.stringify({
+      id: "chatcmpl-test", object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model,
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    })}\n\n`;
+
+  async function answer(res: ServerResponse, model: string, step: Step) {
+    if (step.kind === "status") {
+      res.writeHead(step.status, { "content-type": "application/json" });
+      return res.end(JSON.stringify({ error: { message: `scripted ${step.status}`, type: "server_error", code: null } }));
+    }
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    res.write(chunk(model, { role: "assistant", content: "" }));
+    const chunks = step.kind === "ok" ? step.chunks ?? DEFAULT_CHUNKS : ["partial ", "answer ", "never ", "finished"];
+    for (let i = 0; i < chunks.length; i++) {
+      if (step.kind === "die" && i === step.after) {
+        await sleep(50); // let the chunks sent so far reach the client, then drop the connection
+        res.socket?.destroy();
+        return;
+      }
+      if (step.kind === "ok" && step.delayMs) await sleep(step.delayMs);
+      res.write(chunk(model, { content: chunks[i] }));
+    }
+    res.write(chunk(model, {}, "stop"));
+    const usage = (step.kind === "ok" && step.usage) || DEFAULT_USAGE;
+    const total = usage.prompt_tokens + usage.completion_tokens;
+    res.write(`data: ${JSON.stringify({ id: "chatcmpl-test", object: "chat.completion.chunk", model, choices: [], usage: { ...usage, total_tokens: total } })}\n\n`);
+    res.write("data: [DONE]\n\n");
+    res.end();
+  }
+
+  const server: Server = createServer((req, res) => {
+    let text = "";
+    req.on("data", (d) => (text += d));
+    req.on("end", async () => {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      if (url.pathname === "/_test/script" && req.method === "POST") {
+        const { provider, steps } = JSON.parse(text) as { provider: string; steps: Step[] };
+        scripts.set(provider, [...steps]);
+        res.writeHead(204).end();
+        return;
+      }
+      if (url.pathname === "/_test/state") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ requests, pending: Object.fromEntries(scripts) }));
+        return;
+      }
+      const m = /^\/(\w+)\/v1\/chat\/completions$/.exec(url.pathname);
+      if (!m || req.method !== "POST") {
+        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "not found" } }));
+        return;
+      }
+      const body = JSON.parse(text);
+      requests.push({ provider: m[1], model: body.model, messages: body.messages, at: Date.now() });
+      const step = scripts.get(m[1])?.shift() ?? DEFAULT;
+      await answer(res, body.model, step);
+    });
+  });
+
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+  };
+}
