@@ -23,6 +23,8 @@ const DEFAULT: Step = { kind: "ok", chunks: DEFAULT_CHUNKS, usage: DEFAULT_USAGE
 
 export async function startOpenAIServer() {
   const scripts = new Map<string, Step[]>();
+  /** Delay before each chunk of unscripted answers (benchmarks: a model's pace). */
+  let defaultDelayMs = 0;
   const requests: Recorded[] = [];
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -80,7 +82,7 @@ export async function startOpenAIServer() {
       }
       const body = JSON.parse(text);
       requests.push({ provider: m[1], model: body.model, messages: body.messages, at: Date.now() });
-      const step = scripts.get(m[1])?.shift() ?? DEFAULT;
+      const step = scripts.get(m[1])?.shift() ?? { ...DEFAULT, delayMs: defaultDelayMs };
       await answer(res, body.model, step);
     });
   });
@@ -89,6 +91,7 @@ export async function startOpenAIServer() {
   await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()));
   return {
     url: `http://127.0.0.1:${port}`,
+    setDefaultDelay: (ms: number) => (defaultDelayMs = ms),
     close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
   };
 }

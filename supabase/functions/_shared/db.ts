@@ -43,3 +43,15 @@ export async function asCaller<T>(caller: Caller, fn: (tx: Tx) => Promise<T>, at
     }
   }
 }
+
+/**
+ * One SQL API call as the caller in a single round trip: the caller's claims are set for the statement's own
+ * transaction, then `call` runs. Only for the SECURITY DEFINER API (charge, reserve, settle, release), which
+ * reads the claims and not the role; for anything RLS must filter, use asCaller.
+ */
+export async function callAsCaller<T>(caller: Caller, call: (sql: Sql) => postgres.Fragment): Promise<T> {
+  const sql = db();
+  const [row] = await sql`select ${call(sql)} as result
+    from (select set_config('request.jwt.claims', ${JSON.stringify(caller.claims)}, true)) as caller`;
+  return row.result as T;
+}

@@ -25,7 +25,7 @@ import {
   worstCaseCost,
 } from "../_shared/chat-logic.ts";
 import { config } from "../_shared/config.ts";
-import { asCaller, db } from "../_shared/db.ts";
+import { asCaller, callAsCaller, db } from "../_shared/db.ts";
 import { dbCall } from "../_shared/db-errors.ts";
 import {
   AppError,
@@ -120,12 +120,9 @@ async function chat(req: Request): Promise<Response> {
       model.maxOutputTokens,
     );
     reservation = await dbCall(
-      asCaller(
+      callAsCaller(
         who.caller,
-        async (tx) =>
-          (await tx`select public.reserve_credits('chat', 1, ${`chat:${crypto.randomUUID()}`}, ${worst}) as r`)[
-            0
-          ].r,
+        (sql) => sql`public.reserve_credits('chat', 1, ${`chat:${crypto.randomUUID()}`}, ${worst})`,
       ),
     );
   } else {
@@ -171,17 +168,19 @@ async function chat(req: Request): Promise<Response> {
     throw err; // the client went away: nothing to answer
   }
 
-  const conversationId = existing?.id ?? (await db()`
-      insert into public.conversations (user_id, anon_session_hash, title, persona)
-      values (${who.kind === "user" ? who.caller.userId : null}, ${
-    who.kind === "anon" ? who.sessionHash : null
-  },
-        ${titleFrom(body.message)}, ${persona.id})
-      returning id`)[0].id as string;
+  // A new conversation is written with its first exchange, at the end: no database work before the first
+  // token but the reservation.
+  const conversationId = existing?.id ?? crypto.randomUUID();
 
-  /** Stores the exchange; for a complete answer also settles the reservation at the real cost, atomically. */
+  /** Stores the exchange (and a new conversation); for a complete answer also settles the reservation at the
+   * real cost: all in one transaction. */
   const record = async (answer: string, usage: Usage | undefined, complete: boolean) =>
     await db().begin(async (tx) => {
+      if (!existing) {
+        await tx`insert into public.conversations (id, user_id, anon_session_hash, title, persona)
+          values (${conversationId}, ${who.kind === "user" ? who.caller.userId : null},
+            ${who.kind === "anon" ? who.sessionHash : null}, ${titleFrom(body.message)}, ${persona.id})`;
+      }
       const promptTokens = usage?.promptTokens ?? context.promptTokens;
       const completionTokens = usage?.completionTokens ?? estimateTokens(answer);
       const cost = complete

@@ -1,0 +1,118 @@
+// bench/chat: time to first token and total time of a streamed answer through the chat gateway (local API
+// gateway, the chat function on Deno: auth, history, credit reservation, provider call, settlement,
+// persistence) against the same local OpenAI-compatible upstream called directly, at 1 and 16 concurrent
+// streams, p50 and p99. Target: added time to first token <= 5 ms at p50. Two upstream profiles: one that
+// answers instantly (every stream is pure CPU, so 16 of them queue on the machine's cores) and one that
+// takes 20 ms per token, as a model does (streams mostly wait, as in production).
+//   npm run bench:chat            (BENCH_STREAMS=300 per level by default)
+import { Agent, request } from "node:http";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { connect } from "../src/local/database.ts";
+import { freePort } from "../src/local/functions.ts";
+import { userToken } from "../src/local/jwt.ts";
+import { startStack } from "../src/local/stack.ts";
+import { tempDir } from "../src/local/throwaway.ts";
+import { startOpenAIServer } from "../tests/support/openai-server.ts";
+
+const STREAMS = Number(process.env.BENCH_STREAMS ?? 300);
+const LEVELS = [1, 16];
+const TARGET_MS = 5;
+
+const dir = tempDir("saasbase-bench-chat-");
+const upstream = await startOpenAIServer();
+const stack = await startStack({
+  dataDir: join(dir, "db"),
+  dbPort: await freePort(),
+  apiPort: await freePort(),
+  loadFunctionsEnvFile: false,
+  functionEnv: { OPENAI_API_KEY: "sk-bench", OPENAI_BASE_URL: `${upstream.url}/openai/v1`, SAASBASE_DB_POOL_SIZE: "20" },
+  functions: (f) => f.name === "chat",
+  functionsLogFile: join(dir, "functions.log"),
+});
+const sql = connect(stack.dbUrl, 2);
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+/** POSTs and resolves the time (ms) until `firstMarker` and until the end of the body appear. */
+function timed(url: string, headers: Record<string, string>, body: string, firstMarker: string) {
+  return new Promise<{ first: number; total: number }>((resolve, reject) => {
+    const target = new URL(url);
+    const started = performance.now();
+    let first = 0;
+    let text = "";
+    const req = request(
+      { agent, host: target.hostname, port: target.port, path: target.pathname, method: "POST",
+        headers: { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+      (res) => {
+        if (res.statusCode !== 200) reject(new Error(`${url} answered ${res.statusCode}`));
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          text += chunk;
+          if (!first && text.includes(firstMarker)) first = performance.now() - started;
+        });
+        res.on("end", () => resolve({ first, total: performance.now() - started }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+const pct = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+};
+
+try {
+  await sql`insert into public.plans (id, name, price_monthly_cents) values ('bench_paid', 'Bench', 100)`;
+  const users = (await sql`
+    insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+    select gen_random_uuid(), 'authenticated', 'authenticated', 'chat' || n || '@bench.local', '{}', '{}', now(), now()
+    from generate_series(1, 16) n returning id, email`).map((r) => ({ id: r.id as string, email: r.email as string }));
+  for (const u of users) {
+    await sql`update public.profiles set plan_id = 'bench_paid' where id = ${u.id}`;
+    await sql`select public.service_role_grant_credits(${u.id}, 100000000, 'grant', 'bench')`;
+  }
+  const tokens = users.map((u) => userToken(u, stack.jwtSecret, 24 * 3600));
+  const direct = () =>
+    timed(`${upstream.url}/openai/v1/chat/completions`, { authorization: "Bearer sk-bench" },
+      JSON.stringify({ model: "gpt-4o-mini", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "Hi" }] }),
+      '"content":"Hello"');
+  const gateway = (i: number) =>
+    timed(`${stack.functionsUrl}/chat`, { authorization: `Bearer ${tokens[i % tokens.length]}` },
+      JSON.stringify({ message: "Hi" }), "event: token");
+
+  // Warm up both paths (Deno's JIT, the pool's connections).
+  for (let i = 0; i < 30; i++) await Promise.all([direct(), gateway(i)]);
+
+  console.log(`bench/chat: ${STREAMS} streams per level, 4-chunk answers from a local upstream`);
+  for (const [delay, level] of [0, 20].flatMap((d) => LEVELS.map((l) => [d, l] as const))) {
+    upstream.setDefaultDelay(delay);
+    if (level === LEVELS[0]) {
+      console.log(`\nupstream ${delay === 0 ? "instant" : `${delay} ms per token`}`);
+      console.log("streams  path      TTFT p50   TTFT p99   total p50   total p99");
+    }
+    const results: Record<string, { first: number; total: number }[]> = { direct: [], gateway: [] };
+    for (const [name, call] of [["direct", direct], ["gateway", gateway]] as const) {
+      let next = 0;
+      await Promise.all(Array.from({ length: level }, async () => {
+        while (next < STREAMS) results[name].push(await call(next++));
+      }));
+    }
+    for (const name of ["direct", "gateway"]) {
+      const r = results[name];
+      const f = r.map((x) => x.first);
+      const t = r.map((x) => x.total);
+      console.log(`${String(level).padStart(7)}  ${name.padEnd(8)} ${pct(f, 50).toFixed(2).padStart(8)} ms ${pct(f, 99).toFixed(2).padStart(7)} ms ` +
+        `${pct(t, 50).toFixed(2).padStart(8)} ms ${pct(t, 99).toFixed(2).padStart(8)} ms`);
+    }
+    const added = pct(results.gateway.map((x) => x.first), 50) - pct(results.direct.map((x) => x.first), 50);
+    console.log(`         added TTFT p50: ${added.toFixed(2)} ms   target <= ${TARGET_MS} ms ${added <= TARGET_MS ? "met" : "MISSED"}`);
+  }
+} finally {
+  agent.destroy();
+  await sql.end();
+  await stack.stop();
+  await upstream.close();
+  rmSync(dir, { recursive: true, force: true });
+}
