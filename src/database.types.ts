@@ -3,6 +3,173 @@ export type Json = string | number | boolean | null | { [key: string]: Json | un
 export type Database = {
   "public": {
     Tables: {
+      "audit_log": {
+        Row: {
+          "action": string;
+          "actor_id": string | null;
+          "created_at": string;
+          "details": NonNullable<Json>;
+          "id": number;
+          "target_id": string | null;
+          "target_type": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "action": string;
+          "actor_id"?: string | null;
+          "created_at"?: string;
+          "details"?: NonNullable<Json>;
+          "id"?: never;
+          "target_id"?: string | null;
+          "target_type": string;
+        };
+        Update: {
+          "action"?: string;
+          "actor_id"?: string | null;
+          "created_at"?: string;
+          "details"?: NonNullable<Json>;
+          "id"?: never;
+          "target_id"?: string | null;
+          "target_type"?: string;
+        };
+        Relationships: [];
+      };
+      "cash_ledger": {
+        Row: {
+          "amount_cents": number;
+          "balance_after_cents": number;
+          "cashout_id": string | null;
+          "created_at": string;
+          "id": number;
+          "idempotency_key": string | null;
+          "kind": string;
+          "reason": string | null;
+          "referral_id": string | null;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "amount_cents": number;
+          "balance_after_cents": number;
+          "cashout_id"?: string | null;
+          "created_at"?: string;
+          "id"?: never;
+          "idempotency_key"?: string | null;
+          "kind": string;
+          "reason"?: string | null;
+          "referral_id"?: string | null;
+          "user_id": string;
+        };
+        Update: {
+          "amount_cents"?: number;
+          "balance_after_cents"?: number;
+          "cashout_id"?: string | null;
+          "created_at"?: string;
+          "id"?: never;
+          "idempotency_key"?: string | null;
+          "kind"?: string;
+          "reason"?: string | null;
+          "referral_id"?: string | null;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "cash_wallets": {
+        Row: {
+          "available_cents": number;
+          "held_cents": number;
+          "paid_out_cents": number;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "available_cents"?: number;
+          "held_cents"?: number;
+          "paid_out_cents"?: number;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "available_cents"?: number;
+          "held_cents"?: number;
+          "paid_out_cents"?: number;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "cashouts": {
+        Row: {
+          "amount_cents": number;
+          "attempts": number;
+          "currency": string;
+          "decided_at": string | null;
+          "decided_by": string | null;
+          "decision_reason": string | null;
+          "failure_reason": string | null;
+          "id": string;
+          "paid_at": string | null;
+          "requested_at": string;
+          "status": string;
+          "stripe_transfer_id": string | null;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "amount_cents": number;
+          "attempts"?: number;
+          "currency": string;
+          "decided_at"?: string | null;
+          "decided_by"?: string | null;
+          "decision_reason"?: string | null;
+          "failure_reason"?: string | null;
+          "id"?: string;
+          "paid_at"?: string | null;
+          "requested_at"?: string;
+          "status"?: string;
+          "stripe_transfer_id"?: string | null;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "amount_cents"?: number;
+          "attempts"?: number;
+          "currency"?: string;
+          "decided_at"?: string | null;
+          "decided_by"?: string | null;
+          "decision_reason"?: string | null;
+          "failure_reason"?: string | null;
+          "id"?: string;
+          "paid_at"?: string | null;
+          "requested_at"?: string;
+          "status"?: string;
+          "stripe_transfer_id"?: string | null;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "connect_accounts": {
+        Row: {
+          "created_at": string;
+          "stripe_account_id": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "stripe_account_id": string;
+          "user_id": string;
+        };
+        Update: {
+          "created_at"?: string;
+          "stripe_account_id"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
       "conversations": {
         Row: {
           "anon_session_hash": string | null;
@@ -655,6 +822,62 @@ export type Database = {
         };
         Relationships: [];
       };
+      "referral_codes": {
+        Row: {
+          "code": string;
+          "created_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "code": string;
+          "created_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "code"?: string;
+          "created_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "referrals": {
+        Row: {
+          "cash_awarded_cents": number;
+          "code": string;
+          "created_at": string;
+          "credits_awarded": number;
+          "id": string;
+          "referred_id": string;
+          "referrer_id": string;
+          "rewarded_at": string | null;
+          "status": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "cash_awarded_cents"?: number;
+          "code": string;
+          "created_at"?: string;
+          "credits_awarded"?: number;
+          "id"?: string;
+          "referred_id": string;
+          "referrer_id": string;
+          "rewarded_at"?: string | null;
+          "status"?: string;
+        };
+        Update: {
+          "cash_awarded_cents"?: number;
+          "code"?: string;
+          "created_at"?: string;
+          "credits_awarded"?: number;
+          "id"?: string;
+          "referred_id"?: string;
+          "referrer_id"?: string;
+          "rewarded_at"?: string | null;
+          "status"?: string;
+        };
+        Relationships: [];
+      };
       "stripe_events": {
         Row: {
           "attempts": number;
@@ -801,6 +1024,10 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
+      "admin_decide_cashout": {
+        Args: { "approve": boolean; "cashout_id": string; "reason"?: string };
+        Returns: Json;
+      };
       "charge_credits": {
         Args: { "feature": string; "idempotency_key"?: string; "quantity"?: number };
         Returns: Json;
@@ -821,11 +1048,14 @@ export type Database = {
           "title": string;
         }[];
       };
+      "referral_stats": { Args: Record<PropertyKey, never>; Returns: Json };
       "release_reservation": { Args: { "reservation_id": string }; Returns: Json };
+      "request_cashout": { Args: { "amount_cents": number }; Returns: Json };
       "reserve_credits": {
         Args: { "feature": string; "idempotency_key"?: string; "max_credits"?: number; "quantity"?: number };
         Returns: Json;
       };
+      "service_role_claim_cashout": { Args: { "cashout_id": string }; Returns: Json };
       "service_role_debit_credits": {
         Args: {
           "allow_partial"?: boolean;
@@ -850,6 +1080,11 @@ export type Database = {
         };
         Returns: Json;
       };
+      "service_role_record_payout": {
+        Args: { "cashout_id": string; "failure"?: string; "transfer_id": string };
+        Returns: Json;
+      };
+      "service_role_referral_first_payment": { Args: { "user_id": string }; Returns: string };
       "service_role_return_anon_chat": { Args: { "session_hash": string }; Returns: undefined };
       "service_role_sync_config": { Args: { "catalog": Json }; Returns: Json };
       "service_role_take_anon_chat": { Args: { "session_hash": string }; Returns: number };

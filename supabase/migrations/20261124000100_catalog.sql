@@ -62,6 +62,15 @@ create table saasbase.settings (
   grant_expiry_days integer check (grant_expiry_days > 0),
   reservation_ttl_minutes integer not null default 15 check (reservation_ttl_minutes > 0),
   anonymous_chat_per_day integer not null default 0 check (anonymous_chat_per_day >= 0),
+  product_url text not null default 'http://localhost:3000',
+  -- Referral rewards (config `referrals`).
+  referrer_credits integer not null default 0 check (referrer_credits >= 0),
+  referrer_cash_cents integer not null default 0 check (referrer_cash_cents >= 0),
+  referred_credits integer not null default 0 check (referred_credits >= 0),
+  referral_pay_when text not null default 'email_confirmed' check (referral_pay_when in ('signup', 'email_confirmed', 'first_payment')),
+  referral_monthly_cap integer not null default 0 check (referral_monthly_cap >= 0),
+  min_cashout_cents integer not null default 0 check (min_cashout_cents >= 0),
+  currency text not null default 'usd',
   updated_at timestamptz not null default now()
 );
 comment on table saasbase.settings is 'One row: scalar product settings, synced from saasbase.config.ts.';
@@ -106,6 +115,14 @@ begin
       grant_expiry_days = r.grant_expiry_days,
       reservation_ttl_minutes = coalesce(r.reservation_ttl_minutes, s.reservation_ttl_minutes),
       anonymous_chat_per_day = coalesce(r.anonymous_chat_per_day, s.anonymous_chat_per_day),
+      product_url = coalesce(r.product_url, s.product_url),
+      referrer_credits = coalesce(r.referrer_credits, s.referrer_credits),
+      referrer_cash_cents = coalesce(r.referrer_cash_cents, s.referrer_cash_cents),
+      referred_credits = coalesce(r.referred_credits, s.referred_credits),
+      referral_pay_when = coalesce(r.referral_pay_when, s.referral_pay_when),
+      referral_monthly_cap = coalesce(r.referral_monthly_cap, s.referral_monthly_cap),
+      min_cashout_cents = coalesce(r.min_cashout_cents, s.min_cashout_cents),
+      currency = coalesce(r.currency, s.currency),
       updated_at = now()
     from jsonb_populate_record(null::saasbase.settings, catalog -> 'settings') r
     where s.id;

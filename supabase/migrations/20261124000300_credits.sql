@@ -207,7 +207,7 @@ begin
   if tg_op = 'DELETE' and not exists (select from auth.users where id = old.user_id) then
     return old;
   end if;
-  raise exception 'credit_ledger is append-only' using errcode = 'P0403', detail = 'ledger_append_only';
+  raise exception '% is append-only', tg_table_name using errcode = 'P0403', detail = 'ledger_append_only';
 end;
 $$;
 create trigger credit_ledger_append_only before update or delete on public.credit_ledger

@@ -47,11 +47,14 @@ export function callFunction(name: string, init: RequestInit & { token?: string 
   return fetch(`${stack().functionsUrl}/${name}`, { ...init, headers });
 }
 
-/** Runs `fn` in a transaction as the user, exactly as PostgREST runs a request for their access token. */
+/** Runs `fn` in a transaction as the user, exactly as PostgREST runs a request for their access token (whose
+ * claims GoTrue builds from the user's row: app_metadata carries the role). */
 export function asUser<T>(sql: postgres.Sql, userId: string, fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
-  const claims = { sub: userId, role: "authenticated", aud: "authenticated" };
   return sql.begin(async (tx) => {
-    await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', 'authenticated', true)`;
+    await tx`select set_config('request.jwt.claims', jsonb_build_object('sub', id, 'role', 'authenticated',
+        'aud', 'authenticated', 'email', email, 'app_metadata', raw_app_meta_data)::text, true),
+      set_config('role', 'authenticated', true)
+      from auth.users where id = ${userId}`;
     return fn(tx);
   }) as Promise<T>;
 }

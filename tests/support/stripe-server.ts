@@ -30,6 +30,8 @@ export interface StripeState {
   sessions: Map<string, Obj>;
   portalSessions: Obj[];
   subscriptions: Map<string, Obj>;
+  accounts: Map<string, Obj>;
+  transfers: Map<string, Obj>;
   idempotent: Map<string, { status: number; body: Obj }>;
   requests: { method: string; path: string }[];
 }
@@ -46,6 +48,8 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
     sessions: new Map(),
     portalSessions: [],
     subscriptions: new Map(),
+    accounts: new Map(),
+    transfers: new Map(),
     idempotent: new Map(),
     requests: [],
   };
@@ -123,6 +127,32 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
       if (body.active !== undefined) p.active = body.active === "true";
       return { status: 200, body: p };
     }
+    if (method === "POST" && path === "/v1/accounts") {
+      const a = { id: newId("acct"), object: "account", type: body.type, email: body.email ?? null, metadata: body.metadata ?? {},
+        charges_enabled: false, payouts_enabled: true, capabilities: { transfers: "active" } };
+      state.accounts.set(a.id, a);
+      return { status: 200, body: a };
+    }
+    if (method === "GET" && (m = /^\/v1\/accounts\/([^/]+)$/.exec(path))) {
+      const a = state.accounts.get(m[1]);
+      return a ? { status: 200, body: a } : notFound("account", m[1]);
+    }
+    if (method === "POST" && path === "/v1/account_links") {
+      if (!state.accounts.has(body.account)) return notFound("account", body.account);
+      return { status: 200, body: { object: "account_link", url: `https://connect.stripe.test/setup/e/${body.account}`, created: now(), expires_at: now() + 300 } };
+    }
+    if (method === "POST" && path === "/v1/transfers") {
+      const account = state.accounts.get(body.destination);
+      if (!account) return notFound("destination", body.destination);
+      if (account.capabilities?.transfers !== "active") {
+        return { status: 400, body: { error: { type: "invalid_request_error", code: "insufficient_capabilities_for_transfer",
+          message: "Your destination account needs to have at least one of the following capabilities enabled: transfers, crypto_transfers, legacy_payments" } } };
+      }
+      const t = { id: newId("tr"), object: "transfer", amount: Number(body.amount), currency: body.currency, destination: body.destination,
+        transfer_group: body.transfer_group ?? null, metadata: body.metadata ?? {}, created: now() };
+      state.transfers.set(t.id, t);
+      return { status: 200, body: t };
+    }
     if (method === "GET" && (m = /^\/v1\/subscriptions\/([^/]+)$/.exec(path))) {
       const s = state.subscriptions.get(m[1]);
       return s ? { status: 200, body: s } : notFound("subscription", m[1]);
@@ -143,6 +173,11 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
       if (req.method === "POST" && url.pathname === "/_test/subscriptions") {
         const sub = JSON.parse(await read(req));
         state.subscriptions.set(sub.id, sub);
+      }
+      // Changes a Connect account (e.g. { id, capabilities: { transfers: "inactive" } } makes transfers fail).
+      if (req.method === "POST" && url.pathname === "/_test/accounts") {
+        const change = JSON.parse(await read(req));
+        Object.assign(state.accounts.get(change.id) ?? {}, change);
       }
       const snapshot = Object.fromEntries(
         Object.entries(state).map(([k, v]) => [k, v instanceof Map ? Object.fromEntries(v) : v]),

@@ -91,6 +91,7 @@ async function checkoutCompleted(
     on conflict (checkout_session_id) do nothing`;
   await tx`select public.service_role_grant_credits(${userId}, ${credits}, 'purchase', 'credit purchase',
     ${`checkout:${session.id}`}, null, ${paymentIntent ?? session.id})`;
+  await tx`select public.service_role_referral_first_payment(${userId})`;
   return "applied";
 }
 
@@ -128,6 +129,9 @@ async function invoicePaid(tx: Tx, invoice: unknown): Promise<Outcome> {
       ${`invoice:${str(invoice, "id")}`}, null, ${str(invoice, "id")!})`;
   }
   await upsertInvoice(tx, invoice, userId, "paid", credits);
+  if ((num(invoice, "amount_paid") ?? 0) > 0) {
+    await tx`select public.service_role_referral_first_payment(${userId})`;
+  }
   return "applied";
 }
 

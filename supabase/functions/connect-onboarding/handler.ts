@@ -1,0 +1,43 @@
+// POST /connect-onboarding { return_url?, refresh_url? }: the signed-in user's Stripe Connect (Express)
+// account, created once (Stripe idempotency key per user), and an onboarding link to finish it.
+// Answers { account_id, url }.
+import { z } from "zod";
+import { requireUser } from "../_shared/auth.ts";
+import { config } from "../_shared/config.ts";
+import { db } from "../_shared/db.ts";
+import { MethodNotAllowedError } from "../_shared/errors.ts";
+import { json, withHttp } from "../_shared/http.ts";
+import { readJson } from "../_shared/request.ts";
+import { stripe } from "../_shared/stripe.ts";
+
+const body = z.object({ return_url: z.url().optional(), refresh_url: z.url().optional() });
+
+export const handler = withHttp(async (req) => {
+  if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
+  const caller = requireUser(req);
+  const input = await readJson(req, body);
+  let [row] =
+    await db()`select stripe_account_id from public.connect_accounts where user_id = ${caller.userId}`;
+  if (!row) {
+    const account = await stripe().accounts.create(
+      {
+        type: "express",
+        email: caller.email,
+        metadata: { user_id: caller.userId },
+        capabilities: { transfers: { requested: true } },
+      },
+      { idempotencyKey: `saasbase-connect-${caller.userId}` },
+    );
+    await db()`insert into public.connect_accounts (user_id, stripe_account_id) values (${caller.userId}, ${account.id})
+      on conflict (user_id) do nothing`;
+    [row] =
+      await db()`select stripe_account_id from public.connect_accounts where user_id = ${caller.userId}`;
+  }
+  const link = await stripe().accountLinks.create({
+    account: row.stripe_account_id,
+    type: "account_onboarding",
+    return_url: input.return_url ?? `${config.product.url}/referrals?onboarding=done`,
+    refresh_url: input.refresh_url ?? `${config.product.url}/referrals?onboarding=retry`,
+  });
+  return json({ account_id: row.stripe_account_id, url: link.url });
+});

@@ -1,0 +1,479 @@
+-- Referrals: a short readable code per user, attribution from the sign-up metadata (`referral_code`), and
+-- the config's rewards — credits through the credit ledger, cash through a separate cash ledger in cents —
+-- paid when the config says (sign-up, email confirmed, first payment). Cash leaves through cash-outs an admin
+-- approves and the referral-payout function pays with a Stripe Connect transfer.
+
+create table public.referral_codes (
+  user_id uuid primary key references auth.users (id) on delete cascade,
+  code text not null unique check (code ~ '^[A-Z2-9]{8}$'),
+  created_at timestamptz not null default now()
+);
+comment on table public.referral_codes is 'Each user''s referral code (8 characters, no look-alikes).';
+
+create table public.referrals (
+  id uuid primary key default gen_random_uuid(),
+  referrer_id uuid not null references auth.users (id) on delete cascade,
+  -- One referrer per user, ever.
+  referred_id uuid not null unique references auth.users (id) on delete cascade,
+  code text not null,
+  -- pending: waiting for the config's moment; rewarded; capped: over the referrer's monthly cap (no reward).
+  status text not null default 'pending' check (status in ('pending', 'rewarded', 'capped')),
+  credits_awarded integer not null default 0,
+  cash_awarded_cents integer not null default 0,
+  created_at timestamptz not null default now(),
+  rewarded_at timestamptz,
+  check (referrer_id <> referred_id)
+);
+comment on table public.referrals is 'Who referred whom, and the reward paid for it.';
+create index referrals_referrer on public.referrals (referrer_id, created_at desc);
+
+-- Cash, in cents, never floats: available = sum(cash_ledger) per user; what open cash-outs hold is already
+-- taken out of it (a `hold` row), and comes back (`release`) if the cash-out is rejected or abandoned.
+create table public.cash_wallets (
+  user_id uuid primary key references auth.users (id) on delete cascade,
+  available_cents bigint not null default 0 check (available_cents >= 0),
+  held_cents bigint not null default 0 check (held_cents >= 0),
+  paid_out_cents bigint not null default 0 check (paid_out_cents >= 0),
+  updated_at timestamptz not null default now()
+);
+comment on table public.cash_wallets is 'Cash earned by referrals: available, held by cash-outs, paid out.';
+
+create table public.cash_ledger (
+  id bigint generated always as identity primary key,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  kind text not null check (kind in ('referral', 'hold', 'release', 'adjustment')),
+  amount_cents bigint not null,
+  balance_after_cents bigint not null check (balance_after_cents >= 0),
+  referral_id uuid,
+  cashout_id uuid,
+  reason text,
+  idempotency_key text,
+  created_at timestamptz not null default now()
+);
+comment on table public.cash_ledger is 'Append-only cash movements; available_cents is their sum.';
+create index cash_ledger_user on public.cash_ledger (user_id, id desc);
+create unique index cash_ledger_idempotency on public.cash_ledger (user_id, kind, idempotency_key)
+  where idempotency_key is not null;
+
+create table public.connect_accounts (
+  user_id uuid primary key references auth.users (id) on delete cascade,
+  stripe_account_id text not null unique,
+  created_at timestamptz not null default now()
+);
+comment on table public.connect_accounts is 'The Stripe Connect account payouts go to; written by the onboarding function.';
+
+create table public.cashouts (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  amount_cents bigint not null check (amount_cents > 0),
+  currency text not null,
+  -- requested -> approved -> paid | failed (-> approved again to retry) ; requested | approved -> rejected
+  status text not null default 'requested' check (status in ('requested', 'approved', 'paid', 'failed', 'rejected')),
+  stripe_transfer_id text unique,
+  attempts integer not null default 0,
+  failure_reason text,
+  decided_by uuid references auth.users (id) on delete set null,
+  decision_reason text,
+  requested_at timestamptz not null default now(),
+  decided_at timestamptz,
+  paid_at timestamptz,
+  updated_at timestamptz not null default now()
+);
+comment on table public.cashouts is 'Requests to pay out referral cash; approved by an admin, paid by referral-payout.';
+create index cashouts_user on public.cashouts (user_id, requested_at desc);
+create index cashouts_status on public.cashouts (status) where status in ('requested', 'approved', 'failed');
+
+-- Every admin write, by whom, on what. Read by admins; written only by SECURITY DEFINER admin functions.
+create table public.audit_log (
+  id bigint generated always as identity primary key,
+  actor_id uuid references auth.users (id) on delete set null,
+  action text not null,
+  target_type text not null,
+  target_id text,
+  details jsonb not null default '{}',
+  created_at timestamptz not null default now()
+);
+comment on table public.audit_log is 'Admin actions, append-only.';
+create index audit_log_created on public.audit_log (created_at desc);
+
+create trigger cashouts_touch_updated_at before update on public.cashouts
+  for each row execute function saasbase.touch_updated_at();
+
+alter table public.referral_codes enable row level security;
+alter table public.referrals enable row level security;
+alter table public.cash_wallets enable row level security;
+alter table public.cash_ledger enable row level security;
+alter table public.connect_accounts enable row level security;
+alter table public.cashouts enable row level security;
+alter table public.audit_log enable row level security;
+
+create policy "Referral codes are readable by their owner and admins" on public.referral_codes
+  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
+create policy "Referrals are readable by the referrer and admins" on public.referrals
+  for select to authenticated using (referrer_id = (select auth.uid()) or (select saasbase.is_admin()));
+create policy "Cash wallets are readable by their owner and admins" on public.cash_wallets
+  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
+create policy "Cash ledger rows are readable by their owner and admins" on public.cash_ledger
+  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
+create policy "Connect accounts are readable by their owner and admins" on public.connect_accounts
+  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
+create policy "Cash-outs are readable by their owner and admins" on public.cashouts
+  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
+create policy "The audit log is readable by admins" on public.audit_log
+  for select to authenticated using ((select saasbase.is_admin()));
+
+revoke all on public.referral_codes, public.referrals, public.cash_wallets, public.cash_ledger,
+  public.connect_accounts, public.cashouts, public.audit_log from anon;
+revoke insert, update, delete, truncate on public.audit_log from authenticated, service_role;
+-- Money: no direct writes by anyone, the service role included; the functions below do them.
+revoke insert, update, delete, truncate on public.referral_codes, public.referrals, public.cash_wallets,
+  public.cash_ledger, public.cashouts from authenticated, service_role;
+revoke insert, update, delete on public.connect_accounts from authenticated;
+
+create trigger cash_ledger_append_only before update or delete on public.cash_ledger
+  for each row execute function saasbase.ledger_append_only();
+
+create function saasbase.audit(p_actor uuid, p_action text, p_target_type text, p_target_id text, p_details jsonb)
+returns void
+language sql
+set search_path = ''
+as $$
+  insert into public.audit_log (actor_id, action, target_type, target_id, details)
+  values (p_actor, p_action, p_target_type, p_target_id, coalesce(p_details, '{}'))
+$$;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- Internals
+
+-- Moves a user's available cash by `p_amount` (negative: out; cannot go below zero) with its ledger row.
+create function saasbase.move_cash(
+  p_user uuid, p_kind text, p_amount bigint, p_reason text,
+  p_referral uuid default null, p_cashout uuid default null, p_key text default null
+) returns bigint
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_balance bigint;
+begin
+  insert into public.cash_wallets (user_id) values (p_user) on conflict (user_id) do nothing;
+  update public.cash_wallets
+  set available_cents = available_cents + p_amount, updated_at = now()
+  where user_id = p_user and available_cents + p_amount >= 0
+  returning available_cents into v_balance;
+  if not found then
+    perform saasbase.fail('P0402', 'insufficient_cash', 'Not enough referral cash available');
+  end if;
+  insert into public.cash_ledger (user_id, kind, amount_cents, balance_after_cents, referral_id, cashout_id, reason,
+    idempotency_key)
+  values (p_user, p_kind, p_amount, v_balance, p_referral, p_cashout, p_reason, p_key);
+  return v_balance;
+end;
+$$;
+
+-- A fresh code: 8 characters from an alphabet without 0/O, 1/I/L.
+create function saasbase.new_referral_code() returns text
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_alphabet constant text := 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+  v_code text;
+begin
+  loop
+    select string_agg(substr(v_alphabet, 1 + (get_byte(extensions.gen_random_bytes(1), 0) % 31), 1), '')
+    into v_code from generate_series(1, 8);
+    exit when not exists (select from public.referral_codes where code = v_code);
+  end loop;
+  return v_code;
+end;
+$$;
+
+-- Pays a pending referral now, unless the referrer's monthly cap is reached (then: capped, no reward).
+create function saasbase.reward_referral(p_referral uuid) returns text
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_ref public.referrals;
+  v_settings saasbase.settings;
+  v_this_month integer;
+begin
+  select * into v_ref from public.referrals where id = p_referral for update;
+  if v_ref.status <> 'pending' then
+    return v_ref.status;
+  end if;
+  select * into v_settings from saasbase.settings;
+  -- Serialize a referrer's rewards so that the cap holds under concurrent sign-ups.
+  perform pg_advisory_xact_lock(hashtextextended('referrer/' || v_ref.referrer_id::text, 0));
+  select count(*) into v_this_month from public.referrals
+  where referrer_id = v_ref.referrer_id and status = 'rewarded'
+    and rewarded_at >= date_trunc('month', saasbase.now() at time zone 'UTC') at time zone 'UTC';
+  if v_this_month >= v_settings.referral_monthly_cap then
+    update public.referrals set status = 'capped' where id = p_referral;
+    return 'capped';
+  end if;
+
+  if v_settings.referrer_credits > 0 then
+    perform saasbase.credit(v_ref.referrer_id, v_settings.referrer_credits, 'referral', 'referral reward',
+      'referral:' || p_referral, saasbase.now());
+  end if;
+  if v_settings.referred_credits > 0 then
+    perform saasbase.credit(v_ref.referred_id, v_settings.referred_credits, 'referral', 'referred bonus',
+      'referred:' || p_referral, saasbase.now());
+  end if;
+  if v_settings.referrer_cash_cents > 0 then
+    perform saasbase.move_cash(v_ref.referrer_id, 'referral', v_settings.referrer_cash_cents, 'referral reward',
+      p_referral => p_referral, p_key => 'referral:' || p_referral);
+  end if;
+  update public.referrals
+  set status = 'rewarded', rewarded_at = saasbase.now(), credits_awarded = v_settings.referrer_credits,
+    cash_awarded_cents = v_settings.referrer_cash_cents
+  where id = p_referral;
+  return 'rewarded';
+end;
+$$;
+
+-- On sign-up: the user's code, and the referral from `referral_code` in the sign-up metadata (an unknown code
+-- is ignored: sign-up must not fail over it). Paid at once when the config says `signup`.
+create function saasbase.handle_new_referral() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_code text := upper(trim(new.raw_user_meta_data ->> 'referral_code'));
+  v_referrer uuid;
+  v_referral uuid;
+begin
+  insert into public.referral_codes (user_id, code) values (new.id, saasbase.new_referral_code());
+  if v_code is null or v_code = '' then
+    return new;
+  end if;
+  select user_id into v_referrer from public.referral_codes where code = v_code;
+  if v_referrer is null or v_referrer = new.id then
+    return new;
+  end if;
+  insert into public.referrals (referrer_id, referred_id, code) values (v_referrer, new.id, v_code)
+  on conflict (referred_id) do nothing
+  returning id into v_referral;
+  -- Paid now when the config pays at sign-up, or pays on a confirmed email and GoTrue created the user
+  -- confirmed already (email confirmations off, or an admin-created user).
+  if v_referral is not null and ((select referral_pay_when from saasbase.settings) = 'signup'
+      or ((select referral_pay_when from saasbase.settings) = 'email_confirmed' and new.email_confirmed_at is not null)) then
+    perform saasbase.reward_referral(v_referral);
+  end if;
+  return new;
+end;
+$$;
+-- Named to run after the profile and wallet triggers (alphabetical order).
+create trigger on_auth_user_created_zreferral after insert on auth.users
+  for each row execute function saasbase.handle_new_referral();
+
+-- When GoTrue confirms the email: pay the referral if the config waits for that.
+create function saasbase.handle_email_confirmed() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_referral uuid;
+begin
+  if old.email_confirmed_at is null and new.email_confirmed_at is not null
+     and (select referral_pay_when from saasbase.settings) = 'email_confirmed' then
+    select id into v_referral from public.referrals where referred_id = new.id and status = 'pending';
+    if v_referral is not null then
+      perform saasbase.reward_referral(v_referral);
+    end if;
+  end if;
+  return new;
+end;
+$$;
+create trigger on_auth_user_email_confirmed after update of email_confirmed_at on auth.users
+  for each row execute function saasbase.handle_email_confirmed();
+
+-- ---------------------------------------------------------------------------------------------------------
+-- The API
+
+-- First payment of a referred user (called by the billing webhook): pays the referral when the config
+-- waits for it. Idempotent: a rewarded or capped referral stays as it is.
+create function public.service_role_referral_first_payment(user_id uuid) returns text
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_referral uuid;
+begin
+  if (select referral_pay_when from saasbase.settings) <> 'first_payment' then
+    return 'not_applicable';
+  end if;
+  select r.id into v_referral from public.referrals r where r.referred_id = service_role_referral_first_payment.user_id;
+  if v_referral is null then
+    return 'no_referral';
+  end if;
+  return saasbase.reward_referral(v_referral);
+end;
+$$;
+revoke execute on function public.service_role_referral_first_payment(uuid) from public, anon, authenticated;
+grant execute on function public.service_role_referral_first_payment(uuid) to service_role;
+
+-- The caller's referral figures and share link.
+create function public.referral_stats() returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := saasbase.require_user();
+  v_code text;
+  v_cash public.cash_wallets;
+begin
+  select code into v_code from public.referral_codes where user_id = v_uid;
+  select * into v_cash from public.cash_wallets where user_id = v_uid;
+  return jsonb_build_object(
+    'code', v_code,
+    'share_link', (select s.product_url from saasbase.settings s) || '/?ref=' || v_code,
+    'referred_count', (select count(*) from public.referrals where referrer_id = v_uid),
+    'rewarded_count', (select count(*) from public.referrals where referrer_id = v_uid and status = 'rewarded'),
+    'pending_count', (select count(*) from public.referrals where referrer_id = v_uid and status = 'pending'),
+    'credits_earned', coalesce((select sum(credits_awarded) from public.referrals where referrer_id = v_uid), 0),
+    'cash_earned_cents', coalesce((select sum(cash_awarded_cents) from public.referrals where referrer_id = v_uid), 0),
+    'cash_available_cents', coalesce(v_cash.available_cents, 0),
+    'cash_pending_cents', coalesce(v_cash.held_cents, 0),
+    'cash_paid_out_cents', coalesce(v_cash.paid_out_cents, 0),
+    'currency', (select s.currency from saasbase.settings s)
+  );
+end;
+$$;
+revoke execute on function public.referral_stats() from public, anon;
+grant execute on function public.referral_stats() to authenticated;
+
+-- A cash-out request for `amount_cents` of the caller's available cash (at least the config's minimum).
+create function public.request_cashout(amount_cents bigint) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := saasbase.require_user();
+  v_settings saasbase.settings;
+  v_id uuid;
+begin
+  select * into v_settings from saasbase.settings;
+  if amount_cents is null or amount_cents < greatest(v_settings.min_cashout_cents, 1) then
+    perform saasbase.fail('P0422', 'below_minimum_cashout',
+      format('The minimum cash-out is %s cents', greatest(v_settings.min_cashout_cents, 1)));
+  end if;
+  insert into public.cashouts (user_id, amount_cents, currency) values (v_uid, amount_cents, v_settings.currency)
+  returning id into v_id;
+  perform saasbase.move_cash(v_uid, 'hold', -amount_cents, 'cash-out requested', p_cashout => v_id);
+  update public.cash_wallets set held_cents = held_cents + amount_cents where user_id = v_uid;
+  return jsonb_build_object('cashout_id', v_id, 'status', 'requested', 'amount_cents', amount_cents);
+end;
+$$;
+revoke execute on function public.request_cashout(bigint) from public, anon;
+grant execute on function public.request_cashout(bigint) to authenticated;
+
+-- An admin's decision on a requested (or failed) cash-out: approve (to be paid, or paid again) or reject
+-- (the held cash goes back to the user). Audited.
+create function public.admin_decide_cashout(cashout_id uuid, approve boolean, reason text default null) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_admin uuid := saasbase.require_user();
+  v_cashout public.cashouts;
+begin
+  if not saasbase.is_admin() then
+    perform saasbase.fail('P0403', 'admin_only', 'Only admins decide cash-outs');
+  end if;
+  select * into v_cashout from public.cashouts c where c.id = admin_decide_cashout.cashout_id for update;
+  if not found then
+    perform saasbase.fail('P0404', 'cashout_not_found', 'No such cash-out');
+  end if;
+  if v_cashout.status not in ('requested', 'failed') then
+    perform saasbase.fail('P0409', 'cashout_closed', format('This cash-out is %s', v_cashout.status));
+  end if;
+  if approve then
+    update public.cashouts set status = 'approved', decided_by = v_admin, decided_at = now(), decision_reason = reason
+    where id = v_cashout.id;
+  else
+    update public.cashouts set status = 'rejected', decided_by = v_admin, decided_at = now(), decision_reason = reason
+    where id = v_cashout.id;
+    perform saasbase.move_cash(v_cashout.user_id, 'release', v_cashout.amount_cents, 'cash-out rejected',
+      p_cashout => v_cashout.id);
+    update public.cash_wallets set held_cents = held_cents - v_cashout.amount_cents where user_id = v_cashout.user_id;
+  end if;
+  perform saasbase.audit(v_admin, case when approve then 'cashout.approve' else 'cashout.reject' end, 'cashout',
+    v_cashout.id::text, jsonb_build_object('amount_cents', v_cashout.amount_cents, 'reason', reason,
+      'previous_status', v_cashout.status));
+  return jsonb_build_object('cashout_id', v_cashout.id, 'status', case when approve then 'approved' else 'rejected' end);
+end;
+$$;
+revoke execute on function public.admin_decide_cashout(uuid, boolean, text) from public, anon;
+grant execute on function public.admin_decide_cashout(uuid, boolean, text) to authenticated;
+
+-- The payout function's bookkeeping: claims an approved cash-out for one transfer attempt (returning what the
+-- transfer needs), and records its outcome. Service role only.
+create function public.service_role_claim_cashout(cashout_id uuid) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_cashout public.cashouts;
+  v_account text;
+begin
+  select * into v_cashout from public.cashouts c where c.id = service_role_claim_cashout.cashout_id for update;
+  if not found then
+    perform saasbase.fail('P0404', 'cashout_not_found', 'No such cash-out');
+  end if;
+  if v_cashout.status = 'paid' then
+    return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'paid', 'transfer_id', v_cashout.stripe_transfer_id);
+  end if;
+  if v_cashout.status <> 'approved' then
+    perform saasbase.fail('P0409', 'cashout_not_approved', format('This cash-out is %s', v_cashout.status));
+  end if;
+  select stripe_account_id into v_account from public.connect_accounts where user_id = v_cashout.user_id;
+  -- `attempt` names the Stripe idempotency key: it changes only after a recorded failure, so a payout whose
+  -- outcome was lost (a crash after the transfer) is retried with the same key and cannot pay twice.
+  return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'approved', 'user_id', v_cashout.user_id,
+    'amount_cents', v_cashout.amount_cents, 'currency', v_cashout.currency, 'attempt', v_cashout.attempts,
+    'destination', v_account);
+end;
+$$;
+revoke execute on function public.service_role_claim_cashout(uuid) from public, anon, authenticated;
+grant execute on function public.service_role_claim_cashout(uuid) to service_role;
+
+create function public.service_role_record_payout(cashout_id uuid, transfer_id text, failure text default null)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_cashout public.cashouts;
+begin
+  select * into v_cashout from public.cashouts c where c.id = service_role_record_payout.cashout_id for update;
+  if v_cashout.status = 'paid' then
+    return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'paid');
+  end if;
+  if failure is null then
+    update public.cashouts set status = 'paid', stripe_transfer_id = transfer_id, paid_at = now(), failure_reason = null
+    where id = v_cashout.id;
+    update public.cash_wallets
+    set held_cents = held_cents - v_cashout.amount_cents, paid_out_cents = paid_out_cents + v_cashout.amount_cents
+    where user_id = v_cashout.user_id;
+    return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'paid', 'transfer_id', transfer_id);
+  end if;
+  -- A failure keeps the cash held: an admin approves a retry, or rejects (and the cash goes back).
+  update public.cashouts set status = 'failed', failure_reason = left(failure, 1000), attempts = attempts + 1
+  where id = v_cashout.id;
+  return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'failed', 'failure', failure);
+end;
+$$;
+revoke execute on function public.service_role_record_payout(uuid, text, text) from public, anon, authenticated;
+grant execute on function public.service_role_record_payout(uuid, text, text) to service_role;

@@ -1,0 +1,61 @@
+-- RLS matrix of referrals and cash: owners (the referrer, for referrals) and admins read; nobody writes the
+-- money tables directly, the service role included; connect_accounts is written by the onboarding function
+-- (service role); the audit log is read by admins only and written by no one directly.
+begin;
+\ir _helpers.psql
+select plan(140);
+
+update saasbase.settings set referrer_cash_cents = 200, referral_pay_when = 'signup', referral_monthly_cap = 10, min_cashout_cents = 100;
+do $$
+declare
+  a uuid;
+  cashout uuid;
+begin
+  a := tests.create_user('a@test.local');
+  perform tests.create_user('admin@test.local', '{"role": "admin"}');
+  -- B signs up with A's code: A is rewarded at once (cash in A's wallet and ledger).
+  insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+  values (gen_random_uuid(), 'authenticated', 'authenticated', 'b@test.local', '{}',
+    jsonb_build_object('referral_code', (select code from public.referral_codes where user_id = a)), now(), now());
+  insert into public.connect_accounts (user_id, stripe_account_id) values (a, 'acct_t');
+  insert into public.cashouts (user_id, amount_cents, currency) values (a, 100, 'usd') returning id into cashout;
+  perform saasbase.audit(a, 'test.action', 'cashout', cashout::text, '{}');
+end $$;
+
+with a(id) as (select tests.user_id('a@test.local')),
+tables(tbl, filter, insert_stmt, reads, service_writes) as (
+  values
+    ('referral_codes', format('user_id = %L', (select id from a)), $$insert into public.referral_codes (user_id, code) values (gen_random_uuid(), 'ABCDEFGH')$$, 'owner', false),
+    ('referrals', format('referrer_id = %L', (select id from a)), format($$insert into public.referrals (referrer_id, referred_id, code) values (%L, %L, 'X')$$, (select id from a), tests.user_id('admin@test.local')), 'owner', false),
+    ('cash_wallets', format('user_id = %L', (select id from a)), $$insert into public.cash_wallets (user_id) values (gen_random_uuid())$$, 'owner', false),
+    ('cash_ledger', format('user_id = %L', (select id from a)), format($$insert into public.cash_ledger (user_id, kind, amount_cents, balance_after_cents) values (%L, 'adjustment', 1, 1)$$, (select id from a)), 'owner', false),
+    ('connect_accounts', format('user_id = %L', (select id from a)), format($$insert into public.connect_accounts (user_id, stripe_account_id) values (%L, 'acct_t2')$$, tests.user_id('admin@test.local')), 'owner', true),
+    ('cashouts', format('user_id = %L', (select id from a)), format($$insert into public.cashouts (user_id, amount_cents, currency) values (%L, 1, 'usd')$$, (select id from a)), 'owner', false),
+    ('audit_log', $$action = 'test.action'$$, $$insert into public.audit_log (action, target_type) values ('x', 'y')$$, 'admin', false)
+),
+who(who) as (values ('anon'), ('a@test.local'), ('b@test.local'), ('admin@test.local'), ('service_role')),
+cells(tbl, who, op, stmt, expected) as (
+  select tbl, who, 'select', format('select * from public.%I where %s', tbl, filter),
+    case when who = 'service_role' or who = 'admin@test.local' then 'rows'
+         when who = 'anon' then 'denied'
+         when who = 'a@test.local' and reads = 'owner' then 'rows'
+         else 'none' end
+  from tables, who
+  union all
+  select tbl, who, 'insert', insert_stmt, case when who = 'service_role' and service_writes then 'rows' else 'denied' end from tables, who
+  union all
+  select tbl, who, 'update', format('update public.%I set %s where %s', tbl,
+      case tbl when 'referral_codes' then 'code = code' when 'referrals' then 'status = status' when 'cash_ledger' then 'reason = reason'
+        when 'connect_accounts' then 'created_at = created_at' when 'audit_log' then 'details = details' else 'updated_at = updated_at' end, filter),
+    case when who = 'service_role' and service_writes then 'rows' else 'denied' end
+  from tables, who
+  union all
+  select tbl, who, 'delete', format('delete from public.%I where %s', tbl, filter),
+    case when who = 'service_role' and service_writes then 'rows' else 'denied' end
+  from tables, who
+)
+select is(tests.outcome(who, stmt), expected, format('%s %s %s', who, op, tbl))
+from cells order by tbl, op, who;
+
+select * from finish();
+rollback;

@@ -1,0 +1,171 @@
+// Referrals and cash payouts against the real database, the real functions and the local Stripe server.
+// The shipped config pays the referrer 300 credits and $2.00 when the referred user's email is confirmed.
+import { afterAll, describe, expect, it } from "vitest";
+import { config } from "../supabase/functions/_shared/config.ts";
+import { asUser, callFunction, connectDb, createUser, stack } from "./support/stack.ts";
+
+const sql = connectDb();
+afterAll(() => sql.end());
+const { referrerCredits, referrerCashCents, minCashoutCents } = config.referrals;
+
+/** A sign-up as GoTrue writes it, with the user metadata the frontend sent (here: a referral code). */
+async function signUp(email: string, referralCode?: string, confirmed = false) {
+  const [{ id }] = await sql`
+    insert into auth.users (id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+    values (gen_random_uuid(), 'authenticated', 'authenticated', ${email}, ${confirmed ? new Date() : null},
+      '{"provider": "email"}', ${sql.json(referralCode ? { referral_code: referralCode } : {})}, now(), now())
+    returning id`;
+  return id as string;
+}
+const codeOf = async (id: string) => (await sql`select code from public.referral_codes where user_id = ${id}`)[0].code as string;
+const credits = async (id: string) => (await sql`select balance::int from public.wallets where user_id = ${id}`)[0].balance as number;
+const cash = async (id: string) =>
+  (await sql`select available_cents::int, held_cents::int, paid_out_cents::int from public.cash_wallets where user_id = ${id}`)[0];
+const stats = async (id: string) => (await asUser(sql, id, (tx) => tx`select public.referral_stats() as s`))[0].s;
+const mail = () => `ref-${crypto.randomUUID()}@test.local`;
+
+describe("referrals", () => {
+  it("every user gets a short readable code", async () => {
+    const code = await codeOf(await signUp(mail()));
+    expect(code).toMatch(/^[A-HJ-NP-Z2-9]{8}$/);
+  });
+
+  it("a referral is rewarded when the referred user confirms their email, once", async () => {
+    const referrer = await signUp(mail(), undefined, true);
+    const before = await credits(referrer);
+    const referred = await signUp(mail(), (await codeOf(referrer)).toLowerCase()); // codes are case-insensitive
+    const [pending] = await sql`select status from public.referrals where referred_id = ${referred}`;
+    expect(pending.status).toBe("pending");
+    expect(await credits(referrer)).toBe(before);
+
+    await sql`update auth.users set email_confirmed_at = now() where id = ${referred}`;
+    await sql`update auth.users set email_confirmed_at = now() + interval '1 minute' where id = ${referred}`; // again: nothing more
+    expect(await credits(referrer)).toBe(before + referrerCredits);
+    expect(await cash(referrer)).toEqual({ available_cents: referrerCashCents, held_cents: 0, paid_out_cents: 0 });
+
+    const s = await stats(referrer);
+    expect(s).toMatchObject({
+      referred_count: 1, rewarded_count: 1, credits_earned: referrerCredits, cash_earned_cents: referrerCashCents,
+      cash_available_cents: referrerCashCents, code: await codeOf(referrer),
+    });
+    expect(s.share_link).toBe(`${config.product.url}/?ref=${await codeOf(referrer)}`);
+  });
+
+  it("abuse: an unknown code is ignored, no one refers themselves, no one has two referrers", async () => {
+    const lone = await signUp(mail(), "NOSUCHCD", true);
+    expect(await sql`select 1 from public.referrals where referred_id = ${lone}`).toHaveLength(0);
+
+    const referrer = await signUp(mail(), undefined, true);
+    await expect(sql`insert into public.referrals (referrer_id, referred_id, code) values (${referrer}, ${referrer}, 'X')`)
+      .rejects.toMatchObject({ code: "23514" }); // check (referrer_id <> referred_id)
+    const referred = await signUp(mail(), await codeOf(referrer), true);
+    const other = await signUp(mail(), undefined, true);
+    await expect(sql`insert into public.referrals (referrer_id, referred_id, code) values (${other}, ${referred}, 'Y')`)
+      .rejects.toMatchObject({ code: "23505" }); // one referrer per user
+    // And clients cannot write referrals at all.
+    await expect(asUser(sql, other, (tx) => tx`insert into public.referrals (referrer_id, referred_id, code) values (${other}, ${lone}, 'Z')`))
+      .rejects.toMatchObject({ code: "42501" });
+  });
+
+  it("the monthly cap per referrer: past it, referrals are recorded but not rewarded", async () => {
+    const rollback = new Error("rollback");
+    await expect(sql.begin(async (tx) => {
+      await tx`update saasbase.settings set referral_monthly_cap = 2`;
+      const [{ id: referrer }] = await tx`insert into auth.users (id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+        values (gen_random_uuid(), 'authenticated', 'authenticated', ${mail()}, now(), '{}', '{}', now(), now()) returning id`;
+      const [{ code }] = await tx`select code from public.referral_codes where user_id = ${referrer}`;
+      for (let i = 0; i < 4; i++) {
+        await tx`insert into auth.users (id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+          values (gen_random_uuid(), 'authenticated', 'authenticated', ${mail()}, now(), '{}', ${tx.json({ referral_code: code })}, now(), now())`;
+      }
+      const rows = await tx`select status from public.referrals where referrer_id = ${referrer} order by created_at, status`;
+      expect(rows.map((r) => r.status).sort()).toEqual(["capped", "capped", "rewarded", "rewarded"]);
+      const [{ available_cents }] = await tx`select available_cents::int from public.cash_wallets where user_id = ${referrer}`;
+      expect(available_cents).toBe(2 * referrerCashCents);
+      throw rollback;
+    })).rejects.toBe(rollback);
+  });
+});
+
+describe("cash-outs and payouts", () => {
+  async function earner(rewards: number) {
+    const user = await createUser(sql, mail());
+    for (let i = 0; i < rewards; i++) await signUp(mail(), await codeOf(user.id), true);
+    return user;
+  }
+  const request = (id: string, cents: number) =>
+    asUser(sql, id, async (tx) => (await tx`select public.request_cashout(${cents}) as r`)[0].r);
+  const decide = (adminId: string, cashout: string, approve: boolean) =>
+    asUser(sql, adminId, async (tx) => (await tx`select public.admin_decide_cashout(${cashout}, ${approve}, 'test') as r`)[0].r);
+  const payout = (token: string, cashoutId?: string) =>
+    callFunction("referral-payout", { method: "POST", token, headers: { "content-type": "application/json" }, body: JSON.stringify(cashoutId ? { cashout_id: cashoutId } : {}) });
+  const stripeState = async () => (await fetch(`${stack().stripeUrl}/_test/state`)).json();
+
+  it("requests are bounded by the minimum and by the available cash; a request holds the cash", async () => {
+    const user = await earner(5); // $10.00
+    await expect(request(user.id, minCashoutCents - 1)).rejects.toMatchObject({ code: "P0422" });
+    await expect(request(user.id, 5 * referrerCashCents + 1)).rejects.toMatchObject({ code: "P0402" });
+    const r = await request(user.id, minCashoutCents);
+    expect(r.status).toBe("requested");
+    expect(await cash(user.id)).toEqual({ available_cents: 5 * referrerCashCents - minCashoutCents, held_cents: minCashoutCents, paid_out_cents: 0 });
+  });
+
+  it("only admins decide; rejecting gives the cash back; every decision is audited", async () => {
+    const user = await earner(5);
+    const admin = await createUser(sql, mail(), { role: "admin" });
+    const { cashout_id } = await request(user.id, minCashoutCents);
+    await expect(decide(user.id, cashout_id, true)).rejects.toMatchObject({ code: "P0403" });
+    expect((await decide(admin.id, cashout_id, false)).status).toBe("rejected");
+    expect((await cash(user.id)).available_cents).toBe(5 * referrerCashCents);
+    await expect(decide(admin.id, cashout_id, true)).rejects.toMatchObject({ code: "P0409" });
+    const audit = await sql`select actor_id, action from public.audit_log where target_id = ${cashout_id}`;
+    expect(audit.map((a) => [a.actor_id, a.action])).toEqual([[admin.id, "cashout.reject"]]);
+  });
+
+  it("an approved cash-out is paid once by Stripe transfer; failure is recorded and a retry pays", async () => {
+    const user = await earner(5);
+    const admin = await createUser(sql, mail(), { role: "admin" });
+    const { cashout_id } = await request(user.id, minCashoutCents);
+    await decide(admin.id, cashout_id, true);
+
+    // Not onboarded yet: the payout fails and says why.
+    let res = await payout(admin.token, cashout_id);
+    expect(res.status).toBe(200);
+    expect((await res.json()).results[0]).toMatchObject({ status: "failed" });
+
+    // Onboarding creates the connected account (once) and gives a link.
+    const onboard = await callFunction("connect-onboarding", { method: "POST", token: user.token, body: "{}" });
+    expect(onboard.status).toBe(200);
+    const { account_id, url } = await onboard.json();
+    expect(url).toMatch(/^https:\/\//);
+    expect((await (await callFunction("connect-onboarding", { method: "POST", token: user.token, body: "{}" })).json()).account_id).toBe(account_id);
+
+    // The account cannot receive transfers yet: Stripe refuses, recorded as a failure.
+    await fetch(`${stack().stripeUrl}/_test/accounts`, { method: "POST", body: JSON.stringify({ id: account_id, capabilities: { transfers: "inactive" } }) });
+    await decide(admin.id, cashout_id, true);
+    res = await payout(admin.token, cashout_id);
+    expect((await res.json()).results[0].failure).toMatch(/capabilities/);
+
+    // Fixed: approved again, paid; paying again changes nothing.
+    await fetch(`${stack().stripeUrl}/_test/accounts`, { method: "POST", body: JSON.stringify({ id: account_id, capabilities: { transfers: "active" } }) });
+    await decide(admin.id, cashout_id, true);
+    const [first, second] = await Promise.all([payout(admin.token, cashout_id), payout(stack().serviceRoleKey, cashout_id)]);
+    const results = [(await first.json()).results[0], (await second.json()).results[0]];
+    expect(results.map((r) => r.status)).toEqual(["paid", "paid"]);
+    const transfers = Object.values((await stripeState()).transfers).filter((t: any) => t.metadata.cashout_id === cashout_id);
+    expect(transfers).toHaveLength(1);
+    expect(transfers[0]).toMatchObject({ amount: minCashoutCents, destination: account_id });
+    expect(await cash(user.id)).toEqual({ available_cents: 5 * referrerCashCents - minCashoutCents, held_cents: 0, paid_out_cents: minCashoutCents });
+    const [row] = await sql`select status, attempts, stripe_transfer_id from public.cashouts where id = ${cashout_id}`;
+    expect(row).toMatchObject({ status: "paid", attempts: 2, stripe_transfer_id: (transfers[0] as any).id });
+    expect((await stats(user.id)).cash_paid_out_cents).toBe(minCashoutCents);
+  });
+
+  it("payouts are for admins and the service role only", async () => {
+    const user = await createUser(sql, mail());
+    const res = await payout(user.token);
+    expect(res.status).toBe(403);
+    expect((await res.json()).error.code).toBe("admin_only");
+    expect((await payout(stack().anonKey)).status).toBe(403);
+  });
+});
