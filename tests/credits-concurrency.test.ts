@@ -24,7 +24,7 @@ describe("concurrent charges", () => {
     const ok = results.filter((r) => r.status === "fulfilled");
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
     expect(ok).toHaveLength(100);
-    expect(new Set(refused.map((r) => r.reason.code))).toEqual(new Set(["P0402"]));
+    expect(new Set(refused.map((r) => r.reason.code))).toEqual(new Set(["PT402"]));
     expect(await ledgerState(user.id)).toEqual({ balance: 0, reserved: 0, ledgerSum: 0 });
     const [{ n }] = await sql`select count(*)::int as n from public.credit_ledger where user_id = ${user.id} and kind = 'charge' and feature_id = ${feature}`;
     expect(n).toBe(100);
@@ -69,7 +69,7 @@ describe("concurrent reservations", () => {
     }));
 
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
-    expect(new Set(refused.map((r) => r.reason.code))).toEqual(refused.length ? new Set(["P0402"]) : new Set());
+    expect(new Set(refused.map((r) => r.reason.code))).toEqual(refused.length ? new Set(["PT402"]) : new Set());
     expect(results.filter((r) => r.status === "fulfilled").length).toBeGreaterThanOrEqual(33);
     const state = await ledgerState(user.id);
     expect(state).toEqual({ balance: 100 - charged, reserved: 0, ledgerSum: 100 - charged });

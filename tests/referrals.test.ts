@@ -103,8 +103,8 @@ describe("cash-outs and payouts", () => {
 
   it("requests are bounded by the minimum and by the available cash; a request holds the cash", async () => {
     const user = await earner(5); // $10.00
-    await expect(request(user.id, minCashoutCents - 1)).rejects.toMatchObject({ code: "P0422" });
-    await expect(request(user.id, 5 * referrerCashCents + 1)).rejects.toMatchObject({ code: "P0402" });
+    await expect(request(user.id, minCashoutCents - 1)).rejects.toMatchObject({ code: "PT422" });
+    await expect(request(user.id, 5 * referrerCashCents + 1)).rejects.toMatchObject({ code: "PT402" });
     const r = await request(user.id, minCashoutCents);
     expect(r.status).toBe("requested");
     expect(await cash(user.id)).toEqual({ available_cents: 5 * referrerCashCents - minCashoutCents, held_cents: minCashoutCents, paid_out_cents: 0 });
@@ -114,10 +114,10 @@ describe("cash-outs and payouts", () => {
     const user = await earner(5);
     const admin = await createUser(sql, mail(), { role: "admin" });
     const { cashout_id } = await request(user.id, minCashoutCents);
-    await expect(decide(user.id, cashout_id, true)).rejects.toMatchObject({ code: "P0403" });
+    await expect(decide(user.id, cashout_id, true)).rejects.toMatchObject({ code: "PT403" });
     expect((await decide(admin.id, cashout_id, false)).status).toBe("rejected");
     expect((await cash(user.id)).available_cents).toBe(5 * referrerCashCents);
-    await expect(decide(admin.id, cashout_id, true)).rejects.toMatchObject({ code: "P0409" });
+    await expect(decide(admin.id, cashout_id, true)).rejects.toMatchObject({ code: "PT409" });
     const audit = await sql`select actor_id, action from public.audit_log where target_id = ${cashout_id}`;
     expect(audit.map((a) => [a.actor_id, a.action])).toEqual([[admin.id, "cashout.reject"]]);
   });

@@ -6,7 +6,8 @@
 --   wallets.reserved = sum(amount) of the user's open reservations;
 --   wallets.expiring = sum(remaining) of the user's unexpired lots (<= balance).
 -- Clients read their own rows; nobody writes these tables but the SECURITY DEFINER functions here, whose
--- errors carry a stable SQLSTATE (P04xx, the HTTP status they map to) and a code in DETAIL.
+-- errors carry a stable SQLSTATE (PT4xx: PostgREST answers HTTP 4xx for it, and so do the edge functions)
+-- and a code in DETAIL.
 --
 -- The per-charge tables (ledger, usage, counters, reservations, lots) carry no foreign keys to auth.users or
 -- features: each FK check locks the parent row (KEY SHARE), which on the charge path means WAL for every
@@ -36,7 +37,7 @@ begin
 end;
 $$;
 
--- The caller's user id, or P0401: a signed-in user's JWT claims, as PostgREST (or asCaller) set them.
+-- The caller's user id, or PT401: a signed-in user's JWT claims, as PostgREST (or asCaller) set them.
 -- Reads the claims once, where auth.uid() and auth.role() would parse them twice.
 create function saasbase.require_user() returns uuid
 language plpgsql stable
@@ -46,7 +47,7 @@ declare
   v_claims jsonb := nullif(current_setting('request.jwt.claims', true), '')::jsonb;
 begin
   if v_claims ->> 'role' is distinct from 'authenticated' or v_claims ->> 'sub' is null then
-    perform saasbase.fail('P0401', 'not_authenticated', 'Sign in to use credits');
+    perform saasbase.fail('PT401', 'not_authenticated', 'Sign in to use credits');
   end if;
   return (v_claims ->> 'sub')::uuid;
 end;
@@ -58,7 +59,7 @@ set search_path = ''
 as $$
 begin
   if key is null or char_length(key) not between 1 and 200 then
-    perform saasbase.fail('P0422', 'invalid_idempotency_key', 'An idempotency key of 1 to 200 characters is required');
+    perform saasbase.fail('PT422', 'invalid_idempotency_key', 'An idempotency key of 1 to 200 characters is required');
   end if;
   return key;
 end;
@@ -207,7 +208,7 @@ begin
   if tg_op = 'DELETE' and not exists (select from auth.users where id = old.user_id) then
     return old;
   end if;
-  raise exception '% is append-only', tg_table_name using errcode = 'P0403', detail = 'ledger_append_only';
+  raise exception '% is append-only', tg_table_name using errcode = 'PT403', detail = 'ledger_append_only';
 end;
 $$;
 create trigger credit_ledger_append_only before update or delete on public.credit_ledger
@@ -348,7 +349,7 @@ begin
 end;
 $$;
 
--- Takes `p_amount` out of the balance, or raises P0402; returns the new balance. The common case is one
+-- Takes `p_amount` out of the balance, or raises PT402; returns the new balance. The common case is one
 -- UPDATE that cannot overdraw (`where balance >= amount`). Wallets with expiring credits or due work take
 -- the slow path under the row lock: due work first, then the debit drawn from the soonest-expiring lots.
 create function saasbase.debit(p_user uuid, p_amount bigint, p_at timestamptz) returns bigint
@@ -371,14 +372,14 @@ begin
 
   select * into v_wallet from public.wallets where user_id = p_user for update;
   if not found then
-    perform saasbase.fail('P0404', 'wallet_not_found', 'This account has no wallet');
+    perform saasbase.fail('PT404', 'wallet_not_found', 'This account has no wallet');
   end if;
   if v_wallet.next_due_at <= p_at then
     perform saasbase.run_due(p_user, p_at);
     select * into v_wallet from public.wallets where user_id = p_user;
   end if;
   if v_wallet.balance < p_amount then
-    perform saasbase.fail('P0402', 'insufficient_credits',
+    perform saasbase.fail('PT402', 'insufficient_credits',
       format('Not enough credits: %s needed, %s available', p_amount, v_wallet.balance));
   end if;
   v_from_lots := least(p_amount, v_wallet.expiring);
@@ -408,26 +409,26 @@ declare
   v_ledger bigint;
 begin
   if p_amount is null or p_amount <= 0 then
-    perform saasbase.fail('P0422', 'invalid_amount', 'The amount must be a positive number of credits');
+    perform saasbase.fail('PT422', 'invalid_amount', 'The amount must be a positive number of credits');
   end if;
   if p_kind not in ('grant', 'purchase', 'referral', 'refund', 'adjustment') then
-    perform saasbase.fail('P0422', 'invalid_kind', format('Credits cannot be added as %L', p_kind));
+    perform saasbase.fail('PT422', 'invalid_kind', format('Credits cannot be added as %L', p_kind));
   end if;
   if p_expires_at is not null and p_expires_at <= p_at then
-    perform saasbase.fail('P0422', 'invalid_expiry', 'expires_at must be in the future');
+    perform saasbase.fail('PT422', 'invalid_expiry', 'expires_at must be in the future');
   end if;
 
   -- The wallet's row lock serializes a user's grants, so the replay check below sees any committed twin.
   perform 1 from public.wallets where user_id = p_user for update;
   if not found then
-    perform saasbase.fail('P0404', 'wallet_not_found', 'No wallet for this user');
+    perform saasbase.fail('PT404', 'wallet_not_found', 'No wallet for this user');
   end if;
   if p_key is not null then
     select * into v_prior from public.credit_ledger
     where user_id = p_user and kind = p_kind and idempotency_key = p_key;
     if found then
       if v_prior.amount <> p_amount then
-        perform saasbase.fail('P0409', 'idempotency_conflict', 'This idempotency key was used for another amount');
+        perform saasbase.fail('PT409', 'idempotency_conflict', 'This idempotency key was used for another amount');
       end if;
       return jsonb_build_object('ledger_id', v_prior.id, 'amount', v_prior.amount,
         'balance', v_prior.balance_after, 'replayed', true);
@@ -508,7 +509,7 @@ create function saasbase.unknown_feature(p_feature text) returns void
 language sql
 set search_path = ''
 as $$
-  select saasbase.fail('P0404', 'unknown_feature', format('Unknown feature %L', p_feature))
+  select saasbase.fail('PT404', 'unknown_feature', format('Unknown feature %L', p_feature))
 $$;
 
 create function saasbase.require_quantity(quantity integer) returns void
@@ -517,14 +518,14 @@ set search_path = ''
 as $$
 begin
   if quantity is null or quantity not between 1 and 1000000 then
-    perform saasbase.fail('P0422', 'invalid_quantity', 'quantity must be between 1 and 1000000');
+    perform saasbase.fail('PT422', 'invalid_quantity', 'quantity must be between 1 and 1000000');
   end if;
 end;
 $$;
 
 -- Applies the plan's rule for one use of a feature: unlimited, free units from the period's quota, or
--- P0429 when the quota is used up and the plan blocks overage. Returns the price per paid unit, the free
--- units taken and the counter they came from. Unknown or retired features: P0404.
+-- PT429 when the quota is used up and the plan blocks overage. Returns the price per paid unit, the free
+-- units taken and the counter they came from. Unknown or retired features: PT404.
 create function saasbase.take_quota(
   p_user uuid, p_feature text, p_quantity integer, p_at timestamptz,
   out unit_credits integer, out free_units integer, out period_key text
@@ -547,7 +548,7 @@ begin
   elsif v_rule.period is not null then
     free_units := saasbase.take_free_units(p_user, p_feature, v_rule.period_key, v_rule.free_limit, p_quantity, p_at);
     if free_units < p_quantity and v_rule.overage = 'block' then
-      perform saasbase.fail('P0429', 'rate_limited', format('The %s allowance of %s for %L is used up until %s',
+      perform saasbase.fail('PT429', 'rate_limited', format('The %s allowance of %s for %L is used up until %s',
         v_rule.period, v_rule.free_limit, p_feature, saasbase.period_end(v_rule.period, p_at)));
     end if;
   end if;
@@ -557,8 +558,8 @@ $$;
 -- ---------------------------------------------------------------------------------------------------------
 -- The API
 
--- Charges one use of a feature: free quota first, then credits (or P0429 when the plan blocks overage).
--- One transaction, cannot overdraw (P0402), idempotent per key: a replay returns the first outcome. Every
+-- Charges one use of a feature: free quota first, then credits (or PT429 when the plan blocks overage).
+-- One transaction, cannot overdraw (PT402), idempotent per key: a replay returns the first outcome. Every
 -- use is one `charge` ledger row (amount 0 when free), so the ledger is the usage record too.
 create function public.charge_credits(feature text, quantity integer default 1, idempotency_key text default null)
 returns jsonb
@@ -587,7 +588,7 @@ begin
   where l.user_id = v_uid and l.kind = 'charge' and l.idempotency_key = v_key;
   if found then
     if v_prior.feature_id <> feature or v_prior.quantity <> quantity then
-      perform saasbase.fail('P0409', 'idempotency_conflict', 'This idempotency key was used for another request');
+      perform saasbase.fail('PT409', 'idempotency_conflict', 'This idempotency key was used for another request');
     end if;
     return jsonb_build_object('usage_id', v_prior.id, 'feature', v_prior.feature_id, 'quantity', v_prior.quantity,
       'free_units', v_prior.free_units, 'credits_charged', -v_prior.amount, 'balance', v_prior.balance_after,
@@ -635,7 +636,7 @@ declare
 begin
   perform saasbase.require_quantity(quantity);
   if max_credits is not null and max_credits < 0 then
-    perform saasbase.fail('P0422', 'invalid_amount', 'max_credits must not be negative');
+    perform saasbase.fail('PT422', 'invalid_amount', 'max_credits must not be negative');
   end if;
   if not exists (select from public.features f where f.id = feature and f.active) then
     perform saasbase.unknown_feature(feature);
@@ -649,7 +650,7 @@ begin
   if v_id is null then
     select * into v_res from public.credit_reservations r where r.user_id = v_uid and r.idempotency_key = v_key;
     if v_res.feature_id <> feature or v_res.quantity <> quantity then
-      perform saasbase.fail('P0409', 'idempotency_conflict', 'This idempotency key was used for another request');
+      perform saasbase.fail('PT409', 'idempotency_conflict', 'This idempotency key was used for another request');
     end if;
     return jsonb_build_object('reservation_id', v_res.id, 'status', v_res.status, 'amount', v_res.amount,
       'free_units', v_res.free_units, 'expires_at', v_res.expires_at, 'replayed', true);
@@ -695,7 +696,7 @@ declare
   v_usage bigint;
 begin
   if actual is null or actual < 0 then
-    perform saasbase.fail('P0422', 'invalid_amount', 'actual must be a non-negative number of credits');
+    perform saasbase.fail('PT422', 'invalid_amount', 'actual must be a non-negative number of credits');
   end if;
   -- Lock order as everywhere: the wallet before the reservation.
   perform 1 from public.wallets where user_id = v_uid for update;
@@ -703,19 +704,19 @@ begin
   where r.id = settle_reservation.reservation_id and r.user_id = v_uid
   for update;
   if not found then
-    perform saasbase.fail('P0404', 'reservation_not_found', 'No such reservation');
+    perform saasbase.fail('PT404', 'reservation_not_found', 'No such reservation');
   end if;
   v_charged := least(actual, v_res.amount);
   if v_res.status = 'settled' then
     if v_res.settled_amount <> v_charged then
-      perform saasbase.fail('P0409', 'reservation_closed', 'This reservation was settled at another amount');
+      perform saasbase.fail('PT409', 'reservation_closed', 'This reservation was settled at another amount');
     end if;
     select l.id, l.balance_after into v_usage, v_balance from public.credit_ledger l
     where l.user_id = v_uid and l.kind = 'settle' and l.reservation_id = v_res.id;
     return jsonb_build_object('reservation_id', v_res.id, 'usage_id', v_usage, 'credits_charged', v_charged,
       'refunded', v_res.amount - v_charged, 'balance', v_balance, 'replayed', true);
   elsif v_res.status = 'released' then
-    perform saasbase.fail('P0409', 'reservation_closed', 'This reservation was released');
+    perform saasbase.fail('PT409', 'reservation_closed', 'This reservation was released');
   end if;
 
   update public.wallets
@@ -758,10 +759,10 @@ begin
   where r.id = release_reservation.reservation_id and r.user_id = v_uid
   for update;
   if not found then
-    perform saasbase.fail('P0404', 'reservation_not_found', 'No such reservation');
+    perform saasbase.fail('PT404', 'reservation_not_found', 'No such reservation');
   end if;
   if v_res.status = 'settled' then
-    perform saasbase.fail('P0409', 'reservation_closed', 'This reservation was settled');
+    perform saasbase.fail('PT409', 'reservation_closed', 'This reservation was settled');
   end if;
   if v_res.status = 'released' then
     select balance into v_balance from public.wallets where user_id = v_uid;
@@ -896,7 +897,7 @@ declare
 begin
   select * into v_pack from public.credit_packs c where c.id = pack_id and c.active;
   if not found then
-    perform saasbase.fail('P0404', 'unknown_pack', format('Unknown credit pack %L', pack_id));
+    perform saasbase.fail('PT404', 'unknown_pack', format('Unknown credit pack %L', pack_id));
   end if;
   if auth.uid() is not null then
     select coalesce(pl.discount_percent, 0) into v_discount
@@ -932,7 +933,7 @@ grant execute on function public.service_role_grant_credits(uuid, bigint, text, 
   to service_role;
 
 -- Server-side removals (refund claw-backs, admin corrections). With allow_partial, takes what the balance
--- holds (a refunded pack may be partly spent); otherwise P0402 when short. Idempotent per (user, kind, key).
+-- holds (a refunded pack may be partly spent); otherwise PT402 when short. Idempotent per (user, kind, key).
 create function public.service_role_debit_credits(
   user_id uuid, amount bigint, kind text default 'adjustment', reason text default null,
   idempotency_key text default null, allow_partial boolean default false, reference text default null
@@ -951,14 +952,14 @@ declare
   v_ledger bigint;
 begin
   if amount is null or amount <= 0 then
-    perform saasbase.fail('P0422', 'invalid_amount', 'The amount must be a positive number of credits');
+    perform saasbase.fail('PT422', 'invalid_amount', 'The amount must be a positive number of credits');
   end if;
   if kind not in ('refund', 'adjustment', 'referral') then
-    perform saasbase.fail('P0422', 'invalid_kind', format('Credits cannot be removed as %L', kind));
+    perform saasbase.fail('PT422', 'invalid_kind', format('Credits cannot be removed as %L', kind));
   end if;
   select * into v_wallet from public.wallets w where w.user_id = v_uid for update;
   if not found then
-    perform saasbase.fail('P0404', 'wallet_not_found', 'No wallet for this user');
+    perform saasbase.fail('PT404', 'wallet_not_found', 'No wallet for this user');
   end if;
   if idempotency_key is not null then
     select * into v_prior from public.credit_ledger l

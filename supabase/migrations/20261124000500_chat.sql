@@ -113,7 +113,7 @@ create table saasbase.anon_chat_usage (
 );
 comment on table saasbase.anon_chat_usage is 'Anonymous chat messages per session per day (rate limit).';
 
--- Takes one message from the session's daily allowance, or P0429. Server-side only.
+-- Takes one message from the session's daily allowance, or PT429. Server-side only.
 create function public.service_role_take_anon_chat(session_hash text) returns integer
 language plpgsql
 security definer
@@ -128,7 +128,7 @@ begin
   on conflict on constraint anon_chat_usage_pkey do update set used = u.used + 1
   returning used into v_used;
   if v_used > v_limit then
-    perform saasbase.fail('P0429', 'rate_limited',
+    perform saasbase.fail('PT429', 'rate_limited',
       format('The anonymous allowance of %s messages a day is used up; sign up to continue', v_limit));
   end if;
   return v_limit - v_used;

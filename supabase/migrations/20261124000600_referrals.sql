@@ -162,7 +162,7 @@ begin
   where user_id = p_user and available_cents + p_amount >= 0
   returning available_cents into v_balance;
   if not found then
-    perform saasbase.fail('P0402', 'insufficient_cash', 'Not enough referral cash available');
+    perform saasbase.fail('PT402', 'insufficient_cash', 'Not enough referral cash available');
   end if;
   insert into public.cash_ledger (user_id, kind, amount_cents, balance_after_cents, referral_id, cashout_id, reason,
     idempotency_key)
@@ -363,7 +363,7 @@ declare
 begin
   select * into v_settings from saasbase.settings;
   if amount_cents is null or amount_cents < greatest(v_settings.min_cashout_cents, 1) then
-    perform saasbase.fail('P0422', 'below_minimum_cashout',
+    perform saasbase.fail('PT422', 'below_minimum_cashout',
       format('The minimum cash-out is %s cents', greatest(v_settings.min_cashout_cents, 1)));
   end if;
   insert into public.cashouts (user_id, amount_cents, currency) values (v_uid, amount_cents, v_settings.currency)
@@ -388,14 +388,14 @@ declare
   v_cashout public.cashouts;
 begin
   if not saasbase.is_admin() then
-    perform saasbase.fail('P0403', 'admin_only', 'Only admins decide cash-outs');
+    perform saasbase.fail('PT403', 'admin_only', 'Only admins decide cash-outs');
   end if;
   select * into v_cashout from public.cashouts c where c.id = admin_decide_cashout.cashout_id for update;
   if not found then
-    perform saasbase.fail('P0404', 'cashout_not_found', 'No such cash-out');
+    perform saasbase.fail('PT404', 'cashout_not_found', 'No such cash-out');
   end if;
   if v_cashout.status not in ('requested', 'failed') then
-    perform saasbase.fail('P0409', 'cashout_closed', format('This cash-out is %s', v_cashout.status));
+    perform saasbase.fail('PT409', 'cashout_closed', format('This cash-out is %s', v_cashout.status));
   end if;
   if approve then
     update public.cashouts set status = 'approved', decided_by = v_admin, decided_at = now(), decision_reason = reason
@@ -429,13 +429,13 @@ declare
 begin
   select * into v_cashout from public.cashouts c where c.id = service_role_claim_cashout.cashout_id for update;
   if not found then
-    perform saasbase.fail('P0404', 'cashout_not_found', 'No such cash-out');
+    perform saasbase.fail('PT404', 'cashout_not_found', 'No such cash-out');
   end if;
   if v_cashout.status = 'paid' then
     return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'paid', 'transfer_id', v_cashout.stripe_transfer_id);
   end if;
   if v_cashout.status <> 'approved' then
-    perform saasbase.fail('P0409', 'cashout_not_approved', format('This cash-out is %s', v_cashout.status));
+    perform saasbase.fail('PT409', 'cashout_not_approved', format('This cash-out is %s', v_cashout.status));
   end if;
   select stripe_account_id into v_account from public.connect_accounts where user_id = v_cashout.user_id;
   -- `attempt` names the Stripe idempotency key: it changes only after a recorded failure, so a payout whose

@@ -47,9 +47,9 @@ select is(tests.outcome(who, stmt), expected, format('%s %s %s', who, op, tbl))
 from cells order by tbl, op, who;
 
 -- The ledger is append-only even for the table owner.
-select throws_ok($$ update public.credit_ledger set amount = 1000 $$, 'P0403', 'credit_ledger is append-only',
+select throws_ok($$ update public.credit_ledger set amount = 1000 $$, 'PT403', 'credit_ledger is append-only',
   'no one updates a ledger row');
-select throws_ok($$ delete from public.credit_ledger $$, 'P0403', 'credit_ledger is append-only',
+select throws_ok($$ delete from public.credit_ledger $$, 'PT403', 'credit_ledger is append-only',
   'no one deletes a ledger row');
 -- ...except the cascade of a deleted user (their data goes with them).
 delete from auth.users where email = 'b@test.local';

@@ -38,17 +38,17 @@ select is((public.get_wallet() ->> 'balance')::int, 94, 'the charge left 94');
 select is(public.charge_credits('t_paid', 2, 'c1') ->> 'replayed', 'true', 'a replayed key returns the first outcome');
 select is((public.charge_credits('t_paid', 2, 'c1') ->> 'balance')::int, 94, '...with the first balance');
 select is((public.get_wallet() ->> 'balance')::int, 94, '...and charges nothing');
-select throws_ok($$ select public.charge_credits('t_paid', 3, 'c1') $$, 'P0409', null,
+select throws_ok($$ select public.charge_credits('t_paid', 3, 'c1') $$, 'PT409', null,
   'reusing a key for another request is a conflict');
-select throws_ok($$ select public.charge_credits('t_paid', 40, 'c2') $$, 'P0402', null,
-  'a charge past the balance fails with P0402');
+select throws_ok($$ select public.charge_credits('t_paid', 40, 'c2') $$, 'PT402', null,
+  'a charge past the balance fails with PT402');
 select is((public.get_wallet() ->> 'balance')::int, 94, '...and changes nothing');
 select is(public.charge_credits('t_paid', 1, 'c2') ->> 'credits_charged', '3',
   'a failed key can be retried (only successes are recorded)');
-select throws_ok($$ select public.charge_credits('no_such_feature', 1, 'c3') $$, 'P0404', null, 'unknown feature: P0404');
-select throws_ok($$ select public.charge_credits('t_paid', 0, 'c4') $$, 'P0422', null, 'quantity 0: P0422');
-select throws_ok($$ select public.charge_credits('t_paid', 1, null) $$, 'P0422', null, 'no idempotency key: P0422');
-select throws_ok($$ select public.charge_credits('t_paid', 1, '') $$, 'P0422', null, 'empty idempotency key: P0422');
+select throws_ok($$ select public.charge_credits('no_such_feature', 1, 'c3') $$, 'PT404', null, 'unknown feature: PT404');
+select throws_ok($$ select public.charge_credits('t_paid', 0, 'c4') $$, 'PT422', null, 'quantity 0: PT422');
+select throws_ok($$ select public.charge_credits('t_paid', 1, null) $$, 'PT422', null, 'no idempotency key: PT422');
+select throws_ok($$ select public.charge_credits('t_paid', 1, '') $$, 'PT422', null, 'empty idempotency key: PT422');
 
 -- Quotas -----------------------------------------------------------------------------------------------
 select is(public.charge_credits('t_daily', 3, 'd1') ->> 'free_units', '2', 'two daily uses are free...');
@@ -59,8 +59,8 @@ select is(public.check_feature('t_daily') ->> 'free_remaining', '2', 'the day ro
 select is(public.charge_credits('t_daily', 1, 'd3') ->> 'credits_charged', '0', 'and the quota is free again');
 
 select is(public.charge_credits('t_block', 1, 'b1') ->> 'free_units', '1', 'a blocked feature: the free use...');
-select throws_ok($$ select public.charge_credits('t_block', 1, 'b2') $$, 'P0429', null,
-  '...then a rate limit (P0429), even with credits');
+select throws_ok($$ select public.charge_credits('t_block', 1, 'b2') $$, 'PT429', null,
+  '...then a rate limit (PT429), even with credits');
 select is(public.check_feature('t_block') ->> 'reason', 'rate_limited', 'check_feature says rate_limited');
 set local saasbase.now = '2026-03-12 00:00:01+00';
 select is(public.charge_credits('t_block', 1, 'b2') ->> 'free_units', '1', 'the next day it is allowed again');
@@ -123,10 +123,10 @@ select is((public.settle_reservation((select (r ->> 'reservation_id')::uuid from
   'settling at 4 gives back 6');
 select is(public.settle_reservation((select (r ->> 'reservation_id')::uuid from res), 4) ->> 'replayed', 'true',
   'settling again is a replay');
-select throws_ok(format('select public.release_reservation(%L)', (select r ->> 'reservation_id' from res)), 'P0409', null,
+select throws_ok(format('select public.release_reservation(%L)', (select r ->> 'reservation_id' from res)), 'PT409', null,
   'a settled reservation cannot be released');
 select tests.become('b@test.local');
-select throws_ok(format('select public.settle_reservation(%L, 1)', (select r ->> 'reservation_id' from res)), 'P0404', null,
+select throws_ok(format('select public.settle_reservation(%L, 1)', (select r ->> 'reservation_id' from res)), 'PT404', null,
   'another user cannot settle it');
 select tests.become('a@test.local');
 -- An abandoned reservation is released by the next operation after its TTL.

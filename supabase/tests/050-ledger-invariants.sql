@@ -61,7 +61,7 @@ begin
       ok_count := ok_count + 1;
     exception
       -- Refusals by the rules (no funds, key reused for another request, reservation closed) undo themselves.
-      when sqlstate 'P0402' or sqlstate 'P0409' or sqlstate 'P0404' then
+      when sqlstate 'PT402' or sqlstate 'PT409' or sqlstate 'PT404' then
         refused := refused + 1;
     end;
     perform tests.become('postgres');

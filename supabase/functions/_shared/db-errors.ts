@@ -1,5 +1,6 @@
-// The SQL API raises its refusals with SQLSTATE P04xx (xx = the HTTP status) and a stable code in DETAIL;
-// here they become AppErrors, so a function answers 402 insufficient_credits where SQL said so.
+// The SQL API raises its refusals with SQLSTATE PT4xx — PostgREST's convention for "answer HTTP 4xx", so a
+// supabase-js .rpc() call gets the same status — and a stable code in DETAIL; here they become AppErrors, so
+// a function answers 402 insufficient_credits where SQL said so.
 import { AppError } from "./errors.ts";
 
 interface PgError {
@@ -8,15 +9,15 @@ interface PgError {
   message?: string;
 }
 
-/** The AppError for a P04xx refusal, or undefined for any other error (a bug, an outage: a 500). */
+/** The AppError for a PT4xx refusal, or undefined for any other error (a bug, an outage: a 500). */
 export function appErrorFromDb(err: unknown): AppError | undefined {
   const e = err as PgError;
-  const m = typeof e?.code === "string" ? /^P04(\d\d)$/.exec(e.code) : null;
+  const m = typeof e?.code === "string" ? /^PT4(\d\d)$/.exec(e.code) : null;
   if (!m) return undefined;
   return new AppError(400 + Number(m[1]), e.detail || "refused", e.message || "Request refused");
 }
 
-/** Awaits a database call, turning its P04xx refusals into AppErrors and rethrowing anything else. */
+/** Awaits a database call, turning its PT4xx refusals into AppErrors and rethrowing anything else. */
 export async function dbCall<T>(promise: Promise<T>): Promise<T> {
   try {
     return await promise;

@@ -46,10 +46,10 @@ Deno.test("requireUser refuses the anon and service_role keys", () => {
   throwsApp(() => requireUser(req({ role: "service_role" })), 401, "user_required");
 });
 
-Deno.test("P04xx refusals map to their HTTP status and DETAIL code; other errors do not", () => {
-  const e = appErrorFromDb({ code: "P0402", detail: "insufficient_credits", message: "Not enough credits" });
+Deno.test("PT4xx refusals map to their HTTP status and DETAIL code; other errors do not", () => {
+  const e = appErrorFromDb({ code: "PT402", detail: "insufficient_credits", message: "Not enough credits" });
   assert.deepEqual([e?.status, e?.code, e?.message], [402, "insufficient_credits", "Not enough credits"]);
-  assert.equal(appErrorFromDb({ code: "P0429", detail: "rate_limited" })?.status, 429);
+  assert.equal(appErrorFromDb({ code: "PT429", detail: "rate_limited" })?.status, 429);
   assert.equal(appErrorFromDb({ code: "23505", detail: "duplicate" }), undefined);
   assert.equal(appErrorFromDb(new Error("boom")), undefined);
 });
