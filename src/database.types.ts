@@ -3,6 +3,28 @@ export type Json = string | number | boolean | null | { [key: string]: Json | un
 export type Database = {
   "public": {
     Tables: {
+      "admin_settings": {
+        Row: {
+          "key": string;
+          "updated_at": string;
+          "updated_by": string | null;
+          "value": NonNullable<Json>;
+        };
+        ComputedFields: never;
+        Insert: {
+          "key": string;
+          "updated_at"?: string;
+          "updated_by"?: string | null;
+          "value": NonNullable<Json>;
+        };
+        Update: {
+          "key"?: string;
+          "updated_at"?: string;
+          "updated_by"?: string | null;
+          "value"?: NonNullable<Json>;
+        };
+        Relationships: [];
+      };
       "audit_log": {
         Row: {
           "action": string;
@@ -416,6 +438,37 @@ export type Database = {
           "payload"?: NonNullable<Json>;
           "sent_at"?: string | null;
           "template"?: string;
+          "user_id"?: string | null;
+        };
+        Relationships: [];
+      };
+      "events": {
+        Row: {
+          "anonymous_id": string | null;
+          "id": number;
+          "name": string;
+          "occurred_at": string;
+          "properties": NonNullable<Json>;
+          "received_at": string;
+          "user_id": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "anonymous_id"?: string | null;
+          "id"?: never;
+          "name": string;
+          "occurred_at"?: string;
+          "properties"?: NonNullable<Json>;
+          "received_at"?: string;
+          "user_id"?: string | null;
+        };
+        Update: {
+          "anonymous_id"?: string | null;
+          "id"?: never;
+          "name"?: string;
+          "occurred_at"?: string;
+          "properties"?: NonNullable<Json>;
+          "received_at"?: string;
           "user_id"?: string | null;
         };
         Relationships: [];
@@ -1024,10 +1077,31 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
+      "admin_adjust_credits": {
+        Args: { "amount": number; "reason": string; "user_id": string };
+        Returns: Json;
+      };
       "admin_decide_cashout": {
         Args: { "approve": boolean; "cashout_id": string; "reason"?: string };
         Returns: Json;
       };
+      "admin_kpis": { Args: { "bucket"?: string; "from_date": string; "to_date": string }; Returns: Json };
+      "admin_search_users": {
+        Args: { "page"?: number; "page_size"?: number; "search"?: string };
+        Returns: {
+          "cash_available_cents": number;
+          "created_at": string;
+          "credits": number;
+          "display_name": string;
+          "email": string;
+          "id": string;
+          "last_active_at": string;
+          "plan_id": string;
+          "role": string;
+        }[];
+      };
+      "admin_set_plan": { Args: { "plan_id": string; "user_id": string }; Returns: Json };
+      "admin_set_role": { Args: { "role": string; "user_id": string }; Returns: Json };
       "charge_credits": {
         Args: { "feature": string; "idempotency_key"?: string; "quantity"?: number };
         Returns: Json;

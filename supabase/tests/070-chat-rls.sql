@@ -1,6 +1,6 @@
 -- RLS matrix of chat: owners create, list, rename and delete their conversations; messages are read by the
--- conversation's owner and written only by the chat function (the service role here); admins get no
--- special access to private conversations. Anonymous conversations are not reachable through the API.
+-- conversation's owner (and admins, for support) and written only by the chat function (the service role
+-- here). Anonymous conversations are reached only through the chat function.
 begin;
 \ir _helpers.psql
 select plan(44);
@@ -25,7 +25,7 @@ cells(who, op, tbl, stmt, expected) as (
     ('anon', 'select', 'conversations', $$select * from public.conversations$$, 'denied'),
     ('a@test.local', 'select', 'conversations', $$select * from public.conversations where title = 'A''s chat'$$, 'rows'),
     ('b@test.local', 'select', 'conversations', $$select * from public.conversations$$, 'none'),
-    ('admin@test.local', 'select', 'conversations', $$select * from public.conversations$$, 'none'),
+    ('admin@test.local', 'select', 'conversations', $$select * from public.conversations$$, 'rows'),
     ('service_role', 'select', 'conversations', $$select * from public.conversations$$, 'rows'),
     ('anon', 'insert', 'conversations', $$insert into public.conversations (title, anon_session_hash) values ('x', 'h2')$$, 'denied'),
     ('service_role', 'insert', 'conversations', $$insert into public.conversations (title, anon_session_hash) values ('x', 'h2')$$, 'rows'),
@@ -43,7 +43,7 @@ cells(who, op, tbl, stmt, expected) as (
     ('anon', 'select', 'messages', $$select * from public.messages$$, 'denied'),
     ('a@test.local', 'select', 'messages', $$select * from public.messages$$, 'rows'),
     ('b@test.local', 'select', 'messages', $$select * from public.messages$$, 'none'),
-    ('admin@test.local', 'select', 'messages', $$select * from public.messages$$, 'none'),
+    ('admin@test.local', 'select', 'messages', $$select * from public.messages$$, 'rows'),
     ('service_role', 'select', 'messages', $$select * from public.messages$$, 'rows'),
     ('anon', 'insert', 'messages', $$insert into public.messages (conversation_id, role, content) values ('00000000-0000-4000-8000-0000000000c1', 'user', 'x')$$, 'denied'),
     ('a@test.local', 'insert', 'messages', $$insert into public.messages (conversation_id, role, content) values ('00000000-0000-4000-8000-0000000000c1', 'assistant', 'forged')$$, 'denied'),

@@ -1,0 +1,359 @@
+-- Analytics and the admin API. Clients record product events (installation tracking, MCP validation,
+-- onboarding steps: seed 000) straight into `events` under RLS and a rate limit; metered usage is already in
+-- the credit ledger. Admins get KPIs, user search, credit adjustments, role and plan changes and settings,
+-- every write of theirs landing in the audit log.
+
+create table public.events (
+  id bigint generated always as identity primary key,
+  -- e.g. installation.attempted, installation.validated, onboarding.completed, page.viewed
+  name text not null check (name ~ '^[a-z][a-z0-9_.:-]{0,99}$'),
+  properties jsonb not null default '{}' check (jsonb_typeof(properties) = 'object' and pg_column_size(properties) <= 8192),
+  user_id uuid references auth.users (id) on delete cascade,
+  anonymous_id text check (anonymous_id ~ '^[A-Za-z0-9_-]{8,128}$'),
+  occurred_at timestamptz not null default now(),
+  received_at timestamptz not null default now(),
+  check (user_id is not null or anonymous_id is not null)
+);
+comment on table public.events is 'Product analytics events from clients (rate-limited).';
+create index events_name_time on public.events (name, occurred_at);
+create index events_user_time on public.events (user_id, occurred_at) where user_id is not null;
+create index events_user_received on public.events (user_id, received_at) where user_id is not null;
+create index events_anon_time on public.events (anonymous_id, received_at) where anonymous_id is not null;
+
+alter table public.events enable row level security;
+create policy "Users record their own events" on public.events
+  for insert to authenticated with check (user_id = (select auth.uid()));
+create policy "Anonymous visitors record anonymous events" on public.events
+  for insert to anon with check (user_id is null and anonymous_id is not null);
+create policy "Events are readable by their user and admins" on public.events
+  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
+revoke all on public.events from anon, authenticated;
+grant insert (name, properties, user_id, anonymous_id, occurred_at) on public.events to anon, authenticated;
+grant select on public.events to authenticated;
+
+-- Per actor (user or anonymous id): at most 120 events a minute; a timestamp from the future is clamped to
+-- the time received. Counted in SQL, so the limit holds however many API servers there are.
+create function saasbase.limit_events() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_recent integer;
+begin
+  new.received_at := now();
+  new.occurred_at := least(new.occurred_at, now());
+  if new.user_id is not null then
+    select count(*) into v_recent from public.events
+    where user_id = new.user_id and received_at > now() - interval '1 minute';
+  else
+    select count(*) into v_recent from public.events
+    where anonymous_id = new.anonymous_id and received_at > now() - interval '1 minute';
+  end if;
+  if v_recent >= 120 then
+    perform saasbase.fail('PT429', 'rate_limited', 'Too many events: at most 120 a minute');
+  end if;
+  return new;
+end;
+$$;
+create trigger events_limit before insert on public.events
+  for each row execute function saasbase.limit_events();
+
+-- Key / JSON value settings for the product, written by admins through supabase-js; audited by trigger.
+create table public.admin_settings (
+  key text primary key check (key ~ '^[a-z][a-z0-9_.-]{0,99}$'),
+  value jsonb not null,
+  updated_by uuid references auth.users (id) on delete set null,
+  updated_at timestamptz not null default now()
+);
+comment on table public.admin_settings is 'Admin-managed settings (key, JSON value); every change is audited.';
+alter table public.admin_settings enable row level security;
+create policy "Admin settings are readable by admins" on public.admin_settings
+  for select to authenticated using ((select saasbase.is_admin()));
+create policy "Admin settings are written by admins" on public.admin_settings
+  for insert to authenticated with check ((select saasbase.is_admin()));
+create policy "Admin settings are updated by admins" on public.admin_settings
+  for update to authenticated using ((select saasbase.is_admin())) with check ((select saasbase.is_admin()));
+create policy "Admin settings are deleted by admins" on public.admin_settings
+  for delete to authenticated using ((select saasbase.is_admin()));
+revoke all on public.admin_settings from anon;
+
+create function saasbase.audit_admin_settings() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if tg_op <> 'DELETE' then
+    new.updated_by := auth.uid();
+    new.updated_at := now();
+  end if;
+  perform saasbase.audit(auth.uid(), 'admin_settings.' || lower(tg_op), 'admin_setting',
+    coalesce(new.key, old.key), jsonb_build_object('old', case when tg_op <> 'INSERT' then old.value end,
+      'new', case when tg_op <> 'DELETE' then new.value end));
+  return coalesce(new, old);
+end;
+$$;
+create trigger admin_settings_audit before insert or update or delete on public.admin_settings
+  for each row execute function saasbase.audit_admin_settings();
+
+-- Admins read conversations (support, moderation; seed 004's admin conversations API).
+create policy "Conversations are readable by admins" on public.conversations
+  for select to authenticated using ((select saasbase.is_admin()));
+create policy "Messages are readable by admins" on public.messages
+  for select to authenticated using ((select saasbase.is_admin()));
+
+-- ---------------------------------------------------------------------------------------------------------
+-- Admin RPC (SECURITY DEFINER; PT403 for anyone but an admin; every write audited)
+
+create function saasbase.require_admin() returns uuid
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+  v_uid uuid := saasbase.require_user();
+begin
+  if not saasbase.is_admin() then
+    perform saasbase.fail('PT403', 'admin_only', 'Admins only');
+  end if;
+  return v_uid;
+end;
+$$;
+
+-- Users with plan, role, balances and last activity; `search` matches email or display name.
+create function public.admin_search_users(search text default null, page_size integer default 50, page integer default 0)
+returns table (
+  id uuid, email text, display_name text, role text, plan_id text, credits bigint, cash_available_cents bigint,
+  created_at timestamptz, last_active_at timestamptz
+)
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  perform saasbase.require_admin();
+  return query
+  select p.id, p.email, p.display_name, p.role, coalesce(p.plan_id, (select d.id from public.plans d where d.is_default)),
+    coalesce(w.balance, 0), coalesce(c.available_cents, 0), p.created_at,
+    greatest(u.last_sign_in_at,
+      (select max(l.created_at) from public.credit_ledger l where l.user_id = p.id),
+      (select max(e.occurred_at) from public.events e where e.user_id = p.id))
+  from public.profiles p
+  join auth.users u on u.id = p.id
+  left join public.wallets w on w.user_id = p.id
+  left join public.cash_wallets c on c.user_id = p.id
+  where search is null or p.email ilike '%' || search || '%' or p.display_name ilike '%' || search || '%'
+  order by p.created_at desc
+  limit least(greatest(page_size, 1), 200) offset greatest(page, 0) * least(greatest(page_size, 1), 200);
+end;
+$$;
+revoke execute on function public.admin_search_users(text, integer, integer) from public, anon;
+grant execute on function public.admin_search_users(text, integer, integer) to authenticated;
+
+-- Adds (amount > 0) or removes (amount < 0) credits, through the ledger, with a required reason.
+create function public.admin_adjust_credits(user_id uuid, amount bigint, reason text) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_admin uuid := saasbase.require_admin();
+  v_at timestamptz := saasbase.now();
+  v_balance bigint;
+begin
+  if reason is null or char_length(trim(reason)) < 3 then
+    perform saasbase.fail('PT422', 'reason_required', 'A reason (3 characters or more) is required');
+  end if;
+  if amount is null or amount = 0 then
+    perform saasbase.fail('PT422', 'invalid_amount', 'The amount must be a non-zero number of credits');
+  end if;
+  if amount > 0 then
+    v_balance := (saasbase.credit(admin_adjust_credits.user_id, amount, 'adjustment', reason, null, v_at) ->> 'balance')::bigint;
+  else
+    v_balance := saasbase.debit(admin_adjust_credits.user_id, -amount, v_at);
+    perform saasbase.append_ledger(admin_adjust_credits.user_id, 'adjustment', amount, v_balance, v_at, p_reason => reason);
+  end if;
+  perform saasbase.audit(v_admin, 'credits.adjust', 'user', admin_adjust_credits.user_id::text,
+    jsonb_build_object('amount', amount, 'reason', reason, 'balance', v_balance));
+  return jsonb_build_object('user_id', admin_adjust_credits.user_id, 'amount', amount, 'balance', v_balance);
+end;
+$$;
+revoke execute on function public.admin_adjust_credits(uuid, bigint, text) from public, anon;
+grant execute on function public.admin_adjust_credits(uuid, bigint, text) to authenticated;
+
+-- Sets a user's role in app_metadata (what their next token carries; the profile follows by trigger).
+create function public.admin_set_role(user_id uuid, role text) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_admin uuid := saasbase.require_admin();
+  v_old text;
+begin
+  if admin_set_role.role not in ('admin', 'developer', 'customer') then
+    perform saasbase.fail('PT422', 'invalid_role', 'role must be admin, developer or customer');
+  end if;
+  select u.raw_app_meta_data ->> 'role' into v_old from auth.users u where u.id = admin_set_role.user_id for update;
+  if not found then
+    perform saasbase.fail('PT404', 'user_not_found', 'No such user');
+  end if;
+  update auth.users u set raw_app_meta_data = coalesce(u.raw_app_meta_data, '{}') || jsonb_build_object('role', admin_set_role.role),
+    updated_at = now()
+  where u.id = admin_set_role.user_id;
+  perform saasbase.audit(v_admin, 'user.set_role', 'user', admin_set_role.user_id::text,
+    jsonb_build_object('old', v_old, 'new', admin_set_role.role));
+  return jsonb_build_object('user_id', admin_set_role.user_id, 'role', admin_set_role.role);
+end;
+$$;
+revoke execute on function public.admin_set_role(uuid, text) from public, anon;
+grant execute on function public.admin_set_role(uuid, text) to authenticated;
+
+-- Sets a user's plan (null: the default plan). Billing events set it again when a subscription changes.
+create function public.admin_set_plan(user_id uuid, plan_id text) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_admin uuid := saasbase.require_admin();
+  v_old text;
+begin
+  if plan_id is not null and not exists (select from public.plans p where p.id = admin_set_plan.plan_id and p.active) then
+    perform saasbase.fail('PT404', 'unknown_plan', format('Unknown plan %L', plan_id));
+  end if;
+  select p.plan_id into v_old from public.profiles p where p.id = admin_set_plan.user_id for update;
+  if not found then
+    perform saasbase.fail('PT404', 'user_not_found', 'No such user');
+  end if;
+  update public.profiles p set plan_id = admin_set_plan.plan_id where p.id = admin_set_plan.user_id;
+  perform saasbase.audit(v_admin, 'user.set_plan', 'user', admin_set_plan.user_id::text,
+    jsonb_build_object('old', v_old, 'new', plan_id));
+  return jsonb_build_object('user_id', admin_set_plan.user_id, 'plan_id', plan_id);
+end;
+$$;
+revoke execute on function public.admin_set_plan(uuid, text) from public, anon;
+grant execute on function public.admin_set_plan(uuid, text) to authenticated;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- KPIs (admins). Definitions, for reading the figures:
+--   active user on a day   an event or a metered use (ledger charge or reservation) by the user that day
+--   DAU / WAU / MAU        distinct active users on `to_date`, in the 7 and the 30 days ending on it
+--   credits consumed       net credits of charges and reservations (after settles and releases), per feature
+--   revenue                credit purchases (less refunds) and paid invoices, in cents
+--   paying user            one with a paid purchase or invoice; conversion = signups of the range paying by `to_date`
+--   MRR                    subscriptions in force on `to_date` (active, trialing, past_due; period covers it),
+--                          yearly prices counted /12
+--   churn                  subscriptions canceled in the range / subscriptions in force on `from_date`
+--                          (their period covers it, not canceled before it)
+--   onboarding funnel      signups of the range -> installation.attempted -> installation.validated
+--                          -> first metered use -> paid
+create function public.admin_kpis(from_date date, to_date date, bucket text default 'day') returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_from timestamptz;
+  v_to timestamptz;
+  v_result jsonb;
+begin
+  perform saasbase.require_admin();
+  if from_date is null or to_date is null or from_date > to_date or bucket not in ('day', 'week', 'month') then
+    perform saasbase.fail('PT422', 'invalid_range', 'from_date <= to_date and bucket day, week or month are required');
+  end if;
+  v_from := from_date::timestamp at time zone 'UTC';
+  v_to := (to_date + 1)::timestamp at time zone 'UTC';
+
+  with activity as (
+    select e.user_id, e.occurred_at as at from public.events e
+    where e.user_id is not null and e.occurred_at >= v_from - interval '30 days' and e.occurred_at < v_to
+    union all
+    select l.user_id, l.created_at from public.credit_ledger l
+    where l.kind in ('charge', 'reserve') and l.created_at >= v_from - interval '30 days' and l.created_at < v_to
+  ),
+  payments as (
+    select p.user_id, p.created_at as at, (p.amount_cents - p.refunded_cents)::bigint as cents from public.purchases p
+    union all
+    select i.user_id, i.created_at, i.amount_paid::bigint from public.invoices i where i.status = 'paid' and i.amount_paid > 0
+  ),
+  first_payment as (select user_id, min(at) as at from payments group by user_id),
+  signups as (select u.id, u.created_at from auth.users u where u.created_at >= v_from and u.created_at < v_to),
+  consumed as (
+    select l.feature_id, -sum(l.amount)::bigint as credits from public.credit_ledger l
+    where l.kind in ('charge', 'reserve', 'settle', 'release') and l.created_at >= v_from and l.created_at < v_to
+    group by l.feature_id
+  ),
+  in_force as (
+    select s.*, case x.billing_interval when 'year' then round(x.unit_amount / 12.0) else x.unit_amount end as monthly_cents
+    from public.subscriptions s left join public.prices x on x.id = s.price_id
+    where s.status in ('active', 'trialing', 'past_due')
+  ),
+  buckets as (
+    select b as start, b + ('1 ' || bucket)::interval as stop
+    from generate_series(date_trunc(bucket, v_from at time zone 'UTC') at time zone 'UTC', v_to - interval '1 microsecond',
+      ('1 ' || bucket)::interval) b
+  )
+  select jsonb_build_object(
+    'range', jsonb_build_object('from', from_date, 'to', to_date, 'bucket', bucket),
+    'totals', jsonb_build_object(
+      'signups', (select count(*) from signups),
+      'active_users', (select count(distinct user_id) from activity where at >= v_from),
+      'dau', (select count(distinct user_id) from activity where at >= v_to - interval '1 day'),
+      'wau', (select count(distinct user_id) from activity where at >= v_to - interval '7 days'),
+      'mau', (select count(distinct user_id) from activity where at >= v_to - interval '30 days'),
+      'credits_consumed', coalesce((select sum(credits) from consumed), 0),
+      'revenue_cents', coalesce((select sum(cents) from payments where at >= v_from and at < v_to), 0),
+      'paying_users', (select count(*) from first_payment where at < v_to),
+      'new_paying_users', (select count(*) from first_payment where at >= v_from and at < v_to),
+      'conversion_rate', (select case when count(*) = 0 then 0 else round(count(f.user_id)::numeric / count(*), 4) end
+        from signups s left join first_payment f on f.user_id = s.id and f.at < v_to),
+      'mrr_cents', coalesce((select sum(monthly_cents) from in_force
+        where current_period_start < v_to and current_period_end >= v_to), 0),
+      'churned_subscriptions', (select count(*) from public.subscriptions s
+        where s.status = 'canceled' and s.canceled_at >= v_from and s.canceled_at < v_to),
+      'churn_rate', (select case when count(*) = 0 then 0 else round(
+          (select count(*) from public.subscriptions s where s.status = 'canceled' and s.canceled_at >= v_from and s.canceled_at < v_to)::numeric
+          / count(*), 4) end
+        from public.subscriptions s
+        where s.current_period_start <= v_from and s.current_period_end > v_from
+          and (s.canceled_at is null or s.canceled_at >= v_from)),
+      'revenue_per_user_cents', (select case when count(*) = 0 then 0 else round(
+          coalesce((select sum(cents) from payments where at >= v_from and at < v_to), 0)::numeric / count(*)) end
+        from auth.users u where u.created_at < v_to),
+      'revenue_per_paying_user_cents', (select case when count(*) = 0 then 0 else round(
+          coalesce((select sum(cents) from payments where at >= v_from and at < v_to), 0)::numeric / count(*)) end
+        from first_payment where at < v_to)
+    ),
+    'credits_by_feature', coalesce((select jsonb_object_agg(coalesce(feature_id, 'none'), credits) from consumed), '{}'),
+    'funnel', jsonb_build_array(
+      jsonb_build_object('step', 'signed_up', 'users', (select count(*) from signups)),
+      jsonb_build_object('step', 'installation.attempted', 'users', (select count(distinct e.user_id) from public.events e
+        join signups s on s.id = e.user_id where e.name = 'installation.attempted' and e.occurred_at < v_to)),
+      jsonb_build_object('step', 'installation.validated', 'users', (select count(distinct e.user_id) from public.events e
+        join signups s on s.id = e.user_id where e.name = 'installation.validated' and e.occurred_at < v_to
+          and coalesce((e.properties ->> 'valid')::boolean, true))),
+      jsonb_build_object('step', 'first_metered_use', 'users', (select count(distinct l.user_id) from public.credit_ledger l
+        join signups s on s.id = l.user_id where l.kind in ('charge', 'reserve') and l.created_at < v_to)),
+      jsonb_build_object('step', 'paid', 'users', (select count(*) from first_payment f join signups s on s.id = f.user_id
+        where f.at < v_to))
+    ),
+    'series', (select jsonb_agg(jsonb_build_object(
+        'start', b.start,
+        'signups', (select count(*) from signups s where s.created_at >= b.start and s.created_at < b.stop),
+        'active_users', (select count(distinct a.user_id) from activity a where a.at >= b.start and a.at < b.stop),
+        'credits_consumed', coalesce((select -sum(l.amount) from public.credit_ledger l
+          where l.kind in ('charge', 'reserve', 'settle', 'release') and l.created_at >= b.start and l.created_at < b.stop), 0),
+        'revenue_cents', coalesce((select sum(p.cents) from payments p where p.at >= b.start and p.at < b.stop), 0),
+        'new_paying_users', (select count(*) from first_payment f where f.at >= b.start and f.at < b.stop),
+        'churned_subscriptions', (select count(*) from public.subscriptions s
+          where s.status = 'canceled' and s.canceled_at >= b.start and s.canceled_at < b.stop)
+      ) order by b.start) from buckets b)
+  ) into v_result;
+  return v_result;
+end;
+$$;
+revoke execute on function public.admin_kpis(date, date, text) from public, anon;
+grant execute on function public.admin_kpis(date, date, text) to authenticated;

@@ -1,0 +1,59 @@
+-- RLS matrix of events and admin settings: users insert and read their own events, visitors insert
+-- anonymous ones, admins read all; admin settings are admins' (and audited); the service role does anything.
+begin;
+\ir _helpers.psql
+select plan(49);
+
+do $$
+declare
+  a uuid;
+begin
+  a := tests.create_user('a@test.local');
+  perform tests.create_user('b@test.local');
+  perform tests.create_user('admin@test.local', '{"role": "admin"}');
+  insert into public.events (name, user_id) values ('t.seen', a);
+  insert into public.admin_settings (key, value) values ('t.flag', '{"on": true}');
+end $$;
+
+with a(id) as (select tests.user_id('a@test.local')),
+who(who) as (values ('anon'), ('a@test.local'), ('b@test.local'), ('admin@test.local'), ('service_role')),
+cells(tbl, who, op, stmt, expected) as (
+  select 'events', who, 'select', format($$select * from public.events where user_id = %L$$, (select id from a)),
+    case who when 'anon' then 'denied' when 'b@test.local' then 'none' else 'rows' end from who
+  union all
+  select 'events', who, 'insert own', format($$insert into public.events (name, user_id) values ('t.x', %L)$$, tests.user_id(who)),
+    case who when 'anon' then 'denied' else 'rows' end from who where who <> 'anon' and who <> 'service_role'
+  union all
+  select 'events', who, 'insert for A', format($$insert into public.events (name, user_id) values ('t.x', %L)$$, (select id from a)),
+    case who when 'a@test.local' then 'rows' when 'service_role' then 'rows' else 'denied' end from who
+  union all
+  select 'events', who, 'insert anonymous', $$insert into public.events (name, anonymous_id) values ('t.x', 'visitor-0001')$$,
+    case who when 'anon' then 'rows' when 'service_role' then 'rows' else 'denied' end from who
+  union all
+  select 'events', who, 'update', $$update public.events set name = name$$, case who when 'service_role' then 'rows' else 'denied' end from who
+  union all
+  select 'events', who, 'delete', $$delete from public.events$$, case who when 'service_role' then 'rows' else 'denied' end from who
+  union all
+  select 'admin_settings', who, 'select', $$select * from public.admin_settings where key = 't.flag'$$,
+    case who when 'anon' then 'denied' when 'admin@test.local' then 'rows' when 'service_role' then 'rows' else 'none' end from who
+  union all
+  select 'admin_settings', who, 'insert', $$insert into public.admin_settings (key, value) values ('t.new', '1')$$,
+    case who when 'admin@test.local' then 'rows' when 'service_role' then 'rows' else 'denied' end from who
+  union all
+  select 'admin_settings', who, 'update', $$update public.admin_settings set value = '2' where key = 't.flag'$$,
+    case who when 'anon' then 'denied' when 'admin@test.local' then 'rows' when 'service_role' then 'rows' else 'none' end from who
+  union all
+  select 'admin_settings', who, 'delete', $$delete from public.admin_settings where key = 't.flag'$$,
+    case who when 'anon' then 'denied' when 'admin@test.local' then 'rows' when 'service_role' then 'rows' else 'none' end from who
+)
+select is(tests.outcome(who, stmt), expected, format('%s %s %s', who, op, tbl)) from cells order by tbl, op, who;
+
+-- An admin's change of a setting lands in the audit log with the admin as actor.
+select tests.become('admin@test.local');
+update public.admin_settings set value = '{"on": false}' where key = 't.flag';
+select tests.become('postgres');
+select results_eq($$ select actor_id, action, target_id from public.audit_log where target_id = 't.flag' and action = 'admin_settings.update' $$,
+  $$ select tests.user_id('admin@test.local'), 'admin_settings.update'::text, 't.flag'::text $$, 'admin writes are audited');
+
+select * from finish();
+rollback;
