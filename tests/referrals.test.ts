@@ -67,6 +67,30 @@ describe("referrals", () => {
       .rejects.toMatchObject({ code: "42501" });
   });
 
+  it("with payWhen first_payment, the reward waits for the referred user's first payment", async () => {
+    const rollback = new Error("rollback");
+    await expect(sql.begin(async (tx) => {
+      await tx`update saasbase.settings set referral_pay_when = 'first_payment'`;
+      const signUpIn = async (code?: string) => (await tx`insert into auth.users (id, aud, role, email, email_confirmed_at,
+          raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+        values (gen_random_uuid(), 'authenticated', 'authenticated', ${mail()}, now(), '{}', ${tx.json(code ? { referral_code: code } : {})},
+          now(), now()) returning id`)[0].id as string;
+      const referrer = await signUpIn();
+      const [{ code }] = await tx`select code from public.referral_codes where user_id = ${referrer}`;
+      const referred = await signUpIn(code);
+      const status = async () => (await tx`select status from public.referrals where referred_id = ${referred}`)[0].status;
+      expect(await status()).toBe("pending"); // confirmed email is not enough now
+      const [{ r }] = await tx`select public.service_role_referral_first_payment(${referred}) as r`;
+      expect(r).toBe("rewarded");
+      expect(await status()).toBe("rewarded");
+      const [{ again }] = await tx`select public.service_role_referral_first_payment(${referred}) as again`;
+      expect(again).toBe("rewarded"); // a second payment pays nothing more
+      const [{ n }] = await tx`select count(*)::int as n from public.cash_ledger where user_id = ${referrer} and kind = 'referral'`;
+      expect(n).toBe(1);
+      throw rollback;
+    })).rejects.toBe(rollback);
+  });
+
   it("the monthly cap per referrer: past it, referrals are recorded but not rewarded", async () => {
     const rollback = new Error("rollback");
     await expect(sql.begin(async (tx) => {
