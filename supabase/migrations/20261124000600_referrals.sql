@@ -234,6 +234,26 @@ begin
 end;
 $$;
 
+-- Pays the referral of `p_referred` if `p_moment` (signup, email_confirmed, first_payment) is when the config
+-- pays; returns the referral's status ('not_applicable' at another moment, 'no_referral' without one).
+create function saasbase.referral_moment(p_referred uuid, p_moment text) returns text
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_referral uuid;
+begin
+  if (select referral_pay_when from saasbase.settings) <> p_moment then
+    return 'not_applicable';
+  end if;
+  select id into v_referral from public.referrals where referred_id = p_referred;
+  if v_referral is null then
+    return 'no_referral';
+  end if;
+  return saasbase.reward_referral(v_referral);
+end;
+$$;
+
 -- On sign-up: the user's code, and the referral from `referral_code` in the sign-up metadata (an unknown code
 -- is ignored: sign-up must not fail over it). Paid at once when the config says `signup`.
 create function saasbase.handle_new_referral() returns trigger
@@ -244,7 +264,6 @@ as $$
 declare
   v_code text := upper(trim(new.raw_user_meta_data ->> 'referral_code'));
   v_referrer uuid;
-  v_referral uuid;
 begin
   insert into public.referral_codes (user_id, code) values (new.id, saasbase.new_referral_code());
   if v_code is null or v_code = '' then
@@ -255,13 +274,11 @@ begin
     return new;
   end if;
   insert into public.referrals (referrer_id, referred_id, code) values (v_referrer, new.id, v_code)
-  on conflict (referred_id) do nothing
-  returning id into v_referral;
-  -- Paid now when the config pays at sign-up, or pays on a confirmed email and GoTrue created the user
-  -- confirmed already (email confirmations off, or an admin-created user).
-  if v_referral is not null and ((select referral_pay_when from saasbase.settings) = 'signup'
-      or ((select referral_pay_when from saasbase.settings) = 'email_confirmed' and new.email_confirmed_at is not null)) then
-    perform saasbase.reward_referral(v_referral);
+  on conflict (referred_id) do nothing;
+  perform saasbase.referral_moment(new.id, 'signup');
+  -- A user GoTrue creates confirmed already (confirmations off, or made by an admin) is paid now too.
+  if new.email_confirmed_at is not null then
+    perform saasbase.referral_moment(new.id, 'email_confirmed');
   end if;
   return new;
 end;
@@ -276,15 +293,9 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
-declare
-  v_referral uuid;
 begin
-  if old.email_confirmed_at is null and new.email_confirmed_at is not null
-     and (select referral_pay_when from saasbase.settings) = 'email_confirmed' then
-    select id into v_referral from public.referrals where referred_id = new.id and status = 'pending';
-    if v_referral is not null then
-      perform saasbase.reward_referral(v_referral);
-    end if;
+  if old.email_confirmed_at is null and new.email_confirmed_at is not null then
+    perform saasbase.referral_moment(new.id, 'email_confirmed');
   end if;
   return new;
 end;
@@ -302,17 +313,8 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
-declare
-  v_referral uuid;
 begin
-  if (select referral_pay_when from saasbase.settings) <> 'first_payment' then
-    return 'not_applicable';
-  end if;
-  select r.id into v_referral from public.referrals r where r.referred_id = service_role_referral_first_payment.user_id;
-  if v_referral is null then
-    return 'no_referral';
-  end if;
-  return saasbase.reward_referral(v_referral);
+  return saasbase.referral_moment(user_id, 'first_payment');
 end;
 $$;
 revoke execute on function public.service_role_referral_first_payment(uuid) from public, anon, authenticated;
