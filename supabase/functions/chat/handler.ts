@@ -128,11 +128,12 @@ async function chat(req: Request): Promise<Response> {
   } else {
     await dbCall(db()`select public.service_role_take_anon_chat(${who.sessionHash})`);
   }
+  const user = who.kind === "user" ? who : undefined;
   const giveBack = async () => {
-    if (reservation) {
-      await asCaller(
-        (who as Extract<Chatter, { kind: "user" }>).caller,
-        (tx) => tx`select public.release_reservation(${reservation!.reservation_id})`,
+    if (user && reservation) {
+      await callAsCaller(
+        user.caller,
+        (sql) => sql`public.release_reservation(${reservation!.reservation_id})`,
       );
     } else if (who.kind === "anon") {
       await db()`select public.service_role_return_anon_chat(${who.sessionHash})`;
@@ -190,14 +191,12 @@ async function chat(req: Request): Promise<Response> {
         values (${conversationId}, 'user', ${body.message}, ${persona.id}, ${stream.model})`;
       let charged = 0;
       let balance: number | null = null;
-      if (complete && reservation) {
-        await tx`select set_config('request.jwt.claims', ${
-          JSON.stringify((who as Extract<Chatter, { kind: "user" }>).caller.claims)
-        }, true),
-                        set_config('role', 'authenticated', true)`;
-        const [{ r }] =
-          await tx`select public.settle_reservation(${reservation.reservation_id}, ${cost}) as r`;
-        await tx`select set_config('role', 'postgres', true)`;
+      if (complete && user && reservation) {
+        // The caller's claims for the SECURITY DEFINER settle (it reads them, not the role).
+        const [{ r }] = await tx`select public.settle_reservation(${reservation.reservation_id}, ${cost}) as r
+          from (select set_config('request.jwt.claims', ${
+          JSON.stringify(user.caller.claims)
+        }, true)) as caller`;
         charged = Number(r.credits_charged);
         balance = Number(r.balance);
       }
