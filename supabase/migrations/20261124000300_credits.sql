@@ -452,6 +452,17 @@ begin
 end;
 $$;
 
+-- A user's plan: the profile's (set by billing or an admin), else the default plan.
+create function saasbase.plan_of(p_user uuid) returns text
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  return coalesce((select p.plan_id from public.profiles p where p.id = p_user),
+                  (select d.id from public.plans d where d.is_default));
+end;
+$$;
+
 -- What one use of a feature costs this user now: the plan's rule for it and the quota used so far.
 -- No row for an unknown or retired feature. Without a plan (none synced yet) a feature is simply paid.
 create function saasbase.feature_rule(p_user uuid, p_feature text, p_at timestamptz)
@@ -462,16 +473,14 @@ returns table (
 language plpgsql stable
 set search_path = ''
 as $$
+declare
+  v_plan text := saasbase.plan_of(p_user);
 begin
   return query
   select pl.id, f.credits, coalesce(q.unlimited, false), q.period, saasbase.period_key(q.period, p_at),
     q.free_limit, coalesce(q.overage, 'credits'), coalesce(c.used, 0), coalesce(pl.discount_percent, 0::smallint)
   from public.features f
-  left join lateral (
-    select p.id, p.discount_percent from public.plans p
-    where p.id = coalesce((select pr.plan_id from public.profiles pr where pr.id = p_user),
-                          (select d.id from public.plans d where d.is_default))
-  ) pl on true
+  left join public.plans pl on pl.id = v_plan
   left join public.plan_quotas q on q.plan_id = pl.id and q.feature_id = f.id
   left join public.usage_counters c
     on c.user_id = p_user and c.feature_id = f.id and c.period_key = saasbase.period_key(q.period, p_at)
@@ -855,8 +864,7 @@ begin
     perform saasbase.run_due(v_uid, v_at);
     select * into v_wallet from public.wallets where user_id = v_uid;
   end if;
-  select coalesce(p.plan_id, (select d.id from public.plans d where d.is_default)) into v_plan
-  from public.profiles p where p.id = v_uid;
+  v_plan := saasbase.plan_of(v_uid);
   return jsonb_build_object(
     'balance', coalesce(v_wallet.balance, 0),
     'reserved', coalesce(v_wallet.reserved, 0),
@@ -901,9 +909,7 @@ begin
   end if;
   if auth.uid() is not null then
     select coalesce(pl.discount_percent, 0) into v_discount
-    from public.plans pl
-    where pl.id = coalesce((select p.plan_id from public.profiles p where p.id = auth.uid()),
-                           (select d.id from public.plans d where d.is_default));
+    from public.plans pl where pl.id = saasbase.plan_of(auth.uid());
   end if;
   return jsonb_build_object('pack', v_pack.id, 'credits', v_pack.credits, 'price_cents', v_pack.price_cents,
     'discount_percent', coalesce(v_discount, 0),

@@ -134,7 +134,7 @@ as $$
 begin
   perform saasbase.require_admin();
   return query
-  select p.id, p.email, p.display_name, p.role, coalesce(p.plan_id, (select d.id from public.plans d where d.is_default)),
+  select p.id, p.email, p.display_name, p.role, saasbase.plan_of(p.id),
     coalesce(w.balance, 0), coalesce(c.available_cents, 0), p.created_at,
     greatest(u.last_sign_in_at,
       (select max(l.created_at) from public.credit_ledger l where l.user_id = p.id),
