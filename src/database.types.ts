@@ -1154,12 +1154,26 @@ export type Database = {
         };
         Returns: Json;
       };
+      "service_role_record_credit_purchase": {
+        Args: {
+          "p_amount_cents": number;
+          "p_credits": number;
+          "p_currency": string;
+          "p_discount_percent": number;
+          "p_pack": string;
+          "p_payment_intent": string;
+          "p_session": string;
+          "p_user": string;
+        };
+        Returns: Json;
+      };
       "service_role_record_payout": {
         Args: { "cashout_id": string; "failure"?: string; "transfer_id": string };
         Returns: Json;
       };
       "service_role_referral_first_payment": { Args: { "user_id": string }; Returns: string };
       "service_role_return_anon_chat": { Args: { "session_hash": string }; Returns: undefined };
+      "service_role_stripe_user": { Args: { "customer_id": string; "user_hint": string }; Returns: string };
       "service_role_sync_config": { Args: { "catalog": Json }; Returns: Json };
       "service_role_take_anon_chat": { Args: { "session_hash": string }; Returns: number };
       "service_role_upsert_subscription": {

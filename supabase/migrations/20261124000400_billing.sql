@@ -211,3 +211,58 @@ revoke execute on function public.service_role_upsert_subscription(text, uuid, t
   boolean, timestamptz, timestamptz) from public, anon, authenticated;
 grant execute on function public.service_role_upsert_subscription(text, uuid, text, text, timestamptz, timestamptz,
   boolean, timestamptz, timestamptz) to service_role;
+
+-- The user a Stripe object belongs to: the user id our checkout put in its metadata (or
+-- client_reference_id), else the owner of its Stripe customer; that customer is linked to the user on the way
+-- (a user keeps the first customer linked). Null when neither names a user.
+create function public.service_role_stripe_user(user_hint text, customer_id text) returns uuid
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_user uuid;
+begin
+  -- Compared as a uuid, so the lookup uses the primary key; anything else in the metadata matches no one.
+  if user_hint ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+    select u.id into v_user from auth.users u where u.id = user_hint::uuid;
+  end if;
+  if v_user is null then
+    select c.user_id into v_user from public.customers c where c.stripe_customer_id = customer_id;
+  elsif customer_id is not null then
+    insert into public.customers (user_id, stripe_customer_id) values (v_user, customer_id) on conflict do nothing;
+  end if;
+  return v_user;
+end;
+$$;
+revoke execute on function public.service_role_stripe_user(text, text) from public, anon, authenticated;
+grant execute on function public.service_role_stripe_user(text, text) to service_role;
+
+-- A paid credit-pack checkout in one statement: the purchase row, its credits through the ledger (once per
+-- checkout session) and the referral reward a first payment earns.
+create function public.service_role_record_credit_purchase(
+  p_user uuid, p_session text, p_payment_intent text, p_pack text, p_credits integer, p_amount_cents integer,
+  p_currency text, p_discount_percent integer
+) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_grant jsonb;
+begin
+  insert into public.purchases (user_id, checkout_session_id, payment_intent_id, pack_id, credits, amount_cents,
+    currency, discount_percent)
+  values (p_user, p_session, p_payment_intent, p_pack, p_credits, p_amount_cents, p_currency, p_discount_percent)
+  on conflict (checkout_session_id) do nothing;
+  v_grant := saasbase.credit(p_user, p_credits, 'purchase', 'credit purchase', 'checkout:' || p_session,
+    saasbase.now(), null, coalesce(p_payment_intent, p_session));
+  -- Referral rewards live in the referrals migration; PL/pgSQL resolves the call when it runs.
+  perform saasbase.referral_moment(p_user, 'first_payment');
+  return v_grant;
+end;
+$$;
+revoke execute on function public.service_role_record_credit_purchase(uuid, text, text, text, integer, integer, text,
+  integer) from public, anon, authenticated;
+grant execute on function public.service_role_record_credit_purchase(uuid, text, text, text, integer, integer, text,
+  integer) to service_role;

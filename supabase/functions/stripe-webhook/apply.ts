@@ -32,28 +32,17 @@ const num = (obj: unknown, ...paths: string[]) => {
 };
 const ts = (seconds: number | undefined) => (seconds === undefined ? null : new Date(seconds * 1000));
 
+/** The user a Stripe object belongs to (our metadata's user id, else its customer's owner), linking that
+ * customer to the user on the way; one round trip. */
 async function userFor(tx: Tx, obj: unknown): Promise<string | undefined> {
-  const fromMeta = str(obj, "metadata.user_id", "client_reference_id");
-  if (fromMeta) {
-    const [u] = await tx`select id from auth.users where id::text = ${fromMeta}`;
-    if (u) return u.id;
-  }
-  const customer = str(obj, "customer");
-  if (!customer) return undefined;
-  const [c] = await tx`select user_id from public.customers where stripe_customer_id = ${customer}`;
-  return c?.user_id;
-}
-
-async function linkCustomer(tx: Tx, userId: string, customerId: string | undefined) {
-  if (!customerId) return;
-  await tx`insert into public.customers (user_id, stripe_customer_id) values (${userId}, ${customerId})
-    on conflict do nothing`;
+  const [{ id }] = await tx`select public.service_role_stripe_user(
+    ${str(obj, "metadata.user_id", "client_reference_id") ?? null}, ${str(obj, "customer") ?? null}) as id`;
+  return id ?? undefined;
 }
 
 async function upsertSubscription(tx: Tx, sub: unknown, eventAt: number): Promise<Outcome> {
   const userId = await userFor(tx, sub);
   if (!userId) return "unknown_user";
-  await linkCustomer(tx, userId, str(sub, "customer"));
   const item = (at(sub, "items.data") as unknown[] | undefined)?.[0];
   const [{ applied }] = await tx`select public.service_role_upsert_subscription(
     ${str(sub, "id")!}, ${userId}, ${str(sub, "status")!}, ${str(item, "price")!},
@@ -71,7 +60,6 @@ async function checkoutCompleted(
 ): Promise<Outcome> {
   const userId = await userFor(tx, session);
   if (!userId) return "unknown_user";
-  await linkCustomer(tx, userId, str(session, "customer"));
 
   if (session.mode === "subscription") {
     const subscriptionId = str(session, "subscription");
@@ -81,17 +69,12 @@ async function checkoutCompleted(
   if (session.mode !== "payment" || session.payment_status !== "paid") return "ignored";
   const credits = Number(session.metadata?.credits);
   if (!Number.isInteger(credits) || credits <= 0) return "ignored";
-  const paymentIntent = str(session, "payment_intent") ?? null;
-  await tx`insert into public.purchases (user_id, checkout_session_id, payment_intent_id, pack_id, credits,
-      amount_cents, currency, discount_percent)
-    values (${userId}, ${session.id}, ${paymentIntent}, ${session.metadata?.pack_id ?? null}, ${credits},
-      ${session.amount_total ?? 0}, ${session.currency ?? "usd"}, ${
+  // The purchase, its credits and any referral reward: one statement (public.service_role_record_credit_purchase).
+  await tx`select public.service_role_record_credit_purchase(${userId}, ${session.id},
+    ${str(session, "payment_intent") ?? null}, ${session.metadata?.pack_id ?? null}, ${credits},
+    ${session.amount_total ?? 0}, ${session.currency ?? "usd"}, ${
     Number(session.metadata?.discount_percent ?? 0)
-  })
-    on conflict (checkout_session_id) do nothing`;
-  await tx`select public.service_role_grant_credits(${userId}, ${credits}, 'purchase', 'credit purchase',
-    ${`checkout:${session.id}`}, null, ${paymentIntent ?? session.id})`;
-  await tx`select public.service_role_referral_first_payment(${userId})`;
+  })`;
   return "applied";
 }
 

@@ -1,0 +1,54 @@
+-- The SQL the stripe-webhook function applies events with: finding the user a Stripe object belongs to
+-- (linking its customer), and a credit-pack purchase with its grant in one idempotent statement. Service role
+-- only.
+begin;
+\ir _helpers.psql
+select plan(16);
+
+select tests.create_user('a@test.local');
+select tests.create_user('b@test.local');
+insert into public.customers (user_id, stripe_customer_id) values (tests.user_id('b@test.local'), 'cus_b');
+
+-- Finding the user
+select is(public.service_role_stripe_user(tests.user_id('a@test.local')::text, null), tests.user_id('a@test.local'),
+  'a user id in the metadata names that user');
+select is(public.service_role_stripe_user(upper(tests.user_id('a@test.local')::text), null),
+  tests.user_id('a@test.local'), 'in any letter case');
+select is(public.service_role_stripe_user(null, 'cus_b'), tests.user_id('b@test.local'),
+  'without one, the owner of the Stripe customer');
+select is(public.service_role_stripe_user('not-a-user-id', 'cus_b'), tests.user_id('b@test.local'),
+  'metadata that is not a user id is ignored, not an error');
+select is(public.service_role_stripe_user(gen_random_uuid()::text, 'cus_nobody'), null,
+  'an unknown user and an unknown customer: nobody');
+select is(public.service_role_stripe_user(tests.user_id('a@test.local')::text, 'cus_a'), tests.user_id('a@test.local'),
+  'a user found by id ...');
+select is((select stripe_customer_id from public.customers where user_id = tests.user_id('a@test.local')), 'cus_a',
+  '... gets the customer linked');
+select is(public.service_role_stripe_user(tests.user_id('a@test.local')::text, 'cus_other'),
+  tests.user_id('a@test.local'), 'a second customer for the same user ...');
+select is((select count(*)::int from public.customers where user_id = tests.user_id('a@test.local')), 1,
+  '... keeps the first link');
+
+-- A credit purchase
+select is(
+  (public.service_role_record_credit_purchase(tests.user_id('a@test.local'), 'cs_1', 'pi_1', 'credits_500', 500, 500,
+    'usd', 0)) ->> 'replayed', 'false', 'a purchase grants its credits');
+select is((select balance from public.wallets where user_id = tests.user_id('a@test.local')),
+  (select coalesce(sum(amount), 0)::bigint from public.credit_ledger where user_id = tests.user_id('a@test.local')),
+  'balance = ledger sum');
+select is(
+  (public.service_role_record_credit_purchase(tests.user_id('a@test.local'), 'cs_1', 'pi_1', 'credits_500', 500, 500,
+    'usd', 0)) ->> 'replayed', 'true', 'the same checkout session again is a replay');
+select is((select count(*)::int from public.credit_ledger
+  where user_id = tests.user_id('a@test.local') and kind = 'purchase'), 1, 'one purchase row in the ledger');
+select is((select count(*)::int from public.purchases where checkout_session_id = 'cs_1'), 1, 'one purchase');
+
+-- Clients cannot call either
+select throws_ok($$ select tests.become('a@test.local'); select public.service_role_stripe_user(null, 'cus_b') $$,
+  '42501', null, 'users cannot look up Stripe customers');
+select throws_ok($$ select tests.become('anon');
+  select public.service_role_record_credit_purchase(gen_random_uuid(), 'cs_x', null, null, 1, 1, 'usd', 0) $$,
+  '42501', null, 'anon cannot record purchases');
+
+select * from finish();
+rollback;
