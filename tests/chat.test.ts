@@ -219,6 +219,22 @@ describe("anonymous chat", () => {
     const theirs = await callFunction(`chat/messages?conversation_id=${id}&session_id=other-${crypto.randomUUID()}`, { token: stack().anonKey });
     expect(theirs.status).toBe(404);
   });
+
+  it("continues its own conversation with the history; other sessions and users cannot", async () => {
+    const own = `anon-${crypto.randomUUID()}`;
+    const first = await chat(stack().anonKey, { message: "Remember me", session_id: own });
+    const id = first.events[0].data.conversation_id;
+    const next = await chat(stack().anonKey, { conversation_id: id, message: "Still there?", session_id: own });
+    expect(next.res.status).toBe(200);
+    expect((await upstreamRequests()).at(-1)!.messages.map((m) => [m.role, m.content]).slice(1)).toEqual([
+      ["user", "Remember me"],
+      ["assistant", "Hello, world!"],
+      ["user", "Still there?"],
+    ]);
+    const other = await chat(stack().anonKey, { conversation_id: id, message: "hi", session_id: `anon-${crypto.randomUUID()}` });
+    expect(other.res.status).toBe(404);
+    expect((await chat(payer.token, { conversation_id: id, message: "hi" })).res.status).toBe(404);
+  });
 });
 
 describe("conversations through supabase-js (RLS)", () => {

@@ -77,12 +77,21 @@ async function chatterOf(req: Request, session: string | null | undefined): Prom
   );
 }
 
-async function findConversation(who: Chatter, id: string) {
-  const [conversation] = who.kind === "user"
-    ? await db()`select id, persona from public.conversations where id = ${id} and user_id = ${who.caller.userId}`
-    : await db()`select id, persona from public.conversations where id = ${id} and anon_session_hash = ${who.sessionHash}`;
-  if (!conversation) throw new NotFoundError("No such conversation", "conversation_not_found");
-  return conversation as { id: string; persona: string };
+/** The caller's conversation (404 when it is not theirs); with `withHistory`, also its finished turns, oldest
+ * first, read in the same round trip. */
+async function findConversation(who: Chatter, id: string, withHistory = false) {
+  const sql = db();
+  const owner = who.kind === "user"
+    ? sql`c.user_id = ${who.caller.userId}`
+    : sql`c.anon_session_hash = ${who.sessionHash}`;
+  const rows = withHistory
+    ? await sql`select c.id, c.persona, m.role, m.content from public.conversations c
+        left join public.messages m on m.conversation_id = c.id and m.status = 'complete'
+        where c.id = ${id} and ${owner} order by m.id`
+    : await sql`select c.id, c.persona from public.conversations c where c.id = ${id} and ${owner}`;
+  if (rows.length === 0) throw new NotFoundError("No such conversation", "conversation_not_found");
+  const history: ChatTurn[] = rows.filter((r) => r.role).map((r) => ({ role: r.role, content: r.content }));
+  return { id: rows[0].id as string, persona: rows[0].persona as string, history };
 }
 
 function sse(event: string, data: unknown): Uint8Array {
@@ -92,7 +101,7 @@ function sse(event: string, data: unknown): Uint8Array {
 async function chat(req: Request): Promise<Response> {
   const body = await readJson(req, chatBody);
   const who = await chatterOf(req, body.session_id);
-  const existing = body.conversation_id ? await findConversation(who, body.conversation_id) : undefined;
+  const existing = body.conversation_id ? await findConversation(who, body.conversation_id, true) : undefined;
 
   const persona = config.personas.find((p) =>
     p.id === (body.persona ?? existing?.persona ?? config.defaultPersona)
@@ -104,11 +113,7 @@ async function chat(req: Request): Promise<Response> {
   const model = config.ai.providers.flatMap((p) => p.models).find((m) => m.id === modelId);
   if (!model) throw new ValidationError(`Unknown model ${modelId}`, [{ path: "model", message: "unknown" }]);
 
-  const history: ChatTurn[] = existing
-    ? (await db()`select role, content from public.messages
-        where conversation_id = ${existing.id} and status = 'complete' order by id`) as unknown as ChatTurn[]
-    : [];
-  const context = buildContext(persona.systemPrompt, history, body.message, model);
+  const context = buildContext(persona.systemPrompt, existing?.history ?? [], body.message, model);
 
   // Money first: nothing is written, and no model is called, for a caller who cannot pay.
   let reservation: { reservation_id: string; amount: number } | undefined;
