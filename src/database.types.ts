@@ -1154,6 +1154,26 @@ export type Database = {
         };
         Returns: Json;
       };
+      "service_role_record_chat_exchange": {
+        Args: {
+          "p_anon_hash": string;
+          "p_answer": string;
+          "p_complete": boolean;
+          "p_completion_tokens": number;
+          "p_conversation": string;
+          "p_cost": number;
+          "p_model": string;
+          "p_new_conversation": boolean;
+          "p_persona": string;
+          "p_prompt_tokens": number;
+          "p_provider": string;
+          "p_question": string;
+          "p_reservation": string;
+          "p_title": string;
+          "p_user": string;
+        };
+        Returns: Json;
+      };
       "service_role_record_credit_purchase": {
         Args: {
           "p_amount_cents": number;

@@ -689,39 +689,36 @@ $$;
 revoke execute on function public.reserve_credits(text, integer, text, bigint) from public, anon;
 grant execute on function public.reserve_credits(text, integer, text, bigint) to authenticated;
 
--- Settles a reservation at the real cost: charges `actual` (at most what was held; the rest goes back) and
--- records the use. Settling again with the same amount returns the first outcome.
-create function public.settle_reservation(reservation_id uuid, actual bigint) returns jsonb
+-- Settles a reservation of `p_user` at the real cost: charges `p_actual` (at most what was held; the rest
+-- goes back) and records the use. Settling again with the same amount returns the first outcome.
+create function saasbase.settle(p_user uuid, p_reservation uuid, p_actual bigint, p_at timestamptz) returns jsonb
 language plpgsql
-security definer
 set search_path = ''
 as $$
 declare
-  v_uid uuid := saasbase.require_user();
-  v_at timestamptz := saasbase.now();
   v_res public.credit_reservations;
   v_charged bigint;
   v_balance bigint;
   v_usage bigint;
 begin
-  if actual is null or actual < 0 then
+  if p_actual is null or p_actual < 0 then
     perform saasbase.fail('PT422', 'invalid_amount', 'actual must be a non-negative number of credits');
   end if;
   -- Lock order as everywhere: the wallet before the reservation.
-  perform 1 from public.wallets where user_id = v_uid for update;
+  perform 1 from public.wallets where user_id = p_user for update;
   select * into v_res from public.credit_reservations r
-  where r.id = settle_reservation.reservation_id and r.user_id = v_uid
+  where r.id = p_reservation and r.user_id = p_user
   for update;
   if not found then
     perform saasbase.fail('PT404', 'reservation_not_found', 'No such reservation');
   end if;
-  v_charged := least(actual, v_res.amount);
+  v_charged := least(p_actual, v_res.amount);
   if v_res.status = 'settled' then
     if v_res.settled_amount <> v_charged then
       perform saasbase.fail('PT409', 'reservation_closed', 'This reservation was settled at another amount');
     end if;
     select l.id, l.balance_after into v_usage, v_balance from public.credit_ledger l
-    where l.user_id = v_uid and l.kind = 'settle' and l.reservation_id = v_res.id;
+    where l.user_id = p_user and l.kind = 'settle' and l.reservation_id = v_res.id;
     return jsonb_build_object('reservation_id', v_res.id, 'usage_id', v_usage, 'credits_charged', v_charged,
       'refunded', v_res.amount - v_charged, 'balance', v_balance, 'replayed', true);
   elsif v_res.status = 'released' then
@@ -729,16 +726,27 @@ begin
   end if;
 
   update public.wallets
-  set balance = balance + (v_res.amount - v_charged), reserved = reserved - v_res.amount, updated_at = v_at
-  where user_id = v_uid
+  set balance = balance + (v_res.amount - v_charged), reserved = reserved - v_res.amount, updated_at = p_at
+  where user_id = p_user
   returning balance into v_balance;
-  v_usage := saasbase.append_ledger(v_uid, 'settle', v_res.amount - v_charged, v_balance, v_at,
+  v_usage := saasbase.append_ledger(p_user, 'settle', v_res.amount - v_charged, v_balance, p_at,
     p_feature => v_res.feature_id, p_quantity => v_res.quantity, p_free_units => v_res.free_units,
     p_reservation => v_res.id, p_reason => format('charged %s of %s held', v_charged, v_res.amount));
-  update public.credit_reservations set status = 'settled', settled_amount = v_charged, closed_at = v_at
+  update public.credit_reservations set status = 'settled', settled_amount = v_charged, closed_at = p_at
   where id = v_res.id;
   return jsonb_build_object('reservation_id', v_res.id, 'usage_id', v_usage, 'credits_charged', v_charged,
     'refunded', v_res.amount - v_charged, 'balance', v_balance, 'replayed', false);
+end;
+$$;
+
+-- The caller's reservation, settled at the real cost (saasbase.settle).
+create function public.settle_reservation(reservation_id uuid, actual bigint) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  return saasbase.settle(saasbase.require_user(), reservation_id, actual, saasbase.now());
 end;
 $$;
 revoke execute on function public.settle_reservation(uuid, bigint) from public, anon;

@@ -151,3 +151,45 @@ end;
 $$;
 revoke execute on function public.service_role_return_anon_chat(text) from public, anon, authenticated;
 grant execute on function public.service_role_return_anon_chat(text) to service_role;
+
+-- One exchange of the chat function, stored in one statement (so one transaction): the conversation when it
+-- is new, the user's message, the answer (complete, or failed: never charged) and, for a complete answer with
+-- a reservation, that reservation settled at the answer's cost. Server-side only.
+create function public.service_role_record_chat_exchange(
+  p_conversation uuid, p_new_conversation boolean, p_user uuid, p_anon_hash text, p_title text, p_persona text,
+  p_provider text, p_model text, p_question text, p_answer text, p_complete boolean, p_prompt_tokens integer,
+  p_completion_tokens integer, p_reservation uuid, p_cost bigint
+) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_charged bigint := 0;
+  v_balance bigint;
+  v_settled jsonb;
+  v_message bigint;
+begin
+  if p_new_conversation then
+    insert into public.conversations (id, user_id, anon_session_hash, title, persona)
+    values (p_conversation, p_user, p_anon_hash, p_title, p_persona);
+  end if;
+  insert into public.messages (conversation_id, role, content, persona, model)
+  values (p_conversation, 'user', p_question, p_persona, p_model);
+  if p_complete and p_reservation is not null then
+    v_settled := saasbase.settle(p_user, p_reservation, p_cost, saasbase.now());
+    v_charged := (v_settled ->> 'credits_charged')::bigint;
+    v_balance := (v_settled ->> 'balance')::bigint;
+  end if;
+  insert into public.messages (conversation_id, role, content, status, persona, provider, model, prompt_tokens,
+    completion_tokens, credits_consumed, reservation_id)
+  values (p_conversation, 'assistant', p_answer, case when p_complete then 'complete' else 'failed' end,
+    p_persona, p_provider, p_model, p_prompt_tokens, p_completion_tokens, v_charged, p_reservation)
+  returning id into v_message;
+  return jsonb_build_object('message_id', v_message, 'credits_charged', v_charged, 'balance', v_balance);
+end;
+$$;
+revoke execute on function public.service_role_record_chat_exchange(uuid, boolean, uuid, text, text, text, text,
+  text, text, text, boolean, integer, integer, uuid, bigint) from public, anon, authenticated;
+grant execute on function public.service_role_record_chat_exchange(uuid, boolean, uuid, text, text, text, text,
+  text, text, text, boolean, integer, integer, uuid, bigint) to service_role;

@@ -3,7 +3,7 @@
 -- here). Anonymous conversations are reached only through the chat function.
 begin;
 \ir _helpers.psql
-select plan(44);
+select plan(46);
 
 do $$
 declare
@@ -81,5 +81,11 @@ select is((select count(*)::int from public.messages), 0, 'messages go with thei
 -- The anonymous allowance is the service role's to take.
 select throws_ok($$ select tests.become('anon'); select public.service_role_take_anon_chat('h') $$, '42501', null, 'anon cannot take from the allowance directly');
 
+select throws_ok($$ select tests.become('a@test.local');
+  select public.service_role_record_chat_exchange(gen_random_uuid(), true, tests.user_id('a@test.local'), null, 't', 'general',
+    'openai', 'm', 'q', 'a', true, 1, 1, null, 0) $$, '42501', null, 'users cannot write messages through the exchange recorder');
+select throws_ok($$ select tests.become('anon');
+  select public.service_role_record_chat_exchange(gen_random_uuid(), true, null, 'h', 't', 'general',
+    'openai', 'm', 'q', 'a', true, 1, 1, null, 0) $$, '42501', null, 'anon cannot either');
 select * from finish();
 rollback;

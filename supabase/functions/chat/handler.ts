@@ -179,44 +179,28 @@ async function chat(req: Request): Promise<Response> {
   const conversationId = existing?.id ?? crypto.randomUUID();
 
   /** Stores the exchange (and a new conversation); for a complete answer also settles the reservation at the
-   * real cost: all in one transaction. */
-  const record = async (answer: string, usage: Usage | undefined, complete: boolean) =>
-    await db().begin(async (tx) => {
-      if (!existing) {
-        await tx`insert into public.conversations (id, user_id, anon_session_hash, title, persona)
-          values (${conversationId}, ${who.kind === "user" ? who.caller.userId : null},
-            ${who.kind === "anon" ? who.sessionHash : null}, ${titleFrom(body.message)}, ${persona.id})`;
-      }
-      const promptTokens = usage?.promptTokens ?? context.promptTokens;
-      const completionTokens = usage?.completionTokens ?? estimateTokens(answer);
-      const cost = complete
-        ? messageCost(persona.creditsPerMessage, model.creditsPer1kTokens, promptTokens + completionTokens)
-        : 0;
-      await tx`insert into public.messages (conversation_id, role, content, persona, model)
-        values (${conversationId}, 'user', ${body.message}, ${persona.id}, ${stream.model})`;
-      let charged = 0;
-      let balance: number | null = null;
-      if (complete && user && reservation) {
-        // The caller's claims for the SECURITY DEFINER settle (it reads them, not the role).
-        const [{ r }] = await tx`select public.settle_reservation(${reservation.reservation_id}, ${cost}) as r
-          from (select set_config('request.jwt.claims', ${
-          JSON.stringify(user.caller.claims)
-        }, true)) as caller`;
-        charged = Number(r.credits_charged);
-        balance = Number(r.balance);
-      }
-      const [{ id }] =
-        await tx`insert into public.messages (conversation_id, role, content, status, persona, provider, model,
-          prompt_tokens, completion_tokens, credits_consumed, reservation_id)
-        values (${conversationId}, 'assistant', ${answer}, ${
-          complete ? "complete" : "failed"
-        }, ${persona.id}, ${stream.provider},
-          ${stream.model}, ${promptTokens}, ${completionTokens}, ${charged}, ${
-          reservation?.reservation_id ?? null
-        })
-        returning id`;
-      return { messageId: id, promptTokens, completionTokens, charged, balance };
-    });
+   * real cost: one statement, so one transaction (public.service_role_record_chat_exchange). */
+  const record = async (answer: string, usage: Usage | undefined, complete: boolean) => {
+    const promptTokens = usage?.promptTokens ?? context.promptTokens;
+    const completionTokens = usage?.completionTokens ?? estimateTokens(answer);
+    const cost = complete
+      ? messageCost(persona.creditsPerMessage, model.creditsPer1kTokens, promptTokens + completionTokens)
+      : 0;
+    const [{ r }] =
+      await db()`select public.service_role_record_chat_exchange(${conversationId}, ${!existing},
+      ${user?.caller.userId ?? null}, ${who.kind === "anon" ? who.sessionHash : null}, ${
+        titleFrom(body.message)
+      },
+      ${persona.id}, ${stream.provider}, ${stream.model}, ${body.message}, ${answer}, ${complete}, ${promptTokens},
+      ${completionTokens}, ${reservation?.reservation_id ?? null}, ${cost}) as r`;
+    return {
+      messageId: r.message_id,
+      promptTokens,
+      completionTokens,
+      charged: Number(r.credits_charged),
+      balance: r.balance === null ? null : Number(r.balance),
+    };
+  };
 
   const body$ = new ReadableStream<Uint8Array>({
     async start(controller) {
