@@ -7,5 +7,8 @@ export default defineConfig({
     globalSetup: ["tests/support/global-stack.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // supabase-js builds its realtime client with the platform's WebSocket, which browsers and Node >= 22
+    // have; Node 20 has it behind a flag.
+    execArgv: typeof WebSocket === "undefined" ? ["--experimental-websocket"] : [],
   },
 });

@@ -1,0 +1,184 @@
+// Typed helpers over supabase-js for a SaaSbase frontend. Tables and the SQL API are reached through
+// `client.supabase` (createClient<Database>: `from("conversations")`, `rpc("check_feature")`, ...); what goes
+// through edge functions (credits for server-side features, chat streams, checkout, the billing portal) has a
+// typed method here. Every method returns `{ data, error }` like supabase-js, with `error` a SaasbaseError.
+//
+//   const saas = createSaasbaseClient(SUPABASE_URL, SUPABASE_ANON_KEY);
+//   const { data: events, error } = await saas.chat.create({ message: "Hi" });
+//   if (error?.code === "insufficient_credits") showPricing();
+//   for await (const e of events ?? []) if (e.event === "token") append(e.data.content);
+import { createClient, type SupabaseClient, type SupabaseClientOptions } from "@supabase/supabase-js";
+import type { Database } from "../database.types.ts";
+import { type ChatEvent, readChatStream } from "./chat-stream.ts";
+import { SaasbaseError, toSaasbaseError } from "./errors.ts";
+
+export { type ChatDone, type ChatEvent, type ChatMeta, readChatStream } from "./chat-stream.ts";
+export { ERROR_CODES, type KnownErrorCode, SaasbaseError, toSaasbaseError } from "./errors.ts";
+
+export type Result<T> = { data: T; error: null } | { data: null; error: SaasbaseError };
+
+export interface ChargeCreateParams {
+  feature: string;
+  quantity?: number;
+  /** The same key returns the first outcome instead of charging twice. */
+  idempotency_key: string;
+}
+
+export interface Charge {
+  usage_id: number;
+  feature: string;
+  quantity: number;
+  free_units: number;
+  credits_charged: number;
+  balance: number;
+  replayed: boolean;
+}
+
+export interface LedgerEntry {
+  id: number;
+  kind: string;
+  amount: number;
+  balance_after: number;
+  feature: string | null;
+  quantity: number | null;
+  reason: string | null;
+  reference: string | null;
+  created_at: string;
+}
+
+export interface Quota {
+  feature: string;
+  unlimited: boolean;
+  period: "day" | "month" | "lifetime" | null;
+  limit: number | null;
+  overage: "credits" | "block";
+  used: number;
+  remaining: number | null;
+  resets_at: string | null;
+}
+
+export interface Wallet {
+  balance: number;
+  reserved: number;
+  plan: string | null;
+  discount: number | null;
+  expiring: { amount: number; expires_at: string }[];
+  quotas: Quota[];
+  ledger: LedgerEntry[];
+}
+
+export interface ChatCreateParams {
+  message: string;
+  conversation_id?: string;
+  persona?: string;
+  model?: string;
+  /** Anonymous chat (anon key, no session): a client-chosen id of 16 to 128 letters, digits, - or _. */
+  session_id?: string;
+}
+
+export interface ConversationSummary {
+  id: string;
+  title: string;
+  persona: string;
+  message_count: number;
+  last_message_at: string | null;
+  created_at: string;
+  last_message_role: "user" | "assistant" | null;
+  last_message: string | null;
+}
+
+export interface ChatMessage {
+  id: number;
+  role: "user" | "assistant";
+  content: string;
+  status: "complete" | "failed";
+  persona: string | null;
+  model: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  credits_consumed: number;
+  created_at: string;
+}
+
+/** One of: a plan price by lookup key, a credit pack, or a custom amount of credits. */
+export type CheckoutCreateParams =
+  & ({ price: string } | { pack: string } | { amount_cents: number })
+  & { success_url?: string; cancel_url?: string };
+
+function query(params: Record<string, string | number | undefined>): string {
+  const entries = Object.entries(params).filter((e): e is [string, string | number] => e[1] !== undefined);
+  return entries.length ? `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)]))}` : "";
+}
+
+export function createSaasbaseClient(
+  supabaseUrl: string,
+  supabaseKey: string,
+  options?: SupabaseClientOptions<"public">,
+) {
+  const supabase: SupabaseClient<Database> = createClient<Database>(supabaseUrl, supabaseKey, options);
+
+  /** Calls an edge function; a JSON answer is the data, an error answer a SaasbaseError. */
+  async function invoke<T>(
+    name: string,
+    init: { method?: "GET" | "POST"; body?: object; signal?: AbortSignal; headers?: Record<string, string> } = {},
+  ): Promise<Result<T>> {
+    const { data, error } = await supabase.functions.invoke(name, {
+      method: init.method ?? "POST",
+      body: init.method === "GET" ? undefined : init.body ?? {},
+      headers: init.headers,
+      signal: init.signal,
+    });
+    if (error) return { data: null, error: await toSaasbaseError(error) };
+    return { data: data as T, error: null };
+  }
+
+  return {
+    supabase,
+    credits: {
+      /** Balance, reservations, plan, quotas and the `ledger_limit` (20) most recent ledger rows. */
+      retrieve: (params: { ledger_limit?: number } = {}) =>
+        invoke<Wallet>(`credits${query({ limit: params.ledger_limit })}`, { method: "GET" }),
+      /** Charges one use of a feature (free quota first, then credits). */
+      charge: (params: ChargeCreateParams) => invoke<Charge>("credits/charge", { body: params }),
+    },
+    chat: {
+      /** Sends a message; the answer streams as events (meta, token..., then done or error). */
+      async create(params: ChatCreateParams, opts: { signal?: AbortSignal } = {}): Promise<Result<AsyncGenerator<ChatEvent>>> {
+        const result = await invoke<Response | string>("chat", { body: params, signal: opts.signal });
+        if (result.error) return result;
+        if (!(result.data instanceof Response) || !result.data.body) {
+          return { data: null, error: new SaasbaseError(502, "bad_response", "The chat answer was not an event stream") };
+        }
+        return { data: readChatStream(result.data.body), error: null };
+      },
+      conversations: {
+        /** The caller's conversations, most recent first (anonymous: those of `session_id`). */
+        list: (params: { limit?: number; older_than?: string; session_id?: string } = {}) =>
+          invoke<{ conversations: ConversationSummary[] }>(`chat/conversations${query(params)}`, { method: "GET" }),
+      },
+      messages: {
+        /** A page of a conversation's messages, newest first; pass `next_before` back as `before`. */
+        list: (params: { conversation_id: string; before?: number; limit?: number; session_id?: string }) =>
+          invoke<{ messages: ChatMessage[]; next_before: number | null }>(`chat/messages${query(params)}`, {
+            method: "GET",
+          }),
+      },
+    },
+    billing: {
+      checkout: {
+        /** A Stripe Checkout Session; send the user to `url`. The same `idempotency_key` returns the same one. */
+        create: (params: CheckoutCreateParams, opts: { idempotency_key?: string } = {}) =>
+          invoke<{ id: string; url: string }>("checkout", {
+            body: params,
+            headers: opts.idempotency_key ? { "Idempotency-Key": opts.idempotency_key } : undefined,
+          }),
+      },
+      portal: {
+        /** The Stripe billing portal (plan changes, cards, cancelling); send the user to `url`. */
+        create: () => invoke<{ url: string }>("portal"),
+      },
+    },
+  };
+}
+
+export type SaasbaseClient = ReturnType<typeof createSaasbaseClient>;

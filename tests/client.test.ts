@@ -1,0 +1,135 @@
+// src/client: the typed frontend helpers, driving the real supabase-js against the local stack's function
+// endpoints (the /rest/v1 half of supabase-js needs PostgREST, which only `supabase start` provides).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSaasbaseClient, type ChatEvent, readChatStream, SaasbaseError, toSaasbaseError } from "../src/client/index.ts";
+import { connectDb, createFeature, createUser, setBalance, stack } from "./support/stack.ts";
+
+const sql = connectDb();
+afterAll(() => sql.end());
+
+/** A client signed in as `token` (as supabase-js is after sign-in), or anonymous with the anon key. */
+const clientFor = (token?: string) =>
+  createSaasbaseClient(stack().apiUrl, stack().anonKey, {
+    auth: { persistSession: false, autoRefreshToken: false },
+    global: token ? { headers: { Authorization: `Bearer ${token}` } } : undefined,
+  });
+
+async function collect(events: AsyncGenerator<ChatEvent> | null) {
+  const all: ChatEvent[] = [];
+  for await (const e of events ?? []) all.push(e);
+  return all;
+}
+
+describe("readChatStream", () => {
+  it("parses events split anywhere, even inside a character, and skips comments and unknown events", async () => {
+    const text = `: keep-alive\n\nevent: meta\ndata: {"conversation_id":"c","provider":"p","model":"m","reserved":3}\n\n` +
+      `event: token\ndata: {"content":"Grüße "}\r\n\r\nevent: ping\ndata: {}\n\nevent: token\ndata: {"content":"🙂"}\n\n` +
+      `event: done\ndata: {"message_id":1,"usage":{"prompt_tokens":2,"completion_tokens":3},"credits_charged":1,"balance":9}`;
+    const bytes = new TextEncoder().encode(text);
+    // Every split point, so chunk boundaries fall inside multi-byte characters and inside "\r\n".
+    for (let cut = 1; cut < bytes.length; cut += 7) {
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(bytes.slice(0, cut));
+          c.enqueue(bytes.slice(cut));
+          c.close();
+        },
+      });
+      const events = await collect(readChatStream(body));
+      expect(events.map((e) => e.event)).toEqual(["meta", "token", "token", "done"]);
+      expect(events.filter((e) => e.event === "token").map((e) => (e.data as { content: string }).content).join(""))
+        .toBe("Grüße 🙂");
+    }
+  });
+});
+
+describe("toSaasbaseError", () => {
+  it("reads the SQL API's PT<status> errors as PostgREST hands them to supabase-js", async () => {
+    const err = await toSaasbaseError({ code: "PT402", details: "insufficient_credits", message: "Not enough credits", hint: null });
+    expect(err).toMatchObject({ status: 402, code: "insufficient_credits", message: "Not enough credits" });
+    expect((await toSaasbaseError({ code: "42501", details: null, message: "permission denied" })).status).toBe(403);
+  });
+});
+
+describe("credits", () => {
+  let user: { id: string; token: string };
+  let feature: string;
+  beforeAll(async () => {
+    user = await createUser(sql, `client-${crypto.randomUUID()}@test.local`);
+    feature = await createFeature(sql, 3);
+    await setBalance(sql, user.id, 7);
+  });
+
+  it("charges once per key and reports the wallet", async () => {
+    const saas = clientFor(user.token);
+    const first = await saas.credits.charge({ feature, quantity: 2, idempotency_key: "client-1" });
+    expect(first.error).toBeNull();
+    expect(first.data).toMatchObject({ credits_charged: 6, balance: 1, replayed: false });
+    const again = await saas.credits.charge({ feature, quantity: 2, idempotency_key: "client-1" });
+    expect(again.data).toMatchObject({ usage_id: first.data!.usage_id, balance: 1, replayed: true });
+
+    const wallet = await saas.credits.retrieve({ ledger_limit: 5 });
+    expect(wallet.data).toMatchObject({ balance: 1, reserved: 0 });
+    expect(wallet.data!.ledger[0]).toMatchObject({ kind: "charge", amount: -6, feature });
+  });
+
+  it("turns error answers into SaasbaseErrors with the stable code", async () => {
+    const saas = clientFor(user.token);
+    const broke = await saas.credits.charge({ feature, idempotency_key: "client-2" });
+    expect(broke.error).toBeInstanceOf(SaasbaseError);
+    expect(broke.error).toMatchObject({ status: 402, code: "insufficient_credits" });
+    const anon = await clientFor().credits.retrieve();
+    expect(anon.error).toMatchObject({ status: 401, code: "user_required" });
+    expect((await clientFor("not-a-jwt").credits.retrieve()).error).toMatchObject({ status: 401 });
+  });
+});
+
+describe("chat", () => {
+  it("streams an answer as typed events, then lists it", async () => {
+    const user = await createUser(sql, `client-chat-${crypto.randomUUID()}@test.local`);
+    const saas = clientFor(user.token);
+    const { data, error } = await saas.chat.create({ message: "Hi from the client" });
+    expect(error).toBeNull();
+    const events = await collect(data);
+    expect(events[0].event).toBe("meta");
+    expect(events.at(-1)!.event).toBe("done");
+    const answer = events.flatMap((e) => (e.event === "token" ? [e.data.content] : [])).join("");
+    expect(answer).toBe("Hello, world!");
+    const conversationId = (events[0].data as { conversation_id: string }).conversation_id;
+
+    const list = await saas.chat.conversations.list({ limit: 5 });
+    expect(list.data!.conversations.map((c) => c.id)).toEqual([conversationId]);
+    const page = await saas.chat.messages.list({ conversation_id: conversationId });
+    expect(page.data!.messages.map((m) => [m.role, m.content])).toEqual([
+      ["assistant", "Hello, world!"],
+      ["user", "Hi from the client"],
+    ]);
+    const missing = await saas.chat.messages.list({ conversation_id: crypto.randomUUID() });
+    expect(missing.error).toMatchObject({ status: 404, code: "conversation_not_found" });
+  });
+
+  it("works anonymously with a session id", async () => {
+    const saas = clientFor();
+    const session_id = `client-anon-${crypto.randomUUID()}`;
+    const events = await collect((await saas.chat.create({ message: "Hello?", session_id })).data);
+    expect(events.at(-1)).toMatchObject({ event: "done", data: { credits_charged: 0, balance: null } });
+    expect((await saas.chat.conversations.list({ session_id })).data!.conversations).toHaveLength(1);
+    expect((await saas.chat.create({ message: "no session" })).error).toMatchObject({ status: 422 });
+  });
+});
+
+describe("billing", () => {
+  it("creates a checkout session for a credit pack, and the portal needs a first checkout", async () => {
+    const user = await createUser(sql, `client-pay-${crypto.randomUUID()}@test.local`);
+    const saas = clientFor(user.token);
+    expect((await saas.billing.portal.create()).error).toMatchObject({ status: 404, code: "no_customer" });
+    const { data, error } = await saas.billing.checkout.create({ pack: "credits_500" }, { idempotency_key: "client-pack" });
+    expect(error).toBeNull();
+    expect(data!.url).toMatch(/^https?:\/\//);
+    const again = await saas.billing.checkout.create({ pack: "credits_500" }, { idempotency_key: "client-pack" });
+    expect(again.data!.id).toBe(data!.id);
+    expect((await saas.billing.portal.create()).data!.url).toMatch(/^https?:\/\//);
+    const unknown = await saas.billing.checkout.create({ pack: "no_such_pack" });
+    expect(unknown.error).toMatchObject({ status: 404, code: "unknown_pack" });
+  });
+});
