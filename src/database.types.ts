@@ -1130,6 +1130,10 @@ export type Database = {
         Returns: Json;
       };
       "service_role_claim_cashout": { Args: { "cashout_id": string }; Returns: Json };
+      "service_role_claim_stripe_event": {
+        Args: { "p_created": string; "p_id": string; "p_payload": Json; "p_type": string };
+        Returns: boolean;
+      };
       "service_role_debit_credits": {
         Args: {
           "allow_partial"?: boolean;

@@ -179,6 +179,35 @@ describe("stripe-webhook", () => {
     expect(purchases.map((p) => [p.credits, p.status])).toEqual([[300, "paid"], [500, "paid"]]);
   });
 
+  it("a credit checkout for nobody we know, or not paid, is stored and acknowledged, and grants nothing", async () => {
+    const stranger = { ...paidSession(100, 100), client_reference_id: crypto.randomUUID(), metadata: { credits: "100" } };
+    const unknown = event("checkout.session.completed", stranger);
+    expect(await (await deliver(unknown)).json()).toMatchObject({ received: true, outcome: "unknown_user" });
+    const unpaidSession = { ...paidSession(100, 100), payment_status: "unpaid" };
+    const unpaid = event("checkout.session.completed", unpaidSession);
+    expect(await (await deliver(unpaid)).json()).toMatchObject({ received: true, outcome: "ignored" });
+    const stored = await sql`select count(*)::int as n from public.stripe_events
+      where id in ${sql([unknown.id, unpaid.id])} and processed_at is not null`;
+    expect(stored[0].n).toBe(2);
+    expect(await sql`select id from public.purchases where checkout_session_id in ${sql([stranger.id, unpaidSession.id])}`)
+      .toHaveLength(0);
+  });
+
+  it("a credit checkout that fails to apply answers 500, grants nothing, and stays stored with its error", async () => {
+    const before = await balanceOf(buyer.id);
+    const evt = event("checkout.session.completed", paidSession(3_000_000_000, 100)); // beyond the credits column
+    const res = await deliver(evt);
+    expect(res.status).toBe(500);
+    const [stored] = await sql`select processed_at, attempts, last_error from public.stripe_events where id = ${evt.id}`;
+    expect(stored.processed_at).toBeNull();
+    expect(stored.attempts).toBe(1);
+    expect(stored.last_error).toMatch(/out of range/);
+    expect(await balanceOf(buyer.id)).toBe(before);
+    expect((await deliver(evt)).status).toBe(500);
+    const [again] = await sql`select attempts from public.stripe_events where id = ${evt.id}`;
+    expect(again.attempts).toBe(2);
+  });
+
   it("a refund claws back the refunded share of the credits that are unspent", async () => {
     const session = paidSession(1000, 1000);
     await deliver(event("checkout.session.completed", session));

@@ -212,6 +212,32 @@ revoke execute on function public.service_role_upsert_subscription(text, uuid, t
 grant execute on function public.service_role_upsert_subscription(text, uuid, text, text, timestamptz, timestamptz,
   boolean, timestamptz, timestamptz) to service_role;
 
+-- Claims a webhook delivery for applying, in the transaction that applies it: stores a new event as processed
+-- and answers true; a stored event that a failed attempt left unprocessed is claimed again (true); an event
+-- already processed answers false, so a redelivery changes nothing. A twin delivered at the same moment waits
+-- on the id's unique index until the first commits, then finds it processed.
+create function public.service_role_claim_stripe_event(p_id text, p_type text, p_created timestamptz,
+  p_payload jsonb) returns boolean
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  insert into public.stripe_events (id, type, stripe_created_at, payload, processed_at, attempts)
+  values (p_id, p_type, p_created, p_payload, now(), 1)
+  on conflict (id) do nothing;
+  if found then
+    return true;
+  end if;
+  update public.stripe_events set processed_at = now(), attempts = attempts + 1, last_error = null
+  where id = p_id and processed_at is null;
+  return found;
+end;
+$$;
+revoke execute on function public.service_role_claim_stripe_event(text, text, timestamptz, jsonb)
+  from public, anon, authenticated;
+grant execute on function public.service_role_claim_stripe_event(text, text, timestamptz, jsonb) to service_role;
+
 -- The user a Stripe object belongs to: the user id our checkout put in its metadata (or
 -- client_reference_id), else the owner of its Stripe customer; that customer is linked to the user on the way
 -- (a user keeps the first customer linked). Null when neither names a user.
@@ -239,7 +265,8 @@ revoke execute on function public.service_role_stripe_user(text, text) from publ
 grant execute on function public.service_role_stripe_user(text, text) to service_role;
 
 -- A paid credit-pack checkout in one statement: the purchase row, its credits through the ledger (once per
--- checkout session) and the referral reward a first payment earns.
+-- checkout session) and the referral reward a first payment earns. Without a user (Stripe named nobody we
+-- know) nothing is recorded and the answer is null.
 create function public.service_role_record_credit_purchase(
   p_user uuid, p_session text, p_payment_intent text, p_pack text, p_credits integer, p_amount_cents integer,
   p_currency text, p_discount_percent integer
@@ -251,6 +278,9 @@ as $$
 declare
   v_grant jsonb;
 begin
+  if p_user is null then
+    return null;
+  end if;
   insert into public.purchases (user_id, checkout_session_id, payment_intent_id, pack_id, credits, amount_cents,
     currency, discount_percent)
   values (p_user, p_session, p_payment_intent, p_pack, p_credits, p_amount_cents, p_currency, p_discount_percent)

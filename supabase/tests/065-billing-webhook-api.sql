@@ -1,9 +1,9 @@
--- The SQL the stripe-webhook function applies events with: finding the user a Stripe object belongs to
--- (linking its customer), and a credit-pack purchase with its grant in one idempotent statement. Service role
--- only.
+-- The SQL the stripe-webhook function applies events with: claiming a delivery (stored once, applied once),
+-- finding the user a Stripe object belongs to (linking its customer), and a credit-pack purchase with its
+-- grant in one idempotent statement. Service role only.
 begin;
 \ir _helpers.psql
-select plan(16);
+select plan(25);
 
 select tests.create_user('a@test.local');
 select tests.create_user('b@test.local');
@@ -43,12 +43,34 @@ select is((select count(*)::int from public.credit_ledger
   where user_id = tests.user_id('a@test.local') and kind = 'purchase'), 1, 'one purchase row in the ledger');
 select is((select count(*)::int from public.purchases where checkout_session_id = 'cs_1'), 1, 'one purchase');
 
--- Clients cannot call either
+select is(public.service_role_record_credit_purchase(null, 'cs_nobody', 'pi_nobody', null, 5, 500, 'usd', 0), null,
+  'no user: nothing recorded ...');
+select is((select count(*)::int from public.purchases where checkout_session_id = 'cs_nobody'), 0, '... no purchase');
+
+-- Claiming a delivery
+select ok(public.service_role_claim_stripe_event('evt_1', 'invoice.paid', now(), '{"id": "evt_1"}'),
+  'a new event is claimed ...');
+select is((select (processed_at is not null, attempts, payload ->> 'id') from public.stripe_events where id = 'evt_1'),
+  (true, 1, 'evt_1'::text), '... and stored, processed, with its payload');
+select ok(not public.service_role_claim_stripe_event('evt_1', 'invoice.paid', now(), '{"id": "evt_1"}'),
+  'a redelivery of a processed event is not claimed');
+insert into public.stripe_events (id, type, stripe_created_at, payload, attempts, last_error)
+values ('evt_2', 'invoice.paid', now(), '{}', 1, 'boom');
+select ok(public.service_role_claim_stripe_event('evt_2', 'invoice.paid', now(), '{}'),
+  'an event a failed attempt left unprocessed is claimed again ...');
+select is((select (processed_at is not null, attempts, last_error) from public.stripe_events where id = 'evt_2'),
+  (true, 2, null::text), '... counting the attempt and clearing the error');
+select ok(not public.service_role_claim_stripe_event('evt_2', 'invoice.paid', now(), '{}'), '... once');
+
+-- Clients cannot call any of them
 select throws_ok($$ select tests.become('a@test.local'); select public.service_role_stripe_user(null, 'cus_b') $$,
   '42501', null, 'users cannot look up Stripe customers');
 select throws_ok($$ select tests.become('anon');
   select public.service_role_record_credit_purchase(gen_random_uuid(), 'cs_x', null, null, 1, 1, 'usd', 0) $$,
   '42501', null, 'anon cannot record purchases');
+select throws_ok($$ select tests.become('a@test.local');
+  select public.service_role_claim_stripe_event('evt_3', 'x', now(), '{}') $$, '42501', null,
+  'users cannot claim Stripe events');
 
 select * from finish();
 rollback;

@@ -36,13 +36,25 @@ const DEFAULT_BASE: Record<Provider["kind"], string | undefined> = {
   "openai-compatible": undefined,
 };
 
+// One SDK client per provider setting, kept for the instance's life: a new one per request costs time before
+// every first token for nothing.
+const clients = new Map<string, OpenAI>();
+
 function clientFor(provider: Provider, env: EnvReader): OpenAI {
-  return new OpenAI({
-    apiKey: (provider.apiKeyEnv && env(provider.apiKeyEnv)) || "not-needed",
-    baseURL: providerBaseUrl(provider, env) ?? DEFAULT_BASE[provider.kind],
-    maxRetries: 0, // retries are ours: only before the first token
-    timeout: provider.timeoutMs,
-  });
+  const apiKey = (provider.apiKeyEnv && env(provider.apiKeyEnv)) || "not-needed";
+  const baseURL = providerBaseUrl(provider, env) ?? DEFAULT_BASE[provider.kind];
+  const key = JSON.stringify([apiKey, baseURL, provider.timeoutMs]);
+  let client = clients.get(key);
+  if (!client) {
+    client = new OpenAI({
+      apiKey,
+      baseURL,
+      maxRetries: 0, // retries are ours: only before the first token
+      timeout: provider.timeoutMs,
+    });
+    clients.set(key, client);
+  }
+  return client;
 }
 
 /** The providers to try for a model: the one serving it first, then the fallback order (each with the model

@@ -1,19 +1,37 @@
 // One Postgres pool per function instance, over SUPABASE_DB_URL (set by the platform on hosted Supabase and
-// by the local stack). Prepared statements stay off because the hosted URL may point at the transaction
-// pooler, which cannot keep them.
+// by the local stack).
 import postgres from "postgres";
 import type { Caller } from "./auth.ts";
 import { requireEnv } from "./env.ts";
 
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
+export type Fragment = postgres.Fragment;
 
 let pool: Sql | undefined;
 
+/**
+ * Whether to use named prepared statements. They halve the round trips: without them, postgres.js asks the
+ * server for the parameter types of every query with parameters (Parse/Describe, wait, then Bind/Execute), a
+ * second round trip each time. The transaction pooler (Supavisor or PgBouncer in transaction mode, port 6543
+ * or `?pgbouncer=true`) cannot keep them, so they are off there; a direct connection or session mode keeps
+ * them. SAASBASE_DB_PREPARE=true|false overrides the guess.
+ */
+export function usePreparedStatements(url: string, override: string | undefined): boolean {
+  if (override === "true" || override === "false") return override === "true";
+  try {
+    const parsed = new URL(url.replace(/^postgres(ql)?:/, "http:"));
+    return parsed.port !== "6543" && parsed.searchParams.get("pgbouncer") !== "true";
+  } catch {
+    return false; // unreadable here (postgres.js may still read it): the setting that works everywhere
+  }
+}
+
 export function db(): Sql {
-  pool ??= postgres(requireEnv("SUPABASE_DB_URL"), {
+  const url = requireEnv("SUPABASE_DB_URL");
+  pool ??= postgres(url, {
     max: Number(Deno.env.get("SAASBASE_DB_POOL_SIZE") ?? 10),
-    prepare: false,
+    prepare: usePreparedStatements(url, Deno.env.get("SAASBASE_DB_PREPARE")),
     idle_timeout: 20,
     connect_timeout: 5,
     onnotice: () => {},

@@ -1,7 +1,7 @@
 // What each Stripe event does to our mirror, inside the webhook's transaction. Every effect is idempotent on
 // its own too (unique ids, ledger idempotency keys, the newest-event-wins guard on subscriptions), so an
 // event applied twice, or events out of order, leave the same state.
-import type { Tx } from "../_shared/db.ts";
+import type { Fragment, Sql, Tx } from "../_shared/db.ts";
 import type { Stripe } from "../_shared/stripe-client.ts";
 import { stripe } from "../_shared/stripe.ts";
 
@@ -53,29 +53,48 @@ async function upsertSubscription(tx: Tx, sub: unknown, eventAt: number): Promis
   return applied ? "applied" : "stale";
 }
 
+/** checkout.session.completed for a subscription: the subscription, as Stripe has it now. (A credit-pack
+ * checkout never gets here: see oneStatementEffect.) */
 async function checkoutCompleted(
   tx: Tx,
   session: Stripe.Checkout.Session,
   eventAt: number,
 ): Promise<Outcome> {
+  if (session.mode !== "subscription") return "ignored";
   const userId = await userFor(tx, session);
   if (!userId) return "unknown_user";
+  const subscriptionId = str(session, "subscription");
+  if (!subscriptionId) return "ignored";
+  return await upsertSubscription(tx, await stripe().subscriptions.retrieve(subscriptionId), eventAt);
+}
 
-  if (session.mode === "subscription") {
-    const subscriptionId = str(session, "subscription");
-    if (!subscriptionId) return "ignored";
-    return await upsertSubscription(tx, await stripe().subscriptions.retrieve(subscriptionId), eventAt);
+/**
+ * The whole effect of an event, when it is one SQL call: an expression giving the outcome, which the handler
+ * evaluates in the statement that claims the event (one round trip, one transaction). That is a credit-pack
+ * checkout (the buyer, the purchase, its credits and any referral reward, through
+ * public.service_role_record_credit_purchase), the event a credits business gets most. Undefined for every
+ * other event: those are applied by applyEvent in a transaction.
+ */
+export function oneStatementEffect(sql: Sql, event: Stripe.Event): Fragment | undefined {
+  if (
+    event.type !== "checkout.session.completed" && event.type !== "checkout.session.async_payment_succeeded"
+  ) {
+    return undefined;
   }
-  if (session.mode !== "payment" || session.payment_status !== "paid") return "ignored";
+  const session = event.data.object as Stripe.Checkout.Session;
+  if (session.mode !== "payment") return undefined;
   const credits = Number(session.metadata?.credits);
-  if (!Number.isInteger(credits) || credits <= 0) return "ignored";
-  // The purchase, its credits and any referral reward: one statement (public.service_role_record_credit_purchase).
-  await tx`select public.service_role_record_credit_purchase(${userId}, ${session.id},
-    ${str(session, "payment_intent") ?? null}, ${session.metadata?.pack_id ?? null}, ${credits},
-    ${session.amount_total ?? 0}, ${session.currency ?? "usd"}, ${
+  if (session.payment_status !== "paid" || !Number.isInteger(credits) || credits <= 0) return sql`'ignored'`;
+  return sql`case when public.service_role_record_credit_purchase(
+      public.service_role_stripe_user(${str(session, "metadata.user_id", "client_reference_id") ?? null},
+        ${str(session, "customer") ?? null}),
+      ${session.id}, ${str(session, "payment_intent") ?? null}, ${
+    session.metadata?.pack_id ?? null
+  }, ${credits},
+      ${session.amount_total ?? 0}, ${session.currency ?? "usd"}, ${
     Number(session.metadata?.discount_percent ?? 0)
-  })`;
-  return "applied";
+  }
+    ) is null then 'unknown_user' else 'applied' end`;
 }
 
 function invoiceSubscription(invoice: unknown) {
