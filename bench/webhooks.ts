@@ -73,18 +73,26 @@ try {
     });
   }
 
+  async function deliverAll(queue: { payload: string; signature: string }[], senders: number) {
+    let next = 0;
+    await Promise.all(Array.from({ length: senders }, async () => {
+      while (next < queue.length) await send(queue[next++]);
+    }));
+  }
+
+  // Warm up (Deno's JIT, every connection of the function's pool): these events count in the check below.
+  const warmUp = Array.from({ length: 500 }, signedEvent);
+  await deliverAll(warmUp, Math.max(...SENDERS));
+  let unique = warmUp.length;
+
   console.log(`bench/webhooks: ${EVENTS} events per level (+10 % redeliveries), ${USERS} users\n`);
   console.log("senders   events/s   target");
-  let unique = 0;
   for (const senders of SENDERS) {
     const batch = Array.from({ length: EVENTS }, signedEvent);
     unique += batch.length;
     const queue = [...batch, ...batch.filter((_, i) => i % 10 === 0)]; // redeliveries
     const started = performance.now();
-    let next = 0;
-    await Promise.all(Array.from({ length: senders }, async () => {
-      while (next < queue.length) await send(queue[next++]);
-    }));
+    await deliverAll(queue, senders);
     const perSecond = queue.length / ((performance.now() - started) / 1000);
     console.log(`${String(senders).padStart(7)} ${perSecond.toFixed(0).padStart(10)}   >= ${TARGET} ${perSecond >= TARGET ? "met" : "MISSED"}`);
   }

@@ -32,7 +32,9 @@ export function db(): Sql {
   pool ??= postgres(url, {
     max: Number(Deno.env.get("SAASBASE_DB_POOL_SIZE") ?? 10),
     prepare: usePreparedStatements(url, Deno.env.get("SAASBASE_DB_PREPARE")),
-    idle_timeout: 20,
+    // A new connection is a new backend, which loads the catalogs and compiles the PL/pgSQL API afresh (tens
+    // of milliseconds before its first call answers): connections stay open through quiet spells.
+    idle_timeout: 120,
     connect_timeout: 5,
     onnotice: () => {},
   });
