@@ -4,51 +4,12 @@
 // hands over as a PostgrestError `{ code: "PT402", details: "insufficient_credits", message }`.
 // Both become one SaasbaseError { status, code, message }.
 
-/** The stable codes, by the HTTP status they come with. Match on these, not on messages. */
-export const ERROR_CODES = {
-  /** 400: malformed request (bad JSON, a bad webhook signature). */
-  bad_request: 400,
-  /** 401: not signed in (the SQL API), or only the anon key where a user's session is needed (functions). */
-  not_authenticated: 401,
-  user_required: 401,
-  /** 401: the access token is missing, malformed or expired: refresh the session and retry. */
-  missing_token: 401,
-  invalid_token: 401,
-  token_expired: 401,
-  /** 401: the chat function needs a signed-in user, or the anon key plus a session_id. */
-  user_or_session_required: 401,
-  /** 402: the wallet cannot pay for this; buy credits or upgrade. */
-  insufficient_credits: 402,
-  /** 402: a cash-out above the referral cash available. */
-  insufficient_cash: 402,
-  /** 403: an admin-only call. */
-  admin_only: 403,
-  /** 404: the feature is unknown or retired. */
-  unknown_feature: 404,
-  /** 404: no such price (checkout) or pack. */
-  unknown_price: 404,
-  unknown_pack: 404,
-  /** 404: the conversation does not exist or is not the caller's. */
-  conversation_not_found: 404,
-  /** 404: the portal needs a first checkout. */
-  no_customer: 404,
-  /** 409: the idempotency key was used for a different request. */
-  idempotency_conflict: 409,
-  /** 409: already subscribed; change plans in the billing portal. */
-  already_subscribed: 409,
-  /** 422: invalid input; `details` lists the fields. */
-  validation_failed: 422,
-  /** 422: a custom amount outside the configured bounds, or a checkout without an email. */
-  amount_below_minimum: 422,
-  amount_above_maximum: 422,
-  email_required: 422,
-  /** 429: the plan's (or the anonymous) allowance for this period is used up. */
-  rate_limited: 429,
-  /** 502: no AI provider answered; nothing was charged. */
-  ai_unavailable: 502,
-  /** 503: the backend is missing a secret (Stripe, AI). */
-  billing_not_configured: 503,
-} as const;
+import { ERROR_CODES as BACKEND_ERROR_CODES } from "../../supabase/functions/_shared/error-codes.ts";
+
+/** The stable codes, by the HTTP status they come with: the backend's own list, and the two this client
+ * adds (status 0: the request never got an answer; 502: an answer that was not what the call returns).
+ * Match on these, not on messages. */
+export const ERROR_CODES = { ...BACKEND_ERROR_CODES, network_error: 0, bad_response: 502 } as const;
 
 export type KnownErrorCode = keyof typeof ERROR_CODES;
 

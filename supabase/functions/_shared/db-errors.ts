@@ -1,6 +1,7 @@
 // The SQL API raises its refusals with SQLSTATE PT4xx — PostgREST's convention for "answer HTTP 4xx", so a
 // supabase-js .rpc() call gets the same status — and a stable code in DETAIL; here they become AppErrors, so
 // a function answers 402 insufficient_credits where SQL said so.
+import type { ErrorCode } from "./error-codes.ts";
 import { AppError } from "./errors.ts";
 
 interface PgError {
@@ -14,7 +15,9 @@ export function appErrorFromDb(err: unknown): AppError | undefined {
   const e = err as PgError;
   const m = typeof e?.code === "string" ? /^PT4(\d\d)$/.exec(e.code) : null;
   if (!m) return undefined;
-  return new AppError(400 + Number(m[1]), e.detail || "refused", e.message || "Request refused");
+  // The codes SQL raises are in ERROR_CODES (tests/error-codes.test.ts reads them out of the migrations).
+  const code = (e.detail || "bad_request") as ErrorCode;
+  return new AppError(400 + Number(m[1]), code, e.message || "Request refused");
 }
 
 /** Awaits a database call, turning its PT4xx refusals into AppErrors and rethrowing anything else. */

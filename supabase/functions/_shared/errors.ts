@@ -1,8 +1,15 @@
-// Typed errors with a stable code and HTTP status. Handlers throw them; `errorResponse` turns any thrown value
-// into `{ error: { code, message } }`, and never leaks an unexpected error's text to the caller.
+// Typed errors with a stable code (one of ERROR_CODES) and HTTP status. Handlers throw them; `errorResponse`
+// turns any thrown value into `{ error: { code, message } }`, and never leaks an unexpected error's text to
+// the caller.
+import type { ErrorCode } from "./error-codes.ts";
 
 export class AppError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
     super(message);
     this.name = new.target.name;
   }
@@ -10,28 +17,28 @@ export class AppError extends Error {
 
 /** 400: the request is malformed (bad JSON, wrong method). */
 export class BadRequestError extends AppError {
-  constructor(message: string, code = "bad_request") {
+  constructor(message: string, code: ErrorCode = "bad_request") {
     super(400, code, message);
   }
 }
 
 /** 401: no valid credentials. */
 export class UnauthorizedError extends AppError {
-  constructor(message = "Authentication required", code = "unauthorized") {
+  constructor(message = "Authentication required", code: ErrorCode = "unauthorized") {
     super(401, code, message);
   }
 }
 
 /** 403: authenticated, but not allowed. */
 export class ForbiddenError extends AppError {
-  constructor(message = "Not allowed", code = "forbidden") {
+  constructor(message = "Not allowed", code: ErrorCode = "forbidden") {
     super(403, code, message);
   }
 }
 
 /** 404: no such resource or route. */
 export class NotFoundError extends AppError {
-  constructor(message = "Not found", code = "not_found") {
+  constructor(message = "Not found", code: ErrorCode = "not_found") {
     super(404, code, message);
   }
 }
@@ -52,19 +59,19 @@ export class ValidationError extends AppError {
 
 /** 409: the request conflicts with the current state (an idempotency key reused, a subscription held). */
 export class ConflictError extends AppError {
-  constructor(message: string, code = "conflict") {
+  constructor(message: string, code: ErrorCode = "conflict") {
     super(409, code, message);
   }
 }
 
 /** 503: a dependency is not configured or not reachable; retrying later may work. */
 export class ServiceUnavailableError extends AppError {
-  constructor(message: string, code = "service_unavailable") {
+  constructor(message: string, code: ErrorCode = "service_unavailable") {
     super(503, code, message);
   }
 }
 
-export function errorBody(code: string, message: string, details?: unknown) {
+export function errorBody(code: ErrorCode, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 

@@ -1,0 +1,83 @@
+// Every stable error code the backend answers with, and the HTTP status it comes with: the functions' JSON
+// errors (`{ error: { code, message } }`) and the SQL API's refusals (SQLSTATE PT<status>, the code in
+// DETAIL, which PostgREST answers with that status). One list for both sides: AppError takes only these
+// codes (deno check), tests/error-codes.test.ts checks the migrations' and the functions' codes and statuses
+// against it, and src/client hands it to frontends. Clients match on codes, never on messages.
+export const ERROR_CODES = {
+  /** 400: malformed request: not JSON, or a Stripe webhook whose signature does not match. */
+  bad_request: 400,
+  invalid_json: 400,
+  invalid_signature: 400,
+  /** 401: not signed in (the SQL API), or only the anon key where a user's session is needed (functions). */
+  unauthorized: 401,
+  not_authenticated: 401,
+  user_required: 401,
+  /** 401: the access token is missing, malformed or expired: refresh the session and retry. */
+  missing_token: 401,
+  invalid_token: 401,
+  token_expired: 401,
+  /** 401: the chat function needs a signed-in user, or the anon key plus a session_id. */
+  user_or_session_required: 401,
+  /** 402: the wallet cannot pay for this; buy credits or upgrade. */
+  insufficient_credits: 402,
+  /** 402: a cash-out above the referral cash available. */
+  insufficient_cash: 402,
+  /** 403: an admin-only call; a change to the append-only ledger. */
+  forbidden: 403,
+  admin_only: 403,
+  ledger_append_only: 403,
+  /** 404: no such route, feature, price, pack, plan, conversation, reservation, cash-out, user or wallet. */
+  not_found: 404,
+  route_not_found: 404,
+  unknown_feature: 404,
+  unknown_price: 404,
+  unknown_pack: 404,
+  unknown_plan: 404,
+  /** 404: the conversation does not exist or is not the caller's. */
+  conversation_not_found: 404,
+  reservation_not_found: 404,
+  cashout_not_found: 404,
+  user_not_found: 404,
+  wallet_not_found: 404,
+  /** 404: the billing portal needs a first checkout. */
+  no_customer: 404,
+  /** 405: the route exists, the method does not. */
+  method_not_allowed: 405,
+  /** 409: the idempotency key was used for a different request. */
+  idempotency_conflict: 409,
+  /** 409: the request conflicts with the current state. */
+  conflict: 409,
+  /** 409: already subscribed; change plans in the billing portal. */
+  already_subscribed: 409,
+  /** 409: the reservation was settled or released already. */
+  reservation_closed: 409,
+  /** 409: the cash-out is not approved yet, or is closed. */
+  cashout_not_approved: 409,
+  cashout_closed: 409,
+  /** 422: invalid input; `details` lists the fields, each with a message and sometimes a code of its own
+   * (amount_below_minimum, amount_above_maximum, email_required). */
+  validation_failed: 422,
+  /** 422: a bad argument of the SQL API. */
+  invalid_amount: 422,
+  invalid_quantity: 422,
+  invalid_idempotency_key: 422,
+  invalid_expiry: 422,
+  invalid_kind: 422,
+  invalid_range: 422,
+  invalid_role: 422,
+  reason_required: 422,
+  below_minimum_cashout: 422,
+  /** 429: the plan's (or the anonymous) allowance for this period is used up. */
+  rate_limited: 429,
+  /** 500: a fault of ours; the message says nothing more. */
+  internal_error: 500,
+  /** 502: no AI provider answered (nothing was charged); in a chat stream's `error` event, the answer broke
+   * off (not charged). */
+  ai_unavailable: 502,
+  ai_stream_failed: 502,
+  /** 503: the backend is missing a secret (Stripe, AI), or a dependency is down; retrying later may work. */
+  service_unavailable: 503,
+  billing_not_configured: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
