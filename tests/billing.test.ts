@@ -193,19 +193,39 @@ describe("stripe-webhook", () => {
       .toHaveLength(0);
   });
 
-  it("a credit checkout that fails to apply answers 500, grants nothing, and stays stored with its error", async () => {
+  it("a credit checkout that fails to apply answers 500, grants nothing, stays stored with its error, and applies on redelivery", async () => {
+    // A failure inside the one statement that claims and applies the event: a constraint that refuses this
+    // purchase until it is dropped (a stand-in for any fault that goes away, as a lock timeout would).
+    await sql`alter table public.purchases add constraint test_refuse_4242 check (amount_cents <> 4242)`;
     const before = await balanceOf(buyer.id);
-    const evt = event("checkout.session.completed", paidSession(3_000_000_000, 100)); // beyond the credits column
-    const res = await deliver(evt);
-    expect(res.status).toBe(500);
-    const [stored] = await sql`select processed_at, attempts, last_error from public.stripe_events where id = ${evt.id}`;
-    expect(stored.processed_at).toBeNull();
-    expect(stored.attempts).toBe(1);
-    expect(stored.last_error).toMatch(/out of range/);
+    const evt = event("checkout.session.completed", paidSession(42, 4242));
+    try {
+      const res = await deliver(evt);
+      expect(res.status).toBe(500);
+      expect((await res.json()).error.code).toBe("internal_error");
+      const [stored] = await sql`select processed_at, attempts, last_error from public.stripe_events where id = ${evt.id}`;
+      expect(stored).toMatchObject({ processed_at: null, attempts: 1 });
+      expect(stored.last_error).toMatch(/test_refuse_4242/);
+      expect(await balanceOf(buyer.id)).toBe(before);
+      expect((await deliver(evt)).status).toBe(500);
+    } finally {
+      await sql`alter table public.purchases drop constraint test_refuse_4242`;
+    }
+    const retry = await deliver(evt);
+    expect(await retry.json()).toMatchObject({ received: true, outcome: "applied" });
+    const [after] = await sql`select processed_at is not null as processed, attempts, last_error from public.stripe_events where id = ${evt.id}`;
+    expect(after).toEqual({ processed: true, attempts: 3, last_error: null });
+    expect(await balanceOf(buyer.id)).toBe(before + 42);
+    expect((await (await deliver(evt)).json()).outcome).toBe("duplicate");
+  });
+
+  it("a paid checkout whose credits are not a count of ours is acknowledged and grants nothing", async () => {
+    const before = await balanceOf(buyer.id);
+    for (const credits of ["3000000000", "-5", "1.5", "lots"]) {
+      const evt = event("checkout.session.completed", { ...paidSession(1, 100), metadata: { user_id: buyer.id, credits } });
+      expect(await (await deliver(evt)).json()).toMatchObject({ received: true, outcome: "ignored" });
+    }
     expect(await balanceOf(buyer.id)).toBe(before);
-    expect((await deliver(evt)).status).toBe(500);
-    const [again] = await sql`select attempts from public.stripe_events where id = ${evt.id}`;
-    expect(again.attempts).toBe(2);
   });
 
   it("a refund claws back the refunded share of the credits that are unspent", async () => {

@@ -75,6 +75,9 @@ async function checkoutCompleted(
  * public.service_role_record_credit_purchase), the event a credits business gets most. Undefined for every
  * other event: those are applied by applyEvent in a transaction.
  */
+/** The most credits one purchase can carry (the ledger's `integer` quantity). */
+const MAX_CREDITS = 2_147_483_647;
+
 export function oneStatementEffect(sql: Sql, event: Stripe.Event): Fragment | undefined {
   if (
     event.type !== "checkout.session.completed" && event.type !== "checkout.session.async_payment_succeeded"
@@ -84,7 +87,10 @@ export function oneStatementEffect(sql: Sql, event: Stripe.Event): Fragment | un
   const session = event.data.object as Stripe.Checkout.Session;
   if (session.mode !== "payment") return undefined;
   const credits = Number(session.metadata?.credits);
-  if (session.payment_status !== "paid" || !Number.isInteger(credits) || credits <= 0) return sql`'ignored'`;
+  // Credits in metadata are what our checkout put there; a paid session without a usable count is no credit
+  // pack of ours (another integration on the same Stripe account), and is acknowledged as such.
+  const ours = Number.isInteger(credits) && credits > 0 && credits <= MAX_CREDITS;
+  if (session.payment_status !== "paid" || !ours) return sql`'ignored'`;
   return sql`case when public.service_role_record_credit_purchase(
       public.service_role_stripe_user(${str(session, "metadata.user_id", "client_reference_id") ?? null},
         ${str(session, "customer") ?? null}),
