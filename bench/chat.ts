@@ -9,27 +9,26 @@ import { Agent, request } from "node:http";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "../src/local/database.ts";
-import { freePort } from "../src/local/functions.ts";
 import { userToken } from "../src/local/jwt.ts";
-import { startStack } from "../src/local/stack.ts";
 import { tempDir } from "../src/local/throwaway.ts";
-import { startOpenAIServer } from "../tests/support/openai-server.ts";
+import { startService } from "./support/service.ts";
+import type { StackInfo, StackServiceOptions } from "./support/stack-service.ts";
 
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 300);
 const LEVELS = [1, 16];
 const TARGET_MS = 5;
 
 const dir = tempDir("saasbase-bench-chat-");
-const upstream = await startOpenAIServer();
-const stack = await startStack({
+// The load generator (this process), the stack and the upstream each run in a process of their own.
+const upstreamService = await startService<{ url: string }>(join(import.meta.dirname, "support/openai-service.ts"), {});
+const upstream = upstreamService.info;
+const stackService = await startService<StackInfo>(join(import.meta.dirname, "support/stack-service.ts"), {
   dataDir: join(dir, "db"),
-  dbPort: await freePort(),
-  apiPort: await freePort(),
-  loadFunctionsEnvFile: false,
+  functions: ["chat"],
   functionEnv: { OPENAI_API_KEY: "sk-bench", OPENAI_BASE_URL: `${upstream.url}/openai/v1`, SAASBASE_DB_POOL_SIZE: "20" },
-  functions: (f) => f.name === "chat",
   functionsLogFile: join(dir, "functions.log"),
-});
+} satisfies StackServiceOptions);
+const stack = stackService.info;
 const sql = connect(stack.dbUrl, 2);
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -92,7 +91,7 @@ try {
 
   console.log(`bench/chat: ${STREAMS} streams per level, 4-chunk answers from a local upstream`);
   for (const [delay, level] of [0, 20].flatMap((d) => LEVELS.map((l) => [d, l] as const))) {
-    upstream.setDefaultDelay(delay);
+    await upstreamService.send({ delayMs: delay });
     if (level === LEVELS[0]) {
       console.log(`\nupstream ${delay === 0 ? "instant" : `${delay} ms per token`}`);
       console.log("streams  path      TTFT p50   TTFT p99   total p50   total p99");
@@ -117,7 +116,7 @@ try {
 } finally {
   agent.destroy();
   await sql.end();
-  await stack.stop();
-  await upstream.close();
+  await stackService.stop();
+  await upstreamService.stop();
   rmSync(dir, { recursive: true, force: true });
 }

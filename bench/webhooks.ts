@@ -8,9 +8,9 @@ import { Agent, request } from "node:http";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "../src/local/database.ts";
-import { freePort } from "../src/local/functions.ts";
-import { startStack } from "../src/local/stack.ts";
 import { tempDir } from "../src/local/throwaway.ts";
+import { startService } from "./support/service.ts";
+import type { StackInfo, StackServiceOptions } from "./support/stack-service.ts";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 3000);
 const SENDERS = [1, 16, 64];
@@ -19,15 +19,14 @@ const USERS = 200;
 const SECRET = "whsec_bench";
 
 const dir = tempDir("saasbase-bench-hooks-");
-const stack = await startStack({
+// The load generator (this process) and the stack run in processes of their own.
+const stackService = await startService<StackInfo>(join(import.meta.dirname, "support/stack-service.ts"), {
   dataDir: join(dir, "db"),
-  dbPort: await freePort(),
-  apiPort: await freePort(),
-  loadFunctionsEnvFile: false,
+  functions: ["stripe-webhook"],
   functionEnv: { STRIPE_SECRET_KEY: "sk_test_bench", STRIPE_WEBHOOK_SECRET: SECRET, SAASBASE_DB_POOL_SIZE: "20" },
-  functions: (f) => f.name === "stripe-webhook",
   functionsLogFile: join(dir, "functions.log"),
-});
+} satisfies StackServiceOptions);
+const stack = stackService.info;
 const sql = connect(stack.dbUrl, 4);
 const signer = new Stripe("sk_test_bench");
 const url = `${stack.functionsUrl}/stripe-webhook`;
@@ -107,6 +106,6 @@ try {
 } finally {
   agent.destroy();
   await sql.end();
-  await stack.stop();
+  await stackService.stop();
   rmSync(dir, { recursive: true, force: true });
 }
