@@ -68,6 +68,9 @@ async function checkoutCompleted(
   return await upsertSubscription(tx, await stripe().subscriptions.retrieve(subscriptionId), eventAt);
 }
 
+/** The most credits one purchase can carry (purchases.credits is an integer). */
+const MAX_CREDITS = 2_147_483_647;
+
 /**
  * The whole effect of an event, when it is one SQL call: an expression giving the outcome, which the handler
  * evaluates in the statement that claims the event (one round trip, one transaction). That is a credit-pack
@@ -75,32 +78,23 @@ async function checkoutCompleted(
  * public.service_role_record_credit_purchase), the event a credits business gets most. Undefined for every
  * other event: those are applied by applyEvent in a transaction.
  */
-/** The most credits one purchase can carry (the ledger's `integer` quantity). */
-const MAX_CREDITS = 2_147_483_647;
-
 export function oneStatementEffect(sql: Sql, event: Stripe.Event): Fragment | undefined {
-  if (
-    event.type !== "checkout.session.completed" && event.type !== "checkout.session.async_payment_succeeded"
-  ) {
-    return undefined;
-  }
+  const checkout = event.type === "checkout.session.completed" ||
+    event.type === "checkout.session.async_payment_succeeded";
   const session = event.data.object as Stripe.Checkout.Session;
-  if (session.mode !== "payment") return undefined;
-  const credits = Number(session.metadata?.credits);
+  if (!checkout || session.mode !== "payment") return undefined;
   // Credits in metadata are what our checkout put there; a paid session without a usable count is no credit
   // pack of ours (another integration on the same Stripe account), and is acknowledged as such.
+  const credits = Number(session.metadata?.credits);
   const ours = Number.isInteger(credits) && credits > 0 && credits <= MAX_CREDITS;
   if (session.payment_status !== "paid" || !ours) return sql`'ignored'`;
-  return sql`case when public.service_role_record_credit_purchase(
-      public.service_role_stripe_user(${str(session, "metadata.user_id", "client_reference_id") ?? null},
-        ${str(session, "customer") ?? null}),
-      ${session.id}, ${str(session, "payment_intent") ?? null}, ${
-    session.metadata?.pack_id ?? null
-  }, ${credits},
-      ${session.amount_total ?? 0}, ${session.currency ?? "usd"}, ${
-    Number(session.metadata?.discount_percent ?? 0)
-  }
-    ) is null then 'unknown_user' else 'applied' end`;
+  const buyer = sql`public.service_role_stripe_user(
+    ${str(session, "metadata.user_id", "client_reference_id") ?? null}, ${str(session, "customer") ?? null})`;
+  const discount = Number(session.metadata?.discount_percent ?? 0);
+  const purchase = sql`public.service_role_record_credit_purchase(${buyer}, ${session.id},
+    ${str(session, "payment_intent") ?? null}, ${session.metadata?.pack_id ?? null}, ${credits},
+    ${session.amount_total ?? 0}, ${session.currency ?? "usd"}, ${discount})`;
+  return sql`case when ${purchase} is null then 'unknown_user' else 'applied' end`;
 }
 
 function invoiceSubscription(invoice: unknown) {
