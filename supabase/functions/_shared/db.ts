@@ -27,9 +27,8 @@ export function usePreparedStatements(url: string, override: string | undefined)
   }
 }
 
-export function db(): Sql {
-  const url = requireEnv("SUPABASE_DB_URL");
-  pool ??= postgres(url, {
+function connect(url: string): Sql {
+  return postgres(url, {
     max: Number(Deno.env.get("SAASBASE_DB_POOL_SIZE") ?? 10),
     prepare: usePreparedStatements(url, Deno.env.get("SAASBASE_DB_PREPARE")),
     // A new connection is a new backend, which loads the catalogs and compiles the PL/pgSQL API afresh (tens
@@ -38,6 +37,10 @@ export function db(): Sql {
     connect_timeout: 5,
     onnotice: () => {},
   });
+}
+
+export function db(): Sql {
+  pool ??= connect(requireEnv("SUPABASE_DB_URL"));
   return pool;
 }
 
