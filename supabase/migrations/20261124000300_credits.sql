@@ -611,6 +611,9 @@ begin
     v_balance := saasbase.debit(v_uid, v_credits, v_at);
   else
     select w.balance into v_balance from public.wallets w where w.user_id = v_uid;
+    if not found then
+      perform saasbase.fail('PT404', 'wallet_not_found', 'This account has no wallet');
+    end if;
   end if;
   v_id := saasbase.append_ledger(v_uid, 'charge', -v_credits, v_balance, v_at, p_feature => feature,
     p_quantity => quantity, p_free_units => v_free, p_key => v_key);
@@ -679,6 +682,9 @@ begin
   update public.wallets set reserved = reserved + v_amount, next_due_at = least(next_due_at, v_expires)
   where user_id = v_uid
   returning balance into v_balance;
+  if not found then -- a deleted user's token, still valid until it expires
+    perform saasbase.fail('PT404', 'wallet_not_found', 'This account has no wallet');
+  end if;
   update public.credit_reservations
   set amount = v_amount, free_units = v_free, period_key = case when v_free > 0 then v_use.period_key end
   where id = v_id;
@@ -867,6 +873,9 @@ declare
   v_plan text;
 begin
   select * into v_wallet from public.wallets where user_id = v_uid;
+  if not found then -- every account has one from sign-up: a deleted user's token, still valid until it expires
+    perform saasbase.fail('PT404', 'wallet_not_found', 'This account has no wallet');
+  end if;
   if v_wallet.next_due_at <= v_at then
     perform 1 from public.wallets where user_id = v_uid for update;
     perform saasbase.run_due(v_uid, v_at);
@@ -874,8 +883,8 @@ begin
   end if;
   v_plan := saasbase.plan_of(v_uid);
   return jsonb_build_object(
-    'balance', coalesce(v_wallet.balance, 0),
-    'reserved', coalesce(v_wallet.reserved, 0),
+    'balance', v_wallet.balance,
+    'reserved', v_wallet.reserved,
     'plan', v_plan,
     'discount', (select pl.discount_percent from public.plans pl where pl.id = v_plan),
     'expiring', coalesce((select jsonb_agg(jsonb_build_object('amount', l.remaining, 'expires_at', l.expires_at)

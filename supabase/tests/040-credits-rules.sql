@@ -3,7 +3,7 @@
 -- which every invariant holds. The clock moves with `set local saasbase.now`, never by sleeping.
 begin;
 \ir _helpers.psql
-select plan(47);
+select plan(52);
 
 -- A catalog of test features on the default plan, independent of the shipped config.
 insert into public.features (id, name, credits) values
@@ -134,6 +134,25 @@ select public.reserve_credits('t_paid', 1, 'r2', 7) is not null as held;
 set local saasbase.now = '2027-05-21 00:16:00+00';
 select is((public.get_wallet() ->> 'reserved')::int, 0, 'an overdue reservation is released by itself');
 select tests.become('postgres');
+
+-- A deleted user's access token stays valid until it expires: the API refuses it and writes nothing.
+do $$ begin perform tests.create_user('gone@test.local'); end $$;
+create temp table gone as select tests.user_id('gone@test.local') as id;
+select tests.become('gone@test.local'); -- the claims of the user's token, set while the row exists
+set local role postgres; -- only to delete the user; the token's claims stay set
+delete from auth.users where id = (select id from gone);
+set local role authenticated;
+select throws_ok($$ select public.get_wallet() $$, 'PT404', null, 'a deleted user has no wallet to show: PT404');
+select throws_ok($$ select public.charge_credits('t_paid', 1, 'g1') $$, 'PT404', null, '...nor to charge');
+select throws_ok($$ select public.charge_credits('t_unl', 1, 'g2') $$, 'PT404', null,
+  '...even for a use that would be free');
+select throws_ok($$ select public.reserve_credits('t_daily', 1, 'g3') $$, 'PT404', null,
+  '...nor to reserve against, even within the free quota');
+select tests.become('postgres');
+select is((select count(*)::int from public.credit_ledger l join gone on l.user_id = gone.id)
+  + (select count(*)::int from public.usage_counters c join gone on c.user_id = gone.id)
+  + (select count(*)::int from public.credit_reservations r join gone on r.user_id = gone.id), 0,
+  '...and nothing was written for them');
 
 select * from finish();
 rollback;

@@ -16,13 +16,16 @@ export interface Caller {
 }
 
 const API_ROLES: readonly string[] = ["anon", "authenticated", "service_role"];
+// GoTrue's user ids; a signed-in caller's `sub` is one (the SQL API casts it to uuid).
+const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function decodeSegment(segment: string): unknown {
   const base64 = segment.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(segment.length / 4) * 4, "=");
   return JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))));
 }
 
-/** The caller's claims; 401 when the header is missing or the token unreadable, expired or of no API role. */
+/** The caller's claims; 401 when the header is missing or the token unreadable, expired, of no API role, or a
+ * signed-in user's without a user id. */
 export function callerOf(req: Request): Caller {
   const match = /^Bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "");
   if (!match) throw new UnauthorizedError("Missing bearer token", "missing_token");
@@ -40,6 +43,9 @@ export function callerOf(req: Request): Caller {
   const role = claims.role;
   if (typeof role !== "string" || !API_ROLES.includes(role)) {
     throw new UnauthorizedError("Token has no API role", "invalid_token");
+  }
+  if (role === "authenticated" && (typeof claims.sub !== "string" || !USER_ID.test(claims.sub))) {
+    throw new UnauthorizedError("A signed-in user's token must name the user (sub)", "invalid_token");
   }
   return {
     role: role as ApiRole,

@@ -1,6 +1,7 @@
 // One Stripe customer per user, created on first checkout and kept in public.customers (never
 // client-writable). Stripe's idempotency key makes two concurrent first checkouts create one customer.
 import { db } from "./db.ts";
+import { NotFoundError, ValidationError } from "./errors.ts";
 import type { Stripe } from "./stripe-client.ts";
 
 export async function customerIdOf(userId: string): Promise<string | undefined> {
@@ -8,9 +9,19 @@ export async function customerIdOf(userId: string): Promise<string | undefined> 
   return row?.stripe_customer_id;
 }
 
-export async function ensureCustomer(stripe: Stripe, userId: string, email: string): Promise<string> {
-  const existing = await customerIdOf(userId);
-  if (existing) return existing;
+/** The user's Stripe customer, created on first use with the token's email (else the account's). A token
+ * of a deleted user (still valid until it expires) is a 404 before anything is created at Stripe. */
+export async function ensureCustomer(stripe: Stripe, userId: string, claimedEmail?: string): Promise<string> {
+  const [user] = await db()`select u.email, c.stripe_customer_id from auth.users u
+    left join public.customers c on c.user_id = u.id where u.id = ${userId}`;
+  if (!user) throw new NotFoundError("This account no longer exists", "user_not_found");
+  if (user.stripe_customer_id) return user.stripe_customer_id;
+  const email = claimedEmail || user.email;
+  if (!email) {
+    throw new ValidationError("This account has no email address; Stripe needs one for receipts", [
+      { path: "email", message: "required", code: "email_required" },
+    ]);
+  }
   const customer = await stripe.customers.create(
     { email, metadata: { user_id: userId } },
     { idempotencyKey: `saasbase-customer-${userId}` },

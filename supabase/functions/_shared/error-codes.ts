@@ -4,10 +4,12 @@
 // codes (deno check), tests/error-codes.test.ts checks the migrations' and the functions' codes and statuses
 // against it, and src/client hands it to frontends. Clients match on codes, never on messages.
 export const ERROR_CODES = {
-  /** 400: malformed request: not JSON, or a Stripe webhook whose signature does not match. */
+  /** 400: malformed request: not JSON, or a Stripe webhook whose signature does not match or whose signed
+   * payload is no event. */
   bad_request: 400,
   invalid_json: 400,
   invalid_signature: 400,
+  invalid_event: 400,
   /** 401: not signed in (the SQL API), or only the anon key where a user's session is needed (functions). */
   unauthorized: 401,
   not_authenticated: 401,

@@ -1,7 +1,40 @@
 // Reading a request body: bad JSON is a 400, a body that does not fit the schema a 422 listing each field.
+// Text Postgres cannot store is refused here too, before any work: a NUL character (no `text` or `jsonb`
+// value may hold one) and an unpaired UTF-16 surrogate (not Unicode: the driver would store U+FFFD in its
+// place, so two different idempotency keys could become one).
 import type { z } from "zod";
 import { BadRequestError, ValidationError } from "./errors.ts";
 import { formatPath } from "./config-schema.ts";
+
+type Path = (string | number)[];
+
+/** Where in `value` (keys included) there is text Postgres cannot store. Iterative: JSON may nest deeper than
+ * the call stack goes. */
+export function unstorableText(value: unknown): Path[] {
+  const bad = (s: string) => s.includes("\u0000") || !s.isWellFormed();
+  type At = { key: string | number; parent: At } | null; // a path, rebuilt only where something is found
+  const pathOf = (at: At): Path => {
+    const path: Path = [];
+    for (let a = at; a; a = a.parent) path.unshift(a.key);
+    return path;
+  };
+  const found: Path[] = [];
+  const todo: [unknown, At][] = [[value, null]];
+  while (todo.length > 0) {
+    const [v, at] = todo.pop()!;
+    if (typeof v === "string") {
+      if (bad(v)) found.push(pathOf(at));
+    } else if (Array.isArray(v)) {
+      v.forEach((item, i) => todo.push([item, { key: i, parent: at }]));
+    } else if (v !== null && typeof v === "object") {
+      for (const [k, item] of Object.entries(v)) {
+        if (bad(k)) found.push(pathOf({ key: k, parent: at }));
+        else todo.push([item, { key: k, parent: at }]);
+      }
+    }
+  }
+  return found;
+}
 
 export async function readJson<S extends z.ZodType>(req: Request, schema: S): Promise<z.output<S>> {
   let body: unknown;
@@ -9,6 +42,14 @@ export async function readJson<S extends z.ZodType>(req: Request, schema: S): Pr
     body = await req.json();
   } catch {
     throw new BadRequestError("The body must be JSON", "invalid_json");
+  }
+  const unstorable = unstorableText(body);
+  if (unstorable.length > 0) {
+    const message = "NUL characters and unpaired surrogates are not allowed in text";
+    throw new ValidationError(
+      `Invalid request: ${message}`,
+      unstorable.map((p) => ({ path: formatPath(p), message })),
+    );
   }
   const result = schema.safeParse(body);
   if (!result.success) {

@@ -1,11 +1,11 @@
 // POST /connect-onboarding { return_url?, refresh_url? }: the signed-in user's Stripe Connect (Express)
 // account, created once (Stripe idempotency key per user), and an onboarding link to finish it.
-// Answers { account_id, url }.
+// Answers { account_id, url }; 404 user_not_found for a token of a deleted account.
 import { z } from "zod";
 import { requireUser } from "../_shared/auth.ts";
 import { config } from "../_shared/config.ts";
 import { db } from "../_shared/db.ts";
-import { MethodNotAllowedError } from "../_shared/errors.ts";
+import { MethodNotAllowedError, NotFoundError } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
 import { readJson } from "../_shared/request.ts";
 import { stripe } from "../_shared/stripe.ts";
@@ -16,9 +16,12 @@ export const handler = withHttp(async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
   const caller = requireUser(req);
   const input = await readJson(req, body);
-  let [row] =
-    await db()`select stripe_account_id from public.connect_accounts where user_id = ${caller.userId}`;
-  if (!row) {
+  // The user's row with their account: a token of a deleted user (valid until it expires) is a 404 before
+  // anything is created at Stripe.
+  let [row] = await db()`select a.stripe_account_id from auth.users u
+    left join public.connect_accounts a on a.user_id = u.id where u.id = ${caller.userId}`;
+  if (!row) throw new NotFoundError("This account no longer exists", "user_not_found");
+  if (!row.stripe_account_id) {
     const account = await stripe().accounts.create(
       {
         type: "express",

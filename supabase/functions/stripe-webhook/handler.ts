@@ -1,5 +1,6 @@
 // POST /stripe-webhook (verify_jwt = false; Stripe signs instead). The order of work is what makes it safe:
-//   1. verify the Stripe-Signature on the raw body (400 and nothing stored when it fails);
+//   1. verify the Stripe-Signature on the raw body, and that it is an event (400 and nothing stored when
+//      either fails);
 //   2. in one transaction: claim the event by its unique id (public.service_role_claim_stripe_event stores
 //      it), apply it, and commit both together. A redelivery (or a twin delivered at the same moment, which
 //      waits on the id) finds the event processed and changes nothing. An event whose effect is one SQL call
@@ -7,13 +8,23 @@
 //   3. if applying fails, the event is stored apart with the error and the answer is 500, so Stripe
 //      delivers it again and the stored event is applied then.
 // 2xx is answered only once the event is stored and applied.
+import { z } from "zod";
 import { optionalEnv } from "../_shared/env.ts";
 import { db, type Sql, type Tx } from "../_shared/db.ts";
 import { BadRequestError, MethodNotAllowedError, ServiceUnavailableError } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
+import { unstorableText } from "../_shared/request.ts";
 import { stripe } from "../_shared/stripe.ts";
 import { type Stripe, webhookCrypto } from "../_shared/stripe-client.ts";
 import { applyEvent, oneStatementEffect } from "./apply.ts";
+
+/** What this function reads of every event (Stripe's carry more, all of it kept). */
+const eventShape = z.looseObject({
+  id: z.string().min(1).max(255),
+  type: z.string().min(1),
+  created: z.number().int(),
+  data: z.looseObject({ object: z.looseObject({}) }),
+});
 
 async function verify(req: Request): Promise<Stripe.Event> {
   const secret = optionalEnv("STRIPE_WEBHOOK_SECRET");
@@ -23,11 +34,21 @@ async function verify(req: Request): Promise<Stripe.Event> {
   const signature = req.headers.get("stripe-signature");
   if (!signature) throw new BadRequestError("Missing Stripe-Signature header", "invalid_signature");
   const payload = await req.text();
+  let event: Stripe.Event;
   try {
-    return await stripe().webhooks.constructEventAsync(payload, signature, secret, undefined, webhookCrypto);
+    event = await stripe().webhooks.constructEventAsync(payload, signature, secret, undefined, webhookCrypto);
   } catch {
     throw new BadRequestError("The Stripe signature does not match this payload", "invalid_signature");
   }
+  // Signed, but only an event can be stored and applied (Stripe sends nothing else; a payload signed by
+  // hand with the secret might be anything).
+  if (!eventShape.safeParse(event).success || unstorableText(event).length > 0) {
+    throw new BadRequestError(
+      "Not a Stripe event: it needs an id, a type, a created time and data.object, and text Postgres can store",
+      "invalid_event",
+    );
+  }
+  return event;
 }
 
 export const handler = withHttp(async (req) => {

@@ -19,18 +19,20 @@ const req = (claims?: Record<string, unknown>, init: RequestInit = {}, path = "/
     headers: { ...(claims ? { authorization: `Bearer ${token(claims)}` } : {}), ...init.headers },
   });
 
+const USER = "6f1c1b52-8a59-4c41-9f0e-3b1b1d2f9a10";
+
 function throwsApp(fn: () => unknown, status: number, code: string) {
   assert.throws(fn, (err: unknown) => err instanceof AppError && err.status === status && err.code === code);
 }
 
 Deno.test("callerOf reads role and user from the claims", () => {
   const caller = callerOf(
-    req({ role: "authenticated", sub: "u1", email: "a@b.c", exp: Date.now() / 1000 + 60 }),
+    req({ role: "authenticated", sub: USER, email: "a@b.c", exp: Date.now() / 1000 + 60 }),
   );
-  assert.deepEqual([caller.role, caller.userId, caller.email], ["authenticated", "u1", "a@b.c"]);
+  assert.deepEqual([caller.role, caller.userId, caller.email], ["authenticated", USER, "a@b.c"]);
 });
 
-Deno.test("callerOf refuses missing, malformed, expired and role-less tokens with 401", () => {
+Deno.test("callerOf refuses missing, malformed, expired, role-less and user-less tokens with 401", () => {
   throwsApp(() => callerOf(req()), 401, "missing_token");
   throwsApp(
     () => callerOf(new Request("http://x", { headers: { authorization: "Bearer abc" } })),
@@ -38,7 +40,10 @@ Deno.test("callerOf refuses missing, malformed, expired and role-less tokens wit
     "invalid_token",
   );
   throwsApp(() => callerOf(req({ role: "authenticated", sub: "u", exp: 1 })), 401, "token_expired");
-  throwsApp(() => callerOf(req({ role: "postgres", sub: "u" })), 401, "invalid_token");
+  throwsApp(() => callerOf(req({ role: "postgres", sub: USER })), 401, "invalid_token");
+  // A signed-in user's token names a user id; anything else would reach the SQL API's uuid cast.
+  throwsApp(() => callerOf(req({ role: "authenticated", sub: "u1" })), 401, "invalid_token");
+  throwsApp(() => callerOf(req({ role: "authenticated" })), 401, "invalid_token");
 });
 
 Deno.test("requireUser refuses the anon and service_role keys", () => {

@@ -1,7 +1,10 @@
-// The shared error mapping: typed errors keep their status and code; anything else is a bare 500.
+// The shared error mapping: typed errors keep their status and code; anything else is a bare 500. And the
+// shared body reader's refusals.
 import assert from "node:assert/strict";
 import { AppError, errorResponse, NotFoundError, ValidationError } from "../_shared/errors.ts";
 import { withHttp } from "../_shared/http.ts";
+import { readJson, unstorableText } from "../_shared/request.ts";
+import { z } from "zod";
 
 Deno.test("typed errors become { error: { code, message } } with their status", async () => {
   const res = errorResponse(new ValidationError("quantity must be positive", [{ path: "quantity" }]));
@@ -42,4 +45,25 @@ Deno.test("withHttp adds CORS headers to handler responses and errors", async ()
     throw new NotFoundError();
   })(new Request("http://localhost/x"));
   assert.deepStrictEqual([err.status, err.headers.get("access-control-allow-origin")], [404, "*"]);
+});
+
+Deno.test("readJson refuses text Postgres cannot store, naming where it is, at any depth", async () => {
+  assert.deepStrictEqual(
+    unstorableText({ a: "ok", b: ["x", "nul\u0000"], c: { "key\u0000": 1, d: "half \ud800" } }).sort(),
+    [["b", 1], ["c", "d"], ["c", "key\u0000"]],
+  );
+  const deep = JSON.parse("[".repeat(50_000) + '"\\u0000"' + "]".repeat(50_000));
+  assert.deepStrictEqual(unstorableText(deep)[0].length, 50_000);
+  const req = (body: string) => new Request("http://localhost/x", { method: "POST", body });
+  await assert.rejects(
+    readJson(req('{"message": "a\\u0000b"}'), z.object({ message: z.string() })),
+    (err: unknown) =>
+      err instanceof ValidationError &&
+      JSON.stringify(err.details) ===
+        '[{"path":"message","message":"NUL characters and unpaired surrogates are not allowed in text"}]',
+  );
+  assert.deepStrictEqual(
+    await readJson(req('{"message": "fine ✓"}'), z.object({ message: z.string() })),
+    { message: "fine ✓" },
+  );
 });

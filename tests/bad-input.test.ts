@@ -1,0 +1,239 @@
+// Bad input never gets a 500 and never changes anything. Every function's routes are called with malformed
+// bodies, fields of the wrong type or size, text Postgres cannot store, numbers out of range, wrong methods,
+// unknown routes, and validly signed tokens of callers who should not get through (a deleted user, a `sub`
+// that is no user id, no `sub`, the anon key, the service role). Each must answer 4xx with
+// `{ error: { code, message } }` (a code from ERROR_CODES), and afterwards the callers' rows in every table
+// are exactly as they were.
+import Stripe from "stripe";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signJwt, userToken } from "../src/local/jwt.ts";
+import { ERROR_CODES } from "../supabase/functions/_shared/error-codes.ts";
+import { callFunction, connectDb, createFeature, createUser, setBalance, stack, TEST_FUNCTION_ENV } from "./support/stack.ts";
+
+const sql = connectDb();
+const signer = new Stripe("sk_test_signer");
+
+interface Case {
+  name: string;
+  path: string;
+  method: string;
+  token?: string;
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+let user: { id: string; token: string };
+let feature: string;
+const ghostId = crypto.randomUUID();
+const exp = () => Math.floor(Date.now() / 1000) + 3600;
+
+/** Validly signed tokens of callers that must not get through where a signed-in user is needed. */
+function strangers(): Record<string, string> {
+  const secret = stack().jwtSecret;
+  return {
+    "a deleted user": userToken({ id: ghostId, email: "ghost@test.local" }, secret),
+    "a sub that is no user id": signJwt({ role: "authenticated", aud: "authenticated", sub: "not-a-uuid", exp: exp() }, secret),
+    "no sub": signJwt({ role: "authenticated", aud: "authenticated", exp: exp() }, secret),
+    "the anon key": stack().anonKey,
+    "the service role": stack().serviceRoleKey,
+  };
+}
+
+/** Values that no field of any route accepts as they are, or that Postgres cannot store. */
+const BAD_VALUES: Record<string, unknown> = {
+  null: null,
+  "an empty string": "",
+  "a NUL character": "a\u0000b",
+  "a lone surrogate": "a\ud800b",
+  "100,000 characters": "x".repeat(100_000),
+  "a negative number": -1,
+  "a fraction": 1.5,
+  "a huge number": 1e20,
+  "an array": ["x"],
+  "an object": { x: 1 },
+  "a boolean": true,
+};
+
+/** Each POST route with a request that would be valid, and the fields it reads. */
+function postRoutes(): { path: string; valid: Record<string, unknown>; fields: string[] }[] {
+  return [
+    { path: "credits/charge", valid: { feature, quantity: 1, idempotency_key: "bad-input" }, fields: ["feature", "quantity", "idempotency_key"] },
+    { path: "checkout", valid: { amount_cents: 1000 }, fields: ["price", "pack", "amount_cents", "success_url", "cancel_url"] },
+    { path: "portal", valid: {}, fields: ["return_url"] },
+    { path: "chat", valid: { message: "Hi" }, fields: ["message", "conversation_id", "persona", "model", "session_id"] },
+    { path: "connect-onboarding", valid: {}, fields: ["return_url", "refresh_url"] },
+    { path: "referral-payout", valid: {}, fields: ["cashout_id"] },
+  ];
+}
+
+const MALFORMED_BODIES: Record<string, string> = {
+  "no body": "",
+  "text that is not JSON": "credits please",
+  "truncated JSON": '{"feature": "x"',
+  "JSON null": "null",
+  "a JSON array": "[]",
+  "a JSON string": '"x"',
+  "a JSON number": "42",
+  "10,000 nested arrays": "[".repeat(10_000) + "]".repeat(10_000),
+  "a __proto__ key": '{"__proto__": {"admin": true}}',
+};
+
+function cases(): Case[] {
+  const out: Case[] = [];
+  const json = { "content-type": "application/json" };
+  for (const route of postRoutes()) {
+    for (const [name, body] of Object.entries(MALFORMED_BODIES)) {
+      // Routes whose fields are all optional take {} (and so a __proto__ key, which is no field of theirs).
+      if (name === "a __proto__ key" && Object.keys(route.valid).length === 0) continue;
+      out.push({ name: `${route.path}: ${name}`, path: route.path, method: "POST", token: user.token, body, headers: json });
+    }
+    for (const field of route.fields) {
+      for (const [name, value] of Object.entries(BAD_VALUES)) {
+        out.push({
+          name: `${route.path}: ${field} is ${name}`,
+          path: route.path,
+          method: "POST",
+          token: user.token,
+          body: JSON.stringify({ ...route.valid, [field]: value }),
+          headers: json,
+        });
+      }
+    }
+    for (const [who, token] of Object.entries(strangers())) {
+      // Admins' own tool: the service role is meant to call it.
+      if (route.path === "referral-payout" && who === "the service role") continue;
+      out.push({ name: `${route.path}: as ${who}`, path: route.path, method: "POST", token, body: JSON.stringify(route.valid), headers: json });
+    }
+    for (const method of ["GET", "PUT", "PATCH", "DELETE"]) {
+      out.push({ name: `${route.path}: ${method}`, path: route.path, method, token: user.token });
+    }
+  }
+
+  const gets: [string, string][] = [
+    ["credits", "?limit=abc"],
+    ["credits", "?limit=-1"],
+    ["credits", "?limit=1e20"],
+    ["credits", "?limit=1.5"],
+    ["chat/conversations", "?limit=0"],
+    ["chat/conversations", "?limit=abc"],
+    ["chat/conversations", "?older_than=yesterday"],
+    ["chat/conversations", "?session_id=short"],
+    ["chat/messages", ""],
+    ["chat/messages", "?conversation_id=not-a-uuid"],
+    ["chat/messages", `?conversation_id=${crypto.randomUUID()}`],
+    ["chat/messages", `?conversation_id=${crypto.randomUUID()}&before=abc`],
+    ["chat/messages", `?conversation_id=${crypto.randomUUID()}&before=100000000000000000000`],
+    ["chat/messages", `?conversation_id=${crypto.randomUUID()}&before=-5`],
+  ];
+  for (const [path, query] of gets) {
+    out.push({ name: `GET ${path}${query}`, path: path + query, method: "GET", token: user.token });
+  }
+  for (const path of ["credits", "chat/conversations", "chat/messages?conversation_id=" + crypto.randomUUID()]) {
+    for (const [who, token] of Object.entries(strangers())) {
+      if (path.startsWith("chat") && who === "the anon key") continue; // anonymous chat needs a session_id: covered above
+      // Reads through RLS find nothing of a deleted user, as PostgREST's do: 200 with an empty list.
+      if (path === "chat/conversations" && who === "a deleted user") continue;
+      out.push({ name: `GET ${path} as ${who}`, path, method: "GET", token });
+    }
+    out.push({ name: `${path}: DELETE`, path, method: "DELETE", token: user.token });
+  }
+  for (const path of ["credits/nope", "chat/nope", "credits/charge/extra"]) {
+    out.push({ name: `unknown route ${path}`, path, method: "GET", token: user.token });
+  }
+  out.push({ name: "health: POST", path: "health", method: "POST", body: "{}" });
+  return out;
+}
+
+/** The Stripe webhook, whose caller proves itself by signature: unsigned, mis-signed, stale and malformed events. */
+async function webhookCases(): Promise<Case[]> {
+  const secret = TEST_FUNCTION_ENV.STRIPE_WEBHOOK_SECRET;
+  const sign = (payload: string, opts: { timestamp?: number; secret?: string } = {}) =>
+    signer.webhooks.generateTestHeaderStringAsync({ payload, secret: opts.secret ?? secret, timestamp: opts.timestamp });
+  const event = (id: string, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ id, object: "event", type: "checkout.session.completed", created: 1, data: { object: {} }, ...extra });
+  const hook = async (name: string, payload: string, signature: string | null): Promise<Case> => ({
+    name: `stripe-webhook: ${name}`,
+    path: "stripe-webhook",
+    method: "POST",
+    body: payload,
+    headers: { "content-type": "application/json", ...(signature === null ? {} : { "stripe-signature": signature }) },
+  });
+  const good = event("evt_badinput_1");
+  return [
+    await hook("no signature", good, null),
+    await hook("a garbled signature", good, "t=1,v1=zz"),
+    await hook("another secret's signature", good, await sign(good, { secret: "whsec_other" })),
+    await hook("a signature of another payload", good, await sign(event("evt_badinput_other"))),
+    await hook("a signature 10 minutes old", good, await sign(good, { timestamp: Math.floor(Date.now() / 1000) - 600 })),
+    await hook("a signed body that is not JSON", "not json", await sign("not json")),
+    await hook("a signed JSON array", "[]", await sign("[]")),
+    await hook("a signed event without an id", event("", { id: undefined }), await sign(event("", { id: undefined }))),
+    await hook("a signed event without a type", event("evt_badinput_2", { type: undefined }), await sign(event("evt_badinput_2", { type: undefined }))),
+    await hook("a signed event with a NUL in its id", event("evt_badinput_\u0000"), await sign(event("evt_badinput_\u0000"))),
+    await hook("a signed event without data", event("evt_badinput_3", { data: undefined }), await sign(event("evt_badinput_3", { data: undefined }))),
+    await hook("GET", "", null).then((c) => ({ ...c, method: "GET", body: undefined })),
+  ];
+}
+
+/** Every row that is about `userId`, in every public table, as text: equal before and after means unchanged. */
+async function footprint(userId: string): Promise<Record<string, string[]>> {
+  const tables = await sql<{ table_name: string; column_name: string }[]>`
+    select table_name, column_name from information_schema.columns
+    where table_schema = 'public' and column_name in ('user_id', 'referrer_id', 'referred_id')
+      and table_name in (select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE')`;
+  const out: Record<string, string[]> = {};
+  for (const t of tables) {
+    const rows = await sql.unsafe(
+      `select t::text as r from public.${t.table_name} t where ${t.column_name}::text = $1 order by 1`,
+      [userId],
+    );
+    out[`${t.table_name}.${t.column_name}`] = rows.map((r) => r.r as string);
+  }
+  out["profiles"] = (await sql`select t::text as r from public.profiles t where id = ${userId}`).map((r) => r.r as string);
+  out["messages"] = (await sql`select m::text as r from public.messages m join public.conversations c on c.id = m.conversation_id
+    where c.user_id = ${userId} order by m.id`).map((r) => r.r as string);
+  return out;
+}
+
+let all: Case[];
+let before: Record<string, string[]>;
+
+beforeAll(async () => {
+  user = await createUser(sql, `bad-input-${crypto.randomUUID()}@test.local`);
+  feature = await createFeature(sql, 1);
+  await setBalance(sql, user.id, 5);
+  all = [...cases(), ...(await webhookCases())];
+  before = await footprint(user.id);
+});
+afterAll(() => sql.end());
+
+describe("bad input", () => {
+  it("gets a 4xx JSON error, never a 500, from every route", async () => {
+    const failures: string[] = [];
+    // A few at a time: the point is every answer, not load.
+    for (let i = 0; i < all.length; i += 8) {
+      await Promise.all(all.slice(i, i + 8).map(async (c) => {
+        const res = await callFunction(c.path, { method: c.method, token: c.token, headers: c.headers, body: c.body });
+        const text = await res.text();
+        let body: { error?: { code?: unknown; message?: unknown } } | undefined;
+        try {
+          body = JSON.parse(text);
+        } catch { /* reported below */ }
+        const code = body?.error?.code;
+        const ok = res.status >= 400 && res.status < 500 && typeof code === "string" && code in ERROR_CODES &&
+          typeof body?.error?.message === "string" && body.error.message.length > 0;
+        if (!ok) failures.push(`${c.name}: ${res.status} ${text.slice(0, 200)}`);
+      }));
+    }
+    expect(failures).toEqual([]);
+    expect(all.length).toBeGreaterThan(300);
+  });
+
+  it("changes nothing: the caller's rows are as they were, and no stranger got a row", async () => {
+    expect(await footprint(user.id)).toEqual(before);
+    const ghost = await footprint(ghostId);
+    expect(Object.values(ghost).flat()).toEqual([]);
+    const [{ n }] = await sql`select count(*)::int as n from public.stripe_events where id like 'evt_badinput%'`;
+    expect(n).toBe(0);
+  });
+});
