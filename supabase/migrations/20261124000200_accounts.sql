@@ -34,7 +34,9 @@ create table public.profiles (
   display_name text check (char_length(display_name) <= 100),
   avatar_url text check (char_length(avatar_url) <= 2048),
   language text not null default 'en' check (language ~ '^[a-z]{2}(-[A-Z]{2})?$'),
-  preferences jsonb not null default '{}' check (jsonb_typeof(preferences) = 'object'),
+  -- Client-writable through PostgREST: bounded, as analytics events are, so nobody can park megabytes here.
+  preferences jsonb not null default '{}'
+    check (jsonb_typeof(preferences) = 'object' and pg_column_size(preferences) <= 16384),
   -- Null means the default plan; set by billing (subscriptions) and the admin API, never by the client.
   plan_id text references public.plans (id),
   -- A copy of auth.users.raw_app_meta_data->>'role', kept by trigger, for listing and admin search.

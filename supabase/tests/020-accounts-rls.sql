@@ -1,7 +1,7 @@
 -- Accounts: the profile trigger, the RLS matrix of profiles, column-level edit rights and role helpers.
 begin;
 \ir _helpers.psql
-select plan(30);
+select plan(31);
 
 do $$
 declare
@@ -47,6 +47,11 @@ end as stmt) s;
 -- The owner may edit display fields only: plan, role and email are not client-writable.
 select is(tests.outcome('a@test.local', format('update public.profiles set preferences = ''{"theme": "dark"}'', language = ''de'' where id = %L', tests.user_id('a@test.local'))),
   'rows', 'the owner edits preferences and language');
+select tests.become('a@test.local');
+select throws_ok($$ update public.profiles set preferences = jsonb_build_object('blob', repeat(md5('x'), 1000))
+    where id = auth.uid() $$, '23514', null,
+  'preferences are bounded (16 kB): a client cannot park megabytes in its profile');
+select tests.become('postgres');
 select is(tests.outcome('a@test.local', format('update public.profiles set plan_id = ''business'' where id = %L', tests.user_id('a@test.local'))),
   'denied', 'the owner cannot change their plan');
 select is(tests.outcome('a@test.local', format('update public.profiles set role = ''admin'' where id = %L', tests.user_id('a@test.local'))),
