@@ -351,6 +351,7 @@ export type Database = {
           "expires_at": string;
           "feature_id": string;
           "free_units": number;
+          "held_by_server": boolean;
           "id": string;
           "idempotency_key": string;
           "period_key": string | null;
@@ -367,6 +368,7 @@ export type Database = {
           "expires_at": string;
           "feature_id": string;
           "free_units"?: number;
+          "held_by_server"?: boolean;
           "id"?: string;
           "idempotency_key": string;
           "period_key"?: string | null;
@@ -382,6 +384,7 @@ export type Database = {
           "expires_at"?: string;
           "feature_id"?: string;
           "free_units"?: number;
+          "held_by_server"?: boolean;
           "id"?: string;
           "idempotency_key"?: string;
           "period_key"?: string | null;
@@ -1196,6 +1199,20 @@ export type Database = {
         Returns: Json;
       };
       "service_role_referral_first_payment": { Args: { "user_id": string }; Returns: string };
+      "service_role_release_reservation": {
+        Args: { "reservation_id": string; "user_id": string };
+        Returns: Json;
+      };
+      "service_role_reserve_credits": {
+        Args: {
+          "feature": string;
+          "idempotency_key"?: string;
+          "max_credits"?: number;
+          "quantity"?: number;
+          "user_id": string;
+        };
+        Returns: Json;
+      };
       "service_role_return_anon_chat": { Args: { "session_hash": string }; Returns: undefined };
       "service_role_stripe_user": { Args: { "customer_id": string; "user_hint": string }; Returns: string };
       "service_role_sync_config": { Args: { "catalog": Json }; Returns: Json };

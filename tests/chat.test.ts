@@ -156,6 +156,53 @@ describe("POST /chat", () => {
     expect((await sql`select balance::int from public.wallets where user_id = ${user.id}`)[0].balance).toBe(50);
   });
 
+  it("the chat's reservation is the server's: the user cannot release it mid-answer to chat free", async () => {
+    const user = await createUser(sql, `cheat-${crypto.randomUUID()}@test.local`);
+    await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${user.id}`;
+    await setBalance(sql, user.id, 50);
+    await script("openai", [{ kind: "ok", chunks: ["a", "b", "c"], delayMs: 100 }]);
+    const res = await post(user.token, { message: "for free?" });
+    const reader = res.body!.getReader();
+    await reader.read(); // the answer has started
+    // What a client could send through PostgREST meanwhile: its open reservation, released or settled at 0.
+    const [held] = await asUser(sql, user.id, (tx) => tx`select id from public.credit_reservations where status = 'open'`);
+    for (const call of [
+      (tx: any) => tx`select public.release_reservation(${held.id})`,
+      (tx: any) => tx`select public.settle_reservation(${held.id}, 0)`,
+    ]) {
+      await expect(asUser(sql, user.id, call)).rejects.toMatchObject({ code: "PT403", detail: "reservation_server_held" });
+    }
+    let text = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
+    const done = parseSse(text).find((e) => e.event === "done")!.data;
+    expect(done.credits_charged).toBeGreaterThan(0);
+    expect((await ledger(user.id)).map((r) => r[0])).toEqual(["reserve", "settle"]);
+    expect((await sql`select balance::int from public.wallets where user_id = ${user.id}`)[0].balance).toBe(50 - done.credits_charged);
+  });
+
+  it("an answer received is paid for even if the conversation was deleted while it streamed", async () => {
+    const user = await createUser(sql, `del-${crypto.randomUUID()}@test.local`);
+    await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${user.id}`;
+    await setBalance(sql, user.id, 50);
+    const first = await chat(user.token, { message: "start" });
+    const conversationId = first.events[0].data.conversation_id;
+    const paidFirst = first.events.at(-1)!.data.credits_charged;
+    await script("openai", [{ kind: "ok", chunks: ["x", "y", "z"], delayMs: 100 }]);
+    const res = await post(user.token, { conversation_id: conversationId, message: "and delete" });
+    const reader = res.body!.getReader();
+    await reader.read();
+    await asUser(sql, user.id, (tx) => tx`delete from public.conversations where id = ${conversationId}`);
+    let text = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
+    const done = parseSse(text).find((e) => e.event === "done")!.data;
+    expect(done).toMatchObject({ message_id: null });
+    expect(done.credits_charged).toBeGreaterThan(0);
+    expect((await ledger(user.id)).map((r) => r[0])).toEqual(["reserve", "settle", "reserve", "settle"]);
+    expect((await sql`select balance::int from public.wallets where user_id = ${user.id}`)[0].balance)
+      .toBe(50 - paidFirst - done.credits_charged);
+    expect(await sql`select 1 from public.messages where conversation_id = ${conversationId}`).toHaveLength(0);
+  });
+
   it("answers 402 at an empty wallet, before calling any model", async () => {
     const broke = await createUser(sql, `broke-${crypto.randomUUID()}@test.local`);
     await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${broke.id}`;

@@ -155,6 +155,9 @@ create table public.credit_reservations (
   amount bigint not null default 0 check (amount >= 0),
   settled_amount bigint check (settled_amount >= 0),
   status text not null default 'open' check (status in ('open', 'settled', 'released')),
+  -- Taken by a server-side operation for the user (the chat function, before calling a model): only the
+  -- server closes it. A user able to release it mid-answer would get the answer free and the quota back.
+  held_by_server boolean not null default false,
   idempotency_key text not null,
   expires_at timestamptz not null,
   created_at timestamptz not null default now(),
@@ -626,16 +629,15 @@ grant execute on function public.charge_credits(text, integer, text) to authenti
 
 -- Holds credits for a long operation (an AI stream) before it starts. Free quota units are taken now;
 -- the rest is held at `max_credits` (the worst case) or the feature's price. Idempotent per key.
-create function public.reserve_credits(
-  feature text, quantity integer default 1, idempotency_key text default null, max_credits bigint default null
+create function saasbase.reserve(
+  p_user uuid, feature text, quantity integer, idempotency_key text, max_credits bigint, p_by_server boolean
 ) returns jsonb
 language plpgsql
-security definer
 set search_path = ''
 as $$
 #variable_conflict use_column
 declare
-  v_uid uuid := saasbase.require_user();
+  v_uid uuid := p_user;
   v_key text := saasbase.require_key(idempotency_key);
   v_at timestamptz := saasbase.now();
   v_use record;
@@ -655,13 +657,14 @@ begin
   end if;
   v_expires := v_at + make_interval(mins => (select s.reservation_ttl_minutes from saasbase.settings s));
 
-  insert into public.credit_reservations (user_id, feature_id, quantity, idempotency_key, expires_at, created_at)
-  values (v_uid, feature, quantity, v_key, v_expires, v_at)
+  insert into public.credit_reservations (user_id, feature_id, quantity, held_by_server, idempotency_key,
+    expires_at, created_at)
+  values (v_uid, feature, quantity, p_by_server, v_key, v_expires, v_at)
   on conflict (user_id, idempotency_key) do nothing
   returning id into v_id;
   if v_id is null then
     select * into v_res from public.credit_reservations r where r.user_id = v_uid and r.idempotency_key = v_key;
-    if v_res.feature_id <> feature or v_res.quantity <> quantity then
+    if v_res.feature_id <> feature or v_res.quantity <> quantity or v_res.held_by_server <> p_by_server then
       perform saasbase.fail('PT409', 'idempotency_conflict', 'This idempotency key was used for another request');
     end if;
     return jsonb_build_object('reservation_id', v_res.id, 'status', v_res.status, 'amount', v_res.amount,
@@ -692,12 +695,58 @@ begin
     'balance', v_balance, 'expires_at', v_expires, 'replayed', false);
 end;
 $$;
+
+-- The caller's own reservation, for an operation the client runs (it settles or releases it itself).
+create function public.reserve_credits(
+  feature text, quantity integer default 1, idempotency_key text default null, max_credits bigint default null
+) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  return saasbase.reserve(saasbase.require_user(), feature, quantity, idempotency_key, max_credits, false);
+end;
+$$;
 revoke execute on function public.reserve_credits(text, integer, text, bigint) from public, anon;
 grant execute on function public.reserve_credits(text, integer, text, bigint) to authenticated;
 
+-- A reservation a server-side operation takes for the user (the chat function): only the server settles or
+-- releases it (service_role_release_reservation, service_role_record_chat_exchange).
+create function public.service_role_reserve_credits(
+  user_id uuid, feature text, quantity integer default 1, idempotency_key text default null,
+  max_credits bigint default null
+) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  return saasbase.reserve(user_id, feature, quantity, idempotency_key, max_credits, true);
+end;
+$$;
+revoke execute on function public.service_role_reserve_credits(uuid, text, integer, text, bigint)
+  from public, anon, authenticated;
+grant execute on function public.service_role_reserve_credits(uuid, text, integer, text, bigint) to service_role;
+
+-- A user closes only the reservations they took themselves; one a server-side operation holds closes with it.
+create function saasbase.require_closable(p_res public.credit_reservations, p_by_server boolean) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if p_res.held_by_server and not p_by_server then
+    perform saasbase.fail('PT403', 'reservation_server_held',
+      'This reservation belongs to an operation in progress on the server (a chat answer) and closes with it');
+  end if;
+end;
+$$;
+
 -- Settles a reservation of `p_user` at the real cost: charges `p_actual` (at most what was held; the rest
 -- goes back) and records the use. Settling again with the same amount returns the first outcome.
-create function saasbase.settle(p_user uuid, p_reservation uuid, p_actual bigint, p_at timestamptz) returns jsonb
+create function saasbase.settle(
+  p_user uuid, p_reservation uuid, p_actual bigint, p_at timestamptz, p_by_server boolean
+) returns jsonb
 language plpgsql
 set search_path = ''
 as $$
@@ -718,6 +767,7 @@ begin
   if not found then
     perform saasbase.fail('PT404', 'reservation_not_found', 'No such reservation');
   end if;
+  perform saasbase.require_closable(v_res, p_by_server);
   v_charged := least(p_actual, v_res.amount);
   if v_res.status = 'settled' then
     if v_res.settled_amount <> v_charged then
@@ -752,26 +802,26 @@ security definer
 set search_path = ''
 as $$
 begin
-  return saasbase.settle(saasbase.require_user(), reservation_id, actual, saasbase.now());
+  return saasbase.settle(saasbase.require_user(), reservation_id, actual, saasbase.now(), false);
 end;
 $$;
 revoke execute on function public.settle_reservation(uuid, bigint) from public, anon;
 grant execute on function public.settle_reservation(uuid, bigint) to authenticated;
 
 -- Gives a reservation back whole (the operation failed or was abandoned). Releasing again is a no-op.
-create function public.release_reservation(reservation_id uuid) returns jsonb
+create function saasbase.release_reservation(p_user uuid, reservation_id uuid, p_by_server boolean) returns jsonb
 language plpgsql
-security definer
 set search_path = ''
 as $$
 declare
-  v_uid uuid := saasbase.require_user();
+  v_uid uuid := p_user;
   v_res public.credit_reservations;
   v_balance bigint;
 begin
   -- Lock order as in charge_credits (quota counter, then wallet, then reservation), so the two never deadlock.
   select * into v_res from public.credit_reservations r
   where r.id = release_reservation.reservation_id and r.user_id = v_uid;
+  perform saasbase.require_closable(v_res, p_by_server);
   if v_res.free_units > 0 then
     perform 1 from public.usage_counters c
     where c.user_id = v_uid and c.feature_id = v_res.feature_id and c.period_key = v_res.period_key
@@ -797,8 +847,31 @@ begin
     'replayed', false);
 end;
 $$;
+
+create function public.release_reservation(reservation_id uuid) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  return saasbase.release_reservation(saasbase.require_user(), reservation_id, false);
+end;
+$$;
 revoke execute on function public.release_reservation(uuid) from public, anon;
 grant execute on function public.release_reservation(uuid) to authenticated;
+
+-- Releases a reservation the server took for the user (service_role_reserve_credits): the operation failed.
+create function public.service_role_release_reservation(user_id uuid, reservation_id uuid) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  return saasbase.release_reservation(user_id, reservation_id, true);
+end;
+$$;
+revoke execute on function public.service_role_release_reservation(uuid, uuid) from public, anon, authenticated;
+grant execute on function public.service_role_release_reservation(uuid, uuid) to service_role;
 
 -- Whether the caller may use a feature now, and on what terms.
 -- { allowed, reason, free_remaining, credit_cost, discount, unlimited, period, resets_at, balance }

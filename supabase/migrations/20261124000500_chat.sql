@@ -154,7 +154,8 @@ grant execute on function public.service_role_return_anon_chat(text) to service_
 
 -- One exchange of the chat function, stored in one statement (so one transaction): the conversation when it
 -- is new, the user's message, the answer (complete, or failed: never charged) and, for a complete answer with
--- a reservation, that reservation settled at the answer's cost. Server-side only.
+-- a reservation, that reservation settled at the answer's cost (message_id null when the owner deleted the
+-- conversation meanwhile). Server-side only.
 create function public.service_role_record_chat_exchange(
   p_conversation uuid, p_new_conversation boolean, p_user uuid, p_anon_hash text, p_title text, p_persona text,
   p_provider text, p_model text, p_question text, p_answer text, p_complete boolean, p_prompt_tokens integer,
@@ -169,23 +170,34 @@ declare
   v_balance bigint;
   v_settled jsonb;
   v_message bigint;
+  v_kept boolean := true;
 begin
   if p_new_conversation then
     insert into public.conversations (id, user_id, anon_session_hash, title, persona)
     values (p_conversation, p_user, p_anon_hash, p_title, p_persona);
+  else
+    -- The owner may have deleted the conversation while the answer streamed: then there is nowhere to store
+    -- the exchange, but the answer was received and is paid for all the same. (KEY SHARE keeps the row until
+    -- this commits.)
+    perform 1 from public.conversations c where c.id = p_conversation for key share;
+    v_kept := found;
   end if;
-  insert into public.messages (conversation_id, role, content, persona, model)
-  values (p_conversation, 'user', p_question, p_persona, p_model);
+  if v_kept then
+    insert into public.messages (conversation_id, role, content, persona, model)
+    values (p_conversation, 'user', p_question, p_persona, p_model);
+  end if;
   if p_complete and p_reservation is not null then
-    v_settled := saasbase.settle(p_user, p_reservation, p_cost, saasbase.now());
+    v_settled := saasbase.settle(p_user, p_reservation, p_cost, saasbase.now(), true);
     v_charged := (v_settled ->> 'credits_charged')::bigint;
     v_balance := (v_settled ->> 'balance')::bigint;
   end if;
-  insert into public.messages (conversation_id, role, content, status, persona, provider, model, prompt_tokens,
-    completion_tokens, credits_consumed, reservation_id)
-  values (p_conversation, 'assistant', p_answer, case when p_complete then 'complete' else 'failed' end,
-    p_persona, p_provider, p_model, p_prompt_tokens, p_completion_tokens, v_charged, p_reservation)
-  returning id into v_message;
+  if v_kept then
+    insert into public.messages (conversation_id, role, content, status, persona, provider, model, prompt_tokens,
+      completion_tokens, credits_consumed, reservation_id)
+    values (p_conversation, 'assistant', p_answer, case when p_complete then 'complete' else 'failed' end,
+      p_persona, p_provider, p_model, p_prompt_tokens, p_completion_tokens, v_charged, p_reservation)
+    returning id into v_message;
+  end if;
   return jsonb_build_object('message_id', v_message, 'credits_charged', v_charged, 'balance', v_balance);
 end;
 $$;

@@ -3,7 +3,7 @@
 -- which every invariant holds. The clock moves with `set local saasbase.now`, never by sleeping.
 begin;
 \ir _helpers.psql
-select plan(52);
+select plan(57);
 
 -- A catalog of test features on the default plan, independent of the shipped config.
 insert into public.features (id, name, credits) values
@@ -133,6 +133,26 @@ select tests.become('a@test.local');
 select public.reserve_credits('t_paid', 1, 'r2', 7) is not null as held;
 set local saasbase.now = '2027-05-21 00:16:00+00';
 select is((public.get_wallet() ->> 'reserved')::int, 0, 'an overdue reservation is released by itself');
+select tests.become('postgres');
+
+-- A reservation the server takes for the user (the chat function's) is closed by the server alone: a user
+-- who could release it mid-answer would get the answer free and the quota back.
+create temp table sres as
+  select public.service_role_reserve_credits(tests.user_id('a@test.local'), 't_paid', 1, 'srv1', 5) as r;
+grant select on sres to authenticated;
+select tests.become('a@test.local');
+select throws_ok(format('select public.release_reservation(%L)', (select r ->> 'reservation_id' from sres)), 'PT403',
+  null, 'the user cannot release a reservation the server holds');
+select throws_ok(format('select public.settle_reservation(%L, 0)', (select r ->> 'reservation_id' from sres)), 'PT403',
+  null, '...nor settle it');
+select throws_ok($$ select public.reserve_credits('t_paid', 1, 'srv1', 5) $$, 'PT409', null,
+  '...nor take over its key');
+select tests.become('postgres');
+select is((public.service_role_release_reservation(tests.user_id('a@test.local'),
+  (select (r ->> 'reservation_id')::uuid from sres)) ->> 'released')::int, 5, 'the server releases it');
+select tests.become('a@test.local');
+select throws_ok($$ select public.service_role_reserve_credits(auth.uid(), 't_paid', 1, 'k', 0) $$, '42501', null,
+  'a user cannot take a server-held reservation for themselves');
 select tests.become('postgres');
 
 -- A deleted user's access token stays valid until it expires: the API refuses it and writes nothing.

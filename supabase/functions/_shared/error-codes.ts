@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   forbidden: 403,
   admin_only: 403,
   ledger_append_only: 403,
+  /** 403: the reservation belongs to an operation in progress on the server (a chat answer); it closes with it. */
+  reservation_server_held: 403,
   /** 404: no such route, feature, price, pack, plan, conversation, reservation, cash-out, user or wallet. */
   not_found: 404,
   route_not_found: 404,

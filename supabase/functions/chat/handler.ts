@@ -25,7 +25,7 @@ import {
   worstCaseCost,
 } from "../_shared/chat-logic.ts";
 import { config } from "../_shared/config.ts";
-import { asCaller, callAsCaller, db } from "../_shared/db.ts";
+import { asCaller, db } from "../_shared/db.ts";
 import { dbCall } from "../_shared/db-errors.ts";
 import {
   AppError,
@@ -124,22 +124,20 @@ async function chat(req: Request): Promise<Response> {
       context.promptTokens,
       model.maxOutputTokens,
     );
-    reservation = await dbCall(
-      callAsCaller(
-        who.caller,
-        (sql) => sql`public.reserve_credits('chat', 1, ${`chat:${crypto.randomUUID()}`}, ${worst})`,
-      ),
+    // Held by the server for the user: only this function settles or releases it (a user who could release
+    // it mid-answer would chat free).
+    const [{ r }] = await dbCall(
+      db()`select public.service_role_reserve_credits(${who.caller.userId}, 'chat', 1,
+        ${`chat:${crypto.randomUUID()}`}, ${worst}) as r`,
     );
+    reservation = r;
   } else {
     await dbCall(db()`select public.service_role_take_anon_chat(${who.sessionHash})`);
   }
   const user = who.kind === "user" ? who : undefined;
   const giveBack = async () => {
     if (user && reservation) {
-      await callAsCaller(
-        user.caller,
-        (sql) => sql`public.release_reservation(${reservation!.reservation_id})`,
-      );
+      await db()`select public.service_role_release_reservation(${user.caller.userId}, ${reservation.reservation_id})`;
     } else if (who.kind === "anon") {
       await db()`select public.service_role_return_anon_chat(${who.sessionHash})`;
     }
