@@ -1165,7 +1165,6 @@ export type Database = {
         Args: {
           "p_anon_hash": string;
           "p_answer": string;
-          "p_complete": boolean;
           "p_completion_tokens": number;
           "p_conversation": string;
           "p_cost": number;
@@ -1176,6 +1175,7 @@ export type Database = {
           "p_provider": string;
           "p_question": string;
           "p_reservation": string;
+          "p_status": string;
           "p_title": string;
           "p_user": string;
         };

@@ -140,8 +140,8 @@ describe("POST /chat", () => {
     expect(answer).toEqual({ status: "failed", content: "partial answer ", credits_consumed: 0 });
   });
 
-  it("a client that disconnects mid-stream pays nothing", async () => {
-    const user = await createUser(sql, `gone-${crypto.randomUUID()}@test.local`);
+  it("a client that stops the answer midway pays for the part it received, never the worst case", async () => {
+    const user = await createUser(sql, `stop-${crypto.randomUUID()}@test.local`);
     await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${user.id}`;
     await setBalance(sql, user.id, 50);
     await script("openai", [{ kind: "ok", chunks: ["a", "b", "c", "d", "e", "f"], delayMs: 150 }]);
@@ -149,11 +149,35 @@ describe("POST /chat", () => {
     const res = await post(user.token, { message: "slow one" }, abort.signal);
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();
-    await reader.read(); // the first bytes (meta, first token)
+    const opening = parseSse(new TextDecoder().decode((await reader.read()).value)); // meta and the first token
+    expect(opening.map((e) => e.event)).toEqual(["meta", "token"]);
     abort.abort();
+    const rows = await until(() => ledger(user.id), (r) => r.length === 2);
+    expect(rows.map((r) => r[0])).toEqual(["reserve", "settle"]);
+    const charged = -(rows[0][1] as number) - (rows[1][1] as number);
+    // general persona: 1 credit a message + 1 per 1k tokens of prompt and the part sent
+    expect(charged).toBe(2);
+    expect(charged).toBeLessThan(opening[0].data.reserved);
+    expect((await sql`select balance::int from public.wallets where user_id = ${user.id}`)[0].balance).toBe(50 - charged);
+    const [answer] = await sql`select status, content, credits_consumed::int from public.messages m
+      join public.conversations c on c.id = m.conversation_id where c.user_id = ${user.id} and m.role = 'assistant'`;
+    expect(answer).toEqual({ status: "stopped", content: "a", credits_consumed: 2 });
+  });
+
+  it("a client gone before any content pays nothing", async () => {
+    const user = await createUser(sql, `early-${crypto.randomUUID()}@test.local`);
+    await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${user.id}`;
+    await setBalance(sql, user.id, 50);
+    await script("openai", [{ kind: "ok", chunks: ["late"], delayMs: 400 }]);
+    const abort = new AbortController();
+    const pending = post(user.token, { message: "never mind" }, abort.signal).catch((e) => e);
+    await until(() => ledger(user.id), (r) => r.length === 1); // reserved, waiting for the first token
+    abort.abort();
+    expect(await pending).toBeInstanceOf(Error);
     const rows = await until(() => ledger(user.id), (r) => r.length === 2);
     expect(rows.map((r) => r[0])).toEqual(["reserve", "release"]);
     expect((await sql`select balance::int from public.wallets where user_id = ${user.id}`)[0].balance).toBe(50);
+    expect(await sql`select 1 from public.conversations where user_id = ${user.id}`).toHaveLength(0);
   });
 
   it("the chat's reservation is the server's: the user cannot release it mid-answer to chat free", async () => {

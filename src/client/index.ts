@@ -91,7 +91,7 @@ export interface ChatMessage {
   id: number;
   role: "user" | "assistant";
   content: string;
-  status: "complete" | "failed";
+  status: "complete" | "stopped" | "failed";
   persona: string | null;
   model: string | null;
   prompt_tokens: number | null;

@@ -26,8 +26,9 @@ create table public.messages (
   conversation_id uuid not null references public.conversations (id) on delete cascade,
   role text not null check (role in ('user', 'assistant')),
   content text not null,
-  -- 'failed': the answer broke off (provider error, client gone); it was not charged.
-  status text not null default 'complete' check (status in ('complete', 'failed')),
+  -- 'stopped': the client left midway (the user pressed stop): charged for the part it received.
+  -- 'failed': the answer broke off (provider error, stall, the client gone before any content): not charged.
+  status text not null default 'complete' check (status in ('complete', 'stopped', 'failed')),
   persona text,
   provider text,
   model text,
@@ -153,12 +154,12 @@ revoke execute on function public.service_role_return_anon_chat(text) from publi
 grant execute on function public.service_role_return_anon_chat(text) to service_role;
 
 -- One exchange of the chat function, stored in one statement (so one transaction): the conversation when it
--- is new, the user's message, the answer (complete, or failed: never charged) and, for a complete answer with
--- a reservation, that reservation settled at the answer's cost (message_id null when the owner deleted the
+-- is new, the user's message, the answer (complete; stopped by the client midway; or failed: never charged)
+-- and, for a complete or stopped answer with a reservation, that reservation settled at its cost (message_id null when the owner deleted the
 -- conversation meanwhile). Server-side only.
 create function public.service_role_record_chat_exchange(
   p_conversation uuid, p_new_conversation boolean, p_user uuid, p_anon_hash text, p_title text, p_persona text,
-  p_provider text, p_model text, p_question text, p_answer text, p_complete boolean, p_prompt_tokens integer,
+  p_provider text, p_model text, p_question text, p_answer text, p_status text, p_prompt_tokens integer,
   p_completion_tokens integer, p_reservation uuid, p_cost bigint
 ) returns jsonb
 language plpgsql
@@ -186,7 +187,7 @@ begin
     insert into public.messages (conversation_id, role, content, persona, model)
     values (p_conversation, 'user', p_question, p_persona, p_model);
   end if;
-  if p_complete and p_reservation is not null then
+  if p_status in ('complete', 'stopped') and p_reservation is not null then
     v_settled := saasbase.settle(p_user, p_reservation, p_cost, saasbase.now(), true);
     v_charged := (v_settled ->> 'credits_charged')::bigint;
     v_balance := (v_settled ->> 'balance')::bigint;
@@ -194,7 +195,7 @@ begin
   if v_kept then
     insert into public.messages (conversation_id, role, content, status, persona, provider, model, prompt_tokens,
       completion_tokens, credits_consumed, reservation_id)
-    values (p_conversation, 'assistant', p_answer, case when p_complete then 'complete' else 'failed' end,
+    values (p_conversation, 'assistant', p_answer, p_status,
       p_persona, p_provider, p_model, p_prompt_tokens, p_completion_tokens, v_charged, p_reservation)
     returning id into v_message;
   end if;
@@ -202,6 +203,6 @@ begin
 end;
 $$;
 revoke execute on function public.service_role_record_chat_exchange(uuid, boolean, uuid, text, text, text, text,
-  text, text, text, boolean, integer, integer, uuid, bigint) from public, anon, authenticated;
+  text, text, text, text, integer, integer, uuid, bigint) from public, anon, authenticated;
 grant execute on function public.service_role_record_chat_exchange(uuid, boolean, uuid, text, text, text, text,
-  text, text, text, boolean, integer, integer, uuid, bigint) to service_role;
+  text, text, text, text, integer, integer, uuid, bigint) to service_role;

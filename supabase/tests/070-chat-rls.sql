@@ -83,9 +83,9 @@ select throws_ok($$ select tests.become('anon'); select public.service_role_take
 
 select throws_ok($$ select tests.become('a@test.local');
   select public.service_role_record_chat_exchange(gen_random_uuid(), true, tests.user_id('a@test.local'), null, 't', 'general',
-    'openai', 'm', 'q', 'a', true, 1, 1, null, 0) $$, '42501', null, 'users cannot write messages through the exchange recorder');
+    'openai', 'm', 'q', 'a', 'complete', 1, 1, null, 0) $$, '42501', null, 'users cannot write messages through the exchange recorder');
 select throws_ok($$ select tests.become('anon');
   select public.service_role_record_chat_exchange(gen_random_uuid(), true, null, 'h', 't', 'general',
-    'openai', 'm', 'q', 'a', true, 1, 1, null, 0) $$, '42501', null, 'anon cannot either');
+    'openai', 'm', 'q', 'a', 'complete', 1, 1, null, 0) $$, '42501', null, 'anon cannot either');
 select * from finish();
 rollback;

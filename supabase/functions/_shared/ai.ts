@@ -1,7 +1,8 @@
 // AI providers behind one interface: OpenAI through the official SDK, Gemini through its OpenAI-compatible
 // endpoint, and any OpenAI-compatible server (Ollama, vLLM, LM Studio). A stream is opened with retries
 // (429 and 5xx, with backoff) before its first token, then the next provider of the config's fallback order
-// is tried; once a token has arrived, the answer stays with that provider.
+// is tried; once a token has arrived, the answer stays with that provider. A provider silent for its
+// `timeoutMs` (before the first token or between two) counts as failed.
 import OpenAI from "openai";
 import type { ChatTurn } from "./chat-logic.ts";
 import type { ProductConfig } from "./config-schema.ts";
@@ -76,21 +77,52 @@ const retryable = (err: unknown) => {
 };
 
 export class StreamBrokeOffError extends Error {
-  constructor() {
-    super("The provider's stream ended before the answer was finished");
+  constructor(message = "The provider's stream ended before the answer was finished") {
+    super(message);
     this.name = "StreamBrokeOffError";
+  }
+}
+
+/** The provider went quiet: no chunk for the provider's `timeoutMs`. (The SDK's own timeout stops counting
+ * once the response headers arrive; a stream can stall after them.) */
+export class StreamStalledError extends Error {
+  constructor(ms: number) {
+    super(`The provider sent nothing for ${ms} ms`);
+    this.name = "StreamStalledError";
+  }
+}
+
+type Chunks = AsyncIterator<OpenAI.Chat.Completions.ChatCompletionChunk>;
+
+/** The next chunk, or StreamStalledError after `ms` of silence (which also aborts the request). */
+async function nextChunk(iterator: Chunks, ms: number, stall: AbortController) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const err = new StreamStalledError(ms);
+      stall.abort(err);
+      reject(err);
+    }, ms);
+  });
+  try {
+    return await Promise.race([iterator.next(), stalled]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
 /** The rest of an answer. A connection that closes without a finish reason or usage is an answer broken
  * off (the SDK ends iteration quietly then), not a finished one. */
 async function* remainder(
-  iterator: AsyncIterator<OpenAI.Chat.Completions.ChatCompletionChunk>,
+  iterator: Chunks,
+  ms: number,
+  stall: AbortController,
+  signal: AbortSignal,
 ): AsyncGenerator<string, Usage | undefined> {
   let usage: Usage | undefined;
   let finished = false;
   while (true) {
-    const { value, done } = await iterator.next();
+    const { value, done } = await nextChunk(iterator, ms, stall);
     if (done) break;
     if (value.usage) {
       usage = { promptTokens: value.usage.prompt_tokens, completionTokens: value.usage.completion_tokens };
@@ -99,13 +131,8 @@ async function* remainder(
     const text = value.choices[0]?.delta?.content;
     if (text) yield text;
   }
+  if (signal.aborted) throw signal.reason; // the SDK ends quietly when the client's abort stops it
   if (!finished && !usage) throw new StreamBrokeOffError();
-  return usage;
-}
-
-/** The rest of an answer that ended before any content: nothing, then its usage. */
-async function* ended(usage: Usage | undefined): AsyncGenerator<string, Usage | undefined> {
-  yield* [];
   return usage;
 }
 
@@ -124,6 +151,7 @@ export async function openStream(
     const client = clientFor(provider, env);
     for (let attempt = 0; attempt <= provider.maxRetries; attempt++) {
       if (signal.aborted) throw signal.reason;
+      const stall = new AbortController();
       try {
         const stream = await client.chat.completions.create(
           {
@@ -133,23 +161,25 @@ export async function openStream(
             stream_options: { include_usage: true },
             max_tokens: maxTokens,
           },
-          { signal },
+          { signal: AbortSignal.any([signal, stall.signal]) },
         );
         const iterator = stream[Symbol.asyncIterator]();
-        // Wait for the first content: errors until then are retried, after it they end the answer.
-        let usage: Usage | undefined;
+        // Wait for the first content: errors until then are retried, after it they end the answer. A stream
+        // that ends without any is no answer (nothing to pay for): retried too.
         while (true) {
-          const { value, done } = await iterator.next();
-          if (done) return { provider: provider.id, model: providerModel, first: "", rest: ended(usage) };
-          if (value.usage) {
-            usage = {
-              promptTokens: value.usage.prompt_tokens,
-              completionTokens: value.usage.completion_tokens,
-            };
+          const { value, done } = await nextChunk(iterator, provider.timeoutMs, stall);
+          if (done) {
+            if (signal.aborted) throw signal.reason; // the SDK ends quietly when the client's abort stops it
+            throw new StreamBrokeOffError("The provider's stream ended without any content");
           }
           const text = value.choices[0]?.delta?.content;
           if (text) {
-            return { provider: provider.id, model: providerModel, first: text, rest: remainder(iterator) };
+            return {
+              provider: provider.id,
+              model: providerModel,
+              first: text,
+              rest: remainder(iterator, provider.timeoutMs, stall, signal),
+            };
           }
         }
       } catch (err) {

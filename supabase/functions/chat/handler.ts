@@ -5,10 +5,13 @@
 //   event: token   data: { content }                                           each piece of the answer
 //   event: done    data: { message_id, usage: { prompt_tokens, completion_tokens }, credits_charged, balance }
 //   event: error   data: { code, message }                                     the answer broke off (not charged)
+// A client that closes the stream midway (a stop button) pays for what it received; one gone before any
+// content pays nothing.
 // Before the stream starts, errors are JSON: 401, 402 insufficient_credits, 404 conversation_not_found,
 // 422 invalid input, 429 rate_limited, 502 ai_unavailable (every provider failed; nothing charged).
 // Signed-in users pay per message (persona price + model rate per 1,000 tokens): the worst case is reserved
-// before the model is called and settled at the real usage after; a failed or abandoned answer is released.
+// before the model is called (held by the server: the user cannot close it) and settled at the real usage
+// after; a failed answer is released.
 // With the anon key and a client session_id, chat is free within the config's daily allowance.
 //
 // GET /chat/conversations[?session_id=&limit=&older_than=]   the caller's conversations, last message first
@@ -176,20 +179,25 @@ async function chat(req: Request): Promise<Response> {
   // token but the reservation.
   const conversationId = existing?.id ?? crypto.randomUUID();
 
-  /** Stores the exchange (and a new conversation); for a complete answer also settles the reservation at the
-   * real cost: one statement, so one transaction (public.service_role_record_chat_exchange). */
-  const record = async (answer: string, usage: Usage | undefined, complete: boolean) => {
+  /** Stores the exchange (and a new conversation); for a complete or stopped answer also settles the reservation
+   * at the cost of what was answered: one statement, so one transaction
+   * (public.service_role_record_chat_exchange). */
+  const record = async (
+    answer: string,
+    usage: Usage | undefined,
+    status: "complete" | "stopped" | "failed",
+  ) => {
     const promptTokens = usage?.promptTokens ?? context.promptTokens;
     const completionTokens = usage?.completionTokens ?? estimateTokens(answer);
-    const cost = complete
-      ? messageCost(persona.creditsPerMessage, model.creditsPer1kTokens, promptTokens + completionTokens)
-      : 0;
+    const cost = status === "failed"
+      ? 0
+      : messageCost(persona.creditsPerMessage, model.creditsPer1kTokens, promptTokens + completionTokens);
     const [{ r }] =
       await db()`select public.service_role_record_chat_exchange(${conversationId}, ${!existing},
       ${user?.caller.userId ?? null}, ${who.kind === "anon" ? who.sessionHash : null}, ${
         titleFrom(body.message)
       },
-      ${persona.id}, ${stream.provider}, ${stream.model}, ${body.message}, ${answer}, ${complete}, ${promptTokens},
+      ${persona.id}, ${stream.provider}, ${stream.model}, ${body.message}, ${answer}, ${status}, ${promptTokens},
       ${completionTokens}, ${reservation?.reservation_id ?? null}, ${cost}) as r`;
     return {
       messageId: r.message_id,
@@ -203,23 +211,50 @@ async function chat(req: Request): Promise<Response> {
   const body$ = new ReadableStream<Uint8Array>({
     async start(controller) {
       let answer = stream.first;
+      let done;
       try {
-        controller.enqueue(
-          sse("meta", {
-            conversation_id: conversationId,
-            provider: stream.provider,
-            model: stream.model,
-            reserved: reservation?.amount ?? 0,
-          }),
-        );
-        controller.enqueue(sse("token", { content: stream.first }));
+        // The meta event and the first token in one write: one chunk through every hop to the client.
+        const meta = sse("meta", {
+          conversation_id: conversationId,
+          provider: stream.provider,
+          model: stream.model,
+          reserved: reservation?.amount ?? 0,
+        });
+        const first = sse("token", { content: stream.first });
+        const opening = new Uint8Array(meta.length + first.length);
+        opening.set(meta);
+        opening.set(first, meta.length);
+        controller.enqueue(opening);
         let next = await stream.rest.next();
         while (!next.done) {
           answer += next.value;
           controller.enqueue(sse("token", { content: next.value }));
           next = await stream.rest.next();
         }
-        const done = await record(answer, next.value, true);
+        done = await record(answer, next.value, "complete");
+      } catch (err) {
+        if (upstream.signal.aborted) {
+          // The client left after content reached it (the user pressed stop): it pays for what it got, at the
+          // tokens sent so far, never the worst case held.
+          await record(answer, undefined, "stopped").catch(async (e) => {
+            console.error("record failed", e);
+            await giveBack().catch((e) => console.error("release failed", e));
+          });
+          return;
+        }
+        // The provider broke off or went quiet: the user pays nothing for a broken answer.
+        console.error("stream failed", err);
+        await giveBack().catch((e) => console.error("release failed", e));
+        await record(answer, undefined, "failed").catch((e) => console.error("record failed", e));
+        try {
+          controller.enqueue(
+            sse("error", { code: "ai_stream_failed", message: "The answer broke off; nothing was charged." }),
+          );
+          controller.close();
+        } catch { /* the client is gone too */ }
+        return;
+      }
+      try {
         controller.enqueue(sse("done", {
           message_id: done.messageId,
           usage: { prompt_tokens: done.promptTokens, completion_tokens: done.completionTokens },
@@ -227,23 +262,8 @@ async function chat(req: Request): Promise<Response> {
           balance: done.balance,
         }));
         controller.close();
-      } catch (err) {
-        // The provider died mid-answer, or the client left: the user pays nothing for it.
-        const clientGone = upstream.signal.aborted;
-        await giveBack().catch((e) => console.error("release failed", e));
-        await record(answer, undefined, false).catch((e) => console.error("record failed", e));
-        if (!clientGone) {
-          console.error("stream failed", err);
-          try {
-            controller.enqueue(
-              sse("error", {
-                code: "ai_stream_failed",
-                message: "The answer broke off; nothing was charged.",
-              }),
-            );
-            controller.close();
-          } catch { /* the client is gone too */ }
-        }
+      } catch {
+        /* the client left after the last token: the answer is stored and paid, nothing is left to do */
       }
     },
     cancel() {
