@@ -125,6 +125,7 @@ export type Database = {
         Row: {
           "amount_cents": number;
           "attempts": number;
+          "claimed_at": string | null;
           "currency": string;
           "decided_at": string | null;
           "decided_by": string | null;
@@ -142,6 +143,7 @@ export type Database = {
         Insert: {
           "amount_cents": number;
           "attempts"?: number;
+          "claimed_at"?: string | null;
           "currency": string;
           "decided_at"?: string | null;
           "decided_by"?: string | null;
@@ -158,6 +160,7 @@ export type Database = {
         Update: {
           "amount_cents"?: number;
           "attempts"?: number;
+          "claimed_at"?: string | null;
           "currency"?: string;
           "decided_at"?: string | null;
           "decided_by"?: string | null;
@@ -1195,7 +1198,13 @@ export type Database = {
         Returns: Json;
       };
       "service_role_record_payout": {
-        Args: { "cashout_id": string; "failure"?: string; "transfer_id": string };
+        Args: {
+          "attempt": number;
+          "cashout_id": string;
+          "failure"?: string;
+          "final"?: boolean;
+          "transfer_id": string;
+        };
         Returns: Json;
       };
       "service_role_referral_first_payment": { Args: { "user_id": string }; Returns: string };

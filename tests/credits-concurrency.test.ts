@@ -77,3 +77,36 @@ describe("concurrent reservations", () => {
     expect(open).toBe(0);
   });
 });
+
+describe("lock order", () => {
+  it("an overdue reservation is released under the wallet's lock without waiting on a quota counter a charge holds", async () => {
+    // Every charge locks its quota counter, then the wallet. Releasing an overdue reservation happens under the
+    // wallet's lock (the next operation on the wallet does it); if it took the counter's lock there, a charge
+    // and, say, a GET /credits would each hold what the other waits for: a deadlock (a 500).
+    const feature = await createFeature(sql, 2);
+    await sql`insert into public.plan_quotas (plan_id, feature_id, period, free_limit, overage)
+      select id, ${feature}, 'day', 1, 'credits' from public.plans where is_default`;
+    const user = await createUser(sql, `order-${crypto.randomUUID()}@test.local`);
+    await setBalance(sql, user.id, 10);
+    const held = await asUser(sql, user.id, async (tx) =>
+      (await tx`select public.reserve_credits(${feature}, 1, 'abandoned', 5) as r`)[0].r);
+    expect(held.free_units).toBe(1);
+    await sql`update public.credit_reservations set expires_at = now() - interval '1 minute' where id = ${held.reservation_id}`;
+    await sql`update public.wallets set next_due_at = now() - interval '1 minute' where user_id = ${user.id}`;
+
+    // A charge in flight, holding the counter (as charge_credits does before it reaches the wallet) ...
+    await sql.begin(async (charge) => {
+      await charge`select 1 from public.usage_counters where user_id = ${user.id} and feature_id = ${feature} for update`;
+      // ... while the wallet is read: it releases the overdue reservation without waiting for that counter.
+      const wallet = await asUser(sql, user.id, async (tx) => {
+        await tx`set local lock_timeout = '3s'`;
+        return (await tx`select public.get_wallet() as w`)[0].w;
+      });
+      expect(wallet).toMatchObject({ balance: 10, reserved: 0 });
+    });
+    const [res] = await sql`select status from public.credit_reservations where id = ${held.reservation_id}`;
+    expect(res.status).toBe("released");
+    expect(await ledgerState(user.id)).toEqual({ balance: 10, reserved: 0, ledgerSum: 10 });
+    await sql`delete from public.plan_quotas where feature_id = ${feature}`;
+  });
+});

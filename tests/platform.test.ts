@@ -69,7 +69,8 @@ describe("config sync", () => {
         monthly_credits: p.monthlyCredits,
         is_default: p.id === config.defaultPlan,
       })));
-      const [{ n }] = await sql`select count(*)::int as n from public.plan_quotas`;
+      const [{ n }] = await sql`select count(*)::int as n from public.plan_quotas
+        where feature_id = any(${Object.keys(config.features)})`;
       expect(n).toBe(config.plans.reduce((k, p) => k + p.quotas.length + p.unlimited.length, 0));
       const features = await sql`select id, credits from public.features
         where active and id = any(${Object.keys(config.features)}) order by id`;

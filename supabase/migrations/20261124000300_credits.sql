@@ -284,8 +284,11 @@ begin
 end;
 $$;
 
--- Releases an open reservation: its credits back to the balance, its free quota units back to the counter.
-create function saasbase.release(p_res public.credit_reservations, p_at timestamptz, p_reason text) returns bigint
+-- Releases an open reservation: its credits back to the balance and, with `p_return_quota`, its free quota
+-- units back to the counter (the caller holds that counter's lock, taken before the wallet's).
+create function saasbase.release(
+  p_res public.credit_reservations, p_at timestamptz, p_reason text, p_return_quota boolean
+) returns bigint
 language plpgsql
 set search_path = ''
 as $$
@@ -298,7 +301,7 @@ begin
   returning balance into v_balance;
   perform saasbase.append_ledger(p_res.user_id, 'release', p_res.amount, v_balance, p_at,
     p_feature => p_res.feature_id, p_quantity => p_res.quantity, p_reason => p_reason, p_reservation => p_res.id);
-  if p_res.free_units > 0 then
+  if p_return_quota and p_res.free_units > 0 then
     update public.usage_counters set used = greatest(used - p_res.free_units, 0), updated_at = p_at
     where user_id = p_res.user_id and feature_id = p_res.feature_id and period_key = p_res.period_key;
   end if;
@@ -338,7 +341,9 @@ begin
     order by expires_at
     for update
   loop
-    perform saasbase.release(v_res, p_at, 'reservation expired');
+    -- Its free quota units stay used: returning them would lock a quota counter under the wallet's lock, the
+    -- reverse of every charge's order (counter, then wallet), and two such operations would deadlock.
+    perform saasbase.release(v_res, p_at, 'reservation expired', false);
   end loop;
 
   update public.wallets set next_due_at = (
@@ -842,7 +847,7 @@ begin
     return jsonb_build_object('reservation_id', v_res.id, 'released', v_res.amount, 'balance', v_balance,
       'replayed', true);
   end if;
-  v_balance := saasbase.release(v_res, saasbase.now(), 'released');
+  v_balance := saasbase.release(v_res, saasbase.now(), 'released', true);
   return jsonb_build_object('reservation_id', v_res.id, 'released', v_res.amount, 'balance', v_balance,
     'replayed', false);
 end;

@@ -67,8 +67,12 @@ create table public.cashouts (
   user_id uuid not null references auth.users (id) on delete cascade,
   amount_cents bigint not null check (amount_cents > 0),
   currency text not null,
-  -- requested -> approved -> paid | failed (-> approved again to retry) ; requested | approved -> rejected
-  status text not null default 'requested' check (status in ('requested', 'approved', 'paid', 'failed', 'rejected')),
+  -- requested -> approved -> paying -> paid | failed (-> approved again to retry) | approved (Stripe busy:
+  -- the next run retries with the same key); requested | failed -> rejected. `paying`: one payout run holds it
+  -- (claimed_at), so two runs never transfer it at once, and an admin cannot reject it meanwhile.
+  status text not null default 'requested'
+    check (status in ('requested', 'approved', 'paying', 'paid', 'failed', 'rejected')),
+  claimed_at timestamptz,
   stripe_transfer_id text unique,
   attempts integer not null default 0,
   failure_reason text,
@@ -81,7 +85,7 @@ create table public.cashouts (
 );
 comment on table public.cashouts is 'Requests to pay out referral cash; approved by an admin, paid by referral-payout.';
 create index cashouts_user on public.cashouts (user_id, requested_at desc);
-create index cashouts_status on public.cashouts (status) where status in ('requested', 'approved', 'failed');
+create index cashouts_status on public.cashouts (status) where status in ('requested', 'approved', 'paying', 'failed');
 
 -- Every admin write, by whom, on what. Read by admins; written only by SECURITY DEFINER admin functions.
 create table public.audit_log (
@@ -396,6 +400,9 @@ begin
   if not found then
     perform saasbase.fail('PT404', 'cashout_not_found', 'No such cash-out');
   end if;
+  if approve is null then
+    perform saasbase.fail('PT422', 'invalid_decision', 'approve must be true or false');
+  end if;
   if v_cashout.status not in ('requested', 'failed') then
     perform saasbase.fail('PT409', 'cashout_closed', format('This cash-out is %s', v_cashout.status));
   end if;
@@ -420,6 +427,10 @@ grant execute on function public.admin_decide_cashout(uuid, boolean, text) to au
 
 -- The payout function's bookkeeping: claims an approved cash-out for one transfer attempt (returning what the
 -- transfer needs), and records its outcome. Service role only.
+--   `attempt` names the Stripe idempotency key: it changes only after a recorded final failure, so an attempt
+--   whose outcome was lost (a crash after the transfer) is resumed with the same key; `resumed` tells the
+--   payer to look for that transfer at Stripe first (Stripe forgets idempotency keys after 24 hours).
+--   A claim younger than 15 minutes is another run's: the answer is `in_progress`, and nothing is done.
 create function public.service_role_claim_cashout(cashout_id uuid) returns jsonb
 language plpgsql
 security definer
@@ -436,22 +447,28 @@ begin
   if v_cashout.status = 'paid' then
     return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'paid', 'transfer_id', v_cashout.stripe_transfer_id);
   end if;
-  if v_cashout.status <> 'approved' then
+  if v_cashout.status = 'paying' and v_cashout.claimed_at > now() - interval '15 minutes' then
+    return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'in_progress');
+  end if;
+  if v_cashout.status not in ('approved', 'paying') then
     perform saasbase.fail('PT409', 'cashout_not_approved', format('This cash-out is %s', v_cashout.status));
   end if;
+  update public.cashouts set status = 'paying', claimed_at = now() where id = v_cashout.id;
   select stripe_account_id into v_account from public.connect_accounts where user_id = v_cashout.user_id;
-  -- `attempt` names the Stripe idempotency key: it changes only after a recorded failure, so a payout whose
-  -- outcome was lost (a crash after the transfer) is retried with the same key and cannot pay twice.
-  return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'approved', 'user_id', v_cashout.user_id,
+  return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'paying', 'user_id', v_cashout.user_id,
     'amount_cents', v_cashout.amount_cents, 'currency', v_cashout.currency, 'attempt', v_cashout.attempts,
-    'destination', v_account);
+    'resumed', v_cashout.status = 'paying', 'destination', v_account);
 end;
 $$;
 revoke execute on function public.service_role_claim_cashout(uuid) from public, anon, authenticated;
 grant execute on function public.service_role_claim_cashout(uuid) to service_role;
 
-create function public.service_role_record_payout(cashout_id uuid, transfer_id text, failure text default null)
-returns jsonb
+-- The outcome of the claimed attempt: paid (with the transfer), a final failure (the cash stays held until an
+-- admin approves a retry or rejects), or a passing one (`final` false: rate-limited, Stripe unreachable): back
+-- to approved, for the next run to retry with the same key. Only the current claim's outcome counts.
+create function public.service_role_record_payout(
+  cashout_id uuid, attempt integer, transfer_id text, failure text default null, final boolean default true
+) returns jsonb
 language plpgsql
 security definer
 set search_path = ''
@@ -460,10 +477,22 @@ declare
   v_cashout public.cashouts;
 begin
   select * into v_cashout from public.cashouts c where c.id = service_role_record_payout.cashout_id for update;
+  if not found then
+    perform saasbase.fail('PT404', 'cashout_not_found', 'No such cash-out');
+  end if;
   if v_cashout.status = 'paid' then
-    return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'paid');
+    return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'paid', 'transfer_id', v_cashout.stripe_transfer_id,
+      'replayed', true);
+  end if;
+  if v_cashout.status <> 'paying' or v_cashout.attempts <> attempt then
+    perform saasbase.fail('PT409', 'cashout_closed',
+      format('This cash-out is %s (attempt %s); the outcome of attempt %s is stale', v_cashout.status,
+        v_cashout.attempts, attempt));
   end if;
   if failure is null then
+    if transfer_id is null then
+      perform saasbase.fail('PT422', 'invalid_outcome', 'A paid cash-out needs its transfer id');
+    end if;
     update public.cashouts set status = 'paid', stripe_transfer_id = transfer_id, paid_at = now(), failure_reason = null
     where id = v_cashout.id;
     update public.cash_wallets
@@ -471,11 +500,15 @@ begin
     where user_id = v_cashout.user_id;
     return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'paid', 'transfer_id', transfer_id);
   end if;
-  -- A failure keeps the cash held: an admin approves a retry, or rejects (and the cash goes back).
+  if not coalesce(final, true) then
+    update public.cashouts set status = 'approved', failure_reason = left(failure, 1000) where id = v_cashout.id;
+    return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'approved', 'failure', failure, 'retry', true);
+  end if;
   update public.cashouts set status = 'failed', failure_reason = left(failure, 1000), attempts = attempts + 1
   where id = v_cashout.id;
   return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'failed', 'failure', failure);
 end;
 $$;
-revoke execute on function public.service_role_record_payout(uuid, text, text) from public, anon, authenticated;
-grant execute on function public.service_role_record_payout(uuid, text, text) to service_role;
+revoke execute on function public.service_role_record_payout(uuid, integer, text, text, boolean)
+  from public, anon, authenticated;
+grant execute on function public.service_role_record_payout(uuid, integer, text, text, boolean) to service_role;

@@ -3,7 +3,7 @@
 -- (service role); the audit log is read by admins only and written by no one directly.
 begin;
 \ir _helpers.psql
-select plan(140);
+select plan(146);
 
 update saasbase.settings set referrer_cash_cents = 200, referral_pay_when = 'signup', referral_monthly_cap = 10, min_cashout_cents = 100;
 do $$
@@ -56,6 +56,24 @@ cells(tbl, who, op, stmt, expected) as (
 )
 select is(tests.outcome(who, stmt), expected, format('%s %s %s', who, op, tbl))
 from cells order by tbl, op, who;
+
+-- The cash-out state machine: one payout run at a time, and only the current claim's outcome counts.
+create temp table co as select id from public.cashouts where user_id = tests.user_id('a@test.local');
+grant select on co to authenticated;
+select tests.become('admin@test.local');
+select throws_ok($$ select public.admin_decide_cashout((select id from co), null) $$, 'PT422', null,
+  'a decision must be approve or reject (null is neither)');
+select is(public.admin_decide_cashout((select id from co), true) ->> 'status', 'approved', 'an admin approves');
+select tests.become('postgres');
+select is(public.service_role_claim_cashout((select id from co)) ->> 'status', 'paying', 'a payout run claims it');
+select is(public.service_role_claim_cashout((select id from co)) ->> 'status', 'in_progress',
+  'another run meanwhile is told it is in progress, and does nothing');
+select throws_ok($$ select public.service_role_record_payout((select id from co), 7, 'tr_x', null) $$, 'PT409', null,
+  'an outcome of another attempt is stale');
+select tests.become('admin@test.local');
+select throws_ok($$ select public.admin_decide_cashout((select id from co), false) $$, 'PT409', null,
+  'a cash-out being paid cannot be rejected');
+select tests.become('postgres');
 
 select * from finish();
 rollback;

@@ -153,6 +153,11 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
       state.transfers.set(t.id, t);
       return { status: 200, body: t };
     }
+    if (method === "GET" && path === "/v1/transfers") {
+      const data = [...state.transfers.values()].filter((t) => !query.transfer_group || t.transfer_group === query.transfer_group)
+        .reverse().slice(0, Number(query.limit ?? 10));
+      return { status: 200, body: { object: "list", url: "/v1/transfers", has_more: false, data } };
+    }
     if (method === "GET" && (m = /^\/v1\/subscriptions\/([^/]+)$/.exec(path))) {
       const s = state.subscriptions.get(m[1]);
       return s ? { status: 200, body: s } : notFound("subscription", m[1]);

@@ -70,6 +70,9 @@ export const ERROR_CODES = {
   invalid_range: 422,
   invalid_role: 422,
   reason_required: 422,
+  /** 422: a cash-out decision that is neither approve nor reject; a payout outcome without its transfer. */
+  invalid_decision: 422,
+  invalid_outcome: 422,
   below_minimum_cashout: 422,
   /** 429: the plan's (or the anonymous) allowance for this period is used up. */
   rate_limited: 429,

@@ -1,8 +1,11 @@
 // POST /referral-payout { cashout_id? } (admins or the service role): pays approved cash-outs — the one given,
 // or every approved one — with a Stripe Connect transfer to the user's connected account.
-// Idempotent: the transfer's idempotency key is the cash-out and its failed-attempt count, so a repeated call
-// (or one after a lost answer) cannot pay twice; a failure is recorded (status failed, the reason), and an
-// admin's new approval allows a retry with a fresh key. Answers { results: [{ cashout_id, status, ... }] }.
+// Exactly once: a run claims a cash-out (status paying; another run meanwhile answers `in_progress`), and the
+// transfer's idempotency key is the cash-out and its failed-attempt count. An attempt whose outcome was lost
+// (a crash after the transfer) is resumed later with the same key, after looking for its transfer at Stripe
+// (by transfer_group: Stripe forgets idempotency keys after a day). Stripe's refusal is a final failure
+// (status failed, the reason; an admin approves a retry or rejects); a rate limit, a conflict or an outage
+// leaves it approved for the next run. Answers { results: [{ cashout_id, status, ... }] }.
 import { z } from "zod";
 import { requireAdmin } from "../_shared/admin.ts";
 import { db } from "../_shared/db.ts";
@@ -16,18 +19,14 @@ const body = z.object({ cashout_id: z.uuid().optional() });
 
 interface Claim {
   cashout_id: string;
-  status: string;
+  status: "paid" | "in_progress" | "paying";
   transfer_id?: string;
   amount_cents: number;
   currency: string;
   attempt: number;
+  resumed: boolean;
   destination: string | null;
   user_id: string;
-}
-
-async function record(id: string, transferId: string | null, failure: string | null) {
-  const [{ r }] = await db()`select public.service_role_record_payout(${id}, ${transferId}, ${failure}) as r`;
-  return r;
 }
 
 export async function payCashout(id: string) {
@@ -36,10 +35,21 @@ export async function payCashout(id: string) {
   if (claim.status === "paid") {
     return { cashout_id: id, status: "paid", transfer_id: claim.transfer_id, replayed: true };
   }
+  if (claim.status === "in_progress") return { cashout_id: id, status: "in_progress" };
+  const record = async (transferId: string | null, failure: string | null, final = true) =>
+    (await dbCall(
+      db()`select public.service_role_record_payout(${id}, ${claim.attempt}, ${transferId}, ${failure},
+      ${final}) as r`,
+    ))[0].r;
+
   if (!claim.destination) {
-    return await record(id, null, "no_connect_account: the user has not finished Stripe onboarding");
+    return await record(null, "no_connect_account: the user has not finished Stripe onboarding");
   }
   try {
+    if (claim.resumed) {
+      const earlier = await stripe().transfers.list({ transfer_group: `cashout_${id}`, limit: 1 });
+      if (earlier.data[0]) return await record(earlier.data[0].id, null);
+    }
     const transfer = await stripe().transfers.create(
       {
         amount: Number(claim.amount_cents),
@@ -50,15 +60,14 @@ export async function payCashout(id: string) {
       },
       { idempotencyKey: `saasbase-cashout-${id}-${claim.attempt}` },
     );
-    return await record(id, transfer.id, null);
+    return await record(transfer.id, null);
   } catch (err) {
     const status = (err as { statusCode?: number }).statusCode;
-    // A refusal by Stripe (4xx) is final for this attempt; anything else (network, 5xx) is left approved,
-    // to be retried with the same idempotency key.
-    if (typeof status === "number" && status >= 400 && status < 500) {
-      return await record(id, null, (err as Error).message);
-    }
-    throw err;
+    // Stripe's refusal of this transfer (4xx) is final for the attempt. A rate limit (429), the same key
+    // still in flight (409), an outage or the network are not: retried with the same key next run.
+    const final = typeof status === "number" && status >= 400 && status < 500 && status !== 429 &&
+      status !== 409;
+    return await record(null, (err as Error).message, final);
   }
 }
 
