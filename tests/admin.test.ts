@@ -62,6 +62,11 @@ describe("admin API", () => {
     const balance = async () => (await sql`select balance::int from public.wallets where user_id = ${user.id}`)[0].balance;
     const before = await balance();
     await expect(asUser(sql, admin.id, (tx) => tx`select public.admin_adjust_credits(${user.id}, 50, '')`)).rejects.toMatchObject({ code: "PT422" });
+    // Amounts that would overflow a bigint somewhere are refused, not a 500.
+    for (const amount of ["-9223372036854775808", "9223372036854775807", "1000000000001"]) {
+      await expect(asUser(sql, admin.id, (tx) => tx`select public.admin_adjust_credits(${user.id}, ${amount}::bigint, 'too much')`))
+        .rejects.toMatchObject({ code: "PT422", detail: "invalid_amount" });
+    }
     await asUser(sql, admin.id, (tx) => tx`select public.admin_adjust_credits(${user.id}, 50, 'support gesture')`);
     await asUser(sql, admin.id, (tx) => tx`select public.admin_adjust_credits(${user.id}, -20, 'correction')`);
     expect(await balance()).toBe(before + 30);

@@ -140,6 +140,23 @@ function cases(): Case[] {
   for (const path of ["credits/nope", "chat/nope", "credits/charge/extra"]) {
     out.push({ name: `unknown route ${path}`, path, method: "GET", token: user.token });
   }
+  // Pages Stripe sends browsers back to: http(s) only, of a sane length (Stripe refuses the rest: a 500 here).
+  for (const url of ["javascript:alert(1)", "mailto:a@b.c", "foo:bar", `https://x.test/${"a".repeat(3000)}`]) {
+    out.push({ name: `checkout: success_url ${url.slice(0, 30)}`, path: "checkout", method: "POST", token: user.token,
+      body: JSON.stringify({ amount_cents: 1000, success_url: url }), headers: json });
+    out.push({ name: `portal: return_url ${url.slice(0, 30)}`, path: "portal", method: "POST", token: user.token,
+      body: JSON.stringify({ return_url: url }), headers: json });
+    out.push({ name: `connect-onboarding: refresh_url ${url.slice(0, 30)}`, path: "connect-onboarding", method: "POST",
+      token: user.token, body: JSON.stringify({ refresh_url: url }), headers: json });
+  }
+  for (const key of ["k".repeat(201), "with space"]) {
+    out.push({ name: `checkout: Idempotency-Key ${key.slice(0, 20)}`, path: "checkout", method: "POST", token: user.token,
+      body: JSON.stringify({ amount_cents: 1000 }), headers: { ...json, "idempotency-key": key } });
+  }
+  for (const t of ["0000-01-01T00:00:00Z", "2026-13-01T00:00:00Z", "1969-12-31T23:59:59Z"]) {
+    out.push({ name: `GET chat/conversations?older_than=${t}`, path: `chat/conversations?older_than=${encodeURIComponent(t)}`,
+      method: "GET", token: user.token });
+  }
   out.push({ name: "health: POST", path: "health", method: "POST", body: "{}" });
   return out;
 }

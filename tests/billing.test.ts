@@ -107,6 +107,17 @@ describe("checkout", () => {
     expect((await checkout(user.token, { amount_cents: 100_001 })).status).toBe(422);
   });
 
+  it("an Idempotency-Key returns the same session for the same checkout, and 409 for another", async () => {
+    const key = `ck-${crypto.randomUUID()}`;
+    const first = await checkout(user.token, { amount_cents: 1500 }, { "idempotency-key": key });
+    const again = await checkout(user.token, { amount_cents: 1500 }, { "idempotency-key": key });
+    expect([first.status, again.status]).toEqual([200, 200]);
+    expect((await again.json()).id).toBe((await first.json()).id);
+    const other = await checkout(user.token, { amount_cents: 2500 }, { "idempotency-key": key });
+    expect(other.status).toBe(409);
+    expect((await other.json()).error.code).toBe("idempotency_conflict");
+  });
+
   it("answers clear 4xx errors: unknown price or pack, two choices at once, no email, no user", async () => {
     const unknown = await checkout(user.token, { price: "plan_gold_monthly" });
     expect(unknown.status).toBe(404);

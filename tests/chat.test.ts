@@ -265,6 +265,24 @@ describe("POST /chat", () => {
   });
 });
 
+describe("history API", () => {
+  it("pages conversations newest first by older_than, in any UTC offset", async () => {
+    const user = await createUser(sql, `pages-${crypto.randomUUID()}@test.local`);
+    for (const m of ["first", "second"]) await chat(user.token, { message: m });
+    const get = async (query: string) => {
+      const res = await callFunction(`chat/conversations?${query}`, { token: user.token });
+      expect(res.status).toBe(200);
+      return (await res.json()).conversations as { title: string; last_message_at: string }[];
+    };
+    const [newest] = await get("limit=1");
+    expect(newest.title).toBe("second");
+    expect((await get(`older_than=${encodeURIComponent(newest.last_message_at)}`)).map((c) => c.title)).toEqual(["first"]);
+    // An offset Postgres itself would refuse (over 15:59) is read as the instant it names.
+    expect((await get(`older_than=${encodeURIComponent("2999-01-01T00:00:00+23:59")}`)).map((c) => c.title))
+      .toEqual(["second", "first"]);
+  });
+});
+
 describe("anonymous chat", () => {
   const session = `anon-${crypto.randomUUID()}`;
 

@@ -416,10 +416,11 @@ declare
   v_prior public.credit_ledger;
   v_ledger bigint;
 begin
-  if p_amount is null or p_amount <= 0 then
-    perform saasbase.fail('PT422', 'invalid_amount', 'The amount must be a positive number of credits');
+  -- Bounded, so that no sum of amounts can overflow a bigint (a 500 instead of a refusal).
+  if p_amount is null or p_amount not between 1 and 1000000000000 then
+    perform saasbase.fail('PT422', 'invalid_amount', 'The amount must be 1 to 10^12 credits');
   end if;
-  if p_kind not in ('grant', 'purchase', 'referral', 'refund', 'adjustment') then
+  if p_kind is null or p_kind not in ('grant', 'purchase', 'referral', 'refund', 'adjustment') then
     perform saasbase.fail('PT422', 'invalid_kind', format('Credits cannot be added as %L', p_kind));
   end if;
   if p_expires_at is not null and p_expires_at <= p_at then
@@ -1052,10 +1053,10 @@ declare
   v_balance bigint;
   v_ledger bigint;
 begin
-  if amount is null or amount <= 0 then
-    perform saasbase.fail('PT422', 'invalid_amount', 'The amount must be a positive number of credits');
+  if amount is null or amount not between 1 and 1000000000000 then
+    perform saasbase.fail('PT422', 'invalid_amount', 'The amount must be 1 to 10^12 credits');
   end if;
-  if kind not in ('refund', 'adjustment', 'referral') then
+  if kind is null or kind not in ('refund', 'adjustment', 'referral') then
     perform saasbase.fail('PT422', 'invalid_kind', format('Credits cannot be removed as %L', kind));
   end if;
   select * into v_wallet from public.wallets w where w.user_id = v_uid for update;

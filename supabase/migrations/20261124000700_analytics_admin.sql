@@ -165,8 +165,8 @@ begin
   if reason is null or char_length(trim(reason)) < 3 then
     perform saasbase.fail('PT422', 'reason_required', 'A reason (3 characters or more) is required');
   end if;
-  if amount is null or amount = 0 then
-    perform saasbase.fail('PT422', 'invalid_amount', 'The amount must be a non-zero number of credits');
+  if amount is null or amount = 0 or amount not between -1000000000000 and 1000000000000 then
+    perform saasbase.fail('PT422', 'invalid_amount', 'The amount must be a non-zero number of credits, at most 10^12 either way');
   end if;
   if amount > 0 then
     v_balance := (saasbase.credit(admin_adjust_credits.user_id, amount, 'adjustment', reason, null, v_at) ->> 'balance')::bigint;

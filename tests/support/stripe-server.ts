@@ -32,7 +32,7 @@ export interface StripeState {
   subscriptions: Map<string, Obj>;
   accounts: Map<string, Obj>;
   transfers: Map<string, Obj>;
-  idempotent: Map<string, { status: number; body: Obj }>;
+  idempotent: Map<string, { status: number; body: Obj; sent: string }>;
   requests: { method: string; path: string }[];
 }
 
@@ -194,9 +194,14 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
     state.requests.push({ method: req.method ?? "GET", path: url.pathname });
     const key = req.headers["idempotency-key"];
     const replayKey = typeof key === "string" ? `${req.method} ${url.pathname} ${key}` : undefined;
-    const answer = (replayKey && state.idempotent.get(replayKey)) ||
-      route(req.method ?? "GET", url.pathname, parseStripeForm(url.search.slice(1)), body);
-    if (replayKey && answer.status < 500) state.idempotent.set(replayKey, answer);
+    // As Stripe: a key replays its first answer, for the same parameters only.
+    const sent = JSON.stringify(body);
+    const first = replayKey ? state.idempotent.get(replayKey) : undefined;
+    const answer = first && first.sent !== sent
+      ? { status: 400, body: { error: { type: "idempotency_error",
+        message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.` } } }
+      : first ?? route(req.method ?? "GET", url.pathname, parseStripeForm(url.search.slice(1)), body);
+    if (replayKey && !first && answer.status < 500) state.idempotent.set(replayKey, { ...answer, sent });
     res.writeHead(answer.status, { "content-type": "application/json", "request-id": newId("req") });
     res.end(JSON.stringify(answer.body));
   });

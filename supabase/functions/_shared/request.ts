@@ -2,11 +2,19 @@
 // Text Postgres cannot store is refused here too, before any work: a NUL character (no `text` or `jsonb`
 // value may hold one) and an unpaired UTF-16 surrogate (not Unicode: the driver would store U+FFFD in its
 // place, so two different idempotency keys could become one).
-import type { z } from "zod";
+import { z } from "zod";
 import { BadRequestError, ValidationError } from "./errors.ts";
 import { formatPath } from "./config-schema.ts";
 
 type Path = (string | number)[];
+
+/** A page to send a browser back to (Stripe checkout, portal, onboarding): http(s) only, as Stripe takes. */
+export const webUrl = z.url({ protocol: /^https?$/, error: "an http(s) URL" }).max(2048);
+
+/** A time for a query, from 1970 on, as UTC (Postgres refuses offsets over 15:59 and years before 1 AD). */
+export const queryTime = z.iso.datetime({ offset: true })
+  .refine((v) => Date.parse(v) >= 0 && Date.parse(v) < Date.UTC(10000, 0, 1), "a time from 1970 to 9999")
+  .transform((v) => new Date(v).toISOString());
 
 /** Where in `value` (keys included) there is text Postgres cannot store. Iterative: JSON may nest deeper than
  * the call stack goes. */

@@ -38,7 +38,7 @@ import {
   ValidationError,
 } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
-import { readJson } from "../_shared/request.ts";
+import { queryTime, readJson } from "../_shared/request.ts";
 import { corsHeaders } from "../_shared/cors.ts";
 
 const sessionId = z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, "16 to 128 letters, digits, - or _");
@@ -285,7 +285,7 @@ const pageParams = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   session_id: sessionId.optional(),
   conversation_id: z.uuid().optional(),
-  older_than: z.iso.datetime({ offset: true }).optional(),
+  older_than: queryTime.optional(),
   before: z.coerce.number().int().positive().optional(),
 });
 

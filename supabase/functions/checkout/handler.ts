@@ -13,7 +13,7 @@ import { asCaller, db } from "../_shared/db.ts";
 import { dbCall } from "../_shared/db-errors.ts";
 import { ConflictError, MethodNotAllowedError, NotFoundError, ValidationError } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
-import { readJson } from "../_shared/request.ts";
+import { readJson, webUrl } from "../_shared/request.ts";
 import { stripe } from "../_shared/stripe.ts";
 import { packProductId } from "../_shared/billing-catalog.ts";
 import type { Stripe } from "../_shared/stripe-client.ts";
@@ -23,8 +23,8 @@ const body = z
     price: z.string().min(1).max(100).optional(),
     pack: z.string().min(1).max(63).optional(),
     amount_cents: z.number().int().optional(),
-    success_url: z.url().optional(),
-    cancel_url: z.url().optional(),
+    success_url: webUrl.optional(),
+    cancel_url: webUrl.optional(),
   })
   .refine((b) => [b.price, b.pack, b.amount_cents].filter((v) => v !== undefined).length === 1, {
     message: "give exactly one of price, pack or amount_cents",
@@ -53,6 +53,13 @@ export const handler = withHttp(async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
   const caller = requireUser(req);
   const input = await readJson(req, body);
+  // Stripe takes keys up to 255 characters; ours prefixes the user id.
+  const idempotencyKey = req.headers.get("idempotency-key");
+  if (idempotencyKey !== null && !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
+    throw new ValidationError("Idempotency-Key must be 1 to 200 visible ASCII characters", [
+      { path: "Idempotency-Key", message: "1 to 200 visible ASCII characters" },
+    ]);
+  }
   const successUrl = input.success_url ??
     `${config.product.url}/billing/success?session_id={CHECKOUT_SESSION_ID}`;
   const cancelUrl = input.cancel_url ?? `${config.product.url}/billing`;
@@ -116,17 +123,25 @@ export const handler = withHttp(async (req) => {
   }
 
   const customer = await ensureCustomer(stripe(), caller.userId, caller.email);
-  const idempotencyKey = req.headers.get("idempotency-key");
-  const session = await stripe().checkout.sessions.create(
-    {
-      ...params,
-      customer,
-      client_reference_id: caller.userId,
-      metadata,
-      success_url: successUrl,
-      cancel_url: cancelUrl,
-    },
-    idempotencyKey ? { idempotencyKey: `saasbase-checkout-${caller.userId}-${idempotencyKey}` } : undefined,
-  );
+  let session;
+  try {
+    session = await stripe().checkout.sessions.create(
+      {
+        ...params,
+        customer,
+        client_reference_id: caller.userId,
+        metadata,
+        success_url: successUrl,
+        cancel_url: cancelUrl,
+      },
+      idempotencyKey ? { idempotencyKey: `saasbase-checkout-${caller.userId}-${idempotencyKey}` } : undefined,
+    );
+  } catch (err) {
+    // Stripe keeps a key's first request: the same key with another body is the caller's mistake.
+    if ((err as { type?: string }).type === "StripeIdempotencyError") {
+      throw new ConflictError("This Idempotency-Key was used for another checkout", "idempotency_conflict");
+    }
+    throw err;
+  }
   return json({ id: session.id, url: session.url });
 });

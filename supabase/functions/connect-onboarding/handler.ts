@@ -7,10 +7,10 @@ import { config } from "../_shared/config.ts";
 import { db } from "../_shared/db.ts";
 import { MethodNotAllowedError, NotFoundError } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
-import { readJson } from "../_shared/request.ts";
+import { readJson, webUrl } from "../_shared/request.ts";
 import { stripe } from "../_shared/stripe.ts";
 
-const body = z.object({ return_url: z.url().optional(), refresh_url: z.url().optional() });
+const body = z.object({ return_url: webUrl.optional(), refresh_url: webUrl.optional() });
 
 export const handler = withHttp(async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);

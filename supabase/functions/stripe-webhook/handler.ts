@@ -34,9 +34,10 @@ async function verify(req: Request): Promise<Stripe.Event> {
   const signature = req.headers.get("stripe-signature");
   if (!signature) throw new BadRequestError("Missing Stripe-Signature header", "invalid_signature");
   const payload = await req.text();
+  const client = stripe(); // 503 when STRIPE_SECRET_KEY is missing, not a signature error
   let event: Stripe.Event;
   try {
-    event = await stripe().webhooks.constructEventAsync(payload, signature, secret, undefined, webhookCrypto);
+    event = await client.webhooks.constructEventAsync(payload, signature, secret, undefined, webhookCrypto);
   } catch {
     throw new BadRequestError("The Stripe signature does not match this payload", "invalid_signature");
   }
