@@ -66,6 +66,28 @@ revoke insert, update, delete on public.messages from authenticated;
 create trigger conversations_touch_updated_at before update on public.conversations
   for each row execute function saasbase.touch_updated_at();
 
+-- Users create conversations through the API as well: at most `conversationsPerHour` an hour each, so nobody
+-- fills the table. (The chat function's own, created with an exchange, count against the chat quota instead.)
+create index conversations_user_created on public.conversations (user_id, created_at) where user_id is not null;
+create function saasbase.limit_conversations() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_limit integer := (select s.conversations_per_hour from saasbase.settings s);
+begin
+  if (select auth.role()) = 'authenticated' and (
+    select count(*) from public.conversations c where c.user_id = new.user_id and c.created_at > now() - interval '1 hour'
+  ) >= v_limit then
+    perform saasbase.fail('PT429', 'rate_limited', format('At most %s new conversations an hour', v_limit));
+  end if;
+  return new;
+end;
+$$;
+create trigger conversations_limit before insert on public.conversations
+  for each row execute function saasbase.limit_conversations();
+
 -- Keeps the conversation's counters with its messages.
 create function saasbase.count_message() returns trigger
 language plpgsql
@@ -105,7 +127,8 @@ $$;
 revoke execute on function public.list_conversations(integer, timestamptz) from public, anon;
 grant execute on function public.list_conversations(integer, timestamptz) to authenticated;
 
--- Anonymous chat allowance: messages per session per UTC day (config `anonymous.chatMessagesPerDay`).
+-- Anonymous chat allowance: messages per session per UTC day (config `anonymous.chatMessagesPerDay`), and for
+-- all sessions together (`chatMessagesPerDayTotal`, the row of session '*'): a new session id costs nothing.
 create table saasbase.anon_chat_usage (
   session_hash text not null,
   day date not null,
@@ -114,25 +137,33 @@ create table saasbase.anon_chat_usage (
 );
 comment on table saasbase.anon_chat_usage is 'Anonymous chat messages per session per day (rate limit).';
 
--- Takes one message from the session's daily allowance, or PT429. Server-side only.
+-- Takes one message from the session's daily allowance and from all sessions' total, or PT429 (and takes
+-- neither). Server-side only.
 create function public.service_role_take_anon_chat(session_hash text) returns integer
 language plpgsql
 security definer
 set search_path = ''
 as $$
 declare
-  v_limit integer := (select s.anonymous_chat_per_day from saasbase.settings s);
+  v_settings saasbase.settings := (select s from saasbase.settings s);
   v_day date := (saasbase.now() at time zone 'UTC')::date;
   v_used integer;
+  v_total integer;
 begin
   insert into saasbase.anon_chat_usage as u (session_hash, day, used) values (session_hash, v_day, 1)
   on conflict on constraint anon_chat_usage_pkey do update set used = u.used + 1
   returning used into v_used;
-  if v_used > v_limit then
-    perform saasbase.fail('PT429', 'rate_limited',
-      format('The anonymous allowance of %s messages a day is used up; sign up to continue', v_limit));
+  if v_used > v_settings.anonymous_chat_per_day then
+    perform saasbase.fail('PT429', 'rate_limited', format(
+      'The anonymous allowance of %s messages a day is used up; sign up to continue', v_settings.anonymous_chat_per_day));
   end if;
-  return v_limit - v_used;
+  insert into saasbase.anon_chat_usage as u (session_hash, day, used) values ('*', v_day, 1)
+  on conflict on constraint anon_chat_usage_pkey do update set used = u.used + 1
+  returning used into v_total;
+  if v_total > v_settings.anonymous_chat_total_per_day then
+    perform saasbase.fail('PT429', 'rate_limited', 'Chat without an account is at capacity today; sign up to continue');
+  end if;
+  return v_settings.anonymous_chat_per_day - v_used;
 end;
 $$;
 revoke execute on function public.service_role_take_anon_chat(text) from public, anon, authenticated;
@@ -146,7 +177,7 @@ set search_path = ''
 as $$
 begin
   update saasbase.anon_chat_usage u set used = greatest(u.used - 1, 0)
-  where u.session_hash = service_role_return_anon_chat.session_hash
+  where u.session_hash in (service_role_return_anon_chat.session_hash, '*')
     and u.day = (saasbase.now() at time zone 'UTC')::date;
 end;
 $$;

@@ -19,6 +19,7 @@ create index events_name_time on public.events (name, occurred_at);
 create index events_user_time on public.events (user_id, occurred_at) where user_id is not null;
 create index events_user_received on public.events (user_id, received_at) where user_id is not null;
 create index events_anon_time on public.events (anonymous_id, received_at) where anonymous_id is not null;
+create index events_anon_received on public.events (received_at) where anonymous_id is not null;
 
 alter table public.events enable row level security;
 create policy "Users record their own events" on public.events
@@ -31,8 +32,8 @@ revoke all on public.events from anon, authenticated;
 grant insert (name, properties, user_id, anonymous_id, occurred_at) on public.events to anon, authenticated;
 grant select on public.events to authenticated;
 
--- Per actor (user or anonymous id): at most 120 events a minute; a timestamp from the future is clamped to
--- the time received. Counted in SQL, so the limit holds however many API servers there are.
+-- Per actor (user or anonymous id): at most 120 events a minute, and all anonymous visitors together at most
+-- `anonymous.eventsPerMinuteTotal`; a timestamp from the future is clamped to the time received. Counted in SQL, so the limit holds however many API servers there are.
 create function saasbase.limit_events() returns trigger
 language plpgsql
 security definer
@@ -49,6 +50,11 @@ begin
   else
     select count(*) into v_recent from public.events
     where anonymous_id = new.anonymous_id and received_at > now() - interval '1 minute';
+    -- Visitor ids cost nothing to make: all anonymous visitors together get `anonymous.eventsPerMinuteTotal`.
+    if (select count(*) from public.events where anonymous_id is not null and received_at > now() - interval '1 minute')
+        >= (select s.anonymous_events_per_minute from saasbase.settings s) then
+      perform saasbase.fail('PT429', 'rate_limited', 'Too many anonymous events this minute; try again shortly');
+    end if;
   end if;
   if v_recent >= 120 then
     perform saasbase.fail('PT429', 'rate_limited', 'Too many events: at most 120 a minute');

@@ -3,7 +3,7 @@
 -- here). Anonymous conversations are reached only through the chat function.
 begin;
 \ir _helpers.psql
-select plan(46);
+select plan(52);
 
 do $$
 declare
@@ -87,5 +87,25 @@ select throws_ok($$ select tests.become('a@test.local');
 select throws_ok($$ select tests.become('anon');
   select public.service_role_record_chat_exchange(gen_random_uuid(), true, null, 'h', 't', 'general',
     'openai', 'm', 'q', 'a', 'complete', 1, 1, null, 0) $$, '42501', null, 'anon cannot either');
+-- Anonymous chat has a ceiling for all sessions together: a new session id costs nothing to make.
+update saasbase.settings set anonymous_chat_per_day = 5, anonymous_chat_total_per_day = 2;
+select lives_ok($$ select public.service_role_take_anon_chat('s1'), public.service_role_take_anon_chat('s2') $$,
+  'two sessions take a message each');
+select throws_ok($$ select public.service_role_take_anon_chat('s3') $$, 'PT429', null,
+  'a third session finds anonymous chat at capacity for the day');
+select is((select count(*)::int from saasbase.anon_chat_usage where session_hash = 's3'), 0, '...and took nothing');
+select public.service_role_return_anon_chat('s1');
+select lives_ok($$ select public.service_role_take_anon_chat('s3') $$, 'a message given back frees a place');
+
+-- Conversations made through the API: a bounded number an hour per user.
+update saasbase.settings set conversations_per_hour = (select count(*)::int + 1 from public.conversations
+  where user_id = tests.user_id('a@test.local') and created_at > now() - interval '1 hour');
+select tests.become('a@test.local');
+select lives_ok(format($$insert into public.conversations (user_id, title) values (%L, 'one more')$$, auth.uid()),
+  'a user creates conversations up to the hourly limit');
+select throws_ok(format($$insert into public.conversations (user_id, title) values (%L, 'too many')$$, auth.uid()),
+  'PT429', null, '...then is rate-limited');
+select tests.become('postgres');
+
 select * from finish();
 rollback;

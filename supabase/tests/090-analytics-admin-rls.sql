@@ -2,7 +2,7 @@
 -- anonymous ones, admins read all; admin settings are admins' (and audited); the service role does anything.
 begin;
 \ir _helpers.psql
-select plan(49);
+select plan(51);
 
 do $$
 declare
@@ -54,6 +54,16 @@ update public.admin_settings set value = '{"on": false}' where key = 't.flag';
 select tests.become('postgres');
 select results_eq($$ select actor_id, action, target_id from public.audit_log where target_id = 't.flag' and action = 'admin_settings.update' $$,
   $$ select tests.user_id('admin@test.local'), 'admin_settings.update'::text, 't.flag'::text $$, 'admin writes are audited');
+
+-- Visitor ids cost nothing to make: all anonymous events together are bounded per minute.
+update saasbase.settings set anonymous_events_per_minute = (select count(*)::int + 2 from public.events
+  where anonymous_id is not null and received_at > now() - interval '1 minute');
+select tests.become('anon');
+select lives_ok($$insert into public.events (name, anonymous_id) values ('t.a', 'visitor-0001'), ('t.a', 'visitor-0002')$$,
+  'visitors record events up to the total a minute');
+select throws_ok($$insert into public.events (name, anonymous_id) values ('t.a', 'visitor-0003')$$, 'PT429', null,
+  '...then a new visitor id does not help');
+select tests.become('postgres');
 
 select * from finish();
 rollback;

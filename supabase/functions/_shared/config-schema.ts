@@ -124,7 +124,16 @@ export const configSchema = z
       fallbackOrder: z.array(id).min(1),
       defaultModel: z.string().min(1),
     }),
-    anonymous: z.object({ chatMessagesPerDay: count }),
+    /** What visitors without an account may do: per session, and in all (client-chosen session and visitor
+     * ids cost nothing to make, so only the totals bound the AI bill and the events table). */
+    anonymous: z.object({
+      chatMessagesPerDay: count,
+      chatMessagesPerDayTotal: count.default(1000),
+      eventsPerMinuteTotal: count.default(600),
+    }),
+    /** Conversations a signed-in user may create through the API per hour (the chat function's own count
+     * against the user's chat quota instead). */
+    conversationsPerHour: count.default(100),
     referrals: referralSchema,
   })
   .superRefine((c, ctx) => {

@@ -170,8 +170,10 @@ export default defineConfig({
     defaultModel: "gpt-4o-mini",
   },
 
-  // Chat without an account (anon key plus a client session id), per session per day.
-  anonymous: { chatMessagesPerDay: 5 },
+  // Visitors without an account (anon key plus a client session id): chat per session per day, and ceilings for
+  // all of them together (new session ids cost nothing).
+  anonymous: { chatMessagesPerDay: 5, chatMessagesPerDayTotal: 1000, eventsPerMinuteTotal: 600 },
+  conversationsPerHour: 100,
 
   // Seed 004: 300 credits and $2.00 to the referrer.
   referrals: {
