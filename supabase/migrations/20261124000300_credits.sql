@@ -144,6 +144,15 @@ create table public.credit_lots (
 comment on table public.credit_lots is 'Expiring grants and what remains of each.';
 create index credit_lots_open on public.credit_lots (user_id, expires_at, id) where remaining > 0;
 
+-- What a reservation drew from each lot: what it gives back returns to those lots, so expiring credits held and
+-- released stay expiring (and still expire). Internal: read and written only by the functions below.
+create table saasbase.lot_holds (
+  reservation_id uuid not null,
+  lot_id bigint not null,
+  amount bigint not null check (amount > 0),
+  primary key (reservation_id, lot_id)
+);
+
 create table public.credit_reservations (
   id uuid primary key default gen_random_uuid(),
   user_id uuid not null,
@@ -224,6 +233,8 @@ security definer
 set search_path = ''
 as $$
 begin
+  delete from saasbase.lot_holds h using public.credit_reservations r
+  where r.id = h.reservation_id and r.user_id = old.user_id;
   delete from public.credit_lots where user_id = old.user_id;
   delete from public.credit_ledger where user_id = old.user_id;
   delete from public.credit_reservations where user_id = old.user_id;
@@ -259,9 +270,10 @@ begin
 end;
 $$;
 
--- Draws `p_amount` from the lots that expire first. The caller has taken it off wallets.expiring in the
--- same statement that lowered the balance, so `expiring <= balance` holds at every step.
-create function saasbase.consume_lots(p_user uuid, p_amount bigint) returns void
+-- Draws `p_amount` from the lots that expire first (for a reservation, noting what came from which). The
+-- caller has taken it off wallets.expiring in the same statement that lowered the balance, so
+-- `expiring <= balance` holds at every step.
+create function saasbase.consume_lots(p_user uuid, p_amount bigint, p_reservation uuid) returns void
 language plpgsql
 set search_path = ''
 as $$
@@ -279,8 +291,55 @@ begin
     exit when v_left = 0;
     v_take := least(v_lot.remaining, v_left);
     update public.credit_lots set remaining = remaining - v_take where id = v_lot.id;
+    if p_reservation is not null then
+      insert into saasbase.lot_holds (reservation_id, lot_id, amount) values (p_reservation, v_lot.id, v_take);
+    end if;
     v_left := v_left - v_take;
   end loop;
+end;
+$$;
+
+-- The wallet's next due time once lots have credits again: the earlier of `p_due` and the first open lot's expiry.
+create function saasbase.next_lot_expiry(p_user uuid, p_due timestamptz) returns timestamptz
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  return least(p_due, (select min(l.expires_at) from public.credit_lots l where l.user_id = p_user and l.remaining > 0));
+end;
+$$;
+
+-- Of `p_refund` credits a closing reservation gives back, returns to the lots it drew from what the used part
+-- did not consume (the used part spends the soonest-expiring credits first, so the latest-expiring lots get
+-- theirs back first); returns how many went back to lots, which the caller adds to
+-- wallets.expiring with the balance (and the earliest open lot to next_due_at: a lot that expired meanwhile is
+-- written off by the next operation).
+create function saasbase.return_to_lots(p_res public.credit_reservations, p_refund bigint) returns bigint
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_left bigint;
+  v_hold record;
+  v_back bigint;
+  v_total bigint := 0;
+begin
+  select greatest(coalesce(sum(h.amount), 0) - (p_res.amount - p_refund), 0) into v_left
+  from saasbase.lot_holds h where h.reservation_id = p_res.id;
+  for v_hold in
+    select h.lot_id, h.amount from saasbase.lot_holds h join public.credit_lots l on l.id = h.lot_id
+    where h.reservation_id = p_res.id
+    order by l.expires_at desc, l.id desc
+    for update of l
+  loop
+    exit when v_left = 0;
+    v_back := least(v_hold.amount, v_left);
+    update public.credit_lots set remaining = remaining + v_back where id = v_hold.lot_id;
+    v_left := v_left - v_back;
+    v_total := v_total + v_back;
+  end loop;
+  delete from saasbase.lot_holds where reservation_id = p_res.id;
+  return v_total;
 end;
 $$;
 
@@ -294,9 +353,13 @@ set search_path = ''
 as $$
 declare
   v_balance bigint;
+  v_to_lots bigint;
 begin
+  v_to_lots := saasbase.return_to_lots(p_res, p_res.amount);
   update public.wallets
-  set balance = balance + p_res.amount, reserved = reserved - p_res.amount, updated_at = p_at
+  set balance = balance + p_res.amount, reserved = reserved - p_res.amount, expiring = expiring + v_to_lots,
+    next_due_at = case when v_to_lots > 0 then saasbase.next_lot_expiry(p_res.user_id, next_due_at) else next_due_at end,
+    updated_at = p_at
   where user_id = p_res.user_id
   returning balance into v_balance;
   perform saasbase.append_ledger(p_res.user_id, 'release', p_res.amount, v_balance, p_at,
@@ -360,7 +423,8 @@ $$;
 -- Takes `p_amount` out of the balance, or raises PT402; returns the new balance. The common case is one
 -- UPDATE that cannot overdraw (`where balance >= amount`). Wallets with expiring credits or due work take
 -- the slow path under the row lock: due work first, then the debit drawn from the soonest-expiring lots.
-create function saasbase.debit(p_user uuid, p_amount bigint, p_at timestamptz) returns bigint
+create function saasbase.debit(p_user uuid, p_amount bigint, p_at timestamptz, p_reservation uuid default null)
+returns bigint
 language plpgsql
 set search_path = ''
 as $$
@@ -396,7 +460,7 @@ begin
   where user_id = p_user
   returning balance into v_balance;
   if v_from_lots > 0 then
-    perform saasbase.consume_lots(p_user, v_from_lots);
+    perform saasbase.consume_lots(p_user, v_from_lots, p_reservation);
   end if;
   return v_balance;
 end;
@@ -684,7 +748,7 @@ begin
   end if;
 
   if v_amount > 0 then
-    v_balance := saasbase.debit(v_uid, v_amount, v_at);
+    v_balance := saasbase.debit(v_uid, v_amount, v_at, v_id);
     perform saasbase.append_ledger(v_uid, 'reserve', -v_amount, v_balance, v_at, p_feature => feature,
       p_quantity => quantity, p_key => v_key, p_reservation => v_id);
   end if;
@@ -760,6 +824,7 @@ declare
   v_res public.credit_reservations;
   v_charged bigint;
   v_balance bigint;
+  v_to_lots bigint;
   v_usage bigint;
 begin
   if p_actual is null or p_actual < 0 then
@@ -787,8 +852,11 @@ begin
     perform saasbase.fail('PT409', 'reservation_closed', 'This reservation was released');
   end if;
 
+  v_to_lots := saasbase.return_to_lots(v_res, v_res.amount - v_charged);
   update public.wallets
-  set balance = balance + (v_res.amount - v_charged), reserved = reserved - v_res.amount, updated_at = p_at
+  set balance = balance + (v_res.amount - v_charged), reserved = reserved - v_res.amount, expiring = expiring + v_to_lots,
+    next_due_at = case when v_to_lots > 0 then saasbase.next_lot_expiry(p_user, next_due_at) else next_due_at end,
+    updated_at = p_at
   where user_id = p_user
   returning balance into v_balance;
   v_usage := saasbase.append_ledger(p_user, 'settle', v_res.amount - v_charged, v_balance, p_at,

@@ -3,7 +3,7 @@
 -- which every invariant holds. The clock moves with `set local saasbase.now`, never by sleeping.
 begin;
 \ir _helpers.psql
-select plan(57);
+select plan(62);
 
 -- A catalog of test features on the default plan, independent of the shipped config.
 insert into public.features (id, name, credits) values
@@ -133,6 +133,26 @@ select tests.become('a@test.local');
 select public.reserve_credits('t_paid', 1, 'r2', 7) is not null as held;
 set local saasbase.now = '2027-05-21 00:16:00+00';
 select is((public.get_wallet() ->> 'reserved')::int, 0, 'an overdue reservation is released by itself');
+select tests.become('postgres');
+
+-- Expiring credits held by a reservation stay expiring when it gives them back (and still expire).
+do $$ begin perform tests.create_user('lots@test.local'); end $$;
+select public.service_role_grant_credits(tests.user_id('lots@test.local'), 50, 'grant', 'promo', 'promo-1',
+  '2027-06-20 00:00:00+00') is not null as granted;
+select tests.become('lots@test.local');
+create temp table lres as select public.reserve_credits('t_paid', 1, 'l1', 120) as r;
+select is((select expiring::int from public.wallets where user_id = auth.uid()), 0, 'holding 120 draws the 50 expiring first');
+select public.release_reservation((select (r ->> 'reservation_id')::uuid from lres)) is not null as released;
+select results_eq($$ select balance::int, expiring::int from public.wallets where user_id = auth.uid() $$,
+  $$ values (150, 50) $$, 'released: 150, of which the 50 are expiring again');
+select public.settle_reservation((public.reserve_credits('t_paid', 1, 'l2', 120) ->> 'reservation_id')::uuid, 30)
+  is not null as settled;
+select results_eq($$ select balance::int, expiring::int from public.wallets where user_id = auth.uid() $$,
+  $$ values (120, 20) $$, 'settled at 30: the 30 used came from the expiring credits, 20 of them are left');
+select is((select sum(remaining)::int from public.credit_lots where user_id = auth.uid()), 20, 'the lot says so too');
+set local saasbase.now = '2027-06-21 00:17:00+00';
+select is((public.get_wallet() ->> 'balance')::int, 100, 'and those 20 expire at the lot''s time');
+set local saasbase.now = '2027-05-21 00:16:00+00';
 select tests.become('postgres');
 
 -- A reservation the server takes for the user (the chat function's) is closed by the server alone: a user
