@@ -251,6 +251,9 @@ describe("stripe-webhook", () => {
     expect(await balanceOf(buyer.id)).toBe(before - 250);
     await deliver(event("charge.refunded", { ...charge, amount_refunded: 1000, refunded: true }));
     expect(await balanceOf(buyer.id)).toBe(before - 1000);
+    // The earlier, partial refund's event delivered late (Stripe retries) does not take the purchase back.
+    await deliver(event("charge.refunded", { ...charge, id: charge.id, amount_refunded: 500 }));
+    expect(await balanceOf(buyer.id)).toBe(before - 1000);
     const [p] = await sql`select status, refunded_cents, credits_clawed_back from public.purchases where checkout_session_id = ${session.id}`;
     expect(p).toEqual({ status: "refunded", refunded_cents: 1000, credits_clawed_back: 1000 });
     const [{ sum }] = await sql`select coalesce(sum(amount), 0)::int as sum from public.credit_ledger where user_id = ${buyer.id}`;
@@ -299,6 +302,18 @@ describe("stripe-webhook", () => {
       expect(row).toEqual({ status: "active", plan_id: "plus" });
       const f = await feature();
       expect([f.plan, f.reason, f.discount]).toEqual(["plus", "unlimited", 20]);
+    });
+
+    it("events of the same second apply in lifecycle order, whatever the delivery order", async () => {
+      const other = await createUser(sql, `second-${crypto.randomUUID()}@test.local`);
+      const s = { ...sub("active"), id: `sub_second_${other.id.slice(0, 8)}`, customer: `cus_second_${other.id.slice(0, 8)}`,
+        metadata: { user_id: other.id } };
+      const t = Math.floor(Date.now() / 1000);
+      await deliver(event("customer.subscription.updated", s, t));
+      await deliver(event("customer.subscription.created", { ...s, status: "incomplete" }, t));
+      const [row] = await sql`select status, plan_id from public.subscriptions where id = ${s.id}`;
+      expect(row).toEqual({ status: "active", plan_id: "plus" });
+      expect((await sql`select plan_id from public.profiles where id = ${other.id}`)[0].plan_id).toBe("plus");
     });
 
     it("checkout of a subscription links it by retrieving it from Stripe", async () => {
@@ -354,6 +369,18 @@ describe("stripe-webhook", () => {
       expect(await balanceOf(member.id)).toBe(before + 1000);
       const [row] = await sql`select status, credits_granted from public.invoices where id = ${invoice.id}`;
       expect(row).toEqual({ status: "paid", credits_granted: 1000 });
+    });
+
+    it("a payment_failed delivered after the invoice was paid changes nothing and sends no email", async () => {
+      const invoice = {
+        id: `in_late_${member.id.slice(0, 8)}`, object: "invoice", customer, status: "paid", amount_paid: 1900, amount_due: 1900,
+        currency: "usd", lines: { object: "list", data: [] },
+      };
+      await deliver(event("invoice.paid", invoice));
+      await deliver(event("invoice.payment_failed", { ...invoice, status: "open", amount_paid: 0 }));
+      const [row] = await sql`select status, amount_paid from public.invoices where id = ${invoice.id}`;
+      expect(row).toEqual({ status: "paid", amount_paid: 1900 });
+      expect(await sql`select 1 from public.email_outbox where dedupe_key = ${`payment_failed:${invoice.id}`}`).toHaveLength(0);
     });
 
     it("invoice.payment_failed records the invoice and queues one email", async () => {

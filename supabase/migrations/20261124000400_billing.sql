@@ -173,6 +173,19 @@ begin
 end;
 $$;
 
+-- Where a status stands in a subscription's life, for events of the same second (see upsert_subscription).
+create function saasbase.subscription_stage(p_status text) returns integer
+language plpgsql immutable
+set search_path = ''
+as $$
+begin
+  return case p_status
+    when 'incomplete' then 0 when 'trialing' then 1 when 'active' then 2 when 'past_due' then 3
+    when 'unpaid' then 4 when 'paused' then 4 when 'canceled' then 5 when 'incomplete_expired' then 5 else 2
+  end;
+end;
+$$;
+
 -- Upserts a subscription from Stripe's current object, unless a newer event was applied already; then
 -- refreshes the user's plan. Returns whether it applied. Safe for duplicates and out-of-order events.
 create function public.service_role_upsert_subscription(
@@ -200,7 +213,12 @@ begin
       current_period_start = excluded.current_period_start, current_period_end = excluded.current_period_end,
       cancel_at_period_end = excluded.cancel_at_period_end, canceled_at = excluded.canceled_at,
       stripe_event_at = excluded.stripe_event_at
-    where s.stripe_event_at <= excluded.stripe_event_at
+    -- Newer events win. Stripe's `created` counts seconds, and a subscription's first events (created as
+    -- incomplete, then active) often share one: within a second the later stage of the lifecycle wins, so the
+    -- order of delivery does not matter.
+    where s.stripe_event_at < excluded.stripe_event_at
+      or (s.stripe_event_at = excluded.stripe_event_at
+        and saasbase.subscription_stage(excluded.status) >= saasbase.subscription_stage(s.status))
   returning true into v_applied;
 
   perform saasbase.refresh_plan(p_user);

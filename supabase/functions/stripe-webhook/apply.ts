@@ -109,7 +109,10 @@ async function upsertInvoice(tx: Tx, invoice: unknown, userId: string, status: s
     str(invoice, "currency") ?? "usd"
   },
       ${credits}, ${str(invoice, "hosted_invoice_url") ?? null})
-    on conflict (id) do update set status = excluded.status, amount_paid = excluded.amount_paid,
+    on conflict (id) do update set
+      -- Paid is final: a payment_failed delivered late (after a retry of ours, say) does not undo it.
+      status = case when public.invoices.status = 'paid' then 'paid' else excluded.status end,
+      amount_paid = greatest(public.invoices.amount_paid, excluded.amount_paid),
       credits_granted = greatest(public.invoices.credits_granted, excluded.credits_granted)`;
 }
 
@@ -141,15 +144,17 @@ async function invoicePaymentFailed(tx: Tx, invoice: unknown): Promise<Outcome> 
   const userId = await userFor(tx, invoice);
   if (!userId) return "unknown_user";
   await upsertInvoice(tx, invoice, userId, "payment_failed", 0);
+  // No "payment failed" email for an invoice that is paid by now (the failure arrived late).
   await tx`insert into public.email_outbox (user_id, template, dedupe_key, payload)
-    values (${userId}, 'payment_failed', ${`payment_failed:${str(invoice, "id")}`}, ${
+    select ${userId}::uuid, 'payment_failed', ${`payment_failed:${str(invoice, "id")}`}::text, ${
     tx.json({
       invoice: str(invoice, "id") ?? null,
       amount_due: num(invoice, "amount_due") ?? null,
       currency: str(invoice, "currency") ?? null,
       hosted_invoice_url: str(invoice, "hosted_invoice_url") ?? null,
     })
-  })
+  }
+    where not exists (select from public.invoices i where i.id = ${str(invoice, "id")!} and i.status = 'paid')
     on conflict (dedupe_key) do nothing`;
   return "applied";
 }
@@ -162,7 +167,8 @@ async function chargeRefunded(tx: Tx, charge: Stripe.Charge): Promise<Outcome> {
   const [purchase] =
     await tx`select * from public.purchases where payment_intent_id = ${paymentIntent} for update`;
   if (!purchase) return "ignored";
-  const refunded = Math.min(charge.amount_refunded, purchase.amount_cents);
+  // amount_refunded only grows at Stripe: a refund event delivered after a later one changes nothing.
+  const refunded = Math.max(Math.min(charge.amount_refunded, purchase.amount_cents), purchase.refunded_cents);
   const target = purchase.amount_cents > 0
     ? Math.round((purchase.credits * refunded) / purchase.amount_cents)
     : 0;
