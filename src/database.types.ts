@@ -1135,6 +1135,10 @@ export type Database = {
         Args: { "feature": string; "idempotency_key"?: string; "max_credits"?: number; "quantity"?: number };
         Returns: Json;
       };
+      "service_role_apply_refund": {
+        Args: { "p_amount_refunded": number; "p_charge": string; "p_payment_intent": string };
+        Returns: string;
+      };
       "service_role_claim_cashout": { Args: { "cashout_id": string }; Returns: Json };
       "service_role_claim_stripe_event": {
         Args: { "p_created": string; "p_id": string; "p_payload": Json; "p_type": string };

@@ -260,6 +260,18 @@ describe("stripe-webhook", () => {
     expect(sum).toBe(await balanceOf(buyer.id));
   });
 
+  it("a refund that arrives before its purchase is recorded is held, and applied with the purchase", async () => {
+    const session = paidSession(600, 600);
+    const before = await balanceOf(buyer.id);
+    const refund = await deliver(event("charge.refunded",
+      { id: `ch_${session.id}`, object: "charge", payment_intent: session.payment_intent, amount: 600, amount_refunded: 600 }));
+    expect((await refund.json()).outcome).toBe("held");
+    await deliver(event("checkout.session.completed", session));
+    expect(await balanceOf(buyer.id)).toBe(before);
+    const [p] = await sql`select status, refunded_cents, credits_clawed_back from public.purchases where checkout_session_id = ${session.id}`;
+    expect(p).toEqual({ status: "refunded", refunded_cents: 600, credits_clawed_back: 600 });
+  });
+
   it("a refund of spent credits claws back only what is left", async () => {
     const spender = await createUser(sql, `spender-${crypto.randomUUID()}@test.local`);
     await setBalance(sql, spender.id, 0);

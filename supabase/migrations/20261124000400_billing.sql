@@ -71,6 +71,15 @@ create table public.purchases (
   updated_at timestamptz not null default now()
 );
 comment on table public.purchases is 'One-time credit purchases (Stripe Checkout), with refunds.';
+
+-- A refund can arrive before its purchase is recorded (the checkout event failed once and waits for Stripe's
+-- retry): it is kept here, by payment intent, and applied when the purchase is recorded. Internal.
+create table saasbase.early_refunds (
+  payment_intent_id text primary key,
+  charge_id text not null,
+  amount_refunded integer not null check (amount_refunded >= 0),
+  received_at timestamptz not null default now()
+);
 create index purchases_user_id on public.purchases (user_id, created_at desc);
 
 create table public.invoices (
@@ -282,6 +291,47 @@ $$;
 revoke execute on function public.service_role_stripe_user(text, text) from public, anon, authenticated;
 grant execute on function public.service_role_stripe_user(text, text) to service_role;
 
+-- charge.refunded: the purchase's refunded share of its credits comes back out of the wallet, as far as they
+-- are unspent. Refunds only grow at Stripe, so a repeated or late (smaller) refund changes nothing and a
+-- larger one claws back only the difference. A refund of a purchase not recorded yet is kept
+-- (saasbase.early_refunds) and applied when it is. Answers the outcome: applied, or held.
+create function public.service_role_apply_refund(p_payment_intent text, p_charge text, p_amount_refunded integer)
+returns text
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_purchase public.purchases;
+  v_refunded integer;
+  v_target integer;
+  v_clawed integer := 0;
+begin
+  select * into v_purchase from public.purchases where payment_intent_id = p_payment_intent for update;
+  if not found then
+    insert into saasbase.early_refunds as e (payment_intent_id, charge_id, amount_refunded)
+    values (p_payment_intent, p_charge, p_amount_refunded)
+    on conflict (payment_intent_id) do update set amount_refunded = greatest(e.amount_refunded, excluded.amount_refunded);
+    return 'held';
+  end if;
+  v_refunded := greatest(least(p_amount_refunded, v_purchase.amount_cents), v_purchase.refunded_cents);
+  v_target := case when v_purchase.amount_cents > 0
+    then round(v_purchase.credits::numeric * v_refunded / v_purchase.amount_cents)::integer else 0 end;
+  if v_target > v_purchase.credits_clawed_back then
+    v_clawed := (public.service_role_debit_credits(v_purchase.user_id, v_target - v_purchase.credits_clawed_back,
+      'refund', 'refund of ' || v_purchase.checkout_session_id, format('refund:%s:%s', p_charge, v_refunded), true,
+      p_charge) ->> 'debited')::integer;
+  end if;
+  update public.purchases set refunded_cents = v_refunded,
+    status = case when v_refunded >= v_purchase.amount_cents then 'refunded' else 'partially_refunded' end,
+    credits_clawed_back = credits_clawed_back + v_clawed
+  where id = v_purchase.id;
+  return 'applied';
+end;
+$$;
+revoke execute on function public.service_role_apply_refund(text, text, integer) from public, anon, authenticated;
+grant execute on function public.service_role_apply_refund(text, text, integer) to service_role;
+
 -- A paid credit-pack checkout in one statement: the purchase row, its credits through the ledger (once per
 -- checkout session) and the referral reward a first payment earns. Without a user (Stripe named nobody we
 -- know) nothing is recorded and the answer is null.
@@ -295,6 +345,7 @@ set search_path = ''
 as $$
 declare
   v_grant jsonb;
+  v_early saasbase.early_refunds;
 begin
   if p_user is null then
     return null;
@@ -307,6 +358,12 @@ begin
     saasbase.now(), null, coalesce(p_payment_intent, p_session));
   -- Referral rewards live in the referrals migration; PL/pgSQL resolves the call when it runs.
   perform saasbase.referral_moment(p_user, 'first_payment');
+  -- A refund that came first is applied now.
+  select * into v_early from saasbase.early_refunds e where e.payment_intent_id = p_payment_intent for update;
+  if found then
+    perform public.service_role_apply_refund(p_payment_intent, v_early.charge_id, v_early.amount_refunded);
+    delete from saasbase.early_refunds e where e.payment_intent_id = p_payment_intent;
+  end if;
   return v_grant;
 end;
 $$;

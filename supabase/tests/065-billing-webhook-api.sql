@@ -3,7 +3,7 @@
 -- grant in one idempotent statement. Service role only.
 begin;
 \ir _helpers.psql
-select plan(25);
+select plan(26);
 
 select tests.create_user('a@test.local');
 select tests.create_user('b@test.local');
@@ -71,6 +71,8 @@ select throws_ok($$ select tests.become('anon');
 select throws_ok($$ select tests.become('a@test.local');
   select public.service_role_claim_stripe_event('evt_3', 'x', now(), '{}') $$, '42501', null,
   'users cannot claim Stripe events');
+select throws_ok($$ select tests.become('a@test.local');
+  select public.service_role_apply_refund('pi_x', 'ch_x', 100) $$, '42501', null, 'users cannot apply refunds');
 
 select * from finish();
 rollback;

@@ -5,7 +5,7 @@ import type { Fragment, Sql, Tx } from "../_shared/db.ts";
 import type { Stripe } from "../_shared/stripe-client.ts";
 import { stripe } from "../_shared/stripe.ts";
 
-export type Outcome = "applied" | "ignored" | "stale" | "unknown_user";
+export type Outcome = "applied" | "ignored" | "stale" | "unknown_user" | "held";
 
 /** Stripe objects change shape between API versions; fields are read by path, tolerating either shape. */
 type Loose = Record<string, unknown>;
@@ -159,31 +159,14 @@ async function invoicePaymentFailed(tx: Tx, invoice: unknown): Promise<Outcome> 
   return "applied";
 }
 
-/** charge.refunded: the purchase's refunded share of its credits comes back out of the wallet, as far as
- * they are unspent. Repeated or partial refunds claw back only the difference. */
+/** charge.refunded: public.service_role_apply_refund claws back the refunded share of the unspent credits (or
+ * keeps a refund whose purchase is not recorded yet, for when it is). */
 async function chargeRefunded(tx: Tx, charge: Stripe.Charge): Promise<Outcome> {
   const paymentIntent = str(charge, "payment_intent");
   if (!paymentIntent) return "ignored";
-  const [purchase] =
-    await tx`select * from public.purchases where payment_intent_id = ${paymentIntent} for update`;
-  if (!purchase) return "ignored";
-  // amount_refunded only grows at Stripe: a refund event delivered after a later one changes nothing.
-  const refunded = Math.max(Math.min(charge.amount_refunded, purchase.amount_cents), purchase.refunded_cents);
-  const target = purchase.amount_cents > 0
-    ? Math.round((purchase.credits * refunded) / purchase.amount_cents)
-    : 0;
-  const owed = target - purchase.credits_clawed_back;
-  let clawed = 0;
-  if (owed > 0) {
-    const [{ r }] = await tx`select public.service_role_debit_credits(${purchase.user_id}, ${owed}, 'refund',
-      ${`refund of ${purchase.checkout_session_id}`}, ${`refund:${charge.id}:${refunded}`}, true, ${charge.id}) as r`;
-    clawed = Number(r.debited);
-  }
-  await tx`update public.purchases set refunded_cents = ${refunded},
-      status = ${refunded >= purchase.amount_cents ? "refunded" : "partially_refunded"},
-      credits_clawed_back = credits_clawed_back + ${clawed}
-    where id = ${purchase.id}`;
-  return "applied";
+  const [{ outcome }] = await tx`select public.service_role_apply_refund(${paymentIntent}, ${charge.id},
+    ${Math.min(charge.amount_refunded, MAX_CREDITS)}) as outcome`;
+  return outcome;
 }
 
 export async function applyEvent(tx: Tx, event: Stripe.Event): Promise<Outcome> {
