@@ -48,13 +48,19 @@ async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 500
   return value;
 }
 
+/** A user on a plan where chat has no free allowance (every message is paid), with `credits` in the wallet. */
+async function paidUser(name: string, credits: number) {
+  const user = await createUser(sql, `${name}-${crypto.randomUUID()}@test.local`);
+  await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${user.id}`;
+  await setBalance(sql, user.id, credits);
+  return user;
+}
+
 let payer: { id: string; token: string };
 beforeAll(async () => {
   // A plan on which chat has no free allowance, so every message is paid.
   await sql`insert into public.plans (id, name, price_monthly_cents) values ('t_chat_paid', 'Paid chat', 100) on conflict do nothing`;
-  payer = await createUser(sql, `chat-${crypto.randomUUID()}@test.local`);
-  await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${payer.id}`;
-  await setBalance(sql, payer.id, 100);
+  payer = await paidUser("chat", 100);
 });
 
 describe("POST /chat", () => {
@@ -110,9 +116,7 @@ describe("POST /chat", () => {
   });
 
   it("answers 502 when every provider fails, and charges nothing", async () => {
-    const user = await createUser(sql, `down-${crypto.randomUUID()}@test.local`);
-    await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${user.id}`;
-    await setBalance(sql, user.id, 50);
+    const user = await paidUser("down", 50);
     await script("openai", Array(3).fill({ kind: "status", status: 503 }));
     await script("gemini", Array(3).fill({ kind: "status", status: 500 }));
     const { res } = await chat(user.token, { message: "anyone?" });
@@ -126,9 +130,7 @@ describe("POST /chat", () => {
   });
 
   it("a stream dying midway ends with an error event, refunds the reservation and keeps the partial answer as failed", async () => {
-    const user = await createUser(sql, `die-${crypto.randomUUID()}@test.local`);
-    await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${user.id}`;
-    await setBalance(sql, user.id, 50);
+    const user = await paidUser("die", 50);
     await script("openai", [{ kind: "die", after: 2 }]);
     const { res, events } = await chat(user.token, { message: "tell me everything" });
     expect(res.status).toBe(200);
@@ -141,9 +143,7 @@ describe("POST /chat", () => {
   });
 
   it("a client that stops the answer midway pays for the part it received, never the worst case", async () => {
-    const user = await createUser(sql, `stop-${crypto.randomUUID()}@test.local`);
-    await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${user.id}`;
-    await setBalance(sql, user.id, 50);
+    const user = await paidUser("stop", 50);
     await script("openai", [{ kind: "ok", chunks: ["a", "b", "c", "d", "e", "f"], delayMs: 150 }]);
     const abort = new AbortController();
     const res = await post(user.token, { message: "slow one" }, abort.signal);
@@ -165,9 +165,7 @@ describe("POST /chat", () => {
   });
 
   it("a client gone before any content pays nothing", async () => {
-    const user = await createUser(sql, `early-${crypto.randomUUID()}@test.local`);
-    await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${user.id}`;
-    await setBalance(sql, user.id, 50);
+    const user = await paidUser("early", 50);
     await script("openai", [{ kind: "ok", chunks: ["late"], delayMs: 400 }]);
     const abort = new AbortController();
     const pending = post(user.token, { message: "never mind" }, abort.signal).catch((e) => e);
@@ -181,9 +179,7 @@ describe("POST /chat", () => {
   });
 
   it("the chat's reservation is the server's: the user cannot release it mid-answer to chat free", async () => {
-    const user = await createUser(sql, `cheat-${crypto.randomUUID()}@test.local`);
-    await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${user.id}`;
-    await setBalance(sql, user.id, 50);
+    const user = await paidUser("cheat", 50);
     await script("openai", [{ kind: "ok", chunks: ["a", "b", "c"], delayMs: 100 }]);
     const res = await post(user.token, { message: "for free?" });
     const reader = res.body!.getReader();
@@ -205,9 +201,7 @@ describe("POST /chat", () => {
   });
 
   it("an answer received is paid for even if the conversation was deleted while it streamed", async () => {
-    const user = await createUser(sql, `del-${crypto.randomUUID()}@test.local`);
-    await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${user.id}`;
-    await setBalance(sql, user.id, 50);
+    const user = await paidUser("del", 50);
     const first = await chat(user.token, { message: "start" });
     const conversationId = first.events[0].data.conversation_id;
     const paidFirst = first.events.at(-1)!.data.credits_charged;
@@ -228,9 +222,7 @@ describe("POST /chat", () => {
   });
 
   it("answers 402 at an empty wallet, before calling any model", async () => {
-    const broke = await createUser(sql, `broke-${crypto.randomUUID()}@test.local`);
-    await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${broke.id}`;
-    await setBalance(sql, broke.id, 0);
+    const broke = await paidUser("broke", 0);
     const before = (await upstreamRequests()).length;
     const { res } = await chat(broke.token, { message: "free lunch?" });
     expect(res.status).toBe(402);
