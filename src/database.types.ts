@@ -1203,6 +1203,7 @@ export type Database = {
       };
       "service_role_record_payout": {
         Args: {
+          "actor"?: string;
           "attempt": number;
           "cashout_id": string;
           "failure"?: string;

@@ -109,6 +109,8 @@ describe("KPIs", () => {
       { user: "u2", name: "installation.validated", at: D(6, 13), props: { valid: true } },
       { user: "u3", name: "installation.attempted", at: D(11) },
       { user: "u3", name: "installation.validated", at: D(11, 13), props: { valid: false } },
+      // Client-written JSON of any shape: counted as valid (only an explicit false is not), never an error.
+      { user: "u4", name: "installation.validated", at: D(21), props: { valid: "nope" } },
     ];
     const charges = [
       { user: "u1", quantity: 2, at: D(31, 10) },
@@ -170,10 +172,11 @@ describe("KPIs", () => {
       await tx`insert into public.prices (id, product_id, lookup_key, unit_amount, currency, billing_interval)
         values (${`price_${feature}`}, ${`prod_${feature}`}, ${`kpi_${feature}`}, ${yearlyPrice}, 'usd', 'year')`;
       // u4: in force on the 31st; u3: in force on the 1st, canceled on the 15th.
-      await tx`insert into public.subscriptions (id, user_id, status, plan_id, price_id, current_period_start, current_period_end, stripe_event_at)
-        values (${`sub_kpi_u4_${feature}`}, ${ids.u4}, 'active', 'business', ${`price_${feature}`}, ${D(22)}, '2021-04-22T12:00:00Z', now())`;
-      await tx`insert into public.subscriptions (id, user_id, status, plan_id, price_id, current_period_start, current_period_end, canceled_at, stripe_event_at)
-        values (${`sub_kpi_u3_${feature}`}, ${ids.u3}, 'canceled', 'business', ${`price_${feature}`}, '2021-02-15T00:00:00Z', ${D(15)}, ${D(15)}, now())`;
+      // (u4's is in force on the 31st however often it renewed since: its current period says nothing of March.)
+      await tx`insert into public.subscriptions (id, user_id, status, plan_id, price_id, current_period_start, current_period_end, stripe_event_at, created_at)
+        values (${`sub_kpi_u4_${feature}`}, ${ids.u4}, 'active', 'business', ${`price_${feature}`}, '2026-10-22T12:00:00Z', '2026-11-22T12:00:00Z', now(), ${D(22)})`;
+      await tx`insert into public.subscriptions (id, user_id, status, plan_id, price_id, current_period_start, current_period_end, canceled_at, stripe_event_at, created_at)
+        values (${`sub_kpi_u3_${feature}`}, ${ids.u3}, 'canceled', 'business', ${`price_${feature}`}, '2021-02-15T00:00:00Z', ${D(15)}, ${D(15)}, now(), '2021-02-15T00:00:00Z')`;
 
       const [{ id: adminId }] = await tx`insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
         values (gen_random_uuid(), 'authenticated', 'authenticated', ${mail()}, '{"role": "admin"}', '{}', '2020-01-01', now()) returning id`;
@@ -187,7 +190,7 @@ describe("KPIs", () => {
       expect(k.funnel.map((f: { users: number }) => f.users)).toEqual([
         users.length,
         new Set(events.filter((e) => e.name === "installation.attempted").map((e) => e.user)).size,
-        new Set(events.filter((e) => e.name === "installation.validated" && e.props?.valid).map((e) => e.user)).size,
+        new Set(events.filter((e) => e.name === "installation.validated" && e.props?.valid !== false).map((e) => e.user)).size,
         new Set(charges.map((c) => c.user)).size,
         payers.size,
       ]);
@@ -198,6 +201,19 @@ describe("KPIs", () => {
       expect(sum("credits_consumed")).toBe(expected.credits_consumed);
       expect(k.series[0].start).toBe("2021-03-01T00:00:00+00:00"); // weeks start on Monday (March 1st, 2021 was one)
       expect(k.series).toHaveLength(5);
+
+      // Months in a session time zone other than UTC (PostgREST's `Prefer: timezone=`), over part of the month:
+      // UTC buckets, clipped to the range, still adding up to the totals.
+      await tx`set local timezone = 'America/New_York'`;
+      const [{ k: part }] = await tx`select public.admin_kpis('2021-03-03', '2021-03-24', 'month') as k`;
+      expect(part.series.map((b: { start: string }) => new Date(b.start).toISOString())).toEqual(["2021-03-03T00:00:00.000Z"]);
+      expect(Number(part.series[0].revenue_cents)).toBe(Number(part.totals.revenue_cents));
+      expect(Number(part.totals.revenue_cents)).toBe(invoices[0].cents); // the purchase on the 26th is outside
+      // Ranges no screen shows are refused, not run for minutes.
+      for (const [from, to, bucket] of [["2021-03-01", "2031-03-01", "day"], ["2021-03-01", "infinity", "month"], ["2021-03-01", "2021-03-02", null]]) {
+        await expect(tx.savepoint((sp) => sp`select public.admin_kpis(${from}::text::date, ${to}::text::date, ${bucket})`))
+          .rejects.toMatchObject({ code: "PT422" });
+      }
       throw rollback;
     })).rejects.toBe(rollback);
   });

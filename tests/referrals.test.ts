@@ -185,6 +185,11 @@ describe("cash-outs and payouts", () => {
     expect(await cash(user.id)).toEqual({ available_cents: 5 * referrerCashCents - minCashoutCents, held_cents: 0, paid_out_cents: minCashoutCents });
     const [row] = await sql`select status, attempts, stripe_transfer_id from public.cashouts where id = ${cashout_id}`;
     expect(row).toMatchObject({ status: "paid", attempts: 2, stripe_transfer_id: (transfers[0] as any).id });
+    // Every outcome is audited with the admin who ran the payout (null for the service role's runs).
+    const audit = await sql`select action, actor_id from public.audit_log where target_id = ${cashout_id} order by id`;
+    expect(audit.map((a) => a.action)).toEqual(["cashout.approve", "cashout.failed", "cashout.approve", "cashout.failed",
+      "cashout.approve", "cashout.paid"]);
+    expect(audit.filter((a) => a.action === "cashout.failed").map((a) => a.actor_id)).toEqual([admin.id, admin.id]);
     expect((await stats(user.id)).cash_paid_out_cents).toBe(minCashoutCents);
   });
 
@@ -197,23 +202,52 @@ describe("cash-outs and payouts", () => {
     await decide(admin.id, cashout_id, true);
     // A run claims it and the transfer goes out, then the run dies before recording it.
     const [{ c }] = await sql`select public.service_role_claim_cashout(${cashout_id}) as c`;
-    expect(c).toMatchObject({ status: "paying", resumed: false, attempt: 0 });
+    expect(c).toMatchObject({ status: "paying", attempt: 0 });
     const stripe = createStripe(TEST_FUNCTION_ENV.STRIPE_SECRET_KEY, stack().stripeUrl);
     const sent = await stripe.transfers.create({ amount: minCashoutCents, currency: "usd", destination: account_id,
       transfer_group: `cashout_${cashout_id}` }, { idempotencyKey: `some-other-key-${cashout_id}` });
     // Meanwhile another run finds it claimed and leaves it alone; an admin cannot reject it.
     expect((await (await payout(admin.token, cashout_id)).json()).results[0].status).toBe("in_progress");
     await expect(decide(admin.id, cashout_id, false)).rejects.toMatchObject({ code: "PT409" });
-    // A run after the claim went stale resumes it: finds the transfer at Stripe, records it, sends no other.
+    // The next batch run after the claim went stale takes it over: finds the transfer at Stripe, records it,
+    // sends no other.
     await sql`update public.cashouts set claimed_at = now() - interval '16 minutes' where id = ${cashout_id}`;
-    const res = await payout(admin.token, cashout_id);
-    expect((await res.json()).results[0]).toMatchObject({ status: "paid", transfer_id: sent.id });
+    const res = await payout(admin.token);
+    const mine = (await res.json()).results.find((r: { cashout_id: string }) => r.cashout_id === cashout_id);
+    expect(mine).toMatchObject({ status: "paid", transfer_id: sent.id });
     const transfers = Object.values((await stripeState()).transfers).filter((t: any) => t.transfer_group === `cashout_${cashout_id}`);
     expect(transfers).toHaveLength(1);
     expect(await cash(user.id)).toMatchObject({ held_cents: 0, paid_out_cents: minCashoutCents });
     // The lost run's own outcome, arriving now, changes nothing.
     const [{ r }] = await sql`select public.service_role_record_payout(${cashout_id}, 0, 'tr_late', null) as r`;
     expect(r).toMatchObject({ status: "paid", transfer_id: sent.id, replayed: true });
+  });
+
+  it("a transfer whose answer was lost (left approved for a retry) is found at Stripe, not sent again", async () => {
+    const user = await earner(5);
+    const admin = await createUser(sql, mail(), { role: "admin" });
+    const { account_id } = await (await callFunction("connect-onboarding", { method: "POST", token: user.token, body: "{}" })).json();
+    const { cashout_id } = await request(user.id, minCashoutCents);
+    await decide(admin.id, cashout_id, true);
+    await sql`select public.service_role_claim_cashout(${cashout_id})`;
+    const stripe = createStripe(TEST_FUNCTION_ENV.STRIPE_SECRET_KEY, stack().stripeUrl);
+    const sent = await stripe.transfers.create({ amount: minCashoutCents, currency: "usd", destination: account_id,
+      transfer_group: `cashout_${cashout_id}` });
+    // The run saw a timeout: not final, back to approved with the same attempt.
+    const [{ r }] = await sql`select public.service_role_record_payout(${cashout_id}, 0, null, 'timeout', false) as r`;
+    expect(r).toMatchObject({ status: "approved", retry: true });
+    // A rejection is still possible while it waits; here the next run pays, by recording the transfer.
+    const res = await payout(admin.token, cashout_id);
+    expect((await res.json()).results[0]).toMatchObject({ status: "paid", transfer_id: sent.id });
+    expect(Object.values((await stripeState()).transfers).filter((t: any) => t.transfer_group === `cashout_${cashout_id}`))
+      .toHaveLength(1);
+  });
+
+  it("an admin does not decide their own cash-out", async () => {
+    const earnerAdmin = await earner(5);
+    await sql`update auth.users set raw_app_meta_data = raw_app_meta_data || '{"role": "admin"}' where id = ${earnerAdmin.id}`;
+    const { cashout_id } = await request(earnerAdmin.id, minCashoutCents);
+    await expect(decide(earnerAdmin.id, cashout_id, true)).rejects.toMatchObject({ code: "PT403", detail: "forbidden" });
   });
 
   it("payouts are for admins and the service role only", async () => {

@@ -158,7 +158,8 @@ create table public.credit_reservations (
   user_id uuid not null,
   feature_id text not null,
   quantity integer not null check (quantity > 0),
-  -- Free quota units taken at reserve time (returned on release) and the counter they came from.
+  -- Free quota units taken at reserve time (returned when the reservation is released, not when it is
+  -- released for being overdue) and the counter they came from.
   free_units integer not null default 0 check (free_units >= 0),
   period_key text,
   amount bigint not null default 0 check (amount >= 0),
@@ -384,6 +385,19 @@ declare
   v_res public.credit_reservations;
   v_balance bigint;
 begin
+  -- Overdue reservations first: what they give back returns to their lots, which may have expired meanwhile
+  -- and are written off next.
+  for v_res in
+    select * from public.credit_reservations
+    where user_id = p_user and status = 'open' and expires_at <= p_at
+    order by expires_at
+    for update
+  loop
+    -- Its free quota units stay used: returning them would lock a quota counter under the wallet's lock, the
+    -- reverse of every charge's order (counter, then wallet), and two such operations would deadlock.
+    perform saasbase.release(v_res, p_at, 'reservation expired', false);
+  end loop;
+
   for v_lot in
     select id, remaining from public.credit_lots
     where user_id = p_user and remaining > 0 and expires_at <= p_at
@@ -396,17 +410,6 @@ begin
     returning balance into v_balance;
     update public.credit_lots set remaining = 0 where id = v_lot.id;
     perform saasbase.append_ledger(p_user, 'expiry', -v_lot.remaining, v_balance, p_at, p_reason => 'expired');
-  end loop;
-
-  for v_res in
-    select * from public.credit_reservations
-    where user_id = p_user and status = 'open' and expires_at <= p_at
-    order by expires_at
-    for update
-  loop
-    -- Its free quota units stay used: returning them would lock a quota counter under the wallet's lock, the
-    -- reverse of every charge's order (counter, then wallet), and two such operations would deadlock.
-    perform saasbase.release(v_res, p_at, 'reservation expired', false);
   end loop;
 
   update public.wallets set next_due_at = (

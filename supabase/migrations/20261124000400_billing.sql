@@ -294,7 +294,8 @@ grant execute on function public.service_role_stripe_user(text, text) to service
 -- charge.refunded: the purchase's refunded share of its credits comes back out of the wallet, as far as they
 -- are unspent. Refunds only grow at Stripe, so a repeated or late (smaller) refund changes nothing and a
 -- larger one claws back only the difference. A refund of a purchase not recorded yet is kept
--- (saasbase.early_refunds) and applied when it is. Answers the outcome: applied, or held.
+-- (saasbase.early_refunds) and applied when it is; so is the refund of a charge that is no credit purchase (a
+-- subscription's invoice), which then stays there. Answers the outcome: applied, or held.
 create function public.service_role_apply_refund(p_payment_intent text, p_charge text, p_amount_refunded integer)
 returns text
 language plpgsql
@@ -307,6 +308,9 @@ declare
   v_target integer;
   v_clawed integer := 0;
 begin
+  -- The purchase and its refund serialize on the payment intent: a refund that arrives while the purchase is
+  -- being recorded (not yet visible) waits for it instead of being parked where nobody looks again.
+  perform pg_advisory_xact_lock(hashtextextended('payment:' || p_payment_intent, 0));
   select * into v_purchase from public.purchases where payment_intent_id = p_payment_intent for update;
   if not found then
     insert into saasbase.early_refunds as e (payment_intent_id, charge_id, amount_refunded)
@@ -349,6 +353,9 @@ declare
 begin
   if p_user is null then
     return null;
+  end if;
+  if p_payment_intent is not null then -- see service_role_apply_refund
+    perform pg_advisory_xact_lock(hashtextextended('payment:' || p_payment_intent, 0));
   end if;
   insert into public.purchases (user_id, checkout_session_id, payment_intent_id, pack_id, credits, amount_cents,
     currency, discount_percent)

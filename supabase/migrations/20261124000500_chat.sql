@@ -27,7 +27,8 @@ create table public.messages (
   role text not null check (role in ('user', 'assistant')),
   content text not null,
   -- 'stopped': the client left midway (the user pressed stop): charged for the part it received.
-  -- 'failed': the answer broke off (provider error, stall, the client gone before any content): not charged.
+  -- 'failed': the answer broke off (provider error or stall): not charged. (A client gone before any content
+  -- leaves nothing stored.)
   status text not null default 'complete' check (status in ('complete', 'stopped', 'failed')),
   persona text,
   provider text,

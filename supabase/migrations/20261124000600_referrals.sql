@@ -68,8 +68,9 @@ create table public.cashouts (
   amount_cents bigint not null check (amount_cents > 0),
   currency text not null,
   -- requested -> approved -> paying -> paid | failed (-> approved again to retry) | approved (Stripe busy:
-  -- the next run retries with the same key); requested | failed -> rejected. `paying`: one payout run holds it
-  -- (claimed_at), so two runs never transfer it at once, and an admin cannot reject it meanwhile.
+  -- the next run retries with the same key); requested | approved | failed -> rejected. `paying`: one payout
+  -- run holds it (claimed_at), so two runs never transfer it at once and an admin cannot reject it meanwhile;
+  -- a claim older than 15 minutes (a run that died) is taken over by the next run.
   status text not null default 'requested'
     check (status in ('requested', 'approved', 'paying', 'paid', 'failed', 'rejected')),
   claimed_at timestamptz,
@@ -383,7 +384,7 @@ revoke execute on function public.request_cashout(bigint) from public, anon;
 grant execute on function public.request_cashout(bigint) to authenticated;
 
 -- An admin's decision on a requested (or failed) cash-out: approve (to be paid, or paid again) or reject
--- (the held cash goes back to the user). Audited.
+-- (the held cash goes back to the user); an approved one not being paid can still be rejected. Audited.
 create function public.admin_decide_cashout(cashout_id uuid, approve boolean, reason text default null) returns jsonb
 language plpgsql
 security definer
@@ -403,7 +404,10 @@ begin
   if approve is null then
     perform saasbase.fail('PT422', 'invalid_decision', 'approve must be true or false');
   end if;
-  if v_cashout.status not in ('requested', 'failed') then
+  if v_cashout.user_id = v_admin then
+    perform saasbase.fail('PT403', 'forbidden', 'Another admin decides your own cash-out');
+  end if;
+  if v_cashout.status not in ('requested', 'failed') and not (v_cashout.status = 'approved' and not approve) then
     perform saasbase.fail('PT409', 'cashout_closed', format('This cash-out is %s', v_cashout.status));
   end if;
   if approve then
@@ -428,8 +432,8 @@ grant execute on function public.admin_decide_cashout(uuid, boolean, text) to au
 -- The payout function's bookkeeping: claims an approved cash-out for one transfer attempt (returning what the
 -- transfer needs), and records its outcome. Service role only.
 --   `attempt` names the Stripe idempotency key: it changes only after a recorded final failure, so an attempt
---   whose outcome was lost (a crash after the transfer) is resumed with the same key; `resumed` tells the
---   payer to look for that transfer at Stripe first (Stripe forgets idempotency keys after 24 hours).
+--   whose outcome was lost (a crash after the transfer) is retried with the same key, and the payer looks for
+--   its transfer at Stripe first (Stripe forgets idempotency keys after 24 hours).
 --   A claim younger than 15 minutes is another run's: the answer is `in_progress`, and nothing is done.
 create function public.service_role_claim_cashout(cashout_id uuid) returns jsonb
 language plpgsql
@@ -457,7 +461,7 @@ begin
   select stripe_account_id into v_account from public.connect_accounts where user_id = v_cashout.user_id;
   return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'paying', 'user_id', v_cashout.user_id,
     'amount_cents', v_cashout.amount_cents, 'currency', v_cashout.currency, 'attempt', v_cashout.attempts,
-    'resumed', v_cashout.status = 'paying', 'destination', v_account);
+    'destination', v_account);
 end;
 $$;
 revoke execute on function public.service_role_claim_cashout(uuid) from public, anon, authenticated;
@@ -465,9 +469,11 @@ grant execute on function public.service_role_claim_cashout(uuid) to service_rol
 
 -- The outcome of the claimed attempt: paid (with the transfer), a final failure (the cash stays held until an
 -- admin approves a retry or rejects), or a passing one (`final` false: rate-limited, Stripe unreachable): back
--- to approved, for the next run to retry with the same key. Only the current claim's outcome counts.
+-- to approved, for the next run to retry with the same key. Only the current claim's outcome counts. Paid and
+-- failed are audited, with the admin who ran the payout (`actor`; null for the service role's own runs).
 create function public.service_role_record_payout(
-  cashout_id uuid, attempt integer, transfer_id text, failure text default null, final boolean default true
+  cashout_id uuid, attempt integer, transfer_id text, failure text default null, final boolean default true,
+  actor uuid default null
 ) returns jsonb
 language plpgsql
 security definer
@@ -498,6 +504,8 @@ begin
     update public.cash_wallets
     set held_cents = held_cents - v_cashout.amount_cents, paid_out_cents = paid_out_cents + v_cashout.amount_cents
     where user_id = v_cashout.user_id;
+    perform saasbase.audit(actor, 'cashout.paid', 'cashout', v_cashout.id::text,
+      jsonb_build_object('amount_cents', v_cashout.amount_cents, 'transfer_id', transfer_id, 'attempt', attempt));
     return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'paid', 'transfer_id', transfer_id);
   end if;
   if not coalesce(final, true) then
@@ -506,9 +514,11 @@ begin
   end if;
   update public.cashouts set status = 'failed', failure_reason = left(failure, 1000), attempts = attempts + 1
   where id = v_cashout.id;
+  perform saasbase.audit(actor, 'cashout.failed', 'cashout', v_cashout.id::text,
+    jsonb_build_object('amount_cents', v_cashout.amount_cents, 'failure', left(failure, 1000), 'attempt', attempt));
   return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'failed', 'failure', failure);
 end;
 $$;
-revoke execute on function public.service_role_record_payout(uuid, integer, text, text, boolean)
+revoke execute on function public.service_role_record_payout(uuid, integer, text, text, boolean, uuid)
   from public, anon, authenticated;
-grant execute on function public.service_role_record_payout(uuid, integer, text, text, boolean) to service_role;
+grant execute on function public.service_role_record_payout(uuid, integer, text, text, boolean, uuid) to service_role;

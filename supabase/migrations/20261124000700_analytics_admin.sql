@@ -84,23 +84,41 @@ create policy "Admin settings are deleted by admins" on public.admin_settings
   for delete to authenticated using ((select saasbase.is_admin()));
 revoke all on public.admin_settings from anon;
 
+create function saasbase.stamp_admin_settings() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  new.updated_by := auth.uid();
+  new.updated_at := now();
+  return new;
+end;
+$$;
+create trigger admin_settings_stamp before insert or update on public.admin_settings
+  for each row execute function saasbase.stamp_admin_settings();
+
+-- Audited after the fact, so an upsert (insert ... on conflict do update, supabase-js .upsert()) that updates
+-- is logged as the update it is, and a renamed key under both names.
 create function saasbase.audit_admin_settings() returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
 begin
-  if tg_op <> 'DELETE' then
-    new.updated_by := auth.uid();
-    new.updated_at := now();
+  if tg_op = 'UPDATE' and new.key <> old.key then
+    perform saasbase.audit(auth.uid(), 'admin_settings.delete', 'admin_setting', old.key,
+      jsonb_build_object('old', old.value, 'new', null, 'renamed_to', new.key));
+    perform saasbase.audit(auth.uid(), 'admin_settings.insert', 'admin_setting', new.key,
+      jsonb_build_object('old', null, 'new', new.value, 'renamed_from', old.key));
+    return null;
   end if;
   perform saasbase.audit(auth.uid(), 'admin_settings.' || lower(tg_op), 'admin_setting',
     coalesce(new.key, old.key), jsonb_build_object('old', case when tg_op <> 'INSERT' then old.value end,
       'new', case when tg_op <> 'DELETE' then new.value end));
-  return coalesce(new, old);
+  return null;
 end;
 $$;
-create trigger admin_settings_audit before insert or update or delete on public.admin_settings
+create trigger admin_settings_audit after insert or update or delete on public.admin_settings
   for each row execute function saasbase.audit_admin_settings();
 
 -- Admins read conversations (support, moderation; seed 004's admin conversations API).
@@ -151,7 +169,7 @@ begin
   left join public.cash_wallets c on c.user_id = p.id
   where search is null or p.email ilike '%' || search || '%' or p.display_name ilike '%' || search || '%'
   order by p.created_at desc
-  limit least(greatest(page_size, 1), 200) offset greatest(page, 0) * least(greatest(page_size, 1), 200);
+  limit least(greatest(page_size, 1), 200) offset greatest(page, 0)::bigint * least(greatest(page_size, 1), 200);
 end;
 $$;
 revoke execute on function public.admin_search_users(text, integer, integer) from public, anon;
@@ -198,7 +216,7 @@ declare
   v_admin uuid := saasbase.require_admin();
   v_old text;
 begin
-  if admin_set_role.role not in ('admin', 'developer', 'customer') then
+  if admin_set_role.role is null or admin_set_role.role not in ('admin', 'developer', 'customer') then
     perform saasbase.fail('PT422', 'invalid_role', 'role must be admin, developer or customer');
   end if;
   select u.raw_app_meta_data ->> 'role' into v_old from auth.users u where u.id = admin_set_role.user_id for update;
@@ -249,10 +267,11 @@ grant execute on function public.admin_set_plan(uuid, text) to authenticated;
 --   credits consumed       net credits of charges and reservations (after settles and releases), per feature
 --   revenue                credit purchases (less refunds) and paid invoices, in cents
 --   paying user            one with a paid purchase or invoice; conversion = signups of the range paying by `to_date`
---   MRR                    subscriptions in force on `to_date` (active, trialing, past_due; period covers it),
---                          yearly prices counted /12
---   churn                  subscriptions canceled in the range / subscriptions in force on `from_date`
---                          (their period covers it, not canceled before it)
+--   in force on a day      a subscription started before it and not canceled before it (whatever its current
+--                          status, unless that is incomplete, incomplete_expired, unpaid or paused)
+--   MRR                    subscriptions in force at the end of `to_date`, yearly prices counted /12
+--   churn                  of the subscriptions in force on `from_date`, the share canceled in the range
+--   buckets                UTC days, ISO weeks or months, clipped to the range, so the series sums to the totals
 --   onboarding funnel      signups of the range -> installation.attempted -> installation.validated
 --                          -> first metered use -> paid
 create function public.admin_kpis(from_date date, to_date date, bucket text default 'day') returns jsonb
@@ -267,8 +286,13 @@ declare
   v_result jsonb;
 begin
   perform saasbase.require_admin();
-  if from_date is null or to_date is null or from_date > to_date or bucket not in ('day', 'week', 'month') then
+  if from_date is null or to_date is null or not isfinite(from_date) or not isfinite(to_date)
+    or from_date > to_date or bucket is null or bucket not in ('day', 'week', 'month') then
     perform saasbase.fail('PT422', 'invalid_range', 'from_date <= to_date and bucket day, week or month are required');
+  end if;
+  -- Every bucket runs its own counts: a bounded series, as an admin screen can show.
+  if to_date - from_date > 3660 or (bucket = 'day' and to_date - from_date > 731) then
+    perform saasbase.fail('PT422', 'invalid_range', 'At most two years of days, or ten years of weeks or months');
   end if;
   v_from := from_date::timestamp at time zone 'UTC';
   v_to := (to_date + 1)::timestamp at time zone 'UTC';
@@ -292,14 +316,18 @@ begin
     where l.kind in ('charge', 'reserve', 'settle', 'release') and l.created_at >= v_from and l.created_at < v_to
     group by l.feature_id
   ),
-  in_force as (
+  subs as (
     select s.*, case x.billing_interval when 'year' then round(x.unit_amount / 12.0) else x.unit_amount end as monthly_cents
     from public.subscriptions s left join public.prices x on x.id = s.price_id
-    where s.status in ('active', 'trialing', 'past_due')
+    where s.status not in ('incomplete', 'incomplete_expired', 'unpaid', 'paused')
   ),
+  at_start as (select * from subs where created_at < v_from and (canceled_at is null or canceled_at >= v_from)),
+  at_end as (select * from subs where created_at < v_to and (canceled_at is null or canceled_at >= v_to)),
+  -- UTC calendar arithmetic (timestamp without time zone) whatever the session time zone, clipped to the range.
   buckets as (
-    select b as start, b + ('1 ' || bucket)::interval as stop
-    from generate_series(date_trunc(bucket, v_from at time zone 'UTC') at time zone 'UTC', v_to - interval '1 microsecond',
+    select greatest(b at time zone 'UTC', v_from) as start,
+      least((b + ('1 ' || bucket)::interval) at time zone 'UTC', v_to) as stop
+    from generate_series(date_trunc(bucket, v_from at time zone 'UTC'), (v_to at time zone 'UTC') - interval '1 microsecond',
       ('1 ' || bucket)::interval) b
   )
   select jsonb_build_object(
@@ -316,16 +344,12 @@ begin
       'new_paying_users', (select count(*) from first_payment where at >= v_from and at < v_to),
       'conversion_rate', (select case when count(*) = 0 then 0 else round(count(f.user_id)::numeric / count(*), 4) end
         from signups s left join first_payment f on f.user_id = s.id and f.at < v_to),
-      'mrr_cents', coalesce((select sum(monthly_cents) from in_force
-        where current_period_start < v_to and current_period_end >= v_to), 0),
+      'mrr_cents', coalesce((select sum(monthly_cents) from at_end), 0),
       'churned_subscriptions', (select count(*) from public.subscriptions s
         where s.status = 'canceled' and s.canceled_at >= v_from and s.canceled_at < v_to),
       'churn_rate', (select case when count(*) = 0 then 0 else round(
-          (select count(*) from public.subscriptions s where s.status = 'canceled' and s.canceled_at >= v_from and s.canceled_at < v_to)::numeric
-          / count(*), 4) end
-        from public.subscriptions s
-        where s.current_period_start <= v_from and s.current_period_end > v_from
-          and (s.canceled_at is null or s.canceled_at >= v_from)),
+          count(*) filter (where status = 'canceled' and canceled_at < v_to)::numeric / count(*), 4) end
+        from at_start),
       'revenue_per_user_cents', (select case when count(*) = 0 then 0 else round(
           coalesce((select sum(cents) from payments where at >= v_from and at < v_to), 0)::numeric / count(*)) end
         from auth.users u where u.created_at < v_to),
@@ -340,7 +364,8 @@ begin
         join signups s on s.id = e.user_id where e.name = 'installation.attempted' and e.occurred_at < v_to)),
       jsonb_build_object('step', 'installation.validated', 'users', (select count(distinct e.user_id) from public.events e
         join signups s on s.id = e.user_id where e.name = 'installation.validated' and e.occurred_at < v_to
-          and coalesce((e.properties ->> 'valid')::boolean, true))),
+          -- Client-written JSON: only an explicit false counts as not valid (never a cast that can fail).
+          and (e.properties -> 'valid') is distinct from 'false'::jsonb)),
       jsonb_build_object('step', 'first_metered_use', 'users', (select count(distinct l.user_id) from public.credit_ledger l
         join signups s on s.id = l.user_id where l.kind in ('charge', 'reserve') and l.created_at < v_to)),
       jsonb_build_object('step', 'paid', 'users', (select count(*) from first_payment f join signups s on s.id = f.user_id

@@ -3,7 +3,7 @@
 -- which every invariant holds. The clock moves with `set local saasbase.now`, never by sleeping.
 begin;
 \ir _helpers.psql
-select plan(62);
+select plan(64);
 
 -- A catalog of test features on the default plan, independent of the shipped config.
 insert into public.features (id, name, credits) values
@@ -154,6 +154,20 @@ set local saasbase.now = '2027-06-21 00:17:00+00';
 select is((public.get_wallet() ->> 'balance')::int, 100, 'and those 20 expire at the lot''s time');
 set local saasbase.now = '2027-05-21 00:16:00+00';
 select tests.become('postgres');
+
+-- Expiring credits held by a reservation that outlives both them and itself are written off, not spent.
+do $$ begin perform tests.create_user('held@test.local'); end $$;
+select public.service_role_grant_credits(tests.user_id('held@test.local'), 50, 'grant', 'promo', 'promo-h',
+  '2027-05-21 00:30:00+00') is not null as granted;
+select tests.become('held@test.local');
+select public.reserve_credits('t_paid', 1, 'h1', 50) is not null as held; -- all 50 expiring credits
+set local saasbase.now = '2027-05-21 01:00:00+00'; -- the lot has expired, the reservation is overdue
+select is((public.charge_credits('t_paid', 1, 'h2') ->> 'balance')::int, 97,
+  'the held expiring credits come back and are written off before the charge: it is paid from the other 100');
+select tests.become('postgres');
+select is((select sum(amount)::int from public.credit_ledger where user_id = tests.user_id('held@test.local')
+  and kind = 'expiry'), -50, 'one write-off of the 50');
+set local saasbase.now = '2027-05-21 00:16:00+00';
 
 -- A reservation the server takes for the user (the chat function's) is closed by the server alone: a user
 -- who could release it mid-answer would get the answer free and the quota back.

@@ -80,8 +80,8 @@ async function chatterOf(req: Request, session: string | null | undefined): Prom
   );
 }
 
-/** The caller's conversation (404 when it is not theirs); with `withHistory`, also its finished turns, oldest
- * first, read in the same round trip. */
+/** The caller's conversation (404 when it is not theirs); with `withHistory`, also its turns the user saw
+ * (complete, or stopped by them midway), oldest first, read in the same round trip. */
 async function findConversation(who: Chatter, id: string, withHistory = false) {
   const sql = db();
   const owner = who.kind === "user"
@@ -89,7 +89,7 @@ async function findConversation(who: Chatter, id: string, withHistory = false) {
     : sql`c.anon_session_hash = ${who.sessionHash}`;
   const rows = withHistory
     ? await sql`select c.id, c.persona, m.role, m.content from public.conversations c
-        left join public.messages m on m.conversation_id = c.id and m.status = 'complete'
+        left join public.messages m on m.conversation_id = c.id and m.status in ('complete', 'stopped')
         where c.id = ${id} and ${owner} order by m.id`
     : await sql`select c.id, c.persona from public.conversations c where c.id = ${id} and ${owner}`;
   if (rows.length === 0) throw new NotFoundError("No such conversation", "conversation_not_found");

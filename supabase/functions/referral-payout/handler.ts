@@ -1,9 +1,10 @@
 // POST /referral-payout { cashout_id? } (admins or the service role): pays approved cash-outs — the one given,
 // or every approved one — with a Stripe Connect transfer to the user's connected account.
 // Exactly once: a run claims a cash-out (status paying; another run meanwhile answers `in_progress`), and the
-// transfer's idempotency key is the cash-out and its failed-attempt count. An attempt whose outcome was lost
-// (a crash after the transfer) is resumed later with the same key, after looking for its transfer at Stripe
-// (by transfer_group: Stripe forgets idempotency keys after a day). Stripe's refusal is a final failure
+// transfer's idempotency key is the cash-out and its failed-attempt count, and before every transfer its
+// transfer_group is looked up at Stripe (an earlier attempt's transfer whose outcome was lost is recorded, not
+// repeated: Stripe forgets idempotency keys after a day). A run that died mid-claim is taken over after 15
+// minutes. Stripe's refusal is a final failure
 // (status failed, the reason; an admin approves a retry or rejects); a rate limit, a conflict or an outage
 // leaves it approved for the next run. Answers { results: [{ cashout_id, status, ... }] }.
 import { z } from "zod";
@@ -24,12 +25,12 @@ interface Claim {
   amount_cents: number;
   currency: string;
   attempt: number;
-  resumed: boolean;
   destination: string | null;
   user_id: string;
 }
 
-export async function payCashout(id: string) {
+/** Pays one cash-out; `actor` is the admin running the payout (audited with the outcome), if one is. */
+export async function payCashout(id: string, actor: string | null = null) {
   const [{ c }] = await dbCall(db()`select public.service_role_claim_cashout(${id}) as c`);
   const claim = c as Claim;
   if (claim.status === "paid") {
@@ -39,17 +40,17 @@ export async function payCashout(id: string) {
   const record = async (transferId: string | null, failure: string | null, final = true) =>
     (await dbCall(
       db()`select public.service_role_record_payout(${id}, ${claim.attempt}, ${transferId}, ${failure},
-      ${final}) as r`,
+      ${final}, ${actor}) as r`,
     ))[0].r;
 
   if (!claim.destination) {
     return await record(null, "no_connect_account: the user has not finished Stripe onboarding");
   }
   try {
-    if (claim.resumed) {
-      const earlier = await stripe().transfers.list({ transfer_group: `cashout_${id}`, limit: 1 });
-      if (earlier.data[0]) return await record(earlier.data[0].id, null);
-    }
+    // An earlier attempt's transfer may have gone out with its outcome lost (a timeout, a crash, a failed
+    // write): found by its transfer_group, it is recorded instead of sending another.
+    const earlier = await stripe().transfers.list({ transfer_group: `cashout_${id}`, limit: 1 });
+    if (earlier.data[0]) return await record(earlier.data[0].id, null);
     const transfer = await stripe().transfers.create(
       {
         amount: Number(claim.amount_cents),
@@ -73,13 +74,14 @@ export async function payCashout(id: string) {
 
 export const handler = withHttp(async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
-  requireAdmin(req);
+  const admin = requireAdmin(req);
   const input = await readJson(req, body);
-  const ids = input.cashout_id
-    ? [input.cashout_id]
-    : (await db()`select id from public.cashouts where status = 'approved' order by requested_at limit 100`)
-      .map((r) => r.id as string);
+  const ids = input.cashout_id ? [input.cashout_id] : (await db()`select id from public.cashouts
+        where status = 'approved' or (status = 'paying' and claimed_at < now() - interval '15 minutes')
+        order by requested_at limit 100`)
+    .map((r) => r.id as string);
   const results = [];
-  for (const id of ids) results.push(await payCashout(id));
+  const actor = admin.role === "authenticated" ? admin.userId ?? null : null;
+  for (const id of ids) results.push(await payCashout(id, actor));
   return json({ results });
 });
