@@ -80,12 +80,20 @@ describe("admin API", () => {
 
     await asUser(sql, admin.id, (tx) => tx`insert into public.admin_settings (key, value) values (${`t.${user.id.slice(0, 8)}`}, '{"on": true}')`);
     await asUser(sql, admin.id, (tx) => tx`update public.admin_settings set value = '{"on": false}' where key = ${`t.${user.id.slice(0, 8)}`}`);
+    // supabase-js .upsert() of an existing key: audited as the update it is, once.
+    await asUser(sql, admin.id, (tx) => tx`insert into public.admin_settings (key, value) values (${`t.${user.id.slice(0, 8)}`}, '3')
+      on conflict (key) do update set value = excluded.value`);
+    await expect(asUser(sql, admin.id, (tx) => tx`select public.admin_set_role(${user.id}, ${null})`))
+      .rejects.toMatchObject({ code: "PT422", detail: "invalid_role" });
 
     const audit = await sql`select action, actor_id from public.audit_log
       where actor_id = ${admin.id} order by id`;
     expect(audit.map((a) => a.action)).toEqual([
       "credits.adjust", "credits.adjust", "user.set_role", "user.set_plan", "admin_settings.insert", "admin_settings.update",
+      "admin_settings.update",
     ]);
+    // Pages far past the end are empty, not an integer overflow.
+    expect(await asUser(sql, admin.id, (tx) => tx`select * from public.admin_search_users(null, 200, 2147483647)`)).toHaveLength(0);
     const found = await asUser(sql, admin.id, (tx) => tx`select * from public.admin_search_users(${"adm-"}, 200)`);
     expect(found.some((u) => u.id === user.id && u.plan_id === "business" && u.credits === String(before + 30))).toBe(true);
   });
