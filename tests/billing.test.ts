@@ -430,4 +430,22 @@ describe("catalog changes", () => {
     expect(rows.map((r) => [r.unit_amount, r.active])).toEqual([[1900, false], [2400, true]]);
     await sync(); // back to the config (another new price), for whatever runs next
   });
+
+  it("a price or product that leaves the config is no longer for sale, at Stripe or in the mirror", async () => {
+    const stripe = createStripe("sk_test_saasbase_local", stack().stripeUrl);
+    const noYearly = stripeCatalog({ ...config, plans: config.plans.map((p) => (p.id === "plus" ? { ...p, priceYearlyCents: undefined } : p)) });
+    await syncStripeCatalog(stripe, sql, noYearly, config.currency);
+    const yearly = planLookupKey("plus", "year");
+    expect((await sql`select active from public.prices where lookup_key = ${yearly}`).map((r) => r.active)).not.toContain(true);
+    expect((await stripe.prices.list({ lookup_keys: [yearly], active: true })).data).toHaveLength(0);
+
+    const withoutPack = stripeCatalog({ ...config, creditPacks: config.creditPacks.slice(1) });
+    const gone = stripeCatalog(config).find((p) => !withoutPack.some((q) => q.id === p.id))!;
+    await syncStripeCatalog(stripe, sql, withoutPack, config.currency);
+    expect((await stripe.products.retrieve(gone.id)).active).toBe(false);
+    expect((await sql`select active from public.products where id = ${gone.id}`)[0].active).toBe(false);
+    await sync(); // back to the config, for whatever runs next
+    expect((await stripe.products.retrieve(gone.id)).active).toBe(true);
+    expect((await stripe.prices.list({ lookup_keys: [yearly], active: true })).data).toHaveLength(1);
+  });
 });

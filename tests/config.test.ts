@@ -60,6 +60,15 @@ describe("product config", () => {
     ]));
   });
 
+  it("keeps the default plan free: everyone without a subscription is on it", () => {
+    const paid = clone();
+    paid.defaultPlan = "business";
+    expect(issuesOf(paid).find((i) => i.path === "defaultPlan")?.message).toMatch(/must be free/);
+    const credits = clone();
+    credits.plans[0].monthlyCredits = 50;
+    expect(issuesOf(credits).map((i) => i.path)).toEqual(["plans[0].monthlyCredits"]);
+  });
+
   it("rejects a credit pack priced outside the purchase bounds and duplicate ids", () => {
     const bad = clone();
     bad.creditPacks[0].priceCents = 100; // below the $5 minimum

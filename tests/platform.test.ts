@@ -106,6 +106,10 @@ describe("config sync", () => {
         expect(plans.map((p) => p.id)).toEqual(expect.arrayContaining(["free", "plus", "business"]));
         const [{ credits }] = await tx`select credits from public.features where id = 'chat'`;
         expect(credits).toBe(2);
+        // A removed plan keeps its quotas: its subscribers still hold it, and keep what they pay for.
+        const [{ n }] = await tx`select count(*)::int as n from public.plan_quotas where plan_id = 'plus'`;
+        const plus = config.plans.find((p) => p.id === "plus")!;
+        expect(n).toBe(plus.quotas.length + plus.unlimited.length);
         throw rollback;
       })).rejects.toBe(rollback);
     } finally {

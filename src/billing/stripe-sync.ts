@@ -1,7 +1,8 @@
 // Makes Stripe hold the config's catalog (a product per paid plan and credit pack, prices by lookup key),
 // then mirrors it into public.products / public.prices. Idempotent: products have ids of ours, prices are
 // found by lookup key; a changed amount makes a new price that takes the lookup key over (Stripe prices
-// are immutable) and retires the old one, which existing subscriptions keep.
+// are immutable) and retires the old one, which existing subscriptions keep; a price or product that left the
+// config is retired (archived at Stripe) too.
 import type postgres from "postgres";
 import type { CatalogProduct } from "../../supabase/functions/_shared/billing-catalog.ts";
 import type { Stripe } from "../../supabase/functions/_shared/stripe-client.ts";
@@ -67,7 +68,27 @@ export async function syncStripeCatalog(
       }
       prices.push(created);
     }
+    // A price the config no longer has (a plan without its yearly price now) is no longer for sale.
+    const wanted = new Set(product.prices.map((p) => p.lookupKey));
+    for (const stale of (await stripe.prices.list({ product: product.id, active: true, limit: 100 })).data) {
+      if (!stale.lookup_key || !wanted.has(stale.lookup_key)) {
+        await stripe.prices.update(stale.id, { active: false });
+        summary.pricesRetired++;
+      }
+    }
     rows.push({ product, prices });
+  }
+
+  // Products that left the config (a plan or pack removed): archived at Stripe, so no portal or link sells
+  // them; existing subscriptions keep their prices.
+  const ids = new Set(catalog.map((p) => p.id));
+  for (const { id } of await sql`select id from public.products where active`) {
+    if (ids.has(id)) continue;
+    const gone = await retrieveProduct(stripe, id);
+    if (gone?.active) {
+      await stripe.products.update(id, { active: false });
+      summary.productsUpdated++;
+    }
   }
 
   await sql.begin(async (tx) => {
@@ -76,6 +97,8 @@ export async function syncStripeCatalog(
         values (${product.id}, ${product.kind}, ${product.kind === "plan" ? product.refId : null},
           ${product.kind === "credit_pack" ? product.refId : null}, ${product.name}, true, now())
         on conflict (id) do update set name = excluded.name, active = true, updated_at = now()`;
+      await tx`update public.prices set active = false, updated_at = now()
+        where product_id = ${product.id} and active and lookup_key <> all(${product.prices.map((p) => p.lookupKey)})`;
       for (const price of prices) {
         await tx`update public.prices set active = false, updated_at = now()
           where lookup_key = ${price.lookup_key!} and id <> ${price.id} and active`;
@@ -85,10 +108,9 @@ export async function syncStripeCatalog(
           on conflict (id) do update set unit_amount = excluded.unit_amount, active = true, updated_at = now()`;
       }
     }
-    const ids = rows.map((r) => r.product.id);
-    await tx`update public.products set active = false, updated_at = now() where active and id <> all(${ids})`;
+    await tx`update public.products set active = false, updated_at = now() where active and id <> all(${[...ids]})`;
     await tx`update public.prices set active = false, updated_at = now()
-      where active and product_id <> all(${ids})`;
+      where active and product_id <> all(${[...ids]})`;
   });
   return summary;
 }

@@ -162,8 +162,10 @@ begin
   update public.plans set active = false, is_default = false, updated_at = now()
   where active and id not in (select r ->> 'id' from jsonb_array_elements(catalog -> 'plans') r);
 
-  -- `where true`: PostgREST loads pg-safeupdate, which refuses a DELETE without a WHERE clause.
-  delete from public.plan_quotas where true;
+  -- The config's plans get their quotas anew; a plan removed from it keeps its own (it is only deactivated:
+  -- subscribers may still hold it, and should keep what they pay for).
+  delete from public.plan_quotas q
+  where q.plan_id in (select r ->> 'id' from jsonb_array_elements(catalog -> 'plans') r);
   insert into public.plan_quotas (plan_id, feature_id, period, free_limit, overage, unlimited)
   select r.plan_id, r.feature_id, r.period, r.free_limit, coalesce(r.overage, 'credits'), coalesce(r.unlimited, false)
   from jsonb_populate_recordset(null::public.plan_quotas, coalesce(catalog -> 'plan_quotas', '[]')) r;

@@ -105,7 +105,8 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
     if (method === "GET" && path === "/v1/prices") {
       const keys: string[] | undefined = query.lookup_keys;
       const data = [...state.prices.values()].filter((p) =>
-        (!keys || keys.includes(p.lookup_key)) && (query.active === undefined || String(p.active) === query.active)
+        (!keys || keys.includes(p.lookup_key)) && (query.active === undefined || String(p.active) === query.active) &&
+        (query.product === undefined || p.product === query.product)
       );
       return list(data, "/v1/prices");
     }

@@ -33,7 +33,8 @@ const planSchema = z.object({
   description: z.string().default(""),
   priceMonthlyCents: cents,
   priceYearlyCents: cents.optional(),
-  /** Credits granted with each paid invoice (or each month, on the free plan). */
+  /** Credits granted with each paid invoice of the plan (monthly, or yearly for a yearly price). The free plan
+   * has no invoices: its users start with `signupCredits`. */
   monthlyCredits: count.default(0),
   /** Discount on extra credit purchases for subscribers of this plan. */
   discountPercent: z.number().int().min(0).max(100).default(0),
@@ -143,8 +144,20 @@ export const configSchema = z
     const duplicates = (ids: string[]) => ids.filter((v, i) => ids.indexOf(v) !== i);
 
     for (const dup of duplicates(c.plans.map((p) => p.id))) issue(["plans"], `duplicate plan id "${dup}"`);
-    if (!c.plans.some((p) => p.id === c.defaultPlan)) {
+    const defaultPlan = c.plans.find((p) => p.id === c.defaultPlan);
+    if (!defaultPlan) {
       issue(["defaultPlan"], `unknown plan "${c.defaultPlan}"`);
+    } else if (defaultPlan.priceMonthlyCents > 0 || (defaultPlan.priceYearlyCents ?? 0) > 0) {
+      // Everyone without a subscription (and everyone whose subscription ended) is on the default plan.
+      issue(
+        ["defaultPlan"],
+        `the default plan "${c.defaultPlan}" must be free: everyone without a subscription has it`,
+      );
+    } else if (defaultPlan.monthlyCredits > 0) {
+      issue(
+        ["plans", c.plans.indexOf(defaultPlan), "monthlyCredits"],
+        "the default (free) plan has no invoices to grant monthly credits with; use signupCredits",
+      );
     }
     c.plans.forEach((plan, p) => {
       // One rule per plan and feature: a free allowance or unlimited use, never both.

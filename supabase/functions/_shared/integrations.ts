@@ -24,6 +24,17 @@ export function providerBaseUrl(
   return (provider.baseUrlEnv && env(provider.baseUrlEnv)) || provider.baseUrl || null;
 }
 
+/** A base URL as the public health report may show it: no credentials, query or fragment (where a proxy's
+ * password or an API key could sit). */
+function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return "(not a URL)";
+  }
+}
+
 export function integrationStatus(config: ProductConfig, env: EnvReader): IntegrationStatus {
   const missing = (names: (string | undefined)[]) => names.filter((n): n is string => !!n && !env(n));
   const stripeMissing = missing(["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"]);
@@ -37,7 +48,13 @@ export function integrationStatus(config: ProductConfig, env: EnvReader): Integr
       const baseUrl = providerBaseUrl(p, env);
       const absent = missing([p.apiKeyEnv]);
       if (!baseUrl && p.kind === "openai-compatible") absent.push(p.baseUrlEnv ?? "baseUrl");
-      return { id: p.id, kind: p.kind, configured: absent.length === 0, baseUrl, missing: absent };
+      return {
+        id: p.id,
+        kind: p.kind,
+        configured: absent.length === 0,
+        baseUrl: baseUrl && shownUrl(baseUrl),
+        missing: absent,
+      };
     }),
   };
 }

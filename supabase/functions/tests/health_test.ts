@@ -65,5 +65,11 @@ Deno.test("integrationStatus reports presence of secrets and base URL overrides 
     missing: [],
   });
   assert.deepStrictEqual(status.ai[1].configured, false);
+  // A proxy's credentials or a key in the query never reach the public report.
+  const proxied = integrationStatus(
+    config,
+    (n) => ({ ...env, OPENAI_BASE_URL: "https://user:s3cret@10.0.3.7:8000/v1?key=abc#x" })[n],
+  );
+  assert.deepStrictEqual(proxied.ai[0].baseUrl, "https://10.0.3.7:8000/v1");
   assert.deepStrictEqual(JSON.stringify(status).includes("sk-openai"), false, "no secret values");
 });
