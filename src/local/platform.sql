@@ -65,12 +65,12 @@ create table if not exists auth.users (
   encrypted_password varchar(255),
   email_confirmed_at timestamptz,
   invited_at timestamptz,
-  confirmation_token varchar(255) default '',
+  confirmation_token varchar(255),
   confirmation_sent_at timestamptz,
-  recovery_token varchar(255) default '',
+  recovery_token varchar(255),
   recovery_sent_at timestamptz,
-  email_change_token_new varchar(255) default '',
-  email_change varchar(255) default '',
+  email_change_token_new varchar(255),
+  email_change varchar(255),
   email_change_sent_at timestamptz,
   last_sign_in_at timestamptz,
   raw_app_meta_data jsonb,
@@ -98,6 +98,24 @@ create index if not exists users_instance_id_idx on auth.users (instance_id);
 create unique index if not exists users_email_partial_key on auth.users (email) where (is_sso_user = false);
 alter table auth.users owner to supabase_auth_admin;
 grant all on auth.users to postgres;
+-- (confirmation_token, recovery_token, email_change_token_new and email_change have no default in GoTrue's
+-- schema: a row inserted without them holds NULL, which GoTrue cannot read at sign-in. seed.sql sets them.)
+
+-- auth.identities: a user's sign-in methods, as GoTrue keeps them (password sign-in needs the email one).
+create table if not exists auth.identities (
+  provider_id text not null,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  identity_data jsonb not null,
+  provider text not null,
+  last_sign_in_at timestamptz,
+  created_at timestamptz,
+  updated_at timestamptz,
+  email text generated always as (lower(identity_data ->> 'email')) stored,
+  id uuid not null default gen_random_uuid() primary key,
+  unique (provider_id, provider)
+);
+alter table auth.identities owner to supabase_auth_admin;
+grant all on auth.identities to postgres;
 -- As on Supabase, the API roles hold no privileges on auth.users (RLS helpers read the JWT, not the table).
 
 -- auth.uid(), auth.role(), auth.email(), auth.jwt(): as supabase/auth defines them, reading the claims

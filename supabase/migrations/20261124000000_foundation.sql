@@ -15,6 +15,10 @@ revoke all on schema saasbase from public;
 grant usage on schema saasbase to anon, authenticated, service_role;
 alter default privileges for role postgres in schema saasbase revoke execute on functions from public;
 
--- A table in `public` gets Supabase's default grants (ALL to anon and authenticated). RLS guards the rows of
--- SELECT/INSERT/UPDATE/DELETE, but not TRUNCATE, REFERENCES or TRIGGER: take those back for every table.
-alter default privileges for role postgres in schema public revoke truncate, references, trigger on tables from anon, authenticated;
+-- Tables likewise: older Supabase projects grant ALL on every new table in `public` to anon, authenticated and
+-- service_role, projects created since 2026-05-30 grant nothing ("secure by default"). SaaSbase takes the
+-- defaults back, so that both kinds (and the local stacks) end up with exactly the privileges each migration
+-- grants under its tables; row-level security then decides which rows. A fork's own tables need grants of
+-- their own too.
+alter default privileges for role postgres in schema public revoke all on tables from anon, authenticated, service_role;
+alter default privileges for role postgres in schema public revoke all on sequences from anon, authenticated, service_role;

@@ -94,9 +94,11 @@ create policy "Plan quotas are readable by everyone" on public.plan_quotas
 create policy "Credit packs are readable by everyone" on public.credit_packs
   for select to anon, authenticated using (true);
 
--- Written only by the config sync: clients keep no write privilege at all, not even one RLS would refuse.
-revoke insert, update, delete on public.features, public.plans, public.plan_quotas, public.credit_packs
-  from anon, authenticated;
+-- Read by anyone (a pricing page); written only by the config sync (the service role): clients have no write
+-- privilege at all, not even one RLS would refuse.
+grant select on public.features, public.plans, public.plan_quotas, public.credit_packs to anon, authenticated;
+grant select, insert, update, delete on public.features, public.plans, public.plan_quotas, public.credit_packs
+  to service_role;
 
 -- Upserts the catalog in one transaction. `catalog` holds rows in column names:
 -- { settings: {...}, features: [...], plans: [...], plan_quotas: [...], credit_packs: [...] }.

@@ -57,10 +57,11 @@ create policy "Profiles are editable by their owner" on public.profiles
   using (id = (select auth.uid()))
   with check (id = (select auth.uid()));
 
--- Column privileges do what a policy cannot: the owner may update only the display fields.
-revoke insert, update, delete on public.profiles from anon, authenticated;
+-- Column privileges do what a policy cannot: the owner may update only the display fields. (Profiles are
+-- made by the sign-up trigger; the service role manages them as GoTrue's admin API manages users.)
+grant select on public.profiles to authenticated;
 grant update (display_name, avatar_url, language, preferences) on public.profiles to authenticated;
-revoke all on public.profiles from anon;
+grant select, insert, update, delete on public.profiles to service_role;
 
 create function saasbase.touch_updated_at() returns trigger
 language plpgsql

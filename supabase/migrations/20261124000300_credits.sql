@@ -206,11 +206,10 @@ create policy "Reservations are readable by their owner and admins" on public.cr
 create policy "Usage counters are readable by their owner and admins" on public.usage_counters
   for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
 
-revoke all on public.wallets, public.credit_ledger, public.credit_lots, public.credit_reservations,
-  public.usage_counters from anon;
--- Not even the service role writes these directly: money moves only through the functions.
-revoke insert, update, delete, truncate on public.wallets, public.credit_ledger, public.credit_lots,
-  public.credit_reservations, public.usage_counters from authenticated, service_role;
+-- Read only, by everyone who may: not even the service role writes these directly (money moves only through
+-- the functions below).
+grant select on public.wallets, public.credit_ledger, public.credit_lots, public.credit_reservations,
+  public.usage_counters to authenticated, service_role;
 
 -- The ledger is append-only: no update ever, no delete but the cascade of a deleted user.
 create function saasbase.ledger_append_only() returns trigger

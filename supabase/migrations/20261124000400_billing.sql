@@ -151,11 +151,12 @@ create policy "Stripe events are readable by admins" on public.stripe_events
 create policy "Outgoing mail is readable by admins" on public.email_outbox
   for select to authenticated using ((select saasbase.is_admin()));
 
--- Clients write none of it (the service role does, from the functions and the sync).
-revoke insert, update, delete on public.products, public.prices, public.customers, public.subscriptions,
-  public.purchases, public.invoices, public.stripe_events, public.email_outbox from anon, authenticated;
-revoke all on public.customers, public.subscriptions, public.purchases, public.invoices, public.stripe_events,
-  public.email_outbox from anon;
+-- Clients write none of it (the service role does, from the functions and the sync); the catalog is public.
+grant select on public.products, public.prices to anon;
+grant select on public.products, public.prices, public.customers, public.subscriptions, public.purchases,
+  public.invoices, public.stripe_events, public.email_outbox to authenticated;
+grant select, insert, update, delete on public.products, public.prices, public.customers, public.subscriptions,
+  public.purchases, public.invoices, public.stripe_events, public.email_outbox to service_role;
 
 create trigger subscriptions_touch_updated_at before update on public.subscriptions
   for each row execute function saasbase.touch_updated_at();

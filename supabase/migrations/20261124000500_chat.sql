@@ -58,11 +58,11 @@ create policy "Messages are readable by the conversation's owner" on public.mess
   using (exists (select from public.conversations c where c.id = conversation_id and c.user_id = (select auth.uid())));
 
 -- Owners insert and rename (title, persona) their conversations; counters and ownership are not theirs to set.
-revoke all on public.conversations, public.messages from anon;
-revoke insert, update on public.conversations from authenticated;
+grant select, delete on public.conversations to authenticated;
 grant insert (user_id, title, persona) on public.conversations to authenticated;
 grant update (title, persona) on public.conversations to authenticated;
-revoke insert, update, delete on public.messages from authenticated;
+grant select on public.messages to authenticated;
+grant select, insert, update, delete on public.conversations, public.messages to service_role;
 
 create trigger conversations_touch_updated_at before update on public.conversations
   for each row execute function saasbase.touch_updated_at();

@@ -127,13 +127,11 @@ create policy "Cash-outs are readable by their owner and admins" on public.casho
 create policy "The audit log is readable by admins" on public.audit_log
   for select to authenticated using ((select saasbase.is_admin()));
 
-revoke all on public.referral_codes, public.referrals, public.cash_wallets, public.cash_ledger,
-  public.connect_accounts, public.cashouts, public.audit_log from anon;
-revoke insert, update, delete, truncate on public.audit_log from authenticated, service_role;
--- Money: no direct writes by anyone, the service role included; the functions below do them.
-revoke insert, update, delete, truncate on public.referral_codes, public.referrals, public.cash_wallets,
-  public.cash_ledger, public.cashouts from authenticated, service_role;
-revoke insert, update, delete on public.connect_accounts from authenticated;
+-- Read only for everyone who may, the service role included (money and the audit log: the functions below do
+-- the writes); the onboarding function (service role) writes connect_accounts.
+grant select on public.referral_codes, public.referrals, public.cash_wallets, public.cash_ledger,
+  public.connect_accounts, public.cashouts, public.audit_log to authenticated, service_role;
+grant insert, update, delete on public.connect_accounts to service_role;
 
 create trigger cash_ledger_append_only before update or delete on public.cash_ledger
   for each row execute function saasbase.ledger_append_only();

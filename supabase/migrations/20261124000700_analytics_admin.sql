@@ -28,9 +28,9 @@ create policy "Anonymous visitors record anonymous events" on public.events
   for insert to anon with check (user_id is null and anonymous_id is not null);
 create policy "Events are readable by their user and admins" on public.events
   for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
-revoke all on public.events from anon, authenticated;
 grant insert (name, properties, user_id, anonymous_id, occurred_at) on public.events to anon, authenticated;
 grant select on public.events to authenticated;
+grant select, insert, update, delete on public.events to service_role;
 
 -- Per actor (user or anonymous id): at most 120 events a minute, and all anonymous visitors together at most
 -- `anonymous.eventsPerMinuteTotal`; a timestamp from the future is clamped to the time received. Counted in SQL, so the limit holds however many API servers there are.
@@ -82,7 +82,7 @@ create policy "Admin settings are updated by admins" on public.admin_settings
   for update to authenticated using ((select saasbase.is_admin())) with check ((select saasbase.is_admin()));
 create policy "Admin settings are deleted by admins" on public.admin_settings
   for delete to authenticated using ((select saasbase.is_admin()));
-revoke all on public.admin_settings from anon;
+grant select, insert, update, delete on public.admin_settings to authenticated, service_role;
 
 create function saasbase.stamp_admin_settings() returns trigger
 language plpgsql

@@ -1,5 +1,6 @@
 // One Postgres pool per function instance, over SUPABASE_DB_URL (set by the platform on hosted Supabase and
-// by the local stack).
+// by the local stack: a direct connection), or SAASBASE_DB_URL when set (a secret of the project's own: the
+// platform reserves SUPABASE_* names), e.g. the transaction pooler for many function instances.
 import postgres from "postgres";
 import type { Caller } from "./auth.ts";
 import { requireEnv } from "./env.ts";
@@ -29,7 +30,8 @@ export function usePreparedStatements(url: string, override: string | undefined)
 
 function connect(url: string): Sql {
   return postgres(url, {
-    max: Number(Deno.env.get("SAASBASE_DB_POOL_SIZE") ?? 10),
+    // Small: every instance of every function has a pool of its own against the database's connection limit.
+    max: Number(Deno.env.get("SAASBASE_DB_POOL_SIZE") ?? 4),
     prepare: usePreparedStatements(url, Deno.env.get("SAASBASE_DB_PREPARE")),
     // A new connection is a new backend, which loads the catalogs and compiles the PL/pgSQL API afresh (tens
     // of milliseconds before its first call answers): connections stay open through quiet spells.
@@ -40,7 +42,7 @@ function connect(url: string): Sql {
 }
 
 export function db(): Sql {
-  pool ??= connect(requireEnv("SUPABASE_DB_URL"));
+  pool ??= connect(Deno.env.get("SAASBASE_DB_URL") || requireEnv("SUPABASE_DB_URL"));
   return pool;
 }
 
