@@ -1171,8 +1171,14 @@ declare
   v_at timestamptz := saasbase.now();
 begin
   insert into public.wallets (user_id, updated_at) values (new.id, v_at) on conflict (user_id) do nothing;
+  -- An anonymous sign-in (GoTrue's is_anonymous) gets its sign-up credits when it becomes an account: anonymous
+  -- users cost nothing to make, so credits for them would be free credits for anyone.
+  if new.is_anonymous then
+    return new;
+  end if;
   select * into v_settings from saasbase.settings;
   if v_settings.signup_credits > 0 then
+    -- Keyed 'signup': granted once per user, whichever of the two triggers gets there.
     perform saasbase.credit(new.id, v_settings.signup_credits, 'grant', 'signup', 'signup', v_at,
       v_at + make_interval(days => v_settings.grant_expiry_days));
   end if;
@@ -1182,3 +1188,6 @@ $$;
 
 create trigger on_auth_user_created_wallet after insert on auth.users
   for each row execute function saasbase.handle_new_wallet();
+create trigger on_auth_user_converted_wallet after update of is_anonymous on auth.users
+  for each row when (old.is_anonymous and not new.is_anonymous)
+  execute function saasbase.handle_new_wallet();

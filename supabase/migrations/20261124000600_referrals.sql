@@ -278,6 +278,11 @@ begin
   end if;
   insert into public.referrals (referrer_id, referred_id, code) values (v_referrer, new.id, v_code)
   on conflict (referred_id) do nothing;
+  -- An anonymous sign-in is recorded as referred but not paid at sign-up: anonymous users cost nothing to
+  -- make. It is paid at a later moment if that is the config's (an email confirmed, a first payment).
+  if new.is_anonymous then
+    return new;
+  end if;
   perform saasbase.referral_moment(new.id, 'signup');
   -- A user GoTrue creates confirmed already (confirmations off, or made by an admin) is paid now too.
   if new.email_confirmed_at is not null then

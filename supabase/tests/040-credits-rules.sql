@@ -3,7 +3,7 @@
 -- which every invariant holds. The clock moves with `set local saasbase.now`, never by sleeping.
 begin;
 \ir _helpers.psql
-select plan(64);
+select plan(66);
 
 -- A catalog of test features on the default plan, independent of the shipped config.
 insert into public.features (id, name, credits) values
@@ -30,6 +30,16 @@ select results_eq($$ select balance, reserved from public.wallets where user_id 
   $$ values (100::bigint, 0::bigint) $$, 'sign-up creates the wallet with the sign-up credits');
 select results_eq($$ select kind, amount, reason from public.credit_ledger where user_id = tests.user_id('a@test.local') $$,
   $$ values ('grant'::text, 100::bigint, 'signup'::text) $$, 'the sign-up grant is in the ledger');
+
+-- An anonymous sign-in gets its sign-up credits only once it becomes an account.
+insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data, is_anonymous, created_at, updated_at)
+values ('00000000-0000-4000-8000-0000000000a9', 'authenticated', 'authenticated', null, '{}', '{}', true, now(), now());
+select is((select balance::int from public.wallets where user_id = '00000000-0000-4000-8000-0000000000a9'), 0,
+  'an anonymous user has a wallet, without sign-up credits');
+update auth.users set is_anonymous = false, email = 'was-anon@test.local' where id = '00000000-0000-4000-8000-0000000000a9';
+update auth.users set updated_at = now() where id = '00000000-0000-4000-8000-0000000000a9';
+select is((select balance::int from public.wallets where user_id = '00000000-0000-4000-8000-0000000000a9'), 100,
+  'converted to an account: the sign-up credits, once');
 
 -- Charges ----------------------------------------------------------------------------------------------
 select tests.become('a@test.local');

@@ -3,7 +3,7 @@
 -- (service role); the audit log is read by admins only and written by no one directly.
 begin;
 \ir _helpers.psql
-select plan(146);
+select plan(147);
 
 update saasbase.settings set referrer_cash_cents = 200, referral_pay_when = 'signup', referral_monthly_cap = 10, min_cashout_cents = 100;
 do $$
@@ -56,6 +56,14 @@ cells(tbl, who, op, stmt, expected) as (
 )
 select is(tests.outcome(who, stmt), expected, format('%s %s %s', who, op, tbl))
 from cells order by tbl, op, who;
+
+-- An anonymous sign-in with a referral code pays its referrer nothing (anonymous users cost nothing to make).
+insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data, is_anonymous, created_at, updated_at)
+values ('00000000-0000-4000-8000-0000000000b9', 'authenticated', 'authenticated', null, '{}',
+  jsonb_build_object('referral_code', (select code from public.referral_codes where user_id = tests.user_id('a@test.local'))),
+  true, now(), now());
+select is((select status from public.referrals where referred_id = '00000000-0000-4000-8000-0000000000b9'), 'pending',
+  'an anonymous referral is recorded, not rewarded (pay_when is signup here)');
 
 -- The cash-out state machine: one payout run at a time, and only the current claim's outcome counts.
 create temp table co as select id from public.cashouts where user_id = tests.user_id('a@test.local');
