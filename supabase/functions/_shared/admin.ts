@@ -3,8 +3,8 @@
 import { type Caller, callerOf } from "./auth.ts";
 import { ForbiddenError } from "./errors.ts";
 
-export function requireAdmin(req: Request): Caller {
-  const caller = callerOf(req);
+export async function requireAdmin(req: Request): Promise<Caller> {
+  const caller = await callerOf(req);
   if (caller.role === "service_role") return caller;
   const appMeta = caller.claims.app_metadata as { role?: unknown } | undefined;
   if (caller.role === "authenticated" && appMeta?.role === "admin") return caller;

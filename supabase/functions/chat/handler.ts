@@ -60,7 +60,7 @@ async function sha256(text: string): Promise<string> {
 }
 
 async function chatterOf(req: Request, session: string | null | undefined): Promise<Chatter> {
-  const caller = callerOf(req);
+  const caller = await callerOf(req);
   if (caller.role === "authenticated" && caller.userId) {
     return { kind: "user", caller: { ...caller, userId: caller.userId } };
   }

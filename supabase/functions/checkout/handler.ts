@@ -51,7 +51,7 @@ export function checkAmount(amountCents: number) {
 
 export const handler = withHttp(async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
-  const caller = requireUser(req);
+  const caller = await requireUser(req);
   const input = await readJson(req, body);
   // Stripe takes keys up to 255 characters; ours prefixes the user id.
   const idempotencyKey = req.headers.get("idempotency-key");

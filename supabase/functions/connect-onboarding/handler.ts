@@ -14,7 +14,7 @@ const body = z.object({ return_url: webUrl.optional(), refresh_url: webUrl.optio
 
 export const handler = withHttp(async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
-  const caller = requireUser(req);
+  const caller = await requireUser(req);
   const input = await readJson(req, body);
   // The user's row with their account: a token of a deleted user (valid until it expires) is a 404 before
   // anything is created at Stripe.

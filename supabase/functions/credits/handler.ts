@@ -19,7 +19,7 @@ const chargeBody = z.object({
 });
 
 async function charge(req: Request): Promise<Response> {
-  const caller = requireUser(req);
+  const caller = await requireUser(req);
   const body = await readJson(req, chargeBody);
   const key = body.idempotency_key ?? req.headers.get("idempotency-key") ?? undefined;
   if (!key) {
@@ -38,7 +38,7 @@ async function charge(req: Request): Promise<Response> {
 }
 
 async function wallet(req: Request): Promise<Response> {
-  const caller = requireUser(req);
+  const caller = await requireUser(req);
   const limitParam = new URL(req.url).searchParams.get("limit");
   const limit = limitParam === null ? 20 : Number(limitParam);
   if (!Number.isInteger(limit) || limit < 0 || limit > 200) {

@@ -13,7 +13,7 @@ const body = z.object({ return_url: webUrl.optional() });
 
 export const handler = withHttp(async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
-  const caller = requireUser(req);
+  const caller = await requireUser(req);
   const input = await readJson(req, body);
   const customer = await customerIdOf(caller.userId);
   if (!customer) throw new NotFoundError("No billing account yet: check out first", "no_customer");

@@ -74,7 +74,7 @@ export async function payCashout(id: string, actor: string | null = null) {
 
 export const handler = withHttp(async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
-  const admin = requireAdmin(req);
+  const admin = await requireAdmin(req);
   const input = await readJson(req, body);
   const ids = input.cashout_id ? [input.cashout_id] : (await db()`select id from public.cashouts
         where status = 'approved' or (status = 'paying' and claimed_at < now() - interval '15 minutes')

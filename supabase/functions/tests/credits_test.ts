@@ -21,34 +21,37 @@ const req = (claims?: Record<string, unknown>, init: RequestInit = {}, path = "/
 
 const USER = "6f1c1b52-8a59-4c41-9f0e-3b1b1d2f9a10";
 
-function throwsApp(fn: () => unknown, status: number, code: string) {
-  assert.throws(fn, (err: unknown) => err instanceof AppError && err.status === status && err.code === code);
+function rejectsApp(promise: Promise<unknown>, status: number, code: string) {
+  return assert.rejects(
+    promise,
+    (err: unknown) => err instanceof AppError && err.status === status && err.code === code,
+  );
 }
 
-Deno.test("callerOf reads role and user from the claims", () => {
-  const caller = callerOf(
+Deno.test("callerOf reads role and user from the claims", async () => {
+  const caller = await callerOf(
     req({ role: "authenticated", sub: USER, email: "a@b.c", exp: Date.now() / 1000 + 60 }),
   );
   assert.deepEqual([caller.role, caller.userId, caller.email], ["authenticated", USER, "a@b.c"]);
 });
 
-Deno.test("callerOf refuses missing, malformed, expired, role-less and user-less tokens with 401", () => {
-  throwsApp(() => callerOf(req()), 401, "missing_token");
-  throwsApp(
-    () => callerOf(new Request("http://x", { headers: { authorization: "Bearer abc" } })),
+Deno.test("callerOf refuses missing, malformed, expired, role-less and user-less tokens with 401", async () => {
+  await rejectsApp(callerOf(req()), 401, "missing_token");
+  await rejectsApp(
+    callerOf(new Request("http://x", { headers: { authorization: "Bearer abc" } })),
     401,
     "invalid_token",
   );
-  throwsApp(() => callerOf(req({ role: "authenticated", sub: "u", exp: 1 })), 401, "token_expired");
-  throwsApp(() => callerOf(req({ role: "postgres", sub: USER })), 401, "invalid_token");
+  await rejectsApp(callerOf(req({ role: "authenticated", sub: "u", exp: 1 })), 401, "token_expired");
+  await rejectsApp(callerOf(req({ role: "postgres", sub: USER })), 401, "invalid_token");
   // A signed-in user's token names a user id; anything else would reach the SQL API's uuid cast.
-  throwsApp(() => callerOf(req({ role: "authenticated", sub: "u1" })), 401, "invalid_token");
-  throwsApp(() => callerOf(req({ role: "authenticated" })), 401, "invalid_token");
+  await rejectsApp(callerOf(req({ role: "authenticated", sub: "u1" })), 401, "invalid_token");
+  await rejectsApp(callerOf(req({ role: "authenticated" })), 401, "invalid_token");
 });
 
-Deno.test("requireUser refuses the anon and service_role keys", () => {
-  throwsApp(() => requireUser(req({ role: "anon" })), 401, "user_required");
-  throwsApp(() => requireUser(req({ role: "service_role" })), 401, "user_required");
+Deno.test("requireUser refuses the anon and service_role keys", async () => {
+  await rejectsApp(requireUser(req({ role: "anon" })), 401, "user_required");
+  await rejectsApp(requireUser(req({ role: "service_role" })), 401, "user_required");
 });
 
 Deno.test("PT4xx refusals map to their HTTP status and DETAIL code; other errors do not", () => {

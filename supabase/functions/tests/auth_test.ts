@@ -1,0 +1,75 @@
+// SAASBASE_AUTH=jwks: tokens verified inside the function against Auth's signing keys (ES256 or RS256, from a
+// local JWKS server here, as Auth publishes them), and the new API keys understood. Tokens are signed with
+// WebCrypto as Auth signs them.
+import assert from "node:assert/strict";
+import { callerOf } from "../_shared/auth.ts";
+import { AppError } from "../_shared/errors.ts";
+
+const USER = "6f1c1b52-8a59-4c41-9f0e-3b1b1d2f9a10";
+const b64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const text = (v: unknown) => b64url(new TextEncoder().encode(JSON.stringify(v)));
+
+async function signer(alg: "ES256" | "RS256", kid: string) {
+  const params = alg === "ES256" ? { name: "ECDSA", namedCurve: "P-256" } : {
+    name: "RSASSA-PKCS1-v1_5",
+    modulusLength: 2048,
+    publicExponent: new Uint8Array([1, 0, 1]),
+    hash: "SHA-256",
+  };
+  const pair = await crypto.subtle.generateKey(params, true, ["sign", "verify"]) as CryptoKeyPair;
+  const jwk = { ...await crypto.subtle.exportKey("jwk", pair.publicKey), kid, alg, use: "sig" };
+  const sign = async (claims: Record<string, unknown>, header: Record<string, unknown> = {}) => {
+    const input = `${text({ alg, typ: "JWT", kid, ...header })}.${text(claims)}`;
+    const algorithm = alg === "ES256" ? { name: "ECDSA", hash: "SHA-256" } : { name: "RSASSA-PKCS1-v1_5" };
+    const signature = await crypto.subtle.sign(algorithm, pair.privateKey, new TextEncoder().encode(input));
+    return `${input}.${b64url(new Uint8Array(signature))}`;
+  };
+  return { jwk, sign };
+}
+
+const req = (token: string) =>
+  new Request("http://localhost/x", { headers: { authorization: `Bearer ${token}` } });
+const refused = (promise: Promise<unknown>, code = "invalid_token") =>
+  assert.rejects(promise, (e: unknown) => e instanceof AppError && e.status === 401 && e.code === code);
+
+Deno.test("SAASBASE_AUTH=jwks: only tokens signed by Auth's keys get through", async () => {
+  const es = await signer("ES256", "key-es");
+  const rs = await signer("RS256", "key-rs");
+  const stranger = await signer("ES256", "key-es"); // same kid, another key
+  let fetches = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
+    fetches++;
+    return Response.json({ keys: [es.jwk, rs.jwk] });
+  });
+  const env = {
+    SAASBASE_AUTH: "jwks",
+    SAASBASE_JWKS_URL: `http://127.0.0.1:${server.addr.port}/jwks`,
+    SAASBASE_SECRET_KEYS: "sb_secret_right",
+  };
+  for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
+  try {
+    const claims = { role: "authenticated", sub: USER, email: "a@b.c", exp: Date.now() / 1000 + 60 };
+    for (const s of [es, rs]) {
+      const caller = await callerOf(req(await s.sign(claims)));
+      assert.deepEqual([caller.role, caller.userId], ["authenticated", USER]);
+    }
+    // Claims are only as good as the signature over them.
+    const good = await es.sign(claims);
+    const [h, , sig] = good.split(".");
+    await refused(callerOf(req(`${h}.${text({ ...claims, role: "service_role" })}.${sig}`)));
+    await refused(callerOf(req(await stranger.sign(claims))));
+    await refused(callerOf(req(await es.sign(claims, { kid: "unknown" }))));
+    await refused(callerOf(req(`${text({ alg: "HS256", typ: "JWT" })}.${text(claims)}.c2ln`))); // the legacy kind
+    await refused(callerOf(req(`${text({ alg: "none" })}.${text(claims)}.`)));
+    await refused(callerOf(req(await es.sign({ ...claims, exp: 1 }))), "token_expired");
+    // The new API keys: a publishable key is the anon caller; a secret key counts only when listed.
+    assert.equal((await callerOf(req("sb_publishable_abc"))).role, "anon");
+    assert.equal((await callerOf(req("sb_secret_right"))).role, "service_role");
+    await refused(callerOf(req("sb_secret_guess")));
+    assert.ok(fetches <= 2, `keys are kept, not fetched per token (${fetches})`);
+  } finally {
+    for (const k of Object.keys(env)) Deno.env.delete(k);
+    await server.shutdown();
+  }
+});
