@@ -43,11 +43,43 @@ describe("readChatStream", () => {
   });
 });
 
+describe("readChatStream, stopping", () => {
+  it("leaving the loop early closes the stream (the server stops and charges what came), a broken one throws", async () => {
+    let cancelled = false;
+    const enc = new TextEncoder();
+    const endless = new ReadableStream<Uint8Array>({
+      pull(c) {
+        c.enqueue(enc.encode(`event: token\ndata: {"content":"x"}\n\n`));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    for await (const e of readChatStream(endless)) if (e.event === "token") break;
+    expect(cancelled).toBe(true);
+
+    const broken = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(enc.encode(`event: token\ndata: {"content":"x"}\n\n`));
+        c.error(new TypeError("connection reset"));
+      },
+    });
+    await expect(collect(readChatStream(broken))).rejects.toMatchObject({ status: 0, code: "network_error" });
+  });
+});
+
 describe("toSaasbaseError", () => {
   it("reads the SQL API's PT<status> errors as PostgREST hands them to supabase-js", async () => {
     const err = await toSaasbaseError({ code: "PT402", details: "insufficient_credits", message: "Not enough credits", hint: null });
     expect(err).toMatchObject({ status: 402, code: "insufficient_credits", message: "Not enough credits" });
     expect((await toSaasbaseError({ code: "42501", details: null, message: "permission denied" })).status).toBe(403);
+    // postgrest-js's own: a failed fetch (no code), an expired JWT, no such function.
+    expect(await toSaasbaseError({ code: "", details: "", message: "TypeError: fetch failed" }))
+      .toMatchObject({ status: 0, code: "network_error" });
+    expect(await toSaasbaseError({ code: "PGRST303", details: null, message: "JWT expired" }))
+      .toMatchObject({ status: 401, code: "invalid_token" });
+    expect(await toSaasbaseError({ code: "PGRST202", details: null, message: "Could not find the function" }))
+      .toMatchObject({ status: 404, code: "not_found" });
   });
 });
 
@@ -104,6 +136,10 @@ describe("chat", () => {
       ["assistant", "Hello, world!"],
       ["user", "Hi from the client"],
     ]);
+    // Ids and costs are numbers, as typed: the answer's id is the done event's message_id.
+    const done = events.at(-1)!.data as { message_id: number };
+    expect(page.data!.messages[0].id).toBe(done.message_id);
+    expect(typeof page.data!.messages[0].credits_consumed).toBe("number");
     const missing = await saas.chat.messages.list({ conversation_id: crypto.randomUUID() });
     expect(missing.error).toMatchObject({ status: 404, code: "conversation_not_found" });
   });

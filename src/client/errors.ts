@@ -49,13 +49,20 @@ export async function toSaasbaseError(err: unknown): Promise<SaasbaseError> {
     if (body?.error?.code) {
       return new SaasbaseError(context.status, body.error.code, body.error.message ?? "", body.error.details);
     }
-    // The platform's own answers (a missing or invalid JWT): { code, message }.
-    return new SaasbaseError(context.status, context.status === 401 ? "not_authenticated" : String(body?.code ?? "error"),
+    // The platform's own answers, { code, message }: a missing or invalid (expired) JWT is a 401 to answer by
+    // refreshing the session; anything else without our error body is not an answer of ours.
+    if (context.status === 401) return new SaasbaseError(401, "invalid_token", body?.message ?? context.statusText);
+    return new SaasbaseError(context.status, context.status >= 500 ? "internal_error" : "bad_response",
       body?.message ?? context.statusText);
   }
   if (isPostgrestError(err)) {
     const m = /^PT(\d{3})$/.exec(err.code);
     if (m) return new SaasbaseError(Number(m[1]), err.details ?? "error", err.message);
+    // postgrest-js reports a failed fetch as an error without a code.
+    if (err.code === "") return new SaasbaseError(0, "network_error", err.message);
+    // PostgREST's own: PGRST301-303 the JWT (401), PGRST202/PGRST205 no such function or table (404).
+    if (/^PGRST30[0-3]$/.test(err.code)) return new SaasbaseError(401, "invalid_token", err.message, err.details ?? undefined);
+    if (/^PGRST20[25]$/.test(err.code)) return new SaasbaseError(404, "not_found", err.message, err.details ?? undefined);
     return new SaasbaseError(err.code === "42501" ? 403 : 400, err.code, err.message, err.details ?? undefined);
   }
   return new SaasbaseError(0, "network_error", err instanceof Error ? err.message : String(err));

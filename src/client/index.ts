@@ -175,7 +175,7 @@ export function createSaasbaseClient(
       },
       portal: {
         /** The Stripe billing portal (plan changes, cards, cancelling); send the user to `url`. */
-        create: () => invoke<{ url: string }>("portal"),
+        create: (params: { return_url?: string } = {}) => invoke<{ url: string }>("portal", { body: params }),
       },
     },
   };

@@ -5,8 +5,7 @@
 // read (expiry re-checked). A project on Supabase's JWT signing keys, whose tokens that check refuses, turns
 // verify_jwt off and sets SAASBASE_AUTH=jwks: then every token is verified here (jwks.ts), and the new API
 // keys are understood. Never turn verify_jwt off without SAASBASE_AUTH=jwks: unchecked claims are anyone's.
-import { requireEnv } from "./env.ts";
-import { UnauthorizedError } from "./errors.ts";
+import { ServiceUnavailableError, UnauthorizedError } from "./errors.ts";
 import { verifiedClaims } from "./jwks.ts";
 
 export type ApiRole = "anon" | "authenticated" | "service_role";
@@ -48,42 +47,100 @@ function callerFrom(claims: Record<string, unknown>): Caller {
   };
 }
 
-/** SAASBASE_AUTH=jwks: every token checked here, against Auth's signing keys; otherwise the platform's
- * verify_jwt has checked it (legacy JWT secret) and its claims are read. */
+/** SAASBASE_AUTH=jwks: every token checked here, against Auth's signing keys; unset (or "platform"): the
+ * platform's verify_jwt has checked it (legacy JWT secret) and its claims are read. Any other value is a
+ * deployment mistake, refused (503) rather than read as "trust the claims". */
 function verifiesTokens(): boolean {
-  return Deno.env.get("SAASBASE_AUTH") === "jwks";
+  const mode = Deno.env.get("SAASBASE_AUTH") ?? "";
+  if (mode === "jwks") return true;
+  if (mode === "" || mode === "platform") return false;
+  throw new ServiceUnavailableError("SAASBASE_AUTH must be jwks, platform or unset", "service_unavailable");
 }
 
-/** With the new API keys, a publishable key is the anon caller and a secret key the service role: secret keys
- * are recognized only when listed in SAASBASE_SECRET_KEYS (comma-separated), never by their prefix alone. */
-function apiKeyCaller(token: string): Caller | undefined {
-  if (token.startsWith("sb_publishable_")) return { role: "anon", claims: { role: "anon" } };
+/** The values of a JSON dictionary of keys, as the platform gives them (SUPABASE_SECRET_KEYS, ...). */
+function keysIn(name: string): string[] {
+  try {
+    const value = JSON.parse(Deno.env.get(name) ?? "null");
+    return value && typeof value === "object"
+      ? Object.values(value).filter((k): k is string => typeof k === "string")
+      : [];
+  } catch {
+    return [];
+  }
+}
+
+async function digest(text: string): Promise<string> {
+  const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  return String.fromCharCode(...bytes);
+}
+
+/** Whether `key` is one of `known`, comparing digests (no early exit on the first differing character). */
+async function oneOf(key: string, known: string[]): Promise<boolean> {
+  const mine = await digest(key);
+  let found = false;
+  for (const k of known) found = (await digest(k) === mine) || found;
+  return found;
+}
+
+/** The new API keys: a publishable key is the anon caller, a secret key the service role, each only when it
+ * is one of the project's (the platform's SUPABASE_PUBLISHABLE_KEYS / SUPABASE_SECRET_KEYS, or a
+ * comma-separated SAASBASE_SECRET_KEYS). Undefined for anything that is not such a key. */
+async function apiKeyCaller(token: string): Promise<Caller | undefined> {
+  if (token.startsWith("sb_publishable_")) {
+    const known = keysIn("SUPABASE_PUBLISHABLE_KEYS");
+    if (known.length > 0 && !await oneOf(token, known)) {
+      throw new UnauthorizedError("Unknown publishable key", "invalid_token");
+    }
+    return { role: "anon", claims: { role: "anon" } };
+  }
   if (token.startsWith("sb_secret_")) {
-    const known = (Deno.env.get("SAASBASE_SECRET_KEYS") ?? "").split(",").map((k) => k.trim()).filter(
+    const listed = (Deno.env.get("SAASBASE_SECRET_KEYS") ?? "").split(",").map((k) => k.trim()).filter(
       Boolean,
     );
-    if (!known.includes(token)) throw new UnauthorizedError("Unknown secret key", "invalid_token");
+    if (!await oneOf(token, [...keysIn("SUPABASE_SECRET_KEYS"), ...listed])) {
+      throw new UnauthorizedError("Unknown secret key", "invalid_token");
+    }
     return { role: "service_role", claims: { role: "service_role" } };
   }
   return undefined;
 }
 
 async function verifiedCaller(token: string): Promise<Caller> {
-  const byKey = apiKeyCaller(token);
+  const byKey = await apiKeyCaller(token);
   if (byKey) return byKey;
-  const jwksUrl = Deno.env.get("SAASBASE_JWKS_URL") ||
-    `${requireEnv("SUPABASE_URL").replace(/\/$/, "")}/auth/v1/.well-known/jwks.json`;
-  const claims = await verifiedClaims(token, jwksUrl);
+  const base = (Deno.env.get("SUPABASE_URL") ?? "").replace(/\/$/, "");
+  const jwks = Deno.env.get("SUPABASE_JWKS");
+  const url = Deno.env.get("SAASBASE_JWKS_URL") || (base && `${base}/auth/v1/.well-known/jwks.json`);
+  if (!jwks && !url) {
+    throw new ServiceUnavailableError(
+      "No signing keys: SUPABASE_JWKS or SUPABASE_URL is needed",
+      "service_unavailable",
+    );
+  }
+  const claims = await verifiedClaims(token, { jwks, url });
   if (!claims) throw new UnauthorizedError("The token's signature does not verify", "invalid_token");
+  // Auth's access tokens always expire, name their issuer and (for users) their audience.
+  if (typeof claims.exp !== "number") throw new UnauthorizedError("The token has no expiry", "invalid_token");
+  if (base && typeof claims.iss === "string" && claims.iss !== `${base}/auth/v1`) {
+    throw new UnauthorizedError("The token is another project's", "invalid_token");
+  }
+  if (claims.role === "authenticated" && claims.aud !== "authenticated") {
+    throw new UnauthorizedError("The token is not a user session's", "invalid_token");
+  }
   return callerFrom(claims);
 }
 
 /** The caller; 401 when the header is missing or the token unreadable (or, with SAASBASE_AUTH=jwks, not
- * signed by the project's Auth), expired, of no API role, or a signed-in user's without a user id. */
+ * signed by the project's Auth), expired, of no API role, or a signed-in user's without a user id. With the
+ * new API keys a key may come in the `apikey` header alone. */
 export async function callerOf(req: Request): Promise<Caller> {
   const match = /^Bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "");
+  if (verifiesTokens()) {
+    const token = match?.[1] ?? req.headers.get("apikey");
+    if (!token) throw new UnauthorizedError("Missing bearer token", "missing_token");
+    return await verifiedCaller(token);
+  }
   if (!match) throw new UnauthorizedError("Missing bearer token", "missing_token");
-  if (verifiesTokens()) return await verifiedCaller(match[1]);
   let claims: Record<string, unknown>;
   try {
     const payload = decodeSegment(match[1].split(".")[1] ?? "");

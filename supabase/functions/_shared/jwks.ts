@@ -1,10 +1,11 @@
 // Verifying Supabase Auth's access tokens inside a function, for projects on Supabase's JWT signing keys
-// (asymmetric: ES256 or RS256, public keys published as a JWKS by Auth). The platform's verify_jwt check only
-// knows the legacy shared secret, and rejects these tokens; such a project turns it off and sets
-// SAASBASE_AUTH=jwks, and the functions check every token here (see auth.ts).
+// (asymmetric: ES256 or RS256). Such a project deploys its functions with the platform's verify_jwt check off
+// and SAASBASE_AUTH=jwks, and every token is checked here (see auth.ts).
 //
-// Keys come from SAASBASE_JWKS_URL, else Auth's own endpoint under SUPABASE_URL, and are kept for 10 minutes;
-// a token naming a key not seen yet refetches them (keys rotate), at most once a minute.
+// The keys: the JWKS the platform gives every function (SUPABASE_JWKS), else fetched from SAASBASE_JWKS_URL or
+// Auth's own endpoint under SUPABASE_URL, kept 10 minutes; a token naming a key not seen yet refetches them
+// (keys rotate), at most once a minute, one fetch at a time; when Auth cannot be reached the keys already
+// known stay in use.
 
 type Jwk = JsonWebKey & { kid?: string; alg?: string };
 
@@ -19,7 +20,8 @@ const ALGORITHMS: Record<
 const KEEP_MS = 10 * 60_000;
 const REFETCH_AFTER_MS = 60_000;
 
-let cache: { url: string; keys: Jwk[]; at: number } | undefined;
+let cache: { source: string; keys: Jwk[]; at: number } | undefined;
+let inFlight: Promise<Jwk[]> | undefined;
 
 function base64url(segment: string): Uint8Array<ArrayBuffer> {
   const base64 = segment.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(segment.length / 4) * 4, "=");
@@ -35,36 +37,59 @@ function json(segment: string): Record<string, unknown> | undefined {
   }
 }
 
-async function keysFrom(url: string, fresh: boolean): Promise<Jwk[]> {
-  const now = Date.now();
-  const age = cache?.url === url ? now - cache.at : Infinity;
-  if (cache && age < KEEP_MS && !(fresh && age > REFETCH_AFTER_MS)) return cache.keys;
-  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-  if (!res.ok) throw new Error(`JWKS ${url} answered ${res.status}`);
-  const body = await res.json() as { keys?: Jwk[] };
-  cache = { url, keys: Array.isArray(body.keys) ? body.keys : [], at: now };
+const keysOf = (set: unknown): Jwk[] => {
+  const keys = (set as { keys?: unknown } | null)?.keys;
+  return Array.isArray(keys) ? keys as Jwk[] : [];
+};
+
+async function fetchKeys(url: string): Promise<Jwk[]> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) throw new Error(`JWKS ${url} answered ${res.status}`);
+    cache = { source: url, keys: keysOf(await res.json()), at: Date.now() };
+  } catch (err) {
+    if (cache?.source !== url) throw err; // nothing known to fall back on
+    console.error("JWKS refresh failed; keeping the keys known", err);
+    cache.at = Date.now() - KEEP_MS + REFETCH_AFTER_MS; // try again in a minute
+  }
   return cache.keys;
 }
 
-/** The token's claims when its signature verifies against a key of `jwksUrl`; undefined for any token that
- * does not (unsigned, HS256, unknown key, altered). Expiry is the caller's to check. */
+/** The signing keys: `jwks` as given (the platform's SUPABASE_JWKS), or those at `url`. */
+async function signingKeys(source: { jwks?: string; url: string }, fresh: boolean): Promise<Jwk[]> {
+  if (source.jwks) {
+    try {
+      return keysOf(JSON.parse(source.jwks));
+    } catch {
+      return [];
+    }
+  }
+  const age = cache?.source === source.url ? Date.now() - cache.at : Infinity;
+  if (cache && age < KEEP_MS && !(fresh && age > REFETCH_AFTER_MS)) return cache.keys;
+  inFlight ??= fetchKeys(source.url).finally(() => (inFlight = undefined));
+  return await inFlight;
+}
+
+/** The token's claims when its signature verifies against one of the signing keys; undefined for any token
+ * that does not (unsigned, HS256, unknown key, altered). The claims themselves are the caller's to check. */
 export async function verifiedClaims(
   token: string,
-  jwksUrl: string,
+  source: { jwks?: string; url: string },
 ): Promise<Record<string, unknown> | undefined> {
   const parts = token.split(".");
   if (parts.length !== 3) return undefined;
   const header = json(parts[0]);
   const claims = json(parts[1]);
-  const algorithm = typeof header?.alg === "string" ? ALGORITHMS[header.alg] : undefined;
-  if (!header || !claims || !algorithm) return undefined;
-  const pick = (keys: Jwk[]) => keys.find((k) => k.kid === header.kid && (!k.alg || k.alg === header.alg));
-  const jwk = pick(await keysFrom(jwksUrl, false)) ?? pick(await keysFrom(jwksUrl, true));
+  const alg = header?.alg;
+  if (!header || !claims || typeof alg !== "string" || !Object.hasOwn(ALGORITHMS, alg)) return undefined;
+  if (typeof header.kid !== "string" || !header.kid) return undefined;
+  const pick = (keys: Jwk[]) => keys.find((k) => k.kid === header.kid && (!k.alg || k.alg === alg));
+  const jwk = pick(await signingKeys(source, false)) ?? pick(await signingKeys(source, true));
   if (!jwk) return undefined;
   try {
-    const key = await crypto.subtle.importKey("jwk", jwk, algorithm.import, false, ["verify"]);
+    const key = await crypto.subtle.importKey("jwk", jwk, ALGORITHMS[alg].import, false, ["verify"]);
     const signed = new TextEncoder().encode(`${parts[0]}.${parts[1]}`);
-    return await crypto.subtle.verify(algorithm.verify, key, base64url(parts[2]), signed)
+    return await crypto.subtle.verify(ALGORITHMS[alg].verify, key, base64url(parts[2]), signed)
       ? claims
       : undefined;
   } catch {

@@ -338,7 +338,16 @@ async function messages(req: Request): Promise<Response> {
     q.before ?? null
   }::bigint)
     order by id desc limit ${q.limit}`;
-  return json({ messages: rows, next_before: rows.length === q.limit ? rows[rows.length - 1].id : null });
+  // bigint columns arrive from the driver as strings: numbers in the JSON, as the other routes give them.
+  const messages = rows.map((m) => ({
+    ...m,
+    id: Number(m.id),
+    credits_consumed: Number(m.credits_consumed),
+  }));
+  return json({
+    messages,
+    next_before: messages.length === q.limit ? messages[messages.length - 1].id : null,
+  });
 }
 
 export const handler = withHttp(async (req) => {

@@ -49,7 +49,13 @@ Deno.test("SAASBASE_AUTH=jwks: only tokens signed by Auth's keys get through", a
   };
   for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
   try {
-    const claims = { role: "authenticated", sub: USER, email: "a@b.c", exp: Date.now() / 1000 + 60 };
+    const claims = {
+      role: "authenticated",
+      aud: "authenticated",
+      sub: USER,
+      email: "a@b.c",
+      exp: Date.now() / 1000 + 60,
+    };
     for (const s of [es, rs]) {
       const caller = await callerOf(req(await s.sign(claims)));
       assert.deepEqual([caller.role, caller.userId], ["authenticated", USER]);
@@ -63,13 +69,54 @@ Deno.test("SAASBASE_AUTH=jwks: only tokens signed by Auth's keys get through", a
     await refused(callerOf(req(`${text({ alg: "HS256", typ: "JWT" })}.${text(claims)}.c2ln`))); // the legacy kind
     await refused(callerOf(req(`${text({ alg: "none" })}.${text(claims)}.`)));
     await refused(callerOf(req(await es.sign({ ...claims, exp: 1 }))), "token_expired");
+    // Auth's access tokens always expire, and a user's is for the `authenticated` audience.
+    const { exp: _, ...forever } = claims;
+    await refused(callerOf(req(await es.sign(forever))));
+    await refused(callerOf(req(await es.sign({ ...claims, aud: "someone-else" }))));
     // The new API keys: a publishable key is the anon caller; a secret key counts only when listed.
     assert.equal((await callerOf(req("sb_publishable_abc"))).role, "anon");
     assert.equal((await callerOf(req("sb_secret_right"))).role, "service_role");
     await refused(callerOf(req("sb_secret_guess")));
+    // A key may come in the apikey header alone (newer supabase-js never sends one as a bearer token).
+    const byHeader = new Request("http://localhost/x", { headers: { apikey: "sb_secret_right" } });
+    assert.equal((await callerOf(byHeader)).role, "service_role");
     assert.ok(fetches <= 2, `keys are kept, not fetched per token (${fetches})`);
   } finally {
     for (const k of Object.keys(env)) Deno.env.delete(k);
     await server.shutdown();
+  }
+});
+
+Deno.test("SAASBASE_AUTH=jwks with what the platform gives: SUPABASE_JWKS, the project's key dictionaries, its issuer", async () => {
+  const es = await signer("ES256", "key-platform");
+  const env: Record<string, string> = {
+    SAASBASE_AUTH: "jwks",
+    SUPABASE_URL: "https://abc.supabase.co",
+    SUPABASE_JWKS: JSON.stringify({ keys: [es.jwk] }),
+    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: "sb_publishable_ours" }),
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: "sb_secret_ours" }),
+  };
+  for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
+  try {
+    const claims = { role: "authenticated", aud: "authenticated", sub: USER, exp: Date.now() / 1000 + 60 };
+    const ok = await callerOf(req(await es.sign({ ...claims, iss: "https://abc.supabase.co/auth/v1" })));
+    assert.equal(ok.userId, USER);
+    await refused(callerOf(req(await es.sign({ ...claims, iss: "https://other.supabase.co/auth/v1" }))));
+    assert.equal((await callerOf(req("sb_publishable_ours"))).role, "anon");
+    await refused(callerOf(req("sb_publishable_theirs")));
+    assert.equal((await callerOf(req("sb_secret_ours"))).role, "service_role");
+    await refused(callerOf(req("sb_secret_theirs")));
+  } finally {
+    for (const k of Object.keys(env)) Deno.env.delete(k);
+  }
+});
+
+Deno.test("a mistyped SAASBASE_AUTH is refused, never read as trusting the claims", async () => {
+  Deno.env.set("SAASBASE_AUTH", "JWKS");
+  try {
+    const unsigned = `${text({ alg: "none" })}.${text({ role: "service_role" })}.`;
+    await assert.rejects(callerOf(req(unsigned)), (e: unknown) => e instanceof AppError && e.status === 503);
+  } finally {
+    Deno.env.delete("SAASBASE_AUTH");
   }
 });
