@@ -36,6 +36,16 @@ const isPostgrestError = (err: unknown): err is PostgrestErrorLike =>
   typeof err === "object" && err !== null && typeof (err as PostgrestErrorLike).code === "string" &&
   "details" in err && "message" in err;
 
+/** The code for a platform answer without our error body (a function not deployed, the platform's rate
+ * limit, an outage), by its status. */
+const PLATFORM_CODES: Record<number, KnownErrorCode> = {
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  429: "rate_limited",
+  503: "service_unavailable",
+};
+
 /** A SaasbaseError from what supabase-js returned as `error`: an edge function's error response, a
  * PostgrestError from the SQL API, or a network failure (status 0). */
 export async function toSaasbaseError(err: unknown): Promise<SaasbaseError> {
@@ -52,7 +62,7 @@ export async function toSaasbaseError(err: unknown): Promise<SaasbaseError> {
     // The platform's own answers, { code, message }: a missing or invalid (expired) JWT is a 401 to answer by
     // refreshing the session; anything else without our error body is not an answer of ours.
     if (context.status === 401) return new SaasbaseError(401, "invalid_token", body?.message ?? context.statusText);
-    return new SaasbaseError(context.status, context.status >= 500 ? "internal_error" : "bad_response",
+    return new SaasbaseError(context.status, PLATFORM_CODES[context.status] ?? (context.status >= 500 ? "internal_error" : "bad_request"),
       body?.message ?? context.statusText);
   }
   if (isPostgrestError(err)) {
@@ -60,8 +70,9 @@ export async function toSaasbaseError(err: unknown): Promise<SaasbaseError> {
     if (m) return new SaasbaseError(Number(m[1]), err.details ?? "error", err.message);
     // postgrest-js reports a failed fetch as an error without a code.
     if (err.code === "") return new SaasbaseError(0, "network_error", err.message);
-    // PostgREST's own: PGRST301-303 the JWT (401), PGRST202/PGRST205 no such function or table (404).
-    if (/^PGRST30[0-3]$/.test(err.code)) return new SaasbaseError(401, "invalid_token", err.message, err.details ?? undefined);
+    // PostgREST's own: PGRST301-303 the JWT (401; PGRST300 is its own misconfiguration, left as it is),
+    // PGRST202/PGRST205 no such function or table (404).
+    if (/^PGRST30[1-3]$/.test(err.code)) return new SaasbaseError(401, "invalid_token", err.message, err.details ?? undefined);
     if (/^PGRST20[25]$/.test(err.code)) return new SaasbaseError(404, "not_found", err.message, err.details ?? undefined);
     return new SaasbaseError(err.code === "42501" ? 403 : 400, err.code, err.message, err.details ?? undefined);
   }

@@ -279,7 +279,7 @@ begin
   insert into public.referrals (referrer_id, referred_id, code) values (v_referrer, new.id, v_code)
   on conflict (referred_id) do nothing;
   -- An anonymous sign-in is recorded as referred but not paid at sign-up: anonymous users cost nothing to
-  -- make. It is paid at a later moment if that is the config's (an email confirmed, a first payment).
+  -- make. It is paid when it becomes an account (handle_converted_referral), or at a later moment.
   if new.is_anonymous then
     return new;
   end if;
@@ -294,6 +294,25 @@ $$;
 -- Named to run after the profile and wallet triggers (alphabetical order).
 create trigger on_auth_user_created_zreferral after insert on auth.users
   for each row execute function saasbase.handle_new_referral();
+
+-- An anonymous user who becomes an account: its referral's sign-up moment now (and the confirmation's, if
+-- the email is confirmed already).
+create function saasbase.handle_converted_referral() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform saasbase.referral_moment(new.id, 'signup');
+  if new.email_confirmed_at is not null then
+    perform saasbase.referral_moment(new.id, 'email_confirmed');
+  end if;
+  return new;
+end;
+$$;
+create trigger on_auth_user_converted_zreferral after update of is_anonymous on auth.users
+  for each row when (old.is_anonymous and not new.is_anonymous)
+  execute function saasbase.handle_converted_referral();
 
 -- When GoTrue confirms the email: pay the referral if the config waits for that.
 create function saasbase.handle_email_confirmed() returns trigger

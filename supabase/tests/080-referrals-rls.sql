@@ -3,7 +3,7 @@
 -- (service role); the audit log is read by admins only and written by no one directly.
 begin;
 \ir _helpers.psql
-select plan(147);
+select plan(148);
 
 update saasbase.settings set referrer_cash_cents = 200, referral_pay_when = 'signup', referral_monthly_cap = 10, min_cashout_cents = 100;
 do $$
@@ -64,6 +64,9 @@ values ('00000000-0000-4000-8000-0000000000b9', 'authenticated', 'authenticated'
   true, now(), now());
 select is((select status from public.referrals where referred_id = '00000000-0000-4000-8000-0000000000b9'), 'pending',
   'an anonymous referral is recorded, not rewarded (pay_when is signup here)');
+update auth.users set is_anonymous = false, email = 'converted@test.local' where id = '00000000-0000-4000-8000-0000000000b9';
+select is((select status from public.referrals where referred_id = '00000000-0000-4000-8000-0000000000b9'), 'rewarded',
+  '...and rewarded when the user becomes an account');
 
 -- The cash-out state machine: one payout run at a time, and only the current claim's outcome counts.
 create temp table co as select id from public.cashouts where user_id = tests.user_id('a@test.local');

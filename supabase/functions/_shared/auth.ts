@@ -6,7 +6,7 @@
 // verify_jwt off and sets SAASBASE_AUTH=jwks: then every token is verified here (jwks.ts), and the new API
 // keys are understood. Never turn verify_jwt off without SAASBASE_AUTH=jwks: unchecked claims are anyone's.
 import { ServiceUnavailableError, UnauthorizedError } from "./errors.ts";
-import { verifiedClaims } from "./jwks.ts";
+import { JwksUnavailableError, verifiedClaims } from "./jwks.ts";
 
 export type ApiRole = "anon" | "authenticated" | "service_role";
 
@@ -117,13 +117,19 @@ async function verifiedCaller(token: string): Promise<Caller> {
       "service_unavailable",
     );
   }
-  const claims = await verifiedClaims(token, { jwks, url });
-  if (!claims) throw new UnauthorizedError("The token's signature does not verify", "invalid_token");
-  // Auth's access tokens always expire, name their issuer and (for users) their audience.
-  if (typeof claims.exp !== "number") throw new UnauthorizedError("The token has no expiry", "invalid_token");
-  if (base && typeof claims.iss === "string" && claims.iss !== `${base}/auth/v1`) {
-    throw new UnauthorizedError("The token is another project's", "invalid_token");
+  let claims: Record<string, unknown> | undefined;
+  try {
+    claims = await verifiedClaims(token, { jwks, url });
+  } catch (err) {
+    if (err instanceof JwksUnavailableError) {
+      throw new ServiceUnavailableError(err.message, "service_unavailable");
+    }
+    throw err;
   }
+  if (!claims) throw new UnauthorizedError("The token's signature does not verify", "invalid_token");
+  // Auth's access tokens always expire, and a user's is for the `authenticated` audience. (The issuer is not
+  // compared: the keys are the project's own, and its URL differs by where the function runs from.)
+  if (typeof claims.exp !== "number") throw new UnauthorizedError("The token has no expiry", "invalid_token");
   if (claims.role === "authenticated" && claims.aud !== "authenticated") {
     throw new UnauthorizedError("The token is not a user session's", "invalid_token");
   }

@@ -21,6 +21,7 @@ const KEEP_MS = 10 * 60_000;
 const REFETCH_AFTER_MS = 60_000;
 
 let cache: { source: string; keys: Jwk[]; at: number } | undefined;
+let lastAttempt = 0;
 let inFlight: Promise<Jwk[]> | undefined;
 
 function base64url(segment: string): Uint8Array<ArrayBuffer> {
@@ -37,22 +38,31 @@ function json(segment: string): Record<string, unknown> | undefined {
   }
 }
 
+/** The keys of a JWKS: `{ keys: [...] }`, or the bare array some tools give. */
 const keysOf = (set: unknown): Jwk[] => {
-  const keys = (set as { keys?: unknown } | null)?.keys;
+  const keys = Array.isArray(set) ? set : (set as { keys?: unknown } | null)?.keys;
   return Array.isArray(keys) ? keys as Jwk[] : [];
 };
 
 async function fetchKeys(url: string): Promise<Jwk[]> {
+  lastAttempt = Date.now();
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
     if (!res.ok) throw new Error(`JWKS ${url} answered ${res.status}`);
     cache = { source: url, keys: keysOf(await res.json()), at: Date.now() };
   } catch (err) {
-    if (cache?.source !== url) throw err; // nothing known to fall back on
+    if (cache?.source !== url) throw new JwksUnavailableError(String(err)); // nothing known to fall back on
     console.error("JWKS refresh failed; keeping the keys known", err);
-    cache.at = Date.now() - KEEP_MS + REFETCH_AFTER_MS; // try again in a minute
   }
   return cache.keys;
+}
+
+/** Auth's signing keys could not be had (and none are known yet). */
+export class JwksUnavailableError extends Error {
+  constructor(reason: string) {
+    super(`The signing keys could not be fetched: ${reason}`);
+    this.name = "JwksUnavailableError";
+  }
 }
 
 /** The signing keys: `jwks` as given (the platform's SUPABASE_JWKS), or those at `url`. */
@@ -64,8 +74,10 @@ async function signingKeys(source: { jwks?: string; url: string }, fresh: boolea
       return [];
     }
   }
-  const age = cache?.source === source.url ? Date.now() - cache.at : Infinity;
-  if (cache && age < KEEP_MS && !(fresh && age > REFETCH_AFTER_MS)) return cache.keys;
+  const known = cache?.source === source.url ? cache : undefined;
+  const stale = !known || Date.now() - known.at >= KEEP_MS;
+  // A refetch (stale keys, or a key not seen yet) at most once a minute, whether the last one worked or not.
+  if (known && (!(stale || fresh) || Date.now() - lastAttempt < REFETCH_AFTER_MS)) return known.keys;
   inFlight ??= fetchKeys(source.url).finally(() => (inFlight = undefined));
   return await inFlight;
 }
