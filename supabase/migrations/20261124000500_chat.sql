@@ -187,8 +187,8 @@ grant execute on function public.service_role_return_anon_chat(text) to service_
 
 -- One exchange of the chat function, stored in one statement (so one transaction): the conversation when it
 -- is new, the user's message, the answer (complete; stopped by the client midway; or failed: never charged)
--- and, for a complete or stopped answer with a reservation, that reservation settled at its cost (message_id null when the owner deleted the
--- conversation meanwhile). Server-side only.
+-- and, for a complete or stopped answer with a reservation, that reservation settled at its cost
+-- (message_id null when the owner deleted the conversation meanwhile). Server-side only.
 create function public.service_role_record_chat_exchange(
   p_conversation uuid, p_new_conversation boolean, p_user uuid, p_anon_hash text, p_title text, p_persona text,
   p_provider text, p_model text, p_question text, p_answer text, p_status text, p_prompt_tokens integer,

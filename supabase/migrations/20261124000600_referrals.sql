@@ -258,7 +258,9 @@ end;
 $$;
 
 -- On sign-up: the user's code, and the referral from `referral_code` in the sign-up metadata (an unknown code
--- is ignored: sign-up must not fail over it). Paid at once when the config says `signup`.
+-- is ignored: sign-up must not fail over it). Paid at once when the config says `signup`. An anonymous sign-in
+-- is recorded as referred but not paid: anonymous users cost nothing to make. When it becomes an account (the
+-- second trigger, on is_anonymous) its referral gets the moments a sign-up gets.
 create function saasbase.handle_new_referral() returns trigger
 language plpgsql
 security definer
@@ -268,20 +270,20 @@ declare
   v_code text := upper(trim(new.raw_user_meta_data ->> 'referral_code'));
   v_referrer uuid;
 begin
-  insert into public.referral_codes (user_id, code) values (new.id, saasbase.new_referral_code());
-  if v_code is null or v_code = '' then
-    return new;
-  end if;
-  select user_id into v_referrer from public.referral_codes where code = v_code;
-  if v_referrer is null or v_referrer = new.id then
-    return new;
-  end if;
-  insert into public.referrals (referrer_id, referred_id, code) values (v_referrer, new.id, v_code)
-  on conflict (referred_id) do nothing;
-  -- An anonymous sign-in is recorded as referred but not paid at sign-up: anonymous users cost nothing to
-  -- make. It is paid when it becomes an account (handle_converted_referral), or at a later moment.
-  if new.is_anonymous then
-    return new;
+  if tg_op = 'INSERT' then
+    insert into public.referral_codes (user_id, code) values (new.id, saasbase.new_referral_code());
+    if v_code is null or v_code = '' then
+      return new;
+    end if;
+    select user_id into v_referrer from public.referral_codes where code = v_code;
+    if v_referrer is null or v_referrer = new.id then
+      return new;
+    end if;
+    insert into public.referrals (referrer_id, referred_id, code) values (v_referrer, new.id, v_code)
+    on conflict (referred_id) do nothing;
+    if new.is_anonymous then
+      return new;
+    end if;
   end if;
   perform saasbase.referral_moment(new.id, 'signup');
   -- A user GoTrue creates confirmed already (confirmations off, or made by an admin) is paid now too.
@@ -294,25 +296,9 @@ $$;
 -- Named to run after the profile and wallet triggers (alphabetical order).
 create trigger on_auth_user_created_zreferral after insert on auth.users
   for each row execute function saasbase.handle_new_referral();
-
--- An anonymous user who becomes an account: its referral's sign-up moment now (and the confirmation's, if
--- the email is confirmed already).
-create function saasbase.handle_converted_referral() returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  perform saasbase.referral_moment(new.id, 'signup');
-  if new.email_confirmed_at is not null then
-    perform saasbase.referral_moment(new.id, 'email_confirmed');
-  end if;
-  return new;
-end;
-$$;
 create trigger on_auth_user_converted_zreferral after update of is_anonymous on auth.users
   for each row when (old.is_anonymous and not new.is_anonymous)
-  execute function saasbase.handle_converted_referral();
+  execute function saasbase.handle_new_referral();
 
 -- When GoTrue confirms the email: pay the referral if the config waits for that.
 create function saasbase.handle_email_confirmed() returns trigger
