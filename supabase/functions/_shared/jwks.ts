@@ -20,6 +20,8 @@ const ALGORITHMS: Record<
 const KEEP_MS = 10 * 60_000;
 const REFETCH_AFTER_MS = 60_000;
 
+// SUPABASE_JWKS parsed once (it is read on every request), and the keys fetched from a URL.
+let given: { text: string; keys: Jwk[] } | undefined;
 let cache: { source: string; keys: Jwk[]; at: number } | undefined;
 let lastAttempt = 0;
 let inFlight: Promise<Jwk[]> | undefined;
@@ -68,11 +70,14 @@ export class JwksUnavailableError extends Error {
 /** The signing keys: `jwks` as given (the platform's SUPABASE_JWKS), or those at `url`. */
 async function signingKeys(source: { jwks?: string; url: string }, fresh: boolean): Promise<Jwk[]> {
   if (source.jwks) {
-    try {
-      return keysOf(JSON.parse(source.jwks));
-    } catch {
-      return [];
+    if (given?.text !== source.jwks) {
+      let keys: Jwk[] = [];
+      try {
+        keys = keysOf(JSON.parse(source.jwks));
+      } catch { /* not JSON: no keys */ }
+      given = { text: source.jwks, keys };
     }
+    return given.keys;
   }
   const known = cache?.source === source.url ? cache : undefined;
   const stale = !known || Date.now() - known.at >= KEEP_MS;
