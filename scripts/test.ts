@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { supabaseCli } from "../src/local/database.ts";
 import { DENO_BIN, FUNCTIONS_DIR, ROOT } from "../src/local/paths.ts";
 import { throwawayDatabase, type ThrowawayDatabase } from "../src/local/throwaway.ts";
@@ -15,7 +15,8 @@ interface StepResult {
   passed: number;
   failed: number;
   seconds: number;
-  note?: string;
+  /** Names and first message lines of failed tests, repeated under the summary (CI shows only the tail). */
+  failures?: string[];
 }
 
 const results: StepResult[] = [];
@@ -40,7 +41,7 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): Pro
 async function step(
   name: string,
   body: () => Promise<{ code: number; output: string }>,
-  count?: (output: string) => { passed: number; failed: number } | undefined,
+  count?: (output: string) => { passed: number; failed: number; failures?: string[] } | undefined,
 ) {
   console.log(`\n━━ ${name}`);
   const started = Date.now();
@@ -55,18 +56,38 @@ async function step(
   let { passed, failed } = counted ?? (result.code === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 });
   // A runner that exits non-zero with every test passing (a crash, a bad plan) still fails.
   if (result.code !== 0 && failed === 0) failed = 1;
-  results.push({ name, passed, failed, seconds: (Date.now() - started) / 1000 });
+  results.push({ name, passed, failed, seconds: (Date.now() - started) / 1000, failures: counted?.failures });
 }
 
 const tap = (output: string) => {
   const m = /Files=\d+, Tests=(\d+)/.exec(output);
   const failedLines = [...output.matchAll(/Failed (\d+)\/\d+ subtests/g)].reduce((n, x) => n + Number(x[1]), 0);
-  return m ? { passed: Number(m[1]) - failedLines, failed: failedLines } : undefined;
+  // pg_prove's "Test Summary Report": each failing file, then its failed test numbers.
+  const report = output.split("Test Summary Report")[1] ?? "";
+  const failures = [...report.matchAll(/^(\S+\.sql)\s.*\n(?:\s+.*\n)*?\s+Failed tests?:\s+(.+)$/gm)].map((x) => `${x[1]}: failed test ${x[2]}`);
+  return m ? { passed: Number(m[1]) - failedLines, failed: failedLines, failures } : undefined;
 };
 const denoCounts = (output: string) => {
   const m = /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/.exec(output);
-  return m ? { passed: Number(m[1]), failed: Number(m[2]) } : undefined;
+  // deno test's FAILURES section: `name => file:line:col`.
+  const failures = [...(output.split(/^ *(?:ERRORS|FAILURES) *$/m).at(-1) ?? "").matchAll(/^(.+ => \S+)$/gm)].map((x) => x[1]);
+  return m ? { passed: Number(m[1]), failed: Number(m[2]), failures: Number(m[2]) ? failures : [] } : undefined;
 };
+
+/** `file > test: first line of the message` for each failed test (and each file that failed to run). */
+function vitestFailures(report: {
+  testResults?: { name: string; status: string; message?: string; assertionResults?: { fullName: string; status: string; failureMessages?: string[] }[] }[];
+}): string[] {
+  const out: string[] = [];
+  for (const file of report.testResults ?? []) {
+    const where = relative(ROOT, file.name);
+    const failed = (file.assertionResults ?? []).filter((a) => a.status === "failed");
+    for (const a of failed) out.push(`${where} > ${a.fullName}: ${firstLine(a.failureMessages?.[0])}`);
+    if (!failed.length && file.status === "failed") out.push(`${where}: ${firstLine(file.message)}`);
+  }
+  return out;
+}
+const firstLine = (s?: string) => (s ?? "").split("\n").find((l) => l.trim())?.slice(0, 300) ?? "";
 
 let db: ThrowawayDatabase | undefined;
 const started = Date.now();
@@ -114,7 +135,7 @@ try {
     run(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`]), () => {
     try {
       const r = JSON.parse(readFileSync(report, "utf8"));
-      return { passed: r.numPassedTests, failed: r.numFailedTests + (r.numRuntimeErrorTests ?? 0) };
+      return { passed: r.numPassedTests, failed: r.numFailedTests + (r.numRuntimeErrorTests ?? 0), failures: vitestFailures(r) };
     } catch {
       return undefined;
     } finally {
@@ -129,6 +150,7 @@ console.log("\n━━ summary");
 for (const r of results) {
   const mark = r.failed ? "FAIL" : "ok  ";
   console.log(`${mark} ${r.name.padEnd(62)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed ${r.seconds.toFixed(1).padStart(6)} s`);
+  for (const f of r.failures ?? []) console.log(`       ✗ ${f}`);
 }
 const passed = results.reduce((n, r) => n + r.passed, 0);
 const failed = results.reduce((n, r) => n + r.failed, 0);

@@ -10,6 +10,10 @@ afterAll(() => sql.end());
 async function script(provider: "openai" | "gemini", steps: Step[]) {
   await fetch(`${stack().aiUrl}/_test/script`, { method: "POST", body: JSON.stringify({ provider, steps }) });
 }
+/** Lets answers scripted with `holdAfter` go on. */
+async function releaseHeld() {
+  await fetch(`${stack().aiUrl}/_test/release`, { method: "POST" });
+}
 async function upstreamRequests(): Promise<{ provider: string; model: string; messages: { role: string; content: string }[] }[]> {
   return (await (await fetch(`${stack().aiUrl}/_test/state`)).json()).requests;
 }
@@ -144,7 +148,8 @@ describe("POST /chat", () => {
 
   it("a client that stops the answer midway pays for the part it received, never the worst case", async () => {
     const user = await paidUser("stop", 50);
-    await script("openai", [{ kind: "ok", chunks: ["a", "b", "c", "d", "e", "f"], delayMs: 150 }]);
+    // Held after the first token until the client hangs up: the stop always lands after "a", before "b".
+    await script("openai", [{ kind: "ok", chunks: ["a", "b", "c", "d", "e", "f"], holdAfter: 1 }]);
     const abort = new AbortController();
     const res = await post(user.token, { message: "slow one" }, abort.signal);
     expect(res.status).toBe(200);
@@ -166,7 +171,7 @@ describe("POST /chat", () => {
 
   it("a client gone before any content pays nothing", async () => {
     const user = await paidUser("early", 50);
-    await script("openai", [{ kind: "ok", chunks: ["late"], delayMs: 400 }]);
+    await script("openai", [{ kind: "ok", chunks: ["late"], holdAfter: 0 }]); // no content until the client is gone
     const abort = new AbortController();
     const pending = post(user.token, { message: "never mind" }, abort.signal).catch((e) => e);
     await until(() => ledger(user.id), (r) => r.length === 1); // reserved, waiting for the first token
@@ -180,10 +185,10 @@ describe("POST /chat", () => {
 
   it("the chat's reservation is the server's: the user cannot release it mid-answer to chat free", async () => {
     const user = await paidUser("cheat", 50);
-    await script("openai", [{ kind: "ok", chunks: ["a", "b", "c"], delayMs: 100 }]);
+    await script("openai", [{ kind: "ok", chunks: ["a", "b", "c"], holdAfter: 1 }]);
     const res = await post(user.token, { message: "for free?" });
     const reader = res.body!.getReader();
-    await reader.read(); // the answer has started
+    await reader.read(); // the answer has started, and is held there
     // What a client could send through PostgREST meanwhile: its open reservation, released or settled at 0.
     const [held] = await asUser(sql, user.id, (tx) => tx`select id from public.credit_reservations where status = 'open'`);
     for (const call of [
@@ -192,6 +197,7 @@ describe("POST /chat", () => {
     ]) {
       await expect(asUser(sql, user.id, call)).rejects.toMatchObject({ code: "PT403", detail: "reservation_server_held" });
     }
+    await releaseHeld();
     let text = "";
     for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
     const done = parseSse(text).find((e) => e.event === "done")!.data;
@@ -205,11 +211,12 @@ describe("POST /chat", () => {
     const first = await chat(user.token, { message: "start" });
     const conversationId = first.events[0].data.conversation_id;
     const paidFirst = first.events.at(-1)!.data.credits_charged;
-    await script("openai", [{ kind: "ok", chunks: ["x", "y", "z"], delayMs: 100 }]);
+    await script("openai", [{ kind: "ok", chunks: ["x", "y", "z"], holdAfter: 1 }]);
     const res = await post(user.token, { conversation_id: conversationId, message: "and delete" });
     const reader = res.body!.getReader();
-    await reader.read();
+    await reader.read(); // held after the first token
     await asUser(sql, user.id, (tx) => tx`delete from public.conversations where id = ${conversationId}`);
+    await releaseHeld();
     let text = "";
     for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
     const done = parseSse(text).find((e) => e.event === "done")!.data;

@@ -113,8 +113,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       logFile: opts.functionsLogFile,
     });
     cleanups.push(() => workers.stop());
-    await workers.start();
 
+    // The API port is taken before the workers ask the OS for free ports: it lies in Linux's ephemeral range
+    // (54321 does), so a worker could otherwise be handed it. Until the workers listen, the gateway answers
+    // 404 for every function, and nobody has the URL yet.
     const gateway: Server = createGateway(workers, project.jwtSecret);
     await listen(gateway, apiPort);
     cleanups.push(
@@ -123,6 +125,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         gateway.closeAllConnections();
       }),
     );
+    await workers.start();
 
     return {
       apiUrl,

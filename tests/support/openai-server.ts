@@ -6,7 +6,15 @@ import { createServer, type Server, type ServerResponse } from "node:http";
 import { freePort } from "../../src/local/functions.ts";
 
 export type Step =
-  | { kind: "ok"; chunks?: string[]; usage?: { prompt_tokens: number; completion_tokens: number }; delayMs?: number }
+  | {
+    kind: "ok";
+    chunks?: string[];
+    usage?: { prompt_tokens: number; completion_tokens: number };
+    delayMs?: number;
+    /** Sends this many chunks, then waits for POST /_test/release or for the client to hang up: tests that
+     * act mid-answer do so while the answer is held, whatever the machine's pace. */
+    holdAfter?: number;
+  }
   | { kind: "status"; status: number }
   | { kind: "die"; after: number }; // sends `after` chunks, then drops the connection
 
@@ -26,6 +34,8 @@ export async function startOpenAIServer() {
   /** Delay before each chunk of unscripted answers (benchmarks: a model's pace). */
   let defaultDelayMs = 0;
   const requests: Recorded[] = [];
+  /** Answers waiting at their `holdAfter` point. */
+  const held = new Set<() => void>();
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   const chunk = (model: string, delta: Record<string, unknown>, finish: string | null = null) =>
@@ -48,6 +58,13 @@ export async function startOpenAIServer() {
         res.socket?.destroy();
         return;
       }
+      if (step.kind === "ok" && step.holdAfter === i) {
+        await new Promise<void>((release) => {
+          held.add(release);
+          res.once("close", release);
+        });
+        if (res.destroyed) return;
+      }
       if (step.kind === "ok" && step.delayMs) await sleep(step.delayMs);
       res.write(chunk(model, { content: chunks[i] }));
     }
@@ -67,6 +84,12 @@ export async function startOpenAIServer() {
       if (url.pathname === "/_test/script" && req.method === "POST") {
         const { provider, steps } = JSON.parse(text) as { provider: string; steps: Step[] };
         scripts.set(provider, [...steps]);
+        res.writeHead(204).end();
+        return;
+      }
+      if (url.pathname === "/_test/release" && req.method === "POST") {
+        for (const release of held) release();
+        held.clear();
         res.writeHead(204).end();
         return;
       }
