@@ -68,8 +68,8 @@ async function checkoutCompleted(
   return await upsertSubscription(tx, await stripe().subscriptions.retrieve(subscriptionId), eventAt);
 }
 
-/** The most credits one purchase can carry (purchases.credits is an integer). */
-const MAX_CREDITS = 2_147_483_647;
+/** Postgres integer's ceiling: purchases.credits and the refunded cents are integer columns. */
+const MAX_INT = 2_147_483_647;
 
 /**
  * The whole effect of an event, when it is one SQL call: an expression giving the outcome, which the handler
@@ -86,7 +86,7 @@ export function oneStatementEffect(sql: Sql, event: Stripe.Event): Fragment | un
   // Credits in metadata are what our checkout put there; a paid session without a usable count is no credit
   // pack of ours (another integration on the same Stripe account), and is acknowledged as such.
   const credits = Number(session.metadata?.credits);
-  const ours = Number.isInteger(credits) && credits > 0 && credits <= MAX_CREDITS;
+  const ours = Number.isInteger(credits) && credits > 0 && credits <= MAX_INT;
   if (session.payment_status !== "paid" || !ours) return sql`'ignored'`;
   const buyer = sql`public.service_role_stripe_user(
     ${str(session, "metadata.user_id", "client_reference_id") ?? null}, ${str(session, "customer") ?? null})`;
@@ -165,7 +165,7 @@ async function chargeRefunded(tx: Tx, charge: Stripe.Charge): Promise<Outcome> {
   const paymentIntent = str(charge, "payment_intent");
   if (!paymentIntent) return "ignored";
   const [{ outcome }] = await tx`select public.service_role_apply_refund(${paymentIntent}, ${charge.id},
-    ${Math.min(charge.amount_refunded, MAX_CREDITS)}) as outcome`;
+    ${Math.min(charge.amount_refunded, MAX_INT)}) as outcome`;
   return outcome;
 }
 
