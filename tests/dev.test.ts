@@ -7,6 +7,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../src/local/functions.ts";
+import { LocalCluster } from "../src/local/postgres.ts";
 import { ROOT } from "../src/local/paths.ts";
 import { tempDir } from "../src/local/throwaway.ts";
 
@@ -31,7 +32,9 @@ interface Dev {
   seconds: number;
 }
 
-async function startDev(...args: string[]): Promise<Dev> {
+const startDev = (...args: string[]) => startDevWith({}, ...args);
+
+async function startDevWith(env: Record<string, string>, ...args: string[]): Promise<Dev> {
   const started = Date.now();
   const child = spawn(join(ROOT, "node_modules/.bin/tsx"), ["src/local/dev.ts", ...args], {
     cwd: ROOT,
@@ -43,6 +46,7 @@ async function startDev(...args: string[]): Promise<Dev> {
       SAASBASE_WATCH: "0",
       SUPABASE_DB_URL: "",
       DATABASE_URL: "",
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -129,4 +133,22 @@ describe("npm run dev", () => {
     expect((await fetch(`${third.status["Functions URL"]}/health`)).status).toBe(200);
     await stopDev(third);
   }, 180_000);
+
+  it("on a database it is given: bootstraps and migrates it, but puts no demo users in it", async () => {
+    // Plain Postgres standing in for a database of one's own (a hosted one is never bootstrapped: it has auth.users).
+    const own = new LocalCluster({ dataDir: join(stateDir, "own"), port: await freePort(), durable: false });
+    await own.start();
+    try {
+      apiPort = await freePort();
+      const dev = await startDevWith({ SUPABASE_DB_URL: own.url });
+      expect(dev.status["DB URL"]).toBe(own.url);
+      expect((await fetch(`${dev.status["Functions URL"]}/health`)).status).toBe(200);
+      expect(await emails(own.url)).toEqual([]); // seed.sql's admin (known password) is the local cluster's only
+      const [{ n }] = await query(own.url, (sql) => sql`select count(*)::int as n from public.plans`);
+      expect(n).toBeGreaterThan(0); // migrated and the config synced
+      await stopDev(dev);
+    } finally {
+      await own.destroy();
+    }
+  }, 120_000);
 });

@@ -94,7 +94,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       dbUrl = cluster.url;
     }
 
-    const { bootstrapped, catalog } = await prepareDatabase(dbUrl);
+    // The seed's demo users (an admin with a known password) only go into the cluster this stack owns, never
+    // into a database it was pointed at.
+    const { bootstrapped, catalog } = await prepareDatabase(dbUrl, { seed: !opts.dbUrl });
 
     const keys = apiKeys(project.jwtSecret);
     const apiUrl = `http://127.0.0.1:${apiPort}`;
