@@ -307,6 +307,8 @@ declare
   v_purchase public.purchases;
   v_refunded integer;
   v_target integer;
+  v_parked uuid;
+  v_debit jsonb;
   v_clawed integer := 0;
 begin
   -- The purchase and its refund serialize on the payment intent: a refund that arrives while the purchase is
@@ -319,13 +321,32 @@ begin
     on conflict (payment_intent_id) do update set amount_refunded = greatest(e.amount_refunded, excluded.amount_refunded);
     return 'held';
   end if;
-  v_refunded := greatest(least(p_amount_refunded, v_purchase.amount_cents), v_purchase.refunded_cents);
+  v_refunded := least(p_amount_refunded, v_purchase.amount_cents);
+  if v_refunded <= v_purchase.refunded_cents then
+    return 'applied'; -- a repeated or late (smaller) refund: this much was clawed back when it first came
+  end if;
   v_target := case when v_purchase.amount_cents > 0
     then round(v_purchase.credits::numeric * v_refunded / v_purchase.amount_cents)::integer else 0 end;
   if v_target > v_purchase.credits_clawed_back then
-    v_clawed := (public.service_role_debit_credits(v_purchase.user_id, v_target - v_purchase.credits_clawed_back,
+    -- Credits the buyer parked in reservations of their own come back first: held there while the refund
+    -- passed, they would otherwise be released afterwards, refunded and kept. (Chat answers' reservations are
+    -- the server's, bounded by one answer, and settle as usual.) Released before the wallet is locked for the
+    -- debit, in the lock order of every release: quota counter, wallet, reservation.
+    if (select w.balance from public.wallets w where w.user_id = v_purchase.user_id)
+        < v_target - v_purchase.credits_clawed_back then
+      for v_parked in select r.id from public.credit_reservations r
+        where r.user_id = v_purchase.user_id and r.status = 'open' and not r.held_by_server and r.amount > 0
+        order by r.created_at
+      loop
+        perform saasbase.release_reservation(v_purchase.user_id, v_parked, false);
+      end loop;
+    end if;
+    v_debit := public.service_role_debit_credits(v_purchase.user_id, v_target - v_purchase.credits_clawed_back,
       'refund', 'refund of ' || v_purchase.checkout_session_id, format('refund:%s:%s', p_charge, v_refunded), true,
-      p_charge) ->> 'debited')::integer;
+      p_charge);
+    if not (v_debit ->> 'replayed')::boolean then
+      v_clawed := (v_debit ->> 'debited')::integer;
+    end if;
   end if;
   update public.purchases set refunded_cents = v_refunded,
     status = case when v_refunded >= v_purchase.amount_cents then 'refunded' else 'partially_refunded' end,

@@ -3,7 +3,7 @@
 -- grant in one idempotent statement. Service role only.
 begin;
 \ir _helpers.psql
-select plan(26);
+select plan(35);
 
 select tests.create_user('a@test.local');
 select tests.create_user('b@test.local');
@@ -61,6 +61,48 @@ select ok(public.service_role_claim_stripe_event('evt_2', 'invoice.paid', now(),
 select is((select (processed_at is not null, attempts, last_error) from public.stripe_events where id = 'evt_2'),
   (true, 2, null::text), '... counting the attempt and clearing the error');
 select ok(not public.service_role_claim_stripe_event('evt_2', 'invoice.paid', now(), '{}'), '... once');
+
+-- Refunds: credits parked in the buyer's own reservation come back; a late, smaller refund takes nothing twice
+select tests.create_user('r@test.local');
+select public.service_role_record_credit_purchase(tests.user_id('r@test.local'), 'cs_r1', 'pi_r1', null, 1000, 1000,
+  'usd', 0) is not null as bought;
+create temp table parked as select (select balance from public.wallets where user_id = tests.user_id('r@test.local')) as all_credits;
+create temp table park (r jsonb);
+grant select on parked to authenticated;
+grant insert on park to authenticated;
+select tests.become('r@test.local');
+insert into park select public.reserve_credits('coloring_page', 1000, 'park', (select all_credits from parked));
+select tests.become('postgres');
+select is((select balance from public.wallets where user_id = tests.user_id('r@test.local')), 0::bigint,
+  'a buyer parks every credit in a reservation of their own ...');
+select is(public.service_role_apply_refund('pi_r1', 'ch_r1', 1000), 'applied', '... the full refund comes ...');
+select is((select (credits_clawed_back, status) from public.purchases where checkout_session_id = 'cs_r1'),
+  (1000, 'refunded'::text), '... and claws back every refunded credit ...');
+select is((select (status, balance) from public.credit_reservations r join public.wallets w using (user_id)
+  where r.id = ((select r from park) ->> 'reservation_id')::uuid),
+  ('released'::text, (select all_credits from parked) - 1000), '... out of the released reservation');
+
+select tests.create_user('s@test.local');
+select public.service_role_record_credit_purchase(tests.user_id('s@test.local'), 'cs_s1', 'pi_s1', null, 1000, 1000,
+  'usd', 0) is not null as bought;
+select public.service_role_debit_credits(tests.user_id('s@test.local'),
+  (select balance - 100 from public.wallets where user_id = tests.user_id('s@test.local')), 'adjustment', 'spent', 'spent')
+  is not null as spent;
+select is(public.service_role_apply_refund('pi_s1', 'ch_s1', 500), 'applied', 'half refunded with 100 credits left');
+select is((select credits_clawed_back from public.purchases where checkout_session_id = 'cs_s1'), 100,
+  'takes the 100 unspent');
+select public.service_role_record_credit_purchase(tests.user_id('s@test.local'), 'cs_s2', 'pi_s2', null, 1000, 1000,
+  'usd', 0) is not null as bought_again;
+select is(public.service_role_apply_refund('pi_s1', 'ch_s1', 200), 'applied', 'a late, smaller refund event ...');
+select is((select (credits_clawed_back, refunded_cents, -(select sum(amount) from public.credit_ledger l
+    where l.user_id = tests.user_id('s@test.local') and l.kind = 'refund')::integer)
+  from public.purchases where checkout_session_id = 'cs_s1'), (100, 500, 100),
+  '... changes nothing: the ledger and the purchase agree on what was clawed back');
+select public.service_role_apply_refund('pi_s1', 'ch_s1', 1000);
+select is((select (credits_clawed_back, -(select sum(amount) from public.credit_ledger l
+    where l.user_id = tests.user_id('s@test.local') and l.kind = 'refund')::integer)
+  from public.purchases where checkout_session_id = 'cs_s1'), (1000, 1000),
+  'the full refund takes the rest; ledger and purchase still agree');
 
 -- Clients cannot call any of them
 select throws_ok($$ select tests.become('a@test.local'); select public.service_role_stripe_user(null, 'cus_b') $$,
