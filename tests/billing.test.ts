@@ -368,19 +368,38 @@ describe("stripe-webhook", () => {
       expect((await sql`select plan_id from public.profiles where id = ${late.id}`)[0].plan_id).toBe("plus");
     });
 
+    const planInvoice = (id: string, billing_reason: string, periodStart: number, amount_paid = 1900) => ({
+      id, object: "invoice", customer, status: "paid", amount_paid, amount_due: amount_paid, currency: "usd", billing_reason,
+      parent: { type: "subscription_details", subscription_details: { subscription: sub("active").id } },
+      lines: { object: "list", data: [{ id: "il_1", period: { start: periodStart, end: periodStart + 2_592_000 },
+        pricing: { type: "price_details", price_details: { price: plusPrice } } }] },
+    });
+
     it("invoice.paid grants the plan's monthly credits once per invoice, even when repeated", async () => {
       await sql`insert into public.customers (user_id, stripe_customer_id) values (${member.id}, ${customer}) on conflict do nothing`;
       const before = await balanceOf(member.id);
-      const invoice = {
-        id: `in_${member.id.slice(0, 8)}`, object: "invoice", customer, status: "paid", amount_paid: 1900, amount_due: 1900, currency: "usd",
-        parent: { type: "subscription_details", subscription_details: { subscription: sub("active").id } },
-        lines: { object: "list", data: [{ id: "il_1", pricing: { type: "price_details", price_details: { price: plusPrice } } }] },
-      };
+      const invoice = planInvoice(`in_${member.id.slice(0, 8)}`, "subscription_cycle", 1_800_000_000);
       await deliver(event("invoice.paid", invoice));
       await deliver(event("invoice.paid", invoice)); // a new event id for the same invoice
       expect(await balanceOf(member.id)).toBe(before + 1000);
       const [row] = await sql`select status, credits_granted from public.invoices where id = ${invoice.id}`;
       expect(row).toEqual({ status: "paid", credits_granted: 1000 });
+    });
+
+    it("grants once per billing period: a plan change's invoices (switching back and forth) mint nothing", async () => {
+      const before = await balanceOf(member.id);
+      // Switching interval and back: Stripe invoices each change, the second often at $0 (unused time credited).
+      await deliver(event("invoice.paid", planInvoice(`in_up_${member.id.slice(0, 8)}`, "subscription_update", 1_800_100_000)));
+      await deliver(event("invoice.paid", planInvoice(`in_back_${member.id.slice(0, 8)}`, "subscription_update", 1_800_200_000, 0)));
+      // A second invoice for a period already paid (one re-issued by hand, say) grants nothing more either.
+      await deliver(event("invoice.paid", planInvoice(`in_again_${member.id.slice(0, 8)}`, "subscription_cycle", 1_800_000_000)));
+      expect(await balanceOf(member.id)).toBe(before);
+      const ids = ["up", "back", "again"].map((k) => `in_${k}_${member.id.slice(0, 8)}`);
+      const rows = await sql`select credits_granted from public.invoices where id = any(${ids})`;
+      expect(rows.map((r) => r.credits_granted)).toEqual([0, 0, 0]);
+      // The next renewal grants again.
+      await deliver(event("invoice.paid", planInvoice(`in_next_${member.id.slice(0, 8)}`, "subscription_cycle", 1_802_592_000)));
+      expect(await balanceOf(member.id)).toBe(before + 1000);
     });
 
     it("a payment_failed delivered after the invoice was paid changes nothing and sends no email", async () => {

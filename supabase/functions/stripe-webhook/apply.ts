@@ -116,22 +116,36 @@ async function upsertInvoice(tx: Tx, invoice: unknown, userId: string, status: s
       credits_granted = greatest(public.invoices.credits_granted, excluded.credits_granted)`;
 }
 
-/** invoice.paid: the plan's monthly credits, once per invoice (the ledger key is the invoice id). */
+/** Invoices that open a billing period of a subscription: its first, and each renewal. A plan change's invoice
+ * (proration, often $0 after the unused time is credited back) opens none: were it to grant the plan's credits,
+ * switching back and forth would mint them. */
+const PERIOD_INVOICES = new Set(["subscription_create", "subscription_cycle"]);
+
+/** invoice.paid: the plan's credits for the billing period the invoice opens, once per subscription period
+ * (the ledger key), however many invoices or events name it. */
 async function invoicePaid(tx: Tx, invoice: unknown): Promise<Outcome> {
   const userId = await userFor(tx, invoice);
   if (!userId) return "unknown_user";
   const lines = (at(invoice, "lines.data") as unknown[] | undefined) ?? [];
-  const priceIds = lines.map((l) => str(l, "pricing.price_details.price", "price")).filter((p): p is string =>
-    !!p
-  );
-  const [plan] = await tx`
-    select pl.id, pl.monthly_credits from public.prices x
-    join public.products p on p.id = x.product_id join public.plans pl on pl.id = p.plan_id
-    where x.id = any(${priceIds}) limit 1`;
-  const credits = plan?.monthly_credits ?? 0;
-  if (credits > 0) {
-    await tx`select public.service_role_grant_credits(${userId}, ${credits}, 'grant', ${`${plan.id} plan credits`},
-      ${`invoice:${str(invoice, "id")}`}, null, ${str(invoice, "id")!})`;
+  const priceOf = (line: unknown) => str(line, "pricing.price_details.price", "price");
+  const priceIds = lines.map(priceOf).filter((p): p is string => !!p);
+  const [plan] = PERIOD_INVOICES.has(str(invoice, "billing_reason") ?? "")
+    ? await tx`
+      select pl.id, pl.monthly_credits, x.id as price_id from public.prices x
+      join public.products p on p.id = x.product_id join public.plans pl on pl.id = p.plan_id
+      where x.id = any(${priceIds}) limit 1`
+    : [];
+  let credits = 0;
+  if (plan?.monthly_credits > 0) {
+    const periodStart = num(lines.find((l) => priceOf(l) === plan.price_id), "period.start");
+    const subscription = invoiceSubscription(invoice);
+    const key = subscription && periodStart
+      ? `plan:${subscription}:${periodStart}`
+      : `invoice:${str(invoice, "id")}`;
+    const [{ granted }] =
+      await tx`select public.service_role_grant_credits(${userId}, ${plan.monthly_credits},
+      'grant', ${`${plan.id} plan credits`}, ${key}, null, ${str(invoice, "id")!}) as granted`;
+    if (!granted.replayed) credits = plan.monthly_credits;
   }
   await upsertInvoice(tx, invoice, userId, "paid", credits);
   if ((num(invoice, "amount_paid") ?? 0) > 0) {
