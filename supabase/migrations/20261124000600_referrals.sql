@@ -418,6 +418,13 @@ begin
   if v_cashout.status not in ('requested', 'failed') and not (v_cashout.status = 'approved' and not approve) then
     perform saasbase.fail('PT409', 'cashout_closed', format('This cash-out is %s', v_cashout.status));
   end if;
+  -- Approved and tried by a payout run whose outcome was not final (Stripe timed out, say): the transfer may
+  -- exist. Rejecting would hand the cash back while it was paid; the next run finds such a transfer (by its
+  -- transfer group) and records it, or fails for good, and a failed cash-out can be rejected.
+  if v_cashout.status = 'approved' and v_cashout.claimed_at is not null then
+    perform saasbase.fail('PT409', 'cashout_payout_unsettled',
+      'A payout run tried this cash-out without a final outcome: run the payout again before rejecting it');
+  end if;
   if approve then
     update public.cashouts set status = 'approved', decided_by = v_admin, decided_at = now(), decision_reason = reason
     where id = v_cashout.id;

@@ -3,7 +3,7 @@
 -- (service role); the audit log is read by admins only and written by no one directly.
 begin;
 \ir _helpers.psql
-select plan(148);
+select plan(153);
 
 update saasbase.settings set referrer_cash_cents = 200, referral_pay_when = 'signup', referral_monthly_cap = 10, min_cashout_cents = 100;
 do $$
@@ -70,6 +70,9 @@ select is((select status from public.referrals where referred_id = '00000000-000
 
 -- The cash-out state machine: one payout run at a time, and only the current claim's outcome counts.
 create temp table co as select id from public.cashouts where user_id = tests.user_id('a@test.local');
+-- The fixture's cash-out was inserted as a row only: its cash held as a request holds it.
+update public.cash_wallets set available_cents = available_cents - 100, held_cents = held_cents + 100
+where user_id = tests.user_id('a@test.local');
 grant select on co to authenticated;
 select tests.become('admin@test.local');
 select throws_ok($$ select public.admin_decide_cashout((select id from co), null) $$, 'PT422', null,
@@ -84,6 +87,23 @@ select throws_ok($$ select public.service_role_record_payout((select id from co)
 select tests.become('admin@test.local');
 select throws_ok($$ select public.admin_decide_cashout((select id from co), false) $$, 'PT409', null,
   'a cash-out being paid cannot be rejected');
+select tests.become('postgres');
+select is(public.service_role_record_payout((select id from co), 0, null, 'timeout', false) ->> 'status', 'approved',
+  'a run that timed out at Stripe leaves it approved, for the next run ...');
+select tests.become('admin@test.local');
+select throws_ok($$ select public.admin_decide_cashout((select id from co), false) $$, 'PT409',
+  'A payout run tried this cash-out without a final outcome: run the payout again before rejecting it',
+  '... and no admin can reject it meanwhile (the transfer may exist)');
+select tests.become('postgres');
+select public.service_role_claim_cashout((select id from co)) ->> 'status' as claimed_again;
+select is(public.service_role_record_payout((select id from co), 0, null, 'account closed', true) ->> 'status', 'failed',
+  'the next run fails for good (no transfer found, Stripe refuses) ...');
+select tests.become('admin@test.local');
+select is(public.admin_decide_cashout((select id from co), false) ->> 'status', 'rejected',
+  '... and then it can be rejected');
+select tests.become('postgres');
+select is((select (available_cents, held_cents) from public.cash_wallets where user_id = tests.user_id('a@test.local')),
+  (400::bigint, 0::bigint), 'its cash back with the user');
 select tests.become('postgres');
 
 select * from finish();

@@ -58,6 +58,8 @@ export const ERROR_CODES = {
   /** 409: the cash-out is not approved yet, or is closed. */
   cashout_not_approved: 409,
   cashout_closed: 409,
+  /** 409: a payout run tried this cash-out without a final outcome; run the payout again before rejecting. */
+  cashout_payout_unsettled: 409,
   /** 422: invalid input; `details` lists the fields, each with a message and sometimes a code of its own
    * (amount_below_minimum, amount_above_maximum, email_required). */
   validation_failed: 422,
