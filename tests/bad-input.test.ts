@@ -83,8 +83,9 @@ function cases(): Case[] {
   const json = { "content-type": "application/json" };
   for (const route of postRoutes()) {
     for (const [name, body] of Object.entries(MALFORMED_BODIES)) {
-      // Routes whose fields are all optional take {} (and so a __proto__ key, which is no field of theirs).
-      if (name === "a __proto__ key" && Object.keys(route.valid).length === 0) continue;
+      // Routes whose fields are all optional take {}, and so no body (as functions.invoke sends it) and a
+      // __proto__ key (no field of theirs).
+      if (["a __proto__ key", "no body"].includes(name) && Object.keys(route.valid).length === 0) continue;
       out.push({ name: `${route.path}: ${name}`, path: route.path, method: "POST", token: user.token, body, headers: json });
     }
     for (const field of route.fields) {
@@ -244,6 +245,35 @@ describe("bad input", () => {
     }
     expect(failures).toEqual([]);
     expect(all.length).toBeGreaterThan(300);
+  });
+
+  it("refuses bodies past the limit with 413, declared or streamed, before reading them whole", async () => {
+    const big = (bytes: number) => JSON.stringify({ message: "x".repeat(bytes), feature, idempotency_key: "big" });
+    const streamed = (text: string) => {
+      const bytes = new TextEncoder().encode(text);
+      return new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let i = 0; i < bytes.length; i += 16_384) c.enqueue(bytes.slice(i, i + 16_384));
+          c.close();
+        },
+      });
+    };
+    const json = { "content-type": "application/json" };
+    const answers = [
+      await callFunction("credits/charge", { method: "POST", token: user.token, headers: json, body: big(300_000) }),
+      // Chunked, no Content-Length: counted while it streams in.
+      await callFunction("chat", { method: "POST", token: user.token, headers: json, body: streamed(big(300_000)),
+        duplex: "half" } as RequestInit),
+      await callFunction("stripe-webhook", { method: "POST", headers: { ...json, "stripe-signature": "t=1,v1=00" },
+        body: big(1_100_000) }),
+    ];
+    for (const res of answers) {
+      expect([res.status, (await res.json()).error.code]).toEqual([413, "payload_too_large"]);
+    }
+    // Under the limit, a body is read as before: a 300 kB chat message is too long for its field, not the route.
+    const fits = await callFunction("chat", { method: "POST", token: user.token, headers: json,
+      body: JSON.stringify({ message: "x".repeat(40_000) }) });
+    expect([fits.status, (await fits.json()).error.code]).toEqual([422, "validation_failed"]);
   });
 
   it("changes nothing: the caller's rows are as they were, and no stranger got a row", async () => {

@@ -141,7 +141,8 @@ describe("checkout", () => {
     const none = await callFunction("portal", { method: "POST", token: stranger.token, body: "{}" });
     expect(none.status).toBe(404);
     expect((await none.json()).error.code).toBe("no_customer");
-    const res = await callFunction("portal", { method: "POST", token: user.token, body: "{}" });
+    // No body at all, as supabase-js's functions.invoke("portal") sends it: the same as {}.
+    const res = await callFunction("portal", { method: "POST", token: user.token });
     expect(res.status).toBe(200);
     expect((await res.json()).url).toMatch(/^https:\/\//);
   });

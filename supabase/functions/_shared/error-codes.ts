@@ -47,6 +47,8 @@ export const ERROR_CODES = {
   no_customer: 404,
   /** 405: the route exists, the method does not. */
   method_not_allowed: 405,
+  /** 413: the body is larger than the route takes (256 kB of JSON; 1 MB for Stripe's webhook). */
+  payload_too_large: 413,
   /** 409: the idempotency key was used for a different request. */
   idempotency_conflict: 409,
   /** 409: the request conflicts with the current state. */

@@ -50,6 +50,13 @@ export class MethodNotAllowedError extends AppError {
   }
 }
 
+/** 413: the body is larger than the route takes. */
+export class PayloadTooLargeError extends AppError {
+  constructor(message: string) {
+    super(413, "payload_too_large", message);
+  }
+}
+
 /** 422: well-formed but invalid input; details lists the bad fields. */
 export class ValidationError extends AppError {
   constructor(message: string, details?: unknown) {

@@ -3,7 +3,7 @@
 // value may hold one) and an unpaired UTF-16 surrogate (not Unicode: the driver would store U+FFFD in its
 // place, so two different idempotency keys could become one).
 import { z } from "zod";
-import { BadRequestError, ValidationError } from "./errors.ts";
+import { BadRequestError, PayloadTooLargeError, ValidationError } from "./errors.ts";
 import { formatPath } from "./config-schema.ts";
 
 type Path = (string | number)[];
@@ -44,10 +44,46 @@ export function unstorableText(value: unknown): Path[] {
   return found;
 }
 
+/** The most a JSON body of ours may hold: a chat message of 32,000 characters, each escaped as \uXXXX. */
+export const MAX_JSON_BYTES = 256 * 1024;
+
+/** The body as text, refused with 413 past `maxBytes` (by its Content-Length, or while it streams in, for a
+ * chunked one) before it is all in memory: a worker has little of it, and anyone can send a body. */
+export async function readBodyText(req: Request, maxBytes: number): Promise<string> {
+  const tooLarge = () => new PayloadTooLargeError(`The body may hold at most ${maxBytes} bytes`);
+  const declared = Number(req.headers.get("content-length"));
+  if (declared > maxBytes) throw tooLarge();
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      size += r.value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel();
+        throw tooLarge();
+      }
+      chunks.push(r.value);
+    }
+  } catch (err) {
+    if (err instanceof PayloadTooLargeError) throw err;
+    throw new BadRequestError("The body could not be read", "invalid_json");
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) (bytes.set(c, offset), offset += c.byteLength);
+  return new TextDecoder().decode(bytes);
+}
+
+/** The JSON body checked against `schema`. No body at all reads as `{}`, as supabase-js's `functions.invoke`
+ * sends none for a call without one: routes whose fields are all optional take it, the others list what
+ * is missing. */
 export async function readJson<S extends z.ZodType>(req: Request, schema: S): Promise<z.output<S>> {
+  const text = await readBodyText(req, MAX_JSON_BYTES);
   let body: unknown;
   try {
-    body = await req.json();
+    body = text.trim() === "" ? {} : JSON.parse(text);
   } catch {
     throw new BadRequestError("The body must be JSON", "invalid_json");
   }

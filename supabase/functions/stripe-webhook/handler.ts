@@ -13,7 +13,7 @@ import { optionalEnv } from "../_shared/env.ts";
 import { db, type Sql, type Tx } from "../_shared/db.ts";
 import { BadRequestError, MethodNotAllowedError, ServiceUnavailableError } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
-import { unstorableText } from "../_shared/request.ts";
+import { readBodyText, unstorableText } from "../_shared/request.ts";
 import { stripe } from "../_shared/stripe.ts";
 import { type Stripe, webhookCrypto } from "../_shared/stripe-client.ts";
 import { applyEvent, oneStatementEffect } from "./apply.ts";
@@ -26,6 +26,10 @@ const eventShape = z.looseObject({
   data: z.looseObject({ object: z.looseObject({}) }),
 });
 
+/** Stripe's events are a few kB, some tens; a signature is checked only after the body is read, so the body
+ * is bounded first. */
+const MAX_EVENT_BYTES = 1024 * 1024;
+
 async function verify(req: Request): Promise<Stripe.Event> {
   const secret = optionalEnv("STRIPE_WEBHOOK_SECRET");
   if (!secret) {
@@ -33,7 +37,7 @@ async function verify(req: Request): Promise<Stripe.Event> {
   }
   const signature = req.headers.get("stripe-signature");
   if (!signature) throw new BadRequestError("Missing Stripe-Signature header", "invalid_signature");
-  const payload = await req.text();
+  const payload = await readBodyText(req, MAX_EVENT_BYTES);
   const client = stripe(); // 503 when STRIPE_SECRET_KEY is missing, not a signature error
   let event: Stripe.Event;
   try {
