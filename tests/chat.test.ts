@@ -228,6 +228,44 @@ describe("POST /chat", () => {
     expect(await sql`select 1 from public.messages where conversation_id = ${conversationId}`).toHaveLength(0);
   });
 
+  it("an answer with text Postgres cannot store (a NUL) is stored readable and paid, not lost and free", async () => {
+    const user = await paidUser("nul", 50);
+    await script("openai", [{ kind: "ok", chunks: ["a\u0000b", " \ud800c"] }]);
+    const { events } = await chat(user.token, { message: "print U+0000" });
+    const done = events.at(-1)!;
+    expect(done.event).toBe("done");
+    expect(done.data.credits_charged).toBeGreaterThan(0);
+    expect((await ledger(user.id)).map((r) => r[0])).toEqual(["reserve", "settle"]);
+    const [answer] = await sql`select content from public.messages where id = ${done.data.message_id}`;
+    expect(answer.content).toBe("a\ufffdb \ufffdc");
+  });
+
+  it("an Idempotency-Key makes a resent message a 409, answered and paid once", async () => {
+    const user = await paidUser("idem", 50);
+    const headers = { "content-type": "application/json", "idempotency-key": `msg-${crypto.randomUUID()}` };
+    const send = () => callFunction("chat", { method: "POST", token: user.token, headers, body: JSON.stringify({ message: "once" }) });
+    const first = await send();
+    expect(first.status).toBe(200);
+    await first.text();
+    const again = await send();
+    expect([again.status, (await again.json()).error.code]).toEqual([409, "idempotency_conflict"]);
+    expect((await ledger(user.id)).map((r) => r[0])).toEqual(["reserve", "settle"]);
+  });
+
+  it("reads only the latest turns of a long conversation for the context", async () => {
+    const user = await paidUser("long", 50);
+    const first = await chat(user.token, { message: "turn 0" });
+    const id = first.events[0].data.conversation_id;
+    await sql`insert into public.messages (conversation_id, role, content, status)
+      select ${id}, case when i % 2 = 1 then 'user' else 'assistant' end, 'old turn ' || i, 'complete'
+      from generate_series(1, 500) i`;
+    await chat(user.token, { conversation_id: id, message: "and now?" });
+    const sent = (await upstreamRequests()).at(-1)!.messages;
+    expect(sent.at(-1)).toEqual({ role: "user", content: "and now?" });
+    expect(sent.at(-2)).toEqual({ role: "assistant", content: "old turn 500" });
+    expect(sent.filter((m) => m.role !== "system").length).toBeLessThanOrEqual(201);
+  });
+
   it("answers 402 at an empty wallet, before calling any model", async () => {
     const broke = await paidUser("broke", 0);
     const before = (await upstreamRequests()).length;

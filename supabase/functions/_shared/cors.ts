@@ -1,6 +1,10 @@
 // CORS headers for browser callers (supabase-js sends authorization, apikey and x-client-info).
 export const corsHeaders: Record<string, string> = {
   "Access-Control-Allow-Origin": "*",
-  "Access-Control-Allow-Headers": "authorization, x-client-info, apikey, content-type, idempotency-key",
+  // x-region: supabase-js sends it when a function region is chosen.
+  "Access-Control-Allow-Headers":
+    "authorization, x-client-info, apikey, content-type, idempotency-key, x-region",
+  // Headers of ours a browser's code may read.
+  "Access-Control-Expose-Headers": "x-conversation-id, idempotent-replayed",
   "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
 };

@@ -105,3 +105,16 @@ export async function readJson<S extends z.ZodType>(req: Request, schema: S): Pr
   }
   return result.data;
 }
+
+/** The Idempotency-Key header, when sent: 1 to 200 visible ASCII characters (Stripe takes keys up to 255, and
+ * ours add a prefix). */
+export function idempotencyKeyHeader(req: Request): string | undefined {
+  const key = req.headers.get("idempotency-key");
+  if (key === null) return undefined;
+  if (!/^[\x21-\x7e]{1,200}$/.test(key)) {
+    throw new ValidationError("Idempotency-Key must be 1 to 200 visible ASCII characters", [
+      { path: "Idempotency-Key", message: "1 to 200 visible ASCII characters" },
+    ]);
+  }
+  return key;
+}

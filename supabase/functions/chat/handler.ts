@@ -32,13 +32,14 @@ import { asCaller, db } from "../_shared/db.ts";
 import { dbCall } from "../_shared/db-errors.ts";
 import {
   AppError,
+  ConflictError,
   MethodNotAllowedError,
   NotFoundError,
   UnauthorizedError,
   ValidationError,
 } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
-import { queryTime, readJson } from "../_shared/request.ts";
+import { idempotencyKeyHeader, queryTime, readJson } from "../_shared/request.ts";
 import { corsHeaders } from "../_shared/cors.ts";
 
 const sessionId = z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, "16 to 128 letters, digits, - or _");
@@ -80,8 +81,12 @@ async function chatterOf(req: Request, session: string | null | undefined): Prom
   );
 }
 
-/** The caller's conversation (404 when it is not theirs); with `withHistory`, also its turns the user saw
- * (complete, or stopped by them midway), oldest first, read in the same round trip. */
+/** The most recent turns read for a conversation's context: buildContext keeps what fits the model, and a
+ * conversation of thousands of turns must not be read whole for every message. */
+const HISTORY_MESSAGES = 200;
+
+/** The caller's conversation (404 when it is not theirs); with `withHistory`, also its latest turns the user
+ * saw (complete, or stopped by them midway), oldest first, read in the same round trip. */
 async function findConversation(who: Chatter, id: string, withHistory = false) {
   const sql = db();
   const owner = who.kind === "user"
@@ -89,7 +94,11 @@ async function findConversation(who: Chatter, id: string, withHistory = false) {
     : sql`c.anon_session_hash = ${who.sessionHash}`;
   const rows = withHistory
     ? await sql`select c.id, c.persona, m.role, m.content from public.conversations c
-        left join public.messages m on m.conversation_id = c.id and m.status in ('complete', 'stopped')
+        left join lateral (
+          select m.id, m.role, m.content from public.messages m
+          where m.conversation_id = c.id and m.status in ('complete', 'stopped')
+          order by m.id desc limit ${HISTORY_MESSAGES}
+        ) m on true
         where c.id = ${id} and ${owner} order by m.id`
     : await sql`select c.id, c.persona from public.conversations c where c.id = ${id} and ${owner}`;
   if (rows.length === 0) throw new NotFoundError("No such conversation", "conversation_not_found");
@@ -102,6 +111,7 @@ function sse(event: string, data: unknown): Uint8Array {
 }
 
 async function chat(req: Request): Promise<Response> {
+  const idempotencyKey = idempotencyKeyHeader(req);
   const body = await readJson(req, chatBody);
   const who = await chatterOf(req, body.session_id);
   const existing = body.conversation_id ? await findConversation(who, body.conversation_id, true) : undefined;
@@ -129,10 +139,18 @@ async function chat(req: Request): Promise<Response> {
     );
     // Held by the server for the user: only this function settles or releases it (a user who could release
     // it mid-answer would chat free).
+    // An Idempotency-Key makes a resent message (a retry after a dropped connection) a 409 instead of a
+    // second answer paid twice; without one, every request is a new message.
     const [{ r }] = await dbCall(
       db()`select public.service_role_reserve_credits(${who.caller.userId}, 'chat', 1,
-        ${`chat:${crypto.randomUUID()}`}, ${worst}) as r`,
+        ${`chat:${idempotencyKey ?? crypto.randomUUID()}`}, ${worst}) as r`,
     );
+    if (r.replayed) {
+      throw new ConflictError(
+        "This Idempotency-Key was used for a message already; send a new message with a new key",
+        "idempotency_conflict",
+      );
+    }
     reservation = r;
   } else {
     await dbCall(db()`select public.service_role_take_anon_chat(${who.sessionHash})`);
@@ -148,10 +166,10 @@ async function chat(req: Request): Promise<Response> {
 
   // Open the model's stream before answering: until the first token, failures are plain JSON errors.
   const upstream = new AbortController();
-  req.signal.addEventListener(
-    "abort",
-    () => upstream.abort(new DOMException("client disconnected", "AbortError")),
-  );
+  const clientGone = () => upstream.abort(new DOMException("client disconnected", "AbortError"));
+  req.signal.addEventListener("abort", clientGone);
+  if (req.signal.aborted) clientGone(); // gone while the reservation was made: no model is called
+
   let stream;
   try {
     stream = await openStream(
@@ -187,6 +205,9 @@ async function chat(req: Request): Promise<Response> {
     usage: Usage | undefined,
     status: "complete" | "stopped" | "failed",
   ) => {
+    // What a model sends is stored as text: a NUL (which no Postgres text holds) or a lone surrogate would
+    // make the write fail, and the answer the user already has go unpaid.
+    answer = answer.replaceAll("\u0000", "\uFFFD").toWellFormed();
     const promptTokens = usage?.promptTokens ?? context.promptTokens;
     const completionTokens = usage?.completionTokens ?? estimateTokens(answer);
     const cost = status === "failed"

@@ -13,7 +13,7 @@ import { asCaller, db } from "../_shared/db.ts";
 import { dbCall } from "../_shared/db-errors.ts";
 import { ConflictError, MethodNotAllowedError, NotFoundError, ValidationError } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
-import { readJson, webUrl } from "../_shared/request.ts";
+import { idempotencyKeyHeader, readJson, webUrl } from "../_shared/request.ts";
 import { stripe } from "../_shared/stripe.ts";
 import { packProductId } from "../_shared/billing-catalog.ts";
 import type { Stripe } from "../_shared/stripe-client.ts";
@@ -53,13 +53,7 @@ export const handler = withHttp(async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
   const caller = await requireUser(req);
   const input = await readJson(req, body);
-  // Stripe takes keys up to 255 characters; ours prefixes the user id.
-  const idempotencyKey = req.headers.get("idempotency-key");
-  if (idempotencyKey !== null && !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
-    throw new ValidationError("Idempotency-Key must be 1 to 200 visible ASCII characters", [
-      { path: "Idempotency-Key", message: "1 to 200 visible ASCII characters" },
-    ]);
-  }
+  const idempotencyKey = idempotencyKeyHeader(req); // Stripe's key prefixes the user id
   const successUrl = input.success_url ??
     `${config.product.url}/billing/success?session_id={CHECKOUT_SESSION_ID}`;
   const cancelUrl = input.cancel_url ?? `${config.product.url}/billing`;
