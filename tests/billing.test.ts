@@ -141,6 +141,12 @@ describe("checkout", () => {
     const none = await callFunction("portal", { method: "POST", token: stranger.token, body: "{}" });
     expect(none.status).toBe(404);
     expect((await none.json()).error.code).toBe("no_customer");
+    // A customer deleted at Stripe (in the dashboard): Stripe refuses, we answer 502 with our body.
+    const gone = await createUser(sql, `goneportal-${crypto.randomUUID()}@test.local`);
+    await sql`insert into public.customers (user_id, stripe_customer_id) values (${gone.id}, ${`cus_gone_${gone.id.slice(0, 8)}`})`;
+    const refused = await callFunction("portal", { method: "POST", token: gone.token, body: "{}" });
+    expect([refused.status, (await refused.json()).error.code]).toEqual([502, "payment_provider_error"]);
+    expect(refused.headers.get("access-control-allow-origin")).toBe("*");
     // No body at all, as supabase-js's functions.invoke("portal") sends it: the same as {}.
     const res = await callFunction("portal", { method: "POST", token: user.token });
     expect(res.status).toBe(200);
@@ -344,7 +350,7 @@ describe("stripe-webhook", () => {
       expect(c.stripe_customer_id).toBe(subscription.customer);
     });
 
-    it("an event that fails to apply answers 500, stays stored with its error, and applies on redelivery", async () => {
+    it("an event that fails to apply answers 5xx, stays stored with its error, and applies on redelivery", async () => {
       const late = await createUser(sql, `late-${crypto.randomUUID()}@test.local`);
       const subscription = { ...sub("active"), id: `sub_late_${late.id.slice(0, 8)}`, customer: `cus_late_${late.id.slice(0, 8)}`, metadata: { user_id: late.id } };
       const evt = event("checkout.session.completed", {
@@ -353,8 +359,9 @@ describe("stripe-webhook", () => {
       });
       // Stripe does not know the subscription yet: retrieving it fails.
       const failed = await deliver(evt);
-      expect(failed.status).toBe(500);
-      expect(await failed.json()).toEqual({ error: { code: "internal_error", message: "Internal server error" } });
+      // Stripe's 404 is its refusal, not our fault: 502, and Stripe redelivers as after any 5xx.
+      expect(failed.status).toBe(502);
+      expect((await failed.json()).error.code).toBe("payment_provider_error");
       const [stored] = await sql`select processed_at, attempts, last_error from public.stripe_events where id = ${evt.id}`;
       expect(stored.processed_at).toBeNull();
       expect(stored.last_error).toMatch(/No such subscription/);

@@ -86,9 +86,13 @@ export const ERROR_CODES = {
    * off (not charged). */
   ai_unavailable: 502,
   ai_stream_failed: 502,
+  /** 502: Stripe refused a request of ours (a state it and we disagree on); details are in the function log. */
+  payment_provider_error: 502,
   /** 503: the backend is missing a secret (Stripe, AI), or a dependency is down; retrying later may work. */
   service_unavailable: 503,
   billing_not_configured: 503,
+  /** 503: Stripe is unreachable, failing or rate-limiting us; retry shortly. */
+  payment_provider_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -82,8 +82,30 @@ export function errorBody(code: ErrorCode, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
+/** A Stripe SDK error (its classes, told apart by `type`, without importing the SDK here) as ours: Stripe
+ * unreachable, failing or rate-limiting is a 503 to retry; a request it refuses is a 502 (what we sent was
+ * checked first, so a refusal is a state Stripe and we disagree on, e.g. a customer deleted in the
+ * dashboard). Stripe's message stays in the log. */
+function fromStripe(err: unknown): AppError | undefined {
+  const e = err as { type?: unknown; statusCode?: unknown };
+  if (typeof e?.type !== "string" || !e.type.startsWith("Stripe")) return undefined;
+  const status = typeof e.statusCode === "number" ? e.statusCode : undefined;
+  console.error(err);
+  if (
+    ["StripeConnectionError", "StripeAPIError", "StripeRateLimitError"].includes(e.type) || !status ||
+    status >= 500 || status === 429
+  ) {
+    return new ServiceUnavailableError(
+      "Stripe is unreachable or busy; try again shortly",
+      "payment_provider_unavailable",
+    );
+  }
+  return new AppError(502, "payment_provider_error", "Stripe refused the request; nothing was changed here");
+}
+
 /** The JSON response for a thrown value; unexpected errors are logged and answered as a bare 500. */
 export function errorResponse(err: unknown, headers: HeadersInit = {}): Response {
+  err = fromStripe(err) ?? err;
   if (err instanceof AppError) {
     return Response.json(errorBody(err.code, err.message, err.details), { status: err.status, headers });
   }

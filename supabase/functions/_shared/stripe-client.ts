@@ -3,7 +3,13 @@
 import Stripe from "stripe";
 
 export function createStripe(secretKey: string, apiBase?: string): Stripe {
-  const options: Stripe.StripeConfig = { httpClient: Stripe.createFetchHttpClient(), maxNetworkRetries: 2 };
+  // 10 s a try (the SDK's default is 80), three tries: well inside the edge runtime's request limit, so a
+  // Stripe outage is our 503, not the platform cutting the function off.
+  const options: Stripe.StripeConfig = {
+    httpClient: Stripe.createFetchHttpClient(),
+    maxNetworkRetries: 2,
+    timeout: 10_000,
+  };
   if (apiBase) {
     const url = new URL(apiBase);
     options.host = url.hostname;

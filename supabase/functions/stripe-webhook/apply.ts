@@ -53,19 +53,34 @@ async function upsertSubscription(tx: Tx, sub: unknown, eventAt: number): Promis
   return applied ? "applied" : "stale";
 }
 
-/** checkout.session.completed for a subscription: the subscription, as Stripe has it now. (A credit-pack
- * checkout never gets here: see oneStatementEffect.) */
+/** What applying an event needs from Stripe, fetched before its transaction opens: a slow Stripe then holds
+ * no pooled connection and no row lock. So far: a subscription checkout's subscription, as Stripe has it now. */
+export interface FromStripe {
+  subscription?: Stripe.Subscription;
+}
+
+export async function fetchFromStripe(event: Stripe.Event): Promise<FromStripe> {
+  const session = event.data.object as Stripe.Checkout.Session;
+  const checkout = event.type === "checkout.session.completed" ||
+    event.type === "checkout.session.async_payment_succeeded";
+  const subscriptionId = checkout && session.mode === "subscription"
+    ? str(session, "subscription")
+    : undefined;
+  return subscriptionId ? { subscription: await stripe().subscriptions.retrieve(subscriptionId) } : {};
+}
+
+/** checkout.session.completed for a subscription: the subscription fetched for it. (A credit-pack checkout
+ * never gets here: see oneStatementEffect.) */
 async function checkoutCompleted(
   tx: Tx,
   session: Stripe.Checkout.Session,
   eventAt: number,
+  fetched: FromStripe,
 ): Promise<Outcome> {
-  if (session.mode !== "subscription") return "ignored";
+  if (session.mode !== "subscription" || !fetched.subscription) return "ignored";
   const userId = await userFor(tx, session);
   if (!userId) return "unknown_user";
-  const subscriptionId = str(session, "subscription");
-  if (!subscriptionId) return "ignored";
-  return await upsertSubscription(tx, await stripe().subscriptions.retrieve(subscriptionId), eventAt);
+  return await upsertSubscription(tx, fetched.subscription, eventAt);
 }
 
 /** Postgres integer's ceiling: purchases.credits and the refunded cents are integer columns. */
@@ -183,12 +198,12 @@ async function chargeRefunded(tx: Tx, charge: Stripe.Charge): Promise<Outcome> {
   return outcome;
 }
 
-export async function applyEvent(tx: Tx, event: Stripe.Event): Promise<Outcome> {
+export async function applyEvent(tx: Tx, event: Stripe.Event, fetched: FromStripe = {}): Promise<Outcome> {
   const object = event.data.object;
   switch (event.type) {
     case "checkout.session.completed":
     case "checkout.session.async_payment_succeeded":
-      return await checkoutCompleted(tx, object as Stripe.Checkout.Session, event.created);
+      return await checkoutCompleted(tx, object as Stripe.Checkout.Session, event.created, fetched);
     case "customer.subscription.created":
     case "customer.subscription.updated":
     case "customer.subscription.deleted":

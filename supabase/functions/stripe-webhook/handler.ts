@@ -16,7 +16,7 @@ import { json, withHttp } from "../_shared/http.ts";
 import { readBodyText, unstorableText } from "../_shared/request.ts";
 import { stripe } from "../_shared/stripe.ts";
 import { type Stripe, webhookCrypto } from "../_shared/stripe-client.ts";
-import { applyEvent, oneStatementEffect } from "./apply.ts";
+import { applyEvent, fetchFromStripe, oneStatementEffect } from "./apply.ts";
 
 /** What this function reads of every event (Stripe's carry more, all of it kept). */
 const eventShape = z.looseObject({
@@ -66,13 +66,18 @@ export const handler = withHttp(async (req) => {
 
   try {
     const effect = oneStatementEffect(db(), event);
-    const outcome = effect
-      ? (await db()`select case when ${claim(db())} then ${effect} else 'duplicate' end as outcome`)[0]
-        .outcome
-      : await db().begin(async (tx: Tx) => {
+    let outcome;
+    if (effect) {
+      [{ outcome }] = await db()`select case when ${
+        claim(db())
+      } then ${effect} else 'duplicate' end as outcome`;
+    } else {
+      const fetched = await fetchFromStripe(event);
+      outcome = await db().begin(async (tx: Tx) => {
         const [{ claimed }] = await tx`select ${claim(tx)} as claimed`;
-        return claimed ? await applyEvent(tx, event) : "duplicate";
+        return claimed ? await applyEvent(tx, event, fetched) : "duplicate";
       });
+    }
     return json({ received: true, id: event.id, outcome });
   } catch (err) {
     const message = (err instanceof Error ? err.message : String(err)).slice(0, 1000);

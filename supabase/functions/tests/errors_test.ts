@@ -5,6 +5,7 @@ import { AppError, errorResponse, NotFoundError, ValidationError } from "../_sha
 import { withHttp } from "../_shared/http.ts";
 import { readJson, unstorableText } from "../_shared/request.ts";
 import { z } from "zod";
+import Stripe from "stripe";
 
 Deno.test("typed errors become { error: { code, message } } with their status", async () => {
   const res = errorResponse(new ValidationError("quantity must be positive", [{ path: "quantity" }]));
@@ -66,4 +67,43 @@ Deno.test("readJson refuses text Postgres cannot store, naming where it is, at a
     await readJson(req('{"message": "fine ✓"}'), z.object({ message: z.string() })),
     { message: "fine ✓" },
   );
+});
+
+Deno.test("Stripe's errors: unreachable, failing or rate-limiting is a 503 to retry, a refusal a 502", async () => {
+  const original = console.error;
+  console.error = () => {};
+  try {
+    const cases: [Error, number, string][] = [
+      [
+        new Stripe.errors.StripeConnectionError({ message: "ECONNRESET" }),
+        503,
+        "payment_provider_unavailable",
+      ],
+      [
+        new Stripe.errors.StripeAPIError({ message: "boom", statusCode: 500 } as never),
+        503,
+        "payment_provider_unavailable",
+      ],
+      [
+        new Stripe.errors.StripeRateLimitError({ message: "slow down", statusCode: 429 } as never),
+        503,
+        "payment_provider_unavailable",
+      ],
+      [
+        new Stripe.errors.StripeInvalidRequestError(
+          { message: "No such customer: 'cus_gone'", statusCode: 404 } as never,
+        ),
+        502,
+        "payment_provider_error",
+      ],
+    ];
+    for (const [err, status, code] of cases) {
+      const res = errorResponse(err);
+      const body = await res.json();
+      assert.deepStrictEqual([res.status, body.error.code], [status, code]);
+      assert.ok(!JSON.stringify(body).includes("cus_gone"), "Stripe's message stays in the log");
+    }
+  } finally {
+    console.error = original;
+  }
 });
