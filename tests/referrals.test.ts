@@ -236,11 +236,46 @@ describe("cash-outs and payouts", () => {
     // The run saw a timeout: not final, back to approved with the same attempt.
     const [{ r }] = await sql`select public.service_role_record_payout(${cashout_id}, 0, null, 'timeout', false) as r`;
     expect(r).toMatchObject({ status: "approved", retry: true });
-    // A rejection is still possible while it waits; here the next run pays, by recording the transfer.
+    // No admin can reject it while it waits (the transfer may exist, as here): the next run pays, by recording
+    // the transfer.
+    await expect(decide(admin.id, cashout_id, false)).rejects.toMatchObject({ code: "PT409", detail: "cashout_payout_unsettled" });
     const res = await payout(admin.token, cashout_id);
     expect((await res.json()).results[0]).toMatchObject({ status: "paid", transfer_id: sent.id });
     expect(Object.values((await stripeState()).transfers).filter((t: any) => t.transfer_group === `cashout_${cashout_id}`))
       .toHaveLength(1);
+  });
+
+  it("a run over every approved cash-out reports one that changed under it, and pays the others", async () => {
+    const admin = await createUser(sql, mail(), { role: "admin" });
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const user = await earner(5);
+      await callFunction("connect-onboarding", { method: "POST", token: user.token, body: "{}" });
+      const { cashout_id } = await request(user.id, minCashoutCents);
+      await decide(admin.id, cashout_id, true);
+      ids.push(cashout_id);
+    }
+    const [changing, other] = ids;
+    // Hold the first one's row: the run lists it, then waits at its claim while it is rejected (as an admin
+    // would, between the run's list and its claim).
+    let go!: () => void;
+    const gate = new Promise<void>((r) => (go = r));
+    const holder = sql.begin(async (tx) => {
+      await tx`select 1 from public.cashouts where id = ${changing} for update`;
+      await gate;
+      await tx`update public.cashouts set status = 'rejected' where id = ${changing}`;
+    });
+    const run = payout(admin.token);
+    const waiting = async () => (await sql`select count(*)::int as n from pg_stat_activity
+      where wait_event_type = 'Lock' and query like '%service_role_claim_cashout%'`)[0].n > 0;
+    for (let i = 0; i < 200 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 25));
+    go();
+    await holder;
+    const res = await run;
+    expect(res.status).toBe(200);
+    const results = (await res.json()).results as { cashout_id: string; status: string; error?: { code: string } }[];
+    expect(results.find((r) => r.cashout_id === changing)).toMatchObject({ status: "skipped", error: { code: "cashout_not_approved" } });
+    expect(results.find((r) => r.cashout_id === other)).toMatchObject({ status: "paid" });
   });
 
   it("an admin does not decide their own cash-out", async () => {

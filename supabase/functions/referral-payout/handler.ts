@@ -11,7 +11,7 @@ import { z } from "zod";
 import { requireAdmin } from "../_shared/admin.ts";
 import { db } from "../_shared/db.ts";
 import { dbCall } from "../_shared/db-errors.ts";
-import { MethodNotAllowedError } from "../_shared/errors.ts";
+import { AppError, MethodNotAllowedError } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
 import { readJson } from "../_shared/request.ts";
 import { stripe } from "../_shared/stripe.ts";
@@ -80,8 +80,18 @@ export const handler = withHttp(async (req) => {
         where status = 'approved' or (status = 'paying' and claimed_at < now() - interval '15 minutes')
         order by requested_at limit 100`)
     .map((r) => r.id as string);
-  const results = [];
   const actor = admin.role === "authenticated" ? admin.userId ?? null : null;
-  for (const id of ids) results.push(await payCashout(id, actor));
+  if (input.cashout_id) return json({ results: [await payCashout(input.cashout_id, actor)] });
+  // A run over every approved cash-out goes on past one that changed meanwhile (rejected by an admin between
+  // the list and its claim): that one is reported with its error, and the others are still paid.
+  const results = [];
+  for (const id of ids) {
+    try {
+      results.push(await payCashout(id, actor));
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      results.push({ cashout_id: id, status: "skipped", error: { code: err.code, message: err.message } });
+    }
+  }
   return json({ results });
 });
