@@ -1,10 +1,21 @@
 // The health function through the local gateway, on real Deno against the test database.
 import { describe, expect, it } from "vitest";
+import { signJwt } from "../src/local/jwt.ts";
 import { callFunction, stack } from "./support/stack.ts";
 
 describe("health function", () => {
   it("answers 200 with JSON: database up, integrations by configured secrets", async () => {
-    const res = await callFunction("health");
+    // Anyone sees whether each integration is configured; no hosts, no secret names.
+    const open = await (await callFunction("health")).json();
+    expect(open.integrations).toEqual({
+      stripe: { configured: true, webhookConfigured: true },
+      ai: [{ id: "openai", kind: "openai", configured: true }, { id: "gemini", kind: "gemini", configured: true }],
+    });
+    // A forged service_role token is no service key: the same answer.
+    const forged = signJwt({ role: "service_role", exp: Math.floor(Date.now() / 1000) + 600 }, "not-the-project-secret-but-32-chars-long");
+    expect((await (await callFunction("health", { token: forged })).json()).integrations).toEqual(open.integrations);
+    // The operators, with the service key, see what is missing and where the AI providers are.
+    const res = await callFunction("health", { token: stack().serviceRoleKey });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/application\/json/);
     expect(res.headers.get("access-control-allow-origin")).toBe("*");

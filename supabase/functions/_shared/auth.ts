@@ -83,21 +83,22 @@ async function oneOf(key: string, known: string[]): Promise<boolean> {
 }
 
 /** The new API keys: a publishable key is the anon caller, a secret key the service role, each only when it
- * is one of the project's (the platform's SUPABASE_PUBLISHABLE_KEYS / SUPABASE_SECRET_KEYS, or a
- * comma-separated SAASBASE_SECRET_KEYS). Undefined for anything that is not such a key. */
+ * is one of the project's (the platform's SUPABASE_PUBLISHABLE_KEYS / SUPABASE_SECRET_KEYS dictionaries, or
+ * the comma-separated SAASBASE_PUBLISHABLE_KEYS / SAASBASE_SECRET_KEYS). Undefined for anything that is not
+ * such a key. */
 async function apiKeyCaller(token: string): Promise<Caller | undefined> {
+  const known = (platform: string, ours: string) => [
+    ...keysIn(platform),
+    ...(Deno.env.get(ours) ?? "").split(",").map((k) => k.trim()).filter(Boolean),
+  ];
   if (token.startsWith("sb_publishable_")) {
-    const known = keysIn("SUPABASE_PUBLISHABLE_KEYS");
-    if (known.length > 0 && !await oneOf(token, known)) {
+    if (!await oneOf(token, known("SUPABASE_PUBLISHABLE_KEYS", "SAASBASE_PUBLISHABLE_KEYS"))) {
       throw new UnauthorizedError("Unknown publishable key", "invalid_token");
     }
     return { role: "anon", claims: { role: "anon" } };
   }
   if (token.startsWith("sb_secret_")) {
-    const listed = (Deno.env.get("SAASBASE_SECRET_KEYS") ?? "").split(",").map((k) => k.trim()).filter(
-      Boolean,
-    );
-    if (!await oneOf(token, [...keysIn("SUPABASE_SECRET_KEYS"), ...listed])) {
+    if (!await oneOf(token, known("SUPABASE_SECRET_KEYS", "SAASBASE_SECRET_KEYS"))) {
       throw new UnauthorizedError("Unknown secret key", "invalid_token");
     }
     return { role: "service_role", claims: { role: "service_role" } };
@@ -122,7 +123,11 @@ async function verifiedCaller(token: string): Promise<Caller> {
     claims = await verifiedClaims(token, { jwks, url });
   } catch (err) {
     if (err instanceof JwksUnavailableError) {
-      throw new ServiceUnavailableError(err.message, "service_unavailable");
+      console.error(err.message); // the URL and the reason stay in the log: anyone can send a token
+      throw new ServiceUnavailableError(
+        "The signing keys could not be fetched; try again shortly",
+        "service_unavailable",
+      );
     }
     throw err;
   }
@@ -155,7 +160,28 @@ export async function callerOf(req: Request): Promise<Caller> {
   } catch {
     throw new UnauthorizedError("Malformed token", "invalid_token");
   }
-  return callerFrom(claims);
+  const caller = callerFrom(claims);
+  // The service role's power does not rest on the platform's check alone: its token must be the project's
+  // service key itself (which the platform gives every function), so a function deployed with verify_jwt off
+  // by mistake cannot be driven by a forged service_role token.
+  if (
+    caller.role === "service_role" && Deno.env.get("SUPABASE_SERVICE_ROLE_KEY") && !await hasServiceKey(req)
+  ) {
+    throw new UnauthorizedError("A service_role token must be the project's service key", "invalid_token");
+  }
+  return caller;
+}
+
+/** Whether the request carries the project's service key itself (the legacy service_role key, or one of the
+ * new secret keys), as bearer token or apikey: for what a public route shows only its operators. Compared
+ * with the keys the platform gives the function, so it holds where verify_jwt is off. */
+export async function hasServiceKey(req: Request): Promise<boolean> {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "")?.[1];
+  const token = bearer ?? req.headers.get("apikey");
+  if (!token) return false;
+  const known = [Deno.env.get("SUPABASE_SERVICE_ROLE_KEY"), ...keysIn("SUPABASE_SECRET_KEYS")]
+    .filter((k): k is string => !!k);
+  return known.length > 0 && await oneOf(token, known);
 }
 
 /** A signed-in user (not the anon key, not the service role); 401 otherwise. */

@@ -7,13 +7,14 @@ export interface ProviderStatus {
   id: string;
   kind: string;
   configured: boolean;
-  /** The base URL in use when overridden or self-hosted; the vendor default otherwise. */
-  baseUrl: string | null;
-  missing: string[];
+  /** Operators only: the base URL in use when overridden or self-hosted (null: the vendor default). */
+  baseUrl?: string | null;
+  /** Operators only: the secrets it lacks. */
+  missing?: string[];
 }
 
 export interface IntegrationStatus {
-  stripe: { configured: boolean; webhookConfigured: boolean; missing: string[] };
+  stripe: { configured: boolean; webhookConfigured: boolean; missing?: string[] };
   ai: ProviderStatus[];
 }
 
@@ -35,26 +36,27 @@ function shownUrl(url: string): string {
   }
 }
 
-export function integrationStatus(config: ProductConfig, env: EnvReader): IntegrationStatus {
+/** What is configured; with `detailed` (operators), also what is missing and where the AI providers are.
+ * Anyone else sees booleans only: internal hosts and secret names are a map for an attacker. */
+export function integrationStatus(
+  config: ProductConfig,
+  env: EnvReader,
+  detailed = false,
+): IntegrationStatus {
   const missing = (names: (string | undefined)[]) => names.filter((n): n is string => !!n && !env(n));
   const stripeMissing = missing(["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"]);
   return {
     stripe: {
       configured: !stripeMissing.includes("STRIPE_SECRET_KEY"),
       webhookConfigured: !stripeMissing.includes("STRIPE_WEBHOOK_SECRET"),
-      missing: stripeMissing,
+      ...(detailed ? { missing: stripeMissing } : {}),
     },
     ai: config.ai.providers.map((p) => {
       const baseUrl = providerBaseUrl(p, env);
       const absent = missing([p.apiKeyEnv]);
       if (!baseUrl && p.kind === "openai-compatible") absent.push(p.baseUrlEnv ?? "baseUrl");
-      return {
-        id: p.id,
-        kind: p.kind,
-        configured: absent.length === 0,
-        baseUrl: baseUrl && shownUrl(baseUrl),
-        missing: absent,
-      };
+      const status: ProviderStatus = { id: p.id, kind: p.kind, configured: absent.length === 0 };
+      return detailed ? { ...status, baseUrl: baseUrl && shownUrl(baseUrl), missing: absent } : status;
     }),
   };
 }

@@ -1,5 +1,7 @@
-// GET /health: is the database reachable, and which integrations have their secrets set.
-// 200 when the database answers, 503 when it does not; the body is JSON either way.
+// GET /health: is the database reachable, and which integrations have their secrets set (with the service key:
+// also which secrets are missing and the AI base URLs in use). 200 when the database answers, 503 when it
+// does not; the body is JSON either way.
+import { hasServiceKey } from "../_shared/auth.ts";
 import { config } from "../_shared/config.ts";
 import { db, type Sql } from "../_shared/db.ts";
 import { MethodNotAllowedError } from "../_shared/errors.ts";
@@ -42,7 +44,7 @@ export const handler = withHttp(async (req) => {
       product: config.product.name,
       time: new Date().toISOString(),
       database,
-      integrations: integrationStatus(config, (name) => Deno.env.get(name)),
+      integrations: integrationStatus(config, (name) => Deno.env.get(name), await hasServiceKey(req)),
     },
     database.ok ? 200 : 503,
   );

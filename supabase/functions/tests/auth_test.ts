@@ -46,6 +46,7 @@ Deno.test("SAASBASE_AUTH=jwks: only tokens signed by Auth's keys get through", a
     SAASBASE_AUTH: "jwks",
     SAASBASE_JWKS_URL: `http://127.0.0.1:${server.addr.port}/jwks`,
     SAASBASE_SECRET_KEYS: "sb_secret_right",
+    SAASBASE_PUBLISHABLE_KEYS: "sb_publishable_abc, sb_publishable_other",
   };
   for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
   try {
@@ -75,6 +76,7 @@ Deno.test("SAASBASE_AUTH=jwks: only tokens signed by Auth's keys get through", a
     await refused(callerOf(req(await es.sign({ ...claims, aud: "someone-else" }))));
     // The new API keys: a publishable key is the anon caller; a secret key counts only when listed.
     assert.equal((await callerOf(req("sb_publishable_abc"))).role, "anon");
+    await refused(callerOf(req("sb_publishable_guess"))); // only the project's own
     assert.equal((await callerOf(req("sb_secret_right"))).role, "service_role");
     await refused(callerOf(req("sb_secret_guess")));
     // A key may come in the apikey header alone (newer supabase-js never sends one as a bearer token).
@@ -137,5 +139,22 @@ Deno.test("SAASBASE_AUTH=jwks with Auth unreachable and no keys known: 503, not 
     await assert.rejects(callerOf(req(token)), (e: unknown) => e instanceof AppError && e.status === 503);
   } finally {
     for (const k of Object.keys(env)) Deno.env.delete(k);
+  }
+});
+
+Deno.test("platform mode: a service_role token counts only when it is the project's service key", async () => {
+  const exp = Math.floor(Date.now() / 1000) + 600;
+  const serviceKey = `${text({ alg: "HS256", typ: "JWT" })}.${text({ role: "service_role", exp })}.c2lnbmVk`;
+  Deno.env.set("SUPABASE_SERVICE_ROLE_KEY", serviceKey);
+  try {
+    assert.equal((await callerOf(req(serviceKey))).role, "service_role");
+    // What reaches a function deployed with verify_jwt off by mistake: claims anyone can write.
+    const forged = `${text({ alg: "HS256", typ: "JWT" })}.${text({ role: "service_role", exp })}.Zm9yZ2Vk`;
+    await refused(callerOf(req(forged)));
+    // Users' tokens are read as before.
+    const user = `${text({ alg: "HS256" })}.${text({ role: "authenticated", sub: USER, exp })}.c2ln`;
+    assert.equal((await callerOf(req(user))).userId, USER);
+  } finally {
+    Deno.env.delete("SUPABASE_SERVICE_ROLE_KEY");
   }
 });

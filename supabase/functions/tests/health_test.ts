@@ -45,13 +45,16 @@ Deno.test("OPTIONS is answered before the handler runs", async () => {
   assert.deepStrictEqual([res.status, await res.text()], [200, "ok"]);
 });
 
-Deno.test("integrationStatus reports presence of secrets and base URL overrides only", () => {
+Deno.test("integrationStatus: booleans for anyone, missing secrets and base URLs for operators", () => {
   const env: Record<string, string> = {
     STRIPE_SECRET_KEY: "sk_test_x",
     OPENAI_API_KEY: "sk-openai",
     OPENAI_BASE_URL: "http://127.0.0.1:9999/v1",
   };
-  const status = integrationStatus(config, (n) => env[n]);
+  const anyone = integrationStatus(config, (n) => env[n]);
+  assert.deepStrictEqual(anyone.stripe, { configured: true, webhookConfigured: false });
+  assert.deepStrictEqual(anyone.ai[0], { id: "openai", kind: "openai", configured: true });
+  const status = integrationStatus(config, (n) => env[n], true);
   assert.deepStrictEqual(status.stripe, {
     configured: true,
     webhookConfigured: false,
@@ -69,6 +72,7 @@ Deno.test("integrationStatus reports presence of secrets and base URL overrides 
   const proxied = integrationStatus(
     config,
     (n) => ({ ...env, OPENAI_BASE_URL: "https://user:s3cret@10.0.3.7:8000/v1?key=abc#x" })[n],
+    true,
   );
   assert.deepStrictEqual(proxied.ai[0].baseUrl, "https://10.0.3.7:8000/v1");
   assert.deepStrictEqual(JSON.stringify(status).includes("sk-openai"), false, "no secret values");
