@@ -72,7 +72,13 @@ describe("toSaasbaseError", () => {
   it("reads the SQL API's PT<status> errors as PostgREST hands them to supabase-js", async () => {
     const err = await toSaasbaseError({ code: "PT402", details: "insufficient_credits", message: "Not enough credits", hint: null });
     expect(err).toMatchObject({ status: 402, code: "insufficient_credits", message: "Not enough credits" });
-    expect((await toSaasbaseError({ code: "42501", details: null, message: "permission denied" })).status).toBe(403);
+    expect(await toSaasbaseError({ code: "42501", details: null, message: "permission denied" }))
+      .toMatchObject({ status: 403, code: "forbidden", details: { postgres_code: "42501" } });
+    expect(await toSaasbaseError({ code: "23505", details: "Key (id)=(1) already exists.", message: "duplicate key" }))
+      .toMatchObject({ status: 409, code: "conflict" });
+    expect(await toSaasbaseError({ code: "23514", details: null, message: "violates check constraint" }))
+      .toMatchObject({ status: 422, code: "validation_failed" });
+    expect(await toSaasbaseError({ code: "XX000", details: null, message: "?" })).toMatchObject({ status: 400, code: "bad_request" });
     // postgrest-js's own: a failed fetch (no code), an expired JWT, no such function.
     expect(await toSaasbaseError({ code: "", details: "", message: "TypeError: fetch failed" }))
       .toMatchObject({ status: 0, code: "network_error" });

@@ -46,6 +46,14 @@ const PLATFORM_CODES: Record<number, KnownErrorCode> = {
   503: "service_unavailable",
 };
 
+/** Postgres errors by SQLSTATE: a refusal by RLS or grants, a duplicate, a value a constraint or a type
+ * refuses. */
+const POSTGRES_CLASSES: [RegExp, number, KnownErrorCode][] = [
+  [/^42501$/, 403, "forbidden"],
+  [/^23505$/, 409, "conflict"],
+  [/^(23|22)/, 422, "validation_failed"],
+];
+
 /** A SaasbaseError from what supabase-js returned as `error`: an edge function's error response, a
  * PostgrestError from the SQL API, or a network failure (status 0). */
 export async function toSaasbaseError(err: unknown): Promise<SaasbaseError> {
@@ -74,7 +82,12 @@ export async function toSaasbaseError(err: unknown): Promise<SaasbaseError> {
     // PGRST202/PGRST205 no such function or table (404).
     if (/^PGRST30[1-3]$/.test(err.code)) return new SaasbaseError(401, "invalid_token", err.message, err.details ?? undefined);
     if (/^PGRST20[25]$/.test(err.code)) return new SaasbaseError(404, "not_found", err.message, err.details ?? undefined);
-    return new SaasbaseError(err.code === "42501" ? 403 : 400, err.code, err.message, err.details ?? undefined);
+    // Postgres's own, from a table written through PostgREST (RLS, constraints): one of our codes by class,
+    // Postgres's code kept in `details`.
+    const [status, code] = POSTGRES_CLASSES.find(([pattern]) => pattern.test(err.code))?.slice(1) as
+        | [number, KnownErrorCode]
+        | undefined ?? [400, "bad_request"];
+    return new SaasbaseError(status, code, err.message, { postgres_code: err.code, details: err.details });
   }
   return new SaasbaseError(0, "network_error", err instanceof Error ? err.message : String(err));
 }

@@ -80,7 +80,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     let dbUrl = opts.dbUrl;
     if (dbUrl) {
       if (opts.reset) {
-        throw new Error("--reset only resets the project-local cluster; for your own database use `supabase db reset --db-url`.");
+        throw new Error("--reset only resets the project-local cluster; for your own database use `supabase db reset --remote=<url>`.");
       }
     } else {
       const cluster = new LocalCluster({
