@@ -136,7 +136,13 @@ async function* remainder(
   return usage;
 }
 
-/** Opens a streamed answer, retrying and falling back until a first token arrives (or `signal` aborts). */
+/** The most time, all attempts together, before a first token: a caller waits no longer than this, and the
+ * edge runtime (which ends a request after 150 s without a response) never cuts the function off first. */
+export const FIRST_TOKEN_BUDGET_MS = 100_000;
+
+/** Opens a streamed answer, retrying and falling back until a first token arrives (or `signal` aborts). Each
+ * attempt has the provider's timeoutMs for its first content, however many empty chunks come meanwhile; all
+ * attempts together have FIRST_TOKEN_BUDGET_MS. */
 export async function openStream(
   config: ProductConfig,
   env: EnvReader,
@@ -145,12 +151,16 @@ export async function openStream(
   maxTokens: number,
   signal: AbortSignal,
   sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)),
+  budgetMs = FIRST_TOKEN_BUDGET_MS,
 ): Promise<OpenStream> {
   const attempts: { provider: string; error: string }[] = [];
+  const giveUpAt = Date.now() + budgetMs;
   for (const { provider, model: providerModel } of providerPlan(config, model)) {
     const client = clientFor(provider, env);
     for (let attempt = 0; attempt <= provider.maxRetries; attempt++) {
       if (signal.aborted) throw signal.reason;
+      if (Date.now() >= giveUpAt) throw new NoProviderError(attempts);
+      const firstBy = Math.min(Date.now() + provider.timeoutMs, giveUpAt);
       const stall = new AbortController();
       try {
         const stream = await client.chat.completions.create(
@@ -167,7 +177,7 @@ export async function openStream(
         // Wait for the first content: errors until then are retried, after it they end the answer. A stream
         // that ends without any is no answer (nothing to pay for): retried too.
         while (true) {
-          const { value, done } = await nextChunk(iterator, provider.timeoutMs, stall);
+          const { value, done } = await nextChunk(iterator, Math.max(1, firstBy - Date.now()), stall);
           if (done) {
             if (signal.aborted) throw signal.reason; // the SDK ends quietly when the client's abort stops it
             throw new StreamBrokeOffError("The provider's stream ended without any content");

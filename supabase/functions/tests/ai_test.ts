@@ -5,7 +5,7 @@ import { NoProviderError, openStream, StreamStalledError } from "../_shared/ai.t
 import { config } from "../_shared/config.ts";
 import type { ProductConfig } from "../_shared/config-schema.ts";
 
-type Behaviour = "stall-first" | "empty" | "stall-after-first" | "ok";
+type Behaviour = "stall-first" | "empty" | "stall-after-first" | "trickle" | "ok";
 
 /** A provider per behaviour, each at its own path of one local server. */
 async function withServer(fn: (base: string, hits: Record<string, number>) => Promise<void>) {
@@ -21,6 +21,7 @@ async function withServer(fn: (base: string, hits: Record<string, number>) => Pr
       })
     }\n\n`;
   const held: ReadableStreamDefaultController<Uint8Array>[] = [];
+  const trickles: ReturnType<typeof setInterval>[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
     const behaviour = new URL(req.url).pathname.split("/")[1] as Behaviour;
     hits[behaviour] = (hits[behaviour] ?? 0) + 1;
@@ -37,6 +38,16 @@ async function withServer(fn: (base: string, hits: Record<string, number>) => Pr
           held.push(c); // and nothing more
         } else if (behaviour === "stall-first") {
           held.push(c);
+        } else if (behaviour === "trickle") {
+          // Alive, never answering: an empty chunk every 50 ms.
+          const timer = setInterval(() => {
+            try {
+              c.enqueue(enc.encode(chunk({ content: "" })));
+            } catch {
+              clearInterval(timer); // the client gave up on it
+            }
+          }, 50);
+          trickles.push(timer);
         } else {
           c.enqueue(enc.encode(chunk({ content: "Hello" })));
           c.enqueue(enc.encode(chunk({}, "stop")));
@@ -50,6 +61,7 @@ async function withServer(fn: (base: string, hits: Record<string, number>) => Pr
   try {
     await fn(`http://127.0.0.1:${server.addr.port}`, hits);
   } finally {
+    for (const t of trickles) clearInterval(t);
     for (const c of held) {
       try {
         c.close();
@@ -95,6 +107,38 @@ Deno.test("a provider that stalls after its headers, or ends without content, is
     assert.equal(stream.first, "Hello");
     assert.deepEqual([hits["stall-first"], hits["empty"]], [2, 2]); // each tried 1 + maxRetries times
     assert.ok(Date.now() - started < 3000, "stalls are cut at the provider's timeoutMs");
+  });
+});
+
+Deno.test("empty chunks do not keep an attempt alive: the first content is due within timeoutMs", async () => {
+  await withServer(async (base, hits) => {
+    const started = Date.now();
+    const stream = await open(configWith(["trickle", "ok"], base));
+    assert.equal(stream.provider, "ok");
+    assert.equal(hits["trickle"], 2);
+    assert.ok(Date.now() - started < 3000, `cut at timeoutMs (${Date.now() - started} ms)`);
+  });
+});
+
+Deno.test("all attempts together have a budget for the first token", async () => {
+  await withServer(async (base, hits) => {
+    const cfg = configWith(["trickle", "stall-first"], base);
+    const started = Date.now();
+    await assert.rejects(
+      openStream(
+        cfg,
+        () => undefined,
+        cfg.ai.defaultModel,
+        [{ role: "user", content: "Hi" }],
+        100,
+        new AbortController().signal,
+        () => Promise.resolve(),
+        400,
+      ),
+      NoProviderError,
+    );
+    assert.ok(Date.now() - started < 1000, `gave up at the budget (${Date.now() - started} ms)`);
+    assert.ok((hits["stall-first"] ?? 0) <= 1, "no attempt starts after the budget is spent");
   });
 });
 
