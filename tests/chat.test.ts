@@ -1,6 +1,8 @@
 // The chat gateway end to end: the real openai SDK inside the Deno function talks to the local
 // OpenAI-compatible server; money goes through the real ledger. Scenarios are scripted per provider.
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signJwt } from "../src/local/jwt.ts";
 import type { Step } from "./support/openai-server.ts";
 import { asUser, callFunction, connectDb, createUser, setBalance, stack } from "./support/stack.ts";
 
@@ -322,6 +324,29 @@ describe("history API", () => {
 
 describe("anonymous chat", () => {
   const session = `anon-${crypto.randomUUID()}`;
+
+  it("an anonymous sign-in counts against the anonymous allowances too (minting users buys no chat)", async () => {
+    const [{ id }] = await sql`insert into auth.users (instance_id, id, aud, role, email, raw_app_meta_data,
+        raw_user_meta_data, is_anonymous, created_at, updated_at)
+      values ('00000000-0000-0000-0000-000000000000', gen_random_uuid(), 'authenticated', 'authenticated', null,
+        '{"provider": "anonymous", "providers": ["anonymous"]}', '{}', true, now(), now()) returning id`;
+    const now = Math.floor(Date.now() / 1000);
+    // As GoTrue signs an anonymous user's session.
+    const token = signJwt({ aud: "authenticated", sub: id, role: "authenticated", is_anonymous: true, iat: now, exp: now + 600 },
+      stack().jwtSecret);
+    const visitor = createHash("sha256").update(`user:${id}`).digest("hex");
+    const usage = async (hash: string) => (await sql`select coalesce((select used from saasbase.anon_chat_usage
+      where session_hash = ${hash} and day = (now() at time zone 'UTC')::date), 0) as used`)[0].used as number;
+    const total = await usage("*");
+    const first = await chat(token, { message: "hi, anonymously" });
+    expect(first.events.at(-1)!.event).toBe("done");
+    expect([await usage(visitor), await usage("*")]).toEqual([1, total + 1]);
+    // Its visitor allowance used up: refused, though the plan's own quota has room, and nothing is held.
+    await sql`update saasbase.anon_chat_usage set used = 5 where session_hash = ${visitor}`;
+    const { res } = await chat(token, { message: "more" });
+    expect([res.status, (await res.json()).error.code]).toEqual([429, "rate_limited"]);
+    expect(await sql`select 1 from public.credit_reservations where user_id = ${id} and status = 'open'`).toHaveLength(0);
+  });
 
   it("works with the anon key and a session id, within the daily allowance", async () => {
     for (let i = 0; i < 5; i++) {

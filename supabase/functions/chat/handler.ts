@@ -129,6 +129,18 @@ async function chat(req: Request): Promise<Response> {
   const context = buildContext(persona.systemPrompt, existing?.history ?? [], body.message, model);
 
   // Money first: nothing is written, and no model is called, for a caller who cannot pay.
+  // A visitor's message counts against the anonymous allowances (per visitor, and the day's total): an
+  // anonymous session's, and an anonymous sign-in's (GoTrue's is_anonymous) as well, so minting anonymous
+  // users buys no more chat than new session ids do.
+  const visitor = who.kind === "anon"
+    ? who.sessionHash
+    : who.caller.claims.is_anonymous === true
+    ? await sha256(`user:${who.caller.userId}`)
+    : undefined;
+  if (visitor) await dbCall(db()`select public.service_role_take_anon_chat(${visitor})`);
+  const returnVisit = async () => {
+    if (visitor) await db()`select public.service_role_return_anon_chat(${visitor})`;
+  };
   let reservation: { reservation_id: string; amount: number } | undefined;
   if (who.kind === "user") {
     const worst = worstCaseCost(
@@ -141,27 +153,29 @@ async function chat(req: Request): Promise<Response> {
     // it mid-answer would chat free).
     // An Idempotency-Key makes a resent message (a retry after a dropped connection) a 409 instead of a
     // second answer paid twice; without one, every request is a new message.
-    const [{ r }] = await dbCall(
-      db()`select public.service_role_reserve_credits(${who.caller.userId}, 'chat', 1,
-        ${`chat:${idempotencyKey ?? crypto.randomUUID()}`}, ${worst}) as r`,
-    );
-    if (r.replayed) {
-      throw new ConflictError(
-        "This Idempotency-Key was used for a message already; send a new message with a new key",
-        "idempotency_conflict",
+    try {
+      const [{ r }] = await dbCall(
+        db()`select public.service_role_reserve_credits(${who.caller.userId}, 'chat', 1,
+          ${`chat:${idempotencyKey ?? crypto.randomUUID()}`}, ${worst}) as r`,
       );
+      if (r.replayed) {
+        throw new ConflictError(
+          "This Idempotency-Key was used for a message already; send a new message with a new key",
+          "idempotency_conflict",
+        );
+      }
+      reservation = r;
+    } catch (err) {
+      await returnVisit();
+      throw err;
     }
-    reservation = r;
-  } else {
-    await dbCall(db()`select public.service_role_take_anon_chat(${who.sessionHash})`);
   }
   const user = who.kind === "user" ? who : undefined;
   const giveBack = async () => {
     if (user && reservation) {
       await db()`select public.service_role_release_reservation(${user.caller.userId}, ${reservation.reservation_id})`;
-    } else if (who.kind === "anon") {
-      await db()`select public.service_role_return_anon_chat(${who.sessionHash})`;
     }
+    await returnVisit();
   };
 
   // Open the model's stream before answering: until the first token, failures are plain JSON errors.
