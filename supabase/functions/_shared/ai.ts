@@ -171,7 +171,8 @@ export async function openStream(
             stream_options: { include_usage: true },
             max_tokens: maxTokens,
           },
-          { signal: AbortSignal.any([signal, stall.signal]) },
+          // The request itself (until the response's headers) is bounded by the same deadline.
+          { signal: AbortSignal.any([signal, stall.signal]), timeout: Math.max(1, firstBy - Date.now()) },
         );
         const iterator = stream[Symbol.asyncIterator]();
         // Wait for the first content: errors until then are retried, after it they end the answer. A stream

@@ -82,15 +82,17 @@ async function oneOf(key: string, known: string[]): Promise<boolean> {
   return found;
 }
 
+/** The project's keys of a kind: the platform's dictionary `platform`, and our comma-separated list `ours`. */
+const known = (platform: string, ours: string) => [
+  ...keysIn(platform),
+  ...(Deno.env.get(ours) ?? "").split(",").map((k) => k.trim()).filter(Boolean),
+];
+
 /** The new API keys: a publishable key is the anon caller, a secret key the service role, each only when it
  * is one of the project's (the platform's SUPABASE_PUBLISHABLE_KEYS / SUPABASE_SECRET_KEYS dictionaries, or
  * the comma-separated SAASBASE_PUBLISHABLE_KEYS / SAASBASE_SECRET_KEYS). Undefined for anything that is not
  * such a key. */
 async function apiKeyCaller(token: string): Promise<Caller | undefined> {
-  const known = (platform: string, ours: string) => [
-    ...keysIn(platform),
-    ...(Deno.env.get(ours) ?? "").split(",").map((k) => k.trim()).filter(Boolean),
-  ];
   if (token.startsWith("sb_publishable_")) {
     if (!await oneOf(token, known("SUPABASE_PUBLISHABLE_KEYS", "SAASBASE_PUBLISHABLE_KEYS"))) {
       throw new UnauthorizedError("Unknown publishable key", "invalid_token");
@@ -179,9 +181,12 @@ export async function hasServiceKey(req: Request): Promise<boolean> {
   const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "")?.[1];
   const token = bearer ?? req.headers.get("apikey");
   if (!token) return false;
-  const known = [Deno.env.get("SUPABASE_SERVICE_ROLE_KEY"), ...keysIn("SUPABASE_SECRET_KEYS")]
+  const keys = [
+    Deno.env.get("SUPABASE_SERVICE_ROLE_KEY"),
+    ...known("SUPABASE_SECRET_KEYS", "SAASBASE_SECRET_KEYS"),
+  ]
     .filter((k): k is string => !!k);
-  return known.length > 0 && await oneOf(token, known);
+  return keys.length > 0 && await oneOf(token, keys);
 }
 
 /** A signed-in user (not the anon key, not the service role); 401 otherwise. */

@@ -91,6 +91,9 @@ function fromStripe(err: unknown): AppError | undefined {
   if (typeof e?.type !== "string" || !e.type.startsWith("Stripe")) return undefined;
   const status = typeof e.statusCode === "number" ? e.statusCode : undefined;
   console.error(err);
+  if (e.type === "StripeAuthenticationError" || e.type === "StripePermissionError") {
+    return new ServiceUnavailableError("Stripe refused this backend's API key", "billing_not_configured");
+  }
   if (
     ["StripeConnectionError", "StripeAPIError", "StripeRateLimitError"].includes(e.type) || !status ||
     status >= 500 || status === 429

@@ -2,7 +2,7 @@
 // local JWKS server here, as Auth publishes them), and the new API keys understood. Tokens are signed with
 // WebCrypto as Auth signs them.
 import assert from "node:assert/strict";
-import { callerOf } from "../_shared/auth.ts";
+import { callerOf, hasServiceKey } from "../_shared/auth.ts";
 import { AppError } from "../_shared/errors.ts";
 
 const USER = "6f1c1b52-8a59-4c41-9f0e-3b1b1d2f9a10";
@@ -156,5 +156,21 @@ Deno.test("platform mode: a service_role token counts only when it is the projec
     assert.equal((await callerOf(req(user))).userId, USER);
   } finally {
     Deno.env.delete("SUPABASE_SERVICE_ROLE_KEY");
+  }
+});
+
+Deno.test("hasServiceKey: the service_role key or any of the project's secret keys, nothing else", async () => {
+  Deno.env.set("SUPABASE_SERVICE_ROLE_KEY", "legacy.service.key");
+  Deno.env.set("SAASBASE_SECRET_KEYS", "sb_secret_listed");
+  try {
+    const withKey = (headers: Record<string, string>) =>
+      hasServiceKey(new Request("http://localhost/x", { headers }));
+    assert.equal(await withKey({ authorization: "Bearer legacy.service.key" }), true);
+    assert.equal(await withKey({ apikey: "sb_secret_listed" }), true);
+    assert.equal(await withKey({ apikey: "sb_secret_guess" }), false);
+    assert.equal(await withKey({}), false);
+  } finally {
+    Deno.env.delete("SUPABASE_SERVICE_ROLE_KEY");
+    Deno.env.delete("SAASBASE_SECRET_KEYS");
   }
 });

@@ -90,6 +90,11 @@ Deno.test("Stripe's errors: unreachable, failing or rate-limiting is a 503 to re
         "payment_provider_unavailable",
       ],
       [
+        new Stripe.errors.StripeAuthenticationError({ message: "Invalid API Key", statusCode: 401 } as never),
+        503,
+        "billing_not_configured",
+      ],
+      [
         new Stripe.errors.StripeInvalidRequestError(
           { message: "No such customer: 'cus_gone'", statusCode: 404 } as never,
         ),
