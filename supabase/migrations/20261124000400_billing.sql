@@ -334,6 +334,15 @@ begin
     -- debit, in the lock order of every release: quota counter, wallet, reservation.
     if (select w.balance from public.wallets w where w.user_id = v_purchase.user_id)
         < v_target - v_purchase.credits_clawed_back then
+      -- Their quota counters first, all of them, in one ordered statement: each release locks its counter
+      -- and then the wallet, so a second release would otherwise take a counter after the wallet.
+      perform 1 from public.usage_counters c
+      where (c.user_id, c.feature_id, c.period_key) in (
+        select r.user_id, r.feature_id, r.period_key from public.credit_reservations r
+        where r.user_id = v_purchase.user_id and r.status = 'open' and not r.held_by_server and r.amount > 0
+          and r.free_units > 0)
+      order by c.feature_id, c.period_key
+      for update;
       for v_parked in select r.id from public.credit_reservations r
         where r.user_id = v_purchase.user_id and r.status = 'open' and not r.held_by_server and r.amount > 0
         order by r.created_at

@@ -426,7 +426,9 @@ begin
       'A payout run tried this cash-out without a final outcome: run the payout again before rejecting it');
   end if;
   if approve then
-    update public.cashouts set status = 'approved', decided_by = v_admin, decided_at = now(), decision_reason = reason
+    -- A new approval starts clean: only a run's non-final outcome after it marks the cash-out unsettled.
+    update public.cashouts set status = 'approved', decided_by = v_admin, decided_at = now(), decision_reason = reason,
+      claimed_at = null
     where id = v_cashout.id;
   else
     update public.cashouts set status = 'rejected', decided_by = v_admin, decided_at = now(), decision_reason = reason
@@ -527,7 +529,8 @@ begin
     update public.cashouts set status = 'approved', failure_reason = left(failure, 1000) where id = v_cashout.id;
     return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'approved', 'failure', failure, 'retry', true);
   end if;
-  update public.cashouts set status = 'failed', failure_reason = left(failure, 1000), attempts = attempts + 1
+  update public.cashouts set status = 'failed', failure_reason = left(failure, 1000), attempts = attempts + 1,
+    claimed_at = null
   where id = v_cashout.id;
   perform saasbase.audit(actor, 'cashout.failed', 'cashout', v_cashout.id::text,
     jsonb_build_object('amount_cents', v_cashout.amount_cents, 'failure', left(failure, 1000), 'attempt', attempt));

@@ -3,7 +3,7 @@
 -- (service role); the audit log is read by admins only and written by no one directly.
 begin;
 \ir _helpers.psql
-select plan(153);
+select plan(154);
 
 update saasbase.settings set referrer_cash_cents = 200, referral_pay_when = 'signup', referral_monthly_cap = 10, min_cashout_cents = 100;
 do $$
@@ -99,8 +99,9 @@ select public.service_role_claim_cashout((select id from co)) ->> 'status' as cl
 select is(public.service_role_record_payout((select id from co), 0, null, 'account closed', true) ->> 'status', 'failed',
   'the next run fails for good (no transfer found, Stripe refuses) ...');
 select tests.become('admin@test.local');
+select is(public.admin_decide_cashout((select id from co), true) ->> 'status', 'approved', '... approved for a retry ...');
 select is(public.admin_decide_cashout((select id from co), false) ->> 'status', 'rejected',
-  '... and then it can be rejected');
+  '... and, no run having tried it since, rejected after all');
 select tests.become('postgres');
 select is((select (available_cents, held_cents) from public.cash_wallets where user_id = tests.user_id('a@test.local')),
   (400::bigint, 0::bigint), 'its cash back with the user');
