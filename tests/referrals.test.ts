@@ -259,12 +259,16 @@ describe("cash-outs and payouts", () => {
     // Hold the first one's row: the run lists it, then waits at its claim while it is rejected (as an admin
     // would, between the run's list and its claim).
     let go!: () => void;
+    let locked!: () => void;
     const gate = new Promise<void>((r) => (go = r));
+    const holding = new Promise<void>((r) => (locked = r));
     const holder = sql.begin(async (tx) => {
       await tx`select 1 from public.cashouts where id = ${changing} for update`;
+      locked();
       await gate;
       await tx`update public.cashouts set status = 'rejected' where id = ${changing}`;
     });
+    await holding; // before the run starts
     const run = payout(admin.token);
     const waiting = async () => (await sql`select count(*)::int as n from pg_stat_activity
       where wait_event_type = 'Lock' and query like '%service_role_claim_cashout%'`)[0].n > 0;

@@ -11,23 +11,6 @@ as $$
 $$;
 grant execute on function saasbase.jwt_role() to anon, authenticated, service_role;
 
--- True when the caller is an admin: a signed-in user whose app_metadata.role is 'admin'.
-create function saasbase.is_admin() returns boolean
-language sql stable
-set search_path = ''
-as $$
-  select auth.role() = 'authenticated' and saasbase.jwt_role() = 'admin'
-$$;
-grant execute on function saasbase.is_admin() to anon, authenticated, service_role;
-
-create function saasbase.has_role(wanted text) returns boolean
-language sql stable
-set search_path = ''
-as $$
-  select auth.role() = 'authenticated' and saasbase.jwt_role() = wanted
-$$;
-grant execute on function saasbase.has_role(text) to anon, authenticated, service_role;
-
 create table public.profiles (
   id uuid primary key references auth.users (id) on delete cascade,
   email text,
@@ -46,6 +29,31 @@ create table public.profiles (
 );
 comment on table public.profiles is 'One per user: editable display fields, plus plan and role (not client-writable).';
 create index profiles_plan_id on public.profiles (plan_id);
+
+-- True when the caller holds `wanted` as their role: their token says so (app_metadata.role) and so does
+-- their account now (the profile's copy of it). A token outlives a demotion by up to an hour; without the
+-- second check an admin demoted meanwhile could still act as one, and even make themselves admin again.
+-- SECURITY DEFINER: it reads the profile whatever the policies (which call it) let the caller read.
+create function saasbase.has_role(wanted text) returns boolean
+language sql stable
+security definer
+set search_path = ''
+as $$
+  select auth.role() = 'authenticated' and saasbase.jwt_role() = wanted
+    and exists (select from public.profiles p where p.id = auth.uid() and p.role = wanted)
+$$;
+revoke execute on function saasbase.has_role(text) from public;
+grant execute on function saasbase.has_role(text) to anon, authenticated, service_role;
+
+-- True when the caller is an admin (see has_role). Policies call it as `(select saasbase.is_admin())`: once
+-- per statement.
+create function saasbase.is_admin() returns boolean
+language sql stable
+set search_path = ''
+as $$
+  select saasbase.has_role('admin')
+$$;
+grant execute on function saasbase.is_admin() to anon, authenticated, service_role;
 
 alter table public.profiles enable row level security;
 

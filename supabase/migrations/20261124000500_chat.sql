@@ -67,8 +67,10 @@ grant select, insert, update, delete on public.conversations, public.messages to
 create trigger conversations_touch_updated_at before update on public.conversations
   for each row execute function saasbase.touch_updated_at();
 
--- Users create conversations through the API as well: at most `conversationsPerHour` an hour each, so nobody
--- fills the table. (The chat function's own, created with an exchange, count against the chat quota instead.)
+-- Users create conversations through the API as well: at most `conversationsPerHour` empty ones an hour each,
+-- so nobody fills the table. (The chat function's own, created with an exchange, count against the chat quota
+-- instead, and are never empty.) One user's inserts are counted one at a time (an advisory lock), so parallel
+-- requests cannot each see the others' uncommitted rows and pass together.
 create index conversations_user_created on public.conversations (user_id, created_at) where user_id is not null;
 create function saasbase.limit_conversations() returns trigger
 language plpgsql
@@ -78,8 +80,13 @@ as $$
 declare
   v_limit integer := (select s.conversations_per_hour from saasbase.settings s);
 begin
-  if (select auth.role()) = 'authenticated' and (
-    select count(*) from public.conversations c where c.user_id = new.user_id and c.created_at > now() - interval '1 hour'
+  if (select auth.role()) <> 'authenticated' then
+    return new;
+  end if;
+  perform pg_advisory_xact_lock(hashtextextended('conversations:' || new.user_id::text, 0));
+  if (
+    select count(*) from public.conversations c
+    where c.user_id = new.user_id and c.created_at > now() - interval '1 hour' and c.message_count = 0
   ) >= v_limit then
     perform saasbase.fail('PT429', 'rate_limited', format('At most %s new conversations an hour', v_limit));
   end if;

@@ -91,7 +91,8 @@ create index cashouts_status on public.cashouts (status) where status in ('reque
 -- Every admin write, by whom, on what. Read by admins; written only by SECURITY DEFINER admin functions.
 create table public.audit_log (
   id bigint generated always as identity primary key,
-  actor_id uuid references auth.users (id) on delete set null,
+  -- No foreign key: deleting an admin's account must not erase who did what.
+  actor_id uuid,
   action text not null,
   target_type text not null,
   target_id text,

@@ -19,7 +19,9 @@ create index events_name_time on public.events (name, occurred_at);
 create index events_user_time on public.events (user_id, occurred_at) where user_id is not null;
 create index events_user_received on public.events (user_id, received_at) where user_id is not null;
 create index events_anon_time on public.events (anonymous_id, received_at) where anonymous_id is not null;
-create index events_anon_received on public.events (received_at) where anonymous_id is not null;
+create index events_anon_received on public.events (received_at) where user_id is null;
+-- The KPIs' activity by time range (admin_kpis).
+create index events_user_occurred on public.events (occurred_at) where user_id is not null;
 
 alter table public.events enable row level security;
 create policy "Users record their own events" on public.events
@@ -33,7 +35,11 @@ grant select on public.events to authenticated;
 grant select, insert, update, delete on public.events to service_role;
 
 -- Per actor (user or anonymous id): at most 120 events a minute, and all anonymous visitors together at most
--- `anonymous.eventsPerMinuteTotal`; a timestamp from the future is clamped to the time received. Counted in SQL, so the limit holds however many API servers there are.
+-- `anonymous.eventsPerMinuteTotal`; a timestamp from the future is clamped to the time received, one more than
+-- a week old to a week ago (late events of an offline app count; a user cannot make themselves active on any
+-- past day). Counted in SQL, so the limit holds however many API servers there are, and one at a time per
+-- actor (and for all anonymous visitors) under an advisory lock, so parallel requests cannot each pass on
+-- the others' uncommitted rows.
 create function saasbase.limit_events() returns trigger
 language plpgsql
 security definer
@@ -42,16 +48,19 @@ as $$
 declare
   v_recent integer;
 begin
-  new.received_at := now();
-  new.occurred_at := least(new.occurred_at, now());
+  new.received_at := saasbase.now();
+  new.occurred_at := greatest(least(new.occurred_at, new.received_at), new.received_at - interval '7 days');
   if new.user_id is not null then
+    perform pg_advisory_xact_lock(hashtextextended('events:' || new.user_id::text, 0));
     select count(*) into v_recent from public.events
     where user_id = new.user_id and received_at > now() - interval '1 minute';
   else
+    perform pg_advisory_xact_lock(hashtextextended('events:anonymous', 0));
     select count(*) into v_recent from public.events
-    where anonymous_id = new.anonymous_id and received_at > now() - interval '1 minute';
-    -- Visitor ids cost nothing to make: all anonymous visitors together get `anonymous.eventsPerMinuteTotal`.
-    if (select count(*) from public.events where anonymous_id is not null and received_at > now() - interval '1 minute')
+    where user_id is null and anonymous_id = new.anonymous_id and received_at > now() - interval '1 minute';
+    -- Visitor ids cost nothing to make: all anonymous visitors together get `anonymous.eventsPerMinuteTotal`
+    -- (signed-in users' events count for their users only, whatever anonymous_id they carry).
+    if (select count(*) from public.events where user_id is null and received_at > now() - interval '1 minute')
         >= (select s.anonymous_events_per_minute from saasbase.settings s) then
       perform saasbase.fail('PT429', 'rate_limited', 'Too many anonymous events this minute; try again shortly');
     end if;
@@ -260,6 +269,10 @@ $$;
 revoke execute on function public.admin_set_plan(uuid, text) from public, anon;
 grant execute on function public.admin_set_plan(uuid, text) to authenticated;
 
+-- The ledger by time, for admin_kpis' ranges: a BRIN index (the ledger is append-only, so its rows lie in
+-- time order), which costs the charge path next to nothing.
+create index credit_ledger_created_brin on public.credit_ledger using brin (created_at);
+
 -- ---------------------------------------------------------------------------------------------------------
 -- KPIs (admins). Definitions, for reading the figures:
 --   active user on a day   an event or a metered use (ledger charge or reservation) by the user that day
@@ -306,6 +319,7 @@ begin
   ),
   payments as (
     select p.user_id, p.created_at as at, (p.amount_cents - p.refunded_cents)::bigint as cents from public.purchases p
+    where p.amount_cents - p.refunded_cents > 0 -- a free (fully discounted) or fully refunded purchase pays nothing
     union all
     select i.user_id, i.created_at, i.amount_paid::bigint from public.invoices i where i.status = 'paid' and i.amount_paid > 0
   ),

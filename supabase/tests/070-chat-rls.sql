@@ -97,9 +97,9 @@ select is((select count(*)::int from saasbase.anon_chat_usage where session_hash
 select public.service_role_return_anon_chat('s1');
 select lives_ok($$ select public.service_role_take_anon_chat('s3') $$, 'a message given back frees a place');
 
--- Conversations made through the API: a bounded number an hour per user.
+-- Conversations made through the API: a bounded number of empty ones an hour per user.
 update saasbase.settings set conversations_per_hour = (select count(*)::int + 1 from public.conversations
-  where user_id = tests.user_id('a@test.local') and created_at > now() - interval '1 hour');
+  where user_id = tests.user_id('a@test.local') and created_at > now() - interval '1 hour' and message_count = 0);
 select tests.become('a@test.local');
 select lives_ok(format($$insert into public.conversations (user_id, title) values (%L, 'one more')$$, auth.uid()),
   'a user creates conversations up to the hourly limit');

@@ -2,7 +2,7 @@
 -- anonymous ones, admins read all; admin settings are admins' (and audited); the service role does anything.
 begin;
 \ir _helpers.psql
-select plan(51);
+select plan(55);
 
 do $$
 declare
@@ -55,9 +55,31 @@ select tests.become('postgres');
 select results_eq($$ select actor_id, action, target_id from public.audit_log where target_id = 't.flag' and action = 'admin_settings.update' $$,
   $$ select tests.user_id('admin@test.local'), 'admin_settings.update'::text, 't.flag'::text $$, 'admin writes are audited');
 
+-- A token outlives a demotion (up to its expiry): its admin claim no longer counts once the account says
+-- otherwise.
+select tests.create_user('demoted@test.local', '{"role": "admin"}');
+update auth.users set raw_app_meta_data = raw_app_meta_data || '{"role": "customer"}'
+where email = 'demoted@test.local';
+select set_config('request.jwt.claims', jsonb_build_object('sub', tests.user_id('demoted@test.local'),
+  'role', 'authenticated', 'app_metadata', jsonb_build_object('role', 'admin'))::text, true);
+set local role authenticated;
+select ok(not saasbase.is_admin(), 'a demoted admin''s token, still saying admin, is no admin''s');
+select throws_ok($$ select public.admin_set_role(auth.uid(), 'admin') $$, 'PT403', null,
+  '... and cannot make its holder admin again');
+select tests.become('postgres');
+
+-- Event times: from the future clamped to the time received, from long ago to a week back.
+select tests.become('a@test.local');
+insert into public.events (name, user_id, occurred_at) values
+  ('t.future', auth.uid(), now() + interval '1 year'), ('t.past', auth.uid(), '1970-01-01');
+select tests.become('postgres');
+select is((select occurred_at from public.events where name = 't.future'), now(), 'a future time is clamped to now');
+select is((select occurred_at from public.events where name = 't.past'), now() - interval '7 days',
+  'a time older than a week is dated a week back (no making oneself active on any past day)');
+
 -- Visitor ids cost nothing to make: all anonymous events together are bounded per minute.
 update saasbase.settings set anonymous_events_per_minute = (select count(*)::int + 2 from public.events
-  where anonymous_id is not null and received_at > now() - interval '1 minute');
+  where user_id is null and received_at > now() - interval '1 minute');
 select tests.become('anon');
 select lives_ok($$insert into public.events (name, anonymous_id) values ('t.a', 'visitor-0001'), ('t.a', 'visitor-0002')$$,
   'visitors record events up to the total a minute');
