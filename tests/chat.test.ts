@@ -254,6 +254,22 @@ describe("POST /chat", () => {
     expect((await ledger(user.id)).map((r) => r[0])).toEqual(["reserve", "settle"]);
   });
 
+  it("a message that got no answer may be sent again under its Idempotency-Key (any 200 characters)", async () => {
+    const user = await paidUser("idem-retry", 50);
+    const headers = { "content-type": "application/json", "idempotency-key": "k".repeat(199) + "1" };
+    const send = () => callFunction("chat", { method: "POST", token: user.token, headers, body: JSON.stringify({ message: "again" }) });
+    await script("openai", Array(3).fill({ kind: "status", status: 503 }));
+    await script("gemini", Array(3).fill({ kind: "status", status: 500 }));
+    const failed = await send();
+    expect([failed.status, (await failed.json()).error.code]).toEqual([502, "ai_unavailable"]);
+    for (const expected of [200, 409]) { // answered on the retry; then it was answered
+      const res = await send();
+      expect(res.status).toBe(expected);
+      await res.text();
+    }
+    expect((await ledger(user.id)).map((r) => r[0])).toEqual(["reserve", "release", "reserve", "settle"]);
+  });
+
   it("reads only the latest turns of a long conversation for the context", async () => {
     const user = await paidUser("long", 50);
     const first = await chat(user.token, { message: "turn 0" });

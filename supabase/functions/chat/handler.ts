@@ -152,19 +152,24 @@ async function chat(req: Request): Promise<Response> {
     // Held by the server for the user: only this function settles or releases it (a user who could release
     // it mid-answer would chat free).
     // An Idempotency-Key makes a resent message (a retry after a dropped connection) a 409 instead of a
-    // second answer paid twice; without one, every request is a new message.
+    // second answer paid twice, while the first is being answered or was answered; a message that got no
+    // answer (its reservation released: no provider, the client gone first) may be sent again under it.
+    // Without a key every request is a new message. (The key is hashed: any 200 characters fit the ledger's.)
     try {
-      const [{ r }] = await dbCall(
-        db()`select public.service_role_reserve_credits(${who.caller.userId}, 'chat', 1,
-          ${`chat:${idempotencyKey ?? crypto.randomUUID()}`}, ${worst}) as r`,
-      );
-      if (r.replayed) {
-        throw new ConflictError(
-          "This Idempotency-Key was used for a message already; send a new message with a new key",
-          "idempotency_conflict",
+      let key = `chat:${idempotencyKey ? await sha256(idempotencyKey) : crypto.randomUUID()}`;
+      for (let attempt = 0; !reservation; attempt++) {
+        const [{ r }] = await dbCall(
+          db()`select public.service_role_reserve_credits(${who.caller.userId}, 'chat', 1, ${key}, ${worst}) as r`,
         );
+        if (!r.replayed) reservation = r;
+        else if (r.status === "released" && attempt < 20) key = `${key.slice(0, 69)}:${r.reservation_id}`;
+        else {
+          throw new ConflictError(
+            "This Idempotency-Key was used for a message already; send a new message with a new key",
+            "idempotency_conflict",
+          );
+        }
       }
-      reservation = r;
     } catch (err) {
       await returnVisit();
       throw err;
