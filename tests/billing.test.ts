@@ -394,20 +394,34 @@ describe("stripe-webhook", () => {
       expect(row).toEqual({ status: "paid", credits_granted: 1000 });
     });
 
-    it("grants once per billing period: a plan change's invoices (switching back and forth) mint nothing", async () => {
+    it("grants once per billing period: a paid plan change opens one, switching back at $0 mints nothing", async () => {
       const before = await balanceOf(member.id);
-      // Switching interval and back: Stripe invoices each change, the second often at $0 (unused time credited).
-      await deliver(event("invoice.paid", planInvoice(`in_up_${member.id.slice(0, 8)}`, "subscription_update", 1_800_100_000)));
-      await deliver(event("invoice.paid", planInvoice(`in_back_${member.id.slice(0, 8)}`, "subscription_update", 1_800_200_000, 0)));
-      // A second invoice for a period already paid (one re-issued by hand, say) grants nothing more either.
-      await deliver(event("invoice.paid", planInvoice(`in_again_${member.id.slice(0, 8)}`, "subscription_cycle", 1_800_000_000)));
-      expect(await balanceOf(member.id)).toBe(before);
-      const ids = ["up", "back", "again"].map((k) => `in_${k}_${member.id.slice(0, 8)}`);
-      const rows = await sql`select credits_granted from public.invoices where id = any(${ids})`;
-      expect(rows.map((r) => r.credits_granted)).toEqual([0, 0, 0]);
-      // The next renewal grants again.
-      await deliver(event("invoice.paid", planInvoice(`in_next_${member.id.slice(0, 8)}`, "subscription_cycle", 1_802_592_000)));
+      const id = (k: string) => `in_${k}_${member.id.slice(0, 8)}`;
+      // Monthly to yearly restarts the cycle and is paid for: a new period, its credits.
+      const up = planInvoice(id("up"), "subscription_update", 1_800_100_000);
+      await deliver(event("invoice.paid", up));
       expect(await balanceOf(member.id)).toBe(before + 1000);
+      // Back again: Stripe credits the unused time, the invoice charges nothing; nor does the same period again
+      // (an invoice re-issued by hand, say), nor the paid switch's invoice delivered once more.
+      await deliver(event("invoice.paid", planInvoice(id("back"), "subscription_update", 1_800_200_000, 0)));
+      await deliver(event("invoice.paid", planInvoice(id("again"), "subscription_cycle", 1_800_000_000)));
+      await deliver(event("invoice.paid", { ...up, id: id("up2") }));
+      expect(await balanceOf(member.id)).toBe(before + 1000);
+      const rows = await sql`select id, credits_granted from public.invoices where id = any(${[id("up"), id("back"), id("again"), id("up2")]})
+        order by id`;
+      expect(Object.fromEntries(rows.map((r) => [r.id, r.credits_granted]))).toEqual({
+        [id("up")]: 1000, [id("back")]: 0, [id("again")]: 0, [id("up2")]: 0,
+      });
+      // A renewal after a change carries proration lines for the plan left: the plan and the period are the
+      // non-proration line's.
+      const renewal = planInvoice(id("next"), "subscription_cycle", 1_802_592_000);
+      renewal.lines.data.unshift({ ...renewal.lines.data[0], id: "il_old", period: { start: 1_801_000_000, end: 1_802_592_000 },
+        parent: { type: "subscription_item_details", subscription_item_details: { proration: true } } } as never);
+      await deliver(event("invoice.paid", renewal));
+      expect(await balanceOf(member.id)).toBe(before + 2000);
+      const [granted] = await sql`select idempotency_key from public.credit_ledger where user_id = ${member.id}
+        and reference = ${id("next")}`;
+      expect(granted.idempotency_key).toBe(`plan:${sub("active").id}:1802592000`);
     });
 
     it("a payment_failed delivered after the invoice was paid changes nothing and sends no email", async () => {

@@ -131,24 +131,32 @@ async function upsertInvoice(tx: Tx, invoice: unknown, userId: string, status: s
       credits_granted = greatest(public.invoices.credits_granted, excluded.credits_granted)`;
 }
 
-/** Invoices that open a billing period of a subscription: its first, and each renewal. A plan change's invoice
- * (proration, often $0 after the unused time is credited back) opens none: were it to grant the plan's credits,
- * switching back and forth would mint them. */
+/** Invoices that open a billing period of a subscription: its first, and each renewal. */
 const PERIOD_INVOICES = new Set(["subscription_create", "subscription_cycle"]);
 
+/** A proration line (the unused or the added part of a period, after a plan change) opens no period. */
+const isProration = (line: unknown) =>
+  at(line, "parent.subscription_item_details.proration") === true || at(line, "proration") === true;
+
 /** invoice.paid: the plan's credits for the billing period the invoice opens, once per subscription period
- * (the ledger key), however many invoices or events name it. */
+ * (the ledger key), however many invoices or events name it. A period opens with the first invoice and each
+ * renewal, and with a plan change that restarts the billing cycle and is paid for (monthly to yearly); a plan
+ * change's invoice that charges nothing (the unused time credited back) grants nothing, so switching back and
+ * forth mints no credits. The plan is the one of the invoice's non-proration line. */
 async function invoicePaid(tx: Tx, invoice: unknown): Promise<Outcome> {
   const userId = await userFor(tx, invoice);
   if (!userId) return "unknown_user";
-  const lines = (at(invoice, "lines.data") as unknown[] | undefined) ?? [];
+  const lines = ((at(invoice, "lines.data") as unknown[] | undefined) ?? []).filter((l) => !isProration(l));
   const priceOf = (line: unknown) => str(line, "pricing.price_details.price", "price");
   const priceIds = lines.map(priceOf).filter((p): p is string => !!p);
-  const [plan] = PERIOD_INVOICES.has(str(invoice, "billing_reason") ?? "")
+  const reason = str(invoice, "billing_reason") ?? "";
+  const opensPeriod = PERIOD_INVOICES.has(reason) ||
+    (reason === "subscription_update" && (num(invoice, "amount_paid") ?? 0) > 0);
+  const [plan] = opensPeriod
     ? await tx`
       select pl.id, pl.monthly_credits, x.id as price_id from public.prices x
       join public.products p on p.id = x.product_id join public.plans pl on pl.id = p.plan_id
-      where x.id = any(${priceIds}) limit 1`
+      where x.id = any(${priceIds}) order by x.id limit 1`
     : [];
   let credits = 0;
   if (plan?.monthly_credits > 0) {
