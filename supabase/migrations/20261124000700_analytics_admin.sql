@@ -10,6 +10,8 @@ create table public.events (
   properties jsonb not null default '{}' check (jsonb_typeof(properties) = 'object' and pg_column_size(properties) <= 8192),
   user_id uuid references auth.users (id) on delete cascade,
   anonymous_id text check (anonymous_id ~ '^[A-Za-z0-9_-]{8,128}$'),
+  -- Anyone with the anon key writes anonymous events: a kilobyte of properties each, not eight.
+  check (user_id is not null or pg_column_size(properties) <= 1024),
   occurred_at timestamptz not null default now(),
   received_at timestamptz not null default now(),
   check (user_id is not null or anonymous_id is not null)

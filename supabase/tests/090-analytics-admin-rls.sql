@@ -2,7 +2,7 @@
 -- anonymous ones, admins read all; admin settings are admins' (and audited); the service role does anything.
 begin;
 \ir _helpers.psql
-select plan(55);
+select plan(57);
 
 do $$
 declare
@@ -76,6 +76,16 @@ select tests.become('postgres');
 select is((select occurred_at from public.events where name = 't.future'), now(), 'a future time is clamped to now');
 select is((select occurred_at from public.events where name = 't.past'), now() - interval '7 days',
   'a time older than a week is dated a week back (no making oneself active on any past day)');
+
+-- Anyone can write anonymous events: their properties are bounded tighter than a user's.
+select tests.become('anon');
+select throws_ok($$insert into public.events (name, anonymous_id, properties)
+  values ('t.big', 'visitor-0009', jsonb_build_object('x', repeat('a', 2000)))$$, '23514', null,
+  'an anonymous event holds at most a kilobyte of properties');
+select tests.become('a@test.local');
+select lives_ok($$insert into public.events (name, user_id, properties)
+  values ('t.big', auth.uid(), jsonb_build_object('x', repeat('a', 2000)))$$, 'a user''s may hold more');
+select tests.become('postgres');
 
 -- Visitor ids cost nothing to make: all anonymous events together are bounded per minute.
 update saasbase.settings set anonymous_events_per_minute = (select count(*)::int + 2 from public.events
