@@ -1,6 +1,6 @@
 // The `credits` edge function end to end: real Deno behind the gateway, real database, user JWTs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callFunction, connectDb, createFeature, createUser, setBalance, stack } from "./support/stack.ts";
+import { awayFromMidnight, callFunction, connectDb, createFeature, createUser, setBalance, stack } from "./support/stack.ts";
 
 const sql = connectDb();
 let user: { id: string; token: string };
@@ -87,6 +87,7 @@ describe("POST /credits/charge", () => {
   });
 
   it("answers 429 past a blocking daily allowance (the free plan's 5 chats a day)", async () => {
+    await awayFromMidnight();
     const chatter = await createUser(sql, `chat-${crypto.randomUUID()}@test.local`);
     for (let i = 0; i < 5; i++) {
       expect((await charge({ feature: "chat", idempotency_key: `chat-${i}` }, chatter.token)).status).toBe(200);

@@ -1,6 +1,6 @@
 // Referrals and cash payouts against the real database, the real functions and the local Stripe server.
 // The shipped config pays the referrer 300 credits and $2.00 when the referred user's email is confirmed.
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { config } from "../supabase/functions/_shared/config.ts";
 import { createStripe } from "../supabase/functions/_shared/stripe-client.ts";
 import { asUser, callFunction, connectDb, createUser, stack, TEST_FUNCTION_ENV } from "./support/stack.ts";
@@ -272,8 +272,11 @@ describe("cash-outs and payouts", () => {
     const run = payout(admin.token);
     const waiting = async () => (await sql`select count(*)::int as n from pg_stat_activity
       where wait_event_type = 'Lock' and query like '%service_role_claim_cashout%'`)[0].n > 0;
-    for (let i = 0; i < 200 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 25));
-    go();
+    try {
+      await vi.waitFor(async () => expect(await waiting()).toBe(true), { timeout: 30_000, interval: 25 });
+    } finally {
+      go(); // never leave the holder's transaction open
+    }
     await holder;
     const res = await run;
     expect(res.status).toBe(200);

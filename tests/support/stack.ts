@@ -71,3 +71,10 @@ export async function setBalance(sql: postgres.Sql, userId: string, credits: num
   await sql`select public.service_role_debit_credits(${userId}, 1000000000, 'adjustment', 'test reset', null, true)`;
   if (credits > 0) await sql`select public.service_role_grant_credits(${userId}, ${credits}, 'grant', 'test')`;
 }
+
+/** Waits out the last 30 s of a UTC day: tests of daily allowances must not straddle midnight (a use after it
+ * counts against the next day's). */
+export async function awayFromMidnight(): Promise<void> {
+  const left = 86_400_000 - (Date.now() % 86_400_000);
+  if (left < 30_000) await new Promise((r) => setTimeout(r, left + 1_000));
+}
