@@ -291,6 +291,19 @@ describe("POST /chat", () => {
     expect([turns.length, turns[0].content]).toEqual([201, "old turn 301"]);
   });
 
+  it("a conversation whose persona left the config goes on with the default persona", async () => {
+    const user = await paidUser("persona", 50);
+    const first = await chat(user.token, { message: "hello" });
+    const id = first.events[0].data.conversation_id;
+    await sql`update public.conversations set persona = 'retired_persona' where id = ${id}`;
+    const next = await chat(user.token, { conversation_id: id, message: "still there?" });
+    expect(next.res.status).toBe(200);
+    expect((await upstreamRequests()).at(-1)!.messages[0]).toEqual({ role: "system", content: "You are a helpful, concise assistant." });
+    // Asking for an unknown persona is still an error.
+    const asked = await chat(user.token, { conversation_id: id, message: "and you?", persona: "nobody" });
+    expect(asked.res.status).toBe(422);
+  });
+
   it("answers 402 at an empty wallet, before calling any model", async () => {
     const broke = await paidUser("broke", 0);
     const before = (await upstreamRequests()).length;

@@ -69,6 +69,36 @@ describe("product config", () => {
     expect(issuesOf(credits).map((i) => i.path)).toEqual(["plans[0].monthlyCredits"]);
   });
 
+  it("refuses what passes a type check and breaks later: at Stripe, in Postgres, in the chat function", () => {
+    const cases: [string, (c: Record<string, any>) => void, string, RegExp][] = [
+      ["no chat feature", (c) => { delete c.features.chat; c.plans.forEach((p: any) => (p.quotas = p.quotas.filter((q: any) => q.feature !== "chat"))); }, "features", /"chat"/],
+      ["a zero-decimal currency", (c) => (c.currency = "jpy"), "currency", /no cents/],
+      ["a price under Stripe's minimum", (c) => (c.plans[1].priceMonthlyCents = 30), "plans[1].priceMonthlyCents", /at least 50/],
+      ["a price over Stripe's maximum", (c) => (c.plans[2].priceYearlyCents = 100_000_000), "plans[2].priceYearlyCents", /99999999/],
+      ["a discount taking a pack under Stripe's minimum", (c) => (c.plans[2].discountPercent = 100), "plans[2].discountPercent", /Stripe/],
+      ["custom amounts worth no credit", (c) => { c.purchase.creditsPerDollar = 1; c.purchase.minCents = 50; c.creditPacks = []; }, "purchase.creditsPerDollar", /at least one credit/],
+      ["custom amounts worth more credits than an integer holds", (c) => (c.purchase.creditsPerDollar = 10_000_000), "purchase.maxCents", /more than/],
+      ["a referral cap of 0", (c) => (c.referrals.monthlyCapPerReferrer = 0), "referrals.monthlyCapPerReferrer", /at least 1/],
+      ["a reservation lifetime shorter than an answer", (c) => (c.reservationTtlMinutes = 1), "reservationTtlMinutes", /10/],
+      ["a grant expiry past the calendar", (c) => (c.grantExpiryDays = 200_000_000), "grantExpiryDays", /36500/],
+      ["sign-up credits past an integer", (c) => (c.signupCredits = 3_000_000_000), "signupCredits", /2147483647/],
+      ["a product URL that is no web page", (c) => (c.product.url = "localhost:3000"), "product.url", /http/],
+      ["a model served by two providers", (c) => c.ai.providers[1].models.push({ ...c.ai.providers[0].models[0] }), "ai.providers", /two providers/],
+      ["an answer budget as big as the window", (c) => (c.ai.providers[0].models[0].maxOutputTokens = c.ai.providers[0].models[0].contextWindow), "ai.providers[0].models[0].maxOutputTokens", /room/],
+      ["a timeout past the edge runtime's", (c) => (c.ai.providers[0].timeoutMs = 600_000), "ai.providers[0].timeoutMs", /120000/],
+    ];
+    for (const [name, change, path, message] of cases) {
+      const bad = clone();
+      change(bad);
+      const found = issuesOf(bad).find((i) => i.path === path);
+      expect(found?.message, name).toMatch(message);
+    }
+    // A trailing slash is dropped, so return pages join cleanly.
+    const slash = clone();
+    slash.product.url = "https://app.example.com/";
+    expect(parseConfig(slash).product.url).toBe("https://app.example.com");
+  });
+
   it("rejects a credit pack priced outside the purchase bounds and duplicate ids", () => {
     const bad = clone();
     bad.creditPacks[0].priceCents = 100; // below the $5 minimum

@@ -58,6 +58,8 @@ function clientFor(provider: Provider, env: EnvReader): OpenAI {
   return client;
 }
 
+const servedBy = (provider: Provider, model: string) => provider.models.find((m) => m.id === model);
+
 /** The providers to try for a model: the one serving it first, then the fallback order (each with the model
  * it serves, or its first model). */
 export function providerPlan(config: ProductConfig, model: string): { provider: Provider; model: string }[] {
@@ -169,7 +171,8 @@ export async function openStream(
             messages,
             stream: true,
             stream_options: { include_usage: true },
-            max_tokens: maxTokens,
+            // A fallback provider's model may take fewer tokens than the one asked for.
+            max_tokens: Math.min(maxTokens, servedBy(provider, providerModel)?.maxOutputTokens ?? maxTokens),
           },
           // The request itself (until the response's headers) is bounded by the same deadline.
           { signal: AbortSignal.any([signal, stall.signal]), timeout: Math.max(1, firstBy - Date.now()) },

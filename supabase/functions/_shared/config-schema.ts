@@ -4,8 +4,41 @@ import { z } from "zod";
 
 /** Lower-case identifiers: they become primary keys, Stripe lookup keys and ledger feature names. */
 const id = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, "must be a lower-case id (a-z, 0-9, _ or -)");
-const count = z.number().int().nonnegative();
-const cents = z.number().int().nonnegative();
+/** Postgres `integer`: counts and amounts are stored as one. */
+const INT4_MAX = 2_147_483_647;
+const count = z.number().int().nonnegative().max(INT4_MAX);
+/** Stripe charges at most 99,999,999 in a currency's smallest unit. */
+const cents = z.number().int().nonnegative().max(99_999_999);
+/** Stripe's smallest charge, in cents of the currencies we take (50 for usd and eur; more in some others:
+ * docs.stripe.com/currencies#minimum-and-maximum-charge-amounts). */
+const STRIPE_MIN_CENTS = 50;
+/** Currencies without two decimals: our `...Cents` fields and credits per dollar would mean something else. */
+const NOT_TWO_DECIMALS = new Set([
+  "bif",
+  "clp",
+  "djf",
+  "gnf",
+  "jpy",
+  "kmf",
+  "krw",
+  "mga",
+  "pyg",
+  "rwf",
+  "ugx",
+  "vnd",
+  "vuv",
+  "xaf",
+  "xof",
+  "xpf",
+  "bhd",
+  "jod",
+  "kwd",
+  "omr",
+  "tnd",
+  "isk",
+  "huf",
+  "twd",
+]);
 /** Environment variable names: secrets are named in the config, never written in it. */
 const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, "must be an environment variable name");
 
@@ -46,8 +79,8 @@ const planSchema = z.object({
 const creditPackSchema = z.object({
   id,
   name: z.string().min(1),
-  credits: z.number().int().positive(),
-  priceCents: z.number().int().positive(),
+  credits: z.number().int().positive().max(INT4_MAX),
+  priceCents: cents.min(STRIPE_MIN_CENTS),
 });
 
 const personaSchema = z.object({
@@ -78,7 +111,8 @@ const providerSchema = z.object({
   baseUrlEnv: envName.optional(),
   apiKeyEnv: envName.optional(),
   models: z.array(modelSchema).min(1),
-  timeoutMs: z.number().int().positive().default(30_000),
+  /** Under the edge runtime's 150 s without a response. */
+  timeoutMs: z.number().int().positive().max(120_000).default(30_000),
   maxRetries: z.number().int().min(0).max(10).default(2),
 });
 
@@ -88,7 +122,11 @@ const referralSchema = z.object({
   referredCredits: count,
   /** When the reward is paid. */
   payWhen: z.enum(["signup", "email_confirmed", "first_payment"]),
-  monthlyCapPerReferrer: count,
+  /** Rewarded referrals a referrer may earn a month, at least 1 (a large number for no practical cap). */
+  monthlyCapPerReferrer: count.min(
+    1,
+    "at least 1: 0 would reward no referral ever (use a large number for no cap)",
+  ),
   minCashoutCents: cents,
 });
 
@@ -97,24 +135,25 @@ export const configSchema = z
     product: z.object({
       name: z.string().min(1),
       /** Base URL of the product's web app: share links, checkout return pages. */
-      url: z.url(),
+      url: z.url({ protocol: /^https?$/, error: "an http(s) URL" }).transform((u) => u.replace(/\/+$/, "")),
       supportEmail: z.email(),
     }),
     currency: z.string().regex(/^[a-z]{3}$/, "must be a lower-case ISO 4217 code such as usd"),
     /** Credits every new account starts with. */
     signupCredits: count,
     /** Days after which the sign-up grant expires; null keeps it forever. */
-    grantExpiryDays: z.number().int().positive().nullable().default(null),
+    grantExpiryDays: z.number().int().positive().max(36_500).nullable().default(null),
     /** Minutes after which an unsettled reservation (a crashed AI stream) is released by itself. */
-    reservationTtlMinutes: z.number().int().positive().default(15),
+    // At least 10: an answer still streaming when its reservation lapses would go unpaid.
+    reservationTtlMinutes: z.number().int().min(10).max(1440).default(15),
     features: z.record(id, featureSchema),
     plans: z.array(planSchema).min(1),
     defaultPlan: id,
     creditPacks: z.array(creditPackSchema).default([]),
     /** Bounds of one credit purchase, and the rate for custom amounts (credits per dollar, before discounts). */
     purchase: z.object({
-      minCents: z.number().int().positive(),
-      maxCents: z.number().int().positive(),
+      minCents: cents.min(STRIPE_MIN_CENTS),
+      maxCents: cents.min(STRIPE_MIN_CENTS),
       creditsPerDollar: z.number().int().positive(),
     }),
     personas: z.array(personaSchema).min(1),
@@ -142,6 +181,41 @@ export const configSchema = z
       ctx.addIssue({ code: "custom", path, message });
     const features = new Set(Object.keys(c.features));
     const duplicates = (ids: string[]) => ids.filter((v, i) => ids.indexOf(v) !== i);
+
+    // The chat function meters every signed-in message as the feature "chat" (its quota per plan).
+    if (!features.has("chat")) {
+      issue(["features"], 'keep a feature "chat": the chat function meters messages as it');
+    }
+    if (NOT_TWO_DECIMALS.has(c.currency)) {
+      issue(
+        ["currency"],
+        `${c.currency} has no cents: prices here are in hundredths, and Stripe reads them otherwise`,
+      );
+    }
+    // What Stripe will be asked to charge: each paid plan's prices, each pack at each plan's discount.
+    c.plans.forEach((plan, p) => {
+      for (const field of ["priceMonthlyCents", "priceYearlyCents"] as const) {
+        const price = plan[field];
+        if (price !== undefined && price > 0 && price < STRIPE_MIN_CENTS) {
+          issue(["plans", p, field], `Stripe charges at least ${STRIPE_MIN_CENTS} cents (0 for a free plan)`);
+        }
+      }
+      c.creditPacks.forEach((pack) => {
+        if (Math.round(pack.priceCents * (100 - plan.discountPercent) / 100) < STRIPE_MIN_CENTS) {
+          issue(
+            ["plans", p, "discountPercent"],
+            `pack "${pack.id}" would cost less than Stripe's ${STRIPE_MIN_CENTS} cents at this discount`,
+          );
+        }
+      });
+    });
+    // A custom amount buys floor(cents * creditsPerDollar / 100) credits: at least one, and what an integer holds.
+    if (c.purchase.minCents * c.purchase.creditsPerDollar < 100) {
+      issue(["purchase", "creditsPerDollar"], "purchase.minCents must buy at least one credit");
+    }
+    if (Math.floor(c.purchase.maxCents * c.purchase.creditsPerDollar / 100) > INT4_MAX) {
+      issue(["purchase", "maxCents"], `purchase.maxCents would buy more than ${INT4_MAX} credits`);
+    }
 
     for (const dup of duplicates(c.plans.map((p) => p.id))) issue(["plans"], `duplicate plan id "${dup}"`);
     const defaultPlan = c.plans.find((p) => p.id === c.defaultPlan);
@@ -207,10 +281,27 @@ export const configSchema = z
     c.ai.fallbackOrder.forEach((p, i) => {
       if (!providers.has(p)) issue(["ai", "fallbackOrder", i], `unknown provider "${p}"`);
     });
+    for (const dup of duplicates(c.ai.providers.map((p) => p.id))) {
+      issue(["ai", "providers"], `duplicate provider id "${dup}"`);
+    }
+    for (const dup of duplicates(c.ai.providers.flatMap((p) => p.models.map((m) => m.id)))) {
+      issue(
+        ["ai", "providers"],
+        `model "${dup}" is served by two providers: each model id names one provider's`,
+      );
+    }
     c.ai.providers.forEach((p, i) => {
       if (p.kind === "openai-compatible" && !p.baseUrl && !p.baseUrlEnv) {
         issue(["ai", "providers", i, "baseUrl"], "an openai-compatible provider needs baseUrl or baseUrlEnv");
       }
+      p.models.forEach((m, j) => {
+        if (m.maxOutputTokens >= m.contextWindow) {
+          issue(
+            ["ai", "providers", i, "models", j, "maxOutputTokens"],
+            "must leave room in contextWindow for the prompt",
+          );
+        }
+      });
     });
   });
 

@@ -116,9 +116,12 @@ async function chat(req: Request): Promise<Response> {
   const who = await chatterOf(req, body.session_id);
   const existing = body.conversation_id ? await findConversation(who, body.conversation_id, true) : undefined;
 
-  const persona = config.personas.find((p) =>
-    p.id === (body.persona ?? existing?.persona ?? config.defaultPersona)
-  );
+  // The persona asked for must exist; a conversation's own may have left the config since (or be the
+  // table's default): the default persona takes over.
+  const byId = (id: string | undefined) => config.personas.find((p) => p.id === id);
+  const persona = body.persona !== undefined
+    ? byId(body.persona)
+    : byId(existing?.persona) ?? byId(config.defaultPersona);
   if (!persona) {
     throw new ValidationError(`Unknown persona ${body.persona}`, [{ path: "persona", message: "unknown" }]);
   }
@@ -212,6 +215,9 @@ async function chat(req: Request): Promise<Response> {
     throw err; // the client went away: nothing to answer
   }
 
+  const servedModel = config.ai.providers.flatMap((p) => p.models).find((m) => m.id === stream.model) ??
+    model;
+
   // A new conversation is written with its first exchange, at the end: no database work before the first
   // token but the reservation.
   const conversationId = existing?.id ?? crypto.randomUUID();
@@ -231,7 +237,12 @@ async function chat(req: Request): Promise<Response> {
     const completionTokens = usage?.completionTokens ?? estimateTokens(answer);
     const cost = status === "failed"
       ? 0
-      : messageCost(persona.creditsPerMessage, model.creditsPer1kTokens, promptTokens + completionTokens);
+      // At the rate of the model that answered (a fallback provider's may differ); never past the reservation.
+      : messageCost(
+        persona.creditsPerMessage,
+        servedModel.creditsPer1kTokens,
+        promptTokens + completionTokens,
+      );
     const [{ r }] =
       await db()`select public.service_role_record_chat_exchange(${conversationId}, ${!existing},
       ${user?.caller.userId ?? null}, ${who.kind === "anon" ? who.sessionHash : null}, ${
