@@ -36,7 +36,12 @@ describe("analytics events", () => {
     await expect(sql.begin(async (tx) => {
       await tx`set local role anon`;
       await tx`insert into public.events (name, anonymous_id) values ('tick', ${anonymous})`;
-    })).rejects.toMatchObject({ code: "PT429" });
+    })).rejects.toMatchObject({ code: "PT429", message: "Too many events: at most 120 a minute" });
+    // The actor's own limit, not the visitors' total: another visitor still records.
+    await sql.begin(async (tx) => {
+      await tx`set local role anon`;
+      await tx`insert into public.events (name, anonymous_id) values ('tick', ${`other-${crypto.randomUUID()}`})`;
+    });
   });
 });
 

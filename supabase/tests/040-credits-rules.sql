@@ -48,8 +48,8 @@ select is((public.get_wallet() ->> 'balance')::int, 94, 'the charge left 94');
 select is(public.charge_credits('t_paid', 2, 'c1') ->> 'replayed', 'true', 'a replayed key returns the first outcome');
 select is((public.charge_credits('t_paid', 2, 'c1') ->> 'balance')::int, 94, '...with the first balance');
 select is((public.get_wallet() ->> 'balance')::int, 94, '...and charges nothing');
-select throws_ok($$ select public.charge_credits('t_paid', 3, 'c1') $$, 'PT409', null,
-  'reusing a key for another request is a conflict');
+select throws_ok($$ select public.charge_credits('t_paid', 3, 'c1') $$, 'PT409',
+  'This idempotency key was used for another request', 'reusing a key for another request is a conflict');
 select throws_ok($$ select public.charge_credits('t_paid', 40, 'c2') $$, 'PT402', null,
   'a charge past the balance fails with PT402');
 select is((public.get_wallet() ->> 'balance')::int, 94, '...and changes nothing');
@@ -133,8 +133,8 @@ select is((public.settle_reservation((select (r ->> 'reservation_id')::uuid from
   'settling at 4 gives back 6');
 select is(public.settle_reservation((select (r ->> 'reservation_id')::uuid from res), 4) ->> 'replayed', 'true',
   'settling again is a replay');
-select throws_ok(format('select public.release_reservation(%L)', (select r ->> 'reservation_id' from res)), 'PT409', null,
-  'a settled reservation cannot be released');
+select throws_ok(format('select public.release_reservation(%L)', (select r ->> 'reservation_id' from res)), 'PT409',
+  'This reservation was settled', 'a settled reservation cannot be released');
 select tests.become('b@test.local');
 select throws_ok(format('select public.settle_reservation(%L, 1)', (select r ->> 'reservation_id' from res)), 'PT404', null,
   'another user cannot settle it');
@@ -186,11 +186,13 @@ create temp table sres as
 grant select on sres to authenticated;
 select tests.become('a@test.local');
 select throws_ok(format('select public.release_reservation(%L)', (select r ->> 'reservation_id' from sres)), 'PT403',
-  null, 'the user cannot release a reservation the server holds');
+  'This reservation belongs to an operation in progress on the server (a chat answer) and closes with it',
+  'the user cannot release a reservation the server holds');
 select throws_ok(format('select public.settle_reservation(%L, 0)', (select r ->> 'reservation_id' from sres)), 'PT403',
-  null, '...nor settle it');
-select throws_ok($$ select public.reserve_credits('t_paid', 1, 'srv1', 5) $$, 'PT409', null,
-  '...nor take over its key');
+  'This reservation belongs to an operation in progress on the server (a chat answer) and closes with it',
+  '...nor settle it');
+select throws_ok($$ select public.reserve_credits('t_paid', 1, 'srv1', 5) $$, 'PT409',
+  'This idempotency key was used for another request', '...nor take over its key');
 select tests.become('postgres');
 select is((public.service_role_release_reservation(tests.user_id('a@test.local'),
   (select (r ->> 'reservation_id')::uuid from sres)) ->> 'released')::int, 5, 'the server releases it');
