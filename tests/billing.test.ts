@@ -395,7 +395,7 @@ describe("stripe-webhook", () => {
       expect(row).toEqual({ status: "paid", credits_granted: 1000 });
     });
 
-    it("grants once per billing period: a paid plan change opens one, switching back at $0 mints nothing", async () => {
+    it("grants once per billing period; a plan change grants the share paid in money, so switching mints nothing", async () => {
       const before = await balanceOf(member.id);
       const id = (k: string) => `in_${k}_${member.id.slice(0, 8)}`;
       // Monthly to yearly restarts the cycle and is paid for: a new period, its credits.
@@ -413,13 +413,16 @@ describe("stripe-webhook", () => {
       expect(Object.fromEntries(rows.map((r) => [r.id, r.credits_granted]))).toEqual({
         [id("up")]: 1000, [id("back")]: 0, [id("again")]: 0, [id("up2")]: 0,
       });
+      // Switching back again a day later, the unused time paying for most of it: the share paid in money.
+      await deliver(event("invoice.paid", planInvoice(id("cheap"), "subscription_update", 1_800_300_000, 52)));
+      expect(await balanceOf(member.id)).toBe(before + 1000 + Math.floor(1000 * 52 / 1900));
       // A renewal after a change carries proration lines for the plan left: the plan and the period are the
       // non-proration line's.
       const renewal = planInvoice(id("next"), "subscription_cycle", 1_802_592_000);
       renewal.lines.data.unshift({ ...renewal.lines.data[0], id: "il_old", period: { start: 1_801_000_000, end: 1_802_592_000 },
         parent: { type: "subscription_item_details", subscription_item_details: { proration: true } } } as never);
       await deliver(event("invoice.paid", renewal));
-      expect(await balanceOf(member.id)).toBe(before + 2000);
+      expect(await balanceOf(member.id)).toBe(before + 2000 + Math.floor(1000 * 52 / 1900));
       const [granted] = await sql`select idempotency_key from public.credit_ledger where user_id = ${member.id}
         and reference = ${id("next")}`;
       expect(granted.idempotency_key).toBe(`plan:${sub("active").id}:1802592000`);

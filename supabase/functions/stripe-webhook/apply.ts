@@ -140,9 +140,10 @@ const isProration = (line: unknown) =>
 
 /** invoice.paid: the plan's credits for the billing period the invoice opens, once per subscription period
  * (the ledger key), however many invoices or events name it. A period opens with the first invoice and each
- * renewal, and with a plan change that restarts the billing cycle and is paid for (monthly to yearly); a plan
- * change's invoice that charges nothing (the unused time credited back) grants nothing, so switching back and
- * forth mints no credits. The plan is the one of the invoice's non-proration line. */
+ * renewal: the plan's whole credits. A plan change that restarts the cycle (monthly to yearly) opens one too,
+ * but is paid for in part by the unused time credited back: it grants the share of the credits that was paid
+ * in money (amount paid over the price), so switching back and forth buys credits at the plan's own rate and
+ * no faster. The plan is the one of the invoice's non-proration line. */
 async function invoicePaid(tx: Tx, invoice: unknown): Promise<Outcome> {
   const userId = await userFor(tx, invoice);
   if (!userId) return "unknown_user";
@@ -150,25 +151,30 @@ async function invoicePaid(tx: Tx, invoice: unknown): Promise<Outcome> {
   const priceOf = (line: unknown) => str(line, "pricing.price_details.price", "price");
   const priceIds = lines.map(priceOf).filter((p): p is string => !!p);
   const reason = str(invoice, "billing_reason") ?? "";
-  const opensPeriod = PERIOD_INVOICES.has(reason) ||
-    (reason === "subscription_update" && (num(invoice, "amount_paid") ?? 0) > 0);
-  const [plan] = opensPeriod
+  const paid = num(invoice, "amount_paid") ?? 0;
+  const [plan] = PERIOD_INVOICES.has(reason) || reason === "subscription_update"
     ? await tx`
-      select pl.id, pl.monthly_credits, x.id as price_id from public.prices x
+      select pl.id, pl.monthly_credits, x.id as price_id, x.unit_amount from public.prices x
       join public.products p on p.id = x.product_id join public.plans pl on pl.id = p.plan_id
       where x.id = any(${priceIds}) order by x.id limit 1`
     : [];
+  const due = !plan
+    ? 0
+    : PERIOD_INVOICES.has(reason)
+    ? plan.monthly_credits
+    : plan.unit_amount > 0
+    ? Math.floor(plan.monthly_credits * Math.min(paid, plan.unit_amount) / plan.unit_amount)
+    : 0;
   let credits = 0;
-  if (plan?.monthly_credits > 0) {
+  if (due > 0) {
     const periodStart = num(lines.find((l) => priceOf(l) === plan.price_id), "period.start");
     const subscription = invoiceSubscription(invoice);
     const key = subscription && periodStart
       ? `plan:${subscription}:${periodStart}`
       : `invoice:${str(invoice, "id")}`;
-    const [{ granted }] =
-      await tx`select public.service_role_grant_credits(${userId}, ${plan.monthly_credits},
-      'grant', ${`${plan.id} plan credits`}, ${key}, null, ${str(invoice, "id")!}) as granted`;
-    if (!granted.replayed) credits = plan.monthly_credits;
+    const [{ granted }] = await tx`select public.service_role_grant_credits(${userId}, ${due}, 'grant',
+      ${`${plan.id} plan credits`}, ${key}, null, ${str(invoice, "id")!}) as granted`;
+    if (!granted.replayed) credits = due;
   }
   await upsertInvoice(tx, invoice, userId, "paid", credits);
   if ((num(invoice, "amount_paid") ?? 0) > 0) {
