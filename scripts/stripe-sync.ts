@@ -14,14 +14,21 @@ if (!key) {
   console.error("Set STRIPE_SECRET_KEY (a test-mode key) in .env or the environment.");
   process.exit(1);
 }
-if (key.startsWith("sk_live_") && process.env.SAASBASE_ALLOW_LIVE !== "1") {
+if (/^(sk|rk)_live_/.test(key) && process.env.SAASBASE_ALLOW_LIVE !== "1") {
   console.error("Refusing a live key: set SAASBASE_ALLOW_LIVE=1 when you mean to sync the live catalog.");
   process.exit(1);
 }
 await onTargetDatabase(async (url) => {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    await sql`select 1`; // the database answers before anything is created at Stripe
+    // One sync at a time per database (two at once could each create a price and archive the other's); the
+    // lock is the session's (one connection), released when it ends.
+    const [{ locked }] = await sql`select pg_try_advisory_lock(hashtextextended('saasbase:stripe-sync', 0)) as locked`;
+    if (!locked) {
+      console.error("Another stripe:sync is running against this database; try again when it is done.");
+      process.exitCode = 1;
+      return;
+    }
     const summary = await syncStripeCatalog(createStripe(key, process.env.STRIPE_API_BASE), sql, stripeCatalog(config), config.currency);
     console.log("Stripe catalog in sync:", summary);
   } finally {

@@ -1135,6 +1135,10 @@ export type Database = {
         Args: { "feature": string; "idempotency_key"?: string; "max_credits"?: number; "quantity"?: number };
         Returns: Json;
       };
+      "service_role_apply_dispute": {
+        Args: { "p_amount": number; "p_dispute": string; "p_payment_intent": string };
+        Returns: string;
+      };
       "service_role_apply_refund": {
         Args: { "p_amount_refunded": number; "p_charge": string; "p_payment_intent": string };
         Returns: string;
@@ -1208,6 +1212,7 @@ export type Database = {
           "cashout_id": string;
           "failure"?: string;
           "final"?: boolean;
+          "new_key"?: boolean;
           "transfer_id": string;
         };
         Returns: Json;

@@ -279,6 +279,24 @@ describe("stripe-webhook", () => {
     expect(p).toEqual({ status: "refunded", refunded_cents: 600, credits_clawed_back: 600 });
   });
 
+  it("a chargeback claws back the disputed credits on top of a refund, once per dispute", async () => {
+    const session = paidSession(1000, 1000);
+    await deliver(event("checkout.session.completed", session));
+    const before = await balanceOf(buyer.id);
+    await deliver(event("charge.refunded", { id: `ch_${session.id}`, object: "charge", payment_intent: session.payment_intent,
+      amount: 1000, amount_refunded: 300, refunded: false }));
+    const dispute = { id: `dp_${session.id}`, object: "dispute", charge: `ch_${session.id}`, payment_intent: session.payment_intent,
+      amount: 700, currency: "usd", status: "needs_response", reason: "fraudulent" };
+    const res = await deliver(event("charge.dispute.created", dispute));
+    expect((await res.json()).outcome).toBe("applied");
+    expect(await balanceOf(buyer.id)).toBe(before - 1000);
+    // The same dispute under another event id takes nothing more.
+    expect((await (await deliver(event("charge.dispute.created", dispute))).json()).outcome).toBe("duplicate");
+    expect(await balanceOf(buyer.id)).toBe(before - 1000);
+    const [p] = await sql`select status, refunded_cents, credits_clawed_back from public.purchases where checkout_session_id = ${session.id}`;
+    expect(p).toEqual({ status: "refunded", refunded_cents: 1000, credits_clawed_back: 1000 });
+  });
+
   it("a refund of spent credits claws back only what is left", async () => {
     const spender = await createUser(sql, `spender-${crypto.randomUUID()}@test.local`);
     await setBalance(sql, spender.id, 0);
@@ -448,6 +466,14 @@ describe("stripe-webhook", () => {
       expect(mails).toHaveLength(1);
       expect(mails[0].template).toBe("payment_failed");
       expect(mails[0].payload.amount_due).toBe(1900);
+    });
+
+    it("a customer deleted at Stripe is forgotten: the next checkout makes a new one", async () => {
+      const gone = await createUser(sql, `custdel-${crypto.randomUUID()}@test.local`);
+      await sql`insert into public.customers (user_id, stripe_customer_id) values (${gone.id}, ${`cus_del_${gone.id.slice(0, 8)}`})`;
+      const res = await deliver(event("customer.deleted", { id: `cus_del_${gone.id.slice(0, 8)}`, object: "customer", deleted: true }));
+      expect((await res.json()).outcome).toBe("applied");
+      expect(await sql`select 1 from public.customers where user_id = ${gone.id}`).toHaveLength(0);
     });
 
     it("deleted: back to the default plan", async () => {

@@ -285,6 +285,23 @@ describe("cash-outs and payouts", () => {
     expect(results.find((r) => r.cashout_id === other)).toMatchObject({ status: "paid" });
   });
 
+  it("a platform balance short for now leaves the cash-out approved for the next run, not failed", async () => {
+    const user = await earner(5);
+    const admin = await createUser(sql, mail(), { role: "admin" });
+    await callFunction("connect-onboarding", { method: "POST", token: user.token, body: "{}" });
+    const { cashout_id } = await request(user.id, minCashoutCents);
+    await decide(admin.id, cashout_id, true);
+    await fetch(`${stack().stripeUrl}/_test/balance`, { method: "POST", body: JSON.stringify({ available: 0 }) });
+    try {
+      const short = (await (await payout(admin.token, cashout_id)).json()).results[0];
+      expect(short).toMatchObject({ status: "approved", retry: true });
+      expect(short.failure).toMatch(/insufficient available funds/);
+    } finally {
+      await fetch(`${stack().stripeUrl}/_test/balance`, { method: "POST", body: JSON.stringify({ available: null }) });
+    }
+    expect((await (await payout(admin.token, cashout_id)).json()).results[0]).toMatchObject({ status: "paid" });
+  });
+
   it("an admin does not decide their own cash-out", async () => {
     const earnerAdmin = await earner(5);
     await sql`update auth.users set raw_app_meta_data = raw_app_meta_data || '{"role": "admin"}' where id = ${earnerAdmin.id}`;

@@ -82,6 +82,15 @@ create table saasbase.early_refunds (
 );
 create index purchases_user_id on public.purchases (user_id, created_at desc);
 
+-- Chargebacks opened against our payments, once each (Stripe may send one dispute under several events).
+-- Internal.
+create table saasbase.disputes (
+  dispute_id text primary key,
+  payment_intent_id text not null,
+  amount integer not null check (amount >= 0),
+  received_at timestamptz not null default now()
+);
+
 create table public.invoices (
   id text primary key,                      -- Stripe invoice id
   user_id uuid not null references auth.users (id) on delete cascade,
@@ -366,6 +375,36 @@ end;
 $$;
 revoke execute on function public.service_role_apply_refund(text, text, integer) from public, anon, authenticated;
 grant execute on function public.service_role_apply_refund(text, text, integer) to service_role;
+
+-- charge.dispute.created: a chargeback takes the disputed money back at once, so it takes the credits back as
+-- a refund of that amount would (on top of any refund before it), once per dispute. Winning the dispute gives
+-- the money back; the credits then come back by hand (admin_adjust_credits). Answers applied, held (the
+-- purchase not recorded yet) or duplicate.
+create function public.service_role_apply_dispute(p_payment_intent text, p_dispute text, p_amount integer)
+returns text
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_refunded integer;
+begin
+  insert into saasbase.disputes (dispute_id, payment_intent_id, amount)
+  values (p_dispute, p_payment_intent, greatest(p_amount, 0))
+  on conflict (dispute_id) do nothing;
+  if not found then
+    return 'duplicate';
+  end if;
+  perform pg_advisory_xact_lock(hashtextextended('payment:' || p_payment_intent, 0));
+  v_refunded := coalesce(
+    (select p.refunded_cents from public.purchases p where p.payment_intent_id = p_payment_intent),
+    (select e.amount_refunded from saasbase.early_refunds e where e.payment_intent_id = p_payment_intent), 0);
+  return public.service_role_apply_refund(p_payment_intent, p_dispute,
+    least(v_refunded::bigint + greatest(p_amount, 0), 2147483647)::integer);
+end;
+$$;
+revoke execute on function public.service_role_apply_dispute(text, text, integer) from public, anon, authenticated;
+grant execute on function public.service_role_apply_dispute(text, text, integer) to service_role;
 
 -- A paid credit-pack checkout in one statement: the purchase row, its credits through the ledger (once per
 -- checkout session) and the referral reward a first payment earns. Without a user (Stripe named nobody we

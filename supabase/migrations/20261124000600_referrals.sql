@@ -487,11 +487,13 @@ grant execute on function public.service_role_claim_cashout(uuid) to service_rol
 
 -- The outcome of the claimed attempt: paid (with the transfer), a final failure (the cash stays held until an
 -- admin approves a retry or rejects), or a passing one (`final` false: rate-limited, Stripe unreachable): back
--- to approved, for the next run to retry with the same key. Only the current claim's outcome counts. Paid and
--- failed are audited, with the admin who ran the payout (`actor`; null for the service role's own runs).
+-- to approved, for the next run to retry with the same key, or with a new one (`new_key`: Stripe refused the
+-- transfer for a passing reason, and would answer that key with the same refusal for a day). Only the current
+-- claim's outcome counts. Paid and failed are audited, with the admin who ran the payout (`actor`; null for
+-- the service role's own runs).
 create function public.service_role_record_payout(
   cashout_id uuid, attempt integer, transfer_id text, failure text default null, final boolean default true,
-  actor uuid default null
+  actor uuid default null, new_key boolean default false
 ) returns jsonb
 language plpgsql
 security definer
@@ -527,7 +529,9 @@ begin
     return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'paid', 'transfer_id', transfer_id);
   end if;
   if not coalesce(final, true) then
-    update public.cashouts set status = 'approved', failure_reason = left(failure, 1000) where id = v_cashout.id;
+    update public.cashouts set status = 'approved', failure_reason = left(failure, 1000),
+      attempts = attempts + case when new_key then 1 else 0 end
+    where id = v_cashout.id;
     return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'approved', 'failure', failure, 'retry', true);
   end if;
   update public.cashouts set status = 'failed', failure_reason = left(failure, 1000), attempts = attempts + 1,
@@ -538,6 +542,7 @@ begin
   return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'failed', 'failure', failure);
 end;
 $$;
-revoke execute on function public.service_role_record_payout(uuid, integer, text, text, boolean, uuid)
+revoke execute on function public.service_role_record_payout(uuid, integer, text, text, boolean, uuid, boolean)
   from public, anon, authenticated;
-grant execute on function public.service_role_record_payout(uuid, integer, text, text, boolean, uuid) to service_role;
+grant execute on function public.service_role_record_payout(uuid, integer, text, text, boolean, uuid, boolean)
+  to service_role;

@@ -32,6 +32,8 @@ export interface StripeState {
   subscriptions: Map<string, Obj>;
   accounts: Map<string, Obj>;
   transfers: Map<string, Obj>;
+  /** The platform's available balance for transfers, in cents; null: unlimited. */
+  balance: number | null;
   idempotent: Map<string, { status: number; body: Obj; sent: string }>;
   requests: { method: string; path: string }[];
 }
@@ -50,6 +52,7 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
     subscriptions: new Map(),
     accounts: new Map(),
     transfers: new Map(),
+    balance: null,
     idempotent: new Map(),
     requests: [],
   };
@@ -149,6 +152,11 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
         return { status: 400, body: { error: { type: "invalid_request_error", code: "insufficient_capabilities_for_transfer",
           message: "Your destination account needs to have at least one of the following capabilities enabled: transfers, crypto_transfers, legacy_payments" } } };
       }
+      if (state.balance !== null && Number(body.amount) > state.balance) {
+        return { status: 400, body: { error: { type: "invalid_request_error", code: "balance_insufficient",
+          message: "You have insufficient available funds in your Stripe account." } } };
+      }
+      if (state.balance !== null) state.balance -= Number(body.amount);
       const t = { id: newId("tr"), object: "transfer", amount: Number(body.amount), currency: body.currency, destination: body.destination,
         transfer_group: body.transfer_group ?? null, metadata: body.metadata ?? {}, created: now() };
       state.transfers.set(t.id, t);
@@ -184,6 +192,10 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
       if (req.method === "POST" && url.pathname === "/_test/accounts") {
         const change = JSON.parse(await read(req));
         Object.assign(state.accounts.get(change.id) ?? {}, change);
+      }
+      // Sets the platform's available balance ({ available: cents }, or null for no limit).
+      if (req.method === "POST" && url.pathname === "/_test/balance") {
+        state.balance = JSON.parse(await read(req)).available;
       }
       const snapshot = Object.fromEntries(
         Object.entries(state).map(([k, v]) => [k, v instanceof Map ? Object.fromEntries(v) : v]),

@@ -37,10 +37,10 @@ export async function payCashout(id: string, actor: string | null = null) {
     return { cashout_id: id, status: "paid", transfer_id: claim.transfer_id, replayed: true };
   }
   if (claim.status === "in_progress") return { cashout_id: id, status: "in_progress" };
-  const record = async (transferId: string | null, failure: string | null, final = true) =>
+  const record = async (transferId: string | null, failure: string | null, final = true, newKey = false) =>
     (await dbCall(
       db()`select public.service_role_record_payout(${id}, ${claim.attempt}, ${transferId}, ${failure},
-      ${final}, ${actor}) as r`,
+      ${final}, ${actor}, ${newKey}) as r`,
     ))[0].r;
 
   if (!claim.destination) {
@@ -63,7 +63,10 @@ export async function payCashout(id: string, actor: string | null = null) {
     );
     return await record(transfer.id, null);
   } catch (err) {
-    const status = (err as { statusCode?: number }).statusCode;
+    const { statusCode: status, code } = err as { statusCode?: number; code?: string };
+    // The platform's balance short for now (it fills as charges settle): no transfer was made, and Stripe
+    // would answer this key with the same refusal for a day, so the next run tries again with a new one.
+    if (code === "balance_insufficient") return await record(null, (err as Error).message, false, true);
     // Stripe's refusal of this transfer (4xx) is final for the attempt. A rate limit (429), the same key
     // still in flight (409), an outage or the network are not: retried with the same key next run.
     const final = typeof status === "number" && status >= 400 && status < 500 && status !== 429 &&

@@ -5,7 +5,7 @@ import type { Fragment, Sql, Tx } from "../_shared/db.ts";
 import type { Stripe } from "../_shared/stripe-client.ts";
 import { stripe } from "../_shared/stripe.ts";
 
-export type Outcome = "applied" | "ignored" | "stale" | "unknown_user" | "held";
+export type Outcome = "applied" | "ignored" | "stale" | "unknown_user" | "held" | "duplicate";
 
 /** Stripe objects change shape between API versions; fields are read by path, tolerating either shape. */
 type Loose = Record<string, unknown>;
@@ -212,6 +212,16 @@ async function chargeRefunded(tx: Tx, charge: Stripe.Charge): Promise<Outcome> {
   return outcome;
 }
 
+/** charge.dispute.created: the disputed amount comes back out of the purchase's unspent credits, as a refund
+ * of it would (public.service_role_apply_dispute). */
+async function disputeCreated(tx: Tx, dispute: Stripe.Dispute): Promise<Outcome> {
+  const paymentIntent = str(dispute, "payment_intent");
+  if (!paymentIntent) return "ignored";
+  const [{ outcome }] = await tx`select public.service_role_apply_dispute(${paymentIntent}, ${dispute.id},
+    ${Math.min(dispute.amount, MAX_INT)}) as outcome`;
+  return outcome;
+}
+
 export async function applyEvent(tx: Tx, event: Stripe.Event, fetched: FromStripe = {}): Promise<Outcome> {
   const object = event.data.object;
   switch (event.type) {
@@ -228,6 +238,13 @@ export async function applyEvent(tx: Tx, event: Stripe.Event, fetched: FromStrip
       return await invoicePaymentFailed(tx, object);
     case "charge.refunded":
       return await chargeRefunded(tx, object as Stripe.Charge);
+    case "charge.dispute.created":
+      return await disputeCreated(tx, object as Stripe.Dispute);
+    case "customer.deleted": {
+      // Deleted in the dashboard: the user's next checkout makes a new customer instead of failing on this one.
+      await tx`delete from public.customers where stripe_customer_id = ${str(object, "id") ?? ""}`;
+      return "applied";
+    }
     default:
       return "ignored"; // stored and acknowledged
   }
