@@ -117,6 +117,14 @@ describe("POST /credits/charge", () => {
 });
 
 describe("GET /credits", () => {
+  it("shows an admin their own ledger, not the site's", async () => {
+    const admin = await createUser(sql, `credits-admin-${crypto.randomUUID()}@test.local`, { role: "admin" });
+    await setBalance(sql, admin.id, 3);
+    const body = await (await callFunction("credits?limit=50", { token: admin.token })).json();
+    const mine = await sql`select id from public.credit_ledger where user_id = ${admin.id} order by id desc`;
+    expect(body.ledger.map((row: { id: number }) => String(row.id))).toEqual(mine.map((r) => String(r.id)));
+  });
+
   it("returns balance, plan, quotas and the caller's own recent ledger only", async () => {
     const res = await callFunction("credits?limit=5", { token: user.token });
     expect(res.status).toBe(200);

@@ -973,9 +973,17 @@ begin
   if not found then
     perform saasbase.unknown_feature(feature);
   end if;
-  -- Balance net of what has expired by now (expiry itself is written by the next mutation).
-  select w.balance - coalesce((select sum(l.remaining) from public.credit_lots l
-    where l.user_id = v_uid and l.remaining > 0 and l.expires_at <= v_at), 0)
+  -- The balance the next charge will find, with the due work it does first (written by the next mutation, not
+  -- here): overdue reservations back, less what they held of expired lots, less what has expired.
+  select w.balance
+    - coalesce((select sum(l.remaining) from public.credit_lots l
+        where l.user_id = v_uid and l.remaining > 0 and l.expires_at <= v_at), 0)
+    + coalesce((select sum(r.amount) from public.credit_reservations r
+        where r.user_id = v_uid and r.status = 'open' and r.expires_at <= v_at), 0)
+    - coalesce((select sum(h.amount) from public.credit_reservations r
+        join saasbase.lot_holds h on h.reservation_id = r.id
+        join public.credit_lots l on l.id = h.lot_id
+        where r.user_id = v_uid and r.status = 'open' and r.expires_at <= v_at and l.expires_at <= v_at), 0)
   into v_balance from public.wallets w where w.user_id = v_uid;
 
   v_free_left := case when v_rule.unlimited then null
@@ -1025,7 +1033,9 @@ begin
   if not found then -- every account has one from sign-up: a deleted user's token, still valid until it expires
     perform saasbase.fail('PT404', 'wallet_not_found', 'This account has no wallet');
   end if;
-  if v_wallet.next_due_at <= v_at then
+  -- Due work (overdue reservations, expired lots) is done first, unless the transaction is read-only (PostgREST
+  -- runs a GET so): then it waits for the next write, and the figures may still count credits just expired.
+  if v_wallet.next_due_at <= v_at and current_setting('transaction_read_only') = 'off' then
     perform 1 from public.wallets where user_id = v_uid for update;
     perform saasbase.run_due(v_uid, v_at);
     select * into v_wallet from public.wallets where user_id = v_uid;
@@ -1080,7 +1090,7 @@ begin
   return jsonb_build_object('pack', v_pack.id, 'credits', v_pack.credits, 'price_cents', v_pack.price_cents,
     'discount_percent', coalesce(v_discount, 0),
     -- Integer cents, rounded half up: no floats near money.
-    'final_cents', (v_pack.price_cents * (100 - coalesce(v_discount, 0)) + 50) / 100);
+    'final_cents', (v_pack.price_cents::bigint * (100 - coalesce(v_discount, 0)) + 50) / 100);
 end;
 $$;
 revoke execute on function public.credit_pack_price(text) from public;

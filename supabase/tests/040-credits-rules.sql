@@ -3,7 +3,7 @@
 -- which every invariant holds. The clock moves with `set local saasbase.now`, never by sleeping.
 begin;
 \ir _helpers.psql
-select plan(66);
+select plan(70);
 
 -- A catalog of test features on the default plan, independent of the shipped config.
 insert into public.features (id, name, credits) values
@@ -219,6 +219,34 @@ select is((select count(*)::int from public.credit_ledger l join gone on l.user_
   + (select count(*)::int from public.usage_counters c join gone on c.user_id = gone.id)
   + (select count(*)::int from public.credit_reservations r join gone on r.user_id = gone.id), 0,
   '...and nothing was written for them');
+
+create function tests.wallet_read_only() returns jsonb language plpgsql as $$
+begin
+  begin
+    perform set_config('transaction_read_only', 'on', true);
+    raise exception using errcode = 'P0001', message = public.get_wallet()::text; -- undoes the read-only mode
+  exception when sqlstate 'P0001' then
+    return sqlerrm::jsonb;
+  end;
+end $$;
+grant execute on function tests.wallet_read_only() to authenticated;
+
+-- check_feature counts what the next charge will find: an overdue reservation's credits come back first.
+do $$ begin perform tests.create_user('due@test.local'); end $$;
+select tests.become('due@test.local');
+select set_config('saasbase.now', now()::text, true); -- the clock back from where earlier tests left it
+select public.reserve_credits('t_paid', 1, 'due-r', 90) is not null as reserved;
+select set_config('saasbase.now', (now() + interval '20 minutes')::text, true);
+select is(public.check_feature('t_paid', 10) ->> 'reason', 'credits',
+  'an overdue reservation''s credits count as back (100 from sign-up: 10 left + 90 overdue >= 30)');
+select is((public.charge_credits('t_paid', 10, 'due-c') ->> 'credits_charged')::int, 30, '...and the charge agrees');
+
+-- A read-only transaction (PostgREST runs GET so) reads the wallet without doing the due work it cannot write.
+select public.reserve_credits('t_paid', 1, 'due-r2', 20) is not null as reserved;
+select set_config('saasbase.now', (now() + interval '40 minutes')::text, true);
+select is((tests.wallet_read_only() ->> 'reserved')::int, 20, 'a read-only GET shows the wallet, due work pending');
+select is((public.get_wallet() ->> 'reserved')::int, 0, '...which the next write does');
+select tests.become('postgres');
 
 select * from finish();
 rollback;

@@ -49,12 +49,14 @@ async function wallet(req: Request): Promise<Response> {
   }
   const body = await dbCall(asCaller(caller, async (tx) => {
     const [{ w }] = await tx`select public.get_wallet() as w`;
-    // RLS limits this to the caller's own rows. Built as jsonb so bigint amounts arrive as JSON numbers.
+    // The caller's own rows, by the (user_id, id) index: RLS alone would scan everyone's ledger for them (its
+    // admin clause cannot use an index), and show an admin the whole site's. Built as jsonb so bigint amounts
+    // arrive as JSON numbers.
     const [{ ledger }] = await tx`
       select coalesce(jsonb_agg(to_jsonb(l) order by l.id desc), '[]') as ledger
       from (
         select id, kind, amount, balance_after, feature_id as feature, quantity, reason, reference, created_at
-        from public.credit_ledger order by id desc limit ${limit}
+        from public.credit_ledger where user_id = ${caller.userId} order by id desc limit ${limit}
       ) l`;
     return { ...w, ledger };
   }));
