@@ -88,7 +88,7 @@ const configWith = (order: Behaviour[], base: string): ProductConfig => ({
     defaultModel: `m-${order[0]}`,
   },
 });
-const open = (cfg: ProductConfig, signal = new AbortController().signal) =>
+const open = (cfg: ProductConfig, signal = new AbortController().signal, budgetMs?: number) =>
   openStream(
     cfg,
     () => undefined,
@@ -97,6 +97,7 @@ const open = (cfg: ProductConfig, signal = new AbortController().signal) =>
     100,
     signal,
     () => Promise.resolve(),
+    budgetMs,
   );
 
 Deno.test("a provider that stalls after its headers, or ends without content, is retried, then the next one answers", async () => {
@@ -124,19 +125,7 @@ Deno.test("all attempts together have a budget for the first token", async () =>
   await withServer(async (base, hits) => {
     const cfg = configWith(["trickle", "stall-first"], base);
     const started = Date.now();
-    await assert.rejects(
-      openStream(
-        cfg,
-        () => undefined,
-        cfg.ai.defaultModel,
-        [{ role: "user", content: "Hi" }],
-        100,
-        new AbortController().signal,
-        () => Promise.resolve(),
-        1500,
-      ),
-      NoProviderError,
-    );
+    await assert.rejects(open(cfg, undefined, 1500), NoProviderError);
     // trickle: 1,000 ms, then its retry cut at the budget's 1,500; the next provider is never tried.
     const elapsed = Date.now() - started;
     assert.ok(elapsed >= 1400 && elapsed < 10_000, `gave up at the budget (${elapsed} ms)`);
