@@ -512,10 +512,12 @@ export type Database = {
           "amount_due": number;
           "amount_paid": number;
           "created_at": string;
+          "credits_clawed_back": number;
           "credits_granted": number;
           "currency": string;
           "hosted_invoice_url": string | null;
           "id": string;
+          "refunded_cents": number;
           "status": string;
           "subscription_id": string | null;
           "updated_at": string;
@@ -526,10 +528,12 @@ export type Database = {
           "amount_due"?: number;
           "amount_paid"?: number;
           "created_at"?: string;
+          "credits_clawed_back"?: number;
           "credits_granted"?: number;
           "currency": string;
           "hosted_invoice_url"?: string | null;
           "id": string;
+          "refunded_cents"?: number;
           "status": string;
           "subscription_id"?: string | null;
           "updated_at"?: string;
@@ -539,10 +543,12 @@ export type Database = {
           "amount_due"?: number;
           "amount_paid"?: number;
           "created_at"?: string;
+          "credits_clawed_back"?: number;
           "credits_granted"?: number;
           "currency"?: string;
           "hosted_invoice_url"?: string | null;
           "id"?: string;
+          "refunded_cents"?: number;
           "status"?: string;
           "subscription_id"?: string | null;
           "updated_at"?: string;
@@ -1218,6 +1224,10 @@ export type Database = {
         Returns: Json;
       };
       "service_role_referral_first_payment": { Args: { "user_id": string }; Returns: string };
+      "service_role_refund_invoice": {
+        Args: { "p_dispute"?: string; "p_invoice": string; "p_total": number };
+        Returns: string;
+      };
       "service_role_release_reservation": {
         Args: { "reservation_id": string; "user_id": string };
         Returns: Json;

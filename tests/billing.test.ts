@@ -468,6 +468,31 @@ describe("stripe-webhook", () => {
       expect(mails[0].payload.amount_due).toBe(1900);
     });
 
+    it("a refund or a chargeback of a subscription invoice takes its plan credits back in proportion", async () => {
+      const payer = await createUser(sql, `subrefund-${crypto.randomUUID()}@test.local`);
+      const cus = `cus_sr_${payer.id.slice(0, 8)}`;
+      await sql`insert into public.customers (user_id, stripe_customer_id) values (${payer.id}, ${cus})`;
+      await setBalance(sql, payer.id, 0);
+      const inv = { ...planInvoice(`in_sr_${payer.id.slice(0, 8)}`, "subscription_create", 1_800_000_000), customer: cus,
+        parent: { type: "subscription_details", subscription_details: { subscription: `sub_sr_${payer.id.slice(0, 8)}` } } };
+      await deliver(event("invoice.paid", inv));
+      expect(await balanceOf(payer.id)).toBe(1000);
+      const pi = `pi_sr_${payer.id.slice(0, 8)}`;
+      await fetch(`${stack().stripeUrl}/_test/invoice_payments`, { method: "POST",
+        body: JSON.stringify({ invoice: inv.id, payment_intent: pi, amount_paid: 1900 }) });
+      const charge = { id: `ch_sr_${payer.id.slice(0, 8)}`, object: "charge", payment_intent: pi, amount: 1900, amount_refunded: 950 };
+      expect((await (await deliver(event("charge.refunded", charge))).json()).outcome).toBe("applied");
+      expect(await balanceOf(payer.id)).toBe(500);
+      await deliver(event("charge.refunded", charge)); // again: nothing more
+      expect(await balanceOf(payer.id)).toBe(500);
+      const dispute = { id: `dp_sr_${payer.id.slice(0, 8)}`, object: "dispute", charge: charge.id, payment_intent: pi, amount: 950 };
+      expect((await (await deliver(event("charge.dispute.created", dispute))).json()).outcome).toBe("applied");
+      expect((await (await deliver(event("charge.dispute.created", dispute))).json()).outcome).toBe("duplicate");
+      expect(await balanceOf(payer.id)).toBe(0);
+      const [row] = await sql`select refunded_cents, credits_clawed_back from public.invoices where id = ${inv.id}`;
+      expect(row).toEqual({ refunded_cents: 1900, credits_clawed_back: 1000 });
+    });
+
     it("a customer deleted at Stripe is forgotten: the next checkout makes a new one", async () => {
       const gone = await createUser(sql, `custdel-${crypto.randomUUID()}@test.local`);
       await sql`insert into public.customers (user_id, stripe_customer_id) values (${gone.id}, ${`cus_del_${gone.id.slice(0, 8)}`})`;

@@ -82,11 +82,11 @@ create table saasbase.early_refunds (
 );
 create index purchases_user_id on public.purchases (user_id, created_at desc);
 
--- Chargebacks opened against our payments, once each (Stripe may send one dispute under several events).
--- Internal.
+-- Chargebacks opened against our payments, once each (Stripe may send one dispute under several events):
+-- against a purchase's payment intent, or a subscription invoice. Internal.
 create table saasbase.disputes (
   dispute_id text primary key,
-  payment_intent_id text not null,
+  payment_intent_id text not null,          -- or the invoice id, for an invoice's payment
   amount integer not null check (amount >= 0),
   received_at timestamptz not null default now()
 );
@@ -100,6 +100,9 @@ create table public.invoices (
   amount_due integer not null default 0,
   currency text not null,
   credits_granted integer not null default 0,
+  -- Money returned on it (refunds, chargebacks) and the plan credits taken back for it.
+  refunded_cents integer not null default 0,
+  credits_clawed_back integer not null default 0,
   hosted_invoice_url text,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
@@ -301,6 +304,44 @@ $$;
 revoke execute on function public.service_role_stripe_user(text, text) from public, anon, authenticated;
 grant execute on function public.service_role_stripe_user(text, text) to service_role;
 
+-- Takes up to `p_credits` back out of a user's wallet for money returned to them (a refund, a chargeback), as far
+-- as they are unspent; answers how many it took (0 for a replayed key). Credits the user parked in reservations
+-- of their own come back first: held there while the money went back, they would otherwise be released
+-- afterwards and kept. (Chat answers' reservations are the server's, bounded by one answer, and settle as
+-- usual.) Released before the wallet is locked for the debit, their quota counters first, all in one ordered
+-- statement: each release locks its counter and then the wallet, so a second release would otherwise take a
+-- counter after the wallet.
+create function saasbase.claw_back(p_user uuid, p_credits bigint, p_reason text, p_key text, p_reference text)
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_parked uuid;
+  v_debit jsonb;
+begin
+  if p_credits <= 0 then
+    return 0;
+  end if;
+  if (select w.balance from public.wallets w where w.user_id = p_user) < p_credits then
+    perform 1 from public.usage_counters c
+    where (c.user_id, c.feature_id, c.period_key) in (
+      select r.user_id, r.feature_id, r.period_key from public.credit_reservations r
+      where r.user_id = p_user and r.status = 'open' and not r.held_by_server and r.amount > 0 and r.free_units > 0)
+    order by c.feature_id, c.period_key
+    for update;
+    for v_parked in select r.id from public.credit_reservations r
+      where r.user_id = p_user and r.status = 'open' and not r.held_by_server and r.amount > 0
+      order by r.created_at
+    loop
+      perform saasbase.release_reservation(p_user, v_parked, false);
+    end loop;
+  end if;
+  v_debit := public.service_role_debit_credits(p_user, p_credits, 'refund', p_reason, p_key, true, p_reference);
+  return case when (v_debit ->> 'replayed')::boolean then 0 else (v_debit ->> 'debited')::integer end;
+end;
+$$;
+
 -- charge.refunded: the purchase's refunded share of its credits comes back out of the wallet, as far as they
 -- are unspent. Refunds only grow at Stripe, so a repeated or late (smaller) refund changes nothing and a
 -- larger one claws back only the difference. A refund of a purchase not recorded yet is kept
@@ -316,8 +357,6 @@ declare
   v_purchase public.purchases;
   v_refunded integer;
   v_target integer;
-  v_parked uuid;
-  v_debit jsonb;
   v_clawed integer := 0;
 begin
   -- The purchase and its refund serialize on the payment intent: a refund that arrives while the purchase is
@@ -336,36 +375,8 @@ begin
   end if;
   v_target := case when v_purchase.amount_cents > 0
     then round(v_purchase.credits::numeric * v_refunded / v_purchase.amount_cents)::integer else 0 end;
-  if v_target > v_purchase.credits_clawed_back then
-    -- Credits the buyer parked in reservations of their own come back first: held there while the refund
-    -- passed, they would otherwise be released afterwards, refunded and kept. (Chat answers' reservations are
-    -- the server's, bounded by one answer, and settle as usual.) Released before the wallet is locked for the
-    -- debit, in the lock order of every release: quota counter, wallet, reservation.
-    if (select w.balance from public.wallets w where w.user_id = v_purchase.user_id)
-        < v_target - v_purchase.credits_clawed_back then
-      -- Their quota counters first, all of them, in one ordered statement: each release locks its counter
-      -- and then the wallet, so a second release would otherwise take a counter after the wallet.
-      perform 1 from public.usage_counters c
-      where (c.user_id, c.feature_id, c.period_key) in (
-        select r.user_id, r.feature_id, r.period_key from public.credit_reservations r
-        where r.user_id = v_purchase.user_id and r.status = 'open' and not r.held_by_server and r.amount > 0
-          and r.free_units > 0)
-      order by c.feature_id, c.period_key
-      for update;
-      for v_parked in select r.id from public.credit_reservations r
-        where r.user_id = v_purchase.user_id and r.status = 'open' and not r.held_by_server and r.amount > 0
-        order by r.created_at
-      loop
-        perform saasbase.release_reservation(v_purchase.user_id, v_parked, false);
-      end loop;
-    end if;
-    v_debit := public.service_role_debit_credits(v_purchase.user_id, v_target - v_purchase.credits_clawed_back,
-      'refund', 'refund of ' || v_purchase.checkout_session_id, format('refund:%s:%s', p_charge, v_refunded), true,
-      p_charge);
-    if not (v_debit ->> 'replayed')::boolean then
-      v_clawed := (v_debit ->> 'debited')::integer;
-    end if;
-  end if;
+  v_clawed := saasbase.claw_back(v_purchase.user_id, v_target - v_purchase.credits_clawed_back,
+    'refund of ' || v_purchase.checkout_session_id, format('refund:%s:%s', p_charge, v_refunded), p_charge);
   update public.purchases set refunded_cents = v_refunded,
     status = case when v_refunded >= v_purchase.amount_cents then 'refunded' else 'partially_refunded' end,
     credits_clawed_back = credits_clawed_back + v_clawed
@@ -405,6 +416,52 @@ end;
 $$;
 revoke execute on function public.service_role_apply_dispute(text, text, integer) from public, anon, authenticated;
 grant execute on function public.service_role_apply_dispute(text, text, integer) to service_role;
+
+-- A refund (`p_total`: all refunded on it so far, as Stripe reports it) or a chargeback (`p_dispute`: its id,
+-- and `p_total` the disputed amount, on top of what was refunded) of a subscription invoice's payment: the
+-- plan credits it granted come back in proportion, as far as they are unspent, once per refunded amount or
+-- dispute. Answers applied, duplicate (a dispute seen before) or ignored (no invoice of ours).
+create function public.service_role_refund_invoice(p_invoice text, p_total integer, p_dispute text default null)
+returns text
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_invoice public.invoices;
+  v_refunded integer;
+  v_target integer;
+  v_clawed integer;
+begin
+  select * into v_invoice from public.invoices where id = p_invoice for update;
+  if not found then
+    return 'ignored';
+  end if;
+  if p_dispute is not null then
+    insert into saasbase.disputes (dispute_id, payment_intent_id, amount)
+    values (p_dispute, p_invoice, greatest(p_total, 0))
+    on conflict (dispute_id) do nothing;
+    if not found then
+      return 'duplicate';
+    end if;
+    v_refunded := least(v_invoice.refunded_cents::bigint + greatest(p_total, 0), v_invoice.amount_paid);
+  else
+    v_refunded := least(p_total, v_invoice.amount_paid);
+    if v_refunded <= v_invoice.refunded_cents then
+      return 'applied'; -- a repeated or late (smaller) refund
+    end if;
+  end if;
+  v_target := case when v_invoice.amount_paid > 0
+    then round(v_invoice.credits_granted::numeric * v_refunded / v_invoice.amount_paid)::integer else 0 end;
+  v_clawed := saasbase.claw_back(v_invoice.user_id, v_target - v_invoice.credits_clawed_back,
+    'refund of invoice ' || v_invoice.id, format('invoice-refund:%s:%s', v_invoice.id, v_refunded), v_invoice.id);
+  update public.invoices set refunded_cents = v_refunded, credits_clawed_back = credits_clawed_back + v_clawed
+  where id = v_invoice.id;
+  return 'applied';
+end;
+$$;
+revoke execute on function public.service_role_refund_invoice(text, integer, text) from public, anon, authenticated;
+grant execute on function public.service_role_refund_invoice(text, integer, text) to service_role;
 
 -- A paid credit-pack checkout in one statement: the purchase row, its credits through the ledger (once per
 -- checkout session) and the referral reward a first payment earns. Without a user (Stripe named nobody we

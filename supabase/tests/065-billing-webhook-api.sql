@@ -3,7 +3,7 @@
 -- grant in one idempotent statement. Service role only.
 begin;
 \ir _helpers.psql
-select plan(36);
+select plan(37);
 
 select tests.create_user('a@test.local');
 select tests.create_user('b@test.local');
@@ -117,6 +117,8 @@ select throws_ok($$ select tests.become('a@test.local');
   select public.service_role_apply_refund('pi_x', 'ch_x', 100) $$, '42501', null, 'users cannot apply refunds');
 select throws_ok($$ select tests.become('a@test.local');
   select public.service_role_apply_dispute('pi_x', 'dp_x', 100) $$, '42501', null, 'nor disputes');
+select throws_ok($$ select tests.become('a@test.local');
+  select public.service_role_refund_invoice('in_x', 100) $$, '42501', null, 'nor refunds of invoices');
 
 select * from finish();
 rollback;

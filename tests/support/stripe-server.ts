@@ -34,6 +34,8 @@ export interface StripeState {
   transfers: Map<string, Obj>;
   /** The platform's available balance for transfers, in cents; null: unlimited. */
   balance: number | null;
+  /** Payments of invoices (which payment intent paid which invoice), as tests seed them. */
+  invoicePayments: Obj[];
   idempotent: Map<string, { status: number; body: Obj; sent: string }>;
   requests: { method: string; path: string }[];
 }
@@ -53,6 +55,7 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
     accounts: new Map(),
     transfers: new Map(),
     balance: null,
+    invoicePayments: [],
     idempotent: new Map(),
     requests: [],
   };
@@ -162,6 +165,11 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
       state.transfers.set(t.id, t);
       return { status: 200, body: t };
     }
+    if (method === "GET" && path === "/v1/invoice_payments") {
+      const pi = query.payment?.payment_intent;
+      const data = state.invoicePayments.filter((p) => !pi || p.payment.payment_intent === pi).slice(0, Number(query.limit ?? 10));
+      return { status: 200, body: { object: "list", url: "/v1/invoice_payments", has_more: false, data } };
+    }
     if (method === "GET" && path === "/v1/transfers") {
       const data = [...state.transfers.values()].filter((t) => !query.transfer_group || t.transfer_group === query.transfer_group)
         .reverse().slice(0, Number(query.limit ?? 10));
@@ -192,6 +200,12 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
       if (req.method === "POST" && url.pathname === "/_test/accounts") {
         const change = JSON.parse(await read(req));
         Object.assign(state.accounts.get(change.id) ?? {}, change);
+      }
+      // Records that a payment intent paid an invoice ({ invoice, payment_intent, amount_paid }).
+      if (req.method === "POST" && url.pathname === "/_test/invoice_payments") {
+        const p = JSON.parse(await read(req));
+        state.invoicePayments.push({ id: newId("inpay"), object: "invoice_payment", invoice: p.invoice, amount_paid: p.amount_paid,
+          is_default: true, status: "paid", payment: { type: "payment_intent", payment_intent: p.payment_intent } });
       }
       // Sets the platform's available balance ({ available: cents }, or null for no limit).
       if (req.method === "POST" && url.pathname === "/_test/balance") {

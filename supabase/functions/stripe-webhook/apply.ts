@@ -57,6 +57,8 @@ async function upsertSubscription(tx: Tx, sub: unknown, eventAt: number): Promis
  * no pooled connection and no row lock. So far: a subscription checkout's subscription, as Stripe has it now. */
 export interface FromStripe {
   subscription?: Stripe.Subscription;
+  /** The invoice a refunded or disputed payment paid, if it paid one (a subscription's), not a credit pack. */
+  invoiceId?: string;
 }
 
 export async function fetchFromStripe(event: Stripe.Event): Promise<FromStripe> {
@@ -66,7 +68,20 @@ export async function fetchFromStripe(event: Stripe.Event): Promise<FromStripe> 
   const subscriptionId = checkout && session.mode === "subscription"
     ? str(session, "subscription")
     : undefined;
-  return subscriptionId ? { subscription: await stripe().subscriptions.retrieve(subscriptionId) } : {};
+  if (subscriptionId) return { subscription: await stripe().subscriptions.retrieve(subscriptionId) };
+  // A charge no longer names its invoice: the invoice's payments name the payment intent.
+  const paymentIntent = event.type === "charge.refunded" || event.type === "charge.dispute.created"
+    ? str(event.data.object, "payment_intent")
+    : undefined;
+  if (paymentIntent) {
+    const payments = await stripe().invoicePayments.list({
+      payment: { type: "payment_intent", payment_intent: paymentIntent },
+      limit: 1,
+    });
+    const invoiceId = str(payments.data[0], "invoice");
+    if (invoiceId) return { invoiceId };
+  }
+  return {};
 }
 
 /** checkout.session.completed for a subscription: the subscription fetched for it. (A credit-pack checkout
@@ -204,7 +219,12 @@ async function invoicePaymentFailed(tx: Tx, invoice: unknown): Promise<Outcome> 
 
 /** charge.refunded: public.service_role_apply_refund claws back the refunded share of the unspent credits (or
  * keeps a refund whose purchase is not recorded yet, for when it is). */
-async function chargeRefunded(tx: Tx, charge: Stripe.Charge): Promise<Outcome> {
+async function chargeRefunded(tx: Tx, charge: Stripe.Charge, fetched: FromStripe): Promise<Outcome> {
+  if (fetched.invoiceId) {
+    const [{ outcome }] = await tx`select public.service_role_refund_invoice(${fetched.invoiceId},
+      ${Math.min(charge.amount_refunded, MAX_INT)}) as outcome`;
+    return outcome;
+  }
   const paymentIntent = str(charge, "payment_intent");
   if (!paymentIntent) return "ignored";
   const [{ outcome }] = await tx`select public.service_role_apply_refund(${paymentIntent}, ${charge.id},
@@ -214,7 +234,12 @@ async function chargeRefunded(tx: Tx, charge: Stripe.Charge): Promise<Outcome> {
 
 /** charge.dispute.created: the disputed amount comes back out of the purchase's unspent credits, as a refund
  * of it would (public.service_role_apply_dispute). */
-async function disputeCreated(tx: Tx, dispute: Stripe.Dispute): Promise<Outcome> {
+async function disputeCreated(tx: Tx, dispute: Stripe.Dispute, fetched: FromStripe): Promise<Outcome> {
+  if (fetched.invoiceId) {
+    const [{ outcome }] = await tx`select public.service_role_refund_invoice(${fetched.invoiceId},
+      ${Math.min(dispute.amount, MAX_INT)}, ${dispute.id}) as outcome`;
+    return outcome;
+  }
   const paymentIntent = str(dispute, "payment_intent");
   if (!paymentIntent) return "ignored";
   const [{ outcome }] = await tx`select public.service_role_apply_dispute(${paymentIntent}, ${dispute.id},
@@ -237,9 +262,9 @@ export async function applyEvent(tx: Tx, event: Stripe.Event, fetched: FromStrip
     case "invoice.payment_failed":
       return await invoicePaymentFailed(tx, object);
     case "charge.refunded":
-      return await chargeRefunded(tx, object as Stripe.Charge);
+      return await chargeRefunded(tx, object as Stripe.Charge, fetched);
     case "charge.dispute.created":
-      return await disputeCreated(tx, object as Stripe.Dispute);
+      return await disputeCreated(tx, object as Stripe.Dispute, fetched);
     case "customer.deleted": {
       // Deleted in the dashboard: the user's next checkout makes a new customer instead of failing on this one.
       await tx`delete from public.customers where stripe_customer_id = ${str(object, "id") ?? ""}`;
