@@ -279,6 +279,24 @@ describe("stripe-webhook", () => {
     expect(p).toEqual({ status: "refunded", refunded_cents: 600, credits_clawed_back: 600 });
   });
 
+  it("a chargeback and a refund each take their share back, in whichever order they are applied", async () => {
+    const session = paidSession(1000, 1000);
+    const dispute = { id: `dp_order_${session.id}`, object: "dispute", charge: `ch_${session.id}`, payment_intent: session.payment_intent,
+      amount: 700, currency: "usd", status: "lost" };
+    // The dispute first, even before the purchase is recorded (the checkout event failed once): held.
+    expect((await (await deliver(event("charge.dispute.funds_withdrawn", dispute))).json()).outcome).toBe("held");
+    await deliver(event("checkout.session.completed", session));
+    const afterPurchase = await balanceOf(buyer.id);
+    const [held] = await sql`select credits_clawed_back from public.purchases where checkout_session_id = ${session.id}`;
+    expect(held.credits_clawed_back).toBe(700);
+    // Then the refund of the other 300, reported as 300 refunded: the rest, not nothing.
+    await deliver(event("charge.refunded", { id: `ch_${session.id}`, object: "charge", payment_intent: session.payment_intent,
+      amount: 1000, amount_refunded: 300, refunded: false }));
+    expect(await balanceOf(buyer.id)).toBe(afterPurchase - 300);
+    const [p] = await sql`select status, credits_clawed_back from public.purchases where checkout_session_id = ${session.id}`;
+    expect(p).toEqual({ status: "refunded", credits_clawed_back: 1000 });
+  });
+
   it("a chargeback claws back the disputed credits on top of a refund, once per dispute", async () => {
     const session = paidSession(1000, 1000);
     await deliver(event("checkout.session.completed", session));
@@ -287,14 +305,14 @@ describe("stripe-webhook", () => {
       amount: 1000, amount_refunded: 300, refunded: false }));
     const dispute = { id: `dp_${session.id}`, object: "dispute", charge: `ch_${session.id}`, payment_intent: session.payment_intent,
       amount: 700, currency: "usd", status: "needs_response", reason: "fraudulent" };
-    const res = await deliver(event("charge.dispute.created", dispute));
+    const res = await deliver(event("charge.dispute.funds_withdrawn", dispute));
     expect((await res.json()).outcome).toBe("applied");
     expect(await balanceOf(buyer.id)).toBe(before - 1000);
     // The same dispute under another event id takes nothing more.
-    expect((await (await deliver(event("charge.dispute.created", dispute))).json()).outcome).toBe("duplicate");
+    expect((await (await deliver(event("charge.dispute.funds_withdrawn", dispute))).json()).outcome).toBe("duplicate");
     expect(await balanceOf(buyer.id)).toBe(before - 1000);
     const [p] = await sql`select status, refunded_cents, credits_clawed_back from public.purchases where checkout_session_id = ${session.id}`;
-    expect(p).toEqual({ status: "refunded", refunded_cents: 1000, credits_clawed_back: 1000 });
+    expect(p).toEqual({ status: "refunded", refunded_cents: 300, credits_clawed_back: 1000 }); // refunds alone in refunded_cents
   });
 
   it("a refund of spent credits claws back only what is left", async () => {
@@ -486,11 +504,11 @@ describe("stripe-webhook", () => {
       await deliver(event("charge.refunded", charge)); // again: nothing more
       expect(await balanceOf(payer.id)).toBe(500);
       const dispute = { id: `dp_sr_${payer.id.slice(0, 8)}`, object: "dispute", charge: charge.id, payment_intent: pi, amount: 950 };
-      expect((await (await deliver(event("charge.dispute.created", dispute))).json()).outcome).toBe("applied");
-      expect((await (await deliver(event("charge.dispute.created", dispute))).json()).outcome).toBe("duplicate");
+      expect((await (await deliver(event("charge.dispute.funds_withdrawn", dispute))).json()).outcome).toBe("applied");
+      expect((await (await deliver(event("charge.dispute.funds_withdrawn", dispute))).json()).outcome).toBe("duplicate");
       expect(await balanceOf(payer.id)).toBe(0);
       const [row] = await sql`select refunded_cents, credits_clawed_back from public.invoices where id = ${inv.id}`;
-      expect(row).toEqual({ refunded_cents: 1900, credits_clawed_back: 1000 });
+      expect(row).toEqual({ refunded_cents: 950, credits_clawed_back: 1000 }); // the dispute counted apart
     });
 
     it("a customer deleted at Stripe is forgotten: the next checkout makes a new one", async () => {

@@ -291,6 +291,24 @@ describe("POST /chat", () => {
     expect([turns.length, turns[0].content]).toEqual([201, "old turn 301"]);
   });
 
+  it("empty conversations made through the API up to their hourly limit do not stop chat's own", async () => {
+    const user = await paidUser("convlimit", 50);
+    const [{ limit }] = await sql`select conversations_per_hour as limit from saasbase.settings`;
+    await sql`update saasbase.settings set conversations_per_hour = 2`;
+    try {
+      for (const title of ["one", "two"]) {
+        await asUser(sql, user.id, (tx) => tx`insert into public.conversations (user_id, title) values (${user.id}, ${title})`);
+      }
+      await expect(asUser(sql, user.id, (tx) => tx`insert into public.conversations (user_id, title) values (${user.id}, 'three')`))
+        .rejects.toMatchObject({ code: "PT429" });
+      const { events } = await chat(user.token, { message: "a new conversation of the chat's own" });
+      expect(events.at(-1)!.event).toBe("done");
+      expect(events.at(-1)!.data.credits_charged).toBe(2);
+    } finally {
+      await sql`update saasbase.settings set conversations_per_hour = ${limit}`;
+    }
+  });
+
   it("a conversation whose persona left the config goes on with the default persona", async () => {
     const user = await paidUser("persona", 50);
     const first = await chat(user.token, { message: "hello" });

@@ -296,6 +296,9 @@ describe("cash-outs and payouts", () => {
       const short = (await (await payout(admin.token, cashout_id)).json()).results[0];
       expect(short).toMatchObject({ status: "approved", retry: true });
       expect(short.failure).toMatch(/insufficient available funds/);
+      // Nothing unsettled (Stripe refused outright): an admin could still reject it.
+      const [row] = await sql`select claimed_at, attempts from public.cashouts where id = ${cashout_id}`;
+      expect(row).toEqual({ claimed_at: null, attempts: 1 });
     } finally {
       await fetch(`${stack().stripeUrl}/_test/balance`, { method: "POST", body: JSON.stringify({ available: null }) });
     }

@@ -334,11 +334,42 @@ begin
       where r.user_id = p_user and r.status = 'open' and not r.held_by_server and r.amount > 0
       order by r.created_at
     loop
-      perform saasbase.release_reservation(p_user, v_parked, false);
+      begin
+        perform saasbase.release_reservation(p_user, v_parked, false);
+      exception when sqlstate 'PT409' then
+        null; -- settled by its owner meanwhile: nothing parked there any more
+      end;
     end loop;
   end if;
   v_debit := public.service_role_debit_credits(p_user, p_credits, 'refund', p_reason, p_key, true, p_reference);
   return case when (v_debit ->> 'replayed')::boolean then 0 else (v_debit ->> 'debited')::integer end;
+end;
+$$;
+
+-- What a purchase's returned money (its refunds, and its chargebacks in saasbase.disputes, counted apart so
+-- their order does not matter) takes back of its credits: the returned share, less what was taken already.
+create function saasbase.take_back_purchase(p_purchase uuid, p_reference text) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_purchase public.purchases;
+  v_returned integer;
+  v_target integer;
+  v_clawed integer;
+begin
+  select * into v_purchase from public.purchases where id = p_purchase;
+  v_returned := least(v_purchase.refunded_cents::bigint + coalesce((select sum(d.amount) from saasbase.disputes d
+    where d.payment_intent_id = v_purchase.payment_intent_id), 0), v_purchase.amount_cents);
+  v_target := case when v_purchase.amount_cents > 0
+    then round(v_purchase.credits::numeric * v_returned / v_purchase.amount_cents)::integer else 0 end;
+  v_clawed := saasbase.claw_back(v_purchase.user_id, v_target - v_purchase.credits_clawed_back,
+    'refund of ' || v_purchase.checkout_session_id, format('returned:%s:%s', v_purchase.id, v_returned), p_reference);
+  update public.purchases set
+    status = case when v_returned >= v_purchase.amount_cents then 'refunded'
+      when v_returned > 0 then 'partially_refunded' else status end,
+    credits_clawed_back = credits_clawed_back + v_clawed
+  where id = v_purchase.id;
 end;
 $$;
 
@@ -356,8 +387,6 @@ as $$
 declare
   v_purchase public.purchases;
   v_refunded integer;
-  v_target integer;
-  v_clawed integer := 0;
 begin
   -- The purchase and its refund serialize on the payment intent: a refund that arrives while the purchase is
   -- being recorded (not yet visible) waits for it instead of being parked where nobody looks again.
@@ -373,24 +402,18 @@ begin
   if v_refunded <= v_purchase.refunded_cents then
     return 'applied'; -- a repeated or late (smaller) refund: this much was clawed back when it first came
   end if;
-  v_target := case when v_purchase.amount_cents > 0
-    then round(v_purchase.credits::numeric * v_refunded / v_purchase.amount_cents)::integer else 0 end;
-  v_clawed := saasbase.claw_back(v_purchase.user_id, v_target - v_purchase.credits_clawed_back,
-    'refund of ' || v_purchase.checkout_session_id, format('refund:%s:%s', p_charge, v_refunded), p_charge);
-  update public.purchases set refunded_cents = v_refunded,
-    status = case when v_refunded >= v_purchase.amount_cents then 'refunded' else 'partially_refunded' end,
-    credits_clawed_back = credits_clawed_back + v_clawed
-  where id = v_purchase.id;
+  update public.purchases set refunded_cents = v_refunded where id = v_purchase.id;
+  perform saasbase.take_back_purchase(v_purchase.id, p_charge);
   return 'applied';
 end;
 $$;
 revoke execute on function public.service_role_apply_refund(text, text, integer) from public, anon, authenticated;
 grant execute on function public.service_role_apply_refund(text, text, integer) to service_role;
 
--- charge.dispute.created: a chargeback takes the disputed money back at once, so it takes the credits back as
--- a refund of that amount would (on top of any refund before it), once per dispute. Winning the dispute gives
--- the money back; the credits then come back by hand (admin_adjust_credits). Answers applied, held (the
--- purchase not recorded yet) or duplicate.
+-- charge.dispute.funds_withdrawn: a chargeback takes the disputed money back, so it takes the credits back as a
+-- refund of that amount would (on top of any refund, whichever comes first), once per dispute. A dispute of a
+-- purchase not recorded yet is kept and counted when it is. Winning the dispute gives the money back; the
+-- credits then come back by hand (admin_adjust_credits). Answers applied, held or duplicate.
 create function public.service_role_apply_dispute(p_payment_intent text, p_dispute text, p_amount integer)
 returns text
 language plpgsql
@@ -398,29 +421,30 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_refunded integer;
+  v_purchase uuid;
 begin
+  perform pg_advisory_xact_lock(hashtextextended('payment:' || p_payment_intent, 0));
   insert into saasbase.disputes (dispute_id, payment_intent_id, amount)
   values (p_dispute, p_payment_intent, greatest(p_amount, 0))
   on conflict (dispute_id) do nothing;
   if not found then
     return 'duplicate';
   end if;
-  perform pg_advisory_xact_lock(hashtextextended('payment:' || p_payment_intent, 0));
-  v_refunded := coalesce(
-    (select p.refunded_cents from public.purchases p where p.payment_intent_id = p_payment_intent),
-    (select e.amount_refunded from saasbase.early_refunds e where e.payment_intent_id = p_payment_intent), 0);
-  return public.service_role_apply_refund(p_payment_intent, p_dispute,
-    least(v_refunded::bigint + greatest(p_amount, 0), 2147483647)::integer);
+  select id into v_purchase from public.purchases where payment_intent_id = p_payment_intent for update;
+  if not found then
+    return 'held';
+  end if;
+  perform saasbase.take_back_purchase(v_purchase, p_dispute);
+  return 'applied';
 end;
 $$;
 revoke execute on function public.service_role_apply_dispute(text, text, integer) from public, anon, authenticated;
 grant execute on function public.service_role_apply_dispute(text, text, integer) to service_role;
 
 -- A refund (`p_total`: all refunded on it so far, as Stripe reports it) or a chargeback (`p_dispute`: its id,
--- and `p_total` the disputed amount, on top of what was refunded) of a subscription invoice's payment: the
--- plan credits it granted come back in proportion, as far as they are unspent, once per refunded amount or
--- dispute. Answers applied, duplicate (a dispute seen before) or ignored (no invoice of ours).
+-- `p_total` the disputed amount; counted apart, so the order of the two does not matter) of a subscription
+-- invoice's payment: the plan credits it granted come back in proportion, as far as they are unspent, once
+-- per returned amount. Answers applied, duplicate (a dispute seen before) or ignored (no invoice of ours).
 create function public.service_role_refund_invoice(p_invoice text, p_total integer, p_dispute text default null)
 returns text
 language plpgsql
@@ -429,7 +453,7 @@ set search_path = ''
 as $$
 declare
   v_invoice public.invoices;
-  v_refunded integer;
+  v_returned integer;
   v_target integer;
   v_clawed integer;
 begin
@@ -444,18 +468,20 @@ begin
     if not found then
       return 'duplicate';
     end if;
-    v_refunded := least(v_invoice.refunded_cents::bigint + greatest(p_total, 0), v_invoice.amount_paid);
+  elsif least(p_total, v_invoice.amount_paid) <= v_invoice.refunded_cents then
+    return 'applied'; -- a repeated or late (smaller) refund
   else
-    v_refunded := least(p_total, v_invoice.amount_paid);
-    if v_refunded <= v_invoice.refunded_cents then
-      return 'applied'; -- a repeated or late (smaller) refund
-    end if;
+    v_invoice.refunded_cents := least(p_total, v_invoice.amount_paid);
   end if;
+  v_returned := least(v_invoice.refunded_cents::bigint + coalesce((select sum(d.amount) from saasbase.disputes d
+    where d.payment_intent_id = v_invoice.id), 0), v_invoice.amount_paid);
   v_target := case when v_invoice.amount_paid > 0
-    then round(v_invoice.credits_granted::numeric * v_refunded / v_invoice.amount_paid)::integer else 0 end;
+    then round(v_invoice.credits_granted::numeric * v_returned / v_invoice.amount_paid)::integer else 0 end;
   v_clawed := saasbase.claw_back(v_invoice.user_id, v_target - v_invoice.credits_clawed_back,
-    'refund of invoice ' || v_invoice.id, format('invoice-refund:%s:%s', v_invoice.id, v_refunded), v_invoice.id);
-  update public.invoices set refunded_cents = v_refunded, credits_clawed_back = credits_clawed_back + v_clawed
+    'refund of invoice ' || v_invoice.id, format('invoice-returned:%s:%s', v_invoice.id, v_returned),
+    coalesce(p_dispute, v_invoice.id));
+  update public.invoices set refunded_cents = v_invoice.refunded_cents,
+    credits_clawed_back = credits_clawed_back + v_clawed
   where id = v_invoice.id;
   return 'applied';
 end;
@@ -497,6 +523,9 @@ begin
   if found then
     perform public.service_role_apply_refund(p_payment_intent, v_early.charge_id, v_early.amount_refunded);
     delete from saasbase.early_refunds e where e.payment_intent_id = p_payment_intent;
+  elsif exists (select from saasbase.disputes d where d.payment_intent_id = p_payment_intent) then
+    perform saasbase.take_back_purchase((select p.id from public.purchases p where p.payment_intent_id = p_payment_intent),
+      p_payment_intent);
   end if;
   return v_grant;
 end;

@@ -80,7 +80,9 @@ as $$
 declare
   v_limit integer := (select s.conversations_per_hour from saasbase.settings s);
 begin
-  if (select auth.role()) <> 'authenticated' then
+  -- Only what users insert through the API counts: the chat function's (no claims: auth.role() is null) and
+  -- the service role's do not.
+  if (select auth.role()) is distinct from 'authenticated' then
     return new;
   end if;
   perform pg_advisory_xact_lock(hashtextextended('conversations:' || new.user_id::text, 0));

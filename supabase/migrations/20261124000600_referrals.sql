@@ -529,8 +529,11 @@ begin
     return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'paid', 'transfer_id', transfer_id);
   end if;
   if not coalesce(final, true) then
+    -- Under a new key Stripe refused the transfer outright (and the transfer group showed none before it):
+    -- nothing is unsettled, so an admin may still reject it.
     update public.cashouts set status = 'approved', failure_reason = left(failure, 1000),
-      attempts = attempts + case when new_key then 1 else 0 end
+      attempts = attempts + case when new_key then 1 else 0 end,
+      claimed_at = case when new_key then null else claimed_at end
     where id = v_cashout.id;
     return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'approved', 'failure', failure, 'retry', true);
   end if;

@@ -55,14 +55,14 @@ begin
   if new.user_id is not null then
     perform pg_advisory_xact_lock(hashtextextended('events:' || new.user_id::text, 0));
     select count(*) into v_recent from public.events
-    where user_id = new.user_id and received_at > now() - interval '1 minute';
+    where user_id = new.user_id and received_at > new.received_at - interval '1 minute';
   else
     perform pg_advisory_xact_lock(hashtextextended('events:anonymous', 0));
     select count(*) into v_recent from public.events
-    where user_id is null and anonymous_id = new.anonymous_id and received_at > now() - interval '1 minute';
+    where user_id is null and anonymous_id = new.anonymous_id and received_at > new.received_at - interval '1 minute';
     -- Visitor ids cost nothing to make: all anonymous visitors together get `anonymous.eventsPerMinuteTotal`
     -- (signed-in users' events count for their users only, whatever anonymous_id they carry).
-    if (select count(*) from public.events where user_id is null and received_at > now() - interval '1 minute')
+    if (select count(*) from public.events where user_id is null and received_at > new.received_at - interval '1 minute')
         >= (select s.anonymous_events_per_minute from saasbase.settings s) then
       perform saasbase.fail('PT429', 'rate_limited', 'Too many anonymous events this minute; try again shortly');
     end if;

@@ -179,14 +179,17 @@ export async function callerOf(req: Request): Promise<Caller> {
  * with the keys the platform gives the function, so it holds where verify_jwt is off. */
 export async function hasServiceKey(req: Request): Promise<boolean> {
   const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "")?.[1];
-  const token = bearer ?? req.headers.get("apikey");
-  if (!token) return false;
   const keys = [
     Deno.env.get("SUPABASE_SERVICE_ROLE_KEY"),
     ...known("SUPABASE_SECRET_KEYS", "SAASBASE_SECRET_KEYS"),
   ]
     .filter((k): k is string => !!k);
-  return keys.length > 0 && await oneOf(token, keys);
+  if (keys.length === 0) return false;
+  // Either header: a gateway may put its own token in Authorization and leave the key in apikey.
+  for (const token of [bearer, req.headers.get("apikey")]) {
+    if (token && await oneOf(token, keys)) return true;
+  }
+  return false;
 }
 
 /** A signed-in user (not the anon key, not the service role); 401 otherwise. */

@@ -165,7 +165,11 @@ async function chat(req: Request): Promise<Response> {
           db()`select public.service_role_reserve_credits(${who.caller.userId}, 'chat', 1, ${key}, ${worst}) as r`,
         );
         if (!r.replayed) reservation = r;
-        else if (r.status === "released" && attempt < 20) key = `${key.slice(0, 69)}:${r.reservation_id}`;
+        // No answer came of it: released, or left open by a function that died (past its lifetime).
+        else if (
+          (r.status === "released" || (r.status === "open" && Date.parse(r.expires_at) <= Date.now())) &&
+          attempt < 20
+        ) key = `${key.slice(0, 69)}:${r.reservation_id}`;
         else {
           throw new ConflictError(
             "This Idempotency-Key was used for a message already; send a new message with a new key",

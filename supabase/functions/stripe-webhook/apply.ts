@@ -70,7 +70,7 @@ export async function fetchFromStripe(event: Stripe.Event): Promise<FromStripe> 
     : undefined;
   if (subscriptionId) return { subscription: await stripe().subscriptions.retrieve(subscriptionId) };
   // A charge no longer names its invoice: the invoice's payments name the payment intent.
-  const paymentIntent = event.type === "charge.refunded" || event.type === "charge.dispute.created"
+  const paymentIntent = event.type === "charge.refunded" || event.type === "charge.dispute.funds_withdrawn"
     ? str(event.data.object, "payment_intent")
     : undefined;
   if (paymentIntent) {
@@ -232,9 +232,9 @@ async function chargeRefunded(tx: Tx, charge: Stripe.Charge, fetched: FromStripe
   return outcome;
 }
 
-/** charge.dispute.created: the disputed amount comes back out of the purchase's unspent credits, as a refund
+/** charge.dispute.funds_withdrawn: the disputed amount comes back out of the purchase's unspent credits, as a refund
  * of it would (public.service_role_apply_dispute). */
-async function disputeCreated(tx: Tx, dispute: Stripe.Dispute, fetched: FromStripe): Promise<Outcome> {
+async function disputeFundsWithdrawn(tx: Tx, dispute: Stripe.Dispute, fetched: FromStripe): Promise<Outcome> {
   if (fetched.invoiceId) {
     const [{ outcome }] = await tx`select public.service_role_refund_invoice(${fetched.invoiceId},
       ${Math.min(dispute.amount, MAX_INT)}, ${dispute.id}) as outcome`;
@@ -263,8 +263,9 @@ export async function applyEvent(tx: Tx, event: Stripe.Event, fetched: FromStrip
       return await invoicePaymentFailed(tx, object);
     case "charge.refunded":
       return await chargeRefunded(tx, object as Stripe.Charge, fetched);
-    case "charge.dispute.created":
-      return await disputeCreated(tx, object as Stripe.Dispute, fetched);
+    // Not charge.dispute.created: an inquiry is created as a dispute too and takes no money.
+    case "charge.dispute.funds_withdrawn":
+      return await disputeFundsWithdrawn(tx, object as Stripe.Dispute, fetched);
     case "customer.deleted": {
       // Deleted in the dashboard: the user's next checkout makes a new customer instead of failing on this one.
       await tx`delete from public.customers where stripe_customer_id = ${str(object, "id") ?? ""}`;
