@@ -317,25 +317,27 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  v_parked uuid;
+  v_parked uuid[];
+  v_id uuid;
   v_debit jsonb;
 begin
   if p_credits <= 0 then
     return 0;
   end if;
   if (select w.balance from public.wallets w where w.user_id = p_user) < p_credits then
+    -- The reservations read once: one opened after this is not released (its counter would come after the
+    -- wallet).
+    select array_agg(r.id order by r.created_at) into v_parked from public.credit_reservations r
+    where r.user_id = p_user and r.status = 'open' and not r.held_by_server and r.amount > 0;
     perform 1 from public.usage_counters c
     where (c.user_id, c.feature_id, c.period_key) in (
       select r.user_id, r.feature_id, r.period_key from public.credit_reservations r
-      where r.user_id = p_user and r.status = 'open' and not r.held_by_server and r.amount > 0 and r.free_units > 0)
+      where r.id = any(v_parked) and r.free_units > 0)
     order by c.feature_id, c.period_key
     for update;
-    for v_parked in select r.id from public.credit_reservations r
-      where r.user_id = p_user and r.status = 'open' and not r.held_by_server and r.amount > 0
-      order by r.created_at
-    loop
+    foreach v_id in array coalesce(v_parked, '{}') loop
       begin
-        perform saasbase.release_reservation(p_user, v_parked, false);
+        perform saasbase.release_reservation(p_user, v_id, false);
       exception when sqlstate 'PT409' then
         null; -- settled by its owner meanwhile: nothing parked there any more
       end;
@@ -444,7 +446,8 @@ grant execute on function public.service_role_apply_dispute(text, text, integer)
 -- A refund (`p_total`: all refunded on it so far, as Stripe reports it) or a chargeback (`p_dispute`: its id,
 -- `p_total` the disputed amount; counted apart, so the order of the two does not matter) of a subscription
 -- invoice's payment: the plan credits it granted come back in proportion, as far as they are unspent, once
--- per returned amount. Answers applied, duplicate (a dispute seen before) or ignored (no invoice of ours).
+-- per returned amount. Answers applied or duplicate (a dispute seen before); refuses (PT409) an invoice not
+-- recorded as paid yet.
 create function public.service_role_refund_invoice(p_invoice text, p_total integer, p_dispute text default null)
 returns text
 language plpgsql
@@ -458,8 +461,10 @@ declare
   v_clawed integer;
 begin
   select * into v_invoice from public.invoices where id = p_invoice for update;
-  if not found then
-    return 'ignored';
+  if not found or v_invoice.status <> 'paid' then
+    -- Its invoice.paid not applied yet (it failed once, or comes later): refused, so Stripe delivers this
+    -- again after it, when the credits it granted are there to take back.
+    perform saasbase.fail('PT409', 'invoice_not_recorded', format('Invoice %s is not recorded as paid yet', p_invoice));
   end if;
   if p_dispute is not null then
     insert into saasbase.disputes (dispute_id, payment_intent_id, amount)

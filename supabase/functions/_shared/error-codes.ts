@@ -62,6 +62,8 @@ export const ERROR_CODES = {
   cashout_closed: 409,
   /** 409: a payout run tried this cash-out without a final outcome; run the payout again before rejecting. */
   cashout_payout_unsettled: 409,
+  /** 409 (webhook only, so Stripe redelivers): a refund of an invoice whose payment is not recorded yet. */
+  invoice_not_recorded: 409,
   /** 422: invalid input; `details` lists the fields, each with a message and sometimes a code of its own
    * (amount_below_minimum, amount_above_maximum, email_required). */
   validation_failed: 422,

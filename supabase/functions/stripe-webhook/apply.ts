@@ -1,7 +1,7 @@
 // What each Stripe event does to our mirror, inside the webhook's transaction. Every effect is idempotent on
 // its own too (unique ids, ledger idempotency keys, the newest-event-wins guard on subscriptions), so an
 // event applied twice, or events out of order, leave the same state.
-import type { Fragment, Sql, Tx } from "../_shared/db.ts";
+import { db, type Fragment, type Sql, type Tx } from "../_shared/db.ts";
 import type { Stripe } from "../_shared/stripe-client.ts";
 import { stripe } from "../_shared/stripe.ts";
 
@@ -73,13 +73,26 @@ export async function fetchFromStripe(event: Stripe.Event): Promise<FromStripe> 
   const paymentIntent = event.type === "charge.refunded" || event.type === "charge.dispute.funds_withdrawn"
     ? str(event.data.object, "payment_intent")
     : undefined;
-  if (paymentIntent) {
-    const payments = await stripe().invoicePayments.list({
-      payment: { type: "payment_intent", payment_intent: paymentIntent },
-      limit: 1,
-    });
-    const invoiceId = str(payments.data[0], "invoice");
-    if (invoiceId) return { invoiceId };
+  // A credit pack's is known here (or will be: a purchase not recorded yet holds its refund); only an unknown
+  // payment intent is asked of Stripe.
+  if (
+    paymentIntent &&
+    !(await db()`select 1 from public.purchases where payment_intent_id = ${paymentIntent}`).length
+  ) {
+    try {
+      const payments = await stripe().invoicePayments.list({
+        payment: { type: "payment_intent", payment_intent: paymentIntent },
+        limit: 1,
+      });
+      const invoiceId = str(payments.data[0], "invoice");
+      if (invoiceId) return { invoiceId };
+    } catch (err) {
+      // A restricted key without Invoices read access: credit packs still work; say what is missing.
+      if ((err as { type?: string }).type !== "StripePermissionError") throw err;
+      console.error(
+        "stripe-webhook: the Stripe key cannot read invoice payments; invoice refunds take no credits back",
+      );
+    }
   }
   return {};
 }
