@@ -1166,6 +1166,7 @@ export type Database = {
         };
         Returns: Json;
       };
+      "service_role_forget_customer": { Args: { "customer_id": string }; Returns: undefined };
       "service_role_grant_credits": {
         Args: {
           "amount": number;

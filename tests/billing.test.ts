@@ -520,6 +520,15 @@ describe("stripe-webhook", () => {
       const res = await deliver(event("customer.deleted", { id: `cus_del_${gone.id.slice(0, 8)}`, object: "customer", deleted: true }));
       expect((await res.json()).outcome).toBe("applied");
       expect(await sql`select 1 from public.customers where user_id = ${gone.id}`).toHaveLength(0);
+      // A late event of that customer (Stripe cancels its subscriptions, in no set order) does not link it again.
+      await deliver(event("customer.subscription.deleted", { ...sub("canceled"), id: `sub_del_${gone.id.slice(0, 8)}`,
+        customer: `cus_del_${gone.id.slice(0, 8)}`, metadata: { user_id: gone.id } }));
+      expect(await sql`select 1 from public.customers where user_id = ${gone.id}`).toHaveLength(0);
+      // The next checkout makes a new customer.
+      const checkout = await callFunction("checkout", { method: "POST", token: gone.token, body: JSON.stringify({ amount_cents: 1000 }) });
+      expect(checkout.status).toBe(200);
+      const [linked] = await sql`select stripe_customer_id from public.customers where user_id = ${gone.id}`;
+      expect(linked.stripe_customer_id).not.toBe(`cus_del_${gone.id.slice(0, 8)}`);
     });
 
     it("deleted: back to the default plan", async () => {

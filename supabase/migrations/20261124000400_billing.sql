@@ -82,6 +82,14 @@ create table saasbase.early_refunds (
 );
 create index purchases_user_id on public.purchases (user_id, created_at desc);
 
+-- Stripe customers deleted at Stripe (customer.deleted), never linked to their user again: a late event of
+-- theirs must not bring the link back. Internal.
+create table saasbase.deleted_customers (
+  stripe_customer_id text primary key,
+  user_id uuid,
+  deleted_at timestamptz not null default now()
+);
+
 -- Chargebacks opened against our payments, once each (Stripe may send one dispute under several events):
 -- against a purchase's payment intent, or a subscription invoice. Internal.
 create table saasbase.disputes (
@@ -295,7 +303,8 @@ begin
   end if;
   if v_user is null then
     select c.user_id into v_user from public.customers c where c.stripe_customer_id = customer_id;
-  elsif customer_id is not null then
+  elsif customer_id is not null
+      and not exists (select from saasbase.deleted_customers d where d.stripe_customer_id = customer_id) then
     insert into public.customers (user_id, stripe_customer_id) values (v_user, customer_id) on conflict do nothing;
   end if;
   return v_user;
@@ -303,6 +312,22 @@ end;
 $$;
 revoke execute on function public.service_role_stripe_user(text, text) from public, anon, authenticated;
 grant execute on function public.service_role_stripe_user(text, text) to service_role;
+
+-- customer.deleted: the user's link to that customer is dropped for good (their next checkout makes a new one).
+create function public.service_role_forget_customer(customer_id text) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  insert into saasbase.deleted_customers (stripe_customer_id, user_id)
+  values (customer_id, (select c.user_id from public.customers c where c.stripe_customer_id = customer_id))
+  on conflict (stripe_customer_id) do nothing;
+  delete from public.customers c where c.stripe_customer_id = customer_id;
+end;
+$$;
+revoke execute on function public.service_role_forget_customer(text) from public, anon, authenticated;
+grant execute on function public.service_role_forget_customer(text) to service_role;
 
 -- Takes up to `p_credits` back out of a user's wallet for money returned to them (a refund, a chargeback), as far
 -- as they are unspent; answers how many it took (0 for a replayed key). Credits the user parked in reservations

@@ -281,7 +281,7 @@ export async function applyEvent(tx: Tx, event: Stripe.Event, fetched: FromStrip
       return await disputeFundsWithdrawn(tx, object as Stripe.Dispute, fetched);
     case "customer.deleted": {
       // Deleted in the dashboard: the user's next checkout makes a new customer instead of failing on this one.
-      await tx`delete from public.customers where stripe_customer_id = ${str(object, "id") ?? ""}`;
+      await tx`select public.service_role_forget_customer(${str(object, "id") ?? ""})`;
       return "applied";
     }
     default:
