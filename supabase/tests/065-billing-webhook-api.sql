@@ -3,7 +3,7 @@
 -- grant in one idempotent statement. Service role only.
 begin;
 \ir _helpers.psql
-select plan(37);
+select plan(40);
 
 select tests.create_user('a@test.local');
 select tests.create_user('b@test.local');
@@ -104,6 +104,12 @@ select is((select (credits_clawed_back, -(select sum(amount) from public.credit_
   from public.purchases where checkout_session_id = 'cs_s1'), (1000, 1000),
   'the full refund takes the rest; ledger and purchase still agree');
 
+-- A customer deleted at Stripe is never linked again
+select public.service_role_forget_customer('cus_b');
+select is(public.service_role_stripe_user(tests.user_id('b@test.local')::text, 'cus_b'), tests.user_id('b@test.local'),
+  'a deleted customer''s event still finds its user by id ...');
+select is((select count(*)::int from public.customers where stripe_customer_id = 'cus_b'), 0, '... but links nothing');
+
 -- Clients cannot call any of them
 select throws_ok($$ select tests.become('a@test.local'); select public.service_role_stripe_user(null, 'cus_b') $$,
   '42501', null, 'users cannot look up Stripe customers');
@@ -119,6 +125,8 @@ select throws_ok($$ select tests.become('a@test.local');
   select public.service_role_apply_dispute('pi_x', 'dp_x', 100) $$, '42501', null, 'nor disputes');
 select throws_ok($$ select tests.become('a@test.local');
   select public.service_role_refund_invoice('in_x', 100) $$, '42501', null, 'nor refunds of invoices');
+select throws_ok($$ select tests.become('a@test.local');
+  select public.service_role_forget_customer('cus_a') $$, '42501', null, 'nor forget customers');
 
 select * from finish();
 rollback;
