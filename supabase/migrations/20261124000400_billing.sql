@@ -403,8 +403,8 @@ $$;
 -- charge.refunded: the purchase's refunded share of its credits comes back out of the wallet, as far as they
 -- are unspent. Refunds only grow at Stripe, so a repeated or late (smaller) refund changes nothing and a
 -- larger one claws back only the difference. A refund of a purchase not recorded yet is kept
--- (saasbase.early_refunds) and applied when it is; so is the refund of a charge that is no credit purchase (a
--- subscription's invoice), which then stays there. Answers the outcome: applied, or held.
+-- (saasbase.early_refunds) and applied when it is (a subscription invoice's refund goes to
+-- service_role_refund_invoice instead; one of a payment that is neither stays held). Answers applied, or held.
 create function public.service_role_apply_refund(p_payment_intent text, p_charge text, p_amount_refunded integer)
 returns text
 language plpgsql
