@@ -1090,7 +1090,7 @@ export type Database = {
     };
     Functions: {
       "admin_adjust_credits": {
-        Args: { "amount": number; "reason": string; "user_id": string };
+        Args: { "amount": number; "idempotency_key"?: string; "reason": string; "user_id": string };
         Returns: Json;
       };
       "admin_decide_cashout": {

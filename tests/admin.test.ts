@@ -77,6 +77,15 @@ describe("admin API", () => {
     expect(await balance()).toBe(before + 30);
     const adjustments = await sql`select amount::int, reason from public.credit_ledger where user_id = ${user.id} and kind = 'adjustment' order by id`;
     expect(adjustments.map((a) => [a.amount, a.reason])).toEqual([[50, "support gesture"], [-20, "correction"]]);
+    // With a key, a form sent twice at once (a double click) adjusts once, either way.
+    for (const amount of [7, -3]) {
+      const twice = await Promise.all([1, 2].map(() => asUser(sql, admin.id, async (tx) =>
+        (await tx`select public.admin_adjust_credits(${user.id}, ${amount}, 'double click', ${`form-${amount}`}) as r`)[0].r)));
+      expect(twice.map((r) => r.replayed).sort()).toEqual([false, true]);
+    }
+    expect(await balance()).toBe(before + 30 + 7 - 3);
+    await expect(asUser(sql, admin.id, (tx) => tx`select public.admin_adjust_credits(${user.id}, 8, 'other', 'form-7')`))
+      .rejects.toMatchObject({ code: "PT409", detail: "idempotency_conflict" });
 
     await asUser(sql, admin.id, (tx) => tx`select public.admin_set_role(${user.id}, 'developer')`);
     await asUser(sql, admin.id, (tx) => tx`select public.admin_set_plan(${user.id}, 'business')`);
@@ -94,13 +103,13 @@ describe("admin API", () => {
     const audit = await sql`select action, actor_id from public.audit_log
       where actor_id = ${admin.id} order by id`;
     expect(audit.map((a) => a.action)).toEqual([
-      "credits.adjust", "credits.adjust", "user.set_role", "user.set_plan", "admin_settings.insert", "admin_settings.update",
+      "credits.adjust", "credits.adjust", "credits.adjust", "credits.adjust", "user.set_role", "user.set_plan", "admin_settings.insert", "admin_settings.update",
       "admin_settings.update",
     ]);
     // Pages far past the end are empty, not an integer overflow.
     expect(await asUser(sql, admin.id, (tx) => tx`select * from public.admin_search_users(null, 200, 2147483647)`)).toHaveLength(0);
     const found = await asUser(sql, admin.id, (tx) => tx`select * from public.admin_search_users(${"adm-"}, 200)`);
-    expect(found.some((u) => u.id === user.id && u.plan_id === "business" && u.credits === String(before + 30))).toBe(true);
+    expect(found.some((u) => u.id === user.id && u.plan_id === "business" && u.credits === String(before + 30 + 7 - 3))).toBe(true);
   });
 });
 

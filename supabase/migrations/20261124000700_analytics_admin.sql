@@ -187,7 +187,8 @@ revoke execute on function public.admin_search_users(text, integer, integer) fro
 grant execute on function public.admin_search_users(text, integer, integer) to authenticated;
 
 -- Adds (amount > 0) or removes (amount < 0) credits, through the ledger, with a required reason.
-create function public.admin_adjust_credits(user_id uuid, amount bigint, reason text) returns jsonb
+create function public.admin_adjust_credits(user_id uuid, amount bigint, reason text, idempotency_key text default null)
+returns jsonb
 language plpgsql
 security definer
 set search_path = ''
@@ -196,6 +197,7 @@ declare
   v_admin uuid := saasbase.require_admin();
   v_at timestamptz := saasbase.now();
   v_balance bigint;
+  v_prior public.credit_ledger;
 begin
   if reason is null or char_length(trim(reason)) < 3 then
     perform saasbase.fail('PT422', 'reason_required', 'A reason (3 characters or more) is required');
@@ -203,19 +205,37 @@ begin
   if amount is null or amount = 0 or amount not between -1000000000000 and 1000000000000 then
     perform saasbase.fail('PT422', 'invalid_amount', 'The amount must be a non-zero number of credits, at most 10^12 either way');
   end if;
+  -- With a key, a form submitted twice (a double click, a retry) adjusts once: the replay answers the first.
+  if idempotency_key is not null then
+    perform saasbase.require_key(idempotency_key);
+    perform pg_advisory_xact_lock(hashtextextended(admin_adjust_credits.user_id::text || '/adjust/' || idempotency_key, 0));
+    select * into v_prior from public.credit_ledger l
+    where l.user_id = admin_adjust_credits.user_id and l.kind = 'adjustment'
+      and l.idempotency_key = admin_adjust_credits.idempotency_key;
+    if found then
+      if v_prior.amount <> amount then
+        perform saasbase.fail('PT409', 'idempotency_conflict', 'This idempotency key was used for another request');
+      end if;
+      return jsonb_build_object('user_id', admin_adjust_credits.user_id, 'amount', amount, 'balance', v_prior.balance_after,
+        'replayed', true);
+    end if;
+  end if;
   if amount > 0 then
-    v_balance := (saasbase.credit(admin_adjust_credits.user_id, amount, 'adjustment', reason, null, v_at) ->> 'balance')::bigint;
+    v_balance := (saasbase.credit(admin_adjust_credits.user_id, amount, 'adjustment', reason, idempotency_key, v_at)
+      ->> 'balance')::bigint;
   else
     v_balance := saasbase.debit(admin_adjust_credits.user_id, -amount, v_at);
-    perform saasbase.append_ledger(admin_adjust_credits.user_id, 'adjustment', amount, v_balance, v_at, p_reason => reason);
+    perform saasbase.append_ledger(admin_adjust_credits.user_id, 'adjustment', amount, v_balance, v_at, p_reason => reason,
+      p_key => idempotency_key);
   end if;
   perform saasbase.audit(v_admin, 'credits.adjust', 'user', admin_adjust_credits.user_id::text,
     jsonb_build_object('amount', amount, 'reason', reason, 'balance', v_balance));
-  return jsonb_build_object('user_id', admin_adjust_credits.user_id, 'amount', amount, 'balance', v_balance);
+  return jsonb_build_object('user_id', admin_adjust_credits.user_id, 'amount', amount, 'balance', v_balance,
+    'replayed', false);
 end;
 $$;
-revoke execute on function public.admin_adjust_credits(uuid, bigint, text) from public, anon;
-grant execute on function public.admin_adjust_credits(uuid, bigint, text) to authenticated;
+revoke execute on function public.admin_adjust_credits(uuid, bigint, text, text) from public, anon;
+grant execute on function public.admin_adjust_credits(uuid, bigint, text, text) to authenticated;
 
 -- Sets a user's role in app_metadata (what their next token carries; the profile follows by trigger).
 create function public.admin_set_role(user_id uuid, role text) returns jsonb
