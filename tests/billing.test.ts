@@ -83,6 +83,14 @@ describe("checkout", () => {
     expect(customers).toHaveLength(1);
     const [row] = await sql`select stripe_customer_id from public.customers where user_id = ${user.id}`;
     expect(row.stripe_customer_id).toBe((customers[0] as any).id);
+    // The second plan checkout expired the first (two tabs must not buy two subscriptions); a credit pack's
+    // checkout leaves plan checkouts alone.
+    const second = (await again.json()).id;
+    expect(state.sessions[id].status).toBe("expired");
+    expect(state.sessions[second].status).toBe("open");
+    const pack = await checkout(user.token, { pack: "credits_500" });
+    expect(pack.status).toBe(200);
+    expect((await stripeState()).sessions[second].status).toBe("open");
   });
 
   it("prices a credit pack with the subscriber discount of the buyer's plan", async () => {

@@ -88,6 +88,21 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
       state.sessions.set(id, s);
       return { status: 200, body: s };
     }
+    if (method === "GET" && path === "/v1/checkout/sessions") {
+      const data = [...state.sessions.values()].filter((x) =>
+        (!query.customer || x.customer === query.customer) && (!query.status || x.status === query.status)
+      ).reverse().slice(0, Number(query.limit ?? 10));
+      return { status: 200, body: { object: "list", url: "/v1/checkout/sessions", has_more: false, data } };
+    }
+    if (method === "POST" && (m = /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/.exec(path))) {
+      const x = state.sessions.get(m[1]);
+      if (!x) return notFound("checkout.session", m[1]);
+      if (x.status !== "open") {
+        return { status: 400, body: { error: { type: "invalid_request_error", message: `Only open sessions can be expired (${x.status}).` } } };
+      }
+      x.status = "expired";
+      return { status: 200, body: x };
+    }
     if (method === "POST" && path === "/v1/billing_portal/sessions") {
       if (!state.customers.has(body.customer)) return notFound("customer", body.customer);
       const s = { id: newId("bps"), object: "billing_portal.session", customer: body.customer, return_url: body.return_url, url: `https://billing.stripe.test/p/session/${seq}` };

@@ -49,6 +49,20 @@ export function checkAmount(amountCents: number) {
   }
 }
 
+/** A plan's checkout stays payable for a day: the user's other open ones (another tab, yesterday's) are
+ * expired when a new one is made, so two subscriptions cannot both be bought. (Two made at the same instant
+ * may expire each other: the user clicks again.) */
+async function expireOtherSubscriptionCheckouts(customer: string, keep: string) {
+  const open = await stripe().checkout.sessions.list({ customer, status: "open", limit: 100 });
+  for (const other of open.data) {
+    if (other.id === keep || other.mode !== "subscription") continue;
+    await stripe().checkout.sessions.expire(other.id).catch((err) => {
+      // Completed or expired meanwhile: nothing left to expire.
+      if ((err as { type?: string }).type !== "StripeInvalidRequestError") throw err;
+    });
+  }
+}
+
 export const handler = withHttp(async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
   const caller = await requireUser(req);
@@ -137,5 +151,6 @@ export const handler = withHttp(async (req) => {
     }
     throw err;
   }
+  if (params.mode === "subscription") await expireOtherSubscriptionCheckouts(customer, session.id);
   return json({ id: session.id, url: session.url });
 });
