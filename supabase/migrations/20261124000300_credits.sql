@@ -299,21 +299,9 @@ begin
 end;
 $$;
 
--- The wallet's next due time once lots have credits again: the earlier of `p_due` and the first open lot's expiry.
-create function saasbase.next_lot_expiry(p_user uuid, p_due timestamptz) returns timestamptz
-language plpgsql stable
-set search_path = ''
-as $$
-begin
-  return least(p_due, (select min(l.expires_at) from public.credit_lots l where l.user_id = p_user and l.remaining > 0));
-end;
-$$;
-
 -- Of `p_refund` credits a closing reservation gives back, returns to the lots it drew from what the used part
 -- did not consume (the used part spends the soonest-expiring credits first, so the latest-expiring lots get
--- theirs back first); returns how many went back to lots, which the caller adds to
--- wallets.expiring with the balance (and the earliest open lot to next_due_at: a lot that expired meanwhile is
--- written off by the next operation).
+-- theirs back first); returns how many went back to lots (see end_hold).
 create function saasbase.return_to_lots(p_res public.credit_reservations, p_refund bigint) returns bigint
 language plpgsql
 set search_path = ''
@@ -343,6 +331,29 @@ begin
 end;
 $$;
 
+-- Ends a reservation's hold on its wallet, released or settled: `p_back` of it goes back to the balance, and
+-- to the lots it drew from as far as the used part did not consume them (so those credits stay expiring, and
+-- the wallet is due again at the first open lot's expiry: one that expired meanwhile is written off by the next
+-- operation); the whole hold leaves `reserved`. Returns the new balance.
+create function saasbase.end_hold(p_res public.credit_reservations, p_back bigint, p_at timestamptz) returns bigint
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_to_lots bigint := saasbase.return_to_lots(p_res, p_back);
+  v_balance bigint;
+begin
+  update public.wallets
+  set balance = balance + p_back, reserved = reserved - p_res.amount, expiring = expiring + v_to_lots,
+    next_due_at = case when v_to_lots = 0 then next_due_at else least(next_due_at,
+      (select min(l.expires_at) from public.credit_lots l where l.user_id = p_res.user_id and l.remaining > 0)) end,
+    updated_at = p_at
+  where user_id = p_res.user_id
+  returning balance into v_balance;
+  return v_balance;
+end;
+$$;
+
 -- Releases an open reservation: its credits back to the balance and, with `p_return_quota`, its free quota
 -- units back to the counter (the caller holds that counter's lock, taken before the wallet's).
 create function saasbase.release(
@@ -352,16 +363,8 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  v_balance bigint;
-  v_to_lots bigint;
+  v_balance bigint := saasbase.end_hold(p_res, p_res.amount, p_at);
 begin
-  v_to_lots := saasbase.return_to_lots(p_res, p_res.amount);
-  update public.wallets
-  set balance = balance + p_res.amount, reserved = reserved - p_res.amount, expiring = expiring + v_to_lots,
-    next_due_at = case when v_to_lots > 0 then saasbase.next_lot_expiry(p_res.user_id, next_due_at) else next_due_at end,
-    updated_at = p_at
-  where user_id = p_res.user_id
-  returning balance into v_balance;
   perform saasbase.append_ledger(p_res.user_id, 'release', p_res.amount, v_balance, p_at,
     p_feature => p_res.feature_id, p_quantity => p_res.quantity, p_reason => p_reason, p_reservation => p_res.id);
   if p_return_quota and p_res.free_units > 0 then
@@ -826,7 +829,6 @@ declare
   v_res public.credit_reservations;
   v_charged bigint;
   v_balance bigint;
-  v_to_lots bigint;
   v_usage bigint;
 begin
   if p_actual is null or p_actual < 0 then
@@ -854,13 +856,7 @@ begin
     perform saasbase.fail('PT409', 'reservation_closed', 'This reservation was released');
   end if;
 
-  v_to_lots := saasbase.return_to_lots(v_res, v_res.amount - v_charged);
-  update public.wallets
-  set balance = balance + (v_res.amount - v_charged), reserved = reserved - v_res.amount, expiring = expiring + v_to_lots,
-    next_due_at = case when v_to_lots > 0 then saasbase.next_lot_expiry(p_user, next_due_at) else next_due_at end,
-    updated_at = p_at
-  where user_id = p_user
-  returning balance into v_balance;
+  v_balance := saasbase.end_hold(v_res, v_res.amount - v_charged, p_at);
   v_usage := saasbase.append_ledger(p_user, 'settle', v_res.amount - v_charged, v_balance, p_at,
     p_feature => v_res.feature_id, p_quantity => v_res.quantity, p_free_units => v_res.free_units,
     p_reservation => v_res.id, p_reason => format('charged %s of %s held', v_charged, v_res.amount));
