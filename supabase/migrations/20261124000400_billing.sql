@@ -373,29 +373,57 @@ begin
 end;
 $$;
 
--- What a purchase's returned money (its refunds, and its chargebacks in saasbase.disputes, counted apart so
--- their order does not matter) takes back of its credits: the returned share, less what was taken already.
+-- Records a chargeback, once (Stripe may send one dispute under several events); false when it was seen before.
+-- `p_payment` is what the money paid: a purchase's payment intent, or an invoice.
+create function saasbase.record_dispute(p_dispute text, p_payment text, p_amount integer) returns boolean
+language plpgsql
+set search_path = ''
+as $$
+begin
+  insert into saasbase.disputes (dispute_id, payment_intent_id, amount)
+  values (p_dispute, p_payment, greatest(p_amount, 0))
+  on conflict (dispute_id) do nothing;
+  return found;
+end;
+$$;
+
+-- What money returned on a payment takes back of the `p_granted` credits it bought: its refunds (`p_refunded`,
+-- as recorded) and its chargebacks (counted apart, in saasbase.disputes, so their order does not matter), as
+-- a share of `p_paid`, less the `p_clawed` taken already. Keyed by `p_key` and the returned total; answers that
+-- total (at most `p_paid`) and the credits it took.
+create function saasbase.take_back_share(
+  p_user uuid, p_granted integer, p_paid integer, p_refunded integer, p_clawed integer, p_payment text,
+  p_reason text, p_key text, p_reference text, out returned integer, out clawed integer
+)
+language plpgsql
+set search_path = ''
+as $$
+begin
+  returned := least(p_refunded::bigint + coalesce((select sum(d.amount) from saasbase.disputes d
+    where d.payment_intent_id = p_payment), 0), p_paid);
+  clawed := saasbase.claw_back(p_user,
+    (case when p_paid > 0 then round(p_granted::numeric * returned / p_paid)::integer else 0 end) - p_clawed,
+    p_reason, format('%s:%s', p_key, returned), p_reference);
+end;
+$$;
+
+-- A purchase's share taken back (see take_back_share), and its status after what was returned on it.
 create function saasbase.take_back_purchase(p_purchase uuid, p_reference text) returns void
 language plpgsql
 set search_path = ''
 as $$
 declare
   v_purchase public.purchases;
-  v_returned integer;
-  v_target integer;
-  v_clawed integer;
+  v_share record;
 begin
   select * into v_purchase from public.purchases where id = p_purchase;
-  v_returned := least(v_purchase.refunded_cents::bigint + coalesce((select sum(d.amount) from saasbase.disputes d
-    where d.payment_intent_id = v_purchase.payment_intent_id), 0), v_purchase.amount_cents);
-  v_target := case when v_purchase.amount_cents > 0
-    then round(v_purchase.credits::numeric * v_returned / v_purchase.amount_cents)::integer else 0 end;
-  v_clawed := saasbase.claw_back(v_purchase.user_id, v_target - v_purchase.credits_clawed_back,
-    'refund of ' || v_purchase.checkout_session_id, format('returned:%s:%s', v_purchase.id, v_returned), p_reference);
+  select * into v_share from saasbase.take_back_share(v_purchase.user_id, v_purchase.credits, v_purchase.amount_cents,
+    v_purchase.refunded_cents, v_purchase.credits_clawed_back, v_purchase.payment_intent_id,
+    'refund of ' || v_purchase.checkout_session_id, 'returned:' || v_purchase.id, p_reference);
   update public.purchases set
-    status = case when v_returned >= v_purchase.amount_cents then 'refunded'
-      when v_returned > 0 then 'partially_refunded' else status end,
-    credits_clawed_back = credits_clawed_back + v_clawed
+    status = case when v_share.returned >= v_purchase.amount_cents then 'refunded'
+      when v_share.returned > 0 then 'partially_refunded' else status end,
+    credits_clawed_back = credits_clawed_back + v_share.clawed
   where id = v_purchase.id;
 end;
 $$;
@@ -451,10 +479,7 @@ declare
   v_purchase uuid;
 begin
   perform pg_advisory_xact_lock(hashtextextended('payment:' || p_payment_intent, 0));
-  insert into saasbase.disputes (dispute_id, payment_intent_id, amount)
-  values (p_dispute, p_payment_intent, greatest(p_amount, 0))
-  on conflict (dispute_id) do nothing;
-  if not found then
+  if not saasbase.record_dispute(p_dispute, p_payment_intent, p_amount) then
     return 'duplicate';
   end if;
   select id into v_purchase from public.purchases where payment_intent_id = p_payment_intent for update;
@@ -481,9 +506,7 @@ set search_path = ''
 as $$
 declare
   v_invoice public.invoices;
-  v_returned integer;
-  v_target integer;
-  v_clawed integer;
+  v_share record;
 begin
   select * into v_invoice from public.invoices where id = p_invoice for update;
   if not found or v_invoice.status <> 'paid' then
@@ -492,10 +515,7 @@ begin
     perform saasbase.fail('PT409', 'invoice_not_recorded', format('Invoice %s is not recorded as paid yet', p_invoice));
   end if;
   if p_dispute is not null then
-    insert into saasbase.disputes (dispute_id, payment_intent_id, amount)
-    values (p_dispute, p_invoice, greatest(p_total, 0))
-    on conflict (dispute_id) do nothing;
-    if not found then
+    if not saasbase.record_dispute(p_dispute, p_invoice, p_total) then
       return 'duplicate';
     end if;
   elsif least(p_total, v_invoice.amount_paid) <= v_invoice.refunded_cents then
@@ -503,15 +523,11 @@ begin
   else
     v_invoice.refunded_cents := least(p_total, v_invoice.amount_paid);
   end if;
-  v_returned := least(v_invoice.refunded_cents::bigint + coalesce((select sum(d.amount) from saasbase.disputes d
-    where d.payment_intent_id = v_invoice.id), 0), v_invoice.amount_paid);
-  v_target := case when v_invoice.amount_paid > 0
-    then round(v_invoice.credits_granted::numeric * v_returned / v_invoice.amount_paid)::integer else 0 end;
-  v_clawed := saasbase.claw_back(v_invoice.user_id, v_target - v_invoice.credits_clawed_back,
-    'refund of invoice ' || v_invoice.id, format('invoice-returned:%s:%s', v_invoice.id, v_returned),
-    coalesce(p_dispute, v_invoice.id));
+  select * into v_share from saasbase.take_back_share(v_invoice.user_id, v_invoice.credits_granted,
+    v_invoice.amount_paid, v_invoice.refunded_cents, v_invoice.credits_clawed_back, v_invoice.id,
+    'refund of invoice ' || v_invoice.id, 'invoice-returned:' || v_invoice.id, coalesce(p_dispute, v_invoice.id));
   update public.invoices set refunded_cents = v_invoice.refunded_cents,
-    credits_clawed_back = credits_clawed_back + v_clawed
+    credits_clawed_back = credits_clawed_back + v_share.clawed
   where id = v_invoice.id;
   return 'applied';
 end;
