@@ -126,7 +126,8 @@ async function chat(req: Request): Promise<Response> {
     throw new ValidationError(`Unknown persona ${body.persona}`, [{ path: "persona", message: "unknown" }]);
   }
   const modelId = body.model ?? persona.model ?? config.ai.defaultModel;
-  const model = config.ai.providers.flatMap((p) => p.models).find((m) => m.id === modelId);
+  const modelById = (id: string) => config.ai.providers.flatMap((p) => p.models).find((m) => m.id === id);
+  const model = modelById(modelId);
   if (!model) throw new ValidationError(`Unknown model ${modelId}`, [{ path: "model", message: "unknown" }]);
 
   const context = buildContext(persona.systemPrompt, existing?.history ?? [], body.message, model);
@@ -219,8 +220,7 @@ async function chat(req: Request): Promise<Response> {
     throw err; // the client went away: nothing to answer
   }
 
-  const servedModel = config.ai.providers.flatMap((p) => p.models).find((m) => m.id === stream.model) ??
-    model;
+  const servedModel = modelById(stream.model) ?? model;
 
   // A new conversation is written with its first exchange, at the end: no database work before the first
   // token but the reservation.

@@ -61,11 +61,13 @@ export interface FromStripe {
   invoiceId?: string;
 }
 
+/** A Checkout Session completed and paid (a delayed payment completes unpaid, then succeeds). */
+const isCheckoutPaid = (event: Stripe.Event) =>
+  event.type === "checkout.session.completed" || event.type === "checkout.session.async_payment_succeeded";
+
 export async function fetchFromStripe(event: Stripe.Event): Promise<FromStripe> {
   const session = event.data.object as Stripe.Checkout.Session;
-  const checkout = event.type === "checkout.session.completed" ||
-    event.type === "checkout.session.async_payment_succeeded";
-  const subscriptionId = checkout && session.mode === "subscription"
+  const subscriptionId = isCheckoutPaid(event) && session.mode === "subscription"
     ? str(session, "subscription")
     : undefined;
   if (subscriptionId) return { subscription: await stripe().subscriptions.retrieve(subscriptionId) };
@@ -122,10 +124,8 @@ const MAX_INT = 2_147_483_647;
  * other event: those are applied by applyEvent in a transaction.
  */
 export function oneStatementEffect(sql: Sql, event: Stripe.Event): Fragment | undefined {
-  const checkout = event.type === "checkout.session.completed" ||
-    event.type === "checkout.session.async_payment_succeeded";
   const session = event.data.object as Stripe.Checkout.Session;
-  if (!checkout || session.mode !== "payment") return undefined;
+  if (!isCheckoutPaid(event) || session.mode !== "payment") return undefined;
   // Credits in metadata are what our checkout put there; a paid session without a usable count is no credit
   // pack of ours (another integration on the same Stripe account), and is acknowledged as such.
   const credits = Number(session.metadata?.credits);
@@ -205,7 +205,7 @@ async function invoicePaid(tx: Tx, invoice: unknown): Promise<Outcome> {
     if (!granted.replayed) credits = due;
   }
   await upsertInvoice(tx, invoice, userId, "paid", credits);
-  if ((num(invoice, "amount_paid") ?? 0) > 0) {
+  if (paid > 0) {
     await tx`select public.service_role_referral_first_payment(${userId})`;
   }
   return "applied";
