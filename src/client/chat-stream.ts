@@ -1,5 +1,5 @@
 // The chat function's Server-Sent Events, parsed into typed events (the format is documented in
-// supabase/functions/chat/handler.ts and the README).
+// supabase/functions/chat/handler.ts and docs/chat.md).
 
 export interface ChatMeta {
   conversation_id: string;
