@@ -1,15 +1,7 @@
--- Accounts: a profile per user, created when GoTrue writes the auth.users row on sign-up, and the role
--- helpers the policies use. Roles (admin / developer / customer) come from `app_metadata.role`, which only
--- the service role can set (GoTrue's admin API), so a client can never grant itself a role.
-
--- The caller's JWT claims, as PostgREST set them for this request (null outside a request).
-create function saasbase.jwt_role() returns text
-language sql stable
-set search_path = ''
-as $$
-  select coalesce(auth.jwt() -> 'app_metadata' ->> 'role', 'customer')
-$$;
-grant execute on function saasbase.jwt_role() to anon, authenticated, service_role;
+-- Accounts: a profile per user, created when GoTrue writes the auth.users row on sign-up. Roles (admin /
+-- developer / customer) come from `app_metadata.role`, which only the service role can set (GoTrue's admin
+-- API), so a client can never grant itself a role; the profile keeps a copy that the role helpers of the
+-- foundation (saasbase.has_role, saasbase.is_admin) check the token against.
 
 create table public.profiles (
   id uuid primary key references auth.users (id) on delete cascade,
@@ -30,31 +22,6 @@ create table public.profiles (
 comment on table public.profiles is 'One per user: editable display fields, plus plan and role (not client-writable).';
 create index profiles_plan_id on public.profiles (plan_id);
 
--- True when the caller holds `wanted` as their role: their token says so (app_metadata.role) and so does
--- their account now (the profile's copy of it). A token outlives a demotion by up to an hour; without the
--- second check an admin demoted meanwhile could still act as one, and even make themselves admin again.
--- SECURITY DEFINER: it reads the profile whatever the policies (which call it) let the caller read.
-create function saasbase.has_role(wanted text) returns boolean
-language sql stable
-security definer
-set search_path = ''
-as $$
-  select auth.role() = 'authenticated' and saasbase.jwt_role() = wanted
-    and exists (select from public.profiles p where p.id = auth.uid() and p.role = wanted)
-$$;
-revoke execute on function saasbase.has_role(text) from public;
-grant execute on function saasbase.has_role(text) to anon, authenticated, service_role;
-
--- True when the caller is an admin (see has_role). Policies call it as `(select saasbase.is_admin())`: once
--- per statement.
-create function saasbase.is_admin() returns boolean
-language sql stable
-set search_path = ''
-as $$
-  select saasbase.has_role('admin')
-$$;
-grant execute on function saasbase.is_admin() to anon, authenticated, service_role;
-
 alter table public.profiles enable row level security;
 
 create policy "Profiles are readable by their owner and admins" on public.profiles
@@ -70,16 +37,6 @@ create policy "Profiles are editable by their owner" on public.profiles
 grant select on public.profiles to authenticated;
 grant update (display_name, avatar_url, language, preferences) on public.profiles to authenticated;
 grant select, insert, update, delete on public.profiles to service_role;
-
-create function saasbase.touch_updated_at() returns trigger
-language plpgsql
-set search_path = ''
-as $$
-begin
-  new.updated_at := now();
-  return new;
-end;
-$$;
 
 create trigger profiles_touch_updated_at before update on public.profiles
   for each row execute function saasbase.touch_updated_at();

@@ -132,19 +132,6 @@ create table public.stripe_events (
 comment on table public.stripe_events is 'Stripe webhook events, stored before they are applied.';
 create index stripe_events_unprocessed on public.stripe_events (received_at) where processed_at is null;
 
--- Mail to send (payment failed, ...): written in the same transaction as the event that caused it.
-create table public.email_outbox (
-  id bigint generated always as identity primary key,
-  user_id uuid references auth.users (id) on delete cascade,
-  template text not null,
-  dedupe_key text not null unique,
-  payload jsonb not null default '{}',
-  created_at timestamptz not null default now(),
-  sent_at timestamptz
-);
-comment on table public.email_outbox is 'Transactional mail waiting to be sent; one row per dedupe key.';
-create index email_outbox_user_id on public.email_outbox (user_id);
-
 alter table public.products enable row level security;
 alter table public.prices enable row level security;
 alter table public.customers enable row level security;
@@ -152,7 +139,6 @@ alter table public.subscriptions enable row level security;
 alter table public.purchases enable row level security;
 alter table public.invoices enable row level security;
 alter table public.stripe_events enable row level security;
-alter table public.email_outbox enable row level security;
 
 create policy "Products are readable by everyone" on public.products
   for select to anon, authenticated using (true);
@@ -168,15 +154,13 @@ create policy "Invoices are readable by their owner and admins" on public.invoic
   for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
 create policy "Stripe events are readable by admins" on public.stripe_events
   for select to authenticated using ((select saasbase.is_admin()));
-create policy "Outgoing mail is readable by admins" on public.email_outbox
-  for select to authenticated using ((select saasbase.is_admin()));
 
 -- Clients write none of it (the service role does, from the functions and the sync); the catalog is public.
 grant select on public.products, public.prices to anon;
 grant select on public.products, public.prices, public.customers, public.subscriptions, public.purchases,
-  public.invoices, public.stripe_events, public.email_outbox to authenticated;
+  public.invoices, public.stripe_events to authenticated;
 grant select, insert, update, delete on public.products, public.prices, public.customers, public.subscriptions,
-  public.purchases, public.invoices, public.stripe_events, public.email_outbox to service_role;
+  public.purchases, public.invoices, public.stripe_events to service_role;
 
 create trigger subscriptions_touch_updated_at before update on public.subscriptions
   for each row execute function saasbase.touch_updated_at();

@@ -88,20 +88,6 @@ comment on table public.cashouts is 'Requests to pay out referral cash; approved
 create index cashouts_user on public.cashouts (user_id, requested_at desc);
 create index cashouts_status on public.cashouts (status) where status in ('requested', 'approved', 'paying', 'failed');
 
--- Every admin write, by whom, on what. Read by admins; written only by SECURITY DEFINER admin functions.
-create table public.audit_log (
-  id bigint generated always as identity primary key,
-  -- No foreign key: deleting an admin's account must not erase who did what.
-  actor_id uuid,
-  action text not null,
-  target_type text not null,
-  target_id text,
-  details jsonb not null default '{}',
-  created_at timestamptz not null default now()
-);
-comment on table public.audit_log is 'Admin actions, append-only.';
-create index audit_log_created on public.audit_log (created_at desc);
-
 create trigger cashouts_touch_updated_at before update on public.cashouts
   for each row execute function saasbase.touch_updated_at();
 
@@ -111,7 +97,6 @@ alter table public.cash_wallets enable row level security;
 alter table public.cash_ledger enable row level security;
 alter table public.connect_accounts enable row level security;
 alter table public.cashouts enable row level security;
-alter table public.audit_log enable row level security;
 
 create policy "Referral codes are readable by their owner and admins" on public.referral_codes
   for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
@@ -125,26 +110,15 @@ create policy "Connect accounts are readable by their owner and admins" on publi
   for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
 create policy "Cash-outs are readable by their owner and admins" on public.cashouts
   for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
-create policy "The audit log is readable by admins" on public.audit_log
-  for select to authenticated using ((select saasbase.is_admin()));
 
--- Read only for everyone who may, the service role included (money and the audit log: the functions below do
--- the writes); the onboarding function (service role) writes connect_accounts.
+-- Read only for everyone who may, the service role included (money: the functions below do the writes); the
+-- onboarding function (service role) writes connect_accounts.
 grant select on public.referral_codes, public.referrals, public.cash_wallets, public.cash_ledger,
-  public.connect_accounts, public.cashouts, public.audit_log to authenticated, service_role;
+  public.connect_accounts, public.cashouts to authenticated, service_role;
 grant insert, update, delete on public.connect_accounts to service_role;
 
 create trigger cash_ledger_append_only before update or delete on public.cash_ledger
   for each row execute function saasbase.ledger_append_only();
-
-create function saasbase.audit(p_actor uuid, p_action text, p_target_type text, p_target_id text, p_details jsonb)
-returns void
-language sql
-set search_path = ''
-as $$
-  insert into public.audit_log (actor_id, action, target_type, target_id, details)
-  values (p_actor, p_action, p_target_type, p_target_id, coalesce(p_details, '{}'))
-$$;
 
 -- ---------------------------------------------------------------------------------------------------------
 -- Internals

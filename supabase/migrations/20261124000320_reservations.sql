@@ -1,0 +1,345 @@
+-- Reservations: credits held before a long operation (an AI stream) starts, at its worst case, then settled
+-- at the real cost or released whole. A reservation's free quota units (000310) are taken when it is made;
+-- what it held of expiring lots (000300) goes back to those lots when it closes, so expiring credits held and
+-- released stay expiring. An abandoned reservation is released by the next operation on its wallet (the due
+-- work, saasbase.run_due, below), so none needs a cron.
+
+-- What a reservation drew from each lot: what it gives back returns to those lots, so expiring credits held and
+-- released stay expiring (and still expire). Internal: read and written only by the functions below.
+create table saasbase.lot_holds (
+  reservation_id uuid not null,
+  lot_id bigint not null,
+  amount bigint not null check (amount > 0),
+  primary key (reservation_id, lot_id)
+);
+
+create table public.credit_reservations (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null,
+  feature_id text not null,
+  quantity integer not null check (quantity > 0),
+  -- Free quota units taken at reserve time (returned when the reservation is released, not when it is
+  -- released for being overdue) and the counter they came from.
+  free_units integer not null default 0 check (free_units >= 0),
+  period_key text,
+  amount bigint not null default 0 check (amount >= 0),
+  settled_amount bigint check (settled_amount >= 0),
+  status text not null default 'open' check (status in ('open', 'settled', 'released')),
+  -- Taken by a server-side operation for the user (the chat function, before calling a model): only the
+  -- server closes it. A user able to release it mid-answer would get the answer free and the quota back.
+  held_by_server boolean not null default false,
+  idempotency_key text not null,
+  expires_at timestamptz not null,
+  created_at timestamptz not null default now(),
+  closed_at timestamptz,
+  unique (user_id, idempotency_key)
+);
+comment on table public.credit_reservations is 'Credits held for a long operation (an AI stream) until settled or released.';
+create index credit_reservations_open on public.credit_reservations (user_id, expires_at) where status = 'open';
+
+alter table public.credit_reservations enable row level security;
+create policy "Reservations are readable by their owner and admins" on public.credit_reservations
+  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
+-- Read only: reservations move only through the functions.
+grant select on public.credit_reservations to authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- Internals (run as the owner from the SECURITY DEFINER API; granted to nobody)
+
+-- Of `p_refund` credits a closing reservation gives back, returns to the lots it drew from what the used part
+-- did not consume (the used part spends the soonest-expiring credits first, so the latest-expiring lots get
+-- theirs back first); returns how many went back to lots (see end_hold).
+create function saasbase.return_to_lots(p_res public.credit_reservations, p_refund bigint) returns bigint
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_left bigint;
+  v_hold record;
+  v_back bigint;
+  v_total bigint := 0;
+begin
+  select greatest(coalesce(sum(h.amount), 0) - (p_res.amount - p_refund), 0) into v_left
+  from saasbase.lot_holds h where h.reservation_id = p_res.id;
+  for v_hold in
+    select h.lot_id, h.amount from saasbase.lot_holds h join public.credit_lots l on l.id = h.lot_id
+    where h.reservation_id = p_res.id
+    order by l.expires_at desc, l.id desc
+    for update of l
+  loop
+    exit when v_left = 0;
+    v_back := least(v_hold.amount, v_left);
+    update public.credit_lots set remaining = remaining + v_back where id = v_hold.lot_id;
+    v_left := v_left - v_back;
+    v_total := v_total + v_back;
+  end loop;
+  delete from saasbase.lot_holds where reservation_id = p_res.id;
+  return v_total;
+end;
+$$;
+
+-- Ends a reservation's hold on its wallet, released or settled: `p_back` of it goes back to the balance, and
+-- to the lots it drew from as far as the used part did not consume them (so those credits stay expiring, and
+-- the wallet is due again at the first open lot's expiry: one that expired meanwhile is written off by the next
+-- operation); the whole hold leaves `reserved`. Returns the new balance.
+create function saasbase.end_hold(p_res public.credit_reservations, p_back bigint, p_at timestamptz) returns bigint
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_to_lots bigint := saasbase.return_to_lots(p_res, p_back);
+  v_balance bigint;
+begin
+  update public.wallets
+  set balance = balance + p_back, reserved = reserved - p_res.amount, expiring = expiring + v_to_lots,
+    next_due_at = case when v_to_lots = 0 then next_due_at else least(next_due_at,
+      (select min(l.expires_at) from public.credit_lots l where l.user_id = p_res.user_id and l.remaining > 0)) end,
+    updated_at = p_at
+  where user_id = p_res.user_id
+  returning balance into v_balance;
+  return v_balance;
+end;
+$$;
+
+-- Releases an open reservation: its credits back to the balance and, with `p_return_quota`, its free quota
+-- units back to the counter (the caller holds that counter's lock, taken before the wallet's).
+create function saasbase.release(
+  p_res public.credit_reservations, p_at timestamptz, p_reason text, p_return_quota boolean
+) returns bigint
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_balance bigint := saasbase.end_hold(p_res, p_res.amount, p_at);
+begin
+  perform saasbase.append_ledger(p_res.user_id, 'release', p_res.amount, v_balance, p_at,
+    p_feature => p_res.feature_id, p_quantity => p_res.quantity, p_reason => p_reason, p_reservation => p_res.id);
+  if p_return_quota and p_res.free_units > 0 then
+    update public.usage_counters set used = greatest(used - p_res.free_units, 0), updated_at = p_at
+    where user_id = p_res.user_id and feature_id = p_res.feature_id and period_key = p_res.period_key;
+  end if;
+  update public.credit_reservations set status = 'released', closed_at = p_at where id = p_res.id;
+  return v_balance;
+end;
+$$;
+
+-- Does what has fallen due on a wallet: writes off expired lots, releases overdue reservations, and sets
+-- the next due time. Called under the wallet's row lock.
+create function saasbase.run_due(p_user uuid, p_at timestamptz) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_lot record;
+  v_res public.credit_reservations;
+  v_balance bigint;
+begin
+  -- Overdue reservations first: what they give back returns to their lots, which may have expired meanwhile
+  -- and are written off next.
+  for v_res in
+    select * from public.credit_reservations
+    where user_id = p_user and status = 'open' and expires_at <= p_at
+    order by expires_at
+    for update
+  loop
+    -- Its free quota units stay used: returning them would lock a quota counter under the wallet's lock, the
+    -- reverse of every charge's order (counter, then wallet), and two such operations would deadlock.
+    perform saasbase.release(v_res, p_at, 'reservation expired', false);
+  end loop;
+
+  for v_lot in
+    select id, remaining from public.credit_lots
+    where user_id = p_user and remaining > 0 and expires_at <= p_at
+    order by expires_at, id
+    for update
+  loop
+    update public.wallets
+    set balance = balance - v_lot.remaining, expiring = expiring - v_lot.remaining, updated_at = p_at
+    where user_id = p_user
+    returning balance into v_balance;
+    update public.credit_lots set remaining = 0 where id = v_lot.id;
+    perform saasbase.append_ledger(p_user, 'expiry', -v_lot.remaining, v_balance, p_at, p_reason => 'expired');
+  end loop;
+
+  update public.wallets set next_due_at = (
+    select min(t) from (
+      select min(expires_at) as t from public.credit_lots where user_id = p_user and remaining > 0
+      union all
+      select min(expires_at) from public.credit_reservations where user_id = p_user and status = 'open'
+    ) due
+  )
+  where user_id = p_user;
+end;
+$$;
+
+-- Holds credits for a long operation (an AI stream) before it starts. Free quota units are taken now;
+-- the rest is held at `max_credits` (the worst case) or the feature's price. Idempotent per key.
+create function saasbase.reserve(
+  p_user uuid, feature text, quantity integer, idempotency_key text, max_credits bigint, p_by_server boolean
+) returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  v_uid uuid := p_user;
+  v_key text := saasbase.require_key(idempotency_key);
+  v_at timestamptz := saasbase.now();
+  v_use record;
+  v_res public.credit_reservations;
+  v_id uuid;
+  v_free integer := 0;
+  v_amount bigint := 0;
+  v_balance bigint;
+  v_expires timestamptz;
+begin
+  perform saasbase.require_quantity(quantity);
+  if max_credits is not null and max_credits < 0 then
+    perform saasbase.fail('PT422', 'invalid_amount', 'max_credits must not be negative');
+  end if;
+  if not exists (select from public.features f where f.id = feature and f.active) then
+    perform saasbase.unknown_feature(feature);
+  end if;
+  v_expires := v_at + make_interval(mins => (select s.reservation_ttl_minutes from saasbase.settings s));
+
+  insert into public.credit_reservations (user_id, feature_id, quantity, held_by_server, idempotency_key,
+    expires_at, created_at)
+  values (v_uid, feature, quantity, p_by_server, v_key, v_expires, v_at)
+  on conflict (user_id, idempotency_key) do nothing
+  returning id into v_id;
+  if v_id is null then
+    select * into v_res from public.credit_reservations r where r.user_id = v_uid and r.idempotency_key = v_key;
+    if v_res.feature_id <> feature or v_res.quantity <> quantity or v_res.held_by_server <> p_by_server then
+      perform saasbase.fail('PT409', 'idempotency_conflict', 'This idempotency key was used for another request');
+    end if;
+    return jsonb_build_object('reservation_id', v_res.id, 'status', v_res.status, 'amount', v_res.amount,
+      'free_units', v_res.free_units, 'expires_at', v_res.expires_at, 'replayed', true);
+  end if;
+
+  select * into v_use from saasbase.take_quota(v_uid, feature, quantity, v_at);
+  v_free := v_use.free_units;
+  if v_free < quantity then
+    v_amount := coalesce(max_credits, (quantity - v_free)::bigint * v_use.unit_credits);
+  end if;
+
+  if v_amount > 0 then
+    v_balance := saasbase.debit(v_uid, v_amount, v_at, v_id);
+    perform saasbase.append_ledger(v_uid, 'reserve', -v_amount, v_balance, v_at, p_feature => feature,
+      p_quantity => quantity, p_key => v_key, p_reservation => v_id);
+  end if;
+  update public.wallets set reserved = reserved + v_amount, next_due_at = least(next_due_at, v_expires)
+  where user_id = v_uid
+  returning balance into v_balance;
+  if not found then -- a deleted user's token, still valid until it expires
+    perform saasbase.fail('PT404', 'wallet_not_found', 'This account has no wallet');
+  end if;
+  update public.credit_reservations
+  set amount = v_amount, free_units = v_free, period_key = case when v_free > 0 then v_use.period_key end
+  where id = v_id;
+  return jsonb_build_object('reservation_id', v_id, 'status', 'open', 'amount', v_amount, 'free_units', v_free,
+    'balance', v_balance, 'expires_at', v_expires, 'replayed', false);
+end;
+$$;
+
+-- A user closes only the reservations they took themselves; one a server-side operation holds closes with it.
+create function saasbase.require_closable(p_res public.credit_reservations, p_by_server boolean) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if p_res.held_by_server and not p_by_server then
+    perform saasbase.fail('PT403', 'reservation_server_held',
+      'This reservation belongs to an operation in progress on the server (a chat answer) and closes with it');
+  end if;
+end;
+$$;
+
+-- Settles a reservation of `p_user` at the real cost: charges `p_actual` (at most what was held; the rest
+-- goes back) and records the use. Settling again with the same amount returns the first outcome.
+create function saasbase.settle(
+  p_user uuid, p_reservation uuid, p_actual bigint, p_at timestamptz, p_by_server boolean
+) returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_res public.credit_reservations;
+  v_charged bigint;
+  v_balance bigint;
+  v_usage bigint;
+begin
+  if p_actual is null or p_actual < 0 then
+    perform saasbase.fail('PT422', 'invalid_amount', 'actual must be a non-negative number of credits');
+  end if;
+  -- Lock order as everywhere: the wallet before the reservation.
+  perform 1 from public.wallets where user_id = p_user for update;
+  select * into v_res from public.credit_reservations r
+  where r.id = p_reservation and r.user_id = p_user
+  for update;
+  if not found then
+    perform saasbase.fail('PT404', 'reservation_not_found', 'No such reservation');
+  end if;
+  perform saasbase.require_closable(v_res, p_by_server);
+  v_charged := least(p_actual, v_res.amount);
+  if v_res.status = 'settled' then
+    if v_res.settled_amount <> v_charged then
+      perform saasbase.fail('PT409', 'reservation_closed', 'This reservation was settled at another amount');
+    end if;
+    select l.id, l.balance_after into v_usage, v_balance from public.credit_ledger l
+    where l.user_id = p_user and l.kind = 'settle' and l.reservation_id = v_res.id;
+    return jsonb_build_object('reservation_id', v_res.id, 'usage_id', v_usage, 'credits_charged', v_charged,
+      'refunded', v_res.amount - v_charged, 'balance', v_balance, 'replayed', true);
+  elsif v_res.status = 'released' then
+    perform saasbase.fail('PT409', 'reservation_closed', 'This reservation was released');
+  end if;
+
+  v_balance := saasbase.end_hold(v_res, v_res.amount - v_charged, p_at);
+  v_usage := saasbase.append_ledger(p_user, 'settle', v_res.amount - v_charged, v_balance, p_at,
+    p_feature => v_res.feature_id, p_quantity => v_res.quantity, p_free_units => v_res.free_units,
+    p_reservation => v_res.id, p_reason => format('charged %s of %s held', v_charged, v_res.amount));
+  update public.credit_reservations set status = 'settled', settled_amount = v_charged, closed_at = p_at
+  where id = v_res.id;
+  return jsonb_build_object('reservation_id', v_res.id, 'usage_id', v_usage, 'credits_charged', v_charged,
+    'refunded', v_res.amount - v_charged, 'balance', v_balance, 'replayed', false);
+end;
+$$;
+
+-- Gives a reservation back whole (the operation failed or was abandoned). Releasing again is a no-op.
+create function saasbase.release_reservation(p_user uuid, reservation_id uuid, p_by_server boolean) returns jsonb
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_uid uuid := p_user;
+  v_res public.credit_reservations;
+  v_balance bigint;
+begin
+  -- Lock order as in charge_credits (quota counter, then wallet, then reservation), so the two never deadlock.
+  select * into v_res from public.credit_reservations r
+  where r.id = release_reservation.reservation_id and r.user_id = v_uid;
+  perform saasbase.require_closable(v_res, p_by_server);
+  if v_res.free_units > 0 then
+    perform 1 from public.usage_counters c
+    where c.user_id = v_uid and c.feature_id = v_res.feature_id and c.period_key = v_res.period_key
+    for update;
+  end if;
+  perform 1 from public.wallets where user_id = v_uid for update;
+  select * into v_res from public.credit_reservations r
+  where r.id = release_reservation.reservation_id and r.user_id = v_uid
+  for update;
+  if not found then
+    perform saasbase.fail('PT404', 'reservation_not_found', 'No such reservation');
+  end if;
+  if v_res.status = 'settled' then
+    perform saasbase.fail('PT409', 'reservation_closed', 'This reservation was settled');
+  end if;
+  if v_res.status = 'released' then
+    select balance into v_balance from public.wallets where user_id = v_uid;
+    return jsonb_build_object('reservation_id', v_res.id, 'released', v_res.amount, 'balance', v_balance,
+      'replayed', true);
+  end if;
+  v_balance := saasbase.release(v_res, saasbase.now(), 'released', true);
+  return jsonb_build_object('reservation_id', v_res.id, 'released', v_res.amount, 'balance', v_balance,
+    'replayed', false);
+end;
+$$;
