@@ -3,7 +3,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { createServer, connect as tcpConnect } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { denoProcessEnv } from "./deno-env.ts";
+import { fetchFunctionDependencies } from "./function-deps.ts";
 import { DENO_BIN, FUNCTIONS_DIR, ROOT } from "./paths.ts";
 import type { FunctionSpec } from "./supabase-config.ts";
 
@@ -45,12 +47,6 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** Variables a Deno process needs to find its cache and toolchain; nothing else of ours leaks through. */
-function processEnv(): Record<string, string> {
-  const keep = ["PATH", "HOME", "DENO_DIR", "TMPDIR", "NPM_CONFIG_REGISTRY", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"];
-  return Object.fromEntries(keep.flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])));
-}
-
 export class FunctionWorkers {
   private readonly workers = new Map<string, Worker>();
   private log?: WriteStream;
@@ -61,8 +57,10 @@ export class FunctionWorkers {
     return this.specs.map((s) => s.name);
   }
 
-  /** Starts every function and waits until each listens; fails with the function's output if one dies. */
+  /** Fetches the functions' dependencies (once, for all), then starts every function and waits until each
+   * listens; fails with the function's output if one dies. */
   async start(timeoutMs = 60_000): Promise<void> {
+    await fetchFunctionDependencies(this.specs, DEFAULT_IMPORT_MAP);
     if (this.opts.logFile) this.log = createWriteStream(this.opts.logFile, { flags: "a" });
     await Promise.all(this.specs.map((spec) => this.startOne(spec, timeoutMs)));
   }
@@ -84,8 +82,8 @@ export class FunctionWorkers {
       String(port),
     ];
     const child = spawn(DENO_BIN, args, {
-      cwd: join(FUNCTIONS_DIR, spec.name),
-      env: { ...processEnv(), NO_COLOR: "1", ...this.opts.env },
+      cwd: dirname(spec.entrypoint),
+      env: { ...denoProcessEnv(), NO_COLOR: "1", ...this.opts.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
