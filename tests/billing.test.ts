@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { syncStripeCatalog } from "../src/billing/stripe-sync.ts";
 import { planLookupKey, stripeCatalog } from "../supabase/functions/_shared/billing-catalog.ts";
 import { config } from "../supabase/functions/_shared/config.ts";
+import { processEvent } from "../supabase/functions/_shared/billing/stripe-events.ts";
 import { createStripe } from "../supabase/functions/_shared/stripe-client.ts";
 import { asUser, callFunction, connectDb, createUser, setBalance, stack, TEST_FUNCTION_ENV } from "./support/stack.ts";
 
@@ -184,6 +185,32 @@ describe("stripe-webhook", () => {
     expect((await deliver(evt, { signature: "t=1,v1=deadbeef" })).status).toBe(400);
     expect(await sql`select id from public.stripe_events where id = ${evt.id}`).toHaveLength(0);
     expect(await balanceOf(buyer.id)).toBe(0);
+  });
+
+  it("a signed event whose created time Postgres cannot store is 400 invalid_event, and nothing is stored", async () => {
+    for (const created of [9_007_199_254_740_991, 253_402_300_800, -1]) {
+      const evt = { ...event("probe.unknown", {}), created };
+      const res = await deliver(evt);
+      expect([res.status, (await res.json()).error.code]).toEqual([400, "invalid_event"]);
+      expect(await sql`select id from public.stripe_events where id = ${evt.id}`).toHaveLength(0);
+    }
+    // The last second of year 9999 is still a time: stored and acknowledged.
+    const edge = { ...event("probe.unknown", {}), created: 253_402_300_799 };
+    expect(await (await deliver(edge)).json()).toMatchObject({ received: true, outcome: "ignored" });
+  });
+
+  it("an event fetched from Stripe's API applies through the same table and the same claim as a delivery", async () => {
+    const reader = await createUser(sql, `fetched-${crypto.randomUUID()}@test.local`);
+    await setBalance(sql, reader.id, 0);
+    const evt = event("checkout.session.completed",
+      { ...paidSession(70, 70), client_reference_id: reader.id, metadata: { user_id: reader.id, credits: "70" } });
+    const ctx = { sql, stripe: () => createStripe("sk_test_saasbase_local", stack().stripeUrl) };
+    expect(await processEvent(ctx, evt as never)).toBe("applied");
+    expect(await balanceOf(reader.id)).toBe(70);
+    // Its webhook delivery afterwards (or a second run) finds it applied.
+    expect((await (await deliver(evt)).json()).outcome).toBe("duplicate");
+    expect(await processEvent(ctx, evt as never)).toBe("duplicate");
+    expect(await balanceOf(reader.id)).toBe(70);
   });
 
   it("a paid credit checkout: a purchase row and the credits, once, however often it is delivered", async () => {
