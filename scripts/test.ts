@@ -109,6 +109,18 @@ try {
       run(bin("supabase"), ["db", "lint", `--remote=${url}`, "--level", "warning", "--fail-on", "warning"]));
     await step("supabase db advisors (security)", () =>
       run(bin("supabase"), ["db", "advisors", `--remote=${url}`, "--type", "security", "--level", "info", "--fail-on", "info"]));
+    await step("supabase db advisors (performance: WARN and up, unindexed foreign keys)", async () => {
+      // INFO also lists `unused_index` for every index of a fresh database (no traffic yet): only the
+      // unindexed foreign keys of that level are findings here.
+      const out = await supabaseCli(
+        ["db", "advisors", `--remote=${url}`, "--type", "performance", "--level", "info", "--output-format", "json"],
+        { quiet: true },
+      );
+      const found = (JSON.parse(out).results ?? []) as { name: string; level: string; detail: string }[];
+      const findings = found.filter((f) => f.level !== "INFO" || f.name === "unindexed_foreign_keys");
+      for (const f of findings) console.error(`${f.level} ${f.name}: ${f.detail}`);
+      return { code: findings.length ? 1 : 0, output: findings.length ? `${findings.length} findings` : "No issues found" };
+    });
     await step("generated types are fresh (src/database.types.ts)", async () => {
       const fresh = await generateTypes(url);
       if (fresh === readFileSync(TYPES_FILE, "utf8")) return { code: 0, output: "fresh" };

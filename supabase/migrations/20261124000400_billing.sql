@@ -13,6 +13,10 @@ create table public.products (
   check ((kind = 'plan') = (plan_id is not null) and (kind = 'credit_pack') = (pack_id is not null))
 );
 comment on table public.products is 'Stripe products for plans and credit packs (npm run stripe:sync).';
+-- Foreign keys get an index each, so that a plan's or pack's delete (or key update) finds its products without
+-- a scan (Supabase's performance advisor, unindexed_foreign_keys).
+create index products_plan_id on public.products (plan_id);
+create index products_pack_id on public.products (pack_id);
 
 create table public.prices (
   id text primary key,                      -- Stripe price id
@@ -53,6 +57,7 @@ create table public.subscriptions (
 );
 comment on table public.subscriptions is 'Mirror of Stripe subscriptions; the newest event wins.';
 create index subscriptions_user_id on public.subscriptions (user_id);
+create index subscriptions_plan_id on public.subscriptions (plan_id);
 
 create table public.purchases (
   id uuid primary key default gen_random_uuid(),

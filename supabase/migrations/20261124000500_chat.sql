@@ -45,17 +45,21 @@ create index messages_conversation on public.messages (conversation_id, id);
 alter table public.conversations enable row level security;
 alter table public.messages enable row level security;
 
-create policy "Conversations are readable by their owner" on public.conversations
-  for select to authenticated using (user_id = (select auth.uid()));
+-- Admins read conversations too (support, moderation; seed 004's admin conversations API). One policy per
+-- role and action: Postgres runs every permissive policy that applies for each row, so two (owner, admin)
+-- would cost two checks a row (Supabase's performance advisor, multiple_permissive_policies).
+create policy "Conversations are readable by their owner and admins" on public.conversations
+  for select to authenticated using (user_id = (select auth.uid()) or (select saasbase.is_admin()));
 create policy "Users create their own conversations" on public.conversations
   for insert to authenticated with check (user_id = (select auth.uid()) and anon_session_hash is null);
 create policy "Conversations are renamed by their owner" on public.conversations
   for update to authenticated using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
 create policy "Conversations are deleted by their owner" on public.conversations
   for delete to authenticated using (user_id = (select auth.uid()));
-create policy "Messages are readable by the conversation's owner" on public.messages
+create policy "Messages are readable by the conversation's owner and admins" on public.messages
   for select to authenticated
-  using (exists (select from public.conversations c where c.id = conversation_id and c.user_id = (select auth.uid())));
+  using ((select saasbase.is_admin())
+    or exists (select from public.conversations c where c.id = conversation_id and c.user_id = (select auth.uid())));
 
 -- Owners insert and rename (title, persona) their conversations; counters and ownership are not theirs to set.
 grant select, delete on public.conversations to authenticated;

@@ -87,6 +87,8 @@ create table public.cashouts (
 comment on table public.cashouts is 'Requests to pay out referral cash; approved by an admin, paid by referral-payout.';
 create index cashouts_user on public.cashouts (user_id, requested_at desc);
 create index cashouts_status on public.cashouts (status) where status in ('requested', 'approved', 'paying', 'failed');
+-- Deleting an admin's account sets their decisions' decided_by to null: by index, not a scan of every cash-out.
+create index cashouts_decided_by on public.cashouts (decided_by);
 
 create trigger cashouts_touch_updated_at before update on public.cashouts
   for each row execute function saasbase.touch_updated_at();

@@ -84,6 +84,8 @@ create table public.admin_settings (
   updated_at timestamptz not null default now()
 );
 comment on table public.admin_settings is 'Admin-managed settings (key, JSON value); every change is audited.';
+-- Deleting an admin's account sets updated_by to null: by index (Supabase's advisor flags unindexed FKs).
+create index admin_settings_updated_by on public.admin_settings (updated_by);
 alter table public.admin_settings enable row level security;
 create policy "Admin settings are readable by admins" on public.admin_settings
   for select to authenticated using ((select saasbase.is_admin()));
@@ -131,12 +133,6 @@ end;
 $$;
 create trigger admin_settings_audit after insert or update or delete on public.admin_settings
   for each row execute function saasbase.audit_admin_settings();
-
--- Admins read conversations (support, moderation; seed 004's admin conversations API).
-create policy "Conversations are readable by admins" on public.conversations
-  for select to authenticated using ((select saasbase.is_admin()));
-create policy "Messages are readable by admins" on public.messages
-  for select to authenticated using ((select saasbase.is_admin()));
 
 -- ---------------------------------------------------------------------------------------------------------
 -- Admin RPC (SECURITY DEFINER; PT403 for anyone but an admin; every write audited)
