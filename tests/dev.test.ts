@@ -36,7 +36,9 @@ const startDev = (...args: string[]) => startDevWith({}, ...args);
 
 async function startDevWith(env: Record<string, string>, ...args: string[]): Promise<Dev> {
   const started = Date.now();
-  const child = spawn(join(ROOT, "node_modules/.bin/tsx"), ["src/local/dev.ts", ...args], {
+  // As package.json's dev script runs it: node with tsx as a loader, no tsx wrapper process (whose signal
+  // relay SIGKILLs a child that does not answer Ctrl-C within 60 ms, as under load).
+  const child = spawn(process.execPath, ["--import", "tsx", "src/local/dev.ts", ...args], {
     cwd: ROOT,
     env: {
       ...process.env,

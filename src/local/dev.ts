@@ -23,7 +23,22 @@ const envPort = (name: string) => (process.env[name] ? Number(process.env[name])
 const started = Date.now();
 const stateDir = process.env.SAASBASE_STATE_DIR ?? STATE_DIR;
 
-let stack: Stack;
+// Ctrl-C is handled from the first moment: during the start it waits for the start to finish (or fail: a
+// terminal's Ctrl-C also reaches the functions, which then exit) and stops what did start.
+let stack: Stack | undefined;
+let stopping: string | undefined;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = signal;
+  console.log(`\n${signal}: stopping…`);
+  if (!stack) return; // the start below stops it when it finishes
+  await stack.stop();
+  console.log("Stopped.");
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+
 try {
   stack = await startStack({
     dbUrl: process.env.SUPABASE_DB_URL || process.env.DATABASE_URL || undefined,
@@ -34,22 +49,19 @@ try {
     watch: process.env.SAASBASE_WATCH !== "0",
   });
 } catch (err) {
+  if (stopping) {
+    console.log("Stopped."); // startStack stopped what it had started
+    process.exit(0);
+  }
   console.error(err instanceof PostgresNotFoundError ? err.message : `Could not start the local stack:\n${(err as Error).message}`);
   process.exit(1);
+}
+if (stopping) {
+  await stack.stop();
+  console.log("Stopped.");
+  process.exit(0);
 }
 
 console.log(`\nSaaSbase local backend started in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
 console.log(statusTable(stack));
 console.log("\nPress Ctrl-C to stop.");
-
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  console.log(`\n${signal}: stopping…`);
-  await stack.stop();
-  console.log("Stopped.");
-  process.exit(0);
-}
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
