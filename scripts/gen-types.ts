@@ -1,4 +1,4 @@
-// npm run gen:types: regenerates src/database.types.ts from the migrations, on a throwaway database (or on
+// npm run gen:types: regenerates supabase/functions/_shared/database.types.ts from the migrations, on a throwaway database (or on
 // SUPABASE_DB_URL when set). Commit the result; `npm test` fails while it is stale.
 import "dotenv/config";
 import { writeFileSync } from "node:fs";

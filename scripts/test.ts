@@ -121,10 +121,10 @@ try {
       for (const f of findings) console.error(`${f.level} ${f.name}: ${f.detail}`);
       return { code: findings.length ? 1 : 0, output: findings.length ? `${findings.length} findings` : "No issues found" };
     });
-    await step("generated types are fresh (src/database.types.ts)", async () => {
+    await step("generated types are fresh (_shared/database.types.ts)", async () => {
       const fresh = await generateTypes(url);
       if (fresh === readFileSync(TYPES_FILE, "utf8")) return { code: 0, output: "fresh" };
-      console.error("src/database.types.ts is stale: run `npm run gen:types` and commit the result.");
+      console.error("supabase/functions/_shared/database.types.ts is stale: run `npm run gen:types` and commit the result.");
       return { code: 1, output: "stale" };
     });
     const tests = readdirSync(join(ROOT, "supabase/tests")).filter((f) => f.endsWith(".sql")).sort();

@@ -355,7 +355,7 @@ describe("stripe-webhook", () => {
     await setBalance(sql, spender.id, 0);
     const session = { ...paidSession(400, 400), client_reference_id: spender.id, metadata: { user_id: spender.id, kind: "credits", credits: "400" } };
     await deliver(event("checkout.session.completed", session));
-    const [{ r: spent }] = await asUser(sql, spender.id, (tx) => tx`select public.charge_credits('coloring_page', 100, 'spend-it') as r`);
+    const [{ r: spent }] = await asUser(sql, spender.id, (tx) => tx`select to_jsonb(public.charge_credits('coloring_page', 100, 'spend-it')) as r`);
     expect(spent.credits_charged).toBeGreaterThan(0);
     const left = await balanceOf(spender.id);
     expect(left).toBe(400 - spent.credits_charged);
@@ -376,7 +376,7 @@ describe("stripe-webhook", () => {
       ...extra,
     });
     const feature = async () =>
-      (await asUser(sql, member.id, (tx) => tx`select public.check_feature('component_generation') as f`))[0].f;
+      (await asUser(sql, member.id, (tx) => tx`select to_jsonb(public.check_feature('component_generation')) as f`))[0].f;
 
     beforeAll(async () => {
       member = await createUser(sql, `member-${crypto.randomUUID()}@test.local`);

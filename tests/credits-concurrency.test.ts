@@ -19,7 +19,7 @@ describe("concurrent charges", () => {
     await setBalance(sql, user.id, 100);
 
     const results = await Promise.allSettled(Array.from({ length: 200 }, (_, i) =>
-      asUser(sql, user.id, (tx) => tx`select public.charge_credits(${feature}, 1, ${`race-${i}`}) as r`)
+      asUser(sql, user.id, (tx) => tx`select to_jsonb(public.charge_credits(${feature}, 1, ${`race-${i}`})) as r`)
     ));
     const ok = results.filter((r) => r.status === "fulfilled");
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
@@ -36,7 +36,7 @@ describe("concurrent charges", () => {
     await setBalance(sql, user.id, 100);
 
     const results = await Promise.all(Array.from({ length: 30 }, () =>
-      asUser(sql, user.id, async (tx) => (await tx`select public.charge_credits(${feature}, 2, 'same-key') as r`)[0].r)
+      asUser(sql, user.id, async (tx) => (await tx`select to_jsonb(public.charge_credits(${feature}, 2, 'same-key')) as r`)[0].r)
     ));
     expect(new Set(results.map((r) => r.usage_id)).size).toBe(1);
     expect(results.filter((r) => !r.replayed)).toHaveLength(1);
@@ -54,7 +54,7 @@ describe("concurrent reservations", () => {
     let charged = 0;
     const results = await Promise.allSettled(Array.from({ length: 200 }, async (_, i) => {
       const held = await asUser(sql, user.id, async (tx) =>
-        (await tx`select public.reserve_credits(${feature}, 1, ${`res-${i}`}, 3) as r`)[0].r);
+        (await tx`select to_jsonb(public.reserve_credits(${feature}, 1, ${`res-${i}`}, 3)) as r`)[0].r);
       expect(held.amount).toBe(3);
       if (i % 4 === 0) { // a quarter released, the rest settled at 0..4 (the draw fixed by i, so a failure repeats)
         await asUser(sql, user.id, (tx) => tx`select public.release_reservation(${held.reservation_id})`);
@@ -62,7 +62,7 @@ describe("concurrent reservations", () => {
       }
       const actual = (i * 7) % 5; // 0..4: above the 3 held is capped at 3
       const [{ r }] = await asUser(sql, user.id, (tx) =>
-        tx`select public.settle_reservation(${held.reservation_id}, ${actual}) as r`);
+        tx`select to_jsonb(public.settle_reservation(${held.reservation_id}, ${actual})) as r`);
       expect(r.credits_charged).toBe(Math.min(actual, 3));
       charged += r.credits_charged;
       return r.credits_charged;
@@ -89,7 +89,7 @@ describe("lock order", () => {
     const user = await createUser(sql, `order-${crypto.randomUUID()}@test.local`);
     await setBalance(sql, user.id, 10);
     const held = await asUser(sql, user.id, async (tx) =>
-      (await tx`select public.reserve_credits(${feature}, 2, 'abandoned', 5) as r`)[0].r);
+      (await tx`select to_jsonb(public.reserve_credits(${feature}, 2, 'abandoned', 5)) as r`)[0].r);
     expect([held.free_units, held.amount]).toEqual([1, 5]); // one free unit, five credits held
     expect(await ledgerState(user.id)).toEqual({ balance: 5, reserved: 5, ledgerSum: 5 });
     await sql`update public.credit_reservations set expires_at = now() - interval '1 minute' where id = ${held.reservation_id}`;
@@ -101,7 +101,7 @@ describe("lock order", () => {
       // ... while the wallet is read: it releases the overdue reservation without waiting for that counter.
       const wallet = await asUser(sql, user.id, async (tx) => {
         await tx`set local lock_timeout = '3s'`;
-        return (await tx`select public.get_wallet() as w`)[0].w;
+        return (await tx`select to_jsonb(public.get_wallet()) as w`)[0].w;
       });
       expect(wallet).toMatchObject({ balance: 10, reserved: 0 });
     });

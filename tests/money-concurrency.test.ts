@@ -28,7 +28,7 @@ describe("money under concurrency", () => {
     await sql`update public.profiles set plan_id = ${plan} where id = ${user.id}`;
     await setBalance(sql, user.id, 1000);
     const results = fulfilled(await all(50, (i) =>
-      asUser(sql, user.id, async (tx) => (await tx`select public.charge_credits(${feature}, 1, ${`q-${i}`}) as r`)[0].r)
+      asUser(sql, user.id, async (tx) => (await tx`select to_jsonb(public.charge_credits(${feature}, 1, ${`q-${i}`})) as r`)[0].r)
     ));
     expect(results).toHaveLength(50);
     expect(results.filter((r) => r.free_units === 1)).toHaveLength(5);
@@ -42,7 +42,7 @@ describe("money under concurrency", () => {
     const user = await createUser(sql, mail());
     await setBalance(sql, user.id, 0);
     const results = fulfilled(await all(20, () =>
-      sql`select public.service_role_grant_credits(${user.id}, 1000, 'grant', 'plan credits', 'plan:sub_x:1800000000') as r`
+      sql`select to_jsonb(public.service_role_grant_credits(${user.id}, 1000, 'grant', 'plan credits', 'plan:sub_x:1800000000')) as r`
         .then((rows) => rows[0].r)
     ));
     expect(results).toHaveLength(20);

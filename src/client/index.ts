@@ -9,6 +9,7 @@
 //   for await (const e of events ?? []) if (e.event === "token") append(e.data.content);
 import { createClient, type SupabaseClient, type SupabaseClientOptions } from "@supabase/supabase-js";
 import type { Database } from "../database.types.ts";
+import type { CreditCharge, WalletQuota, WalletSummary } from "../../supabase/functions/_shared/sql-results.ts";
 import { type ChatEvent, readChatStream } from "./chat-stream.ts";
 import { SaasbaseError, toSaasbaseError } from "./errors.ts";
 
@@ -24,48 +25,35 @@ export interface ChargeCreateParams {
   idempotency_key: string;
 }
 
-export interface Charge {
-  usage_id: number;
-  feature: string;
-  quantity: number;
-  free_units: number;
-  credits_charged: number;
-  balance: number;
-  replayed: boolean;
-}
+// Results of the SQL API, as the generated types describe them (supabase/functions/_shared/sql-results.ts):
+// `supabase.rpc("check_feature", ...)` and the rest are typed by createClient<Database> itself.
+export type {
+  CreditCharge,
+  CreditDebit,
+  CreditGrant,
+  FeatureCheck,
+  PackPrice,
+  ReservationHold,
+  ReservationRelease,
+  ReservationSettlement,
+  WalletLot,
+  WalletQuota,
+  WalletSummary,
+} from "../../supabase/functions/_shared/sql-results.ts";
 
-export interface LedgerEntry {
-  id: number;
-  kind: string;
-  amount: number;
-  balance_after: number;
-  feature: string | null;
-  quantity: number | null;
-  reason: string | null;
-  reference: string | null;
-  created_at: string;
-}
+/** What POST /credits/charge answers: the charge_credits result. */
+export type Charge = CreditCharge;
 
-export interface Quota {
-  feature: string;
-  unlimited: boolean;
-  period: "day" | "month" | "lifetime" | null;
-  limit: number | null;
-  overage: "credits" | "block";
-  used: number;
-  remaining: number | null;
-  resets_at: string | null;
-}
+type LedgerRow = Database["public"]["Tables"]["credit_ledger"]["Row"];
+/** A ledger row as GET /credits lists it (feature_id named feature). */
+export type LedgerEntry =
+  & Pick<LedgerRow, "id" | "kind" | "amount" | "balance_after" | "quantity" | "reason" | "reference" | "created_at">
+  & { feature: LedgerRow["feature_id"] };
 
-export interface Wallet {
-  balance: number;
-  reserved: number;
-  plan: string | null;
-  discount: number | null;
-  expiring: { amount: number; expires_at: string }[];
-  quotas: Quota[];
-  ledger: LedgerEntry[];
-}
+export type Quota = WalletQuota;
+
+/** What GET /credits answers: get_wallet's result and the most recent ledger rows. */
+export type Wallet = WalletSummary & { ledger: LedgerEntry[] };
 
 export interface ChatCreateParams {
   message: string;

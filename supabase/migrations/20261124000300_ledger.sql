@@ -212,12 +212,26 @@ begin
 end;
 $$;
 
+-- What an addition of credits answers (saasbase.credit, service_role_grant_credits).
+--
+-- Results are composite types, not jsonb: `supabase gen types` describes a composite (a jsonb result is only
+-- `Json` there), so the committed types file, which npm test checks fresh, tells every client and function
+-- when a result changes, and PostgREST still answers one JSON object. Composite fields cannot be NOT NULL, so
+-- the generated fields are all `| null`; the client (src/client) says which ones can really be null.
+create type public.credit_grant as (
+  ledger_id bigint,
+  amount bigint,
+  balance bigint,
+  -- True when the key had been used already: nothing was added this time.
+  replayed boolean
+);
+
 -- Adds credits (grant, purchase, referral, refund to the user, positive adjustment). Idempotent per
 -- (user, kind, key): a replay returns the first outcome. Expiring credits become a lot.
 create function saasbase.credit(
   p_user uuid, p_amount bigint, p_kind text, p_reason text, p_key text, p_at timestamptz,
   p_expires_at timestamptz default null, p_reference text default null
-) returns jsonb
+) returns public.credit_grant
 language plpgsql
 set search_path = ''
 as $$
@@ -249,8 +263,7 @@ begin
       if v_prior.amount <> p_amount then
         perform saasbase.fail('PT409', 'idempotency_conflict', 'This idempotency key was used for another amount');
       end if;
-      return jsonb_build_object('ledger_id', v_prior.id, 'amount', v_prior.amount,
-        'balance', v_prior.balance_after, 'replayed', true);
+      return (v_prior.id, v_prior.amount, v_prior.balance_after, true)::public.credit_grant;
     end if;
   end if;
 
@@ -267,7 +280,7 @@ begin
     insert into public.credit_lots (user_id, ledger_id, amount, remaining, expires_at, created_at)
     values (p_user, v_ledger, p_amount, p_amount, p_expires_at, p_at);
   end if;
-  return jsonb_build_object('ledger_id', v_ledger, 'amount', p_amount, 'balance', v_balance, 'replayed', false);
+  return (v_ledger, p_amount, v_balance, false)::public.credit_grant;
 end;
 $$;
 

@@ -164,10 +164,31 @@ $$;
 -- ---------------------------------------------------------------------------------------------------------
 -- The API
 
--- Whether the caller may use a feature now, and on what terms.
--- { allowed, reason, free_remaining, credit_cost, discount, unlimited, period, resets_at, balance }
--- reason: unlimited | free_quota | credits | insufficient_credits | rate_limited
-create function public.check_feature(feature text, quantity integer default 1) returns jsonb
+-- What check_feature answers (a composite type, as every RPC result: see public.credit_grant).
+create type public.feature_check as (
+  allowed boolean,
+  -- unlimited | free_quota | credits | insufficient_credits | rate_limited
+  reason text,
+  feature text,
+  -- The caller's plan (null before any plan is synced).
+  plan text,
+  -- Free uses left this period (null when unlimited).
+  free_remaining integer,
+  -- Credits `quantity` uses would cost now, after the free ones.
+  credit_cost bigint,
+  unit_credits integer,
+  -- The plan's discount on credit packs, in percent.
+  discount smallint,
+  unlimited boolean,
+  -- day | month | lifetime, null for a feature without a quota on the plan.
+  period text,
+  -- When the period's quota starts afresh (null for lifetime or no quota).
+  resets_at timestamptz,
+  balance bigint
+);
+
+-- Whether the caller may use a feature now, and on what terms (public.feature_check).
+create function public.check_feature(feature text, quantity integer default 1) returns public.feature_check
 language plpgsql
 stable
 security definer
@@ -212,20 +233,9 @@ begin
     when v_rule.overage = 'block' and v_rule.period is not null then 'rate_limited'
     when coalesce(v_balance, 0) >= v_cost then 'credits'
     else 'insufficient_credits' end;
-  return jsonb_build_object(
-    'allowed', v_reason in ('unlimited', 'free_quota', 'credits'),
-    'reason', v_reason,
-    'feature', feature,
-    'plan', v_rule.plan_id,
-    'free_remaining', v_free_left,
-    'credit_cost', v_cost,
-    'unit_credits', v_rule.unit_credits,
-    'discount', v_rule.discount_percent,
-    'unlimited', v_rule.unlimited,
-    'period', v_rule.period,
-    'resets_at', saasbase.period_end(v_rule.period, v_at),
-    'balance', coalesce(v_balance, 0)
-  );
+  return (v_reason in ('unlimited', 'free_quota', 'credits'), v_reason, feature, v_rule.plan_id, v_free_left, v_cost,
+    v_rule.unit_credits, v_rule.discount_percent, v_rule.unlimited, v_rule.period,
+    saasbase.period_end(v_rule.period, v_at), coalesce(v_balance, 0))::public.feature_check;
 end;
 $$;
 revoke execute on function public.check_feature(text, integer) from public, anon;

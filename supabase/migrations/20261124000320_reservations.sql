@@ -172,11 +172,26 @@ begin
 end;
 $$;
 
+-- What reserving answers (reserve_credits, service_role_reserve_credits).
+create type public.reservation_hold as (
+  reservation_id uuid,
+  -- open, or on a replay what became of it since: settled | released
+  status text,
+  -- Credits held (0 when free quota units covered it all).
+  amount bigint,
+  free_units integer,
+  -- The balance after the hold; null on a replay.
+  balance bigint,
+  -- When an unsettled reservation is released by itself.
+  expires_at timestamptz,
+  replayed boolean
+);
+
 -- Holds credits for a long operation (an AI stream) before it starts. Free quota units are taken now;
 -- the rest is held at `max_credits` (the worst case) or the feature's price. Idempotent per key.
 create function saasbase.reserve(
   p_user uuid, feature text, quantity integer, idempotency_key text, max_credits bigint, p_by_server boolean
-) returns jsonb
+) returns public.reservation_hold
 language plpgsql
 set search_path = ''
 as $$
@@ -212,8 +227,8 @@ begin
     if v_res.feature_id <> feature or v_res.quantity <> quantity or v_res.held_by_server <> p_by_server then
       perform saasbase.fail('PT409', 'idempotency_conflict', 'This idempotency key was used for another request');
     end if;
-    return jsonb_build_object('reservation_id', v_res.id, 'status', v_res.status, 'amount', v_res.amount,
-      'free_units', v_res.free_units, 'expires_at', v_res.expires_at, 'replayed', true);
+    return (v_res.id, v_res.status, v_res.amount, v_res.free_units, null, v_res.expires_at,
+      true)::public.reservation_hold;
   end if;
 
   select * into v_use from saasbase.take_quota(v_uid, feature, quantity, v_at);
@@ -236,8 +251,7 @@ begin
   update public.credit_reservations
   set amount = v_amount, free_units = v_free, period_key = case when v_free > 0 then v_use.period_key end
   where id = v_id;
-  return jsonb_build_object('reservation_id', v_id, 'status', 'open', 'amount', v_amount, 'free_units', v_free,
-    'balance', v_balance, 'expires_at', v_expires, 'replayed', false);
+  return (v_id, 'open', v_amount, v_free, v_balance, v_expires, false)::public.reservation_hold;
 end;
 $$;
 
@@ -254,11 +268,23 @@ begin
 end;
 $$;
 
+-- What settling answers (settle_reservation, and the chat function's record of an answer).
+create type public.reservation_settlement as (
+  reservation_id uuid,
+  -- The `settle` ledger row: the use's record.
+  usage_id bigint,
+  credits_charged bigint,
+  -- What was held and not charged, back in the balance.
+  refunded bigint,
+  balance bigint,
+  replayed boolean
+);
+
 -- Settles a reservation of `p_user` at the real cost: charges `p_actual` (at most what was held; the rest
 -- goes back) and records the use. Settling again with the same amount returns the first outcome.
 create function saasbase.settle(
   p_user uuid, p_reservation uuid, p_actual bigint, p_at timestamptz, p_by_server boolean
-) returns jsonb
+) returns public.reservation_settlement
 language plpgsql
 set search_path = ''
 as $$
@@ -287,8 +313,7 @@ begin
     end if;
     select l.id, l.balance_after into v_usage, v_balance from public.credit_ledger l
     where l.user_id = p_user and l.kind = 'settle' and l.reservation_id = v_res.id;
-    return jsonb_build_object('reservation_id', v_res.id, 'usage_id', v_usage, 'credits_charged', v_charged,
-      'refunded', v_res.amount - v_charged, 'balance', v_balance, 'replayed', true);
+    return (v_res.id, v_usage, v_charged, v_res.amount - v_charged, v_balance, true)::public.reservation_settlement;
   elsif v_res.status = 'released' then
     perform saasbase.fail('PT409', 'reservation_closed', 'This reservation was released');
   end if;
@@ -299,13 +324,22 @@ begin
     p_reservation => v_res.id, p_reason => format('charged %s of %s held', v_charged, v_res.amount));
   update public.credit_reservations set status = 'settled', settled_amount = v_charged, closed_at = p_at
   where id = v_res.id;
-  return jsonb_build_object('reservation_id', v_res.id, 'usage_id', v_usage, 'credits_charged', v_charged,
-    'refunded', v_res.amount - v_charged, 'balance', v_balance, 'replayed', false);
+  return (v_res.id, v_usage, v_charged, v_res.amount - v_charged, v_balance, false)::public.reservation_settlement;
 end;
 $$;
 
+-- What releasing answers (release_reservation, service_role_release_reservation).
+create type public.reservation_release as (
+  reservation_id uuid,
+  -- Credits given back to the balance (what was held).
+  released bigint,
+  balance bigint,
+  replayed boolean
+);
+
 -- Gives a reservation back whole (the operation failed or was abandoned). Releasing again is a no-op.
-create function saasbase.release_reservation(p_user uuid, reservation_id uuid, p_by_server boolean) returns jsonb
+create function saasbase.release_reservation(p_user uuid, reservation_id uuid, p_by_server boolean)
+returns public.reservation_release
 language plpgsql
 set search_path = ''
 as $$
@@ -335,11 +369,9 @@ begin
   end if;
   if v_res.status = 'released' then
     select balance into v_balance from public.wallets where user_id = v_uid;
-    return jsonb_build_object('reservation_id', v_res.id, 'released', v_res.amount, 'balance', v_balance,
-      'replayed', true);
+    return (v_res.id, v_res.amount, v_balance, true)::public.reservation_release;
   end if;
   v_balance := saasbase.release(v_res, saasbase.now(), 'released', true);
-  return jsonb_build_object('reservation_id', v_res.id, 'released', v_res.amount, 'balance', v_balance,
-    'replayed', false);
+  return (v_res.id, v_res.amount, v_balance, false)::public.reservation_release;
 end;
 $$;

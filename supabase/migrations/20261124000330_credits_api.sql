@@ -1,12 +1,26 @@
 -- The credits API: what a client (supabase-js `.rpc()`) and the server call to charge, reserve, settle and
 -- release, read a wallet, price a pack, and (service role) grant or remove credits. SECURITY DEFINER, search_path
--- = '', one transaction each, over the ledger (000300), quotas (000310) and reservations (000320).
+-- = '', one transaction each, over the ledger (000300), quotas (000310) and reservations (000320). Each result
+-- is a composite type (see public.credit_grant), defined above the function that answers it.
+
+create type public.credit_charge as (
+  -- The `charge` ledger row: the use's record.
+  usage_id bigint,
+  feature text,
+  quantity integer,
+  -- Uses the free quota covered.
+  free_units integer,
+  credits_charged bigint,
+  balance bigint,
+  -- True when the key had been used already: the first charge's outcome, nothing charged this time.
+  replayed boolean
+);
 
 -- Charges one use of a feature: free quota first, then credits (or PT429 when the plan blocks overage).
 -- One transaction, cannot overdraw (PT402), idempotent per key: a replay returns the first outcome. Every
 -- use is one `charge` ledger row (amount 0 when free), so the ledger is the usage record too.
 create function public.charge_credits(feature text, quantity integer default 1, idempotency_key text default null)
-returns jsonb
+returns public.credit_charge
 language plpgsql
 security definer
 set search_path = ''
@@ -34,9 +48,8 @@ begin
     if v_prior.feature_id <> feature or v_prior.quantity <> quantity then
       perform saasbase.fail('PT409', 'idempotency_conflict', 'This idempotency key was used for another request');
     end if;
-    return jsonb_build_object('usage_id', v_prior.id, 'feature', v_prior.feature_id, 'quantity', v_prior.quantity,
-      'free_units', v_prior.free_units, 'credits_charged', -v_prior.amount, 'balance', v_prior.balance_after,
-      'replayed', true);
+    return (v_prior.id, v_prior.feature_id, v_prior.quantity, v_prior.free_units, -v_prior.amount,
+      v_prior.balance_after, true)::public.credit_charge;
   end if;
 
   select * into v_use from saasbase.take_quota(v_uid, feature, quantity, v_at);
@@ -52,8 +65,7 @@ begin
   end if;
   v_id := saasbase.append_ledger(v_uid, 'charge', -v_credits, v_balance, v_at, p_feature => feature,
     p_quantity => quantity, p_free_units => v_free, p_key => v_key);
-  return jsonb_build_object('usage_id', v_id, 'feature', feature, 'quantity', quantity, 'free_units', v_free,
-    'credits_charged', v_credits, 'balance', v_balance, 'replayed', false);
+  return (v_id, feature, quantity, v_free, v_credits, v_balance, false)::public.credit_charge;
 end;
 $$;
 revoke execute on function public.charge_credits(text, integer, text) from public, anon;
@@ -62,7 +74,7 @@ grant execute on function public.charge_credits(text, integer, text) to authenti
 -- The caller's own reservation, for an operation the client runs (it settles or releases it itself).
 create function public.reserve_credits(
   feature text, quantity integer default 1, idempotency_key text default null, max_credits bigint default null
-) returns jsonb
+) returns public.reservation_hold
 language plpgsql
 security definer
 set search_path = ''
@@ -79,7 +91,7 @@ grant execute on function public.reserve_credits(text, integer, text, bigint) to
 create function public.service_role_reserve_credits(
   user_id uuid, feature text, quantity integer default 1, idempotency_key text default null,
   max_credits bigint default null
-) returns jsonb
+) returns public.reservation_hold
 language plpgsql
 security definer
 set search_path = ''
@@ -93,7 +105,7 @@ revoke execute on function public.service_role_reserve_credits(uuid, text, integ
 grant execute on function public.service_role_reserve_credits(uuid, text, integer, text, bigint) to service_role;
 
 -- The caller's reservation, settled at the real cost (saasbase.settle).
-create function public.settle_reservation(reservation_id uuid, actual bigint) returns jsonb
+create function public.settle_reservation(reservation_id uuid, actual bigint) returns public.reservation_settlement
 language plpgsql
 security definer
 set search_path = ''
@@ -105,7 +117,8 @@ $$;
 revoke execute on function public.settle_reservation(uuid, bigint) from public, anon;
 grant execute on function public.settle_reservation(uuid, bigint) to authenticated;
 
-create function public.release_reservation(reservation_id uuid) returns jsonb
+-- The caller's reservation, given back whole (saasbase.release_reservation).
+create function public.release_reservation(reservation_id uuid) returns public.reservation_release
 language plpgsql
 security definer
 set search_path = ''
@@ -118,7 +131,8 @@ revoke execute on function public.release_reservation(uuid) from public, anon;
 grant execute on function public.release_reservation(uuid) to authenticated;
 
 -- Releases a reservation the server took for the user (service_role_reserve_credits): the operation failed.
-create function public.service_role_release_reservation(user_id uuid, reservation_id uuid) returns jsonb
+create function public.service_role_release_reservation(user_id uuid, reservation_id uuid)
+returns public.reservation_release
 language plpgsql
 security definer
 set search_path = ''
@@ -130,9 +144,36 @@ $$;
 revoke execute on function public.service_role_release_reservation(uuid, uuid) from public, anon, authenticated;
 grant execute on function public.service_role_release_reservation(uuid, uuid) to service_role;
 
--- The caller's wallet: balance, reserved, expiring lots, plan and every quota with what is left of it.
--- Does due work first (expiry, overdue reservations), so what it shows is current.
-create function public.get_wallet() returns jsonb
+-- What get_wallet answers: the balance, what open reservations hold, the plan, the expiring lots and every
+-- quota of the plan with what is left of it.
+create type public.wallet_lot as (amount bigint, expires_at timestamptz);
+create type public.wallet_quota as (
+  feature text,
+  unlimited boolean,
+  -- day | month | lifetime
+  period text,
+  "limit" integer,
+  -- credits (uses past the quota are paid) | block (a rate limit)
+  overage text,
+  used integer,
+  -- Null when unlimited.
+  remaining integer,
+  -- Null for lifetime quotas.
+  resets_at timestamptz
+);
+create type public.wallet_summary as (
+  balance bigint,
+  reserved bigint,
+  plan text,
+  -- The plan's discount on credit packs, in percent.
+  discount smallint,
+  expiring public.wallet_lot[],
+  quotas public.wallet_quota[]
+);
+
+-- The caller's wallet (public.wallet_summary). Does due work first (expiry, overdue reservations), so what it
+-- shows is current.
+create function public.get_wallet() returns public.wallet_summary
 language plpgsql
 security definer
 set search_path = ''
@@ -155,35 +196,44 @@ begin
     select * into v_wallet from public.wallets where user_id = v_uid;
   end if;
   v_plan := saasbase.plan_of(v_uid);
-  return jsonb_build_object(
-    'balance', v_wallet.balance,
-    'reserved', v_wallet.reserved,
-    'plan', v_plan,
-    'discount', (select pl.discount_percent from public.plans pl where pl.id = v_plan),
-    'expiring', coalesce((select jsonb_agg(jsonb_build_object('amount', l.remaining, 'expires_at', l.expires_at)
-      order by l.expires_at) from public.credit_lots l where l.user_id = v_uid and l.remaining > 0), '[]'),
-    'quotas', coalesce((select jsonb_agg(jsonb_build_object(
-        'feature', q.feature_id,
-        'unlimited', q.unlimited,
-        'period', q.period,
-        'limit', q.free_limit,
-        'overage', q.overage,
-        'used', coalesce(c.used, 0),
-        'remaining', case when q.unlimited then null else greatest(q.free_limit - coalesce(c.used, 0), 0) end,
-        'resets_at', saasbase.period_end(q.period, v_at)
-      ) order by q.feature_id)
+  return (
+    v_wallet.balance,
+    v_wallet.reserved,
+    v_plan,
+    (select pl.discount_percent from public.plans pl where pl.id = v_plan),
+    coalesce((select array_agg((l.remaining, l.expires_at)::public.wallet_lot order by l.expires_at)
+      from public.credit_lots l where l.user_id = v_uid and l.remaining > 0), '{}'),
+    coalesce((select array_agg((
+        q.feature_id,
+        q.unlimited,
+        q.period,
+        q.free_limit,
+        q.overage,
+        coalesce(c.used, 0),
+        case when q.unlimited then null else greatest(q.free_limit - coalesce(c.used, 0), 0) end,
+        saasbase.period_end(q.period, v_at)
+      )::public.wallet_quota order by q.feature_id)
       from public.plan_quotas q
       left join public.usage_counters c on c.user_id = v_uid and c.feature_id = q.feature_id
         and c.period_key = saasbase.period_key(q.period, v_at)
-      where q.plan_id = v_plan), '[]')
-  );
+      where q.plan_id = v_plan), '{}')
+  )::public.wallet_summary;
 end;
 $$;
 revoke execute on function public.get_wallet() from public, anon;
 grant execute on function public.get_wallet() to authenticated;
 
+create type public.pack_price as (
+  pack text,
+  credits integer,
+  -- The list price, and what the caller pays after their plan's discount (integer cents).
+  price_cents integer,
+  discount_percent integer,
+  final_cents bigint
+);
+
 -- The price of a credit pack for the caller, after the discount of their plan (anon: list price).
-create function public.credit_pack_price(pack_id text) returns jsonb
+create function public.credit_pack_price(pack_id text) returns public.pack_price
 language plpgsql
 stable
 security definer
@@ -201,10 +251,9 @@ begin
     select coalesce(pl.discount_percent, 0) into v_discount
     from public.plans pl where pl.id = saasbase.plan_of(auth.uid());
   end if;
-  return jsonb_build_object('pack', v_pack.id, 'credits', v_pack.credits, 'price_cents', v_pack.price_cents,
-    'discount_percent', coalesce(v_discount, 0),
+  return (v_pack.id, v_pack.credits, v_pack.price_cents, coalesce(v_discount, 0),
     -- Integer cents, rounded half up: no floats near money.
-    'final_cents', (v_pack.price_cents::bigint * (100 - coalesce(v_discount, 0)) + 50) / 100);
+    (v_pack.price_cents::bigint * (100 - coalesce(v_discount, 0)) + 50) / 100)::public.pack_price;
 end;
 $$;
 revoke execute on function public.credit_pack_price(text) from public;
@@ -214,7 +263,7 @@ grant execute on function public.credit_pack_price(text) to anon, authenticated,
 create function public.service_role_grant_credits(
   user_id uuid, amount bigint, kind text default 'grant', reason text default null,
   idempotency_key text default null, expires_at timestamptz default null, reference text default null
-) returns jsonb
+) returns public.credit_grant
 language plpgsql
 security definer
 set search_path = ''
@@ -228,12 +277,20 @@ revoke execute on function public.service_role_grant_credits(uuid, bigint, text,
 grant execute on function public.service_role_grant_credits(uuid, bigint, text, text, text, timestamptz, text)
   to service_role;
 
+create type public.credit_debit as (
+  -- The ledger row (null when allow_partial found nothing to take).
+  ledger_id bigint,
+  debited bigint,
+  balance bigint,
+  replayed boolean
+);
+
 -- Server-side removals (refund claw-backs, admin corrections). With allow_partial, takes what the balance
 -- holds (a refunded pack may be partly spent); otherwise PT402 when short. Idempotent per (user, kind, key).
 create function public.service_role_debit_credits(
   user_id uuid, amount bigint, kind text default 'adjustment', reason text default null,
   idempotency_key text default null, allow_partial boolean default false, reference text default null
-) returns jsonb
+) returns public.credit_debit
 language plpgsql
 security definer
 set search_path = ''
@@ -261,8 +318,7 @@ begin
     select * into v_prior from public.credit_ledger l
     where l.user_id = v_uid and l.kind = service_role_debit_credits.kind and l.idempotency_key = service_role_debit_credits.idempotency_key;
     if found then
-      return jsonb_build_object('ledger_id', v_prior.id, 'debited', -v_prior.amount, 'balance', v_prior.balance_after,
-        'replayed', true);
+      return (v_prior.id, -v_prior.amount, v_prior.balance_after, true)::public.credit_debit;
     end if;
   end if;
   if v_wallet.next_due_at <= v_at then
@@ -271,12 +327,12 @@ begin
   end if;
   v_take := case when allow_partial then least(amount, v_wallet.balance) else amount end;
   if v_take = 0 then
-    return jsonb_build_object('ledger_id', null, 'debited', 0, 'balance', v_wallet.balance, 'replayed', false);
+    return (null, 0, v_wallet.balance, false)::public.credit_debit;
   end if;
   v_balance := saasbase.debit(v_uid, v_take, v_at);
   v_ledger := saasbase.append_ledger(v_uid, kind, -v_take, v_balance, v_at, p_reason => reason,
     p_key => idempotency_key, p_reference => reference);
-  return jsonb_build_object('ledger_id', v_ledger, 'debited', v_take, 'balance', v_balance, 'replayed', false);
+  return (v_ledger, v_take, v_balance, false)::public.credit_debit;
 end;
 $$;
 revoke execute on function public.service_role_debit_credits(uuid, bigint, text, text, text, boolean, text)

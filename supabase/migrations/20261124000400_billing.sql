@@ -333,7 +333,7 @@ as $$
 declare
   v_parked uuid[];
   v_id uuid;
-  v_debit jsonb;
+  v_debit public.credit_debit;
 begin
   if p_credits <= 0 then
     return 0;
@@ -358,7 +358,7 @@ begin
     end loop;
   end if;
   v_debit := public.service_role_debit_credits(p_user, p_credits, 'refund', p_reason, p_key, true, p_reference);
-  return case when (v_debit ->> 'replayed')::boolean then 0 else (v_debit ->> 'debited')::integer end;
+  return case when v_debit.replayed then 0 else v_debit.debited::integer end;
 end;
 $$;
 
@@ -549,8 +549,8 @@ begin
     currency, discount_percent)
   values (p_user, p_session, p_payment_intent, p_pack, p_credits, p_amount_cents, p_currency, p_discount_percent)
   on conflict (checkout_session_id) do nothing;
-  v_grant := saasbase.credit(p_user, p_credits, 'purchase', 'credit purchase', 'checkout:' || p_session,
-    saasbase.now(), null, coalesce(p_payment_intent, p_session));
+  v_grant := to_jsonb(saasbase.credit(p_user, p_credits, 'purchase', 'credit purchase', 'checkout:' || p_session,
+    saasbase.now(), null, coalesce(p_payment_intent, p_session)));
   -- Referral rewards live in the referrals migration; PL/pgSQL resolves the call when it runs.
   perform saasbase.referral_moment(p_user, 'first_payment');
   -- A refund that came first is applied now.

@@ -214,7 +214,7 @@ as $$
 declare
   v_charged bigint := 0;
   v_balance bigint;
-  v_settled jsonb;
+  v_settled public.reservation_settlement;
   v_message bigint;
   v_kept boolean := true;
 begin
@@ -234,8 +234,8 @@ begin
   end if;
   if p_status in ('complete', 'stopped') and p_reservation is not null then
     v_settled := saasbase.settle(p_user, p_reservation, p_cost, saasbase.now(), true);
-    v_charged := (v_settled ->> 'credits_charged')::bigint;
-    v_balance := (v_settled ->> 'balance')::bigint;
+    v_charged := v_settled.credits_charged;
+    v_balance := v_settled.balance;
   end if;
   if v_kept then
     insert into public.messages (conversation_id, role, content, status, persona, provider, model, prompt_tokens,

@@ -217,8 +217,8 @@ begin
     end if;
   end if;
   if amount > 0 then
-    v_balance := (saasbase.credit(admin_adjust_credits.user_id, amount, 'adjustment', reason, idempotency_key, v_at)
-      ->> 'balance')::bigint;
+    v_balance := (saasbase.credit(admin_adjust_credits.user_id, amount, 'adjustment', reason, idempotency_key,
+      v_at)).balance;
   else
     v_balance := saasbase.debit(admin_adjust_credits.user_id, -amount, v_at);
     perform saasbase.append_ledger(admin_adjust_credits.user_id, 'adjustment', amount, v_balance, v_at, p_reason => reason,

@@ -43,17 +43,17 @@ select is((select balance::int from public.wallets where user_id = '00000000-000
 
 -- Charges ----------------------------------------------------------------------------------------------
 select tests.become('a@test.local');
-select is((public.charge_credits('t_paid', 2, 'c1') ->> 'credits_charged')::int, 6, 'a paid feature costs quantity x price');
-select is((public.get_wallet() ->> 'balance')::int, 94, 'the charge left 94');
-select is(public.charge_credits('t_paid', 2, 'c1') ->> 'replayed', 'true', 'a replayed key returns the first outcome');
-select is((public.charge_credits('t_paid', 2, 'c1') ->> 'balance')::int, 94, '...with the first balance');
-select is((public.get_wallet() ->> 'balance')::int, 94, '...and charges nothing');
+select is(((public.charge_credits('t_paid', 2, 'c1')).credits_charged)::int, 6, 'a paid feature costs quantity x price');
+select is(((public.get_wallet()).balance)::int, 94, 'the charge left 94');
+select is((public.charge_credits('t_paid', 2, 'c1')).replayed, 'true', 'a replayed key returns the first outcome');
+select is(((public.charge_credits('t_paid', 2, 'c1')).balance)::int, 94, '...with the first balance');
+select is(((public.get_wallet()).balance)::int, 94, '...and charges nothing');
 select throws_ok($$ select public.charge_credits('t_paid', 3, 'c1') $$, 'PT409',
   'This idempotency key was used for another request', 'reusing a key for another request is a conflict');
 select throws_ok($$ select public.charge_credits('t_paid', 40, 'c2') $$, 'PT402', null,
   'a charge past the balance fails with PT402');
-select is((public.get_wallet() ->> 'balance')::int, 94, '...and changes nothing');
-select is(public.charge_credits('t_paid', 1, 'c2') ->> 'credits_charged', '3',
+select is(((public.get_wallet()).balance)::int, 94, '...and changes nothing');
+select is((public.charge_credits('t_paid', 1, 'c2')).credits_charged, '3',
   'a failed key can be retried (only successes are recorded)');
 select throws_ok($$ select public.charge_credits('no_such_feature', 1, 'c3') $$, 'PT404', null, 'unknown feature: PT404');
 select throws_ok($$ select public.charge_credits('t_paid', 0, 'c4') $$, 'PT422', null, 'quantity 0: PT422');
@@ -61,29 +61,29 @@ select throws_ok($$ select public.charge_credits('t_paid', 1, null) $$, 'PT422',
 select throws_ok($$ select public.charge_credits('t_paid', 1, '') $$, 'PT422', null, 'empty idempotency key: PT422');
 
 -- Quotas -----------------------------------------------------------------------------------------------
-select is(public.charge_credits('t_daily', 3, 'd1') ->> 'free_units', '2', 'two daily uses are free...');
-select is(public.charge_credits('t_daily', 1, 'd2') ->> 'credits_charged', '2', '...the next costs credits');
-select is(public.check_feature('t_daily') ->> 'reason', 'credits', 'check_feature: credits now');
+select is((public.charge_credits('t_daily', 3, 'd1')).free_units, '2', 'two daily uses are free...');
+select is((public.charge_credits('t_daily', 1, 'd2')).credits_charged, '2', '...the next costs credits');
+select is((public.check_feature('t_daily')).reason, 'credits', 'check_feature: credits now');
 set local saasbase.now = '2026-03-11 00:00:00+00';
-select is(public.check_feature('t_daily') ->> 'free_remaining', '2', 'the day rolls over at midnight UTC');
-select is(public.charge_credits('t_daily', 1, 'd3') ->> 'credits_charged', '0', 'and the quota is free again');
+select is((public.check_feature('t_daily')).free_remaining, '2', 'the day rolls over at midnight UTC');
+select is((public.charge_credits('t_daily', 1, 'd3')).credits_charged, '0', 'and the quota is free again');
 
-select is(public.charge_credits('t_block', 1, 'b1') ->> 'free_units', '1', 'a blocked feature: the free use...');
+select is((public.charge_credits('t_block', 1, 'b1')).free_units, '1', 'a blocked feature: the free use...');
 select throws_ok($$ select public.charge_credits('t_block', 1, 'b2') $$, 'PT429', null,
   '...then a rate limit (PT429), even with credits');
-select is(public.check_feature('t_block') ->> 'reason', 'rate_limited', 'check_feature says rate_limited');
+select is((public.check_feature('t_block')).reason, 'rate_limited', 'check_feature says rate_limited');
 set local saasbase.now = '2026-03-12 00:00:01+00';
-select is(public.charge_credits('t_block', 1, 'b2') ->> 'free_units', '1', 'the next day it is allowed again');
+select is((public.charge_credits('t_block', 1, 'b2')).free_units, '1', 'the next day it is allowed again');
 
-select is(public.charge_credits('t_month', 1, 'm1') ->> 'free_units', '1', 'the monthly free use');
-select is(public.charge_credits('t_month', 1, 'm2') ->> 'credits_charged', '1', 'then credits this month');
+select is((public.charge_credits('t_month', 1, 'm1')).free_units, '1', 'the monthly free use');
+select is((public.charge_credits('t_month', 1, 'm2')).credits_charged, '1', 'then credits this month');
 set local saasbase.now = '2026-04-01 00:00:00+00';
-select is(public.charge_credits('t_month', 1, 'm3') ->> 'free_units', '1', 'free again in the new month');
+select is((public.charge_credits('t_month', 1, 'm3')).free_units, '1', 'free again in the new month');
 
-select is(public.charge_credits('t_life', 1, 'l1') ->> 'free_units', '1', 'the lifetime free use');
+select is((public.charge_credits('t_life', 1, 'l1')).free_units, '1', 'the lifetime free use');
 set local saasbase.now = '2027-04-01 00:00:00+00';
-select is(public.charge_credits('t_life', 1, 'l2') ->> 'credits_charged', '1', 'a lifetime quota never rolls over');
-select is(public.charge_credits('t_unl', 50, 'u1') ->> 'credits_charged', '0', 'unlimited features cost nothing');
+select is((public.charge_credits('t_life', 1, 'l2')).credits_charged, '1', 'a lifetime quota never rolls over');
+select is((public.charge_credits('t_unl', 50, 'u1')).credits_charged, '0', 'unlimited features cost nothing');
 
 -- Discounts: the plan's discount on credit packs ---------------------------------------------------------
 select tests.become('postgres');
@@ -91,12 +91,12 @@ insert into public.plans (id, name, price_monthly_cents, discount_percent) value
 insert into public.credit_packs (id, name, credits, price_cents) values ('t_pack', 'Pack', 100, 999);
 update public.profiles set plan_id = 't_pro' where id = tests.user_id('b@test.local');
 select tests.become('b@test.local');
-select is(public.check_feature('t_paid') ->> 'discount', '20', 'check_feature reports the plan discount');
-select is(public.credit_pack_price('t_pack') ->> 'final_cents', '799', 'a 20% discount, rounded half up to cents');
+select is((public.check_feature('t_paid')).discount, '20', 'check_feature reports the plan discount');
+select is((public.credit_pack_price('t_pack')).final_cents, '799', 'a 20% discount, rounded half up to cents');
 select tests.become('a@test.local');
-select is(public.credit_pack_price('t_pack') ->> 'final_cents', '999', 'no discount on the default plan');
+select is((public.credit_pack_price('t_pack')).final_cents, '999', 'no discount on the default plan');
 select tests.become('anon');
-select is(public.credit_pack_price('t_pack') ->> 'final_cents', '999', 'anon sees the list price');
+select is((public.credit_pack_price('t_pack')).final_cents, '999', 'anon sees the list price');
 select throws_ok($$ select public.charge_credits('t_paid', 1, 'x') $$, '42501', null, 'anon cannot charge');
 select tests.become('service_role');
 select throws_ok($$ select public.charge_credits('t_paid', 1, 'x') $$, '42501', null,
@@ -112,15 +112,15 @@ begin
   perform public.service_role_grant_credits(uid, 50, 'grant', 'sooner', 'lot-soon', '2027-05-11 00:00:00+00');
 end $$;
 select tests.become('b@test.local');
-select is((public.charge_credits('t_paid', 20, 'e1') ->> 'balance')::int, 120, 'b: 100 + 80 - 60');
+select is(((public.charge_credits('t_paid', 20, 'e1')).balance)::int, 120, 'b: 100 + 80 - 60');
 select tests.become('postgres');
 select results_eq($$ select remaining from public.credit_lots where user_id = tests.user_id('b@test.local') order by expires_at $$,
   $$ values (0::bigint), (20::bigint) $$, 'the 60 came from the lot expiring first, then the next');
 set local saasbase.now = '2027-05-15 00:00:00+00';
 select tests.become('b@test.local');
-select is((public.get_wallet() ->> 'balance')::int, 120, 'the spent lot expires with nothing to write off');
+select is(((public.get_wallet()).balance)::int, 120, 'the spent lot expires with nothing to write off');
 set local saasbase.now = '2027-05-21 00:00:00+00';
-select is((public.get_wallet() ->> 'balance')::int, 100, 'the rest of the later lot expires at its time');
+select is(((public.get_wallet()).balance)::int, 100, 'the rest of the later lot expires at its time');
 select tests.become('postgres');
 select results_eq($$ select amount from public.credit_ledger where user_id = tests.user_id('b@test.local') and kind = 'expiry' $$,
   $$ values (-20::bigint) $$, 'one expiry row of -20 in the ledger');
@@ -128,21 +128,21 @@ select results_eq($$ select amount from public.credit_ledger where user_id = tes
 -- Reservations ------------------------------------------------------------------------------------------
 select tests.become('a@test.local');
 create temp table res as select public.reserve_credits('t_paid', 1, 'r1', 10) as r;
-select is((select (r ->> 'amount')::int from res), 10, 'a reservation holds max_credits');
-select is((public.settle_reservation((select (r ->> 'reservation_id')::uuid from res), 4) ->> 'refunded')::int, 6,
+select is((select (r).amount::int from res), 10, 'a reservation holds max_credits');
+select is(((public.settle_reservation((select (r).reservation_id::uuid from res), 4)).refunded)::int, 6,
   'settling at 4 gives back 6');
-select is(public.settle_reservation((select (r ->> 'reservation_id')::uuid from res), 4) ->> 'replayed', 'true',
+select is((public.settle_reservation((select (r).reservation_id::uuid from res), 4)).replayed, 'true',
   'settling again is a replay');
-select throws_ok(format('select public.release_reservation(%L)', (select r ->> 'reservation_id' from res)), 'PT409',
+select throws_ok(format('select public.release_reservation(%L)', (select (r).reservation_id from res)), 'PT409',
   'This reservation was settled', 'a settled reservation cannot be released');
 select tests.become('b@test.local');
-select throws_ok(format('select public.settle_reservation(%L, 1)', (select r ->> 'reservation_id' from res)), 'PT404', null,
+select throws_ok(format('select public.settle_reservation(%L, 1)', (select (r).reservation_id from res)), 'PT404', null,
   'another user cannot settle it');
 select tests.become('a@test.local');
 -- An abandoned reservation is released by the next operation after its TTL.
 select public.reserve_credits('t_paid', 1, 'r2', 7) is not null as held;
 set local saasbase.now = '2027-05-21 00:16:00+00';
-select is((public.get_wallet() ->> 'reserved')::int, 0, 'an overdue reservation is released by itself');
+select is(((public.get_wallet()).reserved)::int, 0, 'an overdue reservation is released by itself');
 select tests.become('postgres');
 
 -- Expiring credits held by a reservation stay expiring when it gives them back (and still expire).
@@ -152,16 +152,16 @@ select public.service_role_grant_credits(tests.user_id('lots@test.local'), 50, '
 select tests.become('lots@test.local');
 create temp table lres as select public.reserve_credits('t_paid', 1, 'l1', 120) as r;
 select is((select expiring::int from public.wallets where user_id = auth.uid()), 0, 'holding 120 draws the 50 expiring first');
-select public.release_reservation((select (r ->> 'reservation_id')::uuid from lres)) is not null as released;
+select public.release_reservation((select (r).reservation_id::uuid from lres)) is not null as released;
 select results_eq($$ select balance::int, expiring::int from public.wallets where user_id = auth.uid() $$,
   $$ values (150, 50) $$, 'released: 150, of which the 50 are expiring again');
-select public.settle_reservation((public.reserve_credits('t_paid', 1, 'l2', 120) ->> 'reservation_id')::uuid, 30)
+select public.settle_reservation((public.reserve_credits('t_paid', 1, 'l2', 120)).reservation_id, 30)
   is not null as settled;
 select results_eq($$ select balance::int, expiring::int from public.wallets where user_id = auth.uid() $$,
   $$ values (120, 20) $$, 'settled at 30: the 30 used came from the expiring credits, 20 of them are left');
 select is((select sum(remaining)::int from public.credit_lots where user_id = auth.uid()), 20, 'the lot says so too');
 set local saasbase.now = '2027-06-21 00:17:00+00';
-select is((public.get_wallet() ->> 'balance')::int, 100, 'and those 20 expire at the lot''s time');
+select is(((public.get_wallet()).balance)::int, 100, 'and those 20 expire at the lot''s time');
 set local saasbase.now = '2027-05-21 00:16:00+00';
 select tests.become('postgres');
 
@@ -172,7 +172,7 @@ select public.service_role_grant_credits(tests.user_id('held@test.local'), 50, '
 select tests.become('held@test.local');
 select public.reserve_credits('t_paid', 1, 'h1', 50) is not null as held; -- all 50 expiring credits
 set local saasbase.now = '2027-05-21 01:00:00+00'; -- the lot has expired, the reservation is overdue
-select is((public.charge_credits('t_paid', 1, 'h2') ->> 'balance')::int, 97,
+select is(((public.charge_credits('t_paid', 1, 'h2')).balance)::int, 97,
   'the held expiring credits come back and are written off before the charge: it is paid from the other 100');
 select tests.become('postgres');
 select is((select sum(amount)::int from public.credit_ledger where user_id = tests.user_id('held@test.local')
@@ -185,17 +185,17 @@ create temp table sres as
   select public.service_role_reserve_credits(tests.user_id('a@test.local'), 't_paid', 1, 'srv1', 5) as r;
 grant select on sres to authenticated;
 select tests.become('a@test.local');
-select throws_ok(format('select public.release_reservation(%L)', (select r ->> 'reservation_id' from sres)), 'PT403',
+select throws_ok(format('select public.release_reservation(%L)', (select (r).reservation_id from sres)), 'PT403',
   'This reservation belongs to an operation in progress on the server (a chat answer) and closes with it',
   'the user cannot release a reservation the server holds');
-select throws_ok(format('select public.settle_reservation(%L, 0)', (select r ->> 'reservation_id' from sres)), 'PT403',
+select throws_ok(format('select public.settle_reservation(%L, 0)', (select (r).reservation_id from sres)), 'PT403',
   'This reservation belongs to an operation in progress on the server (a chat answer) and closes with it',
   '...nor settle it');
 select throws_ok($$ select public.reserve_credits('t_paid', 1, 'srv1', 5) $$, 'PT409',
   'This idempotency key was used for another request', '...nor take over its key');
 select tests.become('postgres');
-select is((public.service_role_release_reservation(tests.user_id('a@test.local'),
-  (select (r ->> 'reservation_id')::uuid from sres)) ->> 'released')::int, 5, 'the server releases it');
+select is(((public.service_role_release_reservation(tests.user_id('a@test.local'),
+  (select (r).reservation_id::uuid from sres))).released)::int, 5, 'the server releases it');
 select tests.become('a@test.local');
 select throws_ok($$ select public.service_role_reserve_credits(auth.uid(), 't_paid', 1, 'k', 0) $$, '42501', null,
   'a user cannot take a server-held reservation for themselves');
@@ -224,7 +224,7 @@ create function tests.wallet_read_only() returns jsonb language plpgsql as $$
 begin
   begin
     perform set_config('transaction_read_only', 'on', true);
-    raise exception using errcode = 'P0001', message = public.get_wallet()::text; -- undoes the read-only mode
+    raise exception using errcode = 'P0001', message = to_jsonb(public.get_wallet())::text; -- undoes the read-only mode
   exception when sqlstate 'P0001' then
     return sqlerrm::jsonb;
   end;
@@ -237,15 +237,15 @@ select tests.become('due@test.local');
 select set_config('saasbase.now', now()::text, true); -- the clock back from where earlier tests left it
 select public.reserve_credits('t_paid', 1, 'due-r', 90) is not null as reserved;
 select set_config('saasbase.now', (now() + interval '20 minutes')::text, true);
-select is(public.check_feature('t_paid', 10) ->> 'reason', 'credits',
+select is((public.check_feature('t_paid', 10)).reason, 'credits',
   'an overdue reservation''s credits count as back (100 from sign-up: 10 left + 90 overdue >= 30)');
-select is((public.charge_credits('t_paid', 10, 'due-c') ->> 'credits_charged')::int, 30, '...and the charge agrees');
+select is(((public.charge_credits('t_paid', 10, 'due-c')).credits_charged)::int, 30, '...and the charge agrees');
 
 -- A read-only transaction (PostgREST runs GET so) reads the wallet without doing the due work it cannot write.
 select public.reserve_credits('t_paid', 1, 'due-r2', 20) is not null as reserved;
 select set_config('saasbase.now', (now() + interval '40 minutes')::text, true);
 select is((tests.wallet_read_only() ->> 'reserved')::int, 20, 'a read-only GET shows the wallet, due work pending');
-select is((public.get_wallet() ->> 'reserved')::int, 0, '...which the next write does');
+select is(((public.get_wallet()).reserved)::int, 0, '...which the next write does');
 select tests.become('postgres');
 
 select * from finish();

@@ -38,7 +38,7 @@ begin
             1 + floor(random() * 5)::int, 'c' || i);
         when 3 then
           perform tests.become(who);
-          res := (public.reserve_credits('t_rand', 1, 'r' || i, floor(random() * 20)::int) ->> 'reservation_id')::uuid;
+          res := ((public.reserve_credits('t_rand', 1, 'r' || i, floor(random() * 20)::int)).reservation_id)::uuid;
           if random() < 0.45 then
             perform public.settle_reservation(res, floor(random() * 25)::int);
           elsif random() < 0.8 then

@@ -67,7 +67,7 @@ select tests.create_user('r@test.local');
 select public.service_role_record_credit_purchase(tests.user_id('r@test.local'), 'cs_r1', 'pi_r1', null, 1000, 1000,
   'usd', 0) is not null as bought;
 create temp table parked as select (select balance from public.wallets where user_id = tests.user_id('r@test.local')) as all_credits;
-create temp table park (r jsonb);
+create temp table park (r public.reservation_hold);
 grant select on parked to authenticated;
 grant insert on park to authenticated;
 select tests.become('r@test.local');
@@ -79,7 +79,7 @@ select is(public.service_role_apply_refund('pi_r1', 'ch_r1', 1000), 'applied', '
 select is((select (credits_clawed_back, status) from public.purchases where checkout_session_id = 'cs_r1'),
   (1000, 'refunded'::text), '... and claws back every refunded credit ...');
 select is((select (status, balance) from public.credit_reservations r join public.wallets w using (user_id)
-  where r.id = ((select r from park) ->> 'reservation_id')::uuid),
+  where r.id = ((select r from park)).reservation_id),
   ('released'::text, (select all_credits from parked) - 1000), '... out of the released reservation');
 
 select tests.create_user('s@test.local');

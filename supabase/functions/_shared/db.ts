@@ -70,13 +70,24 @@ export async function asCaller<T>(caller: Caller, fn: (tx: Tx) => Promise<T>, at
 }
 
 /**
- * One SQL API call as the caller in a single round trip: the caller's claims are set for the statement's own
- * transaction, then `call` runs. Only for the SECURITY DEFINER API (charge, reserve, settle, release), which
- * reads the claims and not the role; for anything RLS must filter, use asCaller.
+ * One SQL API call as the caller, in a single round trip where asCaller takes four (begin, the claims, the call,
+ * commit): the caller's claims are set for the statement's own transaction, then `call` runs, and its composite
+ * result comes back as JSON (bigints as numbers, as PostgREST sends them). Only for the SECURITY DEFINER API
+ * (charge, reserve, settle, release), which reads the claims and not the role; for anything RLS must filter,
+ * use asCaller. Deadlocks and serialization failures are retried, as asCaller retries them.
  */
-export async function callAsCaller<T>(caller: Caller, call: (sql: Sql) => postgres.Fragment): Promise<T> {
-  const sql = db();
-  const [row] = await sql`select ${call(sql)} as result
-    from (select set_config('request.jwt.claims', ${JSON.stringify(caller.claims)}, true)) as caller`;
-  return row.result as T;
+export async function callAsCaller<T>(caller: Caller, call: (sql: Sql) => Fragment, attempts = 3): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      const sql = db();
+      // The claims are set in a FROM subquery, which Postgres evaluates before the select list: a subquery
+      // with a volatile function in it is never merged into its parent or dropped.
+      const [row] = await sql`select to_jsonb(${call(sql)}) as result
+        from (select set_config('request.jwt.claims', ${JSON.stringify(caller.claims)}, true)) as caller`;
+      return row.result as T;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (attempt >= attempts || !code || !RETRYABLE.has(code)) throw err;
+    }
+  }
 }

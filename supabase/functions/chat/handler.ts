@@ -41,6 +41,7 @@ import {
 import { json, withHttp } from "../_shared/http.ts";
 import { idempotencyKeyHeader, queryTime, readJson } from "../_shared/request.ts";
 import { corsHeaders } from "../_shared/cors.ts";
+import type { ReservationHold } from "../_shared/sql-results.ts";
 
 const sessionId = z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, "16 to 128 letters, digits, - or _");
 
@@ -145,7 +146,7 @@ async function chat(req: Request): Promise<Response> {
   const returnVisit = async () => {
     if (visitor) await db()`select public.service_role_return_anon_chat(${visitor})`;
   };
-  let reservation: { reservation_id: string; amount: number } | undefined;
+  let reservation: ReservationHold | undefined;
   if (who.kind === "user") {
     const worst = worstCaseCost(
       persona.creditsPerMessage,
@@ -162,9 +163,11 @@ async function chat(req: Request): Promise<Response> {
     try {
       let key = `chat:${idempotencyKey ? await sha256(idempotencyKey) : crypto.randomUUID()}`;
       for (let attempt = 0; !reservation; attempt++) {
-        const [{ r }] = await dbCall(
-          db()`select public.service_role_reserve_credits(${who.caller.userId}, 'chat', 1, ${key}, ${worst}) as r`,
+        const [row] = await dbCall(
+          db()`select to_jsonb(public.service_role_reserve_credits(${who.caller.userId}, 'chat', 1, ${key},
+            ${worst})) as r`,
         );
+        const r = row.r as ReservationHold;
         if (!r.replayed) reservation = r;
         // No answer came of it: released, or left open by a function that died (past its lifetime).
         else if (

@@ -17,6 +17,7 @@ import { idempotencyKeyHeader, readJson, webUrl } from "../_shared/request.ts";
 import { stripe } from "../_shared/stripe.ts";
 import { packProductId } from "../_shared/billing-catalog.ts";
 import type { Stripe } from "../_shared/stripe-client.ts";
+import type { PackPrice } from "../_shared/sql-results.ts";
 
 const body = z
   .object({
@@ -100,7 +101,8 @@ export const handler = withHttp(async (req) => {
     let name: string;
     if (input.pack !== undefined) {
       const quote = await dbCall(
-        asCaller(caller, async (tx) => (await tx`select public.credit_pack_price(${input.pack!}) as q`)[0].q),
+        asCaller(caller, async (tx) =>
+          (await tx`select to_jsonb(public.credit_pack_price(${input.pack!})) as q`)[0].q as PackPrice),
       );
       ({ credits, final_cents: amount, discount_percent: discount } = quote);
       name = `${credits} credits`;

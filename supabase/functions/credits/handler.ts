@@ -6,11 +6,12 @@
 // Every call runs as the signed-in user, through the SQL API, so the same rules hold as for supabase-js.
 import { z } from "zod";
 import { requireUser } from "../_shared/auth.ts";
-import { asCaller } from "../_shared/db.ts";
+import { asCaller, callAsCaller } from "../_shared/db.ts";
 import { dbCall } from "../_shared/db-errors.ts";
 import { MethodNotAllowedError, NotFoundError, ValidationError } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
 import { readJson } from "../_shared/request.ts";
+import type { CreditCharge, WalletSummary } from "../_shared/sql-results.ts";
 
 const chargeBody = z.object({
   feature: z.string().min(1).max(63),
@@ -30,10 +31,9 @@ async function charge(req: Request): Promise<Response> {
       ],
     );
   }
-  const result = await dbCall(asCaller(caller, async (tx) => {
-    const [row] = await tx`select public.charge_credits(${body.feature}, ${body.quantity}, ${key}) as r`;
-    return row.r as { replayed: boolean };
-  }));
+  const result = await dbCall(
+    callAsCaller<CreditCharge>(caller, (sql) => sql`public.charge_credits(${body.feature}, ${body.quantity}, ${key})`),
+  );
   return json(result, 200, result.replayed ? { "idempotent-replayed": "true" } : {});
 }
 
@@ -48,7 +48,7 @@ async function wallet(req: Request): Promise<Response> {
     }]);
   }
   const body = await dbCall(asCaller(caller, async (tx) => {
-    const [{ w }] = await tx`select public.get_wallet() as w`;
+    const [{ w }] = await tx`select to_jsonb(public.get_wallet()) as w`;
     // The caller's own rows, by the (user_id, id) index: RLS alone would scan everyone's ledger for them (its
     // admin clause cannot use an index), and show an admin the whole site's. Built as jsonb so bigint amounts
     // arrive as JSON numbers.
@@ -58,7 +58,7 @@ async function wallet(req: Request): Promise<Response> {
         select id, kind, amount, balance_after, feature_id as feature, quantity, reason, reference, created_at
         from public.credit_ledger where user_id = ${caller.userId} order by id desc limit ${limit}
       ) l`;
-    return { ...w, ledger };
+    return { ...(w as WalletSummary), ledger };
   }));
   return json(body);
 }

@@ -178,8 +178,8 @@ const invoicePaid: EventType = {
       const key = subscription && periodStart
         ? `plan:${subscription}:${periodStart}`
         : `invoice:${str(invoice, "id")}`;
-      const [{ granted }] = await tx`select public.service_role_grant_credits(${userId}, ${due}, 'grant',
-        ${`${plan.id} plan credits`}, ${key}, null, ${str(invoice, "id")!}) as granted`;
+      const [{ granted }] = await tx`select to_jsonb(public.service_role_grant_credits(${userId}, ${due}, 'grant',
+        ${`${plan.id} plan credits`}, ${key}, null, ${str(invoice, "id")!})) as granted`;
       if (!granted.replayed) credits = due;
     }
     await upsertInvoice(tx, invoice, userId, "paid", credits);

@@ -1,0 +1,1543 @@
+export type Json = string | number | boolean | null | { [key: string]: Json | undefined } | Json[];
+
+export type Database = {
+  "public": {
+    Tables: {
+      "admin_settings": {
+        Row: {
+          "key": string;
+          "updated_at": string;
+          "updated_by": string | null;
+          "value": NonNullable<Json>;
+        };
+        ComputedFields: never;
+        Insert: {
+          "key": string;
+          "updated_at"?: string;
+          "updated_by"?: string | null;
+          "value": NonNullable<Json>;
+        };
+        Update: {
+          "key"?: string;
+          "updated_at"?: string;
+          "updated_by"?: string | null;
+          "value"?: NonNullable<Json>;
+        };
+        Relationships: [];
+      };
+      "audit_log": {
+        Row: {
+          "action": string;
+          "actor_id": string | null;
+          "created_at": string;
+          "details": NonNullable<Json>;
+          "id": number;
+          "target_id": string | null;
+          "target_type": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "action": string;
+          "actor_id"?: string | null;
+          "created_at"?: string;
+          "details"?: NonNullable<Json>;
+          "id"?: never;
+          "target_id"?: string | null;
+          "target_type": string;
+        };
+        Update: {
+          "action"?: string;
+          "actor_id"?: string | null;
+          "created_at"?: string;
+          "details"?: NonNullable<Json>;
+          "id"?: never;
+          "target_id"?: string | null;
+          "target_type"?: string;
+        };
+        Relationships: [];
+      };
+      "cash_ledger": {
+        Row: {
+          "amount_cents": number;
+          "balance_after_cents": number;
+          "cashout_id": string | null;
+          "created_at": string;
+          "id": number;
+          "idempotency_key": string | null;
+          "kind": string;
+          "reason": string | null;
+          "referral_id": string | null;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "amount_cents": number;
+          "balance_after_cents": number;
+          "cashout_id"?: string | null;
+          "created_at"?: string;
+          "id"?: never;
+          "idempotency_key"?: string | null;
+          "kind": string;
+          "reason"?: string | null;
+          "referral_id"?: string | null;
+          "user_id": string;
+        };
+        Update: {
+          "amount_cents"?: number;
+          "balance_after_cents"?: number;
+          "cashout_id"?: string | null;
+          "created_at"?: string;
+          "id"?: never;
+          "idempotency_key"?: string | null;
+          "kind"?: string;
+          "reason"?: string | null;
+          "referral_id"?: string | null;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "cash_wallets": {
+        Row: {
+          "available_cents": number;
+          "held_cents": number;
+          "paid_out_cents": number;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "available_cents"?: number;
+          "held_cents"?: number;
+          "paid_out_cents"?: number;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "available_cents"?: number;
+          "held_cents"?: number;
+          "paid_out_cents"?: number;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "cashouts": {
+        Row: {
+          "amount_cents": number;
+          "attempts": number;
+          "claimed_at": string | null;
+          "currency": string;
+          "decided_at": string | null;
+          "decided_by": string | null;
+          "decision_reason": string | null;
+          "failure_reason": string | null;
+          "id": string;
+          "paid_at": string | null;
+          "requested_at": string;
+          "status": string;
+          "stripe_transfer_id": string | null;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "amount_cents": number;
+          "attempts"?: number;
+          "claimed_at"?: string | null;
+          "currency": string;
+          "decided_at"?: string | null;
+          "decided_by"?: string | null;
+          "decision_reason"?: string | null;
+          "failure_reason"?: string | null;
+          "id"?: string;
+          "paid_at"?: string | null;
+          "requested_at"?: string;
+          "status"?: string;
+          "stripe_transfer_id"?: string | null;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "amount_cents"?: number;
+          "attempts"?: number;
+          "claimed_at"?: string | null;
+          "currency"?: string;
+          "decided_at"?: string | null;
+          "decided_by"?: string | null;
+          "decision_reason"?: string | null;
+          "failure_reason"?: string | null;
+          "id"?: string;
+          "paid_at"?: string | null;
+          "requested_at"?: string;
+          "status"?: string;
+          "stripe_transfer_id"?: string | null;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "connect_accounts": {
+        Row: {
+          "created_at": string;
+          "stripe_account_id": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "stripe_account_id": string;
+          "user_id": string;
+        };
+        Update: {
+          "created_at"?: string;
+          "stripe_account_id"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "conversations": {
+        Row: {
+          "anon_session_hash": string | null;
+          "created_at": string;
+          "id": string;
+          "last_message_at": string | null;
+          "message_count": number;
+          "persona": string;
+          "title": string;
+          "updated_at": string;
+          "user_id": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "anon_session_hash"?: string | null;
+          "created_at"?: string;
+          "id"?: string;
+          "last_message_at"?: string | null;
+          "message_count"?: number;
+          "persona"?: string;
+          "title"?: string;
+          "updated_at"?: string;
+          "user_id"?: string | null;
+        };
+        Update: {
+          "anon_session_hash"?: string | null;
+          "created_at"?: string;
+          "id"?: string;
+          "last_message_at"?: string | null;
+          "message_count"?: number;
+          "persona"?: string;
+          "title"?: string;
+          "updated_at"?: string;
+          "user_id"?: string | null;
+        };
+        Relationships: [];
+      };
+      "credit_ledger": {
+        Row: {
+          "amount": number;
+          "balance_after": number;
+          "created_at": string;
+          "expires_at": string | null;
+          "feature_id": string | null;
+          "free_units": number | null;
+          "id": number;
+          "idempotency_key": string | null;
+          "kind": string;
+          "quantity": number | null;
+          "reason": string | null;
+          "reference": string | null;
+          "reservation_id": string | null;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "amount": number;
+          "balance_after": number;
+          "created_at"?: string;
+          "expires_at"?: string | null;
+          "feature_id"?: string | null;
+          "free_units"?: number | null;
+          "id"?: never;
+          "idempotency_key"?: string | null;
+          "kind": string;
+          "quantity"?: number | null;
+          "reason"?: string | null;
+          "reference"?: string | null;
+          "reservation_id"?: string | null;
+          "user_id": string;
+        };
+        Update: {
+          "amount"?: number;
+          "balance_after"?: number;
+          "created_at"?: string;
+          "expires_at"?: string | null;
+          "feature_id"?: string | null;
+          "free_units"?: number | null;
+          "id"?: never;
+          "idempotency_key"?: string | null;
+          "kind"?: string;
+          "quantity"?: number | null;
+          "reason"?: string | null;
+          "reference"?: string | null;
+          "reservation_id"?: string | null;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "credit_lots": {
+        Row: {
+          "amount": number;
+          "created_at": string;
+          "expires_at": string;
+          "id": number;
+          "ledger_id": number;
+          "remaining": number;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "amount": number;
+          "created_at"?: string;
+          "expires_at": string;
+          "id"?: never;
+          "ledger_id": number;
+          "remaining": number;
+          "user_id": string;
+        };
+        Update: {
+          "amount"?: number;
+          "created_at"?: string;
+          "expires_at"?: string;
+          "id"?: never;
+          "ledger_id"?: number;
+          "remaining"?: number;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "credit_packs": {
+        Row: {
+          "active": boolean;
+          "credits": number;
+          "id": string;
+          "name": string;
+          "price_cents": number;
+          "sort_order": number;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "active"?: boolean;
+          "credits": number;
+          "id": string;
+          "name": string;
+          "price_cents": number;
+          "sort_order"?: number;
+          "updated_at"?: string;
+        };
+        Update: {
+          "active"?: boolean;
+          "credits"?: number;
+          "id"?: string;
+          "name"?: string;
+          "price_cents"?: number;
+          "sort_order"?: number;
+          "updated_at"?: string;
+        };
+        Relationships: [];
+      };
+      "credit_reservations": {
+        Row: {
+          "amount": number;
+          "closed_at": string | null;
+          "created_at": string;
+          "expires_at": string;
+          "feature_id": string;
+          "free_units": number;
+          "held_by_server": boolean;
+          "id": string;
+          "idempotency_key": string;
+          "period_key": string | null;
+          "quantity": number;
+          "settled_amount": number | null;
+          "status": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "amount"?: number;
+          "closed_at"?: string | null;
+          "created_at"?: string;
+          "expires_at": string;
+          "feature_id": string;
+          "free_units"?: number;
+          "held_by_server"?: boolean;
+          "id"?: string;
+          "idempotency_key": string;
+          "period_key"?: string | null;
+          "quantity": number;
+          "settled_amount"?: number | null;
+          "status"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "amount"?: number;
+          "closed_at"?: string | null;
+          "created_at"?: string;
+          "expires_at"?: string;
+          "feature_id"?: string;
+          "free_units"?: number;
+          "held_by_server"?: boolean;
+          "id"?: string;
+          "idempotency_key"?: string;
+          "period_key"?: string | null;
+          "quantity"?: number;
+          "settled_amount"?: number | null;
+          "status"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "customers": {
+        Row: {
+          "created_at": string;
+          "stripe_customer_id": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "stripe_customer_id": string;
+          "user_id": string;
+        };
+        Update: {
+          "created_at"?: string;
+          "stripe_customer_id"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "email_outbox": {
+        Row: {
+          "created_at": string;
+          "dedupe_key": string;
+          "id": number;
+          "payload": NonNullable<Json>;
+          "sent_at": string | null;
+          "template": string;
+          "user_id": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "dedupe_key": string;
+          "id"?: never;
+          "payload"?: NonNullable<Json>;
+          "sent_at"?: string | null;
+          "template": string;
+          "user_id"?: string | null;
+        };
+        Update: {
+          "created_at"?: string;
+          "dedupe_key"?: string;
+          "id"?: never;
+          "payload"?: NonNullable<Json>;
+          "sent_at"?: string | null;
+          "template"?: string;
+          "user_id"?: string | null;
+        };
+        Relationships: [];
+      };
+      "events": {
+        Row: {
+          "anonymous_id": string | null;
+          "id": number;
+          "name": string;
+          "occurred_at": string;
+          "properties": NonNullable<Json>;
+          "received_at": string;
+          "user_id": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "anonymous_id"?: string | null;
+          "id"?: never;
+          "name": string;
+          "occurred_at"?: string;
+          "properties"?: NonNullable<Json>;
+          "received_at"?: string;
+          "user_id"?: string | null;
+        };
+        Update: {
+          "anonymous_id"?: string | null;
+          "id"?: never;
+          "name"?: string;
+          "occurred_at"?: string;
+          "properties"?: NonNullable<Json>;
+          "received_at"?: string;
+          "user_id"?: string | null;
+        };
+        Relationships: [];
+      };
+      "features": {
+        Row: {
+          "active": boolean;
+          "credits": number;
+          "id": string;
+          "name": string;
+          "unit": string;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "active"?: boolean;
+          "credits": number;
+          "id": string;
+          "name": string;
+          "unit"?: string;
+          "updated_at"?: string;
+        };
+        Update: {
+          "active"?: boolean;
+          "credits"?: number;
+          "id"?: string;
+          "name"?: string;
+          "unit"?: string;
+          "updated_at"?: string;
+        };
+        Relationships: [];
+      };
+      "invoices": {
+        Row: {
+          "amount_due": number;
+          "amount_paid": number;
+          "created_at": string;
+          "credits_clawed_back": number;
+          "credits_granted": number;
+          "currency": string;
+          "hosted_invoice_url": string | null;
+          "id": string;
+          "refunded_cents": number;
+          "status": string;
+          "subscription_id": string | null;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "amount_due"?: number;
+          "amount_paid"?: number;
+          "created_at"?: string;
+          "credits_clawed_back"?: number;
+          "credits_granted"?: number;
+          "currency": string;
+          "hosted_invoice_url"?: string | null;
+          "id": string;
+          "refunded_cents"?: number;
+          "status": string;
+          "subscription_id"?: string | null;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "amount_due"?: number;
+          "amount_paid"?: number;
+          "created_at"?: string;
+          "credits_clawed_back"?: number;
+          "credits_granted"?: number;
+          "currency"?: string;
+          "hosted_invoice_url"?: string | null;
+          "id"?: string;
+          "refunded_cents"?: number;
+          "status"?: string;
+          "subscription_id"?: string | null;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "messages": {
+        Row: {
+          "completion_tokens": number | null;
+          "content": string;
+          "conversation_id": string;
+          "created_at": string;
+          "credits_consumed": number;
+          "id": number;
+          "model": string | null;
+          "persona": string | null;
+          "prompt_tokens": number | null;
+          "provider": string | null;
+          "reservation_id": string | null;
+          "role": string;
+          "status": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "completion_tokens"?: number | null;
+          "content": string;
+          "conversation_id": string;
+          "created_at"?: string;
+          "credits_consumed"?: number;
+          "id"?: never;
+          "model"?: string | null;
+          "persona"?: string | null;
+          "prompt_tokens"?: number | null;
+          "provider"?: string | null;
+          "reservation_id"?: string | null;
+          "role": string;
+          "status"?: string;
+        };
+        Update: {
+          "completion_tokens"?: number | null;
+          "content"?: string;
+          "conversation_id"?: string;
+          "created_at"?: string;
+          "credits_consumed"?: number;
+          "id"?: never;
+          "model"?: string | null;
+          "persona"?: string | null;
+          "prompt_tokens"?: number | null;
+          "provider"?: string | null;
+          "reservation_id"?: string | null;
+          "role"?: string;
+          "status"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "messages_conversation_id_fkey";
+            columns: ["conversation_id"];
+            isOneToOne: false;
+            referencedRelation: "conversations";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "plan_quotas": {
+        Row: {
+          "feature_id": string;
+          "free_limit": number | null;
+          "overage": string;
+          "period": string | null;
+          "plan_id": string;
+          "unlimited": boolean;
+        };
+        ComputedFields: never;
+        Insert: {
+          "feature_id": string;
+          "free_limit"?: number | null;
+          "overage"?: string;
+          "period"?: string | null;
+          "plan_id": string;
+          "unlimited"?: boolean;
+        };
+        Update: {
+          "feature_id"?: string;
+          "free_limit"?: number | null;
+          "overage"?: string;
+          "period"?: string | null;
+          "plan_id"?: string;
+          "unlimited"?: boolean;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "plan_quotas_feature_id_fkey";
+            columns: ["feature_id"];
+            isOneToOne: false;
+            referencedRelation: "features";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "plan_quotas_plan_id_fkey";
+            columns: ["plan_id"];
+            isOneToOne: false;
+            referencedRelation: "plans";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "plans": {
+        Row: {
+          "active": boolean;
+          "description": string;
+          "discount_percent": number;
+          "id": string;
+          "is_default": boolean;
+          "monthly_credits": number;
+          "name": string;
+          "price_monthly_cents": number;
+          "price_yearly_cents": number | null;
+          "sort_order": number;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "active"?: boolean;
+          "description"?: string;
+          "discount_percent"?: number;
+          "id": string;
+          "is_default"?: boolean;
+          "monthly_credits"?: number;
+          "name": string;
+          "price_monthly_cents": number;
+          "price_yearly_cents"?: number | null;
+          "sort_order"?: number;
+          "updated_at"?: string;
+        };
+        Update: {
+          "active"?: boolean;
+          "description"?: string;
+          "discount_percent"?: number;
+          "id"?: string;
+          "is_default"?: boolean;
+          "monthly_credits"?: number;
+          "name"?: string;
+          "price_monthly_cents"?: number;
+          "price_yearly_cents"?: number | null;
+          "sort_order"?: number;
+          "updated_at"?: string;
+        };
+        Relationships: [];
+      };
+      "prices": {
+        Row: {
+          "active": boolean;
+          "billing_interval": string | null;
+          "currency": string;
+          "id": string;
+          "lookup_key": string;
+          "product_id": string;
+          "unit_amount": number;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "active"?: boolean;
+          "billing_interval"?: string | null;
+          "currency": string;
+          "id": string;
+          "lookup_key": string;
+          "product_id": string;
+          "unit_amount": number;
+          "updated_at"?: string;
+        };
+        Update: {
+          "active"?: boolean;
+          "billing_interval"?: string | null;
+          "currency"?: string;
+          "id"?: string;
+          "lookup_key"?: string;
+          "product_id"?: string;
+          "unit_amount"?: number;
+          "updated_at"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "prices_product_id_fkey";
+            columns: ["product_id"];
+            isOneToOne: false;
+            referencedRelation: "products";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "products": {
+        Row: {
+          "active": boolean;
+          "id": string;
+          "kind": string;
+          "name": string;
+          "pack_id": string | null;
+          "plan_id": string | null;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "active"?: boolean;
+          "id": string;
+          "kind": string;
+          "name": string;
+          "pack_id"?: string | null;
+          "plan_id"?: string | null;
+          "updated_at"?: string;
+        };
+        Update: {
+          "active"?: boolean;
+          "id"?: string;
+          "kind"?: string;
+          "name"?: string;
+          "pack_id"?: string | null;
+          "plan_id"?: string | null;
+          "updated_at"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "products_pack_id_fkey";
+            columns: ["pack_id"];
+            isOneToOne: false;
+            referencedRelation: "credit_packs";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "products_plan_id_fkey";
+            columns: ["plan_id"];
+            isOneToOne: false;
+            referencedRelation: "plans";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "profiles": {
+        Row: {
+          "avatar_url": string | null;
+          "created_at": string;
+          "display_name": string | null;
+          "email": string | null;
+          "id": string;
+          "language": string;
+          "plan_id": string | null;
+          "preferences": NonNullable<Json>;
+          "role": string;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "avatar_url"?: string | null;
+          "created_at"?: string;
+          "display_name"?: string | null;
+          "email"?: string | null;
+          "id": string;
+          "language"?: string;
+          "plan_id"?: string | null;
+          "preferences"?: NonNullable<Json>;
+          "role"?: string;
+          "updated_at"?: string;
+        };
+        Update: {
+          "avatar_url"?: string | null;
+          "created_at"?: string;
+          "display_name"?: string | null;
+          "email"?: string | null;
+          "id"?: string;
+          "language"?: string;
+          "plan_id"?: string | null;
+          "preferences"?: NonNullable<Json>;
+          "role"?: string;
+          "updated_at"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "profiles_plan_id_fkey";
+            columns: ["plan_id"];
+            isOneToOne: false;
+            referencedRelation: "plans";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "purchases": {
+        Row: {
+          "amount_cents": number;
+          "checkout_session_id": string;
+          "created_at": string;
+          "credits": number;
+          "credits_clawed_back": number;
+          "currency": string;
+          "discount_percent": number;
+          "id": string;
+          "pack_id": string | null;
+          "payment_intent_id": string | null;
+          "refunded_cents": number;
+          "status": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "amount_cents": number;
+          "checkout_session_id": string;
+          "created_at"?: string;
+          "credits": number;
+          "credits_clawed_back"?: number;
+          "currency": string;
+          "discount_percent"?: number;
+          "id"?: string;
+          "pack_id"?: string | null;
+          "payment_intent_id"?: string | null;
+          "refunded_cents"?: number;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "amount_cents"?: number;
+          "checkout_session_id"?: string;
+          "created_at"?: string;
+          "credits"?: number;
+          "credits_clawed_back"?: number;
+          "currency"?: string;
+          "discount_percent"?: number;
+          "id"?: string;
+          "pack_id"?: string | null;
+          "payment_intent_id"?: string | null;
+          "refunded_cents"?: number;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "referral_codes": {
+        Row: {
+          "code": string;
+          "created_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "code": string;
+          "created_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "code"?: string;
+          "created_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "referrals": {
+        Row: {
+          "cash_awarded_cents": number;
+          "code": string;
+          "created_at": string;
+          "credits_awarded": number;
+          "id": string;
+          "referred_id": string;
+          "referrer_id": string;
+          "rewarded_at": string | null;
+          "status": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "cash_awarded_cents"?: number;
+          "code": string;
+          "created_at"?: string;
+          "credits_awarded"?: number;
+          "id"?: string;
+          "referred_id": string;
+          "referrer_id": string;
+          "rewarded_at"?: string | null;
+          "status"?: string;
+        };
+        Update: {
+          "cash_awarded_cents"?: number;
+          "code"?: string;
+          "created_at"?: string;
+          "credits_awarded"?: number;
+          "id"?: string;
+          "referred_id"?: string;
+          "referrer_id"?: string;
+          "rewarded_at"?: string | null;
+          "status"?: string;
+        };
+        Relationships: [];
+      };
+      "stripe_events": {
+        Row: {
+          "attempts": number;
+          "id": string;
+          "last_error": string | null;
+          "payload": NonNullable<Json>;
+          "processed_at": string | null;
+          "received_at": string;
+          "stripe_created_at": string;
+          "type": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "attempts"?: number;
+          "id": string;
+          "last_error"?: string | null;
+          "payload": NonNullable<Json>;
+          "processed_at"?: string | null;
+          "received_at"?: string;
+          "stripe_created_at": string;
+          "type": string;
+        };
+        Update: {
+          "attempts"?: number;
+          "id"?: string;
+          "last_error"?: string | null;
+          "payload"?: NonNullable<Json>;
+          "processed_at"?: string | null;
+          "received_at"?: string;
+          "stripe_created_at"?: string;
+          "type"?: string;
+        };
+        Relationships: [];
+      };
+      "subscriptions": {
+        Row: {
+          "cancel_at_period_end": boolean;
+          "canceled_at": string | null;
+          "created_at": string;
+          "current_period_end": string | null;
+          "current_period_start": string | null;
+          "id": string;
+          "plan_id": string | null;
+          "price_id": string | null;
+          "status": string;
+          "stripe_event_at": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "cancel_at_period_end"?: boolean;
+          "canceled_at"?: string | null;
+          "created_at"?: string;
+          "current_period_end"?: string | null;
+          "current_period_start"?: string | null;
+          "id": string;
+          "plan_id"?: string | null;
+          "price_id"?: string | null;
+          "status": string;
+          "stripe_event_at": string;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "cancel_at_period_end"?: boolean;
+          "canceled_at"?: string | null;
+          "created_at"?: string;
+          "current_period_end"?: string | null;
+          "current_period_start"?: string | null;
+          "id"?: string;
+          "plan_id"?: string | null;
+          "price_id"?: string | null;
+          "status"?: string;
+          "stripe_event_at"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "subscriptions_plan_id_fkey";
+            columns: ["plan_id"];
+            isOneToOne: false;
+            referencedRelation: "plans";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "usage_counters": {
+        Row: {
+          "feature_id": string;
+          "period_key": string;
+          "updated_at": string;
+          "used": number;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "feature_id": string;
+          "period_key": string;
+          "updated_at"?: string;
+          "used"?: number;
+          "user_id": string;
+        };
+        Update: {
+          "feature_id"?: string;
+          "period_key"?: string;
+          "updated_at"?: string;
+          "used"?: number;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+      "wallets": {
+        Row: {
+          "balance": number;
+          "expiring": number;
+          "next_due_at": string | null;
+          "reserved": number;
+          "updated_at": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "balance"?: number;
+          "expiring"?: number;
+          "next_due_at"?: string | null;
+          "reserved"?: number;
+          "updated_at"?: string;
+          "user_id": string;
+        };
+        Update: {
+          "balance"?: number;
+          "expiring"?: number;
+          "next_due_at"?: string | null;
+          "reserved"?: number;
+          "updated_at"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [];
+      };
+    };
+    Views: {
+      [_ in never]: never;
+    };
+    Functions: {
+      "admin_adjust_credits": {
+        Args: { "amount": number; "idempotency_key"?: string; "reason": string; "user_id": string };
+        Returns: Json;
+      };
+      "admin_decide_cashout": {
+        Args: { "approve": boolean; "cashout_id": string; "reason"?: string };
+        Returns: Json;
+      };
+      "admin_kpis": { Args: { "bucket"?: string; "from_date": string; "to_date": string }; Returns: Json };
+      "admin_search_users": {
+        Args: { "page"?: number; "page_size"?: number; "search"?: string };
+        Returns: {
+          "cash_available_cents": number;
+          "created_at": string;
+          "credits": number;
+          "display_name": string;
+          "email": string;
+          "id": string;
+          "last_active_at": string;
+          "plan_id": string;
+          "role": string;
+        }[];
+      };
+      "admin_set_plan": { Args: { "plan_id": string; "user_id": string }; Returns: Json };
+      "admin_set_role": { Args: { "role": string; "user_id": string }; Returns: Json };
+      "charge_credits": {
+        Args: { "feature": string; "idempotency_key"?: string; "quantity"?: number };
+        Returns: Database["public"]["CompositeTypes"]["credit_charge"];
+        SetofOptions: {
+          from: "*";
+          to: "credit_charge";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "check_feature": {
+        Args: { "feature": string; "quantity"?: number };
+        Returns: Database["public"]["CompositeTypes"]["feature_check"];
+        SetofOptions: {
+          from: "*";
+          to: "feature_check";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "credit_pack_price": {
+        Args: { "pack_id": string };
+        Returns: Database["public"]["CompositeTypes"]["pack_price"];
+        SetofOptions: {
+          from: "*";
+          to: "pack_price";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "get_wallet": {
+        Args: Record<PropertyKey, never>;
+        Returns: Database["public"]["CompositeTypes"]["wallet_summary"];
+        SetofOptions: {
+          from: "*";
+          to: "wallet_summary";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "list_conversations": {
+        Args: { "older_than"?: string; "page_size"?: number };
+        Returns: {
+          "created_at": string;
+          "id": string;
+          "last_message": string;
+          "last_message_at": string;
+          "last_message_role": string;
+          "message_count": number;
+          "persona": string;
+          "title": string;
+        }[];
+      };
+      "referral_stats": { Args: Record<PropertyKey, never>; Returns: Json };
+      "release_reservation": {
+        Args: { "reservation_id": string };
+        Returns: Database["public"]["CompositeTypes"]["reservation_release"];
+        SetofOptions: {
+          from: "*";
+          to: "reservation_release";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "request_cashout": { Args: { "amount_cents": number }; Returns: Json };
+      "reserve_credits": {
+        Args: { "feature": string; "idempotency_key"?: string; "max_credits"?: number; "quantity"?: number };
+        Returns: Database["public"]["CompositeTypes"]["reservation_hold"];
+        SetofOptions: {
+          from: "*";
+          to: "reservation_hold";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "service_role_apply_dispute": {
+        Args: { "p_amount": number; "p_dispute": string; "p_payment_intent": string };
+        Returns: string;
+      };
+      "service_role_apply_refund": {
+        Args: { "p_amount_refunded": number; "p_charge": string; "p_payment_intent": string };
+        Returns: string;
+      };
+      "service_role_claim_cashout": { Args: { "cashout_id": string }; Returns: Json };
+      "service_role_claim_stripe_event": {
+        Args: { "p_created": string; "p_id": string; "p_payload": Json; "p_type": string };
+        Returns: boolean;
+      };
+      "service_role_debit_credits": {
+        Args: {
+          "allow_partial"?: boolean;
+          "amount": number;
+          "idempotency_key"?: string;
+          "kind"?: string;
+          "reason"?: string;
+          "reference"?: string;
+          "user_id": string;
+        };
+        Returns: Database["public"]["CompositeTypes"]["credit_debit"];
+        SetofOptions: {
+          from: "*";
+          to: "credit_debit";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "service_role_forget_customer": { Args: { "customer_id": string }; Returns: undefined };
+      "service_role_grant_credits": {
+        Args: {
+          "amount": number;
+          "expires_at"?: string;
+          "idempotency_key"?: string;
+          "kind"?: string;
+          "reason"?: string;
+          "reference"?: string;
+          "user_id": string;
+        };
+        Returns: Database["public"]["CompositeTypes"]["credit_grant"];
+        SetofOptions: {
+          from: "*";
+          to: "credit_grant";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "service_role_record_chat_exchange": {
+        Args: {
+          "p_anon_hash": string;
+          "p_answer": string;
+          "p_completion_tokens": number;
+          "p_conversation": string;
+          "p_cost": number;
+          "p_model": string;
+          "p_new_conversation": boolean;
+          "p_persona": string;
+          "p_prompt_tokens": number;
+          "p_provider": string;
+          "p_question": string;
+          "p_reservation": string;
+          "p_status": string;
+          "p_title": string;
+          "p_user": string;
+        };
+        Returns: Json;
+      };
+      "service_role_record_credit_purchase": {
+        Args: {
+          "p_amount_cents": number;
+          "p_credits": number;
+          "p_currency": string;
+          "p_discount_percent": number;
+          "p_pack": string;
+          "p_payment_intent": string;
+          "p_session": string;
+          "p_user": string;
+        };
+        Returns: Json;
+      };
+      "service_role_record_payout": {
+        Args: {
+          "actor"?: string;
+          "attempt": number;
+          "cashout_id": string;
+          "failure"?: string;
+          "final"?: boolean;
+          "new_key"?: boolean;
+          "transfer_id": string;
+        };
+        Returns: Json;
+      };
+      "service_role_referral_first_payment": { Args: { "user_id": string }; Returns: string };
+      "service_role_refund_invoice": {
+        Args: { "p_dispute"?: string; "p_invoice": string; "p_total": number };
+        Returns: string;
+      };
+      "service_role_release_reservation": {
+        Args: { "reservation_id": string; "user_id": string };
+        Returns: Database["public"]["CompositeTypes"]["reservation_release"];
+        SetofOptions: {
+          from: "*";
+          to: "reservation_release";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "service_role_reserve_credits": {
+        Args: {
+          "feature": string;
+          "idempotency_key"?: string;
+          "max_credits"?: number;
+          "quantity"?: number;
+          "user_id": string;
+        };
+        Returns: Database["public"]["CompositeTypes"]["reservation_hold"];
+        SetofOptions: {
+          from: "*";
+          to: "reservation_hold";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "service_role_return_anon_chat": { Args: { "session_hash": string }; Returns: undefined };
+      "service_role_stripe_user": { Args: { "customer_id": string; "user_hint": string }; Returns: string };
+      "service_role_sync_config": { Args: { "catalog": Json }; Returns: Json };
+      "service_role_take_anon_chat": { Args: { "session_hash": string }; Returns: number };
+      "service_role_upsert_subscription": {
+        Args: {
+          "p_cancel_at_period_end": boolean;
+          "p_canceled_at": string;
+          "p_event_at": string;
+          "p_id": string;
+          "p_period_end": string;
+          "p_period_start": string;
+          "p_price_id": string;
+          "p_status": string;
+          "p_user": string;
+        };
+        Returns: boolean;
+      };
+      "settle_reservation": {
+        Args: { "actual": number; "reservation_id": string };
+        Returns: Database["public"]["CompositeTypes"]["reservation_settlement"];
+        SetofOptions: {
+          from: "*";
+          to: "reservation_settlement";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+    };
+    Enums: {
+      [_ in never]: never;
+    };
+    CompositeTypes: {
+      "credit_charge": {
+        "usage_id": number | null;
+        "feature": string | null;
+        "quantity": number | null;
+        "free_units": number | null;
+        "credits_charged": number | null;
+        "balance": number | null;
+        "replayed": boolean | null;
+      };
+      "credit_debit": {
+        "ledger_id": number | null;
+        "debited": number | null;
+        "balance": number | null;
+        "replayed": boolean | null;
+      };
+      "credit_grant": {
+        "ledger_id": number | null;
+        "amount": number | null;
+        "balance": number | null;
+        "replayed": boolean | null;
+      };
+      "feature_check": {
+        "allowed": boolean | null;
+        "reason": string | null;
+        "feature": string | null;
+        "plan": string | null;
+        "free_remaining": number | null;
+        "credit_cost": number | null;
+        "unit_credits": number | null;
+        "discount": number | null;
+        "unlimited": boolean | null;
+        "period": string | null;
+        "resets_at": string | null;
+        "balance": number | null;
+      };
+      "pack_price": {
+        "pack": string | null;
+        "credits": number | null;
+        "price_cents": number | null;
+        "discount_percent": number | null;
+        "final_cents": number | null;
+      };
+      "reservation_hold": {
+        "reservation_id": string | null;
+        "status": string | null;
+        "amount": number | null;
+        "free_units": number | null;
+        "balance": number | null;
+        "expires_at": string | null;
+        "replayed": boolean | null;
+      };
+      "reservation_release": {
+        "reservation_id": string | null;
+        "released": number | null;
+        "balance": number | null;
+        "replayed": boolean | null;
+      };
+      "reservation_settlement": {
+        "reservation_id": string | null;
+        "usage_id": number | null;
+        "credits_charged": number | null;
+        "refunded": number | null;
+        "balance": number | null;
+        "replayed": boolean | null;
+      };
+      "wallet_lot": {
+        "amount": number | null;
+        "expires_at": string | null;
+      };
+      "wallet_quota": {
+        "feature": string | null;
+        "unlimited": boolean | null;
+        "period": string | null;
+        "limit": number | null;
+        "overage": string | null;
+        "used": number | null;
+        "remaining": number | null;
+        "resets_at": string | null;
+      };
+      "wallet_summary": {
+        "balance": number | null;
+        "reserved": number | null;
+        "plan": string | null;
+        "discount": number | null;
+        "expiring": (Database["public"]["CompositeTypes"]["wallet_lot"])[] | null;
+        "quotas": (Database["public"]["CompositeTypes"]["wallet_quota"])[] | null;
+      };
+    };
+  };
+};
+
+type DatabaseWithoutInternals = Omit<Database, "__InternalSupabase">;
+
+type DefaultSchema = DatabaseWithoutInternals[Extract<keyof Database, "public">];
+
+export type Tables<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof (DefaultSchema["Tables"] & DefaultSchema["Views"])
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals;
+  } ? keyof (
+      & DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+      & DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Views"]
+    )
+    : never = never,
+> = DefaultSchemaTableNameOrOptions extends { schema: keyof DatabaseWithoutInternals } ? (
+    & DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    & DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Views"]
+  )[TableName] extends {
+    Row: infer R;
+  } ? R
+  : never
+  : DefaultSchemaTableNameOrOptions extends keyof (DefaultSchema["Tables"] & DefaultSchema["Views"])
+    ? (DefaultSchema["Tables"] & DefaultSchema["Views"])[DefaultSchemaTableNameOrOptions] extends {
+      Row: infer R;
+    } ? R
+    : never
+  : never;
+
+export type TablesInsert<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof DefaultSchema["Tables"]
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals;
+  } ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    : never = never,
+> = DefaultSchemaTableNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"][TableName] extends {
+    Insert: infer I;
+  } ? I
+  : never
+  : DefaultSchemaTableNameOrOptions extends keyof DefaultSchema["Tables"]
+    ? DefaultSchema["Tables"][DefaultSchemaTableNameOrOptions] extends {
+      Insert: infer I;
+    } ? I
+    : never
+  : never;
+
+export type TablesUpdate<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof DefaultSchema["Tables"]
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals;
+  } ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    : never = never,
+> = DefaultSchemaTableNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"][TableName] extends {
+    Update: infer U;
+  } ? U
+  : never
+  : DefaultSchemaTableNameOrOptions extends keyof DefaultSchema["Tables"]
+    ? DefaultSchema["Tables"][DefaultSchemaTableNameOrOptions] extends {
+      Update: infer U;
+    } ? U
+    : never
+  : never;
+
+export type Enums<
+  DefaultSchemaEnumNameOrOptions extends
+    | keyof DefaultSchema["Enums"]
+    | { schema: keyof DatabaseWithoutInternals },
+  EnumName extends DefaultSchemaEnumNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals;
+  } ? keyof DatabaseWithoutInternals[DefaultSchemaEnumNameOrOptions["schema"]]["Enums"]
+    : never = never,
+> = DefaultSchemaEnumNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[DefaultSchemaEnumNameOrOptions["schema"]]["Enums"][EnumName]
+  : DefaultSchemaEnumNameOrOptions extends keyof DefaultSchema["Enums"]
+    ? DefaultSchema["Enums"][DefaultSchemaEnumNameOrOptions]
+  : never;
+
+export type CompositeTypes<
+  PublicCompositeTypeNameOrOptions extends
+    | keyof DefaultSchema["CompositeTypes"]
+    | { schema: keyof DatabaseWithoutInternals },
+  CompositeTypeName extends PublicCompositeTypeNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals;
+  } ? keyof DatabaseWithoutInternals[PublicCompositeTypeNameOrOptions["schema"]]["CompositeTypes"]
+    : never = never,
+> = PublicCompositeTypeNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[PublicCompositeTypeNameOrOptions["schema"]]["CompositeTypes"][CompositeTypeName]
+  : PublicCompositeTypeNameOrOptions extends keyof DefaultSchema["CompositeTypes"]
+    ? DefaultSchema["CompositeTypes"][PublicCompositeTypeNameOrOptions]
+  : never;
+
+export const Constants = {
+  "public": {
+    Enums: {},
+  },
+} as const;
