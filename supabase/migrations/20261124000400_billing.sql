@@ -136,6 +136,22 @@ create table public.stripe_events (
 );
 comment on table public.stripe_events is 'Stripe webhook events, stored before they are applied.';
 create index stripe_events_unprocessed on public.stripe_events (received_at) where processed_at is null;
+-- Reconciliation's default start (the last event Stripe sent us) read off the index.
+create index stripe_events_stripe_created_at on public.stripe_events (stripe_created_at);
+
+-- Reconciliation runs (the stripe-reconcile function, npm run stripe:reconcile). A complete run (nothing failed
+-- but events, which stay stored for the next try) has applied what Stripe created up to its start, so the next
+-- one lists from there (less a margin). Internal.
+create table saasbase.stripe_reconciliations (
+  id bigint generated always as identity primary key,
+  since timestamptz,                        -- what Stripe created from then on was listed; null: everything
+  started_at timestamptz not null,
+  finished_at timestamptz not null default now(),
+  changes integer not null check (changes >= 0),
+  failures integer not null check (failures >= 0),
+  complete boolean not null
+);
+create index stripe_reconciliations_complete on saasbase.stripe_reconciliations (started_at) where complete;
 
 alter table public.products enable row level security;
 alter table public.prices enable row level security;

@@ -1,7 +1,11 @@
 // A local HTTP server answering the Stripe API routes SaaSbase uses, in Stripe's wire format (form-encoded
 // requests, JSON objects with `object`, list envelopes, error envelopes, idempotency keys), so the real
 // stripe SDK talks to it as to api.stripe.com. It runs in vitest's global setup; test files (other
-// processes) read what was asked of it from GET /_test/state and seed subscriptions with POST /_test/subscriptions.
+// processes) read what was asked of it from GET /_test/state and seed subscriptions with POST /_test/subscriptions,
+// or any listed object (events, checkout sessions, invoices, subscriptions, charges, refunds, disputes) with
+// POST /_test/put/<collection>. The list endpoints take Stripe's exact query parameters (anything else is
+// refused as Stripe refuses it), return newest first, page with starting_after / ending_before and has_more,
+// and filter `created` by gt/gte/lt/lte; events are listed only for their last 30 days, as Stripe keeps them.
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { freePort } from "../../src/local/functions.ts";
 
@@ -36,8 +40,14 @@ export interface StripeState {
   balance: number | null;
   /** Payments of invoices (which payment intent paid which invoice), as tests seed them. */
   invoicePayments: Obj[];
+  /** What tests put there for listing (POST /_test/put/<collection>). */
+  events: Map<string, Obj>;
+  invoices: Map<string, Obj>;
+  charges: Map<string, Obj>;
+  refunds: Map<string, Obj>;
+  disputes: Map<string, Obj>;
   idempotent: Map<string, { status: number; body: Obj; sent: string }>;
-  requests: { method: string; path: string }[];
+  requests: { method: string; path: string; query?: Obj }[];
 }
 
 let seq = 0;
@@ -56,6 +66,11 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
     transfers: new Map(),
     balance: null,
     invoicePayments: [],
+    events: new Map(),
+    invoices: new Map(),
+    charges: new Map(),
+    refunds: new Map(),
+    disputes: new Map(),
     idempotent: new Map(),
     requests: [],
   };
@@ -65,6 +80,75 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
     body: { error: { type: "invalid_request_error", code: "resource_missing", message: `No such ${what}: '${id}'`, param: "id" } },
   });
   const list = (data: Obj[], url: string) => ({ status: 200, body: { object: "list", data, has_more: false, url } });
+
+  const invalid = (message: string, param?: string) => ({
+    status: 400,
+    body: { error: { type: "invalid_request_error", message, ...(param ? { param } : {}) } },
+  });
+  /** `created` as Stripe takes it: a timestamp, or a range of gt / gte / lt / lte; a predicate or a refusal. */
+  function createdFilter(value: unknown): ((t: number) => boolean) | { status: number; body: Obj } {
+    if (value === undefined) return () => true;
+    const int = (v: unknown) => typeof v === "string" && /^\d+$/.test(v) ? Number(v) : undefined;
+    if (typeof value === "string") {
+      const at = int(value);
+      return at === undefined ? invalid(`Invalid integer: ${value}`, "created") : (t) => t === at;
+    }
+    const range = value as Obj;
+    const bounds: [string, (t: number, b: number) => boolean][] = [
+      ["gt", (t, b) => t > b], ["gte", (t, b) => t >= b], ["lt", (t, b) => t < b], ["lte", (t, b) => t <= b],
+    ];
+    for (const k of Object.keys(range)) {
+      if (!bounds.some(([b]) => b === k)) return invalid(`Received unknown parameter: created[${k}]`, `created[${k}]`);
+      if (int(range[k]) === undefined) return invalid(`Invalid integer: ${range[k]}`, `created[${k}]`);
+    }
+    return (t) => bounds.every(([k, test]) => range[k] === undefined || test(t, Number(range[k])));
+  }
+  /**
+   * A list endpoint as Stripe answers it: only the parameters it documents (`allowed`, plus the pagination ones
+   * and expand), newest first (ties: the later stored first), `starting_after` / `ending_before` an id of the
+   * list, `limit` 1 to 100 (default 10), `has_more`. `match` applies the endpoint's own filters.
+   */
+  function listOf(url: string, all: Obj[], query: Obj, allowed: string[], match: (x: Obj) => boolean = () => true) {
+    const known = new Set([...allowed, "created", "ending_before", "starting_after", "limit", "expand"]);
+    for (const k of Object.keys(query)) if (!known.has(k)) return invalid(`Received unknown parameter: ${k}`, k);
+    if (query.starting_after && query.ending_before) {
+      return invalid("You may only specify one of these parameters: ending_before, starting_after.");
+    }
+    const limit = query.limit === undefined ? 10 : Number(query.limit);
+    if (!Number.isInteger(limit) || String(query.limit ?? 10) !== String(limit)) return invalid(`Invalid integer: ${query.limit}`, "limit");
+    if (limit < 1 || limit > 100) return invalid("This value must be greater than or equal to 1 and less than or equal to 100.", "limit");
+    const created = createdFilter(query.created);
+    if (typeof created !== "function") return created;
+    const ordered = all.map((x, i) => ({ x, i })).sort((a, b) => ((b.x.created ?? 0) - (a.x.created ?? 0)) || (b.i - a.i)).map((e) => e.x)
+      .filter((x) => created(x.created ?? 0) && match(x));
+    let page: Obj[];
+    let hasMore: boolean;
+    const cursor = query.starting_after ?? query.ending_before;
+    if (cursor !== undefined) {
+      const at = ordered.findIndex((x) => x.id === cursor);
+      if (at < 0) {
+        const param = query.starting_after !== undefined ? "starting_after" : "ending_before";
+        return { status: 404, body: { error: { type: "invalid_request_error", code: "resource_missing", param,
+          message: `No such object: '${cursor}'` } } };
+      }
+      if (query.starting_after !== undefined) {
+        page = ordered.slice(at + 1, at + 1 + limit);
+        hasMore = ordered.length > at + 1 + limit;
+      } else {
+        page = ordered.slice(Math.max(0, at - limit), at);
+        hasMore = at - limit > 0;
+      }
+    } else {
+      page = ordered.slice(0, limit);
+      hasMore = ordered.length > limit;
+    }
+    return { status: 200, body: { object: "list", url, has_more: hasMore, data: page } };
+  }
+  const is = (value: unknown, wanted: unknown) => wanted === undefined || value === wanted;
+  const idOf = (v: unknown) => (v && typeof v === "object" ? (v as Obj).id : v);
+  /** Stripe keeps events for 30 days: older ones are neither listed nor retrieved. */
+  const EVENT_DAYS = 30;
+  const liveEvents = () => [...state.events.values()].filter((e) => e.created >= now() - EVENT_DAYS * 86_400);
 
   function route(method: string, path: string, query: Obj, body: Obj): { status: number; body: Obj } {
     let m: RegExpExecArray | null;
@@ -89,10 +173,11 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
       return { status: 200, body: s };
     }
     if (method === "GET" && path === "/v1/checkout/sessions") {
-      const data = [...state.sessions.values()].filter((x) =>
-        (!query.customer || x.customer === query.customer) && (!query.status || x.status === query.status)
-      ).reverse().slice(0, Number(query.limit ?? 10));
-      return { status: 200, body: { object: "list", url: "/v1/checkout/sessions", has_more: false, data } };
+      return listOf("/v1/checkout/sessions", [...state.sessions.values()], query,
+        ["customer", "customer_details", "payment_intent", "payment_link", "status", "subscription"],
+        (x) => is(x.customer, query.customer) && is(x.status, query.status) && is(idOf(x.payment_intent), query.payment_intent) &&
+          is(idOf(x.subscription), query.subscription) && is(x.payment_link, query.payment_link) &&
+          is(x.customer_details?.email, query.customer_details?.email));
     }
     if (method === "POST" && (m = /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/.exec(path))) {
       const x = state.sessions.get(m[1]);
@@ -190,6 +275,46 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
         .reverse().slice(0, Number(query.limit ?? 10));
       return { status: 200, body: { object: "list", url: "/v1/transfers", has_more: false, data } };
     }
+    if (method === "GET" && path === "/v1/events") {
+      // `type` may end in a wildcard (invoice.*); `types` is a list of up to 20 exact types.
+      const types: string[] | undefined = query.types;
+      if (types && (!Array.isArray(types) || types.length > 20)) return invalid("Invalid array", "types");
+      if (types && query.type) return invalid("You may only specify one of these parameters: type, types.");
+      const type = (t: string) => !query.type || (query.type.endsWith("*") ? t.startsWith(query.type.slice(0, -1)) : t === query.type);
+      return listOf("/v1/events", liveEvents(), query, ["delivery_success", "type", "types"],
+        (e) => type(e.type) && (!types || types.includes(e.type)));
+    }
+    if (method === "GET" && (m = /^\/v1\/events\/([^/]+)$/.exec(path))) {
+      const e = liveEvents().find((x) => x.id === m![1]);
+      return e ? { status: 200, body: e } : notFound("event", m[1]);
+    }
+    if (method === "GET" && path === "/v1/invoices") {
+      return listOf("/v1/invoices", [...state.invoices.values()], query,
+        ["collection_method", "customer", "due_date", "status", "subscription"],
+        (x) => is(idOf(x.customer), query.customer) && is(x.status, query.status) && is(x.collection_method, query.collection_method) &&
+          is(idOf(x.parent?.subscription_details?.subscription ?? x.subscription), query.subscription));
+    }
+    if (method === "GET" && path === "/v1/subscriptions") {
+      // No status: every subscription not canceled; `all`: every one; `ended`: canceled or incomplete_expired.
+      const status = (s: string) => query.status === "all" ||
+        (query.status === undefined ? s !== "canceled" : query.status === "ended" ? ["canceled", "incomplete_expired"].includes(s) : s === query.status);
+      return listOf("/v1/subscriptions", [...state.subscriptions.values()], query,
+        ["automatic_tax", "collection_method", "current_period_end", "current_period_start", "customer", "price", "status", "test_clock"],
+        (x) => status(x.status) && is(idOf(x.customer), query.customer) &&
+          (query.price === undefined || (x.items?.data ?? []).some((i: Obj) => idOf(i.price) === query.price)));
+    }
+    if (method === "GET" && (m = /^\/v1\/charges\/([^/]+)$/.exec(path))) {
+      const c = state.charges.get(m[1]);
+      return c ? { status: 200, body: c } : notFound("charge", m[1]);
+    }
+    if (method === "GET" && path === "/v1/refunds") {
+      return listOf("/v1/refunds", [...state.refunds.values()], query, ["charge", "payment_intent"],
+        (x) => is(idOf(x.charge), query.charge) && is(idOf(x.payment_intent), query.payment_intent));
+    }
+    if (method === "GET" && path === "/v1/disputes") {
+      return listOf("/v1/disputes", [...state.disputes.values()], query, ["charge", "payment_intent"],
+        (x) => is(idOf(x.charge), query.charge) && is(idOf(x.payment_intent), query.payment_intent));
+    }
     if (method === "GET" && (m = /^\/v1\/subscriptions\/([^/]+)$/.exec(path))) {
       const s = state.subscriptions.get(m[1]);
       return s ? { status: 200, body: s } : notFound("subscription", m[1]);
@@ -222,6 +347,12 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
         state.invoicePayments.push({ id: newId("inpay"), object: "invoice_payment", invoice: p.invoice, amount_paid: p.amount_paid,
           is_default: true, status: "paid", payment: { type: "payment_intent", payment_intent: p.payment_intent } });
       }
+      // Stores objects as Stripe has them, for listing: POST /_test/put/<collection> with one object or an array.
+      const put = /^\/_test\/put\/(events|sessions|subscriptions|invoices|charges|refunds|disputes)$/.exec(url.pathname);
+      if (req.method === "POST" && put) {
+        const sent = JSON.parse(await read(req));
+        for (const o of Array.isArray(sent) ? sent : [sent]) (state[put[1] as keyof StripeState] as Map<string, Obj>).set(o.id, o);
+      }
       // Sets the platform's available balance ({ available: cents }, or null for no limit).
       if (req.method === "POST" && url.pathname === "/_test/balance") {
         state.balance = JSON.parse(await read(req)).available;
@@ -233,7 +364,8 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
       return res.end(JSON.stringify(snapshot));
     }
     const body = parseStripeForm(await read(req));
-    state.requests.push({ method: req.method ?? "GET", path: url.pathname });
+    const query = parseStripeForm(url.search.slice(1));
+    state.requests.push({ method: req.method ?? "GET", path: url.pathname, ...(url.search ? { query } : {}) });
     const key = req.headers["idempotency-key"];
     const replayKey = typeof key === "string" ? `${req.method} ${url.pathname} ${key}` : undefined;
     // As Stripe: a key replays its first answer, for the same parameters only.
@@ -242,7 +374,7 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
     const answer = first && first.sent !== sent
       ? { status: 400, body: { error: { type: "idempotency_error",
         message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.` } } }
-      : first ?? route(req.method ?? "GET", url.pathname, parseStripeForm(url.search.slice(1)), body);
+      : first ?? route(req.method ?? "GET", url.pathname, query, body);
     if (replayKey && !first && answer.status < 500) state.idempotent.set(replayKey, { ...answer, sent });
     res.writeHead(answer.status, { "content-type": "application/json", "request-id": newId("req") });
     res.end(JSON.stringify(answer.body));

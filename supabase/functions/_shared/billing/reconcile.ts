@@ -1,0 +1,293 @@
+// Reconciliation with Stripe: what Stripe has on record since a given time, compared with our mirror, and
+// whatever is missing applied through the webhook's own table of effects (stripe-events.ts): the same SQL, the
+// same idempotency, so a run changes nothing the webhook already did and a second run changes nothing at all.
+// It covers webhooks lost while the endpoint was down, events past Stripe's 3-day retry window, and a new
+// deployment's backfill.
+//
+// Two passes, oldest first within each:
+//   1. Stripe's events (only the types we act on; Stripe keeps them 30 days): each one not stored, or stored
+//      but not applied (a failed attempt), is stored and applied exactly as a delivery would be (processEvent);
+//      then the stored events still unapplied from before the window.
+//   2. The objects themselves, for what is older than Stripe's events or had no event we got: paid checkout
+//      sessions, subscriptions (those created since, plus every live one and every one we have as live: a
+//      subscription changes long after it is created), paid and failed invoices, refunds (through their
+//      charge) and chargebacks. Each is compared with our mirror, and one that is missing there is applied
+//      as the event that reports it would be, without storing an event Stripe never sent. A subscription's
+//      state is Stripe's as of the run's start: applied as an event of that moment, it loses to any newer one.
+// Objects are found by when Stripe created them: a later change (a renewal's invoice paid days after it was
+// created) is Stripe's event's to report, which pass 1 finds for 30 days.
+//
+// Node-safe like stripe-events.ts: the edge function and `npm run stripe:reconcile` hand in the pool and the
+// Stripe client.
+import type { Stripe } from "../stripe-client.ts";
+import {
+  EVENT_TYPES,
+  type EventContext,
+  eventShape,
+  eventTypeOf,
+  type FromStripe,
+  type Outcome,
+  processEvent,
+  type Sql,
+} from "./stripe-events.ts";
+import { num, str } from "./stripe-objects.ts";
+
+/** Where a change came from: one of Stripe's events, an event we stored that was not applied yet, or an object
+ * listed at Stripe. */
+export type Source =
+  | "event"
+  | "stored_event"
+  | "checkout_session"
+  | "subscription"
+  | "invoice"
+  | "charge"
+  | "dispute";
+
+export interface Change {
+  source: Source;
+  /** The event's id, or the object's. */
+  id: string;
+  /** The event type it was applied as. */
+  type: string;
+  outcome: Outcome;
+}
+
+export interface Failure {
+  source: Source;
+  id: string;
+  type: string;
+  error: string;
+}
+
+export interface ReconcileReport {
+  /** What Stripe created from then on was listed (ISO); null: everything it lists. */
+  since: string | null;
+  /** When listing began: the moment the mirror is reconciled to. */
+  started_at: string;
+  /** How many of each were listed (or, for stored events, read). */
+  listed: Record<Source, number>;
+  /** What was missing and is applied now, oldest first in each pass. */
+  changes: Change[];
+  /** Missing, and applied without effect: for nobody we know, not ours, older than what we have, or (an event
+   * whose record was lost) its effect there already. */
+  unmatched: Change[];
+  /** Could not be applied (the error); an event among them stays stored for the next run or delivery. */
+  failures: Failure[];
+  /** Nothing failed but events, which stay stored and are tried again by every run: the next run's default
+   * start may move past this one's. */
+  complete: boolean;
+  /** Subscriptions we have as live that Stripe does not know (another Stripe account's, or test data). */
+  unknown_at_stripe: string[];
+}
+
+export interface ReconcileOptions {
+  /** Unix seconds: reconcile what Stripe created from then on; null: everything; undefined: the default, from
+   * the last complete run, else the last event stored, less `marginSeconds`. */
+  since?: number | null;
+  marginSeconds?: number;
+  /** Called with each change as it is applied (the CLI prints them). */
+  onChange?: (change: Change) => void;
+}
+
+/** Stripe's events may reach its list, and its clock ours, a little out of step: a run looks back this much
+ * past the point it starts from. */
+export const DEFAULT_MARGIN_SECONDS = 3600;
+
+/** Statuses a subscription entitles its user in, or may still come to (see saasbase.refresh_plan). */
+const LIVE = ["active", "trialing", "past_due", "incomplete", "unpaid", "paused"];
+
+/** Disputes whose money Stripe has withdrawn and not given back: not inquiries (warning_*), not won. */
+const FUNDS_WITHDRAWN = new Set(["needs_response", "under_review", "lost"]);
+
+/** The default start: the last complete run covered Stripe up to its start; without one, the last event stored
+ * (webhooks arrived until then); without either, everything (a new deployment's backfill). */
+export async function defaultSince(sql: Sql, marginSeconds = DEFAULT_MARGIN_SECONDS): Promise<number | null> {
+  const [{ at }] = await sql`select extract(epoch from coalesce(
+      (select max(r.started_at) from saasbase.stripe_reconciliations r where r.complete),
+      (select max(e.stripe_created_at) from public.stripe_events e)))::bigint as at`;
+  return at === null ? null : Math.max(0, Number(at) - marginSeconds);
+}
+
+/** An event made from an object Stripe lists, to apply as the event reporting it would be; never stored. */
+const asEvent = (type: string, object: { id: string }, created: number) =>
+  ({ id: `reconcile_${object.id}`, object: "event", type, created, data: { object } }) as unknown as Stripe.Event;
+
+export async function reconcile(ctx: EventContext, options: ReconcileOptions = {}): Promise<ReconcileReport> {
+  const { sql } = ctx;
+  const stripe = ctx.stripe();
+  const startedAt = Math.floor(Date.now() / 1000);
+  const since = options.since !== undefined
+    ? options.since
+    : await defaultSince(sql, options.marginSeconds ?? DEFAULT_MARGIN_SECONDS);
+  const created = since === null ? undefined : { gte: since };
+  const report: ReconcileReport = {
+    since: since === null ? null : new Date(since * 1000).toISOString(),
+    started_at: new Date(startedAt * 1000).toISOString(),
+    listed: { event: 0, stored_event: 0, checkout_session: 0, subscription: 0, invoice: 0, charge: 0, dispute: 0 },
+    changes: [],
+    unmatched: [],
+    failures: [],
+    complete: true,
+    unknown_at_stripe: [],
+  };
+  const record = (source: Source, id: string, type: string, outcome: Outcome) => {
+    const change = { source, id, type, outcome };
+    if (outcome === "applied" || outcome === "held") {
+      report.changes.push(change);
+      options.onChange?.(change);
+    } else {
+      report.unmatched.push(change);
+    }
+  };
+  const fail = (source: Source, id: string, type: string, err: unknown) => {
+    report.failures.push({ source, id, type, error: (err instanceof Error ? err.message : String(err)).slice(0, 500) });
+    // An event that failed is stored for the next try (processEvent keeps it); an object is not kept anywhere.
+    if (source !== "event" && source !== "stored_event") report.complete = false;
+  };
+
+  // 1. Events, oldest first (Stripe lists newest first).
+  const events: Stripe.Event[] = [];
+  for await (const e of stripe.events.list({ created, types: Object.keys(EVENT_TYPES), limit: 100 })) events.push(e);
+  report.listed.event = events.length;
+  events.reverse().sort((a, b) => a.created - b.created);
+  const done = new Set(
+    (await sql`select id from public.stripe_events where id = any(${events.map((e) => e.id)}) and processed_at is not null`)
+      .map((r) => r.id as string),
+  );
+  const storeEvent = async (source: Source, event: Stripe.Event) => {
+    if (!eventShape.safeParse(event).success) return fail(source, String(event.id), String(event.type), "not a storable event");
+    try {
+      record(source, event.id, event.type, await processEvent(ctx, event));
+    } catch (err) {
+      fail(source, event.id, event.type, err);
+    }
+  };
+  for (const event of events) if (!done.has(event.id)) await storeEvent("event", event);
+  // Stored from a delivery whose application failed, and not listed now (older than the window): applied from
+  // the stored payload, as Stripe's next redelivery would be.
+  const listedIds = events.map((e) => e.id);
+  const stored = await sql`select payload from public.stripe_events
+    where processed_at is null and not (id = any(${listedIds})) order by stripe_created_at, received_at`;
+  report.listed.stored_event = stored.length;
+  for (const { payload } of stored) await storeEvent("stored_event", payload as Stripe.Event);
+
+  // 2. Objects. Each applied as its event, unless our mirror has it already.
+  const applyObject = async (source: Source, event: Stripe.Event, mirrored: (fetched: FromStripe) => Promise<boolean>) => {
+    try {
+      const type = eventTypeOf(event.type);
+      const statement = type.statement?.(sql, event);
+      if (statement) {
+        if (await mirrored({})) return;
+        const [{ outcome }] = await sql`select ${statement} as outcome`;
+        return record(source, str(event.data.object, "id")!, event.type, outcome);
+      }
+      const fetched = (await type.prefetch?.(event, ctx)) ?? {};
+      if (await mirrored(fetched)) return;
+      const outcome = await sql.begin((tx) => type.apply(tx, event, fetched)) as Outcome;
+      record(source, str(event.data.object, "id")!, event.type, outcome);
+    } catch (err) {
+      fail(source, str(event.data.object, "id") ?? "", event.type, err);
+    }
+  };
+  const exists = async (query: PromiseLike<readonly unknown[]>) => (await query).length > 0;
+
+  for await (const session of stripe.checkout.sessions.list({ created, status: "complete", limit: 100 })) {
+    report.listed.checkout_session++;
+    if (session.payment_status !== "paid" && session.mode !== "subscription") continue;
+    const subscription = str(session, "subscription");
+    await applyObject("checkout_session", asEvent("checkout.session.completed", session, session.created), () =>
+      session.mode === "subscription"
+        ? (subscription ? exists(sql`select 1 from public.subscriptions where id = ${subscription}`) : Promise.resolve(true))
+        : exists(sql`select 1 from public.purchases where checkout_session_id = ${session.id}`));
+  }
+
+  const seen = new Set<string>();
+  const subscriptionState = async (sub: Stripe.Subscription) => {
+    seen.add(sub.id);
+    report.listed.subscription++;
+    await applyObject("subscription", asEvent("customer.subscription.updated", sub, startedAt), async () => {
+      const item = sub.items?.data?.[0];
+      const [row] = await sql`select status, price_id, cancel_at_period_end,
+          extract(epoch from current_period_start)::bigint as period_start,
+          extract(epoch from current_period_end)::bigint as period_end,
+          extract(epoch from canceled_at)::bigint as canceled_at
+        from public.subscriptions where id = ${sub.id}`;
+      const same = (a: unknown, b: unknown) => (a === null || a === undefined ? null : Number(a)) === (b ?? null);
+      return !!row && row.status === sub.status && row.price_id === (str(item, "price") ?? null) &&
+        row.cancel_at_period_end === Boolean(sub.cancel_at_period_end) &&
+        same(row.period_start, num(sub, "current_period_start") ?? num(item, "current_period_start")) &&
+        same(row.period_end, num(sub, "current_period_end") ?? num(item, "current_period_end")) &&
+        same(row.canceled_at, num(sub, "canceled_at"));
+    });
+  };
+  for await (const sub of stripe.subscriptions.list({ created, status: "all", limit: 100 })) await subscriptionState(sub);
+  if (since !== null) {
+    // A subscription changes long after it is created: every live one at Stripe, and every one live here.
+    for await (const sub of stripe.subscriptions.list({ limit: 100 })) if (!seen.has(sub.id)) await subscriptionState(sub);
+    const ours = await sql`select id from public.subscriptions where status = any(${LIVE}) and not (id = any(${[...seen]}))
+      order by id`;
+    for (const { id } of ours) {
+      try {
+        await subscriptionState(await stripe.subscriptions.retrieve(id));
+      } catch (err) {
+        if ((err as { code?: string }).code === "resource_missing") report.unknown_at_stripe.push(id);
+        else fail("subscription", id, "customer.subscription.updated", err);
+      }
+    }
+  }
+
+  for (const status of ["paid", "open"] as const) {
+    for await (const invoice of stripe.invoices.list({ created, status, limit: 100 })) {
+      report.listed.invoice++;
+      const id = invoice.id!;
+      if (status === "paid") {
+        await applyObject("invoice", asEvent("invoice.paid", invoice, num(invoice, "status_transitions.paid_at") ?? invoice.created),
+          () => exists(sql`select 1 from public.invoices where id = ${id} and status = 'paid'`));
+      } else if ((invoice.attempt_count ?? 0) > 0) {
+        // Open after a failed attempt: what invoice.payment_failed records (and its one email).
+        await applyObject("invoice", asEvent("invoice.payment_failed", invoice, invoice.created),
+          () => exists(sql`select 1 from public.invoices where id = ${id}`));
+      }
+    }
+  }
+
+  // Refunds, through their charge: charge.refunded reports a charge's total refunded.
+  const charges = new Set<string>();
+  for await (const refund of stripe.refunds.list({ created, limit: 100 })) {
+    const charge = str(refund, "charge");
+    if (charge) charges.add(charge);
+  }
+  for (const id of charges) {
+    report.listed.charge++;
+    let charge: Stripe.Charge;
+    try {
+      charge = await stripe.charges.retrieve(id);
+    } catch (err) {
+      fail("charge", id, "charge.refunded", err);
+      continue;
+    }
+    const refunded = charge.amount_refunded ?? 0;
+    const pi = str(charge, "payment_intent") ?? null;
+    if (refunded <= 0) continue; // its refunds failed or were canceled
+    await applyObject("charge", asEvent("charge.refunded", charge, charge.created), (fetched) =>
+      fetched.invoiceId
+        ? exists(sql`select 1 from public.invoices where id = ${fetched.invoiceId}
+            and refunded_cents >= least(${refunded}, amount_paid)`)
+        : exists(sql`select 1 from public.purchases where payment_intent_id = ${pi}
+              and refunded_cents >= least(${refunded}, amount_cents)
+            union all select 1 from saasbase.early_refunds where payment_intent_id = ${pi} and amount_refunded >= ${refunded}`));
+  }
+
+  for await (const dispute of stripe.disputes.list({ created, limit: 100 })) {
+    report.listed.dispute++;
+    if (!FUNDS_WITHDRAWN.has(dispute.status)) continue;
+    await applyObject("dispute", asEvent("charge.dispute.funds_withdrawn", dispute, dispute.created),
+      () => exists(sql`select 1 from saasbase.disputes where dispute_id = ${dispute.id}`));
+  }
+
+  // A complete run covers Stripe up to its start: the next one's default starts there.
+  await sql`insert into saasbase.stripe_reconciliations (since, started_at, changes, failures, complete)
+    values (${since === null ? null : new Date(since * 1000)}, to_timestamp(${startedAt}), ${report.changes.length},
+      ${report.failures.length}, ${report.complete})`;
+  return report;
+}

@@ -1,0 +1,38 @@
+// POST /stripe-reconcile { since?, margin_seconds? } (admins or the service role; pg_cron calls it with the
+// service key): reconciles our mirror with what Stripe has on record (_shared/billing/reconcile.ts) and answers
+// the report: what was listed, what was missing and is applied now, what could not be.
+//   since: Unix seconds or an ISO time; null for everything (a backfill: mind the function's time limit, the
+//          CLI `npm run stripe:reconcile` has none); left out, from the last run that failed nothing, else the
+//          last event stored, less margin_seconds (default an hour).
+import { z } from "zod";
+import { requireAdmin } from "../_shared/admin.ts";
+import { reconcile } from "../_shared/billing/reconcile.ts";
+import { asCaller, db } from "../_shared/db.ts";
+import { ForbiddenError, MethodNotAllowedError } from "../_shared/errors.ts";
+import { json, withHttp } from "../_shared/http.ts";
+import { queryTime, readJson } from "../_shared/request.ts";
+import { stripe } from "../_shared/stripe.ts";
+
+const seconds = (v: number | string) => (typeof v === "number" ? v : Math.floor(Date.parse(v) / 1000));
+
+const body = z.strictObject({
+  since: z.union([z.number().int().min(0), queryTime]).nullable().optional()
+    .refine((v) => v === null || v === undefined || seconds(v) <= Date.now() / 1000 + 60, "not in the future"),
+  margin_seconds: z.number().int().min(0).max(30 * 86_400).optional(),
+});
+
+export const handler = withHttp(async (req) => {
+  if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
+  const caller = await requireAdmin(req);
+  if (caller.role === "authenticated") {
+    // The token's claim is as of its signing: the account's role now decides (a demoted admin's token is not).
+    const [{ admin }] = await asCaller(caller, (tx) => tx`select saasbase.is_admin() as admin`);
+    if (!admin) throw new ForbiddenError("Admins only", "admin_only");
+  }
+  const input = await readJson(req, body);
+  const report = await reconcile({ sql: db(), stripe }, {
+    since: input.since === undefined || input.since === null ? input.since : seconds(input.since),
+    marginSeconds: input.margin_seconds,
+  });
+  return json(report);
+});

@@ -1,0 +1,394 @@
+// Stripe reconciliation end to end: the stripe-reconcile function (and `npm run stripe:reconcile`) with the real
+// stripe SDK against the local Stripe server, which lists what a test put there as Stripe lists it. Each
+// scenario is one user's billing history at Stripe (credit packs, a refund, a chargeback, a subscription and
+// its invoices, one refunded, one failed): delivered through the webhook to one user, lost (never delivered)
+// for its twin, and the twin's state after reconciling must be the same, row for row.
+import { execFile } from "node:child_process";
+import Stripe from "stripe";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { syncStripeCatalog } from "../src/billing/stripe-sync.ts";
+import { planLookupKey, stripeCatalog } from "../supabase/functions/_shared/billing-catalog.ts";
+import { config } from "../supabase/functions/_shared/config.ts";
+import { createStripe } from "../supabase/functions/_shared/stripe-client.ts";
+import { callFunction, connectDb, createUser, setBalance, stack, TEST_FUNCTION_ENV } from "./support/stack.ts";
+
+const sql = connectDb();
+const signer = new Stripe("sk_test_signer");
+const now = () => Math.floor(Date.now() / 1000);
+const DAY = 86_400;
+let plusPrice: string;
+
+type Obj = Record<string, any>;
+interface Scenario {
+  tag: string;
+  user: { id: string; token: string };
+  /** Stripe's objects, by collection of the local server. */
+  objects: Record<"sessions" | "subscriptions" | "invoices" | "charges" | "refunds" | "disputes", Obj[]>;
+  invoicePayments: Obj[];
+  /** The events Stripe sent, oldest first. */
+  events: Obj[];
+}
+
+/** One user's billing history at Stripe from time `t` on; every id carries `tag`. */
+async function scenario(t: number): Promise<Scenario> {
+  const tag = `r${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;
+  const user = await createUser(sql, `${tag}@test.local`);
+  await setBalance(sql, user.id, 0);
+  const customer = `cus_${tag}`;
+  const metadata = { user_id: user.id };
+  const pack = (n: number, credits: number, at: number) => ({
+    id: `cs_${tag}_${n}`, object: "checkout.session", mode: "payment", status: "complete", payment_status: "paid", customer,
+    client_reference_id: user.id, amount_total: credits, currency: "usd", payment_intent: `pi_${tag}_${n}`, created: at,
+    metadata: { ...metadata, kind: "credits", credits: String(credits), discount_percent: "0", pack_id: "credits_500" },
+  });
+  const session1 = pack(1, 1000, t);
+  const session2 = pack(2, 500, t + 2);
+  const charge1 = { id: `ch_${tag}_1`, object: "charge", payment_intent: session1.payment_intent, amount: 1000, amount_refunded: 300,
+    refunded: false, created: t };
+  const refund1 = { id: `re_${tag}_1`, object: "refund", charge: charge1.id, payment_intent: charge1.payment_intent, amount: 300,
+    status: "succeeded", created: t + 1 };
+  const charge2 = { id: `ch_${tag}_2`, object: "charge", payment_intent: session2.payment_intent, amount: 500, amount_refunded: 0,
+    created: t + 2 };
+  const dispute = { id: `dp_${tag}`, object: "dispute", charge: charge2.id, payment_intent: session2.payment_intent, amount: 200,
+    currency: "usd", status: "lost", reason: "fraudulent", created: t + 3 };
+  // The subscription's period is the same in every scenario, so twins created at different times compare equal.
+  const period = 1_790_000_000;
+  const subscription = { id: `sub_${tag}`, object: "subscription", status: "active", customer, metadata, created: t + 4,
+    cancel_at_period_end: false, canceled_at: null,
+    items: { object: "list", data: [{ id: `si_${tag}`, price: { id: plusPrice }, current_period_start: period,
+      current_period_end: period + 30 * DAY }] } };
+  const session3 = { id: `cs_${tag}_3`, object: "checkout.session", mode: "subscription", status: "complete", payment_status: "paid",
+    customer, subscription: subscription.id, client_reference_id: user.id, metadata, created: t + 4 };
+  const invoiceOf = (n: number, status: string, extra: Obj) => ({
+    id: `in_${tag}_${n}`, object: "invoice", customer, status, currency: "usd", billing_reason: "subscription_create",
+    parent: { type: "subscription_details", subscription_details: { subscription: subscription.id } },
+    lines: { object: "list", data: [{ id: `il_${tag}_${n}`, period: { start: period, end: period + 30 * DAY },
+      pricing: { type: "price_details", price_details: { price: plusPrice } } }] },
+    ...extra,
+  });
+  const invoice1 = invoiceOf(1, "paid", { amount_paid: 1900, amount_due: 1900, created: t + 5, status_transitions: { paid_at: t + 5 } });
+  const invoiceCharge = { id: `ch_${tag}_in`, object: "charge", payment_intent: `pi_${tag}_in`, amount: 1900, amount_refunded: 950,
+    created: t + 5 };
+  const invoiceRefund = { id: `re_${tag}_in`, object: "refund", charge: invoiceCharge.id, payment_intent: invoiceCharge.payment_intent,
+    amount: 950, status: "succeeded", created: t + 6 };
+  const invoice2 = invoiceOf(2, "open", { billing_reason: "subscription_cycle", amount_paid: 0, amount_due: 1900, attempt_count: 1,
+    created: t + 7, hosted_invoice_url: `https://invoice.stripe.test/${tag}` });
+  let n = 0;
+  const event = (type: string, object: Obj, created: number) =>
+    ({ id: `evt_${tag}_${++n}`, object: "event", type, created, api_version: "2026-10-28.endive", livemode: false, data: { object } });
+  return {
+    tag,
+    user,
+    objects: {
+      sessions: [session1, session2, session3],
+      subscriptions: [subscription],
+      invoices: [invoice1, invoice2],
+      charges: [charge1, charge2, invoiceCharge],
+      refunds: [refund1, invoiceRefund],
+      disputes: [dispute],
+    },
+    invoicePayments: [{ invoice: invoice1.id, payment_intent: invoiceCharge.payment_intent, amount_paid: 1900 }],
+    events: [
+      event("checkout.session.completed", session1, t),
+      event("charge.refunded", charge1, t + 1),
+      event("checkout.session.completed", session2, t + 2),
+      event("charge.dispute.funds_withdrawn", dispute, t + 3),
+      event("checkout.session.completed", session3, t + 4),
+      event("customer.subscription.created", subscription, t + 4),
+      event("invoice.paid", invoice1, t + 5),
+      event("charge.refunded", invoiceCharge, t + 6),
+      event("invoice.payment_failed", invoice2, t + 7),
+    ],
+  };
+}
+
+/** Puts a scenario's objects and events at the local Stripe: what Stripe has on record. */
+async function atStripe(s: Scenario) {
+  const put = (collection: string, body: unknown) =>
+    fetch(`${stack().stripeUrl}/_test/put/${collection}`, { method: "POST", body: JSON.stringify(body) });
+  for (const [collection, objects] of Object.entries(s.objects)) await put(collection, objects);
+  await put("events", s.events);
+  for (const p of s.invoicePayments) {
+    await fetch(`${stack().stripeUrl}/_test/invoice_payments`, { method: "POST", body: JSON.stringify(p) });
+  }
+}
+
+async function deliver(evt: Obj) {
+  const payload = JSON.stringify(evt);
+  const signature = await signer.webhooks.generateTestHeaderStringAsync({ payload, secret: TEST_FUNCTION_ENV.STRIPE_WEBHOOK_SECRET });
+  const res = await callFunction("stripe-webhook", {
+    method: "POST", headers: { "content-type": "application/json", "stripe-signature": signature }, body: payload,
+  });
+  expect(res.status).toBe(200);
+}
+
+const reconcileCall = (body: unknown, token = stack().serviceRoleKey) =>
+  callFunction("stripe-reconcile", { method: "POST", token, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+async function reconcile(body: unknown) {
+  const res = await reconcileCall(body);
+  const report = await res.json();
+  expect(res.status, JSON.stringify(report)).toBe(200);
+  return report;
+}
+
+/** Everything billing wrote for a scenario's user, as text with the scenario's tag and every uuid (the user's,
+ * the purchases') made neutral, so that twins compare equal. `exact`: the stored events and the order of the
+ * ledger (balance after each row) too, for histories applied event by event in the same order. */
+async function stateOf(s: Scenario, exact = true) {
+  const u = s.user.id;
+  const rows = {
+    wallet: await sql`select balance from public.wallets where user_id = ${u}`,
+    ledger: exact
+      ? await sql`select kind, amount, balance_after, reason, idempotency_key, reference from public.credit_ledger
+          where user_id = ${u} order by id`
+      : await sql`select kind, amount, reason, idempotency_key, reference from public.credit_ledger
+          where user_id = ${u}`,
+    purchases: await sql`select checkout_session_id, payment_intent_id, pack_id, credits, amount_cents, currency, discount_percent,
+        status, refunded_cents, credits_clawed_back from public.purchases where user_id = ${u} order by checkout_session_id`,
+    subscriptions: await sql`select id, status, plan_id, price_id, current_period_start, current_period_end, cancel_at_period_end,
+        canceled_at ${exact ? sql`, stripe_event_at` : sql``} from public.subscriptions where user_id = ${u} order by id`,
+    invoices: await sql`select id, subscription_id, status, amount_paid, amount_due, currency, credits_granted, refunded_cents,
+        credits_clawed_back, hosted_invoice_url from public.invoices where user_id = ${u} order by id`,
+    customers: await sql`select stripe_customer_id from public.customers where user_id = ${u}`,
+    plan: await sql`select plan_id from public.profiles where id = ${u}`,
+    disputes: await sql`select dispute_id, payment_intent_id, amount from saasbase.disputes
+      where dispute_id like ${`%${s.tag}%`} order by dispute_id`,
+    email: await sql`select template, dedupe_key, payload from public.email_outbox where user_id = ${u} order by dedupe_key`,
+    events: exact
+      ? await sql`select id, type, stripe_created_at, processed_at is not null as processed, last_error from public.stripe_events
+          where id like ${`evt_${s.tag}_%`} order by id`
+      : [],
+  };
+  const neutral = JSON.parse(
+    JSON.stringify(rows).replaceAll(s.tag, "TAG")
+      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "UUID"),
+  );
+  if (!exact) neutral.ledger = neutral.ledger.map((r: Obj) => JSON.stringify(r)).sort();
+  return neutral;
+}
+
+const mine = (report: { changes: Obj[] }, s: Scenario) => report.changes.filter((c) => c.id.includes(s.tag));
+/** A scenario's failures (the shared test stack holds other files' leftovers, reported on their own). */
+const failed = (report: { failures: Obj[] }, s: Scenario) => report.failures.filter((f) => f.id.includes(s.tag));
+
+let delivered: Scenario; // the history as the webhook applied it: what every twin must come to
+let deliveredState: unknown;
+let deliveredLoose: unknown;
+const T = now() - 2 * DAY; // inside Stripe's 30 days of events, past its 3 days of retries for a lost one
+
+beforeAll(async () => {
+  await syncStripeCatalog(createStripe("sk_test_saasbase_local", stack().stripeUrl), sql, stripeCatalog(config), config.currency);
+  [{ id: plusPrice }] = await sql`select id from public.prices where lookup_key = ${planLookupKey("plus", "month")} and active`;
+  delivered = await scenario(T);
+  await atStripe(delivered);
+  for (const e of delivered.events) await deliver(e);
+  deliveredState = await stateOf(delivered);
+  deliveredLoose = await stateOf(delivered, false);
+  // The history did something worth comparing: credits granted and taken back, a plan, a failed payment's mail.
+  expect(deliveredState).toMatchObject({
+    wallet: [{ balance: "1500" }],
+    purchases: [{ status: "partially_refunded", credits_clawed_back: 300 }, { credits_clawed_back: 200 }],
+    invoices: [{ status: "paid", credits_granted: 1000, credits_clawed_back: 500 }, { status: "payment_failed" }],
+    plan: [{ plan_id: "plus" }],
+    email: [{ template: "payment_failed" }],
+  });
+});
+afterAll(() => sql.end());
+
+describe("stripe-reconcile", () => {
+  it("applies webhooks that never arrived: the same state as delivered, and a second run changes nothing", async () => {
+    const lost = await scenario(T);
+    await atStripe(lost);
+    const report = await reconcile({ since: T - 60 });
+    expect(mine(report, lost).map((c) => [c.source, c.id.replace(lost.tag, "TAG")]))
+      .toEqual(delivered.events.map((e) => ["event", e.id.replace(delivered.tag, "TAG")]));
+    expect(failed(report, lost)).toEqual([]);
+    expect(await stateOf(lost)).toEqual(deliveredState);
+
+    const again = await reconcile({ since: T - 60 });
+    expect(again.changes).toEqual([]);
+    expect(failed(again, lost)).toEqual([]);
+    expect(again.listed.event).toBeGreaterThanOrEqual(2 * delivered.events.length);
+    expect(await stateOf(lost)).toEqual(deliveredState);
+  });
+
+  it("stored events deleted: reapplied without effect, the state exactly as before", async () => {
+    const s = await scenario(T);
+    await atStripe(s);
+    for (const e of s.events) await deliver(e);
+    const before = await stateOf(s);
+    expect(before).toEqual(deliveredState);
+    // The event log and the subscription's mirror lost (a restore from an older backup, say).
+    await sql`delete from public.stripe_events where id like ${`evt_${s.tag}_%`}`;
+    await sql`delete from public.subscriptions where user_id = ${s.user.id}`;
+    const report = await reconcile({ since: T - 60 });
+    // Each event stored again; the chargeback's SQL knows its dispute already (the others are idempotent quietly).
+    expect(mine(report, s)).toHaveLength(s.events.length - 1);
+    expect(report.unmatched.filter((c: Obj) => c.id.includes(s.tag))).toEqual([
+      { source: "event", id: s.events[3].id, type: "charge.dispute.funds_withdrawn", outcome: "duplicate" },
+    ]);
+    expect(failed(report, s)).toEqual([]);
+    expect(await stateOf(s)).toEqual(before);
+    expect((await reconcile({ since: T - 60 })).changes).toEqual([]);
+  });
+
+  it("past Stripe's 30 days of events: the objects themselves are listed and applied", async () => {
+    const old = await scenario(now() - 40 * DAY);
+    await atStripe(old);
+    // Stripe no longer lists these events.
+    const stripe = createStripe("sk_test_saasbase_local", stack().stripeUrl);
+    expect((await stripe.events.list({ created: { gte: now() - 41 * DAY, lt: now() - 39 * DAY } })).data).toEqual([]);
+    const report = await reconcile({ since: now() - 41 * DAY });
+    expect(failed(report, old)).toEqual([]);
+    expect(mine(report, old).map((c) => `${c.source} ${c.type}`).sort()).toEqual([
+      "charge charge.refunded", "charge charge.refunded", "checkout_session checkout.session.completed",
+      "checkout_session checkout.session.completed", "checkout_session checkout.session.completed",
+      "dispute charge.dispute.funds_withdrawn", "invoice invoice.paid", "invoice invoice.payment_failed",
+    ]);
+    // The same rows as the webhook wrote (in another order, so the ledger compares as a set); no event stored
+    // that Stripe never sent.
+    expect(await stateOf(old, false)).toEqual(deliveredLoose);
+    expect(await sql`select 1 from public.stripe_events where id like ${`%${old.tag}%`}`).toHaveLength(0);
+    const again = await reconcile({ since: now() - 41 * DAY });
+    expect(again.changes).toEqual([]);
+    expect(await stateOf(old, false)).toEqual(deliveredLoose);
+  });
+
+  it("a subscription changed at Stripe with no event we got is brought up to date, whenever it was created", async () => {
+    const s = await scenario(now() - 60 * DAY);
+    await atStripe(s);
+    await reconcile({ since: now() - 61 * DAY });
+    expect((await sql`select status from public.subscriptions where id = ${`sub_${s.tag}`}`)[0].status).toBe("active");
+    // Canceled at Stripe (say 35 days ago, its event long gone): a run from the last hour still finds it, as
+    // one we have as live.
+    const canceled: Obj = { ...s.objects.subscriptions[0], status: "canceled", canceled_at: now() - 35 * DAY };
+    await fetch(`${stack().stripeUrl}/_test/put/subscriptions`, { method: "POST", body: JSON.stringify(canceled) });
+    const report = await reconcile({ since: now() - 3600 });
+    expect(mine(report, s)).toEqual([{ source: "subscription", id: canceled.id, type: "customer.subscription.updated", outcome: "applied" }]);
+    const [row] = await sql`select status, extract(epoch from canceled_at)::int as canceled_at from public.subscriptions where id = ${canceled.id}`;
+    expect(row).toEqual({ status: "canceled", canceled_at: canceled.canceled_at });
+    expect((await sql`select plan_id from public.profiles where id = ${s.user.id}`)[0].plan_id).toBeNull();
+    expect(mine(await reconcile({ since: now() - 3600 }), s)).toEqual([]);
+  });
+
+  it("racing the webhook delivering the same events: each applied once", async () => {
+    const s = await scenario(T);
+    await atStripe(s);
+    const [report] = await Promise.all([
+      reconcile({ since: T - 60 }),
+      (async () => {
+        for (const e of s.events) await deliver(e);
+      })(),
+    ]);
+    expect(failed(report, s)).toEqual([]);
+    // Whatever the interleaving, the history applied once (the order of the ledger may differ).
+    expect(await stateOf(s, false)).toEqual(deliveredLoose);
+    expect((await stateOf(s)).events).toEqual((deliveredState as { events: unknown }).events);
+  });
+
+  it("by default, starts from the last complete run, less the margin", async () => {
+    expect((await reconcile({ since: now() - 60 })).complete).toBe(true);
+    const [{ last }] = await sql`select extract(epoch from max(started_at))::int as last from saasbase.stripe_reconciliations
+      where complete`;
+    const report = await reconcile({});
+    expect(report.complete).toBe(true);
+    expect(Date.parse(report.since) / 1000).toBe(last - 3600);
+    const narrow = await reconcile({ margin_seconds: 0 });
+    expect(Date.parse(narrow.since)).toBe(Date.parse(report.started_at));
+    expect(narrow.changes).toEqual([]);
+  });
+
+  it("pages through Stripe's lists: 120 lost credit-pack checkouts, each applied once", async () => {
+    const s = await scenario(T);
+    const t = now() - 3 * DAY;
+    const sessions = Array.from({ length: 120 }, (_, i) => ({
+      ...s.objects.sessions[0], id: `cs_${s.tag}_p${i}`, payment_intent: `pi_${s.tag}_p${i}`, amount_total: 10, created: t + i,
+      metadata: { ...s.objects.sessions[0].metadata, credits: "10" },
+    }));
+    await fetch(`${stack().stripeUrl}/_test/put/sessions`, { method: "POST", body: JSON.stringify(sessions) });
+    await fetch(`${stack().stripeUrl}/_test/put/events`, { method: "POST", body: JSON.stringify(sessions.map((x, i) => ({
+      id: `evt_${s.tag}_p${i}`, object: "event", type: "checkout.session.completed", created: x.created, data: { object: x },
+    }))) });
+    const before = (await (await fetch(`${stack().stripeUrl}/_test/state`)).json()).requests.length;
+    const report = await reconcile({ since: t });
+    expect(mine(report, s)).toHaveLength(120);
+    expect((await sql`select balance::int from public.wallets where user_id = ${s.user.id}`)[0].balance).toBe(1200);
+    const requests: { path: string; query?: Obj }[] = (await (await fetch(`${stack().stripeUrl}/_test/state`)).json()).requests.slice(before);
+    const pages = requests.filter((r) => r.path === "/v1/events");
+    expect(pages.length).toBeGreaterThanOrEqual(2);
+    expect(pages[0].query).toMatchObject({ created: { gte: String(t) }, limit: "100" });
+    expect(pages[0].query!.types).toContain("invoice.paid");
+    expect(pages[1].query!.starting_after).toMatch(/^evt_/);
+    expect(requests.filter((r) => r.path === "/v1/checkout/sessions" && r.query?.starting_after).length).toBeGreaterThanOrEqual(1);
+    expect((await reconcile({ since: t })).changes).toEqual([]);
+  });
+
+  it("answers a bad request with a 4xx JSON error, and changes nothing", async () => {
+    const [{ runs }] = await sql`select count(*)::int as runs from saasbase.stripe_reconciliations`;
+    const user = await createUser(sql, `notadmin-${crypto.randomUUID()}@test.local`);
+    const cases: [RequestInit & { token?: string }, number, string][] = [
+      [{ method: "POST", token: user.token, body: "{}" }, 403, "admin_only"],
+      [{ method: "POST", token: stack().anonKey, body: "{}" }, 403, "admin_only"],
+      [{ method: "GET", token: stack().serviceRoleKey }, 405, "method_not_allowed"],
+      [{ method: "POST", token: stack().serviceRoleKey, body: "since yesterday" }, 400, "invalid_json"],
+      [{ method: "POST", token: stack().serviceRoleKey, body: '{"since": "yesterday"}' }, 422, "validation_failed"],
+      [{ method: "POST", token: stack().serviceRoleKey, body: JSON.stringify({ since: now() + DAY }) }, 422, "validation_failed"],
+      [{ method: "POST", token: stack().serviceRoleKey, body: '{"since": -1}' }, 422, "validation_failed"],
+      [{ method: "POST", token: stack().serviceRoleKey, body: '{"since": 1.5}' }, 422, "validation_failed"],
+      [{ method: "POST", token: stack().serviceRoleKey, body: '{"margin_seconds": "1h"}' }, 422, "validation_failed"],
+      [{ method: "POST", token: stack().serviceRoleKey, body: '{"sinse": 0}' }, 422, "validation_failed"],
+    ];
+    // No token: the platform's own 401 (verify_jwt), before the function.
+    expect((await callFunction("stripe-reconcile", { method: "POST", body: "{}" })).status).toBe(401);
+    for (const [init, status, code] of cases) {
+      const res = await callFunction("stripe-reconcile", init);
+      const body = await res.json();
+      expect([res.status, body.error?.code], JSON.stringify(body)).toEqual([status, code]);
+      expect(typeof body.error.message).toBe("string");
+    }
+    // A token still saying admin after the account was demoted is refused; a current admin gets through.
+    const admin = await createUser(sql, `admin-${crypto.randomUUID()}@test.local`, { role: "admin" });
+    await sql`update public.profiles set role = 'customer' where id = ${admin.id}`;
+    expect((await reconcileCall({}, admin.token)).status).toBe(403);
+    expect((await sql`select count(*)::int as runs from saasbase.stripe_reconciliations`)[0].runs).toBe(runs);
+    await sql`update public.profiles set role = 'admin' where id = ${admin.id}`;
+    const ok = await reconcileCall({ since: new Date((now() - 60) * 1000).toISOString() }, admin.token);
+    expect(ok.status).toBe(200);
+    expect((await ok.json()).started_at).toEqual(expect.any(String));
+  });
+});
+
+describe("npm run stripe:reconcile", () => {
+  it("applies what is missing, prints each change, and exits 0; a second run prints no change", async () => {
+    const lost = await scenario(T);
+    await atStripe(lost);
+    const run = () => new Promise<{ code: number; out: string }>((resolve) => {
+      execFile("npx", ["tsx", "scripts/stripe-reconcile.ts", "--since", new Date((T - 60) * 1000).toISOString()], {
+        env: { ...process.env, SUPABASE_DB_URL: stack().dbUrl, STRIPE_SECRET_KEY: TEST_FUNCTION_ENV.STRIPE_SECRET_KEY,
+          STRIPE_API_BASE: stack().stripeUrl },
+      }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr }));
+    });
+    const first = await run();
+    expect(first.code, first.out).toBe(0);
+    for (const e of lost.events) expect(first.out).toMatch(new RegExp(`^applied +event +${e.id} +${e.type.replaceAll(".", "\\.")}$`, "m"));
+    expect(first.out).toMatch(/, 0 failed\.$/m);
+    expect(await stateOf(lost)).toEqual(deliveredState);
+    const second = await run();
+    expect(second.code, second.out).toBe(0);
+    expect(second.out).toMatch(/^0 changed, /m);
+    expect(await stateOf(lost)).toEqual(deliveredState);
+  });
+
+  it("refuses a bad --since, and a live key without the opt-in", async () => {
+    const run = (args: string[], key = "sk_test_x") => new Promise<{ code: number; out: string }>((resolve) => {
+      execFile("npx", ["tsx", "scripts/stripe-reconcile.ts", ...args], {
+        env: { ...process.env, SUPABASE_DB_URL: stack().dbUrl, STRIPE_SECRET_KEY: key, STRIPE_API_BASE: stack().stripeUrl },
+      }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr }));
+    });
+    const [{ runs }] = await sql`select count(*)::int as runs from saasbase.stripe_reconciliations`;
+    expect(await run(["--since", "yesterday"])).toMatchObject({ code: 1, out: expect.stringMatching(/--since takes/) });
+    expect(await run([], "sk_live_x")).toMatchObject({ code: 1, out: expect.stringMatching(/SAASBASE_ALLOW_LIVE/) });
+    expect((await sql`select count(*)::int as runs from saasbase.stripe_reconciliations`)[0].runs).toBe(runs);
+  });
+});
