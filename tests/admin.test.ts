@@ -80,7 +80,7 @@ describe("admin API", () => {
     // With a key, a form sent twice at once (a double click) adjusts once, either way.
     for (const amount of [7, -3]) {
       const twice = await Promise.all([1, 2].map(() => asUser(sql, admin.id, async (tx) =>
-        (await tx`select public.admin_adjust_credits(${user.id}, ${amount}, 'double click', ${`form-${amount}`}) as r`)[0].r)));
+        (await tx`select to_jsonb(public.admin_adjust_credits(${user.id}, ${amount}, 'double click', ${`form-${amount}`})) as r`)[0].r)));
       expect(twice.map((r) => r.replayed).sort()).toEqual([false, true]);
     }
     expect(await balance()).toBe(before + 30 + 7 - 3);
@@ -208,11 +208,11 @@ describe("KPIs", () => {
         values (gen_random_uuid(), 'authenticated', 'authenticated', ${mail()}, '{"role": "admin"}', '{}', '2020-01-01', now()) returning id`;
       await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: adminId, role: "authenticated", app_metadata: { role: "admin" } })}, true),
         set_config('role', 'authenticated', true)`;
-      const [{ k }] = await tx`select public.admin_kpis('2021-03-01', '2021-03-31', 'week') as k`;
+      const [{ k }] = await tx`select to_jsonb(public.admin_kpis('2021-03-01', '2021-03-31', 'week')) as k`;
 
       expect({ ...k.totals, conversion_rate: Number(k.totals.conversion_rate), churn_rate: Number(k.totals.churn_rate) })
         .toMatchObject(expected);
-      expect(k.credits_by_feature[feature]).toBe(expected.credits_consumed);
+      expect(k.credits_by_feature).toContainEqual({ feature, credits: expected.credits_consumed });
       expect(k.funnel.map((f: { users: number }) => f.users)).toEqual([
         users.length,
         new Set(events.filter((e) => e.name === "installation.attempted").map((e) => e.user)).size,
@@ -231,7 +231,7 @@ describe("KPIs", () => {
       // Months in a session time zone other than UTC (PostgREST's `Prefer: timezone=`), over part of the month:
       // UTC buckets, clipped to the range, still adding up to the totals.
       await tx`set local timezone = 'America/New_York'`;
-      const [{ k: part }] = await tx`select public.admin_kpis('2021-03-03', '2021-03-24', 'month') as k`;
+      const [{ k: part }] = await tx`select to_jsonb(public.admin_kpis('2021-03-03', '2021-03-24', 'month')) as k`;
       expect(part.series.map((b: { start: string }) => new Date(b.start).toISOString())).toEqual(["2021-03-03T00:00:00.000Z"]);
       expect(Number(part.series[0].revenue_cents)).toBe(Number(part.totals.revenue_cents));
       expect(Number(part.totals.revenue_cents)).toBe(invoices[0].cents); // the purchase on the 26th is outside

@@ -103,7 +103,7 @@ describe("money under concurrency", () => {
     const [{ min }] = await sql`select greatest(min_cashout_cents, 1)::int as min from saasbase.settings`;
     const amount = Math.max(min, 300);
     const results = await all(10, () =>
-      asUser(sql, user.id, async (tx) => (await tx`select public.request_cashout(${amount}) as r`)[0].r));
+      asUser(sql, user.id, async (tx) => (await tx`select to_jsonb(public.request_cashout(${amount})) as r`)[0].r));
     const held = fulfilled(results).length;
     expect(held).toBe(Math.floor(1000 / amount));
     const [w] = await sql`select available_cents::int, held_cents::int from public.cash_wallets where user_id = ${user.id}`;
@@ -114,7 +114,7 @@ describe("money under concurrency", () => {
     const user = await createUser(sql, mail());
     await sql`select saasbase.move_cash(${user.id}, 'adjustment', 1000, 'test cash')`;
     const [{ min }] = await sql`select greatest(min_cashout_cents, 1)::int as min from saasbase.settings`;
-    const { cashout_id } = await asUser(sql, user.id, async (tx) => (await tx`select public.request_cashout(${min}) as r`)[0].r);
+    const { cashout_id } = await asUser(sql, user.id, async (tx) => (await tx`select to_jsonb(public.request_cashout(${min})) as r`)[0].r);
     const admins = [await createUser(sql, mail(), { role: "admin" }), await createUser(sql, mail(), { role: "admin" })];
     const results = await Promise.allSettled(admins.map((a) =>
       asUser(sql, a.id, (tx) => tx`select public.admin_decide_cashout(${cashout_id}, false, 'no')`)));

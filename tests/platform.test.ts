@@ -90,9 +90,10 @@ describe("config sync", () => {
     try {
       await expect(sql.begin(async (tx) => {
         const payload = tx.json(catalogRows(config) as unknown as postgres.JSONValue);
-        const [first] = await tx`select public.service_role_sync_config(${payload}) as s`;
+        const [first] = await tx`select to_jsonb(public.service_role_sync_config(${payload})) as s`;
         const before = await tx`select * from public.plans order by id`;
-        const [second] = await tx`select public.service_role_sync_config(${payload}) as s`;
+        const [second] = await tx`select to_jsonb(public.service_role_sync_config(${payload})) as s`;
+        expect(first.s).toMatchObject({ plans: config.plans.length, features: Object.keys(config.features).length });
         expect(second.s).toEqual(first.s);
         expect(await tx`select * from public.plans order by id`).toEqual(before);
 

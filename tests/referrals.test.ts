@@ -22,7 +22,7 @@ const codeOf = async (id: string) => (await sql`select code from public.referral
 const credits = async (id: string) => (await sql`select balance::int from public.wallets where user_id = ${id}`)[0].balance as number;
 const cash = async (id: string) =>
   (await sql`select available_cents::int, held_cents::int, paid_out_cents::int from public.cash_wallets where user_id = ${id}`)[0];
-const stats = async (id: string) => (await asUser(sql, id, (tx) => tx`select public.referral_stats() as s`))[0].s;
+const stats = async (id: string) => (await asUser(sql, id, (tx) => tx`select to_jsonb(public.referral_stats()) as s`))[0].s;
 const mail = () => `ref-${crypto.randomUUID()}@test.local`;
 
 describe("referrals", () => {
@@ -119,9 +119,9 @@ describe("cash-outs and payouts", () => {
     return user;
   }
   const request = (id: string, cents: number) =>
-    asUser(sql, id, async (tx) => (await tx`select public.request_cashout(${cents}) as r`)[0].r);
+    asUser(sql, id, async (tx) => (await tx`select to_jsonb(public.request_cashout(${cents})) as r`)[0].r);
   const decide = (adminId: string, cashout: string, approve: boolean) =>
-    asUser(sql, adminId, async (tx) => (await tx`select public.admin_decide_cashout(${cashout}, ${approve}, 'test') as r`)[0].r);
+    asUser(sql, adminId, async (tx) => (await tx`select to_jsonb(public.admin_decide_cashout(${cashout}, ${approve}, 'test')) as r`)[0].r);
   const payout = (token: string, cashoutId?: string) =>
     callFunction("referral-payout", { method: "POST", token, headers: { "content-type": "application/json" }, body: JSON.stringify(cashoutId ? { cashout_id: cashoutId } : {}) });
   const stripeState = async () => (await fetch(`${stack().stripeUrl}/_test/state`)).json();
@@ -201,7 +201,7 @@ describe("cash-outs and payouts", () => {
     const { cashout_id } = await request(user.id, minCashoutCents);
     await decide(admin.id, cashout_id, true);
     // A run claims it and the transfer goes out, then the run dies before recording it.
-    const [{ c }] = await sql`select public.service_role_claim_cashout(${cashout_id}) as c`;
+    const [{ c }] = await sql`select to_jsonb(public.service_role_claim_cashout(${cashout_id})) as c`;
     expect(c).toMatchObject({ status: "paying", attempt: 0 });
     const stripe = createStripe(TEST_FUNCTION_ENV.STRIPE_SECRET_KEY, stack().stripeUrl);
     const sent = await stripe.transfers.create({ amount: minCashoutCents, currency: "usd", destination: account_id,
@@ -219,7 +219,7 @@ describe("cash-outs and payouts", () => {
     expect(transfers).toHaveLength(1);
     expect(await cash(user.id)).toMatchObject({ held_cents: 0, paid_out_cents: minCashoutCents });
     // The lost run's own outcome, arriving now, changes nothing.
-    const [{ r }] = await sql`select public.service_role_record_payout(${cashout_id}, 0, 'tr_late', null) as r`;
+    const [{ r }] = await sql`select to_jsonb(public.service_role_record_payout(${cashout_id}, 0, 'tr_late', null)) as r`;
     expect(r).toMatchObject({ status: "paid", transfer_id: sent.id, replayed: true });
   });
 
@@ -234,7 +234,7 @@ describe("cash-outs and payouts", () => {
     const sent = await stripe.transfers.create({ amount: minCashoutCents, currency: "usd", destination: account_id,
       transfer_group: `cashout_${cashout_id}` });
     // The run saw a timeout: not final, back to approved with the same attempt.
-    const [{ r }] = await sql`select public.service_role_record_payout(${cashout_id}, 0, null, 'timeout', false) as r`;
+    const [{ r }] = await sql`select to_jsonb(public.service_role_record_payout(${cashout_id}, 0, null, 'timeout', false)) as r`;
     expect(r).toMatchObject({ status: "approved", retry: true });
     // No admin can reject it while it waits (the transfer may exist, as here): the next run pays, by recording
     // the transfer.

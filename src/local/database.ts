@@ -8,6 +8,7 @@ import postgres from "postgres";
 import { config } from "../../supabase/functions/_shared/config.ts";
 import { catalogRows } from "../config/catalog.ts";
 import { ROOT, SUPABASE_BIN } from "./paths.ts";
+import type { ConfigSyncSummary } from "../../supabase/functions/_shared/sql-results.ts";
 
 export function connect(url: string, max = 1) {
   return postgres(url, { max, onnotice: () => {}, connect_timeout: 10 });
@@ -65,8 +66,8 @@ export async function pushSeed(url: string) {
 export async function syncProductConfig(url: string) {
   const sql = connect(url);
   try {
-    const [row] = await sql`select public.service_role_sync_config(${sql.json(catalogRows(config))}) as summary`;
-    return row.summary as Record<string, number>;
+    const [row] = await sql`select to_jsonb(public.service_role_sync_config(${sql.json(catalogRows(config))})) as summary`;
+    return row.summary as ConfigSyncSummary;
   } finally {
     await sql.end();
   }

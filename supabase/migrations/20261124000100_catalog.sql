@@ -100,11 +100,15 @@ grant select on public.features, public.plans, public.plan_quotas, public.credit
 grant select, insert, update, delete on public.features, public.plans, public.plan_quotas, public.credit_packs
   to service_role;
 
+-- What a sync answers: how many of each the catalog holds now (active ones; every quota). A composite type, as
+-- every RPC result: `supabase gen types` describes it (see public.credit_grant).
+create type public.config_sync_summary as (features bigint, plans bigint, plan_quotas bigint, credit_packs bigint);
+
 -- Upserts the catalog in one transaction. `catalog` holds rows in column names:
 -- { settings: {...}, features: [...], plans: [...], plan_quotas: [...], credit_packs: [...] }.
 -- Plans, features and packs missing from it are deactivated (history may reference them); quotas are replaced.
 create function public.service_role_sync_config(catalog jsonb)
-returns jsonb
+returns public.config_sync_summary
 language plpgsql
 set search_path = ''
 as $$
@@ -183,12 +187,12 @@ begin
     select r ->> 'id' from jsonb_array_elements(coalesce(catalog -> 'credit_packs', '[]')) r
   );
 
-  return jsonb_build_object(
-    'features', (select count(*) from public.features where active),
-    'plans', (select count(*) from public.plans where active),
-    'plan_quotas', (select count(*) from public.plan_quotas),
-    'credit_packs', (select count(*) from public.credit_packs where active)
-  );
+  return (
+    (select count(*) from public.features where active),
+    (select count(*) from public.plans where active),
+    (select count(*) from public.plan_quotas),
+    (select count(*) from public.credit_packs where active)
+  )::public.config_sync_summary;
 end;
 $$;
 revoke execute on function public.service_role_sync_config(jsonb) from public, anon, authenticated;

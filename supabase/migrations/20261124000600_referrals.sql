@@ -310,8 +310,25 @@ $$;
 revoke execute on function public.service_role_referral_first_payment(uuid) from public, anon, authenticated;
 grant execute on function public.service_role_referral_first_payment(uuid) to service_role;
 
+-- What referral_stats answers (a composite type, as every RPC result: see public.credit_grant).
+create type public.referral_summary as (
+  -- The caller's code and the product link that carries it (null before the config's product URL is set).
+  code text,
+  share_link text,
+  referred_count bigint,
+  rewarded_count bigint,
+  pending_count bigint,
+  credits_earned bigint,
+  cash_earned_cents bigint,
+  cash_available_cents bigint,
+  -- Held by open cash-outs.
+  cash_pending_cents bigint,
+  cash_paid_out_cents bigint,
+  currency text
+);
+
 -- The caller's referral figures and share link.
-create function public.referral_stats() returns jsonb
+create function public.referral_stats() returns public.referral_summary
 language plpgsql
 stable
 security definer
@@ -324,26 +341,34 @@ declare
 begin
   select code into v_code from public.referral_codes where user_id = v_uid;
   select * into v_cash from public.cash_wallets where user_id = v_uid;
-  return jsonb_build_object(
-    'code', v_code,
-    'share_link', (select s.product_url from saasbase.settings s) || '/?ref=' || v_code,
-    'referred_count', (select count(*) from public.referrals where referrer_id = v_uid),
-    'rewarded_count', (select count(*) from public.referrals where referrer_id = v_uid and status = 'rewarded'),
-    'pending_count', (select count(*) from public.referrals where referrer_id = v_uid and status = 'pending'),
-    'credits_earned', coalesce((select sum(credits_awarded) from public.referrals where referrer_id = v_uid), 0),
-    'cash_earned_cents', coalesce((select sum(cash_awarded_cents) from public.referrals where referrer_id = v_uid), 0),
-    'cash_available_cents', coalesce(v_cash.available_cents, 0),
-    'cash_pending_cents', coalesce(v_cash.held_cents, 0),
-    'cash_paid_out_cents', coalesce(v_cash.paid_out_cents, 0),
-    'currency', (select s.currency from saasbase.settings s)
-  );
+  return (
+    v_code,
+    (select s.product_url from saasbase.settings s) || '/?ref=' || v_code,
+    (select count(*) from public.referrals where referrer_id = v_uid),
+    (select count(*) from public.referrals where referrer_id = v_uid and status = 'rewarded'),
+    (select count(*) from public.referrals where referrer_id = v_uid and status = 'pending'),
+    coalesce((select sum(credits_awarded) from public.referrals where referrer_id = v_uid), 0),
+    coalesce((select sum(cash_awarded_cents) from public.referrals where referrer_id = v_uid), 0),
+    coalesce(v_cash.available_cents, 0),
+    coalesce(v_cash.held_cents, 0),
+    coalesce(v_cash.paid_out_cents, 0),
+    (select s.currency from saasbase.settings s)
+  )::public.referral_summary;
 end;
 $$;
 revoke execute on function public.referral_stats() from public, anon;
 grant execute on function public.referral_stats() to authenticated;
 
+-- What a cash-out request and an admin's decision on it answer.
+create type public.cashout_status as (
+  cashout_id uuid,
+  -- requested, approved or rejected (see public.cashouts)
+  status text,
+  amount_cents bigint
+);
+
 -- A cash-out request for `amount_cents` of the caller's available cash (at least the config's minimum).
-create function public.request_cashout(amount_cents bigint) returns jsonb
+create function public.request_cashout(amount_cents bigint) returns public.cashout_status
 language plpgsql
 security definer
 set search_path = ''
@@ -362,7 +387,7 @@ begin
   returning id into v_id;
   perform saasbase.move_cash(v_uid, 'hold', -amount_cents, 'cash-out requested', p_cashout => v_id);
   update public.cash_wallets set held_cents = held_cents + amount_cents where user_id = v_uid;
-  return jsonb_build_object('cashout_id', v_id, 'status', 'requested', 'amount_cents', amount_cents);
+  return (v_id, 'requested', amount_cents)::public.cashout_status;
 end;
 $$;
 revoke execute on function public.request_cashout(bigint) from public, anon;
@@ -370,7 +395,8 @@ grant execute on function public.request_cashout(bigint) to authenticated;
 
 -- An admin's decision on a requested (or failed) cash-out: approve (to be paid, or paid again) or reject
 -- (the held cash goes back to the user); an approved one not being paid can still be rejected. Audited.
-create function public.admin_decide_cashout(cashout_id uuid, approve boolean, reason text default null) returns jsonb
+create function public.admin_decide_cashout(cashout_id uuid, approve boolean, reason text default null)
+returns public.cashout_status
 language plpgsql
 security definer
 set search_path = ''
@@ -417,19 +443,64 @@ begin
   perform saasbase.audit(v_admin, case when approve then 'cashout.approve' else 'cashout.reject' end, 'cashout',
     v_cashout.id::text, jsonb_build_object('amount_cents', v_cashout.amount_cents, 'reason', reason,
       'previous_status', v_cashout.status));
-  return jsonb_build_object('cashout_id', v_cashout.id, 'status', case when approve then 'approved' else 'rejected' end);
+  return (v_cashout.id, case when approve then 'approved' else 'rejected' end,
+    v_cashout.amount_cents)::public.cashout_status;
 end;
 $$;
 revoke execute on function public.admin_decide_cashout(uuid, boolean, text) from public, anon;
 grant execute on function public.admin_decide_cashout(uuid, boolean, text) to authenticated;
+
+-- A payout run's claim on a cash-out stands for 15 minutes: long enough for one transfer (Stripe answers in
+-- seconds), short enough that a run that died mid-claim holds nothing for long; the next run takes an older
+-- claim over. The rule lives here alone: the claim (service_role_claim_cashout) and the list of cash-outs a run
+-- pays (service_role_payable_cashouts) both ask it.
+create function saasbase.claim_live(p_claimed_at timestamptz) returns boolean
+language sql stable
+set search_path = ''
+as $$
+  select p_claimed_at > now() - interval '15 minutes'
+$$;
+
+-- The cash-outs a payout run pays, oldest first: the approved ones, and those whose run died mid-claim.
+create function public.service_role_payable_cashouts(max_count integer default 100)
+returns table (cashout_id uuid)
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select c.id from public.cashouts c
+  where c.status = 'approved' or (c.status = 'paying' and not saasbase.claim_live(c.claimed_at))
+  order by c.requested_at
+  limit least(greatest(max_count, 1), 1000)
+$$;
+revoke execute on function public.service_role_payable_cashouts(integer) from public, anon, authenticated;
+grant execute on function public.service_role_payable_cashouts(integer) to service_role;
+
+-- What a claim answers: what the transfer needs (status paying), or why there is nothing to do (paid already,
+-- with its transfer; in_progress: another run holds the claim).
+create type public.cashout_claim as (
+  cashout_id uuid,
+  -- paying | paid | in_progress
+  status text,
+  user_id uuid,
+  amount_cents bigint,
+  currency text,
+  -- The attempt the transfer's idempotency key names.
+  attempt integer,
+  -- The user's Stripe Connect account (null: onboarding not finished).
+  destination text,
+  -- Set when paid.
+  transfer_id text
+);
 
 -- The payout function's bookkeeping: claims an approved cash-out for one transfer attempt (returning what the
 -- transfer needs), and records its outcome. Service role only.
 --   `attempt` names the Stripe idempotency key: it changes only after a recorded final failure, so an attempt
 --   whose outcome was lost (a crash after the transfer) is retried with the same key, and the payer looks for
 --   its transfer at Stripe first (Stripe forgets idempotency keys after 24 hours).
---   A claim younger than 15 minutes is another run's: the answer is `in_progress`, and nothing is done.
-create function public.service_role_claim_cashout(cashout_id uuid) returns jsonb
+--   A live claim (saasbase.claim_live) is another run's: the answer is `in_progress`, and nothing is done.
+create function public.service_role_claim_cashout(cashout_id uuid) returns public.cashout_claim
 language plpgsql
 security definer
 set search_path = ''
@@ -443,19 +514,20 @@ begin
     perform saasbase.fail('PT404', 'cashout_not_found', 'No such cash-out');
   end if;
   if v_cashout.status = 'paid' then
-    return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'paid', 'transfer_id', v_cashout.stripe_transfer_id);
+    return (v_cashout.id, 'paid', v_cashout.user_id, v_cashout.amount_cents, v_cashout.currency, v_cashout.attempts,
+      null, v_cashout.stripe_transfer_id)::public.cashout_claim;
   end if;
-  if v_cashout.status = 'paying' and v_cashout.claimed_at > now() - interval '15 minutes' then
-    return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'in_progress');
+  if v_cashout.status = 'paying' and saasbase.claim_live(v_cashout.claimed_at) then
+    return (v_cashout.id, 'in_progress', v_cashout.user_id, v_cashout.amount_cents, v_cashout.currency,
+      v_cashout.attempts, null, null)::public.cashout_claim;
   end if;
   if v_cashout.status not in ('approved', 'paying') then
     perform saasbase.fail('PT409', 'cashout_not_approved', format('This cash-out is %s', v_cashout.status));
   end if;
   update public.cashouts set status = 'paying', claimed_at = now() where id = v_cashout.id;
   select stripe_account_id into v_account from public.connect_accounts where user_id = v_cashout.user_id;
-  return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'paying', 'user_id', v_cashout.user_id,
-    'amount_cents', v_cashout.amount_cents, 'currency', v_cashout.currency, 'attempt', v_cashout.attempts,
-    'destination', v_account);
+  return (v_cashout.id, 'paying', v_cashout.user_id, v_cashout.amount_cents, v_cashout.currency, v_cashout.attempts,
+    v_account, null)::public.cashout_claim;
 end;
 $$;
 revoke execute on function public.service_role_claim_cashout(uuid) from public, anon, authenticated;
@@ -467,10 +539,22 @@ grant execute on function public.service_role_claim_cashout(uuid) to service_rol
 -- transfer for a passing reason, and would answer that key with the same refusal for a day). Only the current
 -- claim's outcome counts. Paid and failed are audited, with the admin who ran the payout (`actor`; null for
 -- the service role's own runs).
+create type public.payout_outcome as (
+  cashout_id uuid,
+  -- paid | approved (a passing failure: the next run retries) | failed (final: an admin approves a retry or
+  -- rejects)
+  status text,
+  transfer_id text,
+  failure text,
+  -- True when the next run retries it (status approved).
+  retry boolean,
+  -- True when it had been recorded paid already.
+  replayed boolean
+);
 create function public.service_role_record_payout(
   cashout_id uuid, attempt integer, transfer_id text, failure text default null, final boolean default true,
   actor uuid default null, new_key boolean default false
-) returns jsonb
+) returns public.payout_outcome
 language plpgsql
 security definer
 set search_path = ''
@@ -483,8 +567,7 @@ begin
     perform saasbase.fail('PT404', 'cashout_not_found', 'No such cash-out');
   end if;
   if v_cashout.status = 'paid' then
-    return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'paid', 'transfer_id', v_cashout.stripe_transfer_id,
-      'replayed', true);
+    return (v_cashout.id, 'paid', v_cashout.stripe_transfer_id, null, false, true)::public.payout_outcome;
   end if;
   if v_cashout.status <> 'paying' or v_cashout.attempts <> attempt then
     perform saasbase.fail('PT409', 'cashout_closed',
@@ -502,7 +585,7 @@ begin
     where user_id = v_cashout.user_id;
     perform saasbase.audit(actor, 'cashout.paid', 'cashout', v_cashout.id::text,
       jsonb_build_object('amount_cents', v_cashout.amount_cents, 'transfer_id', transfer_id, 'attempt', attempt));
-    return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'paid', 'transfer_id', transfer_id);
+    return (v_cashout.id, 'paid', transfer_id, null, false, false)::public.payout_outcome;
   end if;
   if not coalesce(final, true) then
     -- Under a new key Stripe refused the transfer outright (and the transfer group showed none before it):
@@ -511,14 +594,14 @@ begin
       attempts = attempts + case when new_key then 1 else 0 end,
       claimed_at = case when new_key then null else claimed_at end
     where id = v_cashout.id;
-    return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'approved', 'failure', failure, 'retry', true);
+    return (v_cashout.id, 'approved', null, failure, true, false)::public.payout_outcome;
   end if;
   update public.cashouts set status = 'failed', failure_reason = left(failure, 1000), attempts = attempts + 1,
     claimed_at = null
   where id = v_cashout.id;
   perform saasbase.audit(actor, 'cashout.failed', 'cashout', v_cashout.id::text,
     jsonb_build_object('amount_cents', v_cashout.amount_cents, 'failure', left(failure, 1000), 'attempt', attempt));
-  return jsonb_build_object('cashout_id', v_cashout.id, 'status', 'failed', 'failure', failure);
+  return (v_cashout.id, 'failed', null, failure, false, false)::public.payout_outcome;
 end;
 $$;
 revoke execute on function public.service_role_record_payout(uuid, integer, text, text, boolean, uuid, boolean)

@@ -182,9 +182,15 @@ $$;
 revoke execute on function public.admin_search_users(text, integer, integer) from public, anon;
 grant execute on function public.admin_search_users(text, integer, integer) to authenticated;
 
+-- What the admin writes answer (composite types, as every RPC result: see public.credit_grant).
+create type public.credit_adjustment as (user_id uuid, amount bigint, balance bigint, replayed boolean);
+create type public.role_assignment as (user_id uuid, role text);
+-- plan_id null: the default plan.
+create type public.plan_assignment as (user_id uuid, plan_id text);
+
 -- Adds (amount > 0) or removes (amount < 0) credits, through the ledger, with a required reason.
 create function public.admin_adjust_credits(user_id uuid, amount bigint, reason text, idempotency_key text default null)
-returns jsonb
+returns public.credit_adjustment
 language plpgsql
 security definer
 set search_path = ''
@@ -212,8 +218,7 @@ begin
       if v_prior.amount <> amount then
         perform saasbase.fail('PT409', 'idempotency_conflict', 'This idempotency key was used for another request');
       end if;
-      return jsonb_build_object('user_id', admin_adjust_credits.user_id, 'amount', amount, 'balance', v_prior.balance_after,
-        'replayed', true);
+      return (admin_adjust_credits.user_id, amount, v_prior.balance_after, true)::public.credit_adjustment;
     end if;
   end if;
   if amount > 0 then
@@ -226,15 +231,14 @@ begin
   end if;
   perform saasbase.audit(v_admin, 'credits.adjust', 'user', admin_adjust_credits.user_id::text,
     jsonb_build_object('amount', amount, 'reason', reason, 'balance', v_balance));
-  return jsonb_build_object('user_id', admin_adjust_credits.user_id, 'amount', amount, 'balance', v_balance,
-    'replayed', false);
+  return (admin_adjust_credits.user_id, amount, v_balance, false)::public.credit_adjustment;
 end;
 $$;
 revoke execute on function public.admin_adjust_credits(uuid, bigint, text, text) from public, anon;
 grant execute on function public.admin_adjust_credits(uuid, bigint, text, text) to authenticated;
 
 -- Sets a user's role in app_metadata (what their next token carries; the profile follows by trigger).
-create function public.admin_set_role(user_id uuid, role text) returns jsonb
+create function public.admin_set_role(user_id uuid, role text) returns public.role_assignment
 language plpgsql
 security definer
 set search_path = ''
@@ -255,14 +259,14 @@ begin
   where u.id = admin_set_role.user_id;
   perform saasbase.audit(v_admin, 'user.set_role', 'user', admin_set_role.user_id::text,
     jsonb_build_object('old', v_old, 'new', admin_set_role.role));
-  return jsonb_build_object('user_id', admin_set_role.user_id, 'role', admin_set_role.role);
+  return (admin_set_role.user_id, admin_set_role.role)::public.role_assignment;
 end;
 $$;
 revoke execute on function public.admin_set_role(uuid, text) from public, anon;
 grant execute on function public.admin_set_role(uuid, text) to authenticated;
 
 -- Sets a user's plan (null: the default plan). Billing events set it again when a subscription changes.
-create function public.admin_set_plan(user_id uuid, plan_id text) returns jsonb
+create function public.admin_set_plan(user_id uuid, plan_id text) returns public.plan_assignment
 language plpgsql
 security definer
 set search_path = ''
@@ -281,7 +285,7 @@ begin
   update public.profiles p set plan_id = admin_set_plan.plan_id where p.id = admin_set_plan.user_id;
   perform saasbase.audit(v_admin, 'user.set_plan', 'user', admin_set_plan.user_id::text,
     jsonb_build_object('old', v_old, 'new', plan_id));
-  return jsonb_build_object('user_id', admin_set_plan.user_id, 'plan_id', plan_id);
+  return (admin_set_plan.user_id, admin_set_plan.plan_id)::public.plan_assignment;
 end;
 $$;
 revoke execute on function public.admin_set_plan(uuid, text) from public, anon;
@@ -305,7 +309,48 @@ create index credit_ledger_created_brin on public.credit_ledger using brin (crea
 --   buckets                UTC days, ISO weeks or months, clipped to the range, so the series sums to the totals
 --   onboarding funnel      signups of the range -> installation.attempted -> installation.validated
 --                          -> first metered use -> paid
-create function public.admin_kpis(from_date date, to_date date, bucket text default 'day') returns jsonb
+create type public.kpi_range as ("from" date, "to" date, bucket text);
+create type public.kpi_totals as (
+  signups bigint,
+  active_users bigint,
+  dau bigint,
+  wau bigint,
+  mau bigint,
+  credits_consumed bigint,
+  revenue_cents bigint,
+  paying_users bigint,
+  new_paying_users bigint,
+  -- 0 to 1, four decimals
+  conversion_rate numeric,
+  mrr_cents bigint,
+  churned_subscriptions bigint,
+  -- 0 to 1, four decimals
+  churn_rate numeric,
+  revenue_per_user_cents bigint,
+  revenue_per_paying_user_cents bigint
+);
+-- Credits consumed per feature (feature null: credits of no feature).
+create type public.feature_credits as (feature text, credits bigint);
+create type public.funnel_step as (step text, users bigint);
+-- One bucket of the series: `start` its first moment (clipped to the range).
+create type public.kpi_bucket as (
+  start timestamptz,
+  signups bigint,
+  active_users bigint,
+  credits_consumed bigint,
+  revenue_cents bigint,
+  new_paying_users bigint,
+  churned_subscriptions bigint
+);
+create type public.kpi_report as (
+  "range" public.kpi_range,
+  totals public.kpi_totals,
+  credits_by_feature public.feature_credits[],
+  funnel public.funnel_step[],
+  series public.kpi_bucket[]
+);
+
+create function public.admin_kpis(from_date date, to_date date, bucket text default 'day') returns public.kpi_report
 language plpgsql
 stable
 security definer
@@ -314,7 +359,7 @@ as $$
 declare
   v_from timestamptz;
   v_to timestamptz;
-  v_result jsonb;
+  v_result public.kpi_report;
 begin
   perform saasbase.require_admin();
   if from_date is null or to_date is null or not isfinite(from_date) or not isfinite(to_date)
@@ -328,7 +373,8 @@ begin
   v_from := from_date::timestamp at time zone 'UTC';
   v_to := (to_date + 1)::timestamp at time zone 'UTC';
 
-  with activity as (
+  -- One statement, assigned whole (SELECT INTO would spread a composite over the variable's fields).
+  v_result := (with activity as (
     select e.user_id, e.occurred_at as at from public.events e
     where e.user_id is not null and e.occurred_at >= v_from - interval '30 days' and e.occurred_at < v_to
     union all
@@ -362,59 +408,61 @@ begin
     from generate_series(date_trunc(bucket, v_from at time zone 'UTC'), (v_to at time zone 'UTC') - interval '1 microsecond',
       ('1 ' || bucket)::interval) b
   )
-  select jsonb_build_object(
-    'range', jsonb_build_object('from', from_date, 'to', to_date, 'bucket', bucket),
-    'totals', jsonb_build_object(
-      'signups', (select count(*) from signups),
-      'active_users', (select count(distinct user_id) from activity where at >= v_from),
-      'dau', (select count(distinct user_id) from activity where at >= v_to - interval '1 day'),
-      'wau', (select count(distinct user_id) from activity where at >= v_to - interval '7 days'),
-      'mau', (select count(distinct user_id) from activity where at >= v_to - interval '30 days'),
-      'credits_consumed', coalesce((select sum(credits) from consumed), 0),
-      'revenue_cents', coalesce((select sum(cents) from payments where at >= v_from and at < v_to), 0),
-      'paying_users', (select count(*) from first_payment where at < v_to),
-      'new_paying_users', (select count(*) from first_payment where at >= v_from and at < v_to),
-      'conversion_rate', (select case when count(*) = 0 then 0 else round(count(f.user_id)::numeric / count(*), 4) end
+  -- Sums of bigints are numeric in Postgres: cast back, they are whole (cents and credits).
+  select (
+    (from_date, to_date, bucket)::public.kpi_range,
+    (
+      (select count(*) from signups),
+      (select count(distinct user_id) from activity where at >= v_from),
+      (select count(distinct user_id) from activity where at >= v_to - interval '1 day'),
+      (select count(distinct user_id) from activity where at >= v_to - interval '7 days'),
+      (select count(distinct user_id) from activity where at >= v_to - interval '30 days'),
+      coalesce((select sum(credits) from consumed), 0)::bigint,
+      coalesce((select sum(cents) from payments where at >= v_from and at < v_to), 0)::bigint,
+      (select count(*) from first_payment where at < v_to),
+      (select count(*) from first_payment where at >= v_from and at < v_to),
+      (select case when count(*) = 0 then 0 else round(count(f.user_id)::numeric / count(*), 4) end
         from signups s left join first_payment f on f.user_id = s.id and f.at < v_to),
-      'mrr_cents', coalesce((select sum(monthly_cents) from at_end), 0),
-      'churned_subscriptions', (select count(*) from public.subscriptions s
+      coalesce((select sum(monthly_cents) from at_end), 0)::bigint,
+      (select count(*) from public.subscriptions s
         where s.status = 'canceled' and s.canceled_at >= v_from and s.canceled_at < v_to),
-      'churn_rate', (select case when count(*) = 0 then 0 else round(
+      (select case when count(*) = 0 then 0 else round(
           count(*) filter (where status = 'canceled' and canceled_at < v_to)::numeric / count(*), 4) end
         from at_start),
-      'revenue_per_user_cents', (select case when count(*) = 0 then 0 else round(
+      (select case when count(*) = 0 then 0 else round(
           coalesce((select sum(cents) from payments where at >= v_from and at < v_to), 0)::numeric / count(*)) end
-        from auth.users u where u.created_at < v_to),
-      'revenue_per_paying_user_cents', (select case when count(*) = 0 then 0 else round(
+        from auth.users u where u.created_at < v_to)::bigint,
+      (select case when count(*) = 0 then 0 else round(
           coalesce((select sum(cents) from payments where at >= v_from and at < v_to), 0)::numeric / count(*)) end
-        from first_payment where at < v_to)
-    ),
-    'credits_by_feature', coalesce((select jsonb_object_agg(coalesce(feature_id, 'none'), credits) from consumed), '{}'),
-    'funnel', jsonb_build_array(
-      jsonb_build_object('step', 'signed_up', 'users', (select count(*) from signups)),
-      jsonb_build_object('step', 'installation.attempted', 'users', (select count(distinct e.user_id) from public.events e
-        join signups s on s.id = e.user_id where e.name = 'installation.attempted' and e.occurred_at < v_to)),
-      jsonb_build_object('step', 'installation.validated', 'users', (select count(distinct e.user_id) from public.events e
+        from first_payment where at < v_to)::bigint
+    )::public.kpi_totals,
+    coalesce((select array_agg((feature_id, credits)::public.feature_credits order by feature_id nulls last)
+      from consumed), '{}'),
+    array[
+      ('signed_up', (select count(*) from signups))::public.funnel_step,
+      ('installation.attempted', (select count(distinct e.user_id) from public.events e
+        join signups s on s.id = e.user_id where e.name = 'installation.attempted' and e.occurred_at < v_to))::public.funnel_step,
+      ('installation.validated', (select count(distinct e.user_id) from public.events e
         join signups s on s.id = e.user_id where e.name = 'installation.validated' and e.occurred_at < v_to
           -- Client-written JSON: only an explicit false counts as not valid (never a cast that can fail).
-          and (e.properties -> 'valid') is distinct from 'false'::jsonb)),
-      jsonb_build_object('step', 'first_metered_use', 'users', (select count(distinct l.user_id) from public.credit_ledger l
-        join signups s on s.id = l.user_id where l.kind in ('charge', 'reserve') and l.created_at < v_to)),
-      jsonb_build_object('step', 'paid', 'users', (select count(*) from first_payment f join signups s on s.id = f.user_id
-        where f.at < v_to))
-    ),
-    'series', (select jsonb_agg(jsonb_build_object(
-        'start', b.start,
-        'signups', (select count(*) from signups s where s.created_at >= b.start and s.created_at < b.stop),
-        'active_users', (select count(distinct a.user_id) from activity a where a.at >= b.start and a.at < b.stop),
-        'credits_consumed', coalesce((select -sum(l.amount) from public.credit_ledger l
-          where l.kind in ('charge', 'reserve', 'settle', 'release') and l.created_at >= b.start and l.created_at < b.stop), 0),
-        'revenue_cents', coalesce((select sum(p.cents) from payments p where p.at >= b.start and p.at < b.stop), 0),
-        'new_paying_users', (select count(*) from first_payment f where f.at >= b.start and f.at < b.stop),
-        'churned_subscriptions', (select count(*) from public.subscriptions s
+          and (e.properties -> 'valid') is distinct from 'false'::jsonb))::public.funnel_step,
+      ('first_metered_use', (select count(distinct l.user_id) from public.credit_ledger l
+        join signups s on s.id = l.user_id where l.kind in ('charge', 'reserve') and l.created_at < v_to))::public.funnel_step,
+      ('paid', (select count(*) from first_payment f join signups s on s.id = f.user_id
+        where f.at < v_to))::public.funnel_step
+    ],
+    (select array_agg((
+        b.start,
+        (select count(*) from signups s where s.created_at >= b.start and s.created_at < b.stop),
+        (select count(distinct a.user_id) from activity a where a.at >= b.start and a.at < b.stop),
+        coalesce((select -sum(l.amount) from public.credit_ledger l
+          where l.kind in ('charge', 'reserve', 'settle', 'release') and l.created_at >= b.start and l.created_at < b.stop), 0)::bigint,
+        coalesce((select sum(p.cents) from payments p where p.at >= b.start and p.at < b.stop), 0)::bigint,
+        (select count(*) from first_payment f where f.at >= b.start and f.at < b.stop),
+        (select count(*) from public.subscriptions s
           where s.status = 'canceled' and s.canceled_at >= b.start and s.canceled_at < b.stop)
-      ) order by b.start) from buckets b)
-  ) into v_result;
+      )::public.kpi_bucket order by b.start) from buckets b)
+  )::public.kpi_report);
   return v_result;
 end;
 $$;

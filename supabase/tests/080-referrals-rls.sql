@@ -3,7 +3,7 @@
 -- (service role); the audit log is read by admins only and written by no one directly.
 begin;
 \ir _helpers.psql
-select plan(154);
+select plan(159);
 
 update saasbase.settings set referrer_cash_cents = 200, referral_pay_when = 'signup', referral_monthly_cap = 10, min_cashout_cents = 100;
 do $$
@@ -77,30 +77,41 @@ grant select on co to authenticated;
 select tests.become('admin@test.local');
 select throws_ok($$ select public.admin_decide_cashout((select id from co), null) $$, 'PT422', null,
   'a decision must be approve or reject (null is neither)');
-select is(public.admin_decide_cashout((select id from co), true) ->> 'status', 'approved', 'an admin approves');
+select is((public.admin_decide_cashout((select id from co), true)).status, 'approved', 'an admin approves');
 select tests.become('postgres');
-select is(public.service_role_claim_cashout((select id from co)) ->> 'status', 'paying', 'a payout run claims it');
-select is(public.service_role_claim_cashout((select id from co)) ->> 'status', 'in_progress',
+select is((public.service_role_claim_cashout((select id from co))).status, 'paying', 'a payout run claims it');
+select is((public.service_role_claim_cashout((select id from co))).status, 'in_progress',
   'another run meanwhile is told it is in progress, and does nothing');
+select is((select count(*)::int from public.service_role_payable_cashouts() p join co on co.id = p.cashout_id), 0,
+  'a payout run does not list a cash-out another run holds ...');
+update public.cashouts set claimed_at = now() - interval '15 minutes 1 second' where id = (select id from co);
+select is((select count(*)::int from public.service_role_payable_cashouts() p join co on co.id = p.cashout_id), 1,
+  '... until that claim lapses (its run died): then it does ...');
+select is((public.service_role_claim_cashout((select id from co))).status, 'paying', '... and takes the claim over');
+select is((public.service_role_claim_cashout((select id from co))).status, 'in_progress',
+  'which is then live again');
+select throws_ok($$ select tests.become('a@test.local'); select public.service_role_payable_cashouts() $$, '42501', null,
+  'users do not list the cash-outs to pay');
+select tests.become('postgres');
 select throws_ok($$ select public.service_role_record_payout((select id from co), 7, 'tr_x', null) $$, 'PT409', null,
   'an outcome of another attempt is stale');
 select tests.become('admin@test.local');
 select throws_ok($$ select public.admin_decide_cashout((select id from co), false) $$, 'PT409', null,
   'a cash-out being paid cannot be rejected');
 select tests.become('postgres');
-select is(public.service_role_record_payout((select id from co), 0, null, 'timeout', false) ->> 'status', 'approved',
+select is((public.service_role_record_payout((select id from co), 0, null, 'timeout', false)).status, 'approved',
   'a run that timed out at Stripe leaves it approved, for the next run ...');
 select tests.become('admin@test.local');
 select throws_ok($$ select public.admin_decide_cashout((select id from co), false) $$, 'PT409',
   'A payout run tried this cash-out without a final outcome: run the payout again before rejecting it',
   '... and no admin can reject it meanwhile (the transfer may exist)');
 select tests.become('postgres');
-select public.service_role_claim_cashout((select id from co)) ->> 'status' as claimed_again;
-select is(public.service_role_record_payout((select id from co), 0, null, 'account closed', true) ->> 'status', 'failed',
+select (public.service_role_claim_cashout((select id from co))).status as claimed_again;
+select is((public.service_role_record_payout((select id from co), 0, null, 'account closed', true)).status, 'failed',
   'the next run fails for good (no transfer found, Stripe refuses) ...');
 select tests.become('admin@test.local');
-select is(public.admin_decide_cashout((select id from co), true) ->> 'status', 'approved', '... approved for a retry ...');
-select is(public.admin_decide_cashout((select id from co), false) ->> 'status', 'rejected',
+select is((public.admin_decide_cashout((select id from co), true)).status, 'approved', '... approved for a retry ...');
+select is((public.admin_decide_cashout((select id from co), false)).status, 'rejected',
   '... and, no run having tried it since, rejected after all');
 select tests.become('postgres');
 select is((select (available_cents, held_cents) from public.cash_wallets where user_id = tests.user_id('a@test.local')),

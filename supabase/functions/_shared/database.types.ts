@@ -1091,13 +1091,34 @@ export type Database = {
     Functions: {
       "admin_adjust_credits": {
         Args: { "amount": number; "idempotency_key"?: string; "reason": string; "user_id": string };
-        Returns: Json;
+        Returns: Database["public"]["CompositeTypes"]["credit_adjustment"];
+        SetofOptions: {
+          from: "*";
+          to: "credit_adjustment";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
       };
       "admin_decide_cashout": {
         Args: { "approve": boolean; "cashout_id": string; "reason"?: string };
-        Returns: Json;
+        Returns: Database["public"]["CompositeTypes"]["cashout_status"];
+        SetofOptions: {
+          from: "*";
+          to: "cashout_status";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
       };
-      "admin_kpis": { Args: { "bucket"?: string; "from_date": string; "to_date": string }; Returns: Json };
+      "admin_kpis": {
+        Args: { "bucket"?: string; "from_date": string; "to_date": string };
+        Returns: Database["public"]["CompositeTypes"]["kpi_report"];
+        SetofOptions: {
+          from: "*";
+          to: "kpi_report";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "admin_search_users": {
         Args: { "page"?: number; "page_size"?: number; "search"?: string };
         Returns: {
@@ -1112,8 +1133,26 @@ export type Database = {
           "role": string;
         }[];
       };
-      "admin_set_plan": { Args: { "plan_id": string; "user_id": string }; Returns: Json };
-      "admin_set_role": { Args: { "role": string; "user_id": string }; Returns: Json };
+      "admin_set_plan": {
+        Args: { "plan_id": string; "user_id": string };
+        Returns: Database["public"]["CompositeTypes"]["plan_assignment"];
+        SetofOptions: {
+          from: "*";
+          to: "plan_assignment";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "admin_set_role": {
+        Args: { "role": string; "user_id": string };
+        Returns: Database["public"]["CompositeTypes"]["role_assignment"];
+        SetofOptions: {
+          from: "*";
+          to: "role_assignment";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "charge_credits": {
         Args: { "feature": string; "idempotency_key"?: string; "quantity"?: number };
         Returns: Database["public"]["CompositeTypes"]["credit_charge"];
@@ -1167,7 +1206,16 @@ export type Database = {
           "title": string;
         }[];
       };
-      "referral_stats": { Args: Record<PropertyKey, never>; Returns: Json };
+      "referral_stats": {
+        Args: Record<PropertyKey, never>;
+        Returns: Database["public"]["CompositeTypes"]["referral_summary"];
+        SetofOptions: {
+          from: "*";
+          to: "referral_summary";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "release_reservation": {
         Args: { "reservation_id": string };
         Returns: Database["public"]["CompositeTypes"]["reservation_release"];
@@ -1178,7 +1226,16 @@ export type Database = {
           isSetofReturn: false;
         };
       };
-      "request_cashout": { Args: { "amount_cents": number }; Returns: Json };
+      "request_cashout": {
+        Args: { "amount_cents": number };
+        Returns: Database["public"]["CompositeTypes"]["cashout_status"];
+        SetofOptions: {
+          from: "*";
+          to: "cashout_status";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "reserve_credits": {
         Args: { "feature": string; "idempotency_key"?: string; "max_credits"?: number; "quantity"?: number };
         Returns: Database["public"]["CompositeTypes"]["reservation_hold"];
@@ -1197,7 +1254,16 @@ export type Database = {
         Args: { "p_amount_refunded": number; "p_charge": string; "p_payment_intent": string };
         Returns: string;
       };
-      "service_role_claim_cashout": { Args: { "cashout_id": string }; Returns: Json };
+      "service_role_claim_cashout": {
+        Args: { "cashout_id": string };
+        Returns: Database["public"]["CompositeTypes"]["cashout_claim"];
+        SetofOptions: {
+          from: "*";
+          to: "cashout_claim";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "service_role_claim_stripe_event": {
         Args: { "p_created": string; "p_id": string; "p_payload": Json; "p_type": string };
         Returns: boolean;
@@ -1238,6 +1304,12 @@ export type Database = {
           isOneToOne: true;
           isSetofReturn: false;
         };
+      };
+      "service_role_payable_cashouts": {
+        Args: { "max_count"?: number };
+        Returns: {
+          "cashout_id": string;
+        }[];
       };
       "service_role_record_chat_exchange": {
         Args: {
@@ -1282,7 +1354,13 @@ export type Database = {
           "new_key"?: boolean;
           "transfer_id": string;
         };
-        Returns: Json;
+        Returns: Database["public"]["CompositeTypes"]["payout_outcome"];
+        SetofOptions: {
+          from: "*";
+          to: "payout_outcome";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
       };
       "service_role_referral_first_payment": { Args: { "user_id": string }; Returns: string };
       "service_role_refund_invoice": {
@@ -1317,7 +1395,16 @@ export type Database = {
       };
       "service_role_return_anon_chat": { Args: { "session_hash": string }; Returns: undefined };
       "service_role_stripe_user": { Args: { "customer_id": string; "user_hint": string }; Returns: string };
-      "service_role_sync_config": { Args: { "catalog": Json }; Returns: Json };
+      "service_role_sync_config": {
+        Args: { "catalog": Json };
+        Returns: Database["public"]["CompositeTypes"]["config_sync_summary"];
+        SetofOptions: {
+          from: "*";
+          to: "config_sync_summary";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "service_role_take_anon_chat": { Args: { "session_hash": string }; Returns: number };
       "service_role_upsert_subscription": {
         Args: {
@@ -1348,6 +1435,33 @@ export type Database = {
       [_ in never]: never;
     };
     CompositeTypes: {
+      "cashout_claim": {
+        "cashout_id": string | null;
+        "status": string | null;
+        "user_id": string | null;
+        "amount_cents": number | null;
+        "currency": string | null;
+        "attempt": number | null;
+        "destination": string | null;
+        "transfer_id": string | null;
+      };
+      "cashout_status": {
+        "cashout_id": string | null;
+        "status": string | null;
+        "amount_cents": number | null;
+      };
+      "config_sync_summary": {
+        "features": number | null;
+        "plans": number | null;
+        "plan_quotas": number | null;
+        "credit_packs": number | null;
+      };
+      "credit_adjustment": {
+        "user_id": string | null;
+        "amount": number | null;
+        "balance": number | null;
+        "replayed": boolean | null;
+      };
       "credit_charge": {
         "usage_id": number | null;
         "feature": string | null;
@@ -1383,12 +1497,83 @@ export type Database = {
         "resets_at": string | null;
         "balance": number | null;
       };
+      "feature_credits": {
+        "feature": string | null;
+        "credits": number | null;
+      };
+      "funnel_step": {
+        "step": string | null;
+        "users": number | null;
+      };
+      "kpi_bucket": {
+        "start": string | null;
+        "signups": number | null;
+        "active_users": number | null;
+        "credits_consumed": number | null;
+        "revenue_cents": number | null;
+        "new_paying_users": number | null;
+        "churned_subscriptions": number | null;
+      };
+      "kpi_range": {
+        "from": string | null;
+        "to": string | null;
+        "bucket": string | null;
+      };
+      "kpi_report": {
+        "range": Database["public"]["CompositeTypes"]["kpi_range"] | null;
+        "totals": Database["public"]["CompositeTypes"]["kpi_totals"] | null;
+        "credits_by_feature": (Database["public"]["CompositeTypes"]["feature_credits"])[] | null;
+        "funnel": (Database["public"]["CompositeTypes"]["funnel_step"])[] | null;
+        "series": (Database["public"]["CompositeTypes"]["kpi_bucket"])[] | null;
+      };
+      "kpi_totals": {
+        "signups": number | null;
+        "active_users": number | null;
+        "dau": number | null;
+        "wau": number | null;
+        "mau": number | null;
+        "credits_consumed": number | null;
+        "revenue_cents": number | null;
+        "paying_users": number | null;
+        "new_paying_users": number | null;
+        "conversion_rate": number | null;
+        "mrr_cents": number | null;
+        "churned_subscriptions": number | null;
+        "churn_rate": number | null;
+        "revenue_per_user_cents": number | null;
+        "revenue_per_paying_user_cents": number | null;
+      };
       "pack_price": {
         "pack": string | null;
         "credits": number | null;
         "price_cents": number | null;
         "discount_percent": number | null;
         "final_cents": number | null;
+      };
+      "payout_outcome": {
+        "cashout_id": string | null;
+        "status": string | null;
+        "transfer_id": string | null;
+        "failure": string | null;
+        "retry": boolean | null;
+        "replayed": boolean | null;
+      };
+      "plan_assignment": {
+        "user_id": string | null;
+        "plan_id": string | null;
+      };
+      "referral_summary": {
+        "code": string | null;
+        "share_link": string | null;
+        "referred_count": number | null;
+        "rewarded_count": number | null;
+        "pending_count": number | null;
+        "credits_earned": number | null;
+        "cash_earned_cents": number | null;
+        "cash_available_cents": number | null;
+        "cash_pending_cents": number | null;
+        "cash_paid_out_cents": number | null;
+        "currency": string | null;
       };
       "reservation_hold": {
         "reservation_id": string | null;
@@ -1412,6 +1597,10 @@ export type Database = {
         "refunded": number | null;
         "balance": number | null;
         "replayed": boolean | null;
+      };
+      "role_assignment": {
+        "user_id": string | null;
+        "role": string | null;
       };
       "wallet_lot": {
         "amount": number | null;

@@ -12,6 +12,9 @@ export type SqlResult<Name extends keyof Composite, Nullable extends keyof Compo
   [K in keyof Composite[Name]]-?: K extends Nullable ? Composite[Name][K] : NonNullable<Composite[Name][K]>;
 };
 
+// Catalog (supabase/migrations/20261124000100_catalog.sql)
+export type ConfigSyncSummary = SqlResult<"config_sync_summary">;
+
 // Credits (supabase/migrations/20261124000300_ledger.sql to 000330_credits_api.sql)
 export type CreditCharge = SqlResult<"credit_charge">;
 export type ReservationHold = SqlResult<"reservation_hold", "balance">;
@@ -26,3 +29,25 @@ export type WalletSummary =
 export type PackPrice = SqlResult<"pack_price">;
 export type CreditGrant = SqlResult<"credit_grant">;
 export type CreditDebit = SqlResult<"credit_debit", "ledger_id">;
+
+// Referrals (supabase/migrations/20261124000600_referrals.sql)
+export type ReferralSummary = SqlResult<"referral_summary", "code" | "share_link">;
+export type CashoutStatus = SqlResult<"cashout_status">;
+export type CashoutClaim = SqlResult<"cashout_claim", "destination" | "transfer_id">;
+export type PayoutOutcome = SqlResult<"payout_outcome", "transfer_id" | "failure">;
+
+// Analytics and admin (supabase/migrations/20261124000700_analytics_admin.sql)
+export type CreditAdjustment = SqlResult<"credit_adjustment">;
+export type RoleAssignment = SqlResult<"role_assignment">;
+export type PlanAssignment = SqlResult<"plan_assignment", "plan_id">;
+export type KpiTotals = SqlResult<"kpi_totals">;
+export type FeatureCredits = SqlResult<"feature_credits", "feature">;
+export type FunnelStep = SqlResult<"funnel_step">;
+export type KpiBucket = SqlResult<"kpi_bucket">;
+export type KpiReport = {
+  range: SqlResult<"kpi_range">;
+  totals: KpiTotals;
+  credits_by_feature: FeatureCredits[];
+  funnel: FunnelStep[];
+  series: KpiBucket[];
+};

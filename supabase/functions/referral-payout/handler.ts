@@ -3,10 +3,10 @@
 // Exactly once: a run claims a cash-out (status paying; another run meanwhile answers `in_progress`), and the
 // transfer's idempotency key is the cash-out and its failed-attempt count, and before every transfer its
 // transfer_group is looked up at Stripe (an earlier attempt's transfer whose outcome was lost is recorded, not
-// repeated: Stripe forgets idempotency keys after a day). A run that died mid-claim is taken over after 15
-// minutes. Stripe's refusal is a final failure
-// (status failed, the reason; an admin approves a retry or rejects); a rate limit, a conflict or an outage
-// leaves it approved for the next run. Answers { results: [{ cashout_id, status, ... }] }.
+// repeated: Stripe forgets idempotency keys after a day). A run that died mid-claim is taken over once its
+// claim lapses (the rule is SQL's: saasbase.claim_live). Stripe's refusal is a final failure (status failed, the
+// reason; an admin approves a retry or rejects); a rate limit, a conflict or an outage leaves it approved for
+// the next run. Answers { results: [{ cashout_id, status, ... }] }.
 import { z } from "zod";
 import { requireAdmin } from "../_shared/admin.ts";
 import { db } from "../_shared/db.ts";
@@ -15,33 +15,23 @@ import { AppError, MethodNotAllowedError } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
 import { readJson } from "../_shared/request.ts";
 import { stripe } from "../_shared/stripe.ts";
+import type { CashoutClaim, PayoutOutcome } from "../_shared/sql-results.ts";
 
 const body = z.object({ cashout_id: z.uuid().optional() });
 
-interface Claim {
-  cashout_id: string;
-  status: "paid" | "in_progress" | "paying";
-  transfer_id?: string;
-  amount_cents: number;
-  currency: string;
-  attempt: number;
-  destination: string | null;
-  user_id: string;
-}
-
 /** Pays one cash-out; `actor` is the admin running the payout (audited with the outcome), if one is. */
 export async function payCashout(id: string, actor: string | null = null) {
-  const [{ c }] = await dbCall(db()`select public.service_role_claim_cashout(${id}) as c`);
-  const claim = c as Claim;
+  const [{ c }] = await dbCall(db()`select to_jsonb(public.service_role_claim_cashout(${id})) as c`);
+  const claim = c as CashoutClaim;
   if (claim.status === "paid") {
     return { cashout_id: id, status: "paid", transfer_id: claim.transfer_id, replayed: true };
   }
   if (claim.status === "in_progress") return { cashout_id: id, status: "in_progress" };
   const record = async (transferId: string | null, failure: string | null, final = true, newKey = false) =>
     (await dbCall(
-      db()`select public.service_role_record_payout(${id}, ${claim.attempt}, ${transferId}, ${failure},
-      ${final}, ${actor}, ${newKey}) as r`,
-    ))[0].r;
+      db()`select to_jsonb(public.service_role_record_payout(${id}, ${claim.attempt}, ${transferId}, ${failure},
+      ${final}, ${actor}, ${newKey})) as r`,
+    ))[0].r as PayoutOutcome;
 
   if (!claim.destination) {
     return await record(null, "no_connect_account: the user has not finished Stripe onboarding");
@@ -79,10 +69,9 @@ export const handler = withHttp(async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
   const admin = await requireAdmin(req);
   const input = await readJson(req, body);
-  const ids = input.cashout_id ? [input.cashout_id] : (await db()`select id from public.cashouts
-        where status = 'approved' or (status = 'paying' and claimed_at < now() - interval '15 minutes')
-        order by requested_at limit 100`)
-    .map((r) => r.id as string);
+  const ids = input.cashout_id
+    ? [input.cashout_id]
+    : (await db()`select cashout_id from public.service_role_payable_cashouts(100)`).map((r) => r.cashout_id as string);
   const actor = admin.role === "authenticated" ? admin.userId ?? null : null;
   if (input.cashout_id) return json({ results: [await payCashout(input.cashout_id, actor)] });
   // A run over every approved cash-out goes on past one that changed meanwhile (rejected by an admin between
