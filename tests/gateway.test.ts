@@ -1,13 +1,13 @@
 // verify_jwt at the gateway, as the platform applies it: the real health function on real Deno behind the
 // real gateway, with verify_jwt turned on for this test (health ships with it off).
-import type { Server } from "node:http";
+import { Agent, request as httpRequest, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, FunctionWorkers } from "../src/local/functions.ts";
 import { createGateway, listen } from "../src/local/gateway.ts";
 import { signJwt, userToken } from "../src/local/jwt.ts";
 import { SUPABASE_DIR } from "../src/local/paths.ts";
 import { readProjectConfig } from "../src/local/supabase-config.ts";
-import { stack } from "./support/stack.ts";
+import { connectDb, createUser, stack } from "./support/stack.ts";
 
 let workers: FunctionWorkers;
 let gateway: Server;
@@ -65,5 +65,65 @@ describe("verify_jwt", () => {
   it("lets CORS preflight through without a token", async () => {
     const res = await fetch(base, { method: "OPTIONS" });
     expect(res.status).toBe(200);
+  });
+});
+
+describe("kept-alive connections", () => {
+  // A function may answer before it has read the body (413 by Content-Length or while a chunked body streams
+  // in, 401, 405) and close its own side of the connection. The client's connection to the gateway must stay
+  // usable for its next request. (The gateway passed the function's `connection: close` on, left the rest of
+  // the body unread, and destroyed the client's socket on a late upstream error: every 413 cost the client
+  // its connection, and a request already on its way over it failed with ECONNRESET.)
+  it("stay usable after early refusals", async () => {
+    const sql = connectDb(1);
+    const { token } = await createUser(sql, `keepalive-${crypto.randomUUID()}@test.local`);
+    await sql.end();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const target = new URL(stack().functionsUrl);
+    const send = (path: string, method: string, body?: string, chunked = false) =>
+      new Promise<{ status: number; socket: unknown }>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            agent, host: target.hostname, port: target.port, path: `${target.pathname}/${path}`, method,
+            headers: {
+              authorization: `Bearer ${token}`,
+              "content-type": "application/json",
+              ...(body === undefined || chunked ? {} : { "content-length": Buffer.byteLength(body) }),
+            },
+          },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, socket: req.socket }));
+            res.on("error", reject);
+          },
+        );
+        req.on("error", reject);
+        // A connection left waiting (a body nobody reads) fails the round instead of the whole test.
+        req.setTimeout(5_000, () => req.destroy(new Error(`${method} ${path}: no answer within 5 s`)));
+        // Chunked: no Content-Length, so the function counts the body while it streams in.
+        if (chunked && body) for (let i = 0; i < body.length; i += 16_384) req.write(body.slice(i, i + 16_384));
+        req.end(chunked ? undefined : body);
+      });
+    const big = JSON.stringify({ feature: "x", quantity: 1, idempotency_key: "k", pad: "x".repeat(300_000) });
+    const errors: string[] = [];
+    const sockets = new Set<unknown>();
+    try {
+      for (let i = 0; i < 40; i++) {
+        try {
+          const refused = [await send("credits/charge", "POST", big), await send("credits/charge", "POST", big, true)];
+          expect(refused.map((r) => r.status)).toEqual([413, 413]);
+          const after = await send("credits", "GET");
+          expect(after.status).toBe(200);
+          for (const r of [...refused, after]) sockets.add(r.socket);
+        } catch (err) {
+          errors.push(`round ${i}: ${(err as Error).message}`);
+        }
+      }
+    } finally {
+      agent.destroy();
+    }
+    expect(errors).toEqual([]);
+    // One connection served every request: none was closed under the client.
+    expect(sockets.size).toBe(1);
   });
 });

@@ -47,6 +47,7 @@ export function createGateway(router: FunctionRouter, jwtSecret: string): Server
       if (check === "invalid") return platformError(res, 401, 401, "Invalid JWT");
     }
 
+    let answer: IncomingMessage | undefined;
     const upstream = httpRequest(
       {
         host: "127.0.0.1",
@@ -56,13 +57,30 @@ export function createGateway(router: FunctionRouter, jwtSecret: string): Server
         headers: { ...req.headers, host: `127.0.0.1:${target.port}` },
       },
       (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
+        answer = up;
+        // Hop-by-hop headers are about the function's connection, not the client's: a function that answers
+        // before reading the body closes its own (`connection: close`), and the client keeps theirs.
+        const headers = { ...up.headers };
+        for (const h of ["connection", "keep-alive", "transfer-encoding"]) delete headers[h];
+        res.writeHead(up.statusCode ?? 502, headers);
         up.pipe(res);
       },
     );
+    // What the client still sends once the function has stopped reading (an early 413, 401 or 405) is read
+    // and dropped, so that the client's kept-alive connection is ready for its next request.
+    const dropRestOfBody = () => {
+      req.unpipe(upstream);
+      req.resume();
+    };
     upstream.on("error", () => {
+      dropRestOfBody();
       if (!res.headersSent) platformError(res, 502, "BOOT_ERROR", "Function failed to respond");
-      else res.destroy();
+      // An answer cut midway must reach the client as a break; one already whole (the function closed its
+      // side after answering early) is finished by the pipe, and the client's connection stays usable.
+      else if (!answer?.complete) res.destroy();
+    });
+    res.on("finish", () => {
+      if (!req.complete) dropRestOfBody();
     });
     res.on("close", () => {
       if (!res.writableFinished) upstream.destroy();
