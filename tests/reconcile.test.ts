@@ -325,6 +325,40 @@ describe("stripe-reconcile", () => {
     expect((await reconcile({ since: t })).changes).toEqual([]);
   });
 
+  it("a list the key may not read is a failure of its own: the rest is applied, and the run is not complete", async () => {
+    const s = await scenario(now() - 40 * DAY);
+    await atStripe(s);
+    const refuse = (paths: string[]) =>
+      fetch(`${stack().stripeUrl}/_test/refuse`, { method: "POST", body: JSON.stringify({ paths }) });
+    await refuse(["/v1/disputes"]);
+    try {
+      const report = await reconcile({ since: now() - 41 * DAY });
+      expect(report.failures).toContainEqual(expect.objectContaining({ source: "dispute", id: "(list)",
+        error: expect.stringMatching(/permissions/) }));
+      expect(failed(report, s)).toEqual([]);
+      expect(report.complete).toBe(false);
+      expect(mine(report, s)).toHaveLength(7); // all but the chargeback
+      // The next run's default start is not past this one: what it could not list is listed again.
+      const [{ complete }] = await sql`select complete from saasbase.stripe_reconciliations order by id desc limit 1`;
+      expect(complete).toBe(false);
+    } finally {
+      await refuse([]);
+    }
+    const report = await reconcile({ since: now() - 41 * DAY });
+    expect(mine(report, s)).toEqual([{ source: "dispute", id: `dp_${s.tag}`, type: "charge.dispute.funds_withdrawn", outcome: "applied" }]);
+    expect(await stateOf(s, false)).toEqual(deliveredLoose);
+  });
+
+  it("a new deployment's backfill: everything Stripe has, from the beginning", async () => {
+    const s = await scenario(now() - 90 * DAY);
+    await atStripe(s);
+    const report = await reconcile({ since: null });
+    expect(report.since).toBeNull();
+    expect(failed(report, s)).toEqual([]);
+    expect(await stateOf(s, false)).toEqual(deliveredLoose);
+    expect((await reconcile({ since: null })).changes).toEqual([]);
+  });
+
   it("answers a bad request with a 4xx JSON error, and changes nothing", async () => {
     const [{ runs }] = await sql`select count(*)::int as runs from saasbase.stripe_reconciliations`;
     const user = await createUser(sql, `notadmin-${crypto.randomUUID()}@test.local`);

@@ -46,6 +46,8 @@ export interface StripeState {
   charges: Map<string, Obj>;
   refunds: Map<string, Obj>;
   disputes: Map<string, Obj>;
+  /** API paths answered 403 as for a restricted key without that access (POST /_test/refuse { paths }). */
+  refused: string[];
   idempotent: Map<string, { status: number; body: Obj; sent: string }>;
   requests: { method: string; path: string; query?: Obj }[];
 }
@@ -71,6 +73,7 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
     charges: new Map(),
     refunds: new Map(),
     disputes: new Map(),
+    refused: [],
     idempotent: new Map(),
     requests: [],
   };
@@ -152,6 +155,10 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
 
   function route(method: string, path: string, query: Obj, body: Obj): { status: number; body: Obj } {
     let m: RegExpExecArray | null;
+    if (state.refused.includes(path)) {
+      return { status: 403, body: { error: { type: "invalid_request_error",
+        message: `The provided key 'rk_test_***' does not have the required permissions for this endpoint (${path}).` } } };
+    }
     if (method === "POST" && path === "/v1/customers") {
       const c = { id: newId("cus"), object: "customer", email: body.email ?? null, metadata: body.metadata ?? {}, created: now() };
       state.customers.set(c.id, c);
@@ -352,6 +359,9 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
       if (req.method === "POST" && put) {
         const sent = JSON.parse(await read(req));
         for (const o of Array.isArray(sent) ? sent : [sent]) (state[put[1] as keyof StripeState] as Map<string, Obj>).set(o.id, o);
+      }
+      if (req.method === "POST" && url.pathname === "/_test/refuse") {
+        state.refused = JSON.parse(await read(req)).paths;
       }
       // Sets the platform's available balance ({ available: cents }, or null for no limit).
       if (req.method === "POST" && url.pathname === "/_test/balance") {

@@ -147,7 +147,11 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
 
   // 1. Events, oldest first (Stripe lists newest first).
   const events: Stripe.Event[] = [];
-  for await (const e of stripe.events.list({ created, types: Object.keys(EVENT_TYPES), limit: 100 })) events.push(e);
+  // Stripe takes up to 20 types; past that, every event is listed and the others left out here.
+  const types = Object.keys(EVENT_TYPES);
+  for await (const e of stripe.events.list({ created, ...(types.length <= 20 ? { types } : {}), limit: 100 })) {
+    if (types.includes(e.type)) events.push(e);
+  }
   report.listed.event = events.length;
   events.reverse().sort((a, b) => a.created - b.created);
   const done = new Set(
@@ -190,16 +194,27 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
     }
   };
   const exists = async (query: PromiseLike<readonly unknown[]>) => (await query).length > 0;
+  // A list Stripe refuses (a restricted key without that read access) or that breaks off: the others still run,
+  // and the run is not complete.
+  const listing = async (source: Source, type: string, list: () => Promise<void>) => {
+    try {
+      await list();
+    } catch (err) {
+      fail(source, "(list)", type, err);
+    }
+  };
 
-  for await (const session of stripe.checkout.sessions.list({ created, status: "complete", limit: 100 })) {
-    report.listed.checkout_session++;
-    if (session.payment_status !== "paid" && session.mode !== "subscription") continue;
-    const subscription = str(session, "subscription");
-    await applyObject("checkout_session", asEvent("checkout.session.completed", session, session.created), () =>
-      session.mode === "subscription"
-        ? (subscription ? exists(sql`select 1 from public.subscriptions where id = ${subscription}`) : Promise.resolve(true))
-        : exists(sql`select 1 from public.purchases where checkout_session_id = ${session.id}`));
-  }
+  await listing("checkout_session", "checkout.session.completed", async () => {
+    for await (const session of stripe.checkout.sessions.list({ created, status: "complete", limit: 100 })) {
+      report.listed.checkout_session++;
+      if (session.payment_status !== "paid" && session.mode !== "subscription") continue;
+      const subscription = str(session, "subscription");
+      await applyObject("checkout_session", asEvent("checkout.session.completed", session, session.created), () =>
+        session.mode === "subscription"
+          ? (subscription ? exists(sql`select 1 from public.subscriptions where id = ${subscription}`) : Promise.resolve(true))
+          : exists(sql`select 1 from public.purchases where checkout_session_id = ${session.id}`));
+    }
+  });
 
   const seen = new Set<string>();
   const subscriptionState = async (sub: Stripe.Subscription) => {
@@ -220,70 +235,78 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
         same(row.canceled_at, num(sub, "canceled_at"));
     });
   };
-  for await (const sub of stripe.subscriptions.list({ created, status: "all", limit: 100 })) await subscriptionState(sub);
-  if (since !== null) {
-    // A subscription changes long after it is created: every live one at Stripe, and every one live here.
-    for await (const sub of stripe.subscriptions.list({ limit: 100 })) if (!seen.has(sub.id)) await subscriptionState(sub);
-    const ours = await sql`select id from public.subscriptions where status = any(${LIVE}) and not (id = any(${[...seen]}))
-      order by id`;
-    for (const { id } of ours) {
-      try {
-        await subscriptionState(await stripe.subscriptions.retrieve(id));
-      } catch (err) {
-        if ((err as { code?: string }).code === "resource_missing") report.unknown_at_stripe.push(id);
-        else fail("subscription", id, "customer.subscription.updated", err);
+  await listing("subscription", "customer.subscription.updated", async () => {
+    for await (const sub of stripe.subscriptions.list({ created, status: "all", limit: 100 })) await subscriptionState(sub);
+    if (since !== null) {
+      // A subscription changes long after it is created: every live one at Stripe, and every one live here.
+      for await (const sub of stripe.subscriptions.list({ limit: 100 })) if (!seen.has(sub.id)) await subscriptionState(sub);
+      const ours = await sql`select id from public.subscriptions where status = any(${LIVE}) and not (id = any(${[...seen]}))
+        order by id`;
+      for (const { id } of ours) {
+        try {
+          await subscriptionState(await stripe.subscriptions.retrieve(id));
+        } catch (err) {
+          if ((err as { code?: string }).code === "resource_missing") report.unknown_at_stripe.push(id);
+          else fail("subscription", id, "customer.subscription.updated", err);
+        }
       }
     }
-  }
+  });
 
-  for (const status of ["paid", "open"] as const) {
-    for await (const invoice of stripe.invoices.list({ created, status, limit: 100 })) {
-      report.listed.invoice++;
-      const id = invoice.id!;
-      if (status === "paid") {
-        await applyObject("invoice", asEvent("invoice.paid", invoice, num(invoice, "status_transitions.paid_at") ?? invoice.created),
-          () => exists(sql`select 1 from public.invoices where id = ${id} and status = 'paid'`));
-      } else if ((invoice.attempt_count ?? 0) > 0) {
-        // Open after a failed attempt: what invoice.payment_failed records (and its one email).
-        await applyObject("invoice", asEvent("invoice.payment_failed", invoice, invoice.created),
-          () => exists(sql`select 1 from public.invoices where id = ${id}`));
+  await listing("invoice", "invoice.paid", async () => {
+    for (const status of ["paid", "open"] as const) {
+      for await (const invoice of stripe.invoices.list({ created, status, limit: 100 })) {
+        report.listed.invoice++;
+        const id = invoice.id!;
+        if (status === "paid") {
+          await applyObject("invoice", asEvent("invoice.paid", invoice, num(invoice, "status_transitions.paid_at") ?? invoice.created),
+            () => exists(sql`select 1 from public.invoices where id = ${id} and status = 'paid'`));
+        } else if ((invoice.attempt_count ?? 0) > 0) {
+          // Open after a failed attempt: what invoice.payment_failed records (and its one email).
+          await applyObject("invoice", asEvent("invoice.payment_failed", invoice, invoice.created),
+            () => exists(sql`select 1 from public.invoices where id = ${id}`));
+        }
       }
     }
-  }
+  });
 
   // Refunds, through their charge: charge.refunded reports a charge's total refunded.
-  const charges = new Set<string>();
-  for await (const refund of stripe.refunds.list({ created, limit: 100 })) {
-    const charge = str(refund, "charge");
-    if (charge) charges.add(charge);
-  }
-  for (const id of charges) {
-    report.listed.charge++;
-    let charge: Stripe.Charge;
-    try {
-      charge = await stripe.charges.retrieve(id);
-    } catch (err) {
-      fail("charge", id, "charge.refunded", err);
-      continue;
+  await listing("charge", "charge.refunded", async () => {
+    const charges = new Set<string>();
+    for await (const refund of stripe.refunds.list({ created, limit: 100 })) {
+      const charge = str(refund, "charge");
+      if (charge) charges.add(charge);
     }
-    const refunded = charge.amount_refunded ?? 0;
-    const pi = str(charge, "payment_intent") ?? null;
-    if (refunded <= 0) continue; // its refunds failed or were canceled
-    await applyObject("charge", asEvent("charge.refunded", charge, charge.created), (fetched) =>
-      fetched.invoiceId
-        ? exists(sql`select 1 from public.invoices where id = ${fetched.invoiceId}
-            and refunded_cents >= least(${refunded}, amount_paid)`)
-        : exists(sql`select 1 from public.purchases where payment_intent_id = ${pi}
-              and refunded_cents >= least(${refunded}, amount_cents)
-            union all select 1 from saasbase.early_refunds where payment_intent_id = ${pi} and amount_refunded >= ${refunded}`));
-  }
+    for (const id of charges) {
+      report.listed.charge++;
+      let charge: Stripe.Charge;
+      try {
+        charge = await stripe.charges.retrieve(id);
+      } catch (err) {
+        fail("charge", id, "charge.refunded", err);
+        continue;
+      }
+      const refunded = charge.amount_refunded ?? 0;
+      const pi = str(charge, "payment_intent") ?? null;
+      if (refunded <= 0) continue; // its refunds failed or were canceled
+      await applyObject("charge", asEvent("charge.refunded", charge, charge.created), (fetched) =>
+        fetched.invoiceId
+          ? exists(sql`select 1 from public.invoices where id = ${fetched.invoiceId}
+              and refunded_cents >= least(${refunded}, amount_paid)`)
+          : exists(sql`select 1 from public.purchases where payment_intent_id = ${pi}
+                and refunded_cents >= least(${refunded}, amount_cents)
+              union all select 1 from saasbase.early_refunds where payment_intent_id = ${pi} and amount_refunded >= ${refunded}`));
+    }
+  });
 
-  for await (const dispute of stripe.disputes.list({ created, limit: 100 })) {
-    report.listed.dispute++;
-    if (!FUNDS_WITHDRAWN.has(dispute.status)) continue;
-    await applyObject("dispute", asEvent("charge.dispute.funds_withdrawn", dispute, dispute.created),
-      () => exists(sql`select 1 from saasbase.disputes where dispute_id = ${dispute.id}`));
-  }
+  await listing("dispute", "charge.dispute.funds_withdrawn", async () => {
+    for await (const dispute of stripe.disputes.list({ created, limit: 100 })) {
+      report.listed.dispute++;
+      if (!FUNDS_WITHDRAWN.has(dispute.status)) continue;
+      await applyObject("dispute", asEvent("charge.dispute.funds_withdrawn", dispute, dispute.created),
+        () => exists(sql`select 1 from saasbase.disputes where dispute_id = ${dispute.id}`));
+    }
+  });
 
   // A complete run covers Stripe up to its start: the next one's default starts there.
   await sql`insert into saasbase.stripe_reconciliations (since, started_at, changes, failures, complete)
