@@ -9,7 +9,7 @@ import { z } from "zod";
 import { requireUser } from "../_shared/auth.ts";
 import { config } from "../_shared/config.ts";
 import { ensureCustomer } from "../_shared/customers.ts";
-import { asCaller, db } from "../_shared/db.ts";
+import { callAsCaller, db } from "../_shared/db.ts";
 import { dbCall } from "../_shared/db-errors.ts";
 import { ConflictError, MethodNotAllowedError, NotFoundError, ValidationError } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
@@ -101,8 +101,7 @@ export const handler = withHttp(async (req) => {
     let name: string;
     if (input.pack !== undefined) {
       const quote = await dbCall(
-        asCaller(caller, async (tx) =>
-          (await tx`select to_jsonb(public.credit_pack_price(${input.pack!})) as q`)[0].q as PackPrice),
+        callAsCaller<PackPrice>(caller, (sql) => sql`public.credit_pack_price(${input.pack!})`),
       );
       ({ credits, final_cents: amount, discount_percent: discount } = quote);
       name = `${credits} credits`;
