@@ -209,8 +209,9 @@ begin
   if not found then
     perform saasbase.unknown_feature(feature);
   end if;
-  -- The balance the next charge will find, with the due work it does first (written by the next mutation, not
-  -- here): overdue reservations back, less what they held of expired lots, less what has expired.
+  -- The balance the next charge will find, with the due work it does first (saasbase.run_due, 000320; written
+  -- by the next mutation, not here): overdue reservations back, less what they held of expired lots, less what
+  -- has expired.
   select w.balance
     - coalesce((select sum(l.remaining) from public.credit_lots l
         where l.user_id = v_uid and l.remaining > 0 and l.expires_at <= v_at), 0)

@@ -124,7 +124,8 @@ end;
 $$;
 
 -- Does what has fallen due on a wallet: writes off expired lots, releases overdue reservations, and sets
--- the next due time. Called under the wallet's row lock.
+-- the next due time. Called under the wallet's row lock, by the ledger's debit (000300) and the API. It lives
+-- here, after the reservations it releases, with the lots of 000300 it writes off.
 create function saasbase.run_due(p_user uuid, p_at timestamptz) returns void
 language plpgsql
 set search_path = ''
