@@ -7,6 +7,14 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { supabaseCli } from "../src/local/database.ts";
 import { DENO_BIN, FUNCTIONS_DIR, ROOT } from "../src/local/paths.ts";
+import {
+  createExtension,
+  describeMissing,
+  dropExtension,
+  missingForLint,
+  missingForPgTap,
+  type MissingTool,
+} from "../src/local/test-tools.ts";
 import { throwawayDatabase, type ThrowawayDatabase } from "../src/local/throwaway.ts";
 import { generateTypes, TYPES_FILE } from "../src/local/types.ts";
 
@@ -40,12 +48,12 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): Pro
 /** Runs one step; `count` reads (passed, failed) from its output, else the step counts as one check. */
 async function step(
   name: string,
-  body: () => Promise<{ code: number; output: string }>,
+  body: () => Promise<{ code: number; output: string; failures?: string[] }>,
   count?: (output: string) => { passed: number; failed: number; failures?: string[] } | undefined,
 ) {
   console.log(`\n━━ ${name}`);
   const started = Date.now();
-  let result: { code: number; output: string };
+  let result: { code: number; output: string; failures?: string[] };
   try {
     result = await body();
   } catch (err) {
@@ -56,7 +64,7 @@ async function step(
   let { passed, failed } = counted ?? (result.code === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 });
   // A runner that exits non-zero with every test passing (a crash, a bad plan) still fails.
   if (result.code !== 0 && failed === 0) failed = 1;
-  results.push({ name, passed, failed, seconds: (Date.now() - started) / 1000, failures: counted?.failures });
+  results.push({ name, passed, failed, seconds: (Date.now() - started) / 1000, failures: counted?.failures ?? result.failures });
 }
 
 const tap = (output: string) => {
@@ -89,6 +97,13 @@ function vitestFailures(report: {
 }
 const firstLine = (s?: string) => (s ?? "").split("\n").find((l) => l.trim())?.slice(0, 300) ?? "";
 
+/** A step that cannot run for want of tools: fails, naming each with the command that installs it. */
+function refuse(missing: MissingTool[]): { code: number; output: string; failures: string[] } {
+  const output = describeMissing(missing);
+  console.error(output);
+  return { code: 1, output, failures: output.split("\n") };
+}
+
 let db: ThrowawayDatabase | undefined;
 const started = Date.now();
 try {
@@ -105,8 +120,17 @@ try {
 
   if (db) {
     const url = db.url;
-    await step("supabase db lint (plpgsql_check)", () =>
-      run(bin("supabase"), ["db", "lint", `--remote=${url}`, "--level", "warning", "--fail-on", "warning"]));
+    const adminUrl = db.cluster.adminUrl;
+    await step("supabase db lint (plpgsql_check)", async () => {
+      const missing = await missingForLint(adminUrl);
+      if (missing.length) return refuse(missing);
+      await createExtension(adminUrl, "plpgsql_check");
+      try {
+        return await run(bin("supabase"), ["db", "lint", `--remote=${url}`, "--level", "warning", "--fail-on", "warning"]);
+      } finally {
+        await dropExtension(adminUrl, "plpgsql_check");
+      }
+    });
     await step("supabase db advisors (security)", () =>
       run(bin("supabase"), ["db", "advisors", `--remote=${url}`, "--type", "security", "--level", "info", "--fail-on", "info"]));
     await step("supabase db advisors (performance: WARN and up, unindexed foreign keys)", async () => {
@@ -129,10 +153,14 @@ try {
     });
     const tests = readdirSync(join(ROOT, "supabase/tests")).filter((f) => f.endsWith(".sql")).sort();
     const u = new URL(url);
-    await step("pgTAP (pg_prove supabase/tests)", () =>
-      run("pg_prove", ["-h", u.hostname, "-p", u.port, "-U", "postgres", "-d", "postgres", ...tests.map((t) => join("supabase/tests", t))], {
+    await step("pgTAP (pg_prove supabase/tests)", async () => {
+      const missing = await missingForPgTap(adminUrl);
+      if (missing.length) return refuse(missing);
+      await createExtension(adminUrl, "pgtap");
+      return run("pg_prove", ["-h", u.hostname, "-p", u.port, "-U", "postgres", "-d", "postgres", ...tests.map((t) => join("supabase/tests", t))], {
         PGSSLMODE: "disable",
-      }), tap);
+      });
+    }, tap);
     await step("deno test (function units)", () =>
       run(DENO_BIN, ["test", "--allow-all", "--config", join(FUNCTIONS_DIR, "deno.json"), join(FUNCTIONS_DIR, "tests")], {
         SUPABASE_DB_URL: url,

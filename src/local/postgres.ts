@@ -1,49 +1,20 @@
 // A project-local PostgreSQL cluster run with the machine's own binaries (no Docker): created with initdb
 // on first use, started as a child process, stopped with the stack. Postgres refuses to run as root, so
 // when we are root the cluster is owned and run by the unprivileged `postgres` account (or `nobody`).
+// As in Supabase's image, the cluster's bootstrap superuser is `supabase_admin`; `postgres` is created as a
+// plain superuser here (a plain Postgres), and the local stack then gives it hosted Supabase's privileges
+// (src/local/hosted.ts).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, openSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, openSync, rmSync } from "node:fs";
+import { connect as tcpConnect } from "node:net";
 import { dirname, join } from "node:path";
+import postgres from "postgres";
+import { findPostgres, type PostgresBinaries } from "./postgres-binaries.ts";
 
-export const MIN_PG_MAJOR = 15;
+export { PostgresNotFoundError } from "./postgres-binaries.ts";
 
-export class PostgresNotFoundError extends Error {
-  constructor() {
-    super(
-      `No PostgreSQL ${MIN_PG_MAJOR}+ server binaries (initdb, postgres) were found on PATH, via pg_config, ` +
-        `or under /usr/lib/postgresql/*/bin.\n` +
-        `Install them (Debian/Ubuntu: sudo apt-get install postgresql-15; macOS: brew install postgresql@15),\n` +
-        `set PG_BIN_DIR to their folder, point SUPABASE_DB_URL at a database you have,\n` +
-        `or use Docker with \`npx supabase start\`.`,
-    );
-    this.name = "PostgresNotFoundError";
-  }
-}
-
-function majorVersion(binDir: string): number | null {
-  const out = spawnSync(join(binDir, "postgres"), ["--version"], { encoding: "utf8" });
-  const m = /(\d+)(?:\.\d+)?/.exec(out.stdout ?? "");
-  return out.status === 0 && m ? Number(m[1]) : null;
-}
-
-/** The folder holding initdb, postgres and pg_ctl of a PostgreSQL >= 15, or throws PostgresNotFoundError. */
-export function findPostgresBinDir(): string {
-  const candidates: string[] = [];
-  if (process.env.PG_BIN_DIR) candidates.push(process.env.PG_BIN_DIR);
-  const pgConfig = spawnSync("pg_config", ["--bindir"], { encoding: "utf8" });
-  if (pgConfig.status === 0) candidates.push(pgConfig.stdout.trim());
-  for (const dir of (process.env.PATH ?? "").split(":")) if (dir) candidates.push(dir);
-  if (existsSync("/usr/lib/postgresql")) {
-    const versions = readdirSync("/usr/lib/postgresql").filter((v) => /^\d+$/.test(v)).sort((a, b) => +b - +a);
-    for (const v of versions) candidates.push(`/usr/lib/postgresql/${v}/bin`);
-  }
-  for (const dir of candidates) {
-    if (!existsSync(join(dir, "initdb")) || !existsSync(join(dir, "postgres"))) continue;
-    const major = majorVersion(dir);
-    if (major !== null && major >= MIN_PG_MAJOR) return dir;
-  }
-  throw new PostgresNotFoundError();
-}
+/** The cluster's bootstrap superuser, as on Supabase (initdb's user there too). */
+export const ADMIN_ROLE = "supabase_admin";
 
 interface RunAs {
   uid: number;
@@ -66,13 +37,14 @@ export interface ClusterOptions {
   port: number;
   /** Throwaway clusters (tests) trade durability for speed: no fsync. */
   durable?: boolean;
-  binDir?: string;
+  /** Which server binaries (default: findPostgres(), the machine's or npm's). */
+  binaries?: PostgresBinaries;
 }
 
 export class LocalCluster {
   readonly dataDir: string;
   readonly port: number;
-  readonly binDir: string;
+  readonly binaries: PostgresBinaries;
   private readonly durable: boolean;
   private readonly runAs = serverUser();
   private server?: ChildProcess;
@@ -82,12 +54,25 @@ export class LocalCluster {
     this.dataDir = opts.dataDir;
     this.port = opts.port;
     this.durable = opts.durable ?? true;
-    this.binDir = opts.binDir ?? findPostgresBinDir();
+    this.binaries = opts.binaries ?? findPostgres();
   }
 
-  /** Superuser URL as Supabase's local stack gives it (trust auth on loopback; the cluster has no TLS). */
+  get binDir(): string {
+    return this.binaries.dir;
+  }
+
+  /** The `postgres` role's URL as Supabase's local stack gives it (trust auth on loopback; no TLS). */
   get url(): string {
-    return `postgresql://postgres:postgres@127.0.0.1:${this.port}/postgres?sslmode=disable`;
+    return this.urlFor("postgres");
+  }
+
+  /** The bootstrap superuser's URL: for what only the platform may do (its bootstrap, test extensions). */
+  get adminUrl(): string {
+    return this.urlFor(ADMIN_ROLE);
+  }
+
+  urlFor(role: string): string {
+    return `postgresql://${role}:postgres@127.0.0.1:${this.port}/postgres?sslmode=disable`;
   }
 
   get initialized(): boolean {
@@ -95,7 +80,7 @@ export class LocalCluster {
   }
 
   private bin(name: string) {
-    return join(this.binDir, name);
+    return join(this.binDir, process.platform === "win32" ? `${name}.exe` : name);
   }
 
   /** Creates the cluster when the data directory is empty; returns whether it did. */
@@ -107,7 +92,7 @@ export class LocalCluster {
     if (this.runAs) chownSync(this.dataDir, this.runAs.uid, this.runAs.gid);
     const out = spawnSync(
       this.bin("initdb"),
-      ["-D", this.dataDir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"],
+      ["-D", this.dataDir, "-U", ADMIN_ROLE, "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"],
       { encoding: "utf8", ...this.runAs },
     );
     if (out.status !== 0) throw new Error(`initdb failed:\n${out.stderr || out.stdout}`);
@@ -117,7 +102,7 @@ export class LocalCluster {
   /** Starts the server as a child process and waits until it accepts connections. */
   async start(): Promise<void> {
     this.init();
-    this.assertPortFree();
+    await this.assertPortFree();
     const settings = [
       `port=${this.port}`,
       "listen_addresses=127.0.0.1",
@@ -135,31 +120,75 @@ export class LocalCluster {
     this.server = server;
     this.exited = new Promise((resolve) => server.once("exit", () => resolve()));
     await this.waitReady();
+    await this.ensureRoles();
   }
 
   /** Another server on our port would answer our health checks and take our migrations: refuse early.
    * (A postmaster.pid left by a hard kill is fine: postgres replaces it when its pid is gone.) */
-  private assertPortFree() {
-    const ready = spawnSync(this.bin("pg_isready"), ["-h", "127.0.0.1", "-p", String(this.port), "-q"]);
-    if (ready.status === 0) {
+  private async assertPortFree() {
+    const taken = await new Promise<boolean>((resolve) => {
+      const sock = tcpConnect({ host: "127.0.0.1", port: this.port });
+      sock.once("connect", () => (sock.destroy(), resolve(true)));
+      sock.once("error", () => resolve(false));
+    });
+    if (taken) {
       throw new Error(
-        `Port ${this.port} already has a PostgreSQL server (another \`npm run dev\`?). Stop it, or set ` +
+        `Port ${this.port} is taken (another \`npm run dev\`?). Stop what listens there, or set ` +
           `SAASBASE_DB_PORT to another port.`,
       );
     }
   }
 
+  /** Runs one query as `role`; for the cluster's own set-up. */
+  private async query(role: string, text: string) {
+    const sql = postgres(this.urlFor(role), { max: 1, onnotice: () => {}, connect_timeout: 5 });
+    try {
+      return await sql.unsafe(text);
+    } finally {
+      await sql.end();
+    }
+  }
+
+  /** Waits until the server answers a query (it accepts connections before it can serve them while it
+   * starts up or recovers). Not pg_isready: the binaries from npm ship without it. */
   private async waitReady(timeoutMs = 30_000) {
     const deadline = Date.now() + timeoutMs;
     let exited = false;
     void this.exited?.then(() => (exited = true));
+    let last: unknown;
     while (Date.now() < deadline) {
       if (exited) throw new Error(`PostgreSQL exited during start; see ${join(this.dataDir, "server.log")}`);
-      const ready = spawnSync(this.bin("pg_isready"), ["-h", "127.0.0.1", "-p", String(this.port), "-q"]);
-      if (ready.status === 0) return;
+      try {
+        // Any role will do to learn that the server serves: a cluster made before supabase_admin existed
+        // answers "role does not exist", which is an answer.
+        await this.query(ADMIN_ROLE, "select 1");
+        return;
+      } catch (err) {
+        if ((err as { code?: string }).code === "28000") return;
+        last = err;
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`PostgreSQL did not accept connections within ${timeoutMs} ms`);
+    throw new Error(`PostgreSQL did not accept connections within ${timeoutMs} ms: ${(last as Error)?.message}`);
+  }
+
+  /** supabase_admin (the bootstrap superuser) and `postgres` exist. A cluster initialised by an earlier
+   * version with `postgres` as its bootstrap superuser gets supabase_admin, then is treated like any other. */
+  private async ensureRoles() {
+    try {
+      await this.query(ADMIN_ROLE, "select 1");
+    } catch (err) {
+      if ((err as { code?: string }).code !== "28000") throw err;
+      await this.query("postgres", `create role ${ADMIN_ROLE} superuser createdb createrole replication bypassrls login`);
+    }
+    // As Supabase's image does before its init scripts: `postgres` a superuser owning the database (and so
+    // the public schema); the stack demotes it once the platform is bootstrapped.
+    await this.query(ADMIN_ROLE, `do $$ begin
+      if not exists (select from pg_roles where rolname = 'postgres') then
+        create role postgres superuser login password 'postgres';
+        alter database postgres owner to postgres;
+      end if;
+    end $$`);
   }
 
   /** Fast shutdown: rolls back open transactions, keeps committed data. */

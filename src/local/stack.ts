@@ -7,10 +7,12 @@ import { parse as parseDotenv } from "dotenv";
 import type { Server } from "node:http";
 import { prepareDatabase } from "./database.ts";
 import { FunctionWorkers } from "./functions.ts";
+import { prepareHostedCluster } from "./hosted.ts";
 import { createGateway, listen } from "./gateway.ts";
 import { apiKeys } from "./jwt.ts";
 import { FUNCTIONS_DIR, STATE_DIR, SUPABASE_DIR } from "./paths.ts";
 import { LocalCluster } from "./postgres.ts";
+import { describePostgres } from "./postgres-binaries.ts";
 import { readProjectConfig, type FunctionSpec } from "./supabase-config.ts";
 
 export interface StackOptions {
@@ -42,6 +44,8 @@ export interface Stack {
   anonKey: string;
   serviceRoleKey: string;
   functions: { name: string; verifyJwt: boolean }[];
+  /** Which PostgreSQL the local cluster runs (the machine's or npm's); undefined on a database one gave. */
+  postgres?: string;
   /** Whether the database was bootstrapped (plain Postgres) on this start. */
   bootstrapped: boolean;
   catalog: Record<string, number>;
@@ -54,6 +58,7 @@ export function statusTable(stack: Stack): string {
     ["API URL", stack.apiUrl],
     ["Functions URL", stack.functionsUrl],
     ["DB URL", stack.dbUrl],
+    ["Postgres", stack.postgres ?? "the database you gave (SUPABASE_DB_URL)"],
     ["JWT secret", stack.jwtSecret],
     ["anon key", stack.anonKey],
     ["service_role key", stack.serviceRoleKey],
@@ -78,6 +83,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
   try {
     let dbUrl = opts.dbUrl;
+    let postgresDescription: string | undefined;
     if (dbUrl) {
       if (opts.reset) {
         throw new Error("--reset only resets the project-local cluster; for your own database use `supabase db reset --remote=<url>`.");
@@ -91,7 +97,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       if (opts.reset) await cluster.destroy();
       await cluster.start();
       cleanups.push(() => cluster.stop());
+      await prepareHostedCluster(cluster);
       dbUrl = cluster.url;
+      postgresDescription = describePostgres(cluster.binaries);
     }
 
     // The seed's demo users (an admin with a known password) only go into the cluster this stack owns, never
@@ -136,6 +144,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       jwtSecret: project.jwtSecret,
       ...keys,
       functions: specs.map((s) => ({ name: s.name, verifyJwt: s.verifyJwt })),
+      postgres: postgresDescription,
       bootstrapped,
       catalog,
       stop,

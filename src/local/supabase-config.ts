@@ -15,6 +15,8 @@ export interface FunctionSpec {
 export interface ProjectConfig {
   apiPort: number;
   dbPort: number;
+  /** [db] major_version: the PostgreSQL hosted runs, and so the one npm's binaries must be. */
+  dbMajorVersion: number;
   jwtSecret: string;
   functions: FunctionSpec[];
 }
@@ -53,6 +55,7 @@ export function readProjectConfig(supabaseDir: string): ProjectConfig {
   return {
     apiPort: Number(api.port ?? 54321),
     dbPort: Number(db.port ?? 54322),
+    dbMajorVersion: Number(db.major_version ?? 15),
     jwtSecret: typeof auth.jwt_secret === "string" && !auth.jwt_secret.startsWith("env(")
       ? auth.jwt_secret
       : LOCAL_JWT_SECRET,

@@ -1,10 +1,12 @@
 // A throwaway database for tests, type generation and benchmarks: a fresh cluster in a temp folder on a
-// free port, with the platform bootstrap, migrations, seed and config sync applied. Deleted by destroy().
+// free port, with the platform bootstrap and hosted Supabase's privileges, migrations, seed and config sync
+// applied. Deleted by destroy().
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { prepareDatabase } from "./database.ts";
 import { freePort } from "./functions.ts";
+import { prepareHostedCluster } from "./hosted.ts";
 import { LocalCluster } from "./postgres.ts";
 
 /** A fresh temp folder the cluster's server account can traverse (mkdtemp makes it private to us). */
@@ -28,6 +30,7 @@ export async function throwawayDatabase(opts: { seed?: boolean } = {}): Promise<
   });
   try {
     await cluster.start();
+    await prepareHostedCluster(cluster);
     await prepareDatabase(cluster.url, opts);
   } catch (err) {
     await cluster.destroy();

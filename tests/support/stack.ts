@@ -25,14 +25,29 @@ export function stack(): StackInfo {
   return inject("stack");
 }
 
-/** A superuser connection to the test database (tests switch roles per transaction as PostgREST does). */
+/** A `postgres` connection to the test database, with hosted Supabase's privileges (tests switch roles per
+ * transaction as PostgREST does). */
 export function connectDb(max = 4) {
   return postgres(stack().dbUrl, { max, onnotice: () => {} });
 }
 
-/** Creates a user as GoTrue does on sign-up; returns its id and an access token for it. */
+/** GoTrue's own connection (supabase_auth_admin) to the database `sql` is connected to, one per database. */
+const authAdmins = new Map<string, postgres.Sql>();
+function authAdmin(sql: postgres.Sql): postgres.Sql {
+  const { host, port, database } = sql.options;
+  const key = `${host[0]}:${port[0]}/${database}`;
+  if (!authAdmins.has(key)) {
+    authAdmins.set(key, postgres({ host: host[0], port: port[0], database, username: "supabase_auth_admin",
+      password: "postgres", ssl: false, max: 2, idle_timeout: 1, onnotice: () => {} }));
+  }
+  return authAdmins.get(key)!;
+}
+
+/** Creates a user as GoTrue does on sign-up: inserted as supabase_auth_admin, which holds no privilege on the
+ * app's tables (the triggers on auth.users must do their work as their owner). Returns its id and an access
+ * token for it. */
 export async function createUser(sql: postgres.Sql, email: string, appMetadata: Record<string, unknown> = {}) {
-  const [{ id }] = await sql`
+  const [{ id }] = await authAdmin(sql)`
     insert into auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
       raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
     values ('00000000-0000-0000-0000-000000000000', gen_random_uuid(), 'authenticated', 'authenticated', ${email}, '',
