@@ -1,13 +1,18 @@
 // npm run stripe:sync: creates or updates the config's products and prices in Stripe (STRIPE_SECRET_KEY,
 // a test-mode key, from .env) and mirrors them into the database at SUPABASE_DB_URL, or by default the one
-// `npm run dev` runs. Safe to run again.
+// `npm run dev` runs. Safe to run again. `-- --preset <name>` (or SAASBASE_PRESET) syncs presets/<name>.ts's
+// plans and packs, for a database that runs that preset.
 import "dotenv/config";
 import postgres from "postgres";
 import { syncStripeCatalog } from "../src/billing/stripe-sync.ts";
 import { stripeCatalog } from "../supabase/functions/_shared/billing-catalog.ts";
-import { config } from "../supabase/functions/_shared/config.ts";
 import { createStripe } from "../supabase/functions/_shared/stripe-client.ts";
 import { onTargetDatabase } from "../src/local/target-database.ts";
+import { loadProductConfig, presetOrExit } from "../src/config/presets.ts";
+
+const preset = presetOrExit();
+const config = await loadProductConfig(preset);
+if (preset) console.log(`Config: presets/${preset}.ts`);
 
 const key = process.env.STRIPE_SECRET_KEY;
 if (!key) {

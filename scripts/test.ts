@@ -109,9 +109,9 @@ const started = Date.now();
 try {
   await step("typecheck (tsc, Node code)", () => run(bin("tsc"), ["-p", "."]));
   await step("typecheck (deno check, functions)", () =>
-    run(DENO_BIN, ["check", "--config", join(FUNCTIONS_DIR, "deno.json"), FUNCTIONS_DIR, "src/local/deno"]));
+    run(DENO_BIN, ["check", "--config", join(FUNCTIONS_DIR, "deno.json"), FUNCTIONS_DIR, "src/local/deno", "presets"]));
   await step("lint (deno lint, functions)", () =>
-    run(DENO_BIN, ["lint", "--config", join(FUNCTIONS_DIR, "deno.json"), FUNCTIONS_DIR, "src/local/deno"]));
+    run(DENO_BIN, ["lint", "--config", join(FUNCTIONS_DIR, "deno.json"), FUNCTIONS_DIR, "src/local/deno", "presets"]));
 
   await step("throwaway database (bootstrap, supabase db push, config sync)", async () => {
     db = await throwawayDatabase();

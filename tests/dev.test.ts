@@ -135,6 +135,26 @@ describe("npm run dev", () => {
     await stopDev(third);
   }, 180_000);
 
+  it("--preset (or SAASBASE_PRESET) runs the functions and the config sync with presets/<name>.ts", async () => {
+    apiPort = await freePort();
+    await expect(startDevWith({ SAASBASE_PRESET: "nope" })).rejects.toThrow(/Unknown preset "nope": one of .*miky/);
+
+    const product = async (dev: Dev) => (await (await fetch(`${dev.status["Functions URL"]}/health`)).json()).product;
+    const plans = async (dev: Dev) =>
+      query(dev.status["DB URL"], async (sql) => (await sql`select id from public.plans where active order by sort_order`).map((p) => p.id));
+    const preset = await startDev("--preset", "nuggetwise");
+    expect(preset.status["Product config"]).toBe("presets/nuggetwise.ts");
+    expect(await product(preset)).toBe("Magic Nuggetwise"); // the functions import the preset
+    expect(await plans(preset)).toEqual(["free", "pro", "enterprise"]); // the database has its catalog
+    await stopDev(preset);
+
+    // Without one, the same data runs the shipped config again: the preset's plans retired, the demo's back.
+    const shipped = await startDev();
+    expect(await product(shipped)).toBe("SaaSbase Demo");
+    expect(await plans(shipped)).toEqual(["free", "plus", "business"]);
+    await stopDev(shipped);
+  }, 180_000);
+
   it("on a database it is given: bootstraps and migrates it, but puts no demo users in it", async () => {
     // Plain Postgres standing in for a database of one's own (a hosted one is never bootstrapped: it has auth.users).
     const own = new LocalCluster({ dataDir: join(stateDir, "own"), port: await freePort(), durable: false });

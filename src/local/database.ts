@@ -5,8 +5,8 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
-import { config } from "../../supabase/functions/_shared/config.ts";
 import { catalogRows } from "../config/catalog.ts";
+import { loadProductConfig } from "../config/presets.ts";
 import { ROOT, SUPABASE_BIN } from "./paths.ts";
 import type { ConfigSyncSummary } from "../../supabase/functions/_shared/sql-results.ts";
 
@@ -62,8 +62,10 @@ export async function pushSeed(url: string) {
   await supabaseCli(["db", "push", `--remote=${url}`, "--include-seed", "--yes"], { quiet: true });
 }
 
-/** Writes the product config's catalog (plans, features, quotas, packs) into the database. */
-export async function syncProductConfig(url: string) {
+/** Writes the product config's catalog (plans, features, quotas, packs) into the database: saasbase.config.ts's,
+ * or a preset's. */
+export async function syncProductConfig(url: string, preset?: string) {
+  const config = await loadProductConfig(preset);
   const sql = connect(url);
   try {
     const [row] = await sql`select to_jsonb(public.service_role_sync_config(${sql.json(catalogRows(config))})) as summary`;
@@ -75,10 +77,10 @@ export async function syncProductConfig(url: string) {
 
 /** Bootstrap (when needed), migrations, config sync, then the seed (whose users the config's sign-up
  * credits apply to). */
-export async function prepareDatabase(url: string, opts: { seed?: boolean } = {}) {
+export async function prepareDatabase(url: string, opts: { seed?: boolean; preset?: string } = {}) {
   const bootstrapped = await bootstrapPlatform(url);
   await pushMigrations(url);
-  const catalog = await syncProductConfig(url);
+  const catalog = await syncProductConfig(url, opts.preset);
   if (opts.seed !== false) await pushSeed(url);
   return { bootstrapped, catalog };
 }

@@ -1,23 +1,31 @@
 // `npm run dev`: starts the local backend and prints its status like `supabase status`; Ctrl-C stops it all.
 //   npm run dev               keep the data of the last run
 //   npm run dev -- --reset    start from an empty database
+//   npm run dev -- --preset miky   with presets/miky.ts as the product config (or SAASBASE_PRESET=miky)
 // Environment: SUPABASE_DB_URL or DATABASE_URL (use that database instead of a local cluster),
 // SAASBASE_API_PORT, SAASBASE_DB_PORT, SAASBASE_STATE_DIR; function secrets in supabase/functions/.env.
 import "dotenv/config";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { presetOrExit } from "../config/presets.ts";
 import { PostgresNotFoundError } from "./postgres.ts";
 import { STATE_DIR } from "./paths.ts";
 import { startStack, statusTable, type Stack } from "./stack.ts";
 
 const { values: args } = parseArgs({
-  options: { reset: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+  options: {
+    reset: { type: "boolean", default: false },
+    preset: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
 });
 
 if (args.help) {
-  console.log("usage: npm run dev [-- --reset]");
+  console.log("usage: npm run dev [-- [--reset] [--preset <name>]]");
   process.exit(0);
 }
+// --preset wins over SAASBASE_PRESET; an unknown name stops here, with the names there are.
+const preset = presetOrExit(args.preset === undefined ? [] : ["--preset", args.preset]);
 
 const envPort = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
 const started = Date.now();
@@ -47,6 +55,7 @@ try {
     dbPort: envPort("SAASBASE_DB_PORT"),
     reset: args.reset,
     watch: process.env.SAASBASE_WATCH !== "0",
+    preset,
   });
 } catch (err) {
   if (stopping) {
@@ -64,4 +73,5 @@ if (stopping) {
 
 console.log(`\nSaaSbase local backend started in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
 console.log(statusTable(stack));
+console.log(`Product config: ${preset ? `presets/${preset}.ts` : "supabase/functions/_shared/saasbase.config.ts"}`);
 console.log("\nPress Ctrl-C to stop.");

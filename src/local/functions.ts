@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { denoProcessEnv } from "./deno-env.ts";
 import { fetchFunctionDependencies } from "./function-deps.ts";
 import { DENO_BIN, FUNCTIONS_DIR, ROOT } from "./paths.ts";
+import { presetDenoConfig } from "./preset-imports.ts";
 import type { FunctionSpec } from "./supabase-config.ts";
 
 const DEFAULT_IMPORT_MAP = join(FUNCTIONS_DIR, "import_map.json");
@@ -18,6 +19,8 @@ export interface WorkerOptions {
   watch?: boolean;
   /** Where worker output goes: the console with a `[name]` prefix, or a log file. */
   logFile?: string;
+  /** Run with presets/<name>.ts in place of saasbase.config.ts. */
+  preset?: string;
 }
 
 interface Worker {
@@ -69,13 +72,14 @@ export class FunctionWorkers {
     const port = await freePort();
     // deno.json names the shared import map already; a function with its own (config.toml) overrides it.
     const importMap = spec.importMap === DEFAULT_IMPORT_MAP ? [] : ["--import-map", spec.importMap];
+    const config = this.opts.preset
+      ? ["--config", presetDenoConfig(this.opts.preset, spec.importMap)]
+      : ["--config", join(FUNCTIONS_DIR, "deno.json"), ...importMap];
     const args = [
       "run",
       "--allow-all",
       "--no-prompt",
-      "--config",
-      join(FUNCTIONS_DIR, "deno.json"),
-      ...importMap,
+      ...config,
       ...(this.opts.watch ? [`--watch=${FUNCTIONS_DIR}`, "--no-clear-screen"] : []),
       join(ROOT, "src/local/deno/function-worker.ts"),
       spec.entrypoint,

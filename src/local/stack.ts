@@ -34,6 +34,8 @@ export interface StackOptions {
   functionsLogFile?: string;
   /** Restrict which functions run (default: all in config.toml / supabase/functions). */
   functions?: (spec: FunctionSpec) => boolean;
+  /** Run with presets/<name>.ts as the product config (the config sync and the functions alike). */
+  preset?: string;
 }
 
 export interface Stack {
@@ -104,7 +106,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     // The seed's demo users (an admin with a known password) only go into the cluster this stack owns, never
     // into a database it was pointed at.
-    const { bootstrapped, catalog } = await prepareDatabase(dbUrl, { seed: !opts.dbUrl });
+    const { bootstrapped, catalog } = await prepareDatabase(dbUrl, { seed: !opts.dbUrl, preset: opts.preset });
 
     const keys = apiKeys(project.jwtSecret);
     const apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -121,6 +123,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       },
       watch: opts.watch,
       logFile: opts.functionsLogFile,
+      preset: opts.preset,
     });
     cleanups.push(() => workers.stop());
 

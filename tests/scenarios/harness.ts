@@ -1,0 +1,161 @@
+// The scenario harness: a product's preset running on a stack of its own (its own cluster, the functions its
+// journey calls, its own local Stripe and OpenAI-wire servers), and the calls its frontend makes: GoTrue's
+// sign-up rows, access tokens signed as GoTrue signs them, supabase-js RPCs as PostgREST runs them (role and
+// claims per transaction), function calls over HTTP, and Stripe's signed webhooks.
+//
+// Why not the suite's global stack: it runs the shipped demo config, whose free plan has seed 001's 5 free chats
+// a day (a hard limit), so no journey there ever spends a credit on chat; a preset differs from it, and a
+// scenario must run what the product runs. One cluster and a handful of Deno processes per scenario file is the
+// price; the servers are in-process, and their state is the scenario's alone.
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import postgres from "postgres";
+import Stripe from "stripe";
+import { loadProductConfig } from "../../src/config/presets.ts";
+import { freePort } from "../../src/local/functions.ts";
+import { userToken } from "../../src/local/jwt.ts";
+import { startStack } from "../../src/local/stack.ts";
+import { tempDir } from "../../src/local/throwaway.ts";
+import type { ProductConfig } from "../../supabase/functions/_shared/config-schema.ts";
+import { startOpenAIServer, type Step } from "../support/openai-server.ts";
+import { TEST_FUNCTION_ENV } from "../support/stack.ts";
+import { startStripeServer } from "../support/stripe-server.ts";
+
+export { asUser } from "../support/stack.ts";
+
+export interface SseEvent {
+  event: string;
+  data: any;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  /** The access token GoTrue would hand the frontend after sign-in. */
+  token: string;
+}
+
+export type Scenario = Awaited<ReturnType<typeof startScenario>>;
+
+/** Starts `preset` with only `functions` running; `stop()` tears everything down. */
+export async function startScenario(preset: string, functions: string[]) {
+  const config: ProductConfig = await loadProductConfig(preset);
+  const dir = tempDir(`saasbase-scenario-${preset}-`);
+  const stripeServer = await startStripeServer();
+  const ai = await startOpenAIServer();
+  const stack = await startStack({
+    preset,
+    dataDir: join(dir, "db"),
+    dbPort: await freePort(),
+    apiPort: await freePort(),
+    durable: false,
+    loadFunctionsEnvFile: false,
+    functionEnv: {
+      ...TEST_FUNCTION_ENV,
+      STRIPE_API_BASE: stripeServer.url,
+      OPENAI_BASE_URL: `${ai.url}/openai/v1`,
+      GEMINI_BASE_URL: `${ai.url}/gemini/v1`,
+    },
+    functionsLogFile: join(dir, "functions.log"),
+    functions: (spec) => functions.includes(spec.name),
+  }).catch(async (err) => {
+    await Promise.all([stripeServer.close(), ai.close()]);
+    throw err;
+  });
+  const sql = postgres(stack.dbUrl, { max: 4, onnotice: () => {} });
+  const signer = new Stripe("sk_test_signer");
+  let eventSeq = 0;
+
+  const call = (name: string, init: RequestInit & { token?: string } = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.token) headers.set("authorization", `Bearer ${init.token}`);
+    return fetch(`${stack.functionsUrl}/${name}`, { ...init, headers });
+  };
+
+  return {
+    preset,
+    config,
+    stack,
+    sql,
+    stripeUrl: stripeServer.url,
+    call,
+
+    /** POSTs JSON to a function as the frontend does (supabase-js functions.invoke). */
+    post: (name: string, token: string, body: unknown) =>
+      call(name, { method: "POST", token, headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+
+    /** A sign-up as GoTrue writes it: the metadata the frontend passed to auth.signUp, and the email confirmed
+     * only when the user clicks the link (`confirm`), unless created confirmed. */
+    async signUp(
+      email: string,
+      opts: { data?: Record<string, unknown>; confirmed?: boolean; appMetadata?: Record<string, unknown> } = {},
+    ): Promise<User> {
+      const appMetadata = { provider: "email", providers: ["email"], ...opts.appMetadata };
+      const [{ id }] = await sql`
+        insert into auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
+          raw_app_meta_data, raw_user_meta_data, created_at, updated_at, confirmation_token, recovery_token,
+          email_change_token_new, email_change)
+        values ('00000000-0000-0000-0000-000000000000', gen_random_uuid(), 'authenticated', 'authenticated', ${email},
+          extensions.crypt('password', extensions.gen_salt('bf', 4)), ${opts.confirmed ? new Date() : null},
+          ${sql.json(appMetadata as postgres.JSONValue)}, ${sql.json((opts.data ?? {}) as postgres.JSONValue)},
+          now(), now(), ${opts.confirmed ? "" : crypto.randomUUID()}, '', '', '')
+        returning id`;
+      return { id, email, token: userToken({ id, email, appMetadata }, stack.jwtSecret) };
+    },
+
+    /** The user clicked the confirmation link: GoTrue confirms the email and clears the token. */
+    async confirm(user: User) {
+      await sql`update auth.users set email_confirmed_at = now(), confirmation_token = '', updated_at = now()
+        where id = ${user.id}`;
+    },
+
+    /** What the OpenAI-wire server answers next, per provider. */
+    async script(provider: string, steps: Step[]) {
+      await fetch(`${ai.url}/_test/script`, { method: "POST", body: JSON.stringify({ provider, steps }) });
+    },
+    async upstreamRequests(): Promise<{ provider: string; model: string; messages: { role: string; content: string }[] }[]> {
+      return (await (await fetch(`${ai.url}/_test/state`)).json()).requests;
+    },
+      async stripeState(): Promise<any> {
+      return (await fetch(`${stripeServer.url}/_test/state`)).json();
+    },
+
+    /** An event as Stripe sends it: `deliver()` posts its payload signed with the endpoint's secret (again
+     * for a redelivery). */
+    stripeEvent(type: string, object: Record<string, unknown>) {
+      const id = `evt_scenario_${Date.now()}_${++eventSeq}`;
+      const payload = JSON.stringify({
+        id, object: "event", type, created: Math.floor(Date.now() / 1000), api_version: "2026-10-28.endive",
+        livemode: false, data: { object },
+      });
+      return {
+        id,
+        async deliver() {
+          const signature = await signer.webhooks.generateTestHeaderStringAsync({
+            payload, secret: TEST_FUNCTION_ENV.STRIPE_WEBHOOK_SECRET,
+          });
+          return call("stripe-webhook", {
+            method: "POST", headers: { "content-type": "application/json", "stripe-signature": signature }, body: payload,
+          });
+        },
+      };
+    },
+
+    async stop() {
+      await sql.end();
+      await stack.stop();
+      await Promise.all([stripeServer.close(), ai.close()]);
+      if (process.env.SAASBASE_KEEP_TEST_LOGS === "1") console.log(`scenario ${preset} functions log: ${join(dir, "functions.log")}`);
+      else rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A chat request and its Server-Sent Events, read whole as the frontend's stream reader would. */
+export async function readSse(res: Response): Promise<SseEvent[]> {
+  if (!res.headers.get("content-type")?.includes("text/event-stream")) return [];
+  return (await res.text()).split("\n\n").filter((b) => b.trim()).map((block) => ({
+    event: /^event: (.*)$/m.exec(block)?.[1] ?? "message",
+    data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null"),
+  }));
+}
