@@ -72,7 +72,7 @@ try {
     await sql`update public.profiles set plan_id = 'bench_paid' where id = ${u.id}`;
     await sql`select public.service_role_grant_credits(${u.id}, 100000000, 'grant', 'bench')`;
   }
-  const tokens = users.map((u) => userToken(u, stack.jwtSecret, 24 * 3600));
+  const tokens = await Promise.all(users.map((u) => userToken(u, stack.jwtSecret, 24 * 3600)));
   const direct = () =>
     timed(`${upstream.url}/openai/v1/chat/completions`, { authorization: "Bearer sk-bench" },
       JSON.stringify({ model: "gpt-4o-mini", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "Hi" }] }),

@@ -28,12 +28,12 @@ const ghostId = crypto.randomUUID();
 const exp = () => Math.floor(Date.now() / 1000) + 3600;
 
 /** Validly signed tokens of callers that must not get through where a signed-in user is needed. */
-function strangers(): Record<string, string> {
+async function strangers(): Promise<Record<string, string>> {
   const secret = stack().jwtSecret;
   return {
-    "a deleted user": userToken({ id: ghostId, email: "ghost@test.local" }, secret),
-    "a sub that is no user id": signJwt({ role: "authenticated", aud: "authenticated", sub: "not-a-uuid", exp: exp() }, secret),
-    "no sub": signJwt({ role: "authenticated", aud: "authenticated", exp: exp() }, secret),
+    "a deleted user": await userToken({ id: ghostId, email: "ghost@test.local" }, secret),
+    "a sub that is no user id": await signJwt({ role: "authenticated", aud: "authenticated", sub: "not-a-uuid", exp: exp() }, secret),
+    "no sub": await signJwt({ role: "authenticated", aud: "authenticated", exp: exp() }, secret),
     "the anon key": stack().anonKey,
     "the service role": stack().serviceRoleKey,
   };
@@ -78,7 +78,7 @@ const MALFORMED_BODIES: Record<string, string> = {
   "a __proto__ key": '{"__proto__": {"admin": true}}',
 };
 
-function cases(): Case[] {
+function cases(strangers: Record<string, string>): Case[] {
   const out: Case[] = [];
   const json = { "content-type": "application/json" };
   for (const route of postRoutes()) {
@@ -100,7 +100,7 @@ function cases(): Case[] {
         });
       }
     }
-    for (const [who, token] of Object.entries(strangers())) {
+    for (const [who, token] of Object.entries(strangers)) {
       // Admins' own tool: the service role is meant to call it.
       if (route.path === "referral-payout" && who === "the service role") continue;
       out.push({ name: `${route.path}: as ${who}`, path: route.path, method: "POST", token, body: JSON.stringify(route.valid), headers: json });
@@ -130,7 +130,7 @@ function cases(): Case[] {
     out.push({ name: `GET ${path}${query}`, path: path + query, method: "GET", token: user.token });
   }
   for (const path of ["credits", "chat/conversations", "chat/messages?conversation_id=" + crypto.randomUUID()]) {
-    for (const [who, token] of Object.entries(strangers())) {
+    for (const [who, token] of Object.entries(strangers)) {
       if (path.startsWith("chat") && who === "the anon key") continue; // anonymous chat needs a session_id: covered above
       // Reads through RLS find nothing of a deleted user, as PostgREST's do: 200 with an empty list.
       if (path === "chat/conversations" && who === "a deleted user") continue;
@@ -220,7 +220,7 @@ beforeAll(async () => {
   user = await createUser(sql, `bad-input-${crypto.randomUUID()}@test.local`);
   feature = await createFeature(sql, 1);
   await setBalance(sql, user.id, 5);
-  all = [...cases(), ...(await webhookCases())];
+  all = [...cases(await strangers()), ...(await webhookCases())];
   before = await footprint(user.id);
 });
 afterAll(() => sql.end());

@@ -137,7 +137,7 @@ describe("checkout", () => {
     const [{ id }] = await sql`insert into auth.users (id, aud, role, phone, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
       values (gen_random_uuid(), 'authenticated', 'authenticated', ${`+1555${Date.now() % 10_000_000}`}, '{}', '{}', now(), now()) returning id`;
     const { userToken } = await import("../src/local/jwt.ts");
-    const noEmail = await checkout(userToken({ id }, stack().jwtSecret), { pack: "credits_500" });
+    const noEmail = await checkout(await userToken({ id }, stack().jwtSecret), { pack: "credits_500" });
     expect(noEmail.status).toBe(422);
     expect((await noEmail.json()).error.details[0].code).toBe("email_required");
 

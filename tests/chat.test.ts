@@ -388,7 +388,7 @@ describe("anonymous chat", () => {
         '{"provider": "anonymous", "providers": ["anonymous"]}', '{}', true, now(), now()) returning id`;
     const now = Math.floor(Date.now() / 1000);
     // As GoTrue signs an anonymous user's session.
-    const token = signJwt({ aud: "authenticated", sub: id, role: "authenticated", is_anonymous: true, iat: now, exp: now + 600 },
+    const token = await signJwt({ aud: "authenticated", sub: id, role: "authenticated", is_anonymous: true, iat: now, exp: now + 600 },
       stack().jwtSecret);
     const visitor = createHash("sha256").update(`user:${id}`).digest("hex");
     const usage = async (hash: string) => (await sql`select coalesce((select used from saasbase.anon_chat_usage

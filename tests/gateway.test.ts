@@ -1,6 +1,7 @@
 // verify_jwt at the gateway, as the platform applies it: the real health function on real Deno behind the
 // real gateway, with verify_jwt turned on for this test (health ships with it off).
 import { Agent, request as httpRequest, type Server } from "node:http";
+import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, FunctionWorkers } from "../src/local/functions.ts";
 import { createGateway, listen } from "../src/local/gateway.ts";
@@ -44,8 +45,8 @@ describe("verify_jwt", () => {
 
   it("rejects a token signed with another secret, an expired token and garbage", async () => {
     const now = Math.floor(Date.now() / 1000);
-    const forged = signJwt({ role: "service_role", exp: now + 600 }, "not-the-project-secret-but-32-chars-long");
-    const expired = signJwt({ role: "anon", exp: now - 1 }, stack().jwtSecret);
+    const forged = await signJwt({ role: "service_role", exp: now + 600 }, "not-the-project-secret-but-32-chars-long");
+    const expired = await signJwt({ role: "anon", exp: now - 1 }, stack().jwtSecret);
     for (const auth of [`Bearer ${forged}`, `Bearer ${expired}`, "Bearer not.a.jwt", "Basic dXNlcjpwYXNz"]) {
       const res = await get(auth);
       expect(res.status, auth).toBe(401);
@@ -53,8 +54,21 @@ describe("verify_jwt", () => {
     }
   });
 
+  it("rejects an unsigned token and one signed with the secret under another algorithm (HS256 only)", async () => {
+    const claims = { role: "service_role", exp: Math.floor(Date.now() / 1000) + 600 };
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+    const unsigned = `${b64({ alg: "none", typ: "JWT" })}.${b64(claims)}.`;
+    const hs512 = await new SignJWT(claims).setProtectedHeader({ alg: "HS512", typ: "JWT" })
+      .sign(new TextEncoder().encode(stack().jwtSecret));
+    for (const token of [unsigned, hs512]) {
+      const res = await get(`Bearer ${token}`);
+      expect(res.status, token).toBe(401);
+      expect(await res.json()).toEqual({ code: 401, message: "Invalid JWT" });
+    }
+  });
+
   it("passes the anon key, the service_role key and a user's token to the function", async () => {
-    const user = userToken({ id: crypto.randomUUID(), email: "u@test.local" }, stack().jwtSecret);
+    const user = await userToken({ id: crypto.randomUUID(), email: "u@test.local" }, stack().jwtSecret);
     for (const token of [stack().anonKey, stack().serviceRoleKey, user]) {
       const res = await get(`Bearer ${token}`);
       expect(res.status).toBe(200);

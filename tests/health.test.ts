@@ -12,7 +12,7 @@ describe("health function", () => {
       ai: [{ id: "openai", kind: "openai", configured: true }, { id: "gemini", kind: "gemini", configured: true }],
     });
     // A forged service_role token is no service key: the same answer.
-    const forged = signJwt({ role: "service_role", exp: Math.floor(Date.now() / 1000) + 600 }, "not-the-project-secret-but-32-chars-long");
+    const forged = await signJwt({ role: "service_role", exp: Math.floor(Date.now() / 1000) + 600 }, "not-the-project-secret-but-32-chars-long");
     expect((await (await callFunction("health", { token: forged })).json()).integrations).toEqual(open.integrations);
     // The operators, with the service key, see what is missing and where the AI providers are.
     const res = await callFunction("health", { token: stack().serviceRoleKey });

@@ -22,15 +22,15 @@ function platformError(res: ServerResponse, status: number, code: string | numbe
 }
 
 /** Whether the request carries a bearer JWT signed with the project's secret (any role, as the platform). */
-export function jwtCheck(authorization: string | undefined, secret: string): "ok" | "missing" | "invalid" {
+export async function jwtCheck(authorization: string | undefined, secret: string): Promise<"ok" | "missing" | "invalid"> {
   if (!authorization) return "missing";
   const m = /^Bearer\s+(\S+)$/i.exec(authorization);
   if (!m) return "invalid";
-  return verifyJwt(m[1], secret) ? "ok" : "invalid";
+  return (await verifyJwt(m[1], secret)) ? "ok" : "invalid";
 }
 
 export function createGateway(router: FunctionRouter, jwtSecret: string): Server {
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
+  return createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (!url.pathname.startsWith(FUNCTIONS_PREFIX)) {
       return platformError(res, 404, "not_found", "Only /functions/v1 is served by the local stack; use `supabase start` for /rest, /auth and /storage");
@@ -42,7 +42,7 @@ export function createGateway(router: FunctionRouter, jwtSecret: string): Server
 
     // As the edge runtime: preflight requests pass without a token so browsers can reach the function.
     if (target.verifyJwt && req.method !== "OPTIONS") {
-      const check = jwtCheck(req.headers.authorization, jwtSecret);
+      const check = await jwtCheck(req.headers.authorization, jwtSecret);
       if (check === "missing") return platformError(res, 401, 401, "Missing authorization header");
       if (check === "invalid") return platformError(res, 401, 401, "Invalid JWT");
     }

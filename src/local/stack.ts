@@ -108,7 +108,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     // into a database it was pointed at.
     const { bootstrapped, catalog } = await prepareDatabase(dbUrl, { seed: !opts.dbUrl, preset: opts.preset });
 
-    const keys = apiKeys(project.jwtSecret);
+    const keys = await apiKeys(project.jwtSecret);
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     const specs = project.functions.filter(opts.functions ?? (() => true));
     const workers = new FunctionWorkers(specs, {

@@ -53,7 +53,7 @@ export async function createUser(sql: postgres.Sql, email: string, appMetadata: 
     values ('00000000-0000-0000-0000-000000000000', gen_random_uuid(), 'authenticated', 'authenticated', ${email}, '',
       now(), ${sql.json({ provider: "email", providers: ["email"], ...appMetadata } as postgres.JSONValue)}, '{}', now(), now())
     returning id`;
-  return { id: id as string, token: userToken({ id, email, appMetadata }, stack().jwtSecret) };
+  return { id: id as string, token: await userToken({ id, email, appMetadata }, stack().jwtSecret) };
 }
 
 export function callFunction(name: string, init: RequestInit & { token?: string } = {}) {

@@ -174,3 +174,24 @@ Deno.test("hasServiceKey: the service_role key or any of the project's secret ke
     Deno.env.delete("SAASBASE_SECRET_KEYS");
   }
 });
+
+Deno.test("SAASBASE_AUTH=jwks with SAASBASE_JWT_ISSUER: only tokens Auth issued under that URL", async () => {
+  const es = await signer("ES256", "key-iss");
+  const env: Record<string, string> = {
+    SAASBASE_AUTH: "jwks",
+    SUPABASE_JWKS: JSON.stringify({ keys: [es.jwk] }),
+    SAASBASE_JWT_ISSUER: "https://abc.supabase.co/auth/v1",
+  };
+  for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
+  try {
+    const claims = { role: "authenticated", aud: "authenticated", sub: USER, exp: Date.now() / 1000 + 60 };
+    const ok = await callerOf(req(await es.sign({ ...claims, iss: "https://abc.supabase.co/auth/v1" })));
+    assert.equal(ok.userId, USER);
+    await refused(callerOf(req(await es.sign({ ...claims, iss: "https://other.supabase.co/auth/v1" }))));
+    await refused(callerOf(req(await es.sign(claims)))); // no issuer at all
+    // A token not yet valid (nbf in the future) is refused as well.
+    await refused(callerOf(req(await es.sign({ ...claims, iss: env.SAASBASE_JWT_ISSUER, nbf: Date.now() / 1000 + 600 }))));
+  } finally {
+    for (const k of Object.keys(env)) Deno.env.delete(k);
+  }
+});
