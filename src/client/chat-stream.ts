@@ -25,45 +25,41 @@ export type ChatEvent =
   /** The answer broke off after it started (the provider failed or went quiet); nothing was charged. */
   | { event: "error"; data: { code: string; message: string } };
 
+import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { SaasbaseError } from "./errors.ts";
 
 const EVENTS = new Set(["meta", "token", "done", "error"]);
 
-/** Yields the events of a chat response body as they arrive (a block per event, separated by a blank line).
- * Leaving the loop early (a stop button: `break`) closes the stream, so the server stops the answer and
- * charges only what was received. A connection lost midway, or the caller's abort, throws a SaasbaseError
- * with code network_error. */
+/** Yields the events of a chat response body as they arrive (parsed by eventsource-parser, as the Server-Sent
+ * Events standard reads them). Leaving the loop early (a stop button: `break`) closes the stream, so the server
+ * stops the answer and charges only what was received. A connection lost midway, or the caller's abort, throws
+ * a SaasbaseError with code network_error. */
 export async function* readChatStream(body: ReadableStream<Uint8Array>): AsyncGenerator<ChatEvent> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
-  let buffer = "";
+  const parsed: EventSourceMessage[] = [];
+  // Comments (keep-alives) and unknown fields are skipped by the parser.
+  const parser = createParser({ onEvent: (message) => parsed.push(message) });
   let ended = false;
   try {
-    while (true) {
+    while (!ended) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
         chunk = await reader.read();
       } catch (err) {
         throw new SaasbaseError(0, "network_error", `The answer's stream broke off: ${(err as Error)?.message ?? err}`);
       }
-      const { value, done } = chunk;
-      if (done) {
+      if (chunk.done) {
         ended = true;
-        break;
+        // The server's last event is whole once the body ends, even without its closing blank line.
+        parser.feed(`${decoder.decode()}\n\n`);
+      } else {
+        parser.feed(decoder.decode(chunk.value, { stream: true }));
       }
-      buffer = (buffer + decoder.decode(value, { stream: true })).replace(/\r\n/g, "\n");
-      let end: number;
-      while ((end = buffer.indexOf("\n\n")) !== -1) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = parseBlock(block);
+      while (parsed.length) {
+        const event = chatEvent(parsed.shift()!);
         if (event) yield event;
       }
-    }
-    buffer = (buffer + decoder.decode()).replace(/\r\n/g, "\n");
-    if (buffer.trim()) {
-      const last = parseBlock(buffer);
-      if (last) yield last;
     }
   } finally {
     // Not read to its end: the consumer stopped, or an error is on its way out. Closing the body is what tells
@@ -73,16 +69,11 @@ export async function* readChatStream(body: ReadableStream<Uint8Array>): AsyncGe
   }
 }
 
-function parseBlock(block: string): ChatEvent | undefined {
-  let event = "message";
-  const data: string[] = [];
-  for (const line of block.split("\n")) {
-    if (line.startsWith("event:")) event = line.slice(6).trim();
-    else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-  }
-  if (!EVENTS.has(event) || data.length === 0) return undefined; // comments, keep-alives, unknown events
+function chatEvent(message: EventSourceMessage): ChatEvent | undefined {
+  const event = message.event ?? "message";
+  if (!EVENTS.has(event)) return undefined; // pings, unknown events
   try {
-    return { event, data: JSON.parse(data.join("\n")) } as ChatEvent;
+    return { event, data: JSON.parse(message.data) } as ChatEvent;
   } catch {
     throw new SaasbaseError(502, "bad_response", `An unreadable ${event} event in the answer's stream`);
   }
