@@ -232,18 +232,49 @@ describe("stripe-webhook", () => {
     expect(purchases.map((p) => [p.credits, p.status])).toEqual([[300, "paid"], [500, "paid"]]);
   });
 
-  it("a credit checkout for nobody we know, or not paid, is stored and acknowledged, and grants nothing", async () => {
-    const stranger = { ...paidSession(100, 100), client_reference_id: crypto.randomUUID(), metadata: { credits: "100" } };
-    const unknown = event("checkout.session.completed", stranger);
-    expect(await (await deliver(unknown)).json()).toMatchObject({ received: true, outcome: "unknown_user" });
+  it("an event of a customer linked to no user waits (409, so Stripe retries), admins see it, and it applies once the customer is linked", async () => {
+    const later = await createUser(sql, `later-${crypto.randomUUID()}@test.local`);
+    await setBalance(sql, later.id, 0);
+    const cus = `cus_later_${later.id.slice(0, 8)}`;
+    // A credit pack paid through a customer nobody is linked to yet, with no user id of ours on it.
+    const session = { ...paidSession(100, 100), customer: cus, client_reference_id: null, metadata: { credits: "100" } };
+    const evt = event("checkout.session.completed", session);
+    for (const attempt of [1, 2]) {
+      const res = await deliver(evt);
+      expect([res.status, (await res.json()).error.code]).toEqual([409, "customer_not_linked"]);
+      const [stored] = await sql`select processed_at, attempts, customer_id, last_error from public.stripe_events where id = ${evt.id}`;
+      expect(stored).toMatchObject({ processed_at: null, attempts: attempt, customer_id: cus });
+      expect(stored.last_error).toMatch(/belongs to no user we know yet/);
+    }
+    expect(await sql`select 1 from public.purchases where checkout_session_id = ${session.id}`).toHaveLength(0);
+    expect(await balanceOf(later.id)).toBe(0);
+    // Admins see what waits, and for whom.
+    const admin = await createUser(sql, `admin-${crypto.randomUUID()}@test.local`, { role: "admin" });
+    const seen = await asUser(sql, admin.id, (tx) =>
+      tx`select id, last_error from public.stripe_events where processed_at is null and customer_id = ${cus}`);
+    expect(seen.map((r) => r.id)).toEqual([evt.id]);
+    // An event naming the user links the customer (their subscription's, here): the waiting purchase is applied
+    // with it, in the same request.
+    const linking = event("customer.subscription.created", {
+      id: `sub_later_${later.id.slice(0, 8)}`, object: "subscription", status: "incomplete", customer: cus,
+      metadata: { user_id: later.id }, cancel_at_period_end: false, canceled_at: null, items: { object: "list", data: [] },
+    });
+    expect((await (await deliver(linking)).json()).outcome).toBe("applied");
+    expect(await balanceOf(later.id)).toBe(100);
+    const [after] = await sql`select processed_at is not null as processed, attempts, last_error from public.stripe_events where id = ${evt.id}`;
+    expect(after).toEqual({ processed: true, attempts: 3, last_error: null });
+    // Stripe's next retry of it: nothing more.
+    expect((await (await deliver(evt)).json()).outcome).toBe("duplicate");
+    expect(await balanceOf(later.id)).toBe(100);
+  });
+
+  it("a credit checkout not paid is stored and acknowledged, and grants nothing", async () => {
     const unpaidSession = { ...paidSession(100, 100), payment_status: "unpaid" };
     const unpaid = event("checkout.session.completed", unpaidSession);
     expect(await (await deliver(unpaid)).json()).toMatchObject({ received: true, outcome: "ignored" });
-    const stored = await sql`select count(*)::int as n from public.stripe_events
-      where id in ${sql([unknown.id, unpaid.id])} and processed_at is not null`;
-    expect(stored[0].n).toBe(2);
-    expect(await sql`select id from public.purchases where checkout_session_id in ${sql([stranger.id, unpaidSession.id])}`)
-      .toHaveLength(0);
+    const [stored] = await sql`select processed_at is not null as processed from public.stripe_events where id = ${unpaid.id}`;
+    expect(stored.processed).toBe(true);
+    expect(await sql`select id from public.purchases where checkout_session_id = ${unpaidSession.id}`).toHaveLength(0);
   });
 
   it("a credit checkout that fails to apply answers 500, grants nothing, stays stored with its error, and applies on redelivery", async () => {
@@ -448,12 +479,34 @@ describe("stripe-webhook", () => {
       expect((await sql`select plan_id from public.profiles where id = ${late.id}`)[0].plan_id).toBe("plus");
     });
 
-    const planInvoice = (id: string, billing_reason: string, periodStart: number, amount_paid = 1900) => ({
-      id, object: "invoice", customer, status: "paid", amount_paid, amount_due: amount_paid, currency: "usd", billing_reason,
-      parent: { type: "subscription_details", subscription_details: { subscription: sub("active").id } },
-      lines: { object: "list", data: [{ id: "il_1", period: { start: periodStart, end: periodStart + 2_592_000 },
-        pricing: { type: "price_details", price_details: { price: plusPrice } } }] },
+    const MONTH = 2_592_000;
+    /** An invoice line as Stripe's API describes it (version 2026-10-28.endive, the SDK's InvoiceLineItem): a
+     * subscription item's period (parent subscription_item_details, proration false), or a proration invoice
+     * item, as create_prorations bills a plan change on the next invoice (parent invoice_item_details, proration
+     * true). */
+    const invoiceLine = (kind: "period" | "proration", price: string, start: number, end: number, amount: number,
+      subscription = sub("active").id) => ({
+      id: `il_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`, object: "line_item", amount, currency: "usd",
+      description: kind === "period" ? "1 × Plan (at $19.00 / month)" : amount < 0 ? "Unused time on plan" : "Remaining time on plan",
+      discount_amounts: [], discountable: kind === "period", discounts: [], invoice: null, livemode: false, metadata: {},
+      parent: kind === "period"
+        ? { type: "subscription_item_details", invoice_item_details: null, subscription_item_details: {
+          invoice_item: null, proration: false, proration_details: { credited_items: null }, subscription, subscription_item: "si_1" } }
+        : { type: "invoice_item_details", subscription_item_details: null, invoice_item_details: {
+          invoice_item: `ii_${crypto.randomUUID().slice(0, 8)}`, proration: true, proration_details: { credited_items: null }, subscription } },
+      period: { start, end }, pretax_credit_amounts: [],
+      pricing: { type: "price_details", price_details: { price, product: "prod_plan" }, unit_amount_decimal: String(Math.abs(amount)) },
+      quantity: 1, quantity_decimal: "1", subtotal: amount, taxes: [],
     });
+    const planInvoice = (id: string, billing_reason: string, periodStart: number, amount_paid = 1900, lines?: object[],
+      subscription = sub("active").id) => {
+      const data = lines ?? [invoiceLine("period", plusPrice, periodStart, periodStart + MONTH, 1900, subscription)];
+      return {
+        id, object: "invoice", customer, status: "paid", amount_paid, amount_due: amount_paid, currency: "usd", billing_reason,
+        parent: { type: "subscription_details", quote_details: null, subscription_details: { metadata: {}, subscription } },
+        lines: { object: "list", data, has_more: false, total_count: data.length, url: `/v1/invoices/${id}/lines` },
+      };
+    };
 
     it("invoice.paid grants the plan's monthly credits once per invoice, even when repeated", async () => {
       await sql`insert into public.customers (user_id, stripe_customer_id) values (${member.id}, ${customer}) on conflict do nothing`;
@@ -487,16 +540,46 @@ describe("stripe-webhook", () => {
       // Switching back again a day later, the unused time paying for most of it: the share paid in money.
       await deliver(event("invoice.paid", planInvoice(id("cheap"), "subscription_update", 1_800_300_000, 52)));
       expect(await balanceOf(member.id)).toBe(before + 1000 + Math.floor(1000 * 52 / 1900));
-      // A renewal after a change carries proration lines for the plan left: the plan and the period are the
-      // non-proration line's.
-      const renewal = planInvoice(id("next"), "subscription_cycle", 1_802_592_000);
-      renewal.lines.data.unshift({ ...renewal.lines.data[0], id: "il_old", period: { start: 1_801_000_000, end: 1_802_592_000 },
-        parent: { type: "subscription_item_details", subscription_item_details: { proration: true } } } as never);
+      // A renewal after a change carries the change's prorations for the plan left: the plan and the period are
+      // the non-proration line's.
+      const renewal = planInvoice(id("next"), "subscription_cycle", 1_802_592_000, 1900, [
+        invoiceLine("proration", plusPrice, 1_801_000_000, 1_802_592_000, -700),
+        invoiceLine("period", plusPrice, 1_802_592_000, 1_802_592_000 + MONTH, 1900),
+      ]);
       await deliver(event("invoice.paid", renewal));
       expect(await balanceOf(member.id)).toBe(before + 2000 + Math.floor(1000 * 52 / 1900));
       const [granted] = await sql`select idempotency_key from public.credit_ledger where user_id = ${member.id}
         and reference = ${id("next")}`;
       expect(granted.idempotency_key).toBe(`plan:${sub("active").id}:1802592000`);
+    });
+
+    it("a renewal after a plan switch (create_prorations) grants the new plan's credits, either way, in any line order", async () => {
+      const [{ id: businessPrice }] = await sql`select id from public.prices where lookup_key = ${planLookupKey("business", "month")} and active`;
+      const plans = { plus: { price: plusPrice, credits: 1000 }, business: { price: businessPrice, credits: 6000 } };
+      const start = 1_802_592_000;
+      for (const [from, to] of [["business", "plus"], ["plus", "business"]] as const) {
+        for (const reversed of [false, true]) {
+          const payer = await createUser(sql, `switch-${crypto.randomUUID()}@test.local`);
+          await setBalance(sql, payer.id, 0);
+          const subscription = `sub_sw_${payer.id.slice(0, 8)}`;
+          // The unused time on the plan left (negative) and the rest of the period on the new one, both proration
+          // invoice items, then the next period on the new plan.
+          const lines = [
+            invoiceLine("proration", plans[from].price, start - 1_000_000, start, -950, subscription),
+            invoiceLine("proration", plans[to].price, start - 1_000_000, start, 1200, subscription),
+            invoiceLine("period", plans[to].price, start, start + MONTH, 1900, subscription),
+          ];
+          if (reversed) lines.reverse();
+          const invoice = { ...planInvoice(`in_sw_${payer.id.slice(0, 8)}`, "subscription_cycle", start, 2150, lines, subscription),
+            customer: `cus_sw_${payer.id.slice(0, 8)}` };
+          await sql`insert into public.customers (user_id, stripe_customer_id) values (${payer.id}, ${invoice.customer})`;
+          expect((await (await deliver(event("invoice.paid", invoice))).json()).outcome).toBe("applied");
+          expect([from, to, reversed, await balanceOf(payer.id)]).toEqual([from, to, reversed, plans[to].credits]);
+          const [grant] = await sql`select idempotency_key from public.credit_ledger where user_id = ${payer.id} and kind = 'grant'
+            and reference = ${invoice.id}`;
+          expect(grant.idempotency_key).toBe(`plan:${subscription}:${start}`);
+        }
+      }
     });
 
     it("a payment_failed delivered after the invoice was paid changes nothing and sends no email", async () => {
@@ -532,9 +615,10 @@ describe("stripe-webhook", () => {
       await fetch(`${stack().stripeUrl}/_test/invoice_payments`, { method: "POST",
         body: JSON.stringify({ invoice: inv.id, payment_intent: pi, amount_paid: 1900 }) });
       const charge = { id: `ch_sr_${payer.id.slice(0, 8)}`, object: "charge", payment_intent: pi, amount: 1900, amount_refunded: 950 };
-      // The refund before its invoice.paid is applied: refused (5xx) so that Stripe delivers it again later.
+      // The refund before its invoice.paid is applied: refused (409) so that Stripe delivers it again later.
       const early = event("charge.refunded", charge);
-      expect((await deliver(early)).status).toBe(500);
+      const refused = await deliver(early);
+      expect([refused.status, (await refused.json()).error.code]).toEqual([409, "invoice_not_recorded"]);
       await deliver(event("invoice.paid", inv));
       expect(await balanceOf(payer.id)).toBe(1000);
       expect((await (await deliver(early)).json()).outcome).toBe("applied"); // Stripe's redelivery

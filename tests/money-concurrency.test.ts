@@ -56,7 +56,7 @@ describe("money under concurrency", () => {
     const pi = `pi_race_${crypto.randomUUID().slice(0, 8)}`;
     const purchase = () => sql`select public.service_role_record_credit_purchase(${user.id}, ${`cs_${pi}`}, ${pi}, null,
       500, 500, 'usd', 0)`;
-    const refund = () => sql`select public.service_role_apply_refund(${pi}, ${`ch_${pi}`}, 200)`;
+    const refund = () => sql`select public.service_role_return_payment('refund', ${`ch_${pi}`}, 200, ${pi})`;
     const results = await Promise.allSettled([refund(), purchase(), refund(), purchase(), refund()]);
     expect(results.filter((r) => r.status === "rejected")).toEqual([]);
     const [p] = await sql`select refunded_cents, credits_clawed_back from public.purchases where payment_intent_id = ${pi}`;
@@ -82,7 +82,7 @@ describe("money under concurrency", () => {
     }
     // ... while the full refund comes and the buyer keeps charging both features.
     const results = await Promise.allSettled([
-      sql`select public.service_role_apply_refund(${pi}, ${`ch_${pi}`}, 1000)`,
+      sql`select public.service_role_return_payment('refund', ${`ch_${pi}`}, 1000, ${pi})`,
       ...Array.from({ length: 10 }, (_, i) =>
         asUser(sql, user.id, (tx) => tx`select public.charge_credits(${features[i % 2]}, 1, ${`c-${i}`})`)),
     ]);

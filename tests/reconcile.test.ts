@@ -62,7 +62,10 @@ async function scenario(t: number): Promise<Scenario> {
   const invoiceOf = (n: number, status: string, extra: Obj) => ({
     id: `in_${tag}_${n}`, object: "invoice", customer, status, currency: "usd", billing_reason: "subscription_create",
     parent: { type: "subscription_details", subscription_details: { subscription: subscription.id } },
-    lines: { object: "list", data: [{ id: `il_${tag}_${n}`, period: { start: period, end: period + 30 * DAY },
+    lines: { object: "list", data: [{ id: `il_${tag}_${n}`, object: "line_item", period: { start: period, end: period + 30 * DAY },
+      // The subscription item's line for the period (Stripe's documented shape: what opens a period).
+      parent: { type: "subscription_item_details", invoice_item_details: null, subscription_item_details: { invoice_item: null,
+        proration: false, proration_details: { credited_items: null }, subscription: subscription.id, subscription_item: `si_${tag}` } },
       pricing: { type: "price_details", price_details: { price: plusPrice } } }] },
     ...extra,
   });

@@ -132,10 +132,14 @@ create table public.stripe_events (
   received_at timestamptz not null default now(),
   processed_at timestamptz,
   attempts integer not null default 0,
-  last_error text
+  last_error text,
+  -- The Stripe customer the event's object names. An event whose customer is linked to no user yet stays
+  -- unprocessed (last_error says so) and is applied again once the customer is linked.
+  customer_id text
 );
-comment on table public.stripe_events is 'Stripe webhook events, stored before they are applied.';
+comment on table public.stripe_events is 'Stripe webhook events, stored before they are applied; unprocessed ones wait for a retry or their customer''s user.';
 create index stripe_events_unprocessed on public.stripe_events (received_at) where processed_at is null;
+create index stripe_events_waiting on public.stripe_events (customer_id) where processed_at is null;
 -- Reconciliation's default start (the last event Stripe sent us) read off the index.
 create index stripe_events_stripe_created_at on public.stripe_events (stripe_created_at);
 
@@ -221,29 +225,37 @@ begin
 end;
 $$;
 
--- Upserts a subscription from Stripe's current object, unless a newer event was applied already; then
--- refreshes the user's plan. Returns whether it applied. Safe for duplicates and out-of-order events.
+-- Upserts a subscription from Stripe's current object for its user (PT409 customer_not_linked without one:
+-- the event waits for the link), unless a newer event was applied already; then refreshes the user's plan.
+-- Returns whether it applied. Safe for duplicates and out-of-order events.
 create function public.service_role_upsert_subscription(
-  p_id text, p_user uuid, p_status text, p_price_id text, p_period_start timestamptz, p_period_end timestamptz,
-  p_cancel_at_period_end boolean, p_canceled_at timestamptz, p_event_at timestamptz
+  id text, user_id uuid, status text, price_id text, period_start timestamptz, period_end timestamptz,
+  cancel_at_period_end boolean, canceled_at timestamptz, event_at timestamptz
 ) returns boolean
 language plpgsql
 security definer
 set search_path = ''
 as $$
 declare
+  v_user uuid := service_role_upsert_subscription.user_id;
   v_plan text;
   v_applied boolean;
 begin
+  if v_user is null then
+    perform saasbase.fail('PT409', 'customer_not_linked',
+      format('Subscription %s belongs to no user we know yet', service_role_upsert_subscription.id));
+  end if;
   select pr.plan_id into v_plan
   from public.prices x join public.products pr on pr.id = x.product_id
-  where x.id = p_price_id;
+  where x.id = service_role_upsert_subscription.price_id;
 
   insert into public.subscriptions as s (id, user_id, status, plan_id, price_id, current_period_start,
     current_period_end, cancel_at_period_end, canceled_at, stripe_event_at)
-  values (p_id, p_user, p_status, v_plan, p_price_id, p_period_start, p_period_end,
-    coalesce(p_cancel_at_period_end, false), p_canceled_at, p_event_at)
-  on conflict (id) do update
+  values (service_role_upsert_subscription.id, v_user, service_role_upsert_subscription.status, v_plan,
+    service_role_upsert_subscription.price_id, period_start, period_end,
+    coalesce(service_role_upsert_subscription.cancel_at_period_end, false),
+    service_role_upsert_subscription.canceled_at, event_at)
+  on conflict on constraint subscriptions_pkey do update
     set status = excluded.status, plan_id = excluded.plan_id, price_id = excluded.price_id,
       current_period_start = excluded.current_period_start, current_period_end = excluded.current_period_end,
       cancel_at_period_end = excluded.cancel_at_period_end, canceled_at = excluded.canceled_at,
@@ -256,7 +268,7 @@ begin
         and saasbase.subscription_stage(excluded.status) >= saasbase.subscription_stage(s.status))
   returning true into v_applied;
 
-  perform saasbase.refresh_plan(p_user);
+  perform saasbase.refresh_plan(v_user);
   return coalesce(v_applied, false);
 end;
 $$;
@@ -265,31 +277,69 @@ revoke execute on function public.service_role_upsert_subscription(text, uuid, t
 grant execute on function public.service_role_upsert_subscription(text, uuid, text, text, timestamptz, timestamptz,
   boolean, timestamptz, timestamptz) to service_role;
 
--- Claims a webhook delivery for applying, in the transaction that applies it: stores a new event as processed
--- and answers true; a stored event that a failed attempt left unprocessed is claimed again (true); an event
--- already processed answers false, so a redelivery changes nothing. A twin delivered at the same moment waits
--- on the id's unique index until the first commits, then finds it processed.
-create function public.service_role_claim_stripe_event(p_id text, p_type text, p_created timestamptz,
-  p_payload jsonb) returns boolean
+-- The one writer of public.stripe_events. Without `error`, it claims a delivery for applying, in the
+-- transaction (or the statement) that applies it: a new event is stored as processed (true); a stored event
+-- that a failed attempt left unprocessed is claimed again (true); an event already processed answers false,
+-- so a redelivery changes nothing. A twin delivered at the same moment waits on the id's unique index until
+-- the first commits, then finds it processed. With `error` (the attempt was rolled back: it failed, or its
+-- customer is linked to no user yet), the event is kept unprocessed with the error and the attempt counted,
+-- for a redelivery (or the customer's link) to apply it; false.
+create function public.service_role_store_stripe_event(
+  id text, type text, created timestamptz, payload jsonb, error text default null
+) returns boolean
 language plpgsql
 security definer
 set search_path = ''
 as $$
+declare
+  v_id text := service_role_store_stripe_event.id;
+  -- The customer the event's object names (an id, or the expanded customer).
+  v_customer text := coalesce(payload #>> '{data,object,customer,id}', payload #>> '{data,object,customer}');
 begin
-  insert into public.stripe_events (id, type, stripe_created_at, payload, processed_at, attempts)
-  values (p_id, p_type, p_created, p_payload, now(), 1)
-  on conflict (id) do nothing;
-  if found then
-    return true;
+  if error is null then
+    insert into public.stripe_events (id, type, stripe_created_at, payload, processed_at, attempts, customer_id)
+    values (v_id, service_role_store_stripe_event.type, created, payload, now(), 1, v_customer)
+    on conflict on constraint stripe_events_pkey do nothing;
+    if found then
+      return true;
+    end if;
+    update public.stripe_events e set processed_at = now(), attempts = e.attempts + 1, last_error = null
+    where e.id = v_id and e.processed_at is null;
+    return found;
   end if;
-  update public.stripe_events set processed_at = now(), attempts = attempts + 1, last_error = null
-  where id = p_id and processed_at is null;
-  return found;
+  insert into public.stripe_events as e (id, type, stripe_created_at, payload, attempts, last_error, customer_id)
+  values (v_id, service_role_store_stripe_event.type, created, payload, 1, left(error, 1000), v_customer)
+  on conflict on constraint stripe_events_pkey do update
+    set attempts = e.attempts + 1, last_error = excluded.last_error
+    where e.processed_at is null;
+  return false;
 end;
 $$;
-revoke execute on function public.service_role_claim_stripe_event(text, text, timestamptz, jsonb)
+revoke execute on function public.service_role_store_stripe_event(text, text, timestamptz, jsonb, text)
   from public, anon, authenticated;
-grant execute on function public.service_role_claim_stripe_event(text, text, timestamptz, jsonb) to service_role;
+grant execute on function public.service_role_store_stripe_event(text, text, timestamptz, jsonb, text) to service_role;
+
+-- Events kept waiting for their customer's user (see service_role_store_stripe_event) whose customer is linked
+-- now, oldest first: the caller applies them again (the link appeared after they came).
+create function public.service_role_waiting_stripe_events(customer_id text default null, max_events integer default 20)
+returns table (id text, payload jsonb)
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  return query
+  select e.id, e.payload from public.stripe_events e
+  join public.customers c on c.stripe_customer_id = e.customer_id
+  where e.processed_at is null
+    and (service_role_waiting_stripe_events.customer_id is null or e.customer_id = service_role_waiting_stripe_events.customer_id)
+  order by e.stripe_created_at, e.received_at
+  limit greatest(max_events, 0);
+end;
+$$;
+revoke execute on function public.service_role_waiting_stripe_events(text, integer) from public, anon, authenticated;
+grant execute on function public.service_role_waiting_stripe_events(text, integer) to service_role;
 
 -- The user a Stripe object belongs to: the user id our checkout put in its metadata (or
 -- client_reference_id), else the owner of its Stripe customer; that customer is linked to the user on the way
@@ -319,7 +369,8 @@ revoke execute on function public.service_role_stripe_user(text, text) from publ
 grant execute on function public.service_role_stripe_user(text, text) to service_role;
 
 -- customer.deleted: the user's link to that customer is dropped for good (their next checkout makes a new one).
-create function public.service_role_forget_customer(customer_id text) returns void
+-- Answers whether a link was dropped.
+create function public.service_role_forget_customer(customer_id text) returns boolean
 language plpgsql
 security definer
 set search_path = ''
@@ -329,6 +380,7 @@ begin
   values (customer_id, (select c.user_id from public.customers c where c.stripe_customer_id = customer_id))
   on conflict (stripe_customer_id) do nothing;
   delete from public.customers c where c.stripe_customer_id = customer_id;
+  return found;
 end;
 $$;
 revoke execute on function public.service_role_forget_customer(text) from public, anon, authenticated;
@@ -433,24 +485,20 @@ begin
 end;
 $$;
 
--- charge.refunded: the purchase's refunded share of its credits comes back out of the wallet, as far as they
--- are unspent. Refunds only grow at Stripe, so a repeated or late (smaller) refund changes nothing and a
--- larger one claws back only the difference. A refund of a purchase not recorded yet is kept
--- (saasbase.early_refunds) and applied when it is (a subscription invoice's refund goes to
--- service_role_refund_invoice instead; one of a payment that is neither stays held). Answers applied, or held.
-create function public.service_role_apply_refund(p_payment_intent text, p_charge text, p_amount_refunded integer)
+-- A refund of a credit-pack purchase (`p_amount_refunded`: all refunded on its payment so far): the refunded
+-- share of its credits comes back out of the wallet, as far as they are unspent. Refunds only grow at Stripe,
+-- so a repeated or late (smaller) refund changes nothing and a larger one claws back only the difference. A
+-- refund of a purchase not recorded yet is kept (saasbase.early_refunds) and applied when it is. Answers
+-- applied, or held. The caller holds the payment intent's lock.
+create function saasbase.refund_purchase(p_payment_intent text, p_charge text, p_amount_refunded integer)
 returns text
 language plpgsql
-security definer
 set search_path = ''
 as $$
 declare
   v_purchase public.purchases;
   v_refunded integer;
 begin
-  -- The purchase and its refund serialize on the payment intent: a refund that arrives while the purchase is
-  -- being recorded (not yet visible) waits for it instead of being parked where nobody looks again.
-  perform pg_advisory_xact_lock(hashtextextended('payment:' || p_payment_intent, 0));
   select * into v_purchase from public.purchases where payment_intent_id = p_payment_intent for update;
   if not found then
     insert into saasbase.early_refunds as e (payment_intent_id, charge_id, amount_refunded)
@@ -467,46 +515,14 @@ begin
   return 'applied';
 end;
 $$;
-revoke execute on function public.service_role_apply_refund(text, text, integer) from public, anon, authenticated;
-grant execute on function public.service_role_apply_refund(text, text, integer) to service_role;
-
--- charge.dispute.funds_withdrawn: a chargeback takes the disputed money back, so it takes the credits back as a
--- refund of that amount would (on top of any refund, whichever comes first), once per dispute. A dispute of a
--- purchase not recorded yet is kept and counted when it is. Winning the dispute gives the money back; the
--- credits then come back by hand (admin_adjust_credits). Answers applied, held or duplicate.
-create function public.service_role_apply_dispute(p_payment_intent text, p_dispute text, p_amount integer)
-returns text
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_purchase uuid;
-begin
-  perform pg_advisory_xact_lock(hashtextextended('payment:' || p_payment_intent, 0));
-  if not saasbase.record_dispute(p_dispute, p_payment_intent, p_amount) then
-    return 'duplicate';
-  end if;
-  select id into v_purchase from public.purchases where payment_intent_id = p_payment_intent for update;
-  if not found then
-    return 'held';
-  end if;
-  perform saasbase.take_back_purchase(v_purchase, p_dispute);
-  return 'applied';
-end;
-$$;
-revoke execute on function public.service_role_apply_dispute(text, text, integer) from public, anon, authenticated;
-grant execute on function public.service_role_apply_dispute(text, text, integer) to service_role;
 
 -- A refund (`p_total`: all refunded on it so far, as Stripe reports it) or a chargeback (`p_dispute`: its id,
 -- `p_total` the disputed amount; counted apart, so the order of the two does not matter) of a subscription
 -- invoice's payment: the plan credits it granted come back in proportion, as far as they are unspent, once
 -- per returned amount. Answers applied or duplicate (a dispute seen before); refuses (PT409) an invoice not
 -- recorded as paid yet.
-create function public.service_role_refund_invoice(p_invoice text, p_total integer, p_dispute text default null)
-returns text
+create function saasbase.return_on_invoice(p_invoice text, p_total integer, p_dispute text) returns text
 language plpgsql
-security definer
 set search_path = ''
 as $$
 declare
@@ -537,51 +553,202 @@ begin
   return 'applied';
 end;
 $$;
-revoke execute on function public.service_role_refund_invoice(text, integer, text) from public, anon, authenticated;
-grant execute on function public.service_role_refund_invoice(text, integer, text) to service_role;
 
--- A paid credit-pack checkout in one statement: the purchase row, its credits through the ledger (once per
--- checkout session) and the referral reward a first payment earns. Without a user (Stripe named nobody we
--- know) nothing is recorded and the answer is null.
-create function public.service_role_record_credit_purchase(
-  p_user uuid, p_session text, p_payment_intent text, p_pack text, p_credits integer, p_amount_cents integer,
-  p_currency text, p_discount_percent integer
-) returns jsonb
+-- Money returned on a payment: a refund (charge.refunded; `amount`: all refunded on the charge so far, as
+-- Stripe reports it, `return_id` the charge) or a chargeback (charge.dispute.funds_withdrawn, not an inquiry,
+-- which takes no money; `amount` disputed, `return_id` the dispute, counted once, apart from refunds, so their
+-- order does not matter). The credits the payment bought come back in proportion, as far as they are unspent:
+-- a subscription invoice's plan credits (`invoice_id`, when the payment paid one; refused with PT409
+-- invoice_not_recorded before its invoice.paid, for Stripe to deliver it again after), else the credit-pack
+-- purchase of `payment_intent` (held when not recorded yet, and applied with it). Winning a dispute gives the
+-- money back; the credits then come back by hand (admin_adjust_credits). Answers applied, held or duplicate (a
+-- dispute seen before).
+create function public.service_role_return_payment(
+  kind text, return_id text, amount integer, payment_intent text, invoice_id text default null
+) returns text
 language plpgsql
 security definer
 set search_path = ''
 as $$
 declare
-  v_grant jsonb;
+  v_pi text := service_role_return_payment.payment_intent;
+  v_purchase uuid;
+begin
+  if kind is null or kind not in ('refund', 'dispute') then
+    perform saasbase.fail('PT422', 'invalid_kind', format('Money is returned as a refund or a dispute, not %L', kind));
+  end if;
+  if invoice_id is not null then
+    return saasbase.return_on_invoice(invoice_id, greatest(amount, 0),
+      case when kind = 'dispute' then return_id end);
+  end if;
+  if v_pi is null then
+    return 'ignored'; -- a payment of neither (no payment intent): nothing of ours to take back
+  end if;
+  -- The purchase and what is returned on it serialize on the payment intent: a refund that arrives while the
+  -- purchase is being recorded (not yet visible) waits for it instead of being parked where nobody looks again.
+  perform pg_advisory_xact_lock(hashtextextended('payment:' || v_pi, 0));
+  if kind = 'refund' then
+    return saasbase.refund_purchase(v_pi, return_id, greatest(amount, 0));
+  end if;
+  if not saasbase.record_dispute(return_id, v_pi, amount) then
+    return 'duplicate';
+  end if;
+  select p.id into v_purchase from public.purchases p where p.payment_intent_id = v_pi for update;
+  if not found then
+    return 'held'; -- counted when the purchase is recorded
+  end if;
+  perform saasbase.take_back_purchase(v_purchase, return_id);
+  return 'applied';
+end;
+$$;
+revoke execute on function public.service_role_return_payment(text, text, integer, text, text)
+  from public, anon, authenticated;
+grant execute on function public.service_role_return_payment(text, text, integer, text, text) to service_role;
+
+-- A paid credit-pack checkout in one statement: the purchase row, its credits through the ledger (once per
+-- checkout session) and the referral reward a first payment earns; returns the purchase. Without a user
+-- (Stripe named nobody we know) nothing is recorded: PT409 customer_not_linked, so the event waits for the
+-- customer's link.
+create function public.service_role_record_credit_purchase(
+  user_id uuid, checkout_session_id text, payment_intent_id text, pack_id text, credits integer,
+  amount_cents integer, currency text, discount_percent integer
+) returns public.purchases
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_user uuid := service_role_record_credit_purchase.user_id;
+  v_session text := service_role_record_credit_purchase.checkout_session_id;
+  v_pi text := service_role_record_credit_purchase.payment_intent_id;
+  v_purchase public.purchases;
   v_early saasbase.early_refunds;
 begin
-  if p_user is null then
-    return null;
+  if v_user is null then
+    perform saasbase.fail('PT409', 'customer_not_linked',
+      format('Checkout %s belongs to no user we know yet', v_session));
   end if;
-  if p_payment_intent is not null then -- see service_role_apply_refund
-    perform pg_advisory_xact_lock(hashtextextended('payment:' || p_payment_intent, 0));
+  if v_pi is not null then -- see service_role_return_payment
+    perform pg_advisory_xact_lock(hashtextextended('payment:' || v_pi, 0));
   end if;
   insert into public.purchases (user_id, checkout_session_id, payment_intent_id, pack_id, credits, amount_cents,
     currency, discount_percent)
-  values (p_user, p_session, p_payment_intent, p_pack, p_credits, p_amount_cents, p_currency, p_discount_percent)
-  on conflict (checkout_session_id) do nothing;
-  v_grant := to_jsonb(saasbase.credit(p_user, p_credits, 'purchase', 'credit purchase', 'checkout:' || p_session,
-    saasbase.now(), null, coalesce(p_payment_intent, p_session)));
+  values (v_user, v_session, v_pi, service_role_record_credit_purchase.pack_id, service_role_record_credit_purchase.credits,
+    service_role_record_credit_purchase.amount_cents, service_role_record_credit_purchase.currency,
+    service_role_record_credit_purchase.discount_percent)
+  on conflict on constraint purchases_checkout_session_id_key do nothing;
+  perform saasbase.credit(v_user, service_role_record_credit_purchase.credits, 'purchase', 'credit purchase',
+    'checkout:' || v_session, saasbase.now(), null, coalesce(v_pi, v_session));
   -- Referral rewards live in the referrals migration; PL/pgSQL resolves the call when it runs.
-  perform saasbase.referral_moment(p_user, 'first_payment');
-  -- A refund that came first is applied now.
-  select * into v_early from saasbase.early_refunds e where e.payment_intent_id = p_payment_intent for update;
+  perform saasbase.referral_moment(v_user, 'first_payment');
+  -- What was returned on the payment before the purchase was recorded is taken back now.
+  select * into v_early from saasbase.early_refunds e where e.payment_intent_id = v_pi for update;
   if found then
-    perform public.service_role_apply_refund(p_payment_intent, v_early.charge_id, v_early.amount_refunded);
-    delete from saasbase.early_refunds e where e.payment_intent_id = p_payment_intent;
-  elsif exists (select from saasbase.disputes d where d.payment_intent_id = p_payment_intent) then
-    perform saasbase.take_back_purchase((select p.id from public.purchases p where p.payment_intent_id = p_payment_intent),
-      p_payment_intent);
+    perform saasbase.refund_purchase(v_pi, v_early.charge_id, v_early.amount_refunded);
+    delete from saasbase.early_refunds e where e.payment_intent_id = v_pi;
+  elsif exists (select from saasbase.disputes d where d.payment_intent_id = v_pi) then
+    perform saasbase.take_back_purchase((select p.id from public.purchases p where p.payment_intent_id = v_pi), v_pi);
   end if;
-  return v_grant;
+  select * into v_purchase from public.purchases p where p.checkout_session_id = v_session;
+  return v_purchase;
 end;
 $$;
 revoke execute on function public.service_role_record_credit_purchase(uuid, text, text, text, integer, integer, text,
   integer) from public, anon, authenticated;
 grant execute on function public.service_role_record_credit_purchase(uuid, text, text, text, integer, integer, text,
   integer) to service_role;
+
+-- An invoice event in one statement (invoice.paid, invoice.payment_failed): the invoice row, for its user
+-- (PT409 customer_not_linked without one: the event waits for the customer's link), and returns it.
+--
+-- Paid: the plan's credits for the billing period the invoice opens, once per subscription period (the ledger
+-- key `plan:<subscription>:<period start>`), however many invoices or events name it. A period opens with the
+-- first invoice (subscription_create) and each renewal (subscription_cycle): the plan's whole credits. A plan
+-- change that restarts the cycle (subscription_update, monthly to yearly) opens one too, but is paid for in
+-- part by the unused time credited back: it grants the share of the credits paid in money (amount paid over
+-- the price), so switching back and forth buys credits at the plan's own rate and no faster. The plan and the
+-- period are those of `period_lines`: the invoice's subscription lines that are no proration, in the
+-- invoice's order, as `[{ "price": "price_…", "period_start": <Unix seconds> }]` (the first whose price is a
+-- plan's counts; proration lines, of either parent, bill the unused and added time of a change and open no
+-- period). A paid invoice also earns the referral reward of a first payment.
+--
+-- Failed: the status (a paid invoice stays paid: a failure delivered late changes nothing) and one
+-- "payment failed" email, unless the invoice is paid by now.
+create function public.service_role_record_invoice(
+  invoice_id text, user_id uuid, status text, subscription_id text, billing_reason text, amount_paid integer,
+  amount_due integer, currency text, hosted_invoice_url text, period_lines jsonb default '[]'
+) returns public.invoices
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_id text := service_role_record_invoice.invoice_id;
+  v_user uuid := service_role_record_invoice.user_id;
+  v_status text := service_role_record_invoice.status;
+  v_subscription text := service_role_record_invoice.subscription_id;
+  v_paid integer := greatest(coalesce(service_role_record_invoice.amount_paid, 0), 0);
+  v_plan record;
+  v_due integer := 0;
+  v_granted integer := 0;
+  v_invoice public.invoices;
+begin
+  if v_user is null then
+    perform saasbase.fail('PT409', 'customer_not_linked', format('Invoice %s belongs to no user we know yet', v_id));
+  end if;
+  if v_status is null or v_status not in ('paid', 'payment_failed') then
+    perform saasbase.fail('PT422', 'invalid_kind', format('An invoice is recorded paid or payment_failed, not %L', v_status));
+  end if;
+  if v_status = 'paid' and billing_reason in ('subscription_create', 'subscription_cycle', 'subscription_update') then
+    select pl.id, pl.monthly_credits, x.unit_amount, (l.line ->> 'period_start')::bigint as period_start into v_plan
+    from jsonb_array_elements(case when jsonb_typeof(period_lines) = 'array' then period_lines else '[]' end)
+      with ordinality as l(line, n)
+    join public.prices x on x.id = l.line ->> 'price'
+    join public.products p on p.id = x.product_id
+    join public.plans pl on pl.id = p.plan_id
+    order by l.n
+    limit 1;
+    if found then
+      v_due := case
+        when billing_reason <> 'subscription_update' then v_plan.monthly_credits
+        when v_plan.unit_amount > 0 then (v_plan.monthly_credits::bigint * least(v_paid, v_plan.unit_amount)
+          / v_plan.unit_amount)::integer
+        else 0
+      end;
+    end if;
+  end if;
+  if v_due > 0 then
+    if not (saasbase.credit(v_user, v_due, 'grant', v_plan.id || ' plan credits',
+        case when v_subscription is not null and v_plan.period_start is not null
+          then format('plan:%s:%s', v_subscription, v_plan.period_start) else 'invoice:' || v_id end,
+        saasbase.now(), null, v_id)).replayed then
+      v_granted := v_due;
+    end if;
+  end if;
+  insert into public.invoices as i (id, user_id, subscription_id, status, amount_paid, amount_due, currency,
+    credits_granted, hosted_invoice_url)
+  values (v_id, v_user, v_subscription, v_status, v_paid, coalesce(service_role_record_invoice.amount_due, 0),
+    coalesce(service_role_record_invoice.currency, 'usd'), v_granted, service_role_record_invoice.hosted_invoice_url)
+  on conflict on constraint invoices_pkey do update set
+    -- Paid is final: a payment_failed delivered late (after a retry of ours, say) does not undo it.
+    status = case when i.status = 'paid' then 'paid' else excluded.status end,
+    amount_paid = greatest(i.amount_paid, excluded.amount_paid),
+    credits_granted = greatest(i.credits_granted, excluded.credits_granted)
+  returning * into v_invoice;
+  if v_status = 'paid' and v_paid > 0 then
+    -- Referral rewards live in the referrals migration; PL/pgSQL resolves the call when it runs.
+    perform saasbase.referral_moment(v_user, 'first_payment');
+  elsif v_status = 'payment_failed' and v_invoice.status <> 'paid' then
+    insert into public.email_outbox (user_id, template, dedupe_key, payload)
+    values (v_user, 'payment_failed', 'payment_failed:' || v_id, jsonb_build_object('invoice', v_id,
+      'amount_due', service_role_record_invoice.amount_due, 'currency', service_role_record_invoice.currency,
+      'hosted_invoice_url', service_role_record_invoice.hosted_invoice_url))
+    on conflict (dedupe_key) do nothing;
+  end if;
+  return v_invoice;
+end;
+$$;
+revoke execute on function public.service_role_record_invoice(text, uuid, text, text, text, integer, integer, text,
+  text, jsonb) from public, anon, authenticated;
+grant execute on function public.service_role_record_invoice(text, uuid, text, text, text, integer, integer, text,
+  text, jsonb) to service_role;

@@ -946,6 +946,7 @@ export type Database = {
       "stripe_events": {
         Row: {
           "attempts": number;
+          "customer_id": string | null;
           "id": string;
           "last_error": string | null;
           "payload": NonNullable<Json>;
@@ -957,6 +958,7 @@ export type Database = {
         ComputedFields: never;
         Insert: {
           "attempts"?: number;
+          "customer_id"?: string | null;
           "id": string;
           "last_error"?: string | null;
           "payload": NonNullable<Json>;
@@ -967,6 +969,7 @@ export type Database = {
         };
         Update: {
           "attempts"?: number;
+          "customer_id"?: string | null;
           "id"?: string;
           "last_error"?: string | null;
           "payload"?: NonNullable<Json>;
@@ -1246,14 +1249,6 @@ export type Database = {
           isSetofReturn: false;
         };
       };
-      "service_role_apply_dispute": {
-        Args: { "p_amount": number; "p_dispute": string; "p_payment_intent": string };
-        Returns: string;
-      };
-      "service_role_apply_refund": {
-        Args: { "p_amount_refunded": number; "p_charge": string; "p_payment_intent": string };
-        Returns: string;
-      };
       "service_role_claim_cashout": {
         Args: { "cashout_id": string };
         Returns: Database["public"]["CompositeTypes"]["cashout_claim"];
@@ -1263,10 +1258,6 @@ export type Database = {
           isOneToOne: true;
           isSetofReturn: false;
         };
-      };
-      "service_role_claim_stripe_event": {
-        Args: { "p_created": string; "p_id": string; "p_payload": Json; "p_type": string };
-        Returns: boolean;
       };
       "service_role_debit_credits": {
         Args: {
@@ -1286,7 +1277,7 @@ export type Database = {
           isSetofReturn: false;
         };
       };
-      "service_role_forget_customer": { Args: { "customer_id": string }; Returns: undefined };
+      "service_role_forget_customer": { Args: { "customer_id": string }; Returns: boolean };
       "service_role_grant_credits": {
         Args: {
           "amount": number;
@@ -1333,16 +1324,72 @@ export type Database = {
       };
       "service_role_record_credit_purchase": {
         Args: {
-          "p_amount_cents": number;
-          "p_credits": number;
-          "p_currency": string;
-          "p_discount_percent": number;
-          "p_pack": string;
-          "p_payment_intent": string;
-          "p_session": string;
-          "p_user": string;
+          "amount_cents": number;
+          "checkout_session_id": string;
+          "credits": number;
+          "currency": string;
+          "discount_percent": number;
+          "pack_id": string;
+          "payment_intent_id": string;
+          "user_id": string;
         };
-        Returns: Json;
+        Returns: {
+          "amount_cents": number;
+          "checkout_session_id": string;
+          "created_at": string;
+          "credits": number;
+          "credits_clawed_back": number;
+          "currency": string;
+          "discount_percent": number;
+          "id": string;
+          "pack_id": string | null;
+          "payment_intent_id": string | null;
+          "refunded_cents": number;
+          "status": string;
+          "updated_at": string;
+          "user_id": string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "purchases";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "service_role_record_invoice": {
+        Args: {
+          "amount_due": number;
+          "amount_paid": number;
+          "billing_reason": string;
+          "currency": string;
+          "hosted_invoice_url": string;
+          "invoice_id": string;
+          "period_lines"?: Json;
+          "status": string;
+          "subscription_id": string;
+          "user_id": string;
+        };
+        Returns: {
+          "amount_due": number;
+          "amount_paid": number;
+          "created_at": string;
+          "credits_clawed_back": number;
+          "credits_granted": number;
+          "currency": string;
+          "hosted_invoice_url": string | null;
+          "id": string;
+          "refunded_cents": number;
+          "status": string;
+          "subscription_id": string | null;
+          "updated_at": string;
+          "user_id": string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "invoices";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
       };
       "service_role_record_payout": {
         Args: {
@@ -1363,10 +1410,6 @@ export type Database = {
         };
       };
       "service_role_referral_first_payment": { Args: { "user_id": string }; Returns: string };
-      "service_role_refund_invoice": {
-        Args: { "p_dispute"?: string; "p_invoice": string; "p_total": number };
-        Returns: string;
-      };
       "service_role_release_reservation": {
         Args: { "reservation_id": string; "user_id": string };
         Returns: Database["public"]["CompositeTypes"]["reservation_release"];
@@ -1394,6 +1437,20 @@ export type Database = {
         };
       };
       "service_role_return_anon_chat": { Args: { "session_hash": string }; Returns: undefined };
+      "service_role_return_payment": {
+        Args: {
+          "amount": number;
+          "invoice_id"?: string;
+          "kind": string;
+          "payment_intent": string;
+          "return_id": string;
+        };
+        Returns: string;
+      };
+      "service_role_store_stripe_event": {
+        Args: { "created": string; "error"?: string; "id": string; "payload": Json; "type": string };
+        Returns: boolean;
+      };
       "service_role_stripe_user": { Args: { "customer_id": string; "user_hint": string }; Returns: string };
       "service_role_sync_config": {
         Args: { "catalog": Json };
@@ -1408,17 +1465,24 @@ export type Database = {
       "service_role_take_anon_chat": { Args: { "session_hash": string }; Returns: number };
       "service_role_upsert_subscription": {
         Args: {
-          "p_cancel_at_period_end": boolean;
-          "p_canceled_at": string;
-          "p_event_at": string;
-          "p_id": string;
-          "p_period_end": string;
-          "p_period_start": string;
-          "p_price_id": string;
-          "p_status": string;
-          "p_user": string;
+          "cancel_at_period_end": boolean;
+          "canceled_at": string;
+          "event_at": string;
+          "id": string;
+          "period_end": string;
+          "period_start": string;
+          "price_id": string;
+          "status": string;
+          "user_id": string;
         };
         Returns: boolean;
+      };
+      "service_role_waiting_stripe_events": {
+        Args: { "customer_id"?: string; "max_events"?: number };
+        Returns: {
+          "id": string;
+          "payload": Json;
+        }[];
       };
       "settle_reservation": {
         Args: { "actual": number; "reservation_id": string };

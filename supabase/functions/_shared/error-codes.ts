@@ -64,6 +64,9 @@ export const ERROR_CODES = {
   cashout_payout_unsettled: 409,
   /** 409 (webhook only, so Stripe redelivers): a refund of an invoice whose payment is not recorded yet. */
   invoice_not_recorded: 409,
+  /** 409 (webhook only, so Stripe redelivers): the event's Stripe customer is linked to no user yet; it is
+   * kept pending (public.stripe_events, readable by admins) and applied once the customer is linked. */
+  customer_not_linked: 409,
   /** 422: invalid input; `details` lists the fields, each with a message and sometimes a code of its own
    * (amount_below_minimum, amount_above_maximum, email_required). */
   validation_failed: 422,

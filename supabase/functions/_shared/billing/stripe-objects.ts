@@ -37,3 +37,35 @@ export const ts = (seconds: number | undefined) => (seconds === undefined ? null
 export function invoiceSubscription(invoice: unknown): string | undefined {
   return str(invoice, "parent.subscription_details.subscription", "subscription");
 }
+
+/** A line of an invoice that bills a subscription's period, as service_role_record_invoice takes it. */
+export interface PeriodLine {
+  price: string;
+  /** Unix seconds. */
+  period_start: number;
+}
+
+/**
+ * The lines of an invoice that bill a subscription's period, in the invoice's order: a subscription item's
+ * line that is no proration. Since API version 2025-03-31 a line says what generated it in `parent`:
+ * `{ type: "subscription_item_details", subscription_item_details: { proration, ... } }` for a subscription
+ * item, `{ type: "invoice_item_details", invoice_item_details: { proration, ... } }` for an invoice item (the
+ * proration items a plan change bills on the next invoice with `create_prorations` are such), and the price is
+ * `pricing.price_details.price`. Before, `type: "subscription"` or `"invoiceitem"`, `proration` and `price`
+ * sat on the line itself. A proration, of either parent, bills the unused or the added time of a change and
+ * opens no period; an invoice item is no period of the subscription whatever it says.
+ */
+export function periodLines(invoice: unknown): PeriodLine[] {
+  const lines = at(invoice, "lines.data");
+  if (!Array.isArray(lines)) return [];
+  return lines.flatMap((line): PeriodLine[] => {
+    const parent = at(line, "parent");
+    const billsPeriod = parent && typeof parent === "object"
+      ? at(parent, "type") === "subscription_item_details" &&
+        at(parent, "subscription_item_details.proration") === false
+      : at(line, "type") === "subscription" && at(line, "proration") === false;
+    const price = str(line, "pricing.price_details.price", "price");
+    const start = num(line, "period.start");
+    return billsPeriod && price && start !== undefined ? [{ price, period_start: start }] : [];
+  });
+}
