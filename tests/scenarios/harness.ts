@@ -100,7 +100,7 @@ export async function startScenario(preset: string, functions: string[]) {
           ${sql.json(appMetadata as postgres.JSONValue)}, ${sql.json((opts.data ?? {}) as postgres.JSONValue)},
           now(), now(), ${opts.confirmed ? "" : crypto.randomUUID()}, '', '', '')
         returning id`;
-      return { id, email, token: userToken({ id, email, appMetadata }, stack.jwtSecret) };
+      return { id, email, token: await userToken({ id, email, appMetadata }, stack.jwtSecret) };
     },
 
     /** The user clicked the confirmation link: GoTrue confirms the email and clears the token. */
