@@ -63,6 +63,11 @@ export async function startScenario(preset: string, functions: string[]) {
     throw err;
   });
   const sql = postgres(stack.dbUrl, { max: 4, onnotice: () => {} });
+  // GoTrue's own connection: sign-ups and confirmations are its writes, made as supabase_auth_admin, which
+  // holds no privilege on the app's tables (the triggers on auth.users do their work as their owner).
+  const gotrue = postgres(stack.dbUrl, { username: "supabase_auth_admin", password: "postgres", max: 2, onnotice: () => {} });
+  // GoTrue stores a bcrypt hash it computes itself; every scenario user's password is "password".
+  const [{ passwordHash }] = await sql`select extensions.crypt('password', extensions.gen_salt('bf', 4)) as "passwordHash"`;
   const signer = new Stripe("sk_test_signer");
   let eventSeq = 0;
 
@@ -91,13 +96,13 @@ export async function startScenario(preset: string, functions: string[]) {
       opts: { data?: Record<string, unknown>; confirmed?: boolean; appMetadata?: Record<string, unknown> } = {},
     ): Promise<User> {
       const appMetadata = { provider: "email", providers: ["email"], ...opts.appMetadata };
-      const [{ id }] = await sql`
+      const [{ id }] = await gotrue`
         insert into auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
           raw_app_meta_data, raw_user_meta_data, created_at, updated_at, confirmation_token, recovery_token,
           email_change_token_new, email_change)
         values ('00000000-0000-0000-0000-000000000000', gen_random_uuid(), 'authenticated', 'authenticated', ${email},
-          extensions.crypt('password', extensions.gen_salt('bf', 4)), ${opts.confirmed ? new Date() : null},
-          ${sql.json(appMetadata as postgres.JSONValue)}, ${sql.json((opts.data ?? {}) as postgres.JSONValue)},
+          ${passwordHash}, ${opts.confirmed ? new Date() : null},
+          ${gotrue.json(appMetadata as postgres.JSONValue)}, ${gotrue.json((opts.data ?? {}) as postgres.JSONValue)},
           now(), now(), ${opts.confirmed ? "" : crypto.randomUUID()}, '', '', '')
         returning id`;
       return { id, email, token: await userToken({ id, email, appMetadata }, stack.jwtSecret) };
@@ -105,7 +110,7 @@ export async function startScenario(preset: string, functions: string[]) {
 
     /** The user clicked the confirmation link: GoTrue confirms the email and clears the token. */
     async confirm(user: User) {
-      await sql`update auth.users set email_confirmed_at = now(), confirmation_token = '', updated_at = now()
+      await gotrue`update auth.users set email_confirmed_at = now(), confirmation_token = '', updated_at = now()
         where id = ${user.id}`;
     },
 
@@ -142,7 +147,7 @@ export async function startScenario(preset: string, functions: string[]) {
     },
 
     async stop() {
-      await sql.end();
+      await Promise.all([sql.end(), gotrue.end()]);
       await stack.stop();
       await Promise.all([stripeServer.close(), ai.close()]);
       if (process.env.SAASBASE_KEEP_TEST_LOGS === "1") console.log(`scenario ${preset} functions log: ${join(dir, "functions.log")}`);
