@@ -1,47 +1,79 @@
 // The SQL API's results, from the generated types (database.types.ts, `npm run gen:types`): each RPC returns a
 // composite type, which `supabase gen types` describes field by field, so a result that changes in SQL changes
 // here and fails the typecheck of every function and of src/client that reads it. Postgres has no NOT NULL for a
-// composite's fields, so the generator types them all `| null`; each result below names the fields that really
-// can be null and makes the others required. (Type-only: nothing here runs.)
+// composite's fields, so the generator types them all `| null`: NULLABLE names, once, the fields of each result
+// that really can be null, and the types below make the others required (supabase/functions/tests/
+// sql_results_test.ts calls the API in the states that make fields null and checks the others never are).
 import type { Database } from "./database.types.ts";
 
 type Composite = Database["public"]["CompositeTypes"];
 
-/** A composite result with its fields non-null but for `Nullable`. */
-export type SqlResult<Name extends keyof Composite, Nullable extends keyof Composite[Name] = never> = {
-  [K in keyof Composite[Name]]-?: K extends Nullable ? Composite[Name][K] : NonNullable<Composite[Name][K]>;
+export const NULLABLE = {
+  // Catalog (supabase/migrations/20261124000100_catalog.sql)
+  config_sync_summary: [],
+  // Credits (supabase/migrations/20261124000300_ledger.sql to 000330_credits_api.sql)
+  credit_grant: [],
+  feature_check: ["plan", "free_remaining", "period", "resets_at"],
+  reservation_hold: ["balance"],
+  reservation_settlement: [],
+  reservation_release: [],
+  credit_charge: [],
+  wallet_lot: [],
+  wallet_quota: ["period", "limit", "remaining", "resets_at"],
+  wallet_summary: ["plan", "discount"],
+  pack_price: [],
+  credit_debit: ["ledger_id"],
+  // Referrals (supabase/migrations/20261124000600_referrals.sql)
+  referral_summary: ["code", "share_link"],
+  cashout_status: [],
+  cashout_claim: ["destination", "transfer_id"],
+  payout_outcome: ["transfer_id", "failure"],
+  // Analytics and admin (supabase/migrations/20261124000700_analytics_admin.sql)
+  credit_adjustment: [],
+  role_assignment: [],
+  plan_assignment: ["plan_id"],
+  kpi_range: [],
+  kpi_totals: [],
+  feature_credits: ["feature"],
+  funnel_step: [],
+  kpi_bucket: [],
+  kpi_report: [],
+} as const satisfies { [Name in keyof Composite]?: readonly (keyof Composite[Name])[] };
+
+type Nullable<Name> = Name extends keyof typeof NULLABLE ? (typeof NULLABLE)[Name][number] : never;
+
+/** A composite result: its fields non-null but for those NULLABLE names. */
+export type SqlResult<Name extends keyof Composite> = {
+  [K in keyof Composite[Name]]-?: K extends Nullable<Name> ? Composite[Name][K]
+    : NonNullable<Composite[Name][K]>;
 };
 
-// Catalog (supabase/migrations/20261124000100_catalog.sql)
 export type ConfigSyncSummary = SqlResult<"config_sync_summary">;
 
-// Credits (supabase/migrations/20261124000300_ledger.sql to 000330_credits_api.sql)
-export type CreditCharge = SqlResult<"credit_charge">;
-export type ReservationHold = SqlResult<"reservation_hold", "balance">;
+export type CreditGrant = SqlResult<"credit_grant">;
+export type FeatureCheck = SqlResult<"feature_check">;
+export type ReservationHold = SqlResult<"reservation_hold">;
 export type ReservationSettlement = SqlResult<"reservation_settlement">;
 export type ReservationRelease = SqlResult<"reservation_release">;
-export type FeatureCheck = SqlResult<"feature_check", "plan" | "free_remaining" | "period" | "resets_at">;
+export type CreditCharge = SqlResult<"credit_charge">;
 export type WalletLot = SqlResult<"wallet_lot">;
-export type WalletQuota = SqlResult<"wallet_quota", "period" | "limit" | "remaining" | "resets_at">;
+export type WalletQuota = SqlResult<"wallet_quota">;
 export type WalletSummary =
-  & Omit<SqlResult<"wallet_summary", "plan" | "discount">, "expiring" | "quotas">
+  & Omit<SqlResult<"wallet_summary">, "expiring" | "quotas">
   & { expiring: WalletLot[]; quotas: WalletQuota[] };
 export type PackPrice = SqlResult<"pack_price">;
-export type CreditGrant = SqlResult<"credit_grant">;
-export type CreditDebit = SqlResult<"credit_debit", "ledger_id">;
+export type CreditDebit = SqlResult<"credit_debit">;
 
-// Referrals (supabase/migrations/20261124000600_referrals.sql)
-export type ReferralSummary = SqlResult<"referral_summary", "code" | "share_link">;
+export type ReferralSummary = SqlResult<"referral_summary">;
 export type CashoutStatus = SqlResult<"cashout_status">;
-export type CashoutClaim = SqlResult<"cashout_claim", "destination" | "transfer_id">;
-export type PayoutOutcome = SqlResult<"payout_outcome", "transfer_id" | "failure">;
+export type CashoutClaim = SqlResult<"cashout_claim">;
+export type PayoutOutcome = SqlResult<"payout_outcome">;
 
-// Analytics and admin (supabase/migrations/20261124000700_analytics_admin.sql)
 export type CreditAdjustment = SqlResult<"credit_adjustment">;
 export type RoleAssignment = SqlResult<"role_assignment">;
-export type PlanAssignment = SqlResult<"plan_assignment", "plan_id">;
+export type PlanAssignment = SqlResult<"plan_assignment">;
 export type KpiTotals = SqlResult<"kpi_totals">;
-export type FeatureCredits = SqlResult<"feature_credits", "feature">;
+export type FeatureCredits = SqlResult<"feature_credits">;
 export type FunnelStep = SqlResult<"funnel_step">;
 export type KpiBucket = SqlResult<"kpi_bucket">;
 export type KpiReport = {

@@ -40,7 +40,11 @@ Deno.test({
     // One connection in the pool (the first db() call creates it): the next query runs on the same one.
     Deno.env.set("SAASBASE_DB_POOL_SIZE", "1");
     const user = crypto.randomUUID();
-    const caller: Caller = { role: "authenticated", userId: user, claims: { role: "authenticated", sub: user } };
+    const caller: Caller = {
+      role: "authenticated",
+      userId: user,
+      claims: { role: "authenticated", sub: user },
+    };
     const seen = await callAsCaller<{ uid: string; role: string }>(
       caller,
       (sql) => sql`jsonb_build_object('uid', auth.uid(), 'role', auth.role())`,

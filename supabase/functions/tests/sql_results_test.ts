@@ -1,0 +1,264 @@
+// The SQL API's results against sql-results.ts: every RPC of the catalog, credits, referrals and admin is called
+// in the states that make its result's fields null (a replay, an unlimited feature, a claim another run holds,
+// nothing left to debit, ...), on the real database (SUPABASE_DB_URL; npm test points it at a throwaway
+// cluster), in one transaction rolled back at the end. A field NULLABLE does not name is never null, so the
+// types that make it required (and that the functions and src/client read) tell the truth.
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { NULLABLE } from "../_shared/sql-results.ts";
+
+type Name = keyof typeof NULLABLE;
+type Row = Record<string, unknown>;
+
+// Nested results: the composite types inside another's fields (arrays of them, or one).
+const NESTED: Partial<Record<Name, Record<string, Name>>> = {
+  wallet_summary: { expiring: "wallet_lot", quotas: "wallet_quota" },
+  kpi_report: {
+    range: "kpi_range",
+    totals: "kpi_totals",
+    credits_by_feature: "feature_credits",
+    funnel: "funnel_step",
+    series: "kpi_bucket",
+  },
+};
+
+Deno.test({
+  name: "SQL API results: every field sql-results.ts makes required is set, in every state of every RPC",
+  ignore: !Deno.env.get("SUPABASE_DB_URL"),
+  async fn() {
+    const sql = postgres(Deno.env.get("SUPABASE_DB_URL")!, { max: 1, onnotice: () => {} });
+    const samples = new Map<Name, Row[]>();
+    const collect = (name: Name, row: Row) => {
+      samples.set(name, [...samples.get(name) ?? [], row]);
+      for (const [field, inner] of Object.entries(NESTED[name] ?? {})) {
+        const value = row[field];
+        for (const item of Array.isArray(value) ? value : value == null ? [] : [value]) {
+          collect(inner, item as Row);
+        }
+      }
+    };
+    const rollback = new Error("rollback");
+    try {
+      await assert.rejects(
+        sql.begin(async (tx) => {
+          const call = async (name: Name, fn: postgres.PendingQuery<postgres.Row[]> | postgres.Fragment) => {
+            const [{ r }] = await tx`select to_jsonb(${fn}) as r`;
+            collect(name, r);
+            return r as Row;
+          };
+          const as = (id: string | null, role = "customer") =>
+            tx`select set_config('request.jwt.claims', ${
+              id ? JSON.stringify({ role: "authenticated", sub: id, app_metadata: { role } }) : ""
+            }, true)`;
+          const newUser = async (role = "customer") =>
+            (await tx`insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data,
+                created_at, updated_at)
+              values (gen_random_uuid(), 'authenticated', 'authenticated', ${`r-${crypto.randomUUID()}@test.local`},
+                ${tx.json({ role })}, '{}', now(), now())
+              returning id`)[0].id as string;
+
+          const user = await newUser();
+          const admin = await newUser("admin");
+          const [{ plan }] = await tx`select id as plan from public.plans where is_default`;
+          await tx`insert into public.features (id, name, credits) values
+            ('t_res_day', 'day quota', 2), ('t_res_life', 'lifetime quota', 2), ('t_res_unl', 'unlimited', 2),
+            ('t_res_paid', 'paid', 3)`;
+          await tx`insert into public.plan_quotas (plan_id, feature_id, period, free_limit, overage, unlimited) values
+            (${plan}, 't_res_day', 'day', 1, 'credits', false), (${plan}, 't_res_life', 'lifetime', 1, 'block', false),
+            (${plan}, 't_res_unl', null, null, 'credits', true)`;
+          await tx`insert into public.credit_packs (id, name, credits, price_cents) values ('t_res_pack', 'pack', 10, 999)`;
+
+          // Credits: grants (one expiring: a lot), charges, reservations, the wallet, a pack's price.
+          await call(
+            "credit_grant",
+            tx`public.service_role_grant_credits(${user}, 100, 'grant', 'test', 'g1',
+            now() + interval '10 days')`,
+          );
+          await call(
+            "credit_grant",
+            tx`public.service_role_grant_credits(${user}, 100, 'grant', 'test', 'g1',
+            now() + interval '10 days')`,
+          );
+          await call("credit_grant", tx`public.service_role_grant_credits(${user}, 50)`);
+          await as(user);
+          for (const feature of ["t_res_day", "t_res_life", "t_res_unl", "t_res_paid"]) {
+            await call("feature_check", tx`public.check_feature(${feature}, 2)`);
+          }
+          await call("credit_charge", tx`public.charge_credits('t_res_day', 2, 'c1')`);
+          await call("credit_charge", tx`public.charge_credits('t_res_day', 2, 'c1')`);
+          await call("credit_charge", tx`public.charge_credits('t_res_unl', 1, 'c2')`);
+          const held = await call("reservation_hold", tx`public.reserve_credits('t_res_paid', 1, 'r1', 9)`);
+          await call("reservation_hold", tx`public.reserve_credits('t_res_paid', 1, 'r1', 9)`);
+          await call(
+            "reservation_settlement",
+            tx`public.settle_reservation(${held.reservation_id as string}, 4)`,
+          );
+          await call(
+            "reservation_settlement",
+            tx`public.settle_reservation(${held.reservation_id as string}, 4)`,
+          );
+          const free = await call("reservation_hold", tx`public.reserve_credits('t_res_unl', 1, 'r2')`);
+          await call("reservation_release", tx`public.release_reservation(${free.reservation_id as string})`);
+          await call("reservation_release", tx`public.release_reservation(${free.reservation_id as string})`);
+          await call("wallet_summary", tx`public.get_wallet()`);
+          await call("pack_price", tx`public.credit_pack_price('t_res_pack')`);
+          await as(null);
+          await call("pack_price", tx`public.credit_pack_price('t_res_pack')`);
+          await call(
+            "reservation_hold",
+            tx`public.service_role_reserve_credits(${user}, 't_res_paid', 1, 's1', 3)`,
+          );
+          const srv = await call(
+            "reservation_hold",
+            tx`public.service_role_reserve_credits(${user}, 't_res_paid', 1,
+            's2')`,
+          );
+          await call(
+            "reservation_release",
+            tx`public.service_role_release_reservation(${user},
+            ${srv.reservation_id as string})`,
+          );
+          await call(
+            "credit_debit",
+            tx`public.service_role_debit_credits(${user}, 1000000, 'adjustment', 'all',
+            'd1', true)`,
+          );
+          await call(
+            "credit_debit",
+            tx`public.service_role_debit_credits(${user}, 1000000, 'adjustment', 'all',
+            'd1', true)`,
+          );
+          await call(
+            "credit_debit",
+            tx`public.service_role_debit_credits(${user}, 5, 'adjustment', 'none left',
+            'd2', true)`,
+          );
+          await as(user);
+          await call("wallet_summary", tx`public.get_wallet()`);
+          // Before any plan is synced (or with none marked default), a user has no plan.
+          await tx`update public.plans set is_default = false where is_default`;
+          await call("wallet_summary", tx`public.get_wallet()`);
+          await call("feature_check", tx`public.check_feature('t_res_paid')`);
+          await tx`update public.plans set is_default = true where id = ${plan}`;
+
+          // Referrals: figures, and a cash-out through every state of its payout.
+          await call("referral_summary", tx`public.referral_stats()`);
+          // An account from before the referrals domain has no code (the sign-up trigger makes them).
+          await tx`delete from public.referral_codes where user_id = ${admin}`;
+          await as(admin, "admin");
+          await call("referral_summary", tx`public.referral_stats()`);
+          await as(user);
+          await tx`select saasbase.move_cash(${user}, 'referral', 5000, 'test')`;
+          await tx`update public.cash_wallets set available_cents = 5000 where user_id = ${user}`;
+          const cashout = await call("cashout_status", tx`public.request_cashout(1000)`);
+          const id = cashout.cashout_id as string;
+          await call("referral_summary", tx`public.referral_stats()`);
+          await as(admin, "admin");
+          await call("cashout_status", tx`public.admin_decide_cashout(${id}, true, 'ok')`);
+          await as(null);
+          const claim = await call("cashout_claim", tx`public.service_role_claim_cashout(${id})`);
+          await call("cashout_claim", tx`public.service_role_claim_cashout(${id})`); // in progress
+          await call(
+            "payout_outcome",
+            tx`public.service_role_record_payout(${id}, ${claim.attempt as number}, null,
+            'timeout', false)`,
+          );
+          const again = await call("cashout_claim", tx`public.service_role_claim_cashout(${id})`);
+          await call(
+            "payout_outcome",
+            tx`public.service_role_record_payout(${id}, ${again.attempt as number}, 'tr_1',
+            null)`,
+          );
+          await call(
+            "payout_outcome",
+            tx`public.service_role_record_payout(${id}, ${again.attempt as number}, 'tr_1',
+            null)`,
+          );
+          await call("cashout_claim", tx`public.service_role_claim_cashout(${id})`); // paid
+          const second = await (async () => {
+            await as(user);
+            return await call("cashout_status", tx`public.request_cashout(1000)`);
+          })();
+          await as(admin, "admin");
+          await call("cashout_status", tx`public.admin_decide_cashout(${second.cashout_id as string}, true)`);
+          await as(null);
+          const claim2 = await call(
+            "cashout_claim",
+            tx`public.service_role_claim_cashout(
+            ${second.cashout_id as string})`,
+          );
+          await call(
+            "payout_outcome",
+            tx`public.service_role_record_payout(${second.cashout_id as string},
+            ${claim2.attempt as number}, null, 'account closed', true)`,
+          );
+
+          // Admin: adjustments (with a key, replayed), role and plan, the KPIs.
+          await as(admin, "admin");
+          await call("credit_adjustment", tx`public.admin_adjust_credits(${user}, 5, 'support gesture')`);
+          await call("credit_adjustment", tx`public.admin_adjust_credits(${user}, -2, 'correction', 'a1')`);
+          await call("credit_adjustment", tx`public.admin_adjust_credits(${user}, -2, 'correction', 'a1')`);
+          await call("role_assignment", tx`public.admin_set_role(${user}, 'developer')`);
+          await call("plan_assignment", tx`public.admin_set_plan(${user}, ${plan})`);
+          await call("plan_assignment", tx`public.admin_set_plan(${user}, null)`);
+          // A charge of no feature (as an import of old usage might write): its credits count under feature null.
+          await tx`insert into public.credit_ledger (user_id, kind, amount, balance_after)
+            select ${user}, 'charge', 0, balance from public.wallets where user_id = ${user}`;
+          await call("kpi_report", tx`public.admin_kpis(current_date - 7, current_date, 'day')`);
+          await call("kpi_report", tx`public.admin_kpis(current_date - 60, current_date, 'month')`);
+
+          // Catalog: the sync, with the catalog it holds now.
+          await as(null);
+          const [{ catalog }] = await tx`select jsonb_build_object(
+              'plans', (select jsonb_agg(to_jsonb(p)) from public.plans p where p.active),
+              'features', (select jsonb_agg(to_jsonb(f)) from public.features f where f.active),
+              'plan_quotas', (select jsonb_agg(to_jsonb(q)) from public.plan_quotas q),
+              'credit_packs', (select coalesce(jsonb_agg(to_jsonb(c)), '[]') from public.credit_packs c where c.active)
+            ) as catalog`;
+          await call("config_sync_summary", tx`public.service_role_sync_config(${catalog})`);
+
+          // Every composite type in `public` is declared in NULLABLE (whoever adds one says which fields may be null).
+          const types = (await tx`select t.typname from pg_type t join pg_class c on c.oid = t.typrelid
+            where t.typnamespace = 'public'::regnamespace and c.relkind = 'c' order by 1`).map((r) =>
+            r.typname
+          );
+          assert.deepEqual(
+            types.filter((t) => !(t in NULLABLE)),
+            [],
+            "composite types missing from NULLABLE in sql-results.ts",
+          );
+          throw rollback;
+        }),
+        (err) => err === rollback,
+      );
+    } finally {
+      await sql.end();
+    }
+
+    for (const name of Object.keys(NULLABLE) as Name[]) {
+      const rows = samples.get(name) ?? [];
+      assert.ok(rows.length > 0, `${name}: no result seen`);
+      const nullable: readonly string[] = NULLABLE[name];
+      for (const row of rows) {
+        const unset = Object.keys(row).filter((field) => row[field] === null && !nullable.includes(field));
+        assert.deepEqual(
+          unset,
+          [],
+          `${name}: null where sql-results.ts says it never is: ${JSON.stringify(row)}`,
+        );
+      }
+    }
+    // ... and the fields it calls nullable are those that do come null here (no stale entry).
+    const seenNull = (name: Name, field: string) =>
+      (samples.get(name) ?? []).some((row) => row[field] === null);
+    const declared = (Object.keys(NULLABLE) as Name[]).flatMap((name) =>
+      (NULLABLE[name] as readonly string[]).map((field) => [name, field] as const)
+    );
+    const neverNull = declared.filter(([name, field]) => !seenNull(name, field));
+    assert.deepEqual(neverNull, NEVER_NULL_HERE, "nullable fields this test never saw null");
+  },
+});
+
+// Declared nullable though no state reached here makes them null (none today). Kept as a list, so that an entry
+// is a decision.
+const NEVER_NULL_HERE: (readonly [Name, string])[] = [];
