@@ -268,6 +268,26 @@ describe("stripe-webhook", () => {
     expect(await balanceOf(later.id)).toBe(100);
   });
 
+  it("a waiting event applied by its customer's link while Stripe redelivers it at the same moment: applied once", async () => {
+    const later = await createUser(sql, `race-${crypto.randomUUID()}@test.local`);
+    await setBalance(sql, later.id, 0);
+    const cus = `cus_race_${later.id.slice(0, 8)}`;
+    const session = { ...paidSession(100, 100), customer: cus, client_reference_id: null, metadata: { credits: "100" } };
+    const evt = event("checkout.session.completed", session);
+    expect((await deliver(evt)).status).toBe(409);
+    const linking = event("customer.subscription.created", {
+      id: `sub_race_${later.id.slice(0, 8)}`, object: "subscription", status: "incomplete", customer: cus,
+      metadata: { user_id: later.id }, cancel_at_period_end: false, canceled_at: null, items: { object: "list", data: [] },
+    });
+    const answers = await Promise.all([deliver(evt), deliver(linking), deliver(evt), deliver(evt)]);
+    // Each redelivery came before the link (409, still waiting), after it (applied) or after its twin (duplicate).
+    for (const res of answers) expect([200, 409]).toContain(res.status);
+    expect(await balanceOf(later.id)).toBe(100);
+    expect(await sql`select 1 from public.purchases where checkout_session_id = ${session.id}`).toHaveLength(1);
+    const [stored] = await sql`select processed_at is not null as processed from public.stripe_events where id = ${evt.id}`;
+    expect(stored.processed).toBe(true);
+  });
+
   it("a credit checkout not paid is stored and acknowledged, and grants nothing", async () => {
     const unpaidSession = { ...paidSession(100, 100), payment_status: "unpaid" };
     const unpaid = event("checkout.session.completed", unpaidSession);
@@ -551,6 +571,28 @@ describe("stripe-webhook", () => {
       const [granted] = await sql`select idempotency_key from public.credit_ledger where user_id = ${member.id}
         and reference = ${id("next")}`;
       expect(granted.idempotency_key).toBe(`plan:${sub("active").id}:1802592000`);
+    });
+
+    it("one period's invoice delivered under many events at once, with a twin invoice for the same period: its credits once", async () => {
+      const payer = await createUser(sql, `twins-${crypto.randomUUID()}@test.local`);
+      await setBalance(sql, payer.id, 0);
+      const subscription = `sub_tw_${payer.id.slice(0, 8)}`;
+      const cus = `cus_tw_${payer.id.slice(0, 8)}`;
+      await sql`insert into public.customers (user_id, stripe_customer_id) values (${payer.id}, ${cus})`;
+      const invoice = (id: string) => ({ ...planInvoice(id, "subscription_cycle", 1_810_000_000, 1900, undefined, subscription), customer: cus });
+      const first = invoice(`in_tw1_${payer.id.slice(0, 8)}`);
+      const twin = invoice(`in_tw2_${payer.id.slice(0, 8)}`); // re-issued by hand for the same period
+      const answers = await Promise.all([
+        ...Array.from({ length: 8 }, () => deliver(event("invoice.paid", first))),
+        ...Array.from({ length: 4 }, () => deliver(event("invoice.paid", twin))),
+      ]);
+      expect(answers.map((r) => r.status)).toEqual(Array(12).fill(200));
+      expect(await balanceOf(payer.id)).toBe(1000);
+      const grants = await sql`select reference from public.credit_ledger where user_id = ${payer.id} and kind = 'grant'
+        and reference in ${sql([first.id, twin.id])}`;
+      expect(grants).toHaveLength(1);
+      const rows = await sql`select sum(credits_granted)::int as granted from public.invoices where id in ${sql([first.id, twin.id])}`;
+      expect(rows[0].granted).toBe(1000);
     });
 
     it("a renewal after a plan switch (create_prorations) grants the new plan's credits, either way, in any line order", async () => {
