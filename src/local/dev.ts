@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { presetOrExit } from "../config/presets.ts";
 import { PostgresNotFoundError } from "./postgres.ts";
-import { STATE_DIR } from "./paths.ts";
 import { startStack, statusTable, type Stack } from "./stack.ts";
+import { stateDir } from "./state-dir.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -29,7 +29,8 @@ const preset = presetOrExit(args.preset === undefined ? [] : ["--preset", args.p
 
 const envPort = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
 const started = Date.now();
-const stateDir = process.env.SAASBASE_STATE_DIR ?? STATE_DIR;
+const state = stateDir();
+if (state.note) console.log(state.note);
 
 // Ctrl-C is handled from the first moment: during the start it waits for the start to finish (or fail: a
 // terminal's Ctrl-C also reaches the functions, which then exit) and stops what did start.
@@ -50,7 +51,7 @@ process.on("SIGTERM", () => void shutdown("SIGTERM"));
 try {
   stack = await startStack({
     dbUrl: process.env.SUPABASE_DB_URL || process.env.DATABASE_URL || undefined,
-    dataDir: join(stateDir, "db"),
+    dataDir: join(state.dir, "db"),
     apiPort: envPort("SAASBASE_API_PORT"),
     dbPort: envPort("SAASBASE_DB_PORT"),
     reset: args.reset,

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const SUPABASE_DIR = join(ROOT, "supabase");
 export const FUNCTIONS_DIR = join(SUPABASE_DIR, "functions");
-/** Gitignored: the dev cluster's data directory and logs. */
+/** Gitignored: the dev cluster's data directory and logs (see state-dir.ts for root in a private folder). */
 export const STATE_DIR = join(ROOT, ".saasbase");
 /** Deno and Supabase CLI from node_modules, so no global install is needed. */
 export const DENO_BIN = join(ROOT, "node_modules", ".bin", "deno");

@@ -17,19 +17,27 @@ export { PostgresNotFoundError } from "./postgres-binaries.ts";
 export const ADMIN_ROLE = "supabase_admin";
 
 interface RunAs {
+  name: string;
   uid: number;
   gid: number;
 }
 
 /** Whom the server runs as: ourselves, or an unprivileged account when we are root. */
-function serverUser(): RunAs | undefined {
+export function serverUser(): RunAs | undefined {
   if (process.getuid?.() !== 0) return undefined;
   for (const name of ["postgres", "nobody"]) {
     const uid = spawnSync("id", ["-u", name], { encoding: "utf8" });
     const gid = spawnSync("id", ["-g", name], { encoding: "utf8" });
-    if (uid.status === 0 && gid.status === 0) return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
+    if (uid.status === 0 && gid.status === 0) return { name, uid: Number(uid.stdout), gid: Number(gid.stdout) };
   }
   throw new Error("Running as root, and no unprivileged account (postgres, nobody) to run PostgreSQL as.");
+}
+
+/** Whether the server's account can reach `path` (search every folder on the way): root may start from a
+ * folder only root can enter (mktemp -d, /root/...), where the server, running as another account, cannot. */
+export function serverCanReach(path: string, runAs = serverUser()): boolean {
+  if (!runAs) return true;
+  return spawnSync("test", ["-x", path], { uid: runAs.uid, gid: runAs.gid }).status === 0;
 }
 
 export interface ClusterOptions {
@@ -47,6 +55,11 @@ export class LocalCluster {
   readonly binaries: PostgresBinaries;
   private readonly durable: boolean;
   private readonly runAs = serverUser();
+  /** For spawn: the server's account when we are root. Its working folder is the data's parent too, since
+   * initdb returns to the folder it started in and fails ("could not change directory") when it cannot. */
+  private get runAsIds() {
+    return this.runAs ? { uid: this.runAs.uid, gid: this.runAs.gid } : {};
+  }
   private server?: ChildProcess;
   private exited?: Promise<void>;
 
@@ -88,12 +101,25 @@ export class LocalCluster {
     if (this.initialized) return false;
     // The parent stays traversable for the server account; the data directory is private to it.
     mkdirSync(dirname(this.dataDir), { recursive: true, mode: 0o755 });
+    if (this.runAs && !serverCanReach(dirname(this.dataDir), this.runAs)) {
+      throw new Error(
+        `PostgreSQL runs as the ${this.runAs.name} account (it refuses root), which cannot enter ` +
+          `${dirname(this.dataDir)}: set SAASBASE_STATE_DIR to a folder it can reach (e.g. /var/tmp/saasbase).`,
+      );
+    }
+    if (this.runAs && !serverCanReach(this.bin("postgres"), this.runAs)) {
+      throw new Error(
+        `PostgreSQL runs as the ${this.runAs.name} account (it refuses root), which cannot reach ${this.binDir}: ` +
+          `install PostgreSQL (sudo apt-get install postgresql-${this.binaries.version.split(".")[0]}) or move ` +
+          `the project to a folder it can enter.`,
+      );
+    }
     mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
     if (this.runAs) chownSync(this.dataDir, this.runAs.uid, this.runAs.gid);
     const out = spawnSync(
       this.bin("initdb"),
       ["-D", this.dataDir, "-U", ADMIN_ROLE, "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"],
-      { encoding: "utf8", ...this.runAs },
+      { encoding: "utf8", cwd: dirname(this.dataDir), ...this.runAsIds },
     );
     if (out.status !== 0) throw new Error(`initdb failed:\n${out.stderr || out.stdout}`);
     return true;
@@ -115,7 +141,8 @@ export class LocalCluster {
     if (this.runAs) chownSync(join(this.dataDir, "server.log"), this.runAs.uid, this.runAs.gid);
     const server = spawn(this.bin("postgres"), ["-D", this.dataDir, ...settings.flatMap((s) => ["-c", s])], {
       stdio: ["ignore", log, log],
-      ...this.runAs,
+      cwd: dirname(this.dataDir),
+      ...this.runAsIds,
     });
     this.server = server;
     this.exited = new Promise((resolve) => server.once("exit", () => resolve()));

@@ -48,6 +48,8 @@ export interface Stack {
   functions: { name: string; verifyJwt: boolean }[];
   /** Which PostgreSQL the local cluster runs (the machine's or npm's); undefined on a database one gave. */
   postgres?: string;
+  /** The local cluster's data folder; undefined on a database one gave. */
+  dataDir?: string;
   /** Whether the database was bootstrapped (plain Postgres) on this start. */
   bootstrapped: boolean;
   catalog: Record<string, number>;
@@ -61,6 +63,7 @@ export function statusTable(stack: Stack): string {
     ["Functions URL", stack.functionsUrl],
     ["DB URL", stack.dbUrl],
     ["Postgres", stack.postgres ?? "the database you gave (SUPABASE_DB_URL)"],
+    ...(stack.dataDir ? [["DB data", stack.dataDir] as [string, string]] : []),
     ["JWT secret", stack.jwtSecret],
     ["anon key", stack.anonKey],
     ["service_role key", stack.serviceRoleKey],
@@ -148,6 +151,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ...keys,
       functions: specs.map((s) => ({ name: s.name, verifyJwt: s.verifyJwt })),
       postgres: postgresDescription,
+      dataDir: opts.dbUrl ? undefined : (opts.dataDir ?? join(STATE_DIR, "db")),
       bootstrapped,
       catalog,
       stop,

@@ -1,0 +1,78 @@
+// Root starting the stack from a folder only root can enter (mktemp -d, /root/...): PostgreSQL refuses to run
+// as root, so it runs as another account, which cannot enter that folder. `npm run dev` then keeps the
+// database in a folder that account can reach and says where; a state folder it cannot reach is refused in
+// one line saying what to do.
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../src/local/functions.ts";
+import { ROOT } from "../src/local/paths.ts";
+import { LocalCluster, serverUser } from "../src/local/postgres.ts";
+
+const asRoot = process.getuid?.() === 0;
+// mkdtemp makes the folder private to its owner: root alone may enter it.
+const privateDir = mkdtempSync(join(tmpdir(), "saasbase-private-"));
+const cleanups: (() => void)[] = [() => rmSync(privateDir, { recursive: true, force: true })];
+afterAll(() => cleanups.forEach((c) => c()));
+
+describe.skipIf(!asRoot)("root in a folder only root can enter", () => {
+  it("refuses a state folder the server's account cannot reach, in one line saying what to do", async () => {
+    const cluster = new LocalCluster({ dataDir: join(privateDir, "state", "db"), port: await freePort(), durable: false });
+    const err = await cluster.start().catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    const message = (err as Error).message;
+    expect(message.split("\n")).toHaveLength(1);
+    expect(message).toBe(
+      `PostgreSQL runs as the ${serverUser()!.name} account (it refuses root), which cannot enter ` +
+        `${join(privateDir, "state")}: set SAASBASE_STATE_DIR to a folder it can reach (e.g. /var/tmp/saasbase).`,
+    );
+  });
+
+  it("npm run dev from a checkout there: the database lives where the server can reach it, and health answers", async () => {
+    // The project's files (tracked and new, as a commit of this tree would have them), with its dependencies.
+    const checkout = join(privateDir, "saasbase");
+    const files = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" }).stdout.split("\0").filter(Boolean);
+    for (const f of files) {
+      mkdirSync(dirname(join(checkout, f)), { recursive: true });
+      try {
+        copyFileSync(join(ROOT, f), join(checkout, f));
+      } catch {
+        // a tracked file deleted in this working tree
+      }
+    }
+    symlinkSync(join(ROOT, "node_modules"), join(checkout, "node_modules"));
+    chmodSync(privateDir, 0o700);
+
+    const apiPort = await freePort();
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      SAASBASE_API_PORT: String(apiPort),
+      SAASBASE_DB_PORT: String(await freePort()),
+      SAASBASE_WATCH: "0",
+      SUPABASE_DB_URL: "",
+      DATABASE_URL: "",
+    };
+    delete env.SAASBASE_STATE_DIR;
+    const child = spawn(process.execPath, ["--import", "tsx", "src/local/dev.ts"], { cwd: checkout, env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    child.stderr!.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    cleanups.unshift(() => child.exitCode === null && child.kill("SIGKILL"));
+    while (!out.includes("Press Ctrl-C to stop.")) {
+      if (child.exitCode !== null) throw new Error(`dev exited:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const dataDir = /^\s*DB data: (.+)$/m.exec(out)![1];
+    cleanups.push(() => rmSync(dirname(dataDir), { recursive: true, force: true }));
+    expect(dataDir).toMatch(/^\/var\/tmp\/saasbase-saasbase-[0-9a-f]{8}\/db$/);
+    expect(out).toContain(`which cannot enter ${checkout}: the database lives in ${dirname(dataDir)}`);
+    expect((await fetch(`http://127.0.0.1:${apiPort}/functions/v1/health`)).status).toBe(200);
+
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(out).toContain("Stopped.");
+  }, 120_000);
+});
