@@ -1,10 +1,11 @@
 // npm test: every check of the project, in one command, against real Postgres and real Deno.
-// Exits non-zero on any failure and ends with `N passed, M failed` (tests counted inside each runner,
-// and each whole-project check counted as one).
+// Exits non-zero on any failure and ends with `N passed, M failed, K skipped` (tests counted inside each
+// runner, and each whole-project check counted as one). Work that did not run (it.skip, it.todo, ignored Deno
+// tests, pgTAP skip and todo) is counted and named under the summary, so a green run shows what it left out.
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { supabaseCli } from "../src/local/database.ts";
 import { DENO_BIN, FUNCTIONS_DIR, ROOT } from "../src/local/paths.ts";
 import {
@@ -17,6 +18,7 @@ import {
 } from "../src/local/test-tools.ts";
 import { throwawayDatabase, type ThrowawayDatabase } from "../src/local/throwaway.ts";
 import { generateTypes, TYPES_FILE } from "../src/local/types.ts";
+import { type Counted, denoCounts, tap, vitestFailures, vitestSkipped } from "./test-report.ts";
 
 interface StepResult {
   name: string;
@@ -25,7 +27,10 @@ interface StepResult {
   seconds: number;
   /** Names and first message lines of failed tests, repeated under the summary (CI shows only the tail). */
   failures?: string[];
+  /** Tests that did not run or do not count (skipped, todo, ignored), named as `where > name (why)`. */
+  skipped?: string[];
 }
+
 
 const results: StepResult[] = [];
 const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
@@ -49,7 +54,7 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): Pro
 async function step(
   name: string,
   body: () => Promise<{ code: number; output: string; failures?: string[] }>,
-  count?: (output: string) => { passed: number; failed: number; failures?: string[] } | undefined,
+  count?: (output: string) => Counted | undefined,
 ) {
   console.log(`\n━━ ${name}`);
   const started = Date.now();
@@ -64,38 +69,15 @@ async function step(
   let { passed, failed } = counted ?? (result.code === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 });
   // A runner that exits non-zero with every test passing (a crash, a bad plan) still fails.
   if (result.code !== 0 && failed === 0) failed = 1;
-  results.push({ name, passed, failed, seconds: (Date.now() - started) / 1000, failures: counted?.failures ?? result.failures });
+  results.push({
+    name,
+    passed,
+    failed,
+    seconds: (Date.now() - started) / 1000,
+    failures: counted?.failures ?? result.failures,
+    skipped: counted?.skipped,
+  });
 }
-
-const tap = (output: string) => {
-  const m = /Files=\d+, Tests=(\d+)/.exec(output);
-  const failedLines = [...output.matchAll(/Failed (\d+)\/\d+ subtests/g)].reduce((n, x) => n + Number(x[1]), 0);
-  // pg_prove's "Test Summary Report": each failing file, then its failed test numbers.
-  const report = output.split("Test Summary Report")[1] ?? "";
-  const failures = [...report.matchAll(/^(\S+\.sql)\s.*\n(?:\s+.*\n)*?\s+Failed tests?:\s+(.+)$/gm)].map((x) => `${x[1]}: failed test ${x[2]}`);
-  return m ? { passed: Number(m[1]) - failedLines, failed: failedLines, failures } : undefined;
-};
-const denoCounts = (output: string) => {
-  const m = /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/.exec(output);
-  // deno test's FAILURES section: `name => file:line:col`.
-  const failures = [...(output.split(/^ *(?:ERRORS|FAILURES) *$/m).at(-1) ?? "").matchAll(/^(.+ => \S+)$/gm)].map((x) => x[1]);
-  return m ? { passed: Number(m[1]), failed: Number(m[2]), failures: Number(m[2]) ? failures : [] } : undefined;
-};
-
-/** `file > test: first line of the message` for each failed test (and each file that failed to run). */
-function vitestFailures(report: {
-  testResults?: { name: string; status: string; message?: string; assertionResults?: { fullName: string; status: string; failureMessages?: string[] }[] }[];
-}): string[] {
-  const out: string[] = [];
-  for (const file of report.testResults ?? []) {
-    const where = relative(ROOT, file.name);
-    const failed = (file.assertionResults ?? []).filter((a) => a.status === "failed");
-    for (const a of failed) out.push(`${where} > ${a.fullName}: ${firstLine(a.failureMessages?.[0])}`);
-    if (!failed.length && file.status === "failed") out.push(`${where}: ${firstLine(file.message)}`);
-  }
-  return out;
-}
-const firstLine = (s?: string) => (s ?? "").split("\n").find((l) => l.trim())?.slice(0, 300) ?? "";
 
 /** A step that cannot run for want of tools: fails, naming each with the command that installs it. */
 function refuse(missing: MissingTool[]): { code: number; output: string; failures: string[] } {
@@ -157,7 +139,8 @@ try {
       const missing = await missingForPgTap(adminUrl);
       if (missing.length) return refuse(missing);
       await createExtension(adminUrl, "pgtap");
-      return run("pg_prove", ["-h", u.hostname, "-p", u.port, "-U", "postgres", "-d", "postgres", ...tests.map((t) => join("supabase/tests", t))], {
+      return run("pg_prove", ["-h", u.hostname, "-p", u.port, "-U", "postgres", "-d", "postgres", "--directives",
+        ...tests.map((t) => join("supabase/tests", t))], {
         PGSSLMODE: "disable",
       });
     }, tap);
@@ -175,7 +158,12 @@ try {
     run(bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`]), () => {
     try {
       const r = JSON.parse(readFileSync(report, "utf8"));
-      return { passed: r.numPassedTests, failed: r.numFailedTests + (r.numRuntimeErrorTests ?? 0), failures: vitestFailures(r) };
+      return {
+        passed: r.numPassedTests,
+        failed: r.numFailedTests + (r.numRuntimeErrorTests ?? 0),
+        failures: vitestFailures(r),
+        skipped: vitestSkipped(r),
+      };
     } catch {
       return undefined;
     } finally {
@@ -189,11 +177,15 @@ try {
 console.log("\n━━ summary");
 for (const r of results) {
   const mark = r.failed ? "FAIL" : "ok  ";
-  console.log(`${mark} ${r.name.padEnd(62)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed ${r.seconds.toFixed(1).padStart(6)} s`);
+  const skipped = r.skipped?.length ?? 0;
+  console.log(`${mark} ${r.name.padEnd(62)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed ` +
+    `${String(skipped).padStart(3)} skipped ${r.seconds.toFixed(1).padStart(6)} s`);
   for (const f of r.failures ?? []) console.log(`       ✗ ${f}`);
+  for (const k of r.skipped ?? []) console.log(`       - ${k}`);
 }
 const passed = results.reduce((n, r) => n + r.passed, 0);
 const failed = results.reduce((n, r) => n + r.failed, 0);
+const skipped = results.reduce((n, r) => n + (r.skipped?.length ?? 0), 0);
 console.log(`total time ${((Date.now() - started) / 1000).toFixed(0)} s`);
-console.log(`${passed} passed, ${failed} failed`);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed ? 1 : 0);
