@@ -3,7 +3,8 @@
 // unknown routes, and validly signed tokens of callers who should not get through (a deleted user, a `sub`
 // that is no user id, no `sub`, the anon key, the service role). Each must answer 4xx with
 // `{ error: { code, message } }` (a code from ERROR_CODES), and afterwards the callers' rows in every table
-// are exactly as they were.
+// are exactly as they were. And each route's valid request, sent the same way, succeeds: a route that refused
+// everything would pass the rest.
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signJwt, userToken } from "../src/local/jwt.ts";
@@ -54,15 +55,16 @@ const BAD_VALUES: Record<string, unknown> = {
   "a boolean": true,
 };
 
-/** Each POST route with a request that would be valid, and the fields it reads. */
-function postRoutes(): { path: string; valid: Record<string, unknown>; fields: string[] }[] {
+/** Each POST route with a request that would be valid (from a user, or from the service role for the admins'
+ * tool), and the fields it reads. */
+function postRoutes(): { path: string; valid: Record<string, unknown>; fields: string[]; caller?: "service role" }[] {
   return [
     { path: "credits/charge", valid: { feature, quantity: 1, idempotency_key: "bad-input" }, fields: ["feature", "quantity", "idempotency_key"] },
     { path: "checkout", valid: { amount_cents: 1000 }, fields: ["price", "pack", "amount_cents", "success_url", "cancel_url"] },
     { path: "portal", valid: {}, fields: ["return_url"] },
     { path: "chat", valid: { message: "Hi" }, fields: ["message", "conversation_id", "persona", "model", "session_id"] },
     { path: "connect-onboarding", valid: {}, fields: ["return_url", "refresh_url"] },
-    { path: "referral-payout", valid: {}, fields: ["cashout_id"] },
+    { path: "referral-payout", valid: {}, fields: ["cashout_id"], caller: "service role" },
   ];
 }
 
@@ -282,5 +284,40 @@ describe("bad input", () => {
     expect(Object.values(ghost).flat()).toEqual([]);
     const [{ n }] = await sql`select count(*)::int as n from public.stripe_events where id like 'evt_badinput%'`;
     expect(n).toBe(0);
+  });
+
+  it("answers each route's valid request with success, so the refusals above are the input's", async () => {
+    // Another user, so that the first one's rows stay as they were.
+    const valid = await createUser(sql, `bad-input-valid-${crypto.randomUUID()}@test.local`);
+    await setBalance(sql, valid.id, 50);
+    const json = { "content-type": "application/json" };
+    const answers: string[] = [];
+    const call = async (name: string, init: RequestInit & { token?: string }) => {
+      const res = await callFunction(name, init);
+      const text = await res.text();
+      answers.push(`${init.method ?? "GET"} ${name}: ${res.status}${res.ok ? "" : ` ${text.slice(0, 200)}`}`);
+      return text;
+    };
+    // In the list's order: the checkout makes the Stripe customer the portal needs.
+    let chat = "";
+    for (const route of postRoutes()) {
+      const token = route.caller === "service role" ? stack().serviceRoleKey : valid.token;
+      const text = await call(route.path, { method: "POST", token, headers: json, body: JSON.stringify(route.valid) });
+      if (route.path === "chat") chat = text;
+    }
+    expect(chat).toContain("event: done"); // the answer came whole and was paid, not an error event
+    const conversation = /"conversation_id":"([^"]+)"/.exec(chat)?.[1];
+    for (const path of ["credits", "chat/conversations", `chat/messages?conversation_id=${conversation}`, "health"]) {
+      await call(path, { method: "GET", token: valid.token });
+    }
+    const event = JSON.stringify({ id: `evt_valid_${crypto.randomUUID()}`, object: "event", type: "balance.available",
+      created: Math.floor(Date.now() / 1000), data: { object: {} } });
+    const signature = await signer.webhooks.generateTestHeaderStringAsync({
+      payload: event,
+      secret: TEST_FUNCTION_ENV.STRIPE_WEBHOOK_SECRET,
+    });
+    await call("stripe-webhook", { method: "POST", headers: { ...json, "stripe-signature": signature }, body: event });
+    expect(answers.filter((a) => !/: 2\d\d$/.test(a))).toEqual([]);
+    expect(answers).toHaveLength(postRoutes().length + 5);
   });
 });
