@@ -48,6 +48,7 @@ await onTargetDatabase(async (url) => {
       onChange: (c) => line(c, c.outcome),
     });
     for (const u of report.unmatched) line(u, `(${u.outcome})`);
+    for (const w of report.waiting) line(w, "(waiting)");
     for (const f of report.failures) line(f, "FAILED"), console.log(`${"".padEnd(13)}${f.error}`);
     const listed = Object.entries(report.listed).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ");
     console.log(`Reconciled with Stripe from ${report.since ?? "the beginning"} to ${report.started_at}.`);
@@ -55,8 +56,8 @@ await onTargetDatabase(async (url) => {
     if (report.unknown_at_stripe.length) {
       console.log(`Live here, unknown at Stripe (another account's?): ${report.unknown_at_stripe.join(", ")}`);
     }
-    console.log(`${report.changes.length} changed, ${report.unmatched.length} without effect (nobody we know, not ours, ` +
-      `or older than what we have), ${report.failures.length} failed.`);
+    console.log(`${report.changes.length} changed, ${report.unmatched.length} without effect (not ours, or older than ` +
+      `what we have), ${report.waiting.length} waiting for their customer's user, ${report.failures.length} failed.`);
     if (report.failures.length) process.exitCode = 1;
   } finally {
     await sql.end();

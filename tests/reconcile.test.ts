@@ -362,6 +362,41 @@ describe("stripe-reconcile", () => {
     expect((await reconcile({ since: null })).changes).toEqual([]);
   });
 
+  it("a customer linked to no user: its events wait (not failures), and apply once the customer is linked", async () => {
+    const s = await scenario(T);
+    // Stripe names no user of ours on any of it: only the customer could tell, and it is linked to nobody.
+    for (const objects of Object.values(s.objects)) {
+      for (const o of objects) {
+        if (o.metadata) delete o.metadata.user_id;
+        if ("client_reference_id" in o) o.client_reference_id = null;
+      }
+    }
+    await atStripe(s);
+    const report = await reconcile({ since: T - 60 });
+    // The invoice's refund cannot be applied before its invoice, which waits: a failure (the event is kept).
+    expect(failed(report, s).map((f: Obj) => [f.source, f.id])).toEqual([["event", s.events[7].id], ["charge", `ch_${s.tag}_in`]]);
+    expect(failed(report, s)[0].error).toMatch(/not recorded as paid/);
+    expect(report.complete).toBe(false);
+    const waiting = report.waiting.filter((c: Obj) => c.id.includes(s.tag));
+    // The checkouts, the subscription and the invoices wait; the purchases' refund and chargeback are held for
+    // their purchase, as the webhook holds them.
+    expect(waiting.filter((c: Obj) => c.source === "event").map((c: Obj) => c.id))
+      .toEqual([0, 2, 4, 5, 6, 8].map((i) => s.events[i].id));
+    expect(mine(report, s).map((c) => [c.id, c.outcome])).toEqual([[s.events[1].id, "held"], [s.events[3].id, "held"]]);
+    expect(await sql`select 1 from public.purchases where checkout_session_id like ${`cs_${s.tag}_%`}`).toHaveLength(0);
+    // The user signs in and checks out: the customer is theirs now (as the checkout function links it).
+    await sql`insert into public.customers (user_id, stripe_customer_id) values (${s.user.id}, ${`cus_${s.tag}`})`;
+    const linked = await reconcile({ since: T - 60 });
+    expect(failed(linked, s)).toEqual([]);
+    expect(linked.waiting.filter((c: Obj) => c.id.includes(s.tag))).toEqual([]);
+    // The same rows as delivered, but that a chargeback held for its purchase names the payment intent in its
+    // ledger row (the SQL's held path), not the dispute.
+    const expected = JSON.parse(JSON.stringify(deliveredLoose).replace('\\"reference\\":\\"dp_TAG\\"', '\\"reference\\":\\"pi_TAG_2\\"'));
+    expect(expected).not.toEqual(deliveredLoose);
+    expect(await stateOf(s, false)).toEqual(expected);
+    expect((await reconcile({ since: T - 60 })).changes).toEqual([]);
+  });
+
   it("answers a bad request with a 4xx JSON error, and changes nothing", async () => {
     const [{ runs }] = await sql`select count(*)::int as runs from saasbase.stripe_reconciliations`;
     const user = await createUser(sql, `notadmin-${crypto.randomUUID()}@test.local`);

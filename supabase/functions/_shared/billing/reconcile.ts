@@ -19,6 +19,7 @@
 //
 // Node-safe like stripe-events.ts: the edge function and `npm run stripe:reconcile` hand in the pool and the
 // Stripe client.
+import { appErrorFromDb } from "../db-errors.ts";
 import type { Stripe } from "../stripe-client.ts";
 import {
   EVENT_TYPES,
@@ -49,7 +50,7 @@ export interface Change {
   id: string;
   /** The event type it was applied as. */
   type: string;
-  outcome: Outcome;
+  outcome: Outcome | "waiting";
 }
 
 export interface Failure {
@@ -69,10 +70,13 @@ export interface ReconcileReport {
   /** What was missing and is applied now, oldest first in each pass. */
   changes: Change[];
   /** Missing, and applied without effect: not ours, older than what we have, or (an event whose record was
-   * lost) its effect there already. (One for a customer linked to no user yet fails: customer_not_linked.) */
+   * lost) its effect there already. */
   unmatched: Change[];
   /** Could not be applied (the error); an event among them stays stored for the next run or delivery. */
   failures: Failure[];
+  /** For a Stripe customer linked to no user (yet): an event among them is stored and waits for the link, which
+   * applies it; an object is left as it is (another integration's customer, or one whose user is gone). */
+  waiting: Change[];
   /** Nothing failed but events, which stay stored and are tried again by every run: the next run's default
    * start may move past this one's. */
   complete: boolean;
@@ -127,6 +131,7 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
     changes: [],
     unmatched: [],
     failures: [],
+    waiting: [],
     complete: true,
     unknown_at_stripe: [],
   };
@@ -140,6 +145,10 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
     }
   };
   const fail = (source: Source, id: string, type: string, err: unknown) => {
+    if ((appErrorFromDb(err) ?? err as { code?: string }).code === "customer_not_linked") {
+      report.waiting.push({ source, id, type, outcome: "waiting" });
+      return;
+    }
     report.failures.push({ source, id, type, error: (err instanceof Error ? err.message : String(err)).slice(0, 500) });
     // An event that failed is stored for the next try (processEvent keeps it); an object is not kept anywhere.
     if (source !== "event" && source !== "stored_event") report.complete = false;
@@ -168,10 +177,13 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
   };
   for (const event of events) if (!done.has(event.id)) await storeEvent("event", event);
   // Stored from a delivery whose application failed, and not listed now (older than the window): applied from
-  // the stored payload, as Stripe's next redelivery would be.
+  // the stored payload, as Stripe's next redelivery would be. Not those still waiting for their customer's user:
+  // the link applies them.
   const listedIds = events.map((e) => e.id);
-  const stored = await sql`select payload from public.stripe_events
-    where processed_at is null and not (id = any(${listedIds})) order by stripe_created_at, received_at`;
+  const stored = await sql`select e.payload from public.stripe_events e
+    where e.processed_at is null and not (e.id = any(${listedIds}))
+      and (e.customer_id is null or exists (select from public.customers c where c.stripe_customer_id = e.customer_id))
+    order by e.stripe_created_at, e.received_at`;
   report.listed.stored_event = stored.length;
   for (const { payload } of stored) await storeEvent("stored_event", payload as Stripe.Event);
 
