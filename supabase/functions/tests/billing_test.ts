@@ -75,7 +75,11 @@ const subscriptionLine = (price: string, start: number, proration: boolean) => (
     },
   },
   period: { start, end: start + 2_592_000 },
-  pricing: { type: "price_details", price_details: { price, product: "prod_1" }, unit_amount_decimal: "1900" },
+  pricing: {
+    type: "price_details",
+    price_details: { price, product: "prod_1" },
+    unit_amount_decimal: "1900",
+  },
 });
 const invoiceItemLine = (price: string, start: number, proration: boolean) => ({
   id: `il_ii_${price}`,
@@ -92,7 +96,11 @@ const invoiceItemLine = (price: string, start: number, proration: boolean) => ({
     },
   },
   period: { start, end: start + 1_000_000 },
-  pricing: { type: "price_details", price_details: { price, product: "prod_2" }, unit_amount_decimal: "1200" },
+  pricing: {
+    type: "price_details",
+    price_details: { price, product: "prod_2" },
+    unit_amount_decimal: "1200",
+  },
 });
 const invoiceOf = (...data: unknown[]) => ({ object: "invoice", lines: { object: "list", data } });
 
@@ -120,13 +128,21 @@ Deno.test("an invoice's period lines: subscription items that are no proration, 
   assert.deepEqual(
     periodLines(invoiceOf(
       { type: "invoiceitem", proration: true, price: { id: "price_business" }, period: { start: 1, end: 2 } },
-      { type: "subscription", proration: true, price: { id: "price_business" }, period: { start: 1, end: 2 } },
+      {
+        type: "subscription",
+        proration: true,
+        price: { id: "price_business" },
+        period: { start: 1, end: 2 },
+      },
       { type: "subscription", proration: false, price: { id: "price_plus" }, period: { start: 3, end: 4 } },
     )),
     [{ price: "price_plus", period_start: 3 }],
   );
   assert.deepEqual(periodLines({ object: "invoice" }), []);
-  assert.deepEqual(periodLines(invoiceOf({ period: { start: 1, end: 2 }, pricing: { price_details: { price: "p" } } })), []);
+  assert.deepEqual(
+    periodLines(invoiceOf({ period: { start: 1, end: 2 }, pricing: { price_details: { price: "p" } } })),
+    [],
+  );
 });
 
 Deno.test("an event needs a created time Postgres can store", () => {

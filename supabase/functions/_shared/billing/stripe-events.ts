@@ -76,11 +76,12 @@ const hintOf = (obj: unknown) => str(obj, "metadata.user_id", "client_reference_
 
 const upsertSubscription = (sql: Sql, sub: unknown, user: Fragment, eventAt: number) => {
   const item = at0(sub, "items.data");
-  return sql`case when public.service_role_upsert_subscription(
-      ${str(sub, "id")!}, ${user}, ${str(sub, "status")!}, ${str(item, "price") ?? null},
-      ${ts(num(sub, "current_period_start") ?? num(item, "current_period_start"))},
-      ${ts(num(sub, "current_period_end") ?? num(item, "current_period_end"))},
-      ${(sub as { cancel_at_period_end?: unknown }).cancel_at_period_end === true}, ${ts(num(sub, "canceled_at"))},
+  const start = ts(num(sub, "current_period_start") ?? num(item, "current_period_start"));
+  const end = ts(num(sub, "current_period_end") ?? num(item, "current_period_end"));
+  const cancelAtEnd = at(sub, "cancel_at_period_end") === true;
+  const canceledAt = ts(num(sub, "canceled_at"));
+  return sql`case when public.service_role_upsert_subscription(${str(sub, "id")!}, ${user},
+      ${str(sub, "status")!}, ${str(item, "price") ?? null}, ${start}, ${end}, ${cancelAtEnd}, ${canceledAt},
       to_timestamp(${eventAt})
     ) then 'applied' else 'stale' end`;
 };
@@ -102,7 +103,8 @@ const checkoutPaid: EventType = {
     const session = event.data.object as Stripe.Checkout.Session;
     if (session.mode === "subscription" && fetched.subscription) {
       const sub = fetched.subscription;
-      const user = userOf(sql, hintOf(session) ?? hintOf(sub), str(session, "customer") ?? str(sub, "customer"));
+      const customer = str(session, "customer") ?? str(sub, "customer");
+      const user = userOf(sql, hintOf(session) ?? hintOf(sub), customer);
       return upsertSubscription(sql, sub, user, event.created);
     }
     if (session.mode !== "payment") return sql`'ignored'`;
@@ -111,12 +113,14 @@ const checkoutPaid: EventType = {
     const credits = Number(session.metadata?.credits);
     const ours = Number.isInteger(credits) && credits > 0 && credits <= MAX_INT;
     if (session.payment_status !== "paid" || !ours) return sql`'ignored'`;
+    const buyer = userOf(sql, hintOf(session), str(session, "customer"));
+    const paymentIntent = str(session, "payment_intent") ?? null;
+    const pack = session.metadata?.pack_id ?? null;
+    const discount = Number(session.metadata?.discount_percent ?? 0) || 0;
     return applied(
       sql,
-      sql`public.service_role_record_credit_purchase(${userOf(sql, hintOf(session), str(session, "customer"))},
-        ${session.id}, ${str(session, "payment_intent") ?? null}, ${session.metadata?.pack_id ?? null}, ${credits},
-        ${cents(session.amount_total ?? 0)}, ${session.currency ?? "usd"},
-        ${Number(session.metadata?.discount_percent ?? 0) || 0})`,
+      sql`public.service_role_record_credit_purchase(${buyer}, ${session.id}, ${paymentIntent}, ${pack},
+        ${credits}, ${cents(session.amount_total ?? 0)}, ${session.currency ?? "usd"}, ${discount})`,
     );
   },
 };
@@ -135,13 +139,16 @@ const subscriptionChanged: EventType = {
 const invoiceEvent = (status: "paid" | "payment_failed"): EventType => ({
   apply(sql, event) {
     const invoice = event.data.object;
+    const user = userOf(sql, hintOf(invoice), str(invoice, "customer"));
+    const subscription = invoiceSubscription(invoice) ?? null;
+    const reason = str(invoice, "billing_reason") ?? null;
+    const [paid, due] = [cents(num(invoice, "amount_paid")), cents(num(invoice, "amount_due"))];
+    const url = str(invoice, "hosted_invoice_url") ?? null;
+    const lines = sql.json(periodLines(invoice) as never);
     return applied(
       sql,
-      sql`public.service_role_record_invoice(${str(invoice, "id")!},
-        ${userOf(sql, hintOf(invoice), str(invoice, "customer"))}, ${status}, ${invoiceSubscription(invoice) ?? null},
-        ${str(invoice, "billing_reason") ?? null}, ${cents(num(invoice, "amount_paid"))},
-        ${cents(num(invoice, "amount_due"))}, ${str(invoice, "currency") ?? "usd"},
-        ${str(invoice, "hosted_invoice_url") ?? null}, ${sql.json(periodLines(invoice) as never)})`,
+      sql`public.service_role_record_invoice(${str(invoice, "id")!}, ${user}, ${status}, ${subscription},
+        ${reason}, ${paid}, ${due}, ${str(invoice, "currency") ?? "usd"}, ${url}, ${lines})`,
     );
   },
 });
@@ -152,7 +159,9 @@ const invoiceEvent = (status: "paid" | "payment_failed"): EventType => ({
 async function paidInvoice(event: Stripe.Event, ctx: EventContext): Promise<FromStripe> {
   const paymentIntent = str(event.data.object, "payment_intent");
   if (!paymentIntent) return {};
-  if ((await ctx.sql`select 1 from public.purchases where payment_intent_id = ${paymentIntent}`).length) return {};
+  if ((await ctx.sql`select 1 from public.purchases where payment_intent_id = ${paymentIntent}`).length) {
+    return {};
+  }
   try {
     const payments = await ctx.stripe().invoicePayments.list({
       payment: { type: "payment_intent", payment_intent: paymentIntent },
@@ -163,7 +172,9 @@ async function paidInvoice(event: Stripe.Event, ctx: EventContext): Promise<From
   } catch (err) {
     // A restricted key without Invoices read access: credit packs still work; say what is missing.
     if ((err as { type?: string }).type !== "StripePermissionError") throw err;
-    console.error("stripe events: the Stripe key cannot read invoice payments; invoice refunds take no credits back");
+    console.error(
+      "stripe events: the Stripe key cannot read invoice payments; invoice refunds take no credits back",
+    );
     return {};
   }
 }
@@ -206,7 +217,8 @@ export const EVENT_TYPES: Readonly<Record<string, EventType>> = {
   "customer.deleted": customerDeleted,
 };
 
-export const eventTypeOf = (type: string): EventType => Object.hasOwn(EVENT_TYPES, type) ? EVENT_TYPES[type] : ignored;
+export const eventTypeOf = (type: string): EventType =>
+  Object.hasOwn(EVENT_TYPES, type) ? EVENT_TYPES[type] : ignored;
 
 /** The customer an event's object names (stored with the event: an event waits for its customer's user). */
 const customerOf = (event: Stripe.Event) => str(event.data.object, "customer");
@@ -233,6 +245,7 @@ export async function processEvent(
     sql`public.service_role_store_stripe_event(${event.id}, ${event.type}, to_timestamp(${event.created}),
       ${sql.json(event as never)}, ${error})`;
   const customer = customerOf(event);
+  const owner = customer ?? null;
   let outcome: Outcome;
   let waiting = false;
   try {
@@ -240,8 +253,8 @@ export async function processEvent(
     // Whether other events of its customer wait (read in the same round trip; they were stored before it).
     [{ outcome, waiting }] = await sql`select
       case when ${store(null)} then ${type.apply(sql, event, fetched)} else 'duplicate' end as outcome,
-      ${customer ?? null}::text is not null and exists (select from public.stripe_events w
-        where w.customer_id = ${customer ?? null} and w.processed_at is null and w.id <> ${event.id}) as waiting`;
+      ${owner}::text is not null and exists (select from public.stripe_events w
+        where w.customer_id = ${owner} and w.processed_at is null and w.id <> ${event.id}) as waiting`;
   } catch (err) {
     const message = (err instanceof Error ? err.message : String(err)).slice(0, 1000);
     try {
@@ -251,7 +264,12 @@ export async function processEvent(
     }
     throw appErrorFromDb(err) ?? err;
   }
-  if (waiting && customer && opts.thenWaiting !== false) await applyWaitingEvents(ctx, customer);
+  if (waiting && customer && opts.thenWaiting !== false) {
+    // This event is applied whatever happens to the others: they wait on for Stripe's retry or the next run.
+    await applyWaitingEvents(ctx, customer).catch((err) =>
+      console.error("stripe events: the events waiting for", customer, "stay waiting:", err)
+    );
+  }
   return outcome;
 }
 
@@ -270,7 +288,11 @@ export async function applyWaitingEvents(ctx: EventContext, customer?: string, m
       await processEvent(ctx, payload as Stripe.Event, { thenWaiting: false });
       done++;
     } catch (err) {
-      console.error("stripe events: a waiting event failed again", id, err instanceof Error ? err.message : err);
+      console.error(
+        "stripe events: a waiting event failed again",
+        id,
+        err instanceof Error ? err.message : err,
+      );
     }
   }
   return done;
