@@ -5,6 +5,8 @@
 // the whole PostgREST-shaped request: BEGIN; set role and claims; the RPC; COMMIT (four round trips).
 // "floor" is what any design writing an audit row per charge pays at least: a PL/pgSQL function doing only
 // the wallet UPDATE and the ledger INSERT (no caller, quota or idempotency checks), on the same tables.
+// Each run that charges is also counted: the ledger must have gained exactly one charge row per transaction
+// pgbench says it completed (a rate of calls that charged nothing, or charged twice, is no rate of charges).
 //   npm run bench:credits            (BENCH_SECONDS=10 for longer runs)
 // The cluster is durable (fsync and synchronous_commit on), as a real database is.
 import { spawnSync } from "node:child_process";
@@ -79,7 +81,8 @@ try {
     );
 
   const url = new URL(cluster.url);
-  function tps(file: string, clients: number): number {
+  /** pgbench's rate and its count of completed transactions. */
+  function run(file: string, clients: number): { tps: number; transactions: number } {
     const out = spawnSync(
       join(cluster.binDir, "pgbench"),
       ["-h", url.hostname, "-p", url.port, "-U", "postgres", "-n", "-M", "prepared", "-f", file,
@@ -90,7 +93,22 @@ try {
     if (out.status !== 0 || !m) throw new Error(`pgbench failed:\n${out.stderr}${out.stdout}`);
     const failed = /number of failed transactions: (\d+)/.exec(out.stdout);
     if (failed && Number(failed[1]) > 0) throw new Error(`pgbench: ${failed[1]} failed transactions\n${out.stdout}`);
-    return Number(m[1]);
+    const done = /number of transactions actually processed: (\d+)/.exec(out.stdout);
+    if (!done) throw new Error(`pgbench printed no transaction count:\n${out.stdout}`);
+    return { tps: Number(m[1]), transactions: Number(done[1]) };
+  }
+  const books = connect(cluster.url, 1);
+  const chargeRows = async () =>
+    (await books`select count(*)::int as n from public.credit_ledger where kind = 'charge' and feature_id = 'bench_unit'`)[0]
+      .n as number;
+  const mismatches: string[] = [];
+  /** A run that charges: its rate, once the ledger shows one new charge row per completed transaction. */
+  async function charged(name: string, file: string, clients: number): Promise<number> {
+    const before = await chargeRows();
+    const r = run(file, clients);
+    const rows = (await chargeRows()) - before;
+    if (rows !== r.transactions) mismatches.push(`${name}, ${clients} clients: ${r.transactions} transactions, ${rows} charge rows`);
+    return r.tps;
   }
 
   console.log(`bench/credits: ${SECONDS} s per run, ${WALLETS} wallets, durable cluster (fsync on)\n`);
@@ -99,10 +117,11 @@ try {
   );
   for (const hot of [false, true]) {
     for (const clients of CLIENTS) {
-      const baseline = tps(raw(hot), clients);
-      const ours = tps(charge(hot), clients);
-      const viaRequest = tps(request(hot), clients);
-      const atFloor = tps(floor(hot), clients);
+      const where = hot ? "one hot wallet" : "many wallets";
+      const baseline = run(raw(hot), clients).tps;
+      const ours = await charged(`charge, ${where}`, charge(hot), clients);
+      const viaRequest = await charged(`request, ${where}`, request(hot), clients);
+      const atFloor = await charged(`floor, ${where}`, floor(hot), clients);
       const ratio = ours / baseline;
       const target = hot ? TARGET.hot : TARGET.many;
       console.log(
@@ -114,14 +133,16 @@ try {
     }
   }
 
-  // The run must also have kept the books: every charge debited once, ledger = balance.
-  const check = connect(cluster.url);
-  const [{ bad }] = await check`
+  // The run must also have kept the books: one charge row per transaction, every charge debited once,
+  // ledger = balance.
+  const [{ bad }] = await books`
     select count(*)::int as bad from public.wallets w
     where w.balance <> (select sum(amount) from public.credit_ledger l where l.user_id = w.user_id)`;
-  await check.end();
-  console.log(`\nwallets whose balance differs from their ledger sum after the run: ${bad}`);
-  if (bad) process.exitCode = 1;
+  await books.end();
+  console.log(`\ncharge rows = pgbench's completed transactions in every charging run: ${mismatches.length ? "NO" : "yes"}`);
+  for (const m of mismatches) console.log(`  ${m}`);
+  console.log(`wallets whose balance differs from their ledger sum after the run: ${bad}`);
+  if (bad || mismatches.length) process.exitCode = 1;
 } finally {
   await cluster.destroy();
   rmSync(dataRoot, { recursive: true, force: true });
