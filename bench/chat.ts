@@ -3,7 +3,11 @@
 // persistence) against the same local OpenAI-compatible upstream called directly, at 1 and 16 concurrent
 // streams, p50 and p99. Target: added time to first token <= 5 ms at p50. Two upstream profiles: one that
 // answers instantly (every stream is pure CPU, so 16 of them queue on the machine's cores) and one that
-// takes 20 ms per token, as a model does (streams mostly wait, as in production).
+// takes 20 ms per token, as a model does (streams mostly wait, as in production). A stream counts only when
+// it came whole: a first token and its end (`done` through the gateway, `[DONE]` direct); any other is a
+// failure, reported and failing the run, never a 0 ms first token. After the run the books are checked:
+// every wallet's loss is what its `done` events said was charged, the messages stored say the same, no
+// reservation is left open, and every balance is its ledger's sum.
 //   npm run bench:chat            (BENCH_STREAMS=300 per level by default)
 import { Agent, request } from "node:http";
 import { rmSync } from "node:fs";
@@ -32,9 +36,10 @@ const stack = stackService.info;
 const sql = connect(stack.dbUrl, 2);
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-/** POSTs and resolves the time (ms) until `firstMarker` and until the end of the body appear. */
-function timed(url: string, headers: Record<string, string>, body: string, firstMarker: string) {
-  return new Promise<{ first: number; total: number }>((resolve, reject) => {
+/** POSTs and resolves the time (ms) until `firstMarker` and until the end of the body, once the body has
+ * shown `doneMarker`; rejects a stream that ends without either (an error event, a cut, a refusal). */
+function timed(url: string, headers: Record<string, string>, body: string, firstMarker: string, doneMarker: string) {
+  return new Promise<{ first: number; total: number; text: string }>((resolve, reject) => {
     const target = new URL(url);
     const started = performance.now();
     let first = 0;
@@ -43,13 +48,19 @@ function timed(url: string, headers: Record<string, string>, body: string, first
       { agent, host: target.hostname, port: target.port, path: target.pathname, method: "POST",
         headers: { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
       (res) => {
-        if (res.statusCode !== 200) reject(new Error(`${url} answered ${res.statusCode}`));
         res.setEncoding("utf8");
         res.on("data", (chunk: string) => {
           text += chunk;
           if (!first && text.includes(firstMarker)) first = performance.now() - started;
         });
-        res.on("end", () => resolve({ first, total: performance.now() - started }));
+        res.on("end", () => {
+          const total = performance.now() - started;
+          if (res.statusCode !== 200) reject(new Error(`${url} answered ${res.statusCode}: ${text.slice(0, 200)}`));
+          else if (!first) reject(new Error(`${url}: a stream without a token: ${text.slice(0, 200)}`));
+          else if (!text.includes(doneMarker)) reject(new Error(`${url}: a stream that never finished: ${text.slice(-200)}`));
+          else resolve({ first, total, text });
+        });
+        res.on("error", reject);
       },
     );
     req.on("error", reject);
@@ -72,14 +83,26 @@ try {
     await sql`update public.profiles set plan_id = 'bench_paid' where id = ${u.id}`;
     await sql`select public.service_role_grant_credits(${u.id}, 100000000, 'grant', 'bench')`;
   }
+  // Balances before any stream (the grant, and the sign-up credits on top).
+  const startBalance = new Map((await sql`select user_id, balance from public.wallets
+    where user_id = any(${users.map((u) => u.id)}::uuid[])`).map((w) => [w.user_id as string, Number(w.balance)]));
   const tokens = await Promise.all(users.map((u) => userToken(u, stack.jwtSecret, 24 * 3600)));
   const direct = () =>
     timed(`${upstream.url}/openai/v1/chat/completions`, { authorization: "Bearer sk-bench" },
       JSON.stringify({ model: "gpt-4o-mini", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "Hi" }] }),
-      '"content":"Hello"');
-  const gateway = (i: number) =>
-    timed(`${stack.functionsUrl}/chat`, { authorization: `Bearer ${tokens[i % tokens.length]}` },
-      JSON.stringify({ message: "Hi" }), "event: token");
+      '"content":"Hello"', "data: [DONE]");
+  // What each user was told they paid (the done events' credits_charged), and how many answers came whole.
+  const charged = users.map(() => 0);
+  let answers = 0;
+  const gateway = async (i: number) => {
+    const r = await timed(`${stack.functionsUrl}/chat`, { authorization: `Bearer ${tokens[i % tokens.length]}` },
+      JSON.stringify({ message: "Hi" }), "event: token", "event: done");
+    const done = JSON.parse(/^event: done\ndata: (.*)$/m.exec(r.text)![1]) as { credits_charged: number };
+    charged[i % tokens.length] += done.credits_charged;
+    answers++;
+    return r;
+  };
+  const failures: string[] = [];
 
   // Warm up both paths (Deno's JIT, and every connection of the function's pool, which opens as many as the
   // highest level keeps busy: opening one, with its SCRAM handshake, is not what a stream costs).
@@ -100,7 +123,13 @@ try {
     for (const [name, call] of [["direct", direct], ["gateway", gateway]] as const) {
       let next = 0;
       await Promise.all(Array.from({ length: level }, async () => {
-        while (next < STREAMS) results[name].push(await call(next++));
+        while (next < STREAMS) {
+          try {
+            results[name].push(await call(next++));
+          } catch (err) {
+            failures.push(`${name}, ${level} streams: ${(err as Error).message}`);
+          }
+        }
       }));
     }
     for (const name of ["direct", "gateway"]) {
@@ -113,6 +142,31 @@ try {
     const added = pct(results.gateway.map((x) => x.first), 50) - pct(results.direct.map((x) => x.first), 50);
     console.log(`         added TTFT p50: ${added.toFixed(2)} ms   target <= ${TARGET_MS} ms ${added <= TARGET_MS ? "met" : "MISSED"}`);
   }
+
+  // Every stream came whole, and the books say what the streams said.
+  console.log(`\nstreams that did not come whole (no token or no end): ${failures.length}`);
+  for (const f of failures.slice(0, 10)) console.log(`  ${f}`);
+  const ids = users.map((u) => u.id);
+  const wallets = await sql`
+    select w.user_id, w.balance, (select coalesce(sum(amount), 0) from public.credit_ledger l where l.user_id = w.user_id) as ledger
+    from public.wallets w where w.user_id = any(${ids}::uuid[])`;
+  const [stored] = await sql`
+    select count(*)::int as answers, coalesce(sum(m.credits_consumed), 0)::bigint as credits,
+      (select count(*)::int from public.credit_reservations r where r.user_id = any(${ids}::uuid[]) and r.status = 'open') as open
+    from public.messages m join public.conversations c on c.id = m.conversation_id
+    where c.user_id = any(${ids}::uuid[]) and m.role = 'assistant' and m.status = 'complete'`;
+  const told = charged.reduce((a, b) => a + b, 0);
+  const books = [
+    ...wallets.filter((w) => Number(w.balance) !== Number(w.ledger)).map((w) => `${w.user_id}: balance ${w.balance}, ledger ${w.ledger}`),
+    ...wallets.filter((w) => startBalance.get(w.user_id)! - Number(w.balance) !== charged[ids.indexOf(w.user_id)])
+      .map((w) => `${w.user_id}: lost ${startBalance.get(w.user_id)! - Number(w.balance)}, told ${charged[ids.indexOf(w.user_id)]}`),
+    ...(Number(stored.answers) !== answers ? [`${answers} answers done, ${stored.answers} stored complete`] : []),
+    ...(Number(stored.credits) !== told ? [`${told} credits told, ${stored.credits} stored`] : []),
+    ...(Number(stored.open) ? [`${stored.open} reservations left open`] : []),
+  ];
+  console.log(`books after ${answers} answers (${told} credits charged): ${books.length ? "WRONG" : "right"}`);
+  for (const b of books) console.log(`  ${b}`);
+  if (failures.length || books.length) process.exitCode = 1;
 } finally {
   agent.destroy();
   await sql.end();
