@@ -209,9 +209,13 @@ describe("stripe-reconcile", () => {
     expect(failed(report, lost)).toEqual([]);
     expect(await stateOf(lost)).toEqual(deliveredState);
 
+    const requests = async () => (await (await fetch(`${stack().stripeUrl}/_test/state`)).json()).requests as { path: string }[];
+    const before = (await requests()).length;
     const again = await reconcile({ since: T - 60 });
     expect(again.changes).toEqual([]);
     expect(failed(again, lost)).toEqual([]);
+    // What the mirror has is not fetched again: the subscription checkout's subscription is not asked for.
+    expect((await requests()).slice(before).filter((r) => r.path === `/v1/subscriptions/sub_${lost.tag}`)).toEqual([]);
     expect(again.listed.event).toBeGreaterThanOrEqual(2 * delivered.events.length);
     expect(await stateOf(lost)).toEqual(deliveredState);
   });

@@ -187,12 +187,20 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
   report.listed.stored_event = stored.length;
   for (const { payload } of stored) await storeEvent("stored_event", payload as Stripe.Event);
 
-  // 2. Objects. Each applied as its event, unless our mirror has it already.
-  const applyObject = async (source: Source, event: Stripe.Event, mirrored: (fetched: FromStripe) => Promise<boolean>) => {
+  // 2. Objects. Each applied as its event, unless our mirror has it already: asked before anything is fetched
+  // for it (a subscription checkout's subscription, from Stripe), unless the question needs that (`afterFetch`:
+  // a refund's invoice).
+  const applyObject = async (
+    source: Source,
+    event: Stripe.Event,
+    mirrored: (fetched: FromStripe) => Promise<boolean>,
+    afterFetch = false,
+  ) => {
     try {
       const type = eventTypeOf(event.type);
+      if (!afterFetch && await mirrored({})) return;
       const fetched = (await type.prefetch?.(event, ctx)) ?? {};
-      if (await mirrored(fetched)) return;
+      if (afterFetch && await mirrored(fetched)) return;
       // The event's effect alone (one statement, one transaction): no event is stored that Stripe never sent.
       const [{ outcome }] = await sql`select ${type.apply(sql, event, fetched)} as outcome`;
       record(source, str(event.data.object, "id")!, event.type, outcome);
@@ -302,7 +310,8 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
               and refunded_cents >= least(${refunded}, amount_paid)`)
           : exists(sql`select 1 from public.purchases where payment_intent_id = ${pi}
                 and refunded_cents >= least(${refunded}, amount_cents)
-              union all select 1 from saasbase.early_refunds where payment_intent_id = ${pi} and amount_refunded >= ${refunded}`));
+              union all select 1 from saasbase.early_refunds where payment_intent_id = ${pi} and amount_refunded >= ${refunded}`),
+        true);
     }
   });
 
