@@ -150,6 +150,7 @@ describe("npm run dev", () => {
 
     // Without one, the same data runs the shipped config again: the preset's plans retired, the demo's back.
     const shipped = await startDev();
+    expect(shipped.status["Product config"]).toBe("supabase/functions/_shared/saasbase.config.ts");
     expect(await product(shipped)).toBe("SaaSbase Demo");
     expect(await plans(shipped)).toEqual(["free", "plus", "business"]);
     await stopDev(shipped);

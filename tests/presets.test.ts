@@ -2,7 +2,7 @@
 // (/work/shared/seeds in the project's notes: 000 nuggetwise ... 004 miky), loadable as the functions load it,
 // and copyable over saasbase.config.ts.
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseConfig, type ProductConfig } from "../supabase/functions/_shared/config-schema.ts";
@@ -112,6 +112,11 @@ describe("presets", () => {
     const map = JSON.parse(readFileSync(join(configFile, "..", denoJson.importMap), "utf8"));
     const shared = JSON.parse(readFileSync(join(FUNCTIONS_DIR, "import_map.json"), "utf8"));
     expect(map.imports).toEqual({ ...shared.imports, [pathToFileURL(SHIPPED_CONFIG).href]: pathToFileURL(presetFile("coloringbook")).href });
+    // Asked again (the next function of the stack), the files are left as they are: a rewrite would restart
+    // every function watching them.
+    const written = statSync(configFile).mtimeMs;
+    expect(presetDenoConfig("coloringbook", join(FUNCTIONS_DIR, "import_map.json"))).toBe(configFile);
+    expect(statSync(configFile).mtimeMs).toBe(written);
     // Real Deno, loading the module every function imports.
     const configTs = pathToFileURL(join(FUNCTIONS_DIR, "_shared/config.ts")).href;
     const run = spawnSync(DENO_BIN, ["eval", "--config", configFile, `const { config } = await import("${configTs}"); console.log(config.product.name);`], {

@@ -74,5 +74,4 @@ if (stopping) {
 
 console.log(`\nSaaSbase local backend started in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`);
 console.log(statusTable(stack));
-console.log(`Product config: ${preset ? `presets/${preset}.ts` : "supabase/functions/_shared/saasbase.config.ts"}`);
 console.log("\nPress Ctrl-C to stop.");

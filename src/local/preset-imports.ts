@@ -2,7 +2,7 @@
 // import of _shared/saasbase.config.ts to presets/<name>.ts. The functions' code is loaded unchanged, and what
 // `supabase functions deploy` bundles stays the shipped file.
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -36,7 +36,9 @@ export function presetDenoConfig(preset: string, importMapPath: string): string 
   const dir = join(tmpdir(), "saasbase-presets", createHash("sha256").update(mapText).digest("hex").slice(0, 16));
   mkdirSync(dir, { recursive: true });
   // Written whole, then renamed into place: another stack starting at the same moment reads one or the other.
+  // A file already there as it should be is left alone: a rewrite would restart every watching function.
   const write = (name: string, text: string) => {
+    if (existsSync(join(dir, name)) && readFileSync(join(dir, name), "utf8") === text) return;
     const part = join(dir, `${name}.${process.pid}.part`);
     writeFileSync(part, text);
     renameSync(part, join(dir, name));

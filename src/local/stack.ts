@@ -50,6 +50,8 @@ export interface Stack {
   postgres?: string;
   /** The local cluster's data folder; undefined on a database one gave. */
   dataDir?: string;
+  /** The preset the stack runs (presets/<name>.ts), or undefined for saasbase.config.ts. */
+  preset?: string;
   /** Whether the database was bootstrapped (plain Postgres) on this start. */
   bootstrapped: boolean;
   catalog: Record<string, number>;
@@ -68,6 +70,7 @@ export function statusTable(stack: Stack): string {
     ["anon key", stack.anonKey],
     ["service_role key", stack.serviceRoleKey],
     ["Functions", stack.functions.map((f) => `${f.name}${f.verifyJwt ? "" : " (verify_jwt off)"}`).join(", ")],
+    ["Product config", stack.preset ? `presets/${stack.preset}.ts` : "supabase/functions/_shared/saasbase.config.ts"],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padStart(width)}: ${v}`).join("\n");
@@ -152,6 +155,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       functions: specs.map((s) => ({ name: s.name, verifyJwt: s.verifyJwt })),
       postgres: postgresDescription,
       dataDir: opts.dbUrl ? undefined : (opts.dataDir ?? join(STATE_DIR, "db")),
+      preset: opts.preset,
       bootstrapped,
       catalog,
       stop,
