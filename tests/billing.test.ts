@@ -595,6 +595,19 @@ describe("stripe-webhook", () => {
       expect(rows[0].granted).toBe(1000);
     });
 
+    it("an invoice of a customer not linked yet finds its user in the subscription's metadata, and links the customer", async () => {
+      const payer = await createUser(sql, `submeta-${crypto.randomUUID()}@test.local`);
+      await setBalance(sql, payer.id, 0);
+      const subscription = `sub_sm_${payer.id.slice(0, 8)}`;
+      const base = planInvoice(`in_sm_${payer.id.slice(0, 8)}`, "subscription_create", 1_811_000_000, 1900, undefined, subscription);
+      const invoice = { ...base, customer: `cus_sm_${payer.id.slice(0, 8)}`,
+        parent: { ...base.parent, subscription_details: { subscription, metadata: { user_id: payer.id, kind: "subscription" } } } };
+      expect((await (await deliver(event("invoice.paid", invoice))).json()).outcome).toBe("applied");
+      expect(await balanceOf(payer.id)).toBe(1000);
+      const [link] = await sql`select stripe_customer_id from public.customers where user_id = ${payer.id}`;
+      expect(link.stripe_customer_id).toBe(invoice.customer);
+    });
+
     it("a renewal after a plan switch (create_prorations) grants the new plan's credits, either way, in any line order", async () => {
       const [{ id: businessPrice }] = await sql`select id from public.prices where lookup_key = ${planLookupKey("business", "month")} and active`;
       const plans = { plus: { price: plusPrice, credits: 1000 }, business: { price: businessPrice, credits: 6000 } };

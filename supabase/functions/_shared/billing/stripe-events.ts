@@ -139,7 +139,10 @@ const subscriptionChanged: EventType = {
 const invoiceEvent = (status: "paid" | "payment_failed"): EventType => ({
   apply(sql, event) {
     const invoice = event.data.object;
-    const user = userOf(sql, hintOf(invoice), str(invoice, "customer"));
+    // Our checkout puts the user's id in the subscription's metadata, which an invoice carries a snapshot of.
+    const hint = hintOf(invoice) ??
+      str(invoice, "parent.subscription_details.metadata.user_id", "subscription_details.metadata.user_id");
+    const user = userOf(sql, hint, str(invoice, "customer"));
     const subscription = invoiceSubscription(invoice) ?? null;
     const reason = str(invoice, "billing_reason") ?? null;
     const [paid, due] = [cents(num(invoice, "amount_paid")), cents(num(invoice, "amount_due"))];
