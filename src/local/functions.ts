@@ -120,6 +120,16 @@ export class FunctionWorkers {
     return w && { port: w.port, verifyJwt: w.spec.verifyJwt };
   }
 
+  /** Kills a function's process outright (SIGKILL: requests in flight die with it, as when the platform
+   * recycles a worker) and starts it again; until it listens the gateway answers 502. For bench/soak.ts. */
+  async restart(name: string, timeoutMs = 60_000): Promise<void> {
+    const w = this.workers.get(name);
+    if (!w) throw new Error(`No function "${name}"`);
+    w.process.kill("SIGKILL");
+    await w.exited;
+    await this.startOne(w.spec, timeoutMs);
+  }
+
   async stop(): Promise<void> {
     await Promise.all(
       [...this.workers.values()].map(async (w) => {

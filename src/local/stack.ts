@@ -55,6 +55,8 @@ export interface Stack {
   /** Whether the database was bootstrapped (plain Postgres) on this start. */
   bootstrapped: boolean;
   catalog: Record<string, number>;
+  /** Kills a function's process mid-whatever and starts it again (fault injection: bench/soak.ts). */
+  restartFunction(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -158,6 +160,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       preset: opts.preset,
       bootstrapped,
       catalog,
+      restartFunction: (name) => workers.restart(name),
       stop,
     };
   } catch (err) {
