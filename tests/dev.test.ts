@@ -48,6 +48,7 @@ async function startDevWith(env: Record<string, string>, ...args: string[]): Pro
       SAASBASE_WATCH: "0",
       SUPABASE_DB_URL: "",
       DATABASE_URL: "",
+      SAASBASE_PRESET: "", // the shipped config unless a test names a preset
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -137,6 +138,7 @@ describe("npm run dev", () => {
 
   it("--preset (or SAASBASE_PRESET) runs the functions and the config sync with presets/<name>.ts", async () => {
     apiPort = await freePort();
+    dbPort ??= await freePort(); // run alone (-t), it makes the state folder's cluster itself
     await expect(startDevWith({ SAASBASE_PRESET: "nope" })).rejects.toThrow(/Unknown preset "nope": one of .*miky/);
 
     const product = async (dev: Dev) => (await (await fetch(`${dev.status["Functions URL"]}/health`)).json()).product;
