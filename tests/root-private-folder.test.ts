@@ -7,9 +7,23 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { connect } from "../src/local/database.ts";
 import { freePort } from "../src/local/functions.ts";
 import { ROOT } from "../src/local/paths.ts";
+import { EMBEDDED_PACKAGE, findPostgres } from "../src/local/postgres-binaries.ts";
 import { LocalCluster, serverUser } from "../src/local/postgres.ts";
+import { tempDir } from "../src/local/throwaway.ts";
+
+async function withNpm<T>(fn: () => T): Promise<T> {
+  const saved = process.env.SAASBASE_POSTGRES;
+  process.env.SAASBASE_POSTGRES = "npm";
+  try {
+    return fn();
+  } finally {
+    if (saved === undefined) delete process.env.SAASBASE_POSTGRES;
+    else process.env.SAASBASE_POSTGRES = saved;
+  }
+}
 
 const asRoot = process.getuid?.() === 0;
 // mkdtemp makes the folder private to its owner: root alone may enter it.
@@ -28,6 +42,26 @@ describe.skipIf(!asRoot)("root in a folder only root can enter", () => {
       `PostgreSQL runs as the ${serverUser()!.name} account (it refuses root), which cannot enter ` +
         `${join(privateDir, "state")}: set SAASBASE_STATE_DIR to a folder it can reach (e.g. /var/tmp/saasbase).`,
     );
+  });
+
+  it("runs npm's PostgreSQL from there as a copy the server's account can reach", async () => {
+    // The project's node_modules seen through the private folder, as a checkout there has it.
+    symlinkSync(join(ROOT, "node_modules"), join(privateDir, "node_modules"));
+    const npm = await withNpm(() => findPostgres());
+    const inside = { ...npm, dir: join(privateDir, "node_modules", EMBEDDED_PACKAGE, "native", "bin") };
+    const dataDir = join(tempDir("saasbase-private-db-"), "db");
+    cleanups.push(() => rmSync(dirname(dataDir), { recursive: true, force: true }));
+    const cluster = new LocalCluster({ dataDir, port: await freePort(), durable: false, binaries: inside });
+    expect(cluster.binaries.dir).toBe(`/var/tmp/saasbase-postgresql-${npm.version}-${process.platform}-${process.arch}/bin`);
+    await cluster.start();
+    try {
+      const sql = connect(cluster.url);
+      const [{ version }] = await sql`select current_setting('server_version') as version`;
+      await sql.end();
+      expect(version).toBe(npm.version);
+    } finally {
+      await cluster.stop();
+    }
   });
 
   it("npm run dev from a checkout there: the database lives where the server can reach it, and health answers", async () => {

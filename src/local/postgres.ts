@@ -5,7 +5,7 @@
 // plain superuser here (a plain Postgres), and the local stack then gives it hosted Supabase's privileges
 // (src/local/hosted.ts).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, openSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { dirname, join } from "node:path";
 import postgres from "postgres";
@@ -31,6 +31,25 @@ export function serverUser(): RunAs | undefined {
     if (uid.status === 0 && gid.status === 0) return { name, uid: Number(uid.stdout), gid: Number(gid.stdout) };
   }
   throw new Error("Running as root, and no unprivileged account (postgres, nobody) to run PostgreSQL as.");
+}
+
+/** npm's binaries inside a folder the server's account cannot enter (root in `mktemp -d`, /root/...): a copy
+ * of them where it can, under /var/tmp, made once per version and shared by every project and run. */
+function reachableBinaries(b: PostgresBinaries, runAs: RunAs | undefined): PostgresBinaries {
+  if (!runAs || b.source !== "npm" || serverCanReach(join(b.dir, "postgres"), runAs)) return b;
+  const target = join("/var/tmp", `saasbase-postgresql-${b.version}-${process.platform}-${process.arch}`);
+  if (!existsSync(join(target, "bin", "postgres"))) {
+    // Copied aside, then renamed into place: a run racing this one finds the copy whole or not at all.
+    const staging = mkdtempSync(`${target}.copy-`);
+    cpSync(dirname(b.dir), staging, { recursive: true, verbatimSymlinks: true });
+    chmodSync(staging, 0o755);
+    try {
+      renameSync(staging, target);
+    } catch {
+      rmSync(staging, { recursive: true, force: true }); // the racing run's copy is in place
+    }
+  }
+  return { ...b, dir: join(target, "bin") };
 }
 
 /** Whether the server's account can reach `path` (search every folder on the way): root may start from a
@@ -67,7 +86,7 @@ export class LocalCluster {
     this.dataDir = opts.dataDir;
     this.port = opts.port;
     this.durable = opts.durable ?? true;
-    this.binaries = opts.binaries ?? findPostgres();
+    this.binaries = reachableBinaries(opts.binaries ?? findPostgres(), this.runAs);
   }
 
   get binDir(): string {
