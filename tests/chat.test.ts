@@ -3,7 +3,8 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signJwt } from "../src/local/jwt.ts";
-import type { Step } from "./support/openai-server.ts";
+import { config } from "../supabase/functions/_shared/config.ts";
+import { completionTokensOf, promptTokensOf, type Recorded, type Step } from "./support/openai-server.ts";
 import { asUser, awayFromMidnight, callFunction, connectDb, createUser, setBalance, stack } from "./support/stack.ts";
 
 const sql = connectDb();
@@ -16,9 +17,10 @@ async function script(provider: "openai" | "gemini", steps: Step[]) {
 async function releaseHeld() {
   await fetch(`${stack().aiUrl}/_test/release`, { method: "POST" });
 }
-async function upstreamRequests(): Promise<{ provider: string; model: string; messages: { role: string; content: string }[] }[]> {
+async function upstreamRequests(): Promise<Recorded[]> {
   return (await (await fetch(`${stack().aiUrl}/_test/state`)).json()).requests;
 }
+const SYSTEM = { role: "system", content: "You are a helpful, concise assistant." }; // the general persona's
 
 interface SseEvent {
   event: string;
@@ -83,14 +85,17 @@ describe("POST /chat", () => {
     expect(meta).toMatchObject({ provider: "openai", model: "gpt-4o-mini" });
     conversation = meta.conversation_id;
     const done = events.at(-1)!.data;
-    // general persona: 1 credit a message + gpt-4o-mini 1 credit per 1k tokens (44 tokens reported) = 2
-    expect(done).toMatchObject({ usage: { prompt_tokens: 40, completion_tokens: 4 }, credits_charged: 2, balance: 98 });
+    // As OpenAI reports it: the prompt's tokens (with each message's framing) and the answer's.
+    const usage = { prompt_tokens: promptTokensOf([SYSTEM, { role: "user", content: "Hi there" }]), completion_tokens: 4 };
+    expect((await upstreamRequests()).at(-1)!.usage).toEqual(usage);
+    // general persona: 1 credit a message + gpt-4o-mini 1 credit per 1k tokens = 2
+    expect(done).toMatchObject({ usage, credits_charged: 2, balance: 98 });
     expect(await ledger(payer.id)).toEqual([["reserve", -meta.reserved], ["settle", meta.reserved - 2]]);
     const messages = await sql`select role, content, status, prompt_tokens, completion_tokens, credits_consumed::int
       from public.messages where conversation_id = ${conversation} order by id`;
     expect(messages.map((m) => ({ ...m }))).toEqual([
       { role: "user", content: "Hi there", status: "complete", prompt_tokens: null, completion_tokens: null, credits_consumed: 0 },
-      { role: "assistant", content: "Hello, world!", status: "complete", prompt_tokens: 40, completion_tokens: 4, credits_consumed: 2 },
+      { role: "assistant", content: "Hello, world!", status: "complete", ...usage, credits_consumed: 2 },
     ]);
   });
 
@@ -208,7 +213,7 @@ describe("POST /chat", () => {
     let text = "";
     for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
     const done = parseSse(text).find((e) => e.event === "done")!.data;
-    expect(done.credits_charged).toBe(2); // general persona: 1 a message + 1 per 1k tokens (40 + 4 reported)
+    expect(done.credits_charged).toBe(2); // general persona: 1 a message + 1 per 1k tokens (well under 1,000)
     expect((await ledger(user.id)).map((r) => r[0])).toEqual(["reserve", "settle"]);
     expect((await sql`select balance::int from public.wallets where user_id = ${user.id}`)[0].balance).toBe(50 - done.credits_charged);
   });
@@ -228,7 +233,7 @@ describe("POST /chat", () => {
     for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
     const done = parseSse(text).find((e) => e.event === "done")!.data;
     expect(done).toMatchObject({ message_id: null });
-    expect(done.credits_charged).toBe(2); // general persona: 1 a message + 1 per 1k tokens (40 + 4 reported)
+    expect(done.credits_charged).toBe(2); // general persona: 1 a message + 1 per 1k tokens (well under 1,000)
     expect((await ledger(user.id)).map((r) => r[0])).toEqual(["reserve", "settle", "reserve", "settle"]);
     expect((await sql`select balance::int from public.wallets where user_id = ${user.id}`)[0].balance)
       .toBe(50 - paidFirst - done.credits_charged);
@@ -356,6 +361,206 @@ describe("POST /chat", () => {
       expect((await res.json()).error.code).toBeTruthy();
     }
     expect((await post(stack().serviceRoleKey, { message: "x" })).status).toBe(401);
+  });
+});
+
+/** Reads an SSE response to its end. */
+async function events(res: Response): Promise<SseEvent[]> {
+  return parseSse(await res.text());
+}
+const personaPrompt = (id: string) => ({ role: "system", content: config.personas.find((p) => p.id === id)!.systemPrompt });
+/** A user on the Plus plan whose chat allowance for the day is used up, with `credits`. */
+async function plusUserPastAllowance(name: string, credits: number) {
+  const user = await createUser(sql, `${name}-${crypto.randomUUID()}@test.local`);
+  await sql`update public.profiles set plan_id = 'plus' where id = ${user.id}`;
+  await sql`insert into public.usage_counters (user_id, feature_id, period_key, used)
+    select ${user.id}, 'chat', saasbase.period_key('day', now()), q.free_limit
+    from public.plan_quotas q where q.plan_id = 'plus' and q.feature_id = 'chat'`;
+  await setBalance(sql, user.id, credits);
+  return user;
+}
+/** A message whose prompt and the default answer ("Hello, world!") make exactly `total` tokens as the provider
+ * counts them (" x" is one token). */
+function messageOfTotal(total: number, system = SYSTEM) {
+  const answer = completionTokensOf("Hello, world!");
+  const base = promptTokensOf([system, { role: "user", content: "x" }]) + answer;
+  const text = "x" + " x".repeat(total - base);
+  expect(promptTokensOf([system, { role: "user", content: text }]) + answer).toBe(total);
+  return text;
+}
+
+describe("chat pricing", () => {
+  it("each provider is asked for its own model, the answer budget it takes, and the usage (fallbacks included)", async () => {
+    const user = await paidUser("wire", 200);
+    const before = (await upstreamRequests()).length;
+    await chat(user.token, { message: "wire check" });
+    await chat(user.token, { message: "a god's answer", persona: "god-mode" });
+    await script("openai", Array(3).fill({ kind: "status", status: 500 }));
+    const fell = await chat(user.token, { message: "fall back" });
+    await script("gemini", Array(3).fill({ kind: "status", status: 500 }));
+    const back = await chat(user.token, { message: "and back", model: "gemini-2.5-flash" });
+    const sent = (await upstreamRequests()).slice(before);
+    expect(sent.map((r) => [r.provider, r.model, r.max_tokens, r.stream, r.stream_options?.include_usage])).toEqual([
+      ["openai", "gpt-4o-mini", 4096, true, true],
+      ["openai", "gpt-4o", 4096, true, true],
+      ...Array(3).fill(["openai", "gpt-4o-mini", 4096, true, true]),
+      ["gemini", "gemini-2.5-flash", 4096, true, true], // gpt-4o-mini's budget: gemini takes more, not asked
+      ...Array(3).fill(["gemini", "gemini-2.5-flash", 8192, true, true]),
+      ["openai", "gpt-4o-mini", 4096, true, true], // within what gpt-4o-mini takes
+    ]);
+    // Each answer is paid at the rate of the model that gave it, for the usage that provider reported.
+    for (const [answer, request] of [[fell, sent[5]], [back, sent[9]]] as const) {
+      const done = answer.events.at(-1)!.data;
+      expect(answer.events[0].data.model).toBe(request.model);
+      expect(done.usage).toEqual(request.usage);
+      expect(done.credits_charged).toBe(1 + Math.ceil((request.usage!.prompt_tokens + request.usage!.completion_tokens) / 1000));
+    }
+  });
+
+  it("charges exactly across the 1,000-token steps, at each persona's price and each model's rate", async () => {
+    const user = await paidUser("steps", 500);
+    const cases: [string, number, number][] = [
+      // persona, tokens (prompt + answer), credits: the persona's price + rate x ceil(tokens / 1,000)
+      ["general", 999, 1 + 1], ["general", 1000, 1 + 1], ["general", 1001, 1 + 2], ["general", 2000, 1 + 2],
+      ["general", 2001, 1 + 3], ["god-mode", 1000, 5 + 5], ["god-mode", 1001, 5 + 6],
+    ];
+    for (const [persona, total, credits] of cases) {
+      const before = Number((await sql`select balance from public.wallets where user_id = ${user.id}`)[0].balance);
+      const { events } = await chat(user.token, { message: messageOfTotal(total, personaPrompt(persona)), persona });
+      const done = events.at(-1)!.data;
+      expect([persona, total, done.usage.prompt_tokens + done.usage.completion_tokens, done.credits_charged])
+        .toEqual([persona, total, total, credits]);
+      expect(events[0].data.reserved).toBeGreaterThanOrEqual(credits);
+      expect(done.balance).toBe(before - credits);
+    }
+  });
+
+  it("dense text is held and charged at its real token count (defect: 漢 x 30,000 was charged 15 for 32)", async () => {
+    const user = await plusUserPastAllowance("dense", 500);
+    // What OpenAI reports for it: 30,030 prompt tokens, 10 completion.
+    await script("openai", [{ kind: "ok", usage: { prompt_tokens: 30_030, completion_tokens: 10 } }]);
+    const plain = await chat(user.token, { message: "漢".repeat(30_000) });
+    expect(plain.events.at(-1)!.data.credits_charged).toBe(32); // 1 + ceil(30,040 / 1,000)
+    expect(plain.events[0].data.reserved).toBeGreaterThanOrEqual(32);
+    const godly = await plusUserPastAllowance("dense-god", 500);
+    await script("openai", [{ kind: "ok", usage: { prompt_tokens: 30_030, completion_tokens: 10 } }]);
+    const god = await chat(godly.token, { message: "漢".repeat(30_000), persona: "god-mode" });
+    expect(god.events.at(-1)!.data.credits_charged).toBe(156); // 5 + ceil(5 x 30,040 / 1,000)
+    expect(god.events[0].data.reserved).toBeGreaterThanOrEqual(156);
+    // Held and settled within the hold: nothing past it.
+    expect((await sql`select count(*)::int as n from public.credit_reservations
+      where user_id in (${user.id}, ${godly.id}) and cost > amount`)[0].n).toBe(0);
+    // Dense text the provider counts itself (CJK clauses): charged exactly what it reports, within the hold.
+    const clauses = "漢字文化圏。".repeat(3_000);
+    const counted = await chat(user.token, { message: clauses });
+    const usage = { prompt_tokens: promptTokensOf([SYSTEM, { role: "user", content: clauses }]), completion_tokens: 4 };
+    expect(counted.events.at(-1)!.data).toMatchObject({
+      usage,
+      credits_charged: 1 + Math.ceil((usage.prompt_tokens + 4) / 1000),
+    });
+    expect(counted.events[0].data.reserved).toBeGreaterThanOrEqual(counted.events.at(-1)!.data.credits_charged);
+  });
+
+  it("a stopped answer is charged for the text delivered, counted with the model's tokenizer", async () => {
+    const user = await paidUser("stop-dense", 100);
+    const first = "漢字文化圏。".repeat(300); // 600+ tokens at once
+    await script("openai", [{ kind: "ok", chunks: [first, "rest"], holdAfter: 1 }]);
+    const abort = new AbortController();
+    const res = await post(user.token, { message: "long one" }, abort.signal);
+    const reader = res.body!.getReader();
+    let received = "";
+    while (received.split("\n\n").length < 3) received += new TextDecoder().decode((await reader.read()).value);
+    abort.abort();
+    const [answer] = await until(
+      () => sql`select m.status, m.prompt_tokens, m.completion_tokens, m.credits_consumed::int from public.messages m
+        join public.conversations c on c.id = m.conversation_id where c.user_id = ${user.id} and m.role = 'assistant'`,
+      (r) => r.length === 1,
+    );
+    const prompt = promptTokensOf([SYSTEM, { role: "user", content: "long one" }]);
+    expect(answer).toEqual({
+      status: "stopped",
+      prompt_tokens: prompt,
+      completion_tokens: completionTokensOf(first),
+      credits_consumed: 1 + Math.ceil((prompt + completionTokensOf(first)) / 1000),
+    });
+  });
+
+  it("a provider reporting more than was held: the rest is charged as far as the balance goes, and recorded", async () => {
+    const admin = await createUser(sql, `admin-${crypto.randomUUID()}@test.local`, { role: "admin" });
+    const user = await paidUser("overrun", 30);
+    // 10,000 tokens where the hold counted a few dozen and the answer budget: 11 credits, past the hold.
+    await script("openai", [{ kind: "ok", usage: { prompt_tokens: 9_990, completion_tokens: 10 } }]);
+    const paid = await chat(user.token, { message: "short" });
+    const reserved = paid.events[0].data.reserved;
+    expect(reserved).toBeLessThan(11);
+    expect(paid.events.at(-1)!.data).toMatchObject({ credits_charged: 11, balance: 19 });
+    // Far past the balance: all 19 left are charged, the other 482 recorded as unpaid.
+    await script("openai", [{ kind: "ok", usage: { prompt_tokens: 500_000, completion_tokens: 0 } }]);
+    const broke = await chat(user.token, { message: "again" });
+    expect(broke.events.at(-1)!.data).toMatchObject({ credits_charged: 19, balance: 0 });
+    const [wallet] = await sql`select balance::int, reserved::int from public.wallets where user_id = ${user.id}`;
+    expect(wallet).toEqual({ balance: 0, reserved: 0 });
+    expect((await sql`select sum(amount)::int as s from public.credit_ledger where user_id = ${user.id}`)[0].s).toBe(0);
+    // Admins see the answers that exceeded their hold, with what they cost and what was paid.
+    const seen = await asUser(sql, admin.id, (tx) => tx`select amount::int, settled_amount::int, cost::int
+      from public.credit_reservations where user_id = ${user.id} and cost > amount order by created_at`);
+    expect(seen.map((r) => [r.amount, r.settled_amount, r.cost])).toEqual([
+      [reserved, 11, 11],
+      [seen[1].amount, 19, 501],
+    ]);
+  });
+
+  it("a stream longer than the reservation's lifetime keeps it, through GET /credits meanwhile, and is paid", async () => {
+    const user = await paidUser("lease", 50);
+    const [{ ttl }] = await sql`select reservation_ttl_minutes as ttl from saasbase.settings`;
+    await sql`update saasbase.settings set reservation_ttl_minutes = 0.05`; // 3 seconds
+    try {
+      await script("openai", [{ kind: "ok", chunks: ["a", "b", "c"], holdAfter: 1 }]);
+      const res = await post(user.token, { message: "a slow model" });
+      const reader = res.body!.getReader();
+      await reader.read(); // the answer has started, and is held there
+      // Three lifetimes pass, the user's wallet working all along (each GET /credits does its due work).
+      for (const end = Date.now() + 9_000; Date.now() < end;) {
+        const wallet = await callFunction("credits", { token: user.token });
+        expect(wallet.status).toBe(200);
+        await wallet.text();
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect((await sql`select status from public.credit_reservations where user_id = ${user.id}`).map((r) => r.status))
+        .toEqual(["open"]);
+      await releaseHeld();
+      let text = "";
+      for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
+      const done = parseSse(text).at(-1)!;
+      expect(done.event).toBe("done");
+      expect(done.data.credits_charged).toBe(2);
+      expect((await ledger(user.id)).map((r) => r[0])).toEqual(["reserve", "settle"]);
+    } finally {
+      await sql`update saasbase.settings set reservation_ttl_minutes = ${ttl}`;
+    }
+  });
+
+  it("an answer whose hold lapsed anyway is still paid (never 'nothing was charged' for a delivered answer)", async () => {
+    const user = await paidUser("lapsed", 50);
+    await script("openai", [{ kind: "ok", chunks: ["a", "b", "c"], holdAfter: 1 }]);
+    const res = await post(user.token, { message: "lapse" });
+    const reader = res.body!.getReader();
+    await reader.read();
+    // As if the function's renewals had stopped reaching the database for a lifetime: overdue, and released by
+    // the user's next wallet operation.
+    await sql`update public.credit_reservations set expires_at = now() - interval '1 second'
+      where user_id = ${user.id} and status = 'open'`;
+    await sql`update public.wallets set next_due_at = now() - interval '1 second' where user_id = ${user.id}`;
+    await (await callFunction("credits", { token: user.token })).text();
+    expect((await ledger(user.id)).map((r) => r[0])).toEqual(["reserve", "release"]);
+    await releaseHeld();
+    let text = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
+    const done = parseSse(text).at(-1)!;
+    expect(done).toMatchObject({ event: "done", data: { credits_charged: 2, balance: 48 } });
+    expect((await ledger(user.id)).map((r) => r[0])).toEqual(["reserve", "release", "settle"]);
+    const [answer] = await sql`select status, credits_consumed::int from public.messages where id = ${done.data.message_id}`;
+    expect(answer).toEqual({ status: "complete", credits_consumed: 2 });
   });
 });
 

@@ -60,7 +60,8 @@ create table saasbase.settings (
   id boolean primary key default true check (id),
   signup_credits integer not null default 0 check (signup_credits >= 0),
   grant_expiry_days integer check (grant_expiry_days > 0),
-  reservation_ttl_minutes integer not null default 15 check (reservation_ttl_minutes > 0),
+  -- Minutes (a fraction is seconds: tests live through a reservation's lifetime without waiting 10 minutes).
+  reservation_ttl_minutes numeric not null default 15 check (reservation_ttl_minutes > 0),
   anonymous_chat_per_day integer not null default 0 check (anonymous_chat_per_day >= 0),
   anonymous_chat_total_per_day integer not null default 1000 check (anonymous_chat_total_per_day >= 0),
   anonymous_events_per_minute integer not null default 600 check (anonymous_events_per_minute >= 0),

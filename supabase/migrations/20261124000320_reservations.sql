@@ -23,6 +23,14 @@ create table public.credit_reservations (
   free_units integer not null default 0 check (free_units >= 0),
   period_key text,
   amount bigint not null default 0 check (amount >= 0),
+  -- The feature's price for the paid units (after the free ones): no settlement charges less, and `amount`
+  -- is never below it (a client's max_credits bounds the worst case above the price, never below).
+  price bigint not null default 0 check (price >= 0),
+  -- What the use cost, as the settlement was asked (the price at least), and what was charged of it. A
+  -- server-held reservation (a chat answer) whose cost exceeded `amount` is charged past the hold as far as
+  -- the balance goes: `settled_amount > amount` is an answer that exceeded its hold, `cost > settled_amount`
+  -- the part the balance could not pay (admins read both: "Reservations are readable by ... admins").
+  cost bigint check (cost >= 0),
   settled_amount bigint check (settled_amount >= 0),
   status text not null default 'open' check (status in ('open', 'settled', 'released')),
   -- Taken by a server-side operation for the user (the chat function, before calling a model): only the
@@ -36,6 +44,9 @@ create table public.credit_reservations (
 );
 comment on table public.credit_reservations is 'Credits held for a long operation (an AI stream) until settled or released.';
 create index credit_reservations_open on public.credit_reservations (user_id, expires_at) where status = 'open';
+-- Uses that cost more than their hold, for admins to review (few: a bound that held needs none of these).
+create index credit_reservations_over_hold on public.credit_reservations (closed_at desc)
+  where cost > amount;
 
 alter table public.credit_reservations enable row level security;
 create policy "Reservations are readable by their owner and admins" on public.credit_reservations
@@ -173,6 +184,17 @@ begin
 end;
 $$;
 
+-- How long an unsettled reservation lives (config reservationTtlMinutes): past it, the next operation on the
+-- wallet releases it. A server-held one is kept alive by its operation (saasbase.renew) while that runs.
+create function saasbase.reservation_lifetime() returns interval
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  return make_interval(secs => (select s.reservation_ttl_minutes from saasbase.settings s) * 60);
+end;
+$$;
+
 -- What reserving answers (reserve_credits, service_role_reserve_credits).
 create type public.reservation_hold as (
   reservation_id uuid,
@@ -206,6 +228,7 @@ declare
   v_id uuid;
   v_free integer := 0;
   v_amount bigint := 0;
+  v_price bigint;
   v_balance bigint;
   v_expires timestamptz;
 begin
@@ -216,7 +239,7 @@ begin
   if not exists (select from public.features f where f.id = feature and f.active) then
     perform saasbase.unknown_feature(feature);
   end if;
-  v_expires := v_at + make_interval(mins => (select s.reservation_ttl_minutes from saasbase.settings s));
+  v_expires := v_at + saasbase.reservation_lifetime();
 
   insert into public.credit_reservations (user_id, feature_id, quantity, held_by_server, idempotency_key,
     expires_at, created_at)
@@ -234,8 +257,11 @@ begin
 
   select * into v_use from saasbase.take_quota(v_uid, feature, quantity, v_at);
   v_free := v_use.free_units;
+  v_price := (quantity - v_free)::bigint * v_use.unit_credits;
   if v_free < quantity then
-    v_amount := coalesce(max_credits, (quantity - v_free)::bigint * v_use.unit_credits);
+    -- max_credits bounds the worst case above the price: a hold below it would let a settlement record the use
+    -- for less than the feature costs.
+    v_amount := greatest(coalesce(max_credits, v_price), v_price);
   end if;
 
   if v_amount > 0 then
@@ -250,7 +276,8 @@ begin
     perform saasbase.fail('PT404', 'wallet_not_found', 'This account has no wallet');
   end if;
   update public.credit_reservations
-  set amount = v_amount, free_units = v_free, period_key = case when v_free > 0 then v_use.period_key end
+  set amount = v_amount, price = v_price, free_units = v_free,
+    period_key = case when v_free > 0 then v_use.period_key end
   where id = v_id;
   return (v_id, 'open', v_amount, v_free, v_balance, v_expires, false)::public.reservation_hold;
 end;
@@ -278,11 +305,19 @@ create type public.reservation_settlement as (
   -- What was held and not charged, back in the balance.
   refunded bigint,
   balance bigint,
-  replayed boolean
+  replayed boolean,
+  -- What the use cost (the feature's price at least, 0 when free units covered it) and the part of it the
+  -- balance could not pay (only a server-held reservation is charged past its hold: see saasbase.settle).
+  cost bigint,
+  unpaid bigint
 );
 
--- Settles a reservation of `p_user` at the real cost: charges `p_actual` (at most what was held; the rest
--- goes back) and records the use. Settling again with the same amount returns the first outcome.
+-- Settles a reservation of `p_user` at the real cost `p_actual`, never below the feature's price for the paid
+-- units (0 when free units covered the use), and records the use (one `settle` ledger row). A user's own
+-- reservation is charged at most what it held (the client sized it). A server-held one (a chat answer the user
+-- has received) is charged in full: past its hold as far as the balance goes, the rest recorded as unpaid;
+-- and, when it lapsed while the answer streamed (released as overdue by another operation on the wallet), from
+-- the balance all the same. Settling again with the same amount returns the first outcome.
 create function saasbase.settle(
   p_user uuid, p_reservation uuid, p_actual bigint, p_at timestamptz, p_by_server boolean
 ) returns public.reservation_settlement
@@ -291,8 +326,12 @@ set search_path = ''
 as $$
 declare
   v_res public.credit_reservations;
+  v_cost bigint;
+  v_held bigint;
+  v_extra bigint := 0;
   v_charged bigint;
   v_balance bigint;
+  v_due timestamptz;
   v_usage bigint;
 begin
   if p_actual is null or p_actual < 0 then
@@ -307,25 +346,88 @@ begin
     perform saasbase.fail('PT404', 'reservation_not_found', 'No such reservation');
   end if;
   perform saasbase.require_closable(v_res, p_by_server);
-  v_charged := least(p_actual, v_res.amount);
+  v_cost := case when v_res.free_units >= v_res.quantity then 0 else greatest(p_actual, v_res.price) end;
   if v_res.status = 'settled' then
-    if v_res.settled_amount <> v_charged then
+    if v_res.cost <> v_cost then
       perform saasbase.fail('PT409', 'reservation_closed', 'This reservation was settled at another amount');
     end if;
     select l.id, l.balance_after into v_usage, v_balance from public.credit_ledger l
     where l.user_id = p_user and l.kind = 'settle' and l.reservation_id = v_res.id;
-    return (v_res.id, v_usage, v_charged, v_res.amount - v_charged, v_balance, true)::public.reservation_settlement;
-  elsif v_res.status = 'released' then
+    return (v_res.id, v_usage, v_res.settled_amount, greatest(v_res.amount - v_res.settled_amount, 0), v_balance,
+      true, v_res.cost, v_res.cost - v_res.settled_amount)::public.reservation_settlement;
+  elsif v_res.status = 'released' and not p_by_server then
     perform saasbase.fail('PT409', 'reservation_closed', 'This reservation was released');
   end if;
 
-  v_balance := saasbase.end_hold(v_res, v_res.amount - v_charged, p_at);
-  v_usage := saasbase.append_ledger(p_user, 'settle', v_res.amount - v_charged, v_balance, p_at,
+  if v_res.status = 'open' then
+    v_held := least(v_cost, v_res.amount);
+    v_balance := saasbase.end_hold(v_res, v_res.amount - v_held, p_at);
+  else
+    -- Released while its answer streamed (overdue): its hold went back already, the answer is paid all the same.
+    v_held := 0;
+    select w.balance into v_balance from public.wallets w where w.user_id = p_user;
+  end if;
+  update public.credit_reservations set status = 'settled' where id = v_res.id;
+  if p_by_server and v_cost > v_held then
+    -- Due work first (it may release other overdue holds, or write off expired credits), then what is there.
+    select w.next_due_at into v_due from public.wallets w where w.user_id = p_user;
+    if v_due <= p_at then
+      perform saasbase.run_due(p_user, p_at);
+    end if;
+    select w.balance into v_balance from public.wallets w where w.user_id = p_user;
+    v_extra := least(v_cost - v_held, v_balance);
+    if v_extra > 0 then
+      v_balance := saasbase.debit(p_user, v_extra, p_at);
+    end if;
+  end if;
+  v_charged := v_held + v_extra;
+  v_usage := saasbase.append_ledger(p_user, 'settle',
+    case when v_res.status = 'open' then v_res.amount else 0 end - v_charged, v_balance, p_at,
     p_feature => v_res.feature_id, p_quantity => v_res.quantity, p_free_units => v_res.free_units,
-    p_reservation => v_res.id, p_reason => format('charged %s of %s held', v_charged, v_res.amount));
-  update public.credit_reservations set status = 'settled', settled_amount = v_charged, closed_at = p_at
+    p_reservation => v_res.id, p_reason => format('charged %s of %s held', v_charged, v_res.amount)
+      || case when v_res.status <> 'open' then ' (the hold had lapsed)' else '' end
+      || case when v_cost > v_charged then format('; %s of its cost %s unpaid', v_cost - v_charged, v_cost)
+         else '' end);
+  update public.credit_reservations set settled_amount = v_charged, cost = v_cost, closed_at = p_at
   where id = v_res.id;
-  return (v_res.id, v_usage, v_charged, v_res.amount - v_charged, v_balance, false)::public.reservation_settlement;
+  return (v_res.id, v_usage, v_charged,
+    case when v_res.status = 'open' then v_res.amount - v_held else 0 end, v_balance, false, v_cost,
+    v_cost - v_charged)::public.reservation_settlement;
+end;
+$$;
+
+-- Keeps a server-held reservation alive while its operation runs (a chat answer streaming): its lifetime
+-- starts again now. An operation that dies stops renewing it, and it lapses a lifetime later. Answers the
+-- reservation's state (not open: it lapsed meanwhile, and its operation is paid from the balance at the end).
+create type public.reservation_lease as (
+  reservation_id uuid,
+  status text,
+  expires_at timestamptz,
+  -- The lifetime a renewal grants, in seconds: renew well within it.
+  lifetime_seconds double precision
+);
+
+create function saasbase.renew(p_user uuid, p_reservation uuid, p_at timestamptz)
+returns public.reservation_lease
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_lifetime interval := saasbase.reservation_lifetime();
+  v_res public.credit_reservations;
+begin
+  update public.credit_reservations r set expires_at = p_at + v_lifetime
+  where r.id = p_reservation and r.user_id = p_user and r.status = 'open' and r.held_by_server
+  returning * into v_res;
+  if not found then
+    select * into v_res from public.credit_reservations r where r.id = p_reservation and r.user_id = p_user;
+    if not found then
+      perform saasbase.fail('PT404', 'reservation_not_found', 'No such reservation');
+    end if;
+  end if;
+  -- (The wallet's next_due_at may now be earlier than needed: its next operation takes the slow path once and
+  -- sets it right.)
+  return (v_res.id, v_res.status, v_res.expires_at, extract(epoch from v_lifetime))::public.reservation_lease;
 end;
 $$;
 

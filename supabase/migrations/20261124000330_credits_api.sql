@@ -144,6 +144,21 @@ $$;
 revoke execute on function public.service_role_release_reservation(uuid, uuid) from public, anon, authenticated;
 grant execute on function public.service_role_release_reservation(uuid, uuid) to service_role;
 
+-- Keeps a reservation the server took alive while its operation runs (saasbase.renew): a chat answer longer
+-- than a reservation's lifetime is not released under it by the user's other wallet operations.
+create function public.service_role_renew_reservation(user_id uuid, reservation_id uuid)
+returns public.reservation_lease
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  return saasbase.renew(user_id, reservation_id, saasbase.now());
+end;
+$$;
+revoke execute on function public.service_role_renew_reservation(uuid, uuid) from public, anon, authenticated;
+grant execute on function public.service_role_renew_reservation(uuid, uuid) to service_role;
+
 -- What get_wallet answers: the balance, what open reservations hold, the plan, the expiring lots and every
 -- quota of the plan with what is left of it.
 create type public.wallet_lot as (amount bigint, expires_at timestamptz);

@@ -117,7 +117,33 @@ $$;
 create trigger messages_count after insert on public.messages
   for each row execute function saasbase.count_message();
 
--- The history API: the caller's conversations, newest first, each with its last message.
+-- The history API: a page of conversations, newest first, each with its last message. One query for both
+-- owners: a signed-in user (list_conversations, as the caller: RLS applies) and an anonymous session (the chat
+-- function, by the session's hash: service_role_list_conversations).
+create function saasbase.conversation_page(
+  p_user uuid, p_anon_hash text, p_page_size integer, p_older_than timestamptz
+) returns table (
+  id uuid, title text, persona text, message_count integer, last_message_at timestamptz, created_at timestamptz,
+  last_message_role text, last_message text
+)
+language sql
+stable
+set search_path = ''
+as $$
+  select c.id, c.title, c.persona, c.message_count, c.last_message_at, c.created_at, m.role, left(m.content, 500)
+  from public.conversations c
+  left join lateral (
+    select x.role, x.content from public.messages x where x.conversation_id = c.id order by x.id desc limit 1
+  ) m on true
+  where (p_user is not null and c.user_id = p_user or p_anon_hash is not null and c.anon_session_hash = p_anon_hash)
+    and (p_older_than is null or coalesce(c.last_message_at, c.created_at) < p_older_than)
+  order by coalesce(c.last_message_at, c.created_at) desc
+  limit least(greatest(p_page_size, 1), 100)
+$$;
+-- Security invoker: run by list_conversations as the caller, RLS filters it too.
+revoke execute on function saasbase.conversation_page(uuid, text, integer, timestamptz) from public, anon;
+grant execute on function saasbase.conversation_page(uuid, text, integer, timestamptz) to authenticated, service_role;
+
 create function public.list_conversations(page_size integer default 20, older_than timestamptz default null)
 returns table (
   id uuid, title text, persona text, message_count integer, last_message_at timestamptz, created_at timestamptz,
@@ -128,18 +154,29 @@ stable
 security invoker
 set search_path = ''
 as $$
-  select c.id, c.title, c.persona, c.message_count, c.last_message_at, c.created_at, m.role, left(m.content, 500)
-  from public.conversations c
-  left join lateral (
-    select x.role, x.content from public.messages x where x.conversation_id = c.id order by x.id desc limit 1
-  ) m on true
-  where c.user_id = auth.uid()
-    and (older_than is null or coalesce(c.last_message_at, c.created_at) < older_than)
-  order by coalesce(c.last_message_at, c.created_at) desc
-  limit least(greatest(page_size, 1), 100)
+  select * from saasbase.conversation_page((select auth.uid()), null, page_size, older_than)
 $$;
 revoke execute on function public.list_conversations(integer, timestamptz) from public, anon;
 grant execute on function public.list_conversations(integer, timestamptz) to authenticated;
+
+-- An anonymous session's conversations (the chat function's GET /chat/conversations with a session_id).
+create function public.service_role_list_conversations(
+  anon_session_hash text, page_size integer default 20, older_than timestamptz default null
+)
+returns table (
+  id uuid, title text, persona text, message_count integer, last_message_at timestamptz, created_at timestamptz,
+  last_message_role text, last_message text
+)
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select * from saasbase.conversation_page(null, anon_session_hash, page_size, older_than)
+$$;
+revoke execute on function public.service_role_list_conversations(text, integer, timestamptz)
+  from public, anon, authenticated;
+grant execute on function public.service_role_list_conversations(text, integer, timestamptz) to service_role;
 
 -- Anonymous chat allowance: messages per session per UTC day (config `anonymous.chatMessagesPerDay`), and for
 -- all sessions together (`chatMessagesPerDayTotal`, the row of session '*'): a new session id costs nothing.
@@ -198,53 +235,112 @@ $$;
 revoke execute on function public.service_role_return_anon_chat(text) from public, anon, authenticated;
 grant execute on function public.service_role_return_anon_chat(text) to service_role;
 
--- One exchange of the chat function, stored in one statement (so one transaction): the conversation when it
--- is new, the user's message, the answer (complete; stopped by the client midway; or failed: never charged)
--- and, for a complete or stopped answer with a reservation, that reservation settled at its cost
--- (message_id null when the owner deleted the conversation meanwhile). Server-side only.
-create function public.service_role_record_chat_exchange(
-  p_conversation uuid, p_new_conversation boolean, p_user uuid, p_anon_hash text, p_title text, p_persona text,
-  p_provider text, p_model text, p_question text, p_answer text, p_status text, p_prompt_tokens integer,
-  p_completion_tokens integer, p_reservation uuid, p_cost bigint
-) returns jsonb
+-- What reserving a chat answer gives the chat function: the hold, and how often to renew it while the answer
+-- streams (service_role_renew_reservation).
+create type public.chat_hold as (
+  reservation_id uuid,
+  -- Credits held (0 when the plan's free allowance covers the message).
+  amount bigint,
+  free_units integer,
+  balance bigint,
+  expires_at timestamptz,
+  lifetime_seconds double precision
+);
+
+-- Holds the worst case of a signed-in user's message before any model is called (a server-held reservation:
+-- only the chat function settles or releases it; a user able to release it mid-answer would chat free).
+-- The key is the message's (an Idempotency-Key, hashed, or a fresh one): the same key again, while that message
+-- is answered or after it was, is 409 idempotency_conflict (no second answer paid); a message that got no answer
+-- (its reservation released: no provider, the client gone first; or left open past its lifetime by a function
+-- that died) may be sent again under it, as a new reservation keyed `key:<the old reservation's id>`.
+create function public.service_role_reserve_chat(user_id uuid, idempotency_key text, max_credits bigint)
+returns public.chat_hold
 language plpgsql
 security definer
 set search_path = ''
 as $$
 declare
+  v_key text := idempotency_key;
+  v_hold public.reservation_hold;
+begin
+  for attempt in 1..20 loop
+    v_hold := saasbase.reserve(user_id, 'chat', 1, v_key, max_credits, true);
+    if not v_hold.replayed then
+      return (v_hold.reservation_id, v_hold.amount, v_hold.free_units, v_hold.balance, v_hold.expires_at,
+        extract(epoch from saasbase.reservation_lifetime()))::public.chat_hold;
+    end if;
+    exit when not (v_hold.status = 'released' or (v_hold.status = 'open' and v_hold.expires_at <= saasbase.now()));
+    v_key := left(v_key, 69) || ':' || v_hold.reservation_id;
+  end loop;
+  perform saasbase.fail('PT409', 'idempotency_conflict',
+    'This Idempotency-Key was used for a message already; send a new message with a new key');
+end;
+$$;
+revoke execute on function public.service_role_reserve_chat(uuid, text, bigint) from public, anon, authenticated;
+grant execute on function public.service_role_reserve_chat(uuid, text, bigint) to service_role;
+
+-- What storing an exchange answers.
+create type public.chat_exchange as (
+  -- The answer's message (null when the owner deleted the conversation while it streamed).
+  message_id bigint,
+  credits_charged bigint,
+  -- The wallet's balance after (null without a reservation: anonymous chat).
+  balance bigint,
+  -- What the answer cost and could not be paid from the balance (recorded on its reservation).
+  credits_unpaid bigint
+);
+
+-- One exchange of the chat function, stored in one statement (so one transaction): the conversation when it
+-- is new, the user's message, the answer (complete; stopped by the client midway; or failed: never charged)
+-- and, for a complete or stopped answer with a reservation, that reservation settled at its cost: the answer
+-- was delivered, so it is paid in full, past the hold as far as the balance goes and even when the hold lapsed
+-- (saasbase.settle). Server-side only.
+create function public.service_role_record_chat_exchange(
+  conversation_id uuid, new_conversation boolean, user_id uuid, anon_session_hash text, title text, persona text,
+  provider text, model text, question text, answer text, status text, prompt_tokens integer,
+  completion_tokens integer, reservation_id uuid, cost bigint
+) returns public.chat_exchange
+language plpgsql
+security definer
+set search_path = ''
+as $$
+#variable_conflict use_variable
+declare
   v_charged bigint := 0;
+  v_unpaid bigint := 0;
   v_balance bigint;
   v_settled public.reservation_settlement;
   v_message bigint;
   v_kept boolean := true;
 begin
-  if p_new_conversation then
+  if new_conversation then
     insert into public.conversations (id, user_id, anon_session_hash, title, persona)
-    values (p_conversation, p_user, p_anon_hash, p_title, p_persona);
+    values (conversation_id, user_id, anon_session_hash, title, persona);
   else
     -- The owner may have deleted the conversation while the answer streamed: then there is nowhere to store
     -- the exchange, but the answer was received and is paid for all the same. (KEY SHARE keeps the row until
     -- this commits.)
-    perform 1 from public.conversations c where c.id = p_conversation for key share;
+    perform 1 from public.conversations c where c.id = conversation_id for key share;
     v_kept := found;
   end if;
   if v_kept then
     insert into public.messages (conversation_id, role, content, persona, model)
-    values (p_conversation, 'user', p_question, p_persona, p_model);
+    values (conversation_id, 'user', question, persona, model);
   end if;
-  if p_status in ('complete', 'stopped') and p_reservation is not null then
-    v_settled := saasbase.settle(p_user, p_reservation, p_cost, saasbase.now(), true);
+  if status in ('complete', 'stopped') and reservation_id is not null then
+    v_settled := saasbase.settle(user_id, reservation_id, cost, saasbase.now(), true);
     v_charged := v_settled.credits_charged;
+    v_unpaid := v_settled.unpaid;
     v_balance := v_settled.balance;
   end if;
   if v_kept then
     insert into public.messages (conversation_id, role, content, status, persona, provider, model, prompt_tokens,
       completion_tokens, credits_consumed, reservation_id)
-    values (p_conversation, 'assistant', p_answer, p_status,
-      p_persona, p_provider, p_model, p_prompt_tokens, p_completion_tokens, v_charged, p_reservation)
+    values (conversation_id, 'assistant', answer, status,
+      persona, provider, model, prompt_tokens, completion_tokens, v_charged, reservation_id)
     returning id into v_message;
   end if;
-  return jsonb_build_object('message_id', v_message, 'credits_charged', v_charged, 'balance', v_balance);
+  return (v_message, v_charged, v_balance, v_unpaid)::public.chat_exchange;
 end;
 $$;
 revoke execute on function public.service_role_record_chat_exchange(uuid, boolean, uuid, text, text, text, text,

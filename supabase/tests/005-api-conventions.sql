@@ -3,8 +3,6 @@
 --     `returns table` instead, so that the committed types file describes every result;
 --   parameters are bare names, the JSON keys of supabase-js `.rpc()` (`p_` prefixes only inside `saasbase.*`);
 --   server-only functions (`service_role_*`) are callable by the service role alone.
--- The lists below are the functions still to convert (chat's, which its own domain takes over): take a
--- function off when it follows the convention; never add one.
 begin;
 \ir _helpers.psql
 select plan(3);
@@ -12,14 +10,12 @@ select plan(3);
 select is_empty($$
   select p.proname::text from pg_proc p
   where p.pronamespace = 'public'::regnamespace and p.prorettype = 'jsonb'::regtype
-    and p.proname not in ('service_role_record_chat_exchange')
 $$, 'no RPC returns jsonb: every result is a composite type or a table the generated types describe');
 
 select is_empty($$
   select p.proname::text from pg_proc p
   where p.pronamespace = 'public'::regnamespace
     and exists (select from unnest(p.proargnames) a where a like 'p\_%')
-    and p.proname not in ('service_role_record_chat_exchange')
 $$, 'RPC parameters are bare names (the JSON keys of supabase-js .rpc())');
 
 select is_empty($$

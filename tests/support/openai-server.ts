@@ -2,13 +2,26 @@
 // with usage, `data: [DONE]`, error envelopes), so the real `openai` SDK inside the chat function talks to it
 // as to api.openai.com. Two providers share it by path prefix (/openai/v1, /gemini/v1). Test files script
 // what the next requests of a provider get with POST /_test/script and read requests from GET /_test/state.
+// Usage is reported as OpenAI bills it, from what was received and sent: the prompt's messages counted with
+// o200k_base (tiktoken's, through gpt-tokenizer) plus 4 a message and 3 for the answer's opening, the answer's
+// text counted alike; and only when the request asked for it (`stream_options.include_usage`), as the API does.
 import { createServer, type Server, type ServerResponse } from "node:http";
+import { countTokens } from "gpt-tokenizer/encoding/o200k_base";
 import { freePort } from "../../src/local/functions.ts";
+
+const plain = { disallowedSpecial: new Set<string>() };
+/** What OpenAI reports as prompt_tokens for these messages. */
+export function promptTokensOf(messages: { role: string; content: string }[]): number {
+  return messages.reduce((n, m) => n + countTokens(m.content, plain) + 4, 3);
+}
+/** What OpenAI reports as completion_tokens for this answer. */
+export const completionTokensOf = (text: string) => countTokens(text, plain);
 
 export type Step =
   | {
     kind: "ok";
     chunks?: string[];
+    /** Reported instead of the usage counted from the request and the answer (a provider that bills more). */
     usage?: { prompt_tokens: number; completion_tokens: number };
     delayMs?: number;
     /** Sends this many chunks, then waits for POST /_test/release or for the client to hang up: tests that
@@ -18,16 +31,20 @@ export type Step =
   | { kind: "status"; status: number }
   | { kind: "die"; after: number }; // sends `after` chunks, then drops the connection
 
-interface Recorded {
+export interface Recorded {
   provider: string;
   model: string;
   messages: { role: string; content: string }[];
+  max_tokens?: number;
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+  /** The usage this request's answer reported (none when it did not ask, or got no answer). */
+  usage?: { prompt_tokens: number; completion_tokens: number };
   at: number;
 }
 
 const DEFAULT_CHUNKS = ["Hello", ", ", "world", "!"];
-const DEFAULT_USAGE = { prompt_tokens: 40, completion_tokens: 4 };
-const DEFAULT: Step = { kind: "ok", chunks: DEFAULT_CHUNKS, usage: DEFAULT_USAGE };
+const DEFAULT: Step = { kind: "ok", chunks: DEFAULT_CHUNKS };
 
 export async function startOpenAIServer() {
   const scripts = new Map<string, Step[]>();
@@ -44,7 +61,7 @@ export async function startOpenAIServer() {
       choices: [{ index: 0, delta, finish_reason: finish }],
     })}\n\n`;
 
-  async function answer(res: ServerResponse, model: string, step: Step) {
+  async function answer(res: ServerResponse, model: string, step: Step, request: Recorded) {
     if (step.kind === "status") {
       res.writeHead(step.status, { "content-type": "application/json" });
       return res.end(JSON.stringify({ error: { message: `scripted ${step.status}`, type: "server_error", code: null } }));
@@ -69,9 +86,13 @@ export async function startOpenAIServer() {
       res.write(chunk(model, { content: chunks[i] }));
     }
     res.write(chunk(model, {}, "stop"));
-    const usage = (step.kind === "ok" && step.usage) || DEFAULT_USAGE;
-    const total = usage.prompt_tokens + usage.completion_tokens;
-    res.write(`data: ${JSON.stringify({ id: "chatcmpl-test", object: "chat.completion.chunk", model, choices: [], usage: { ...usage, total_tokens: total } })}\n\n`);
+    if (request.stream_options?.include_usage) {
+      const usage = (step.kind === "ok" && step.usage) ||
+        { prompt_tokens: promptTokensOf(request.messages), completion_tokens: completionTokensOf(chunks.join("")) };
+      request.usage = usage;
+      const total = usage.prompt_tokens + usage.completion_tokens;
+      res.write(`data: ${JSON.stringify({ id: "chatcmpl-test", object: "chat.completion.chunk", model, choices: [], usage: { ...usage, total_tokens: total } })}\n\n`);
+    }
     res.write("data: [DONE]\n\n");
     res.end();
   }
@@ -104,9 +125,13 @@ export async function startOpenAIServer() {
         return;
       }
       const body = JSON.parse(text);
-      requests.push({ provider: m[1], model: body.model, messages: body.messages, at: Date.now() });
+      const request: Recorded = {
+        provider: m[1], model: body.model, messages: body.messages, max_tokens: body.max_tokens, stream: body.stream,
+        stream_options: body.stream_options, at: Date.now(),
+      };
+      requests.push(request);
       const step = scripts.get(m[1])?.shift() ?? { ...DEFAULT, delayMs: defaultDelayMs };
-      await answer(res, body.model, step);
+      await answer(res, body.model, step, request);
     });
   });
 

@@ -58,18 +58,27 @@ function clientFor(provider: Provider, env: EnvReader): OpenAI {
   return client;
 }
 
-const servedBy = (provider: Provider, model: string) => provider.models.find((m) => m.id === model);
+type Model = Provider["models"][number];
+
+/** One provider to try: the model it is asked for and the answer budget it is given (`max_tokens`). */
+export interface Attempt {
+  provider: Provider;
+  model: string;
+  served: Model;
+  maxTokens: number;
+}
 
 /** The providers to try for a model: the one serving it first, then the fallback order (each with the model
- * it serves, or its first model). */
-export function providerPlan(config: ProductConfig, model: string): { provider: Provider; model: string }[] {
+ * it serves, or its first model, and the answer budget: the one asked for, within what that model takes). */
+export function providerPlan(config: ProductConfig, model: string, maxTokens = Infinity): Attempt[] {
   const owner = config.ai.providers.find((p) => p.models.some((m) => m.id === model));
   const order = [owner?.id, ...config.ai.fallbackOrder].filter((id, i, all): id is string =>
     !!id && all.indexOf(id) === i
   );
   return order.map((id) => {
     const provider = config.ai.providers.find((p) => p.id === id)!;
-    return { provider, model: provider.models.some((m) => m.id === model) ? model : provider.models[0].id };
+    const served = provider.models.find((m) => m.id === model) ?? provider.models[0];
+    return { provider, model: served.id, served, maxTokens: Math.min(maxTokens, served.maxOutputTokens) };
   });
 }
 
@@ -144,7 +153,8 @@ export const FIRST_TOKEN_BUDGET_MS = 100_000;
 
 /** Opens a streamed answer, retrying and falling back until a first token arrives (or `signal` aborts). Each
  * attempt has the provider's timeoutMs for its first content, however many empty chunks come meanwhile; all
- * attempts together have FIRST_TOKEN_BUDGET_MS. */
+ * attempts together have FIRST_TOKEN_BUDGET_MS. `plan` (providerPlan's by default) is the providers to try,
+ * in order: the chat function leaves out those whose worst case its hold does not cover. */
 export async function openStream(
   config: ProductConfig,
   env: EnvReader,
@@ -154,10 +164,11 @@ export async function openStream(
   signal: AbortSignal,
   sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)),
   budgetMs = FIRST_TOKEN_BUDGET_MS,
+  plan: Attempt[] = providerPlan(config, model, maxTokens),
 ): Promise<OpenStream> {
   const attempts: { provider: string; error: string }[] = [];
   const giveUpAt = Date.now() + budgetMs;
-  for (const { provider, model: providerModel } of providerPlan(config, model)) {
+  for (const { provider, model: providerModel, maxTokens: budget } of plan) {
     const client = clientFor(provider, env);
     for (let attempt = 0; attempt <= provider.maxRetries; attempt++) {
       if (signal.aborted) throw signal.reason;
@@ -171,8 +182,8 @@ export async function openStream(
             messages,
             stream: true,
             stream_options: { include_usage: true },
-            // A fallback provider's model may take fewer tokens than the one asked for.
-            max_tokens: Math.min(maxTokens, servedBy(provider, providerModel)?.maxOutputTokens ?? maxTokens),
+            // A fallback provider's model may take fewer tokens than the one asked for (providerPlan).
+            max_tokens: budget,
           },
           // The request itself (until the response's headers) is bounded by the same deadline.
           { signal: AbortSignal.any([signal, stall.signal]), timeout: Math.max(1, firstBy - Date.now()) },

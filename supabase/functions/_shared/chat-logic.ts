@@ -1,14 +1,16 @@
-// Pure chat arithmetic, unit-tested: token estimates, trimming history to the model's window, and the price
-// of a message (the persona's price per message plus the model's rate per 1,000 tokens).
+// Pure chat arithmetic, unit-tested: trimming history to the model's window, and the price of a message (the
+// persona's price per message plus the model's rate per 1,000 tokens), with tokens counted as the model's
+// family bills them (token-count.ts).
+import type { TokenCounter } from "./token-count.ts";
 
 export interface ChatTurn {
   role: "system" | "user" | "assistant";
   content: string;
 }
 
-/** A conservative token estimate (about 4 characters a token, plus each message's framing). */
-export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4) + 4;
+/** The tokens a prompt of these messages takes: each message with its framing, and the answer's opening. */
+export function promptTokens(messages: ChatTurn[], count: TokenCounter): number {
+  return messages.reduce((n, m) => n + count.message(m), count.reply);
 }
 
 /**
@@ -20,21 +22,20 @@ export function buildContext(
   history: ChatTurn[],
   message: string,
   window: { contextWindow: number; maxOutputTokens: number },
+  count: TokenCounter,
 ): { messages: ChatTurn[]; promptTokens: number; dropped: number } {
   const budget = window.contextWindow - window.maxOutputTokens;
-  let used = estimateTokens(system) + estimateTokens(message);
+  const first: ChatTurn = { role: "system", content: system };
+  const last: ChatTurn = { role: "user", content: message };
+  let used = count.reply + count.message(first) + count.message(last);
   const kept: ChatTurn[] = [];
   for (let i = history.length - 1; i >= 0; i--) {
-    const cost = estimateTokens(history[i].content);
+    const cost = count.message(history[i]);
     if (used + cost > budget) break;
     used += cost;
     kept.unshift(history[i]);
   }
-  return {
-    messages: [{ role: "system", content: system }, ...kept, { role: "user", content: message }],
-    promptTokens: used,
-    dropped: history.length - kept.length,
-  };
+  return { messages: [first, ...kept, last], promptTokens: used, dropped: history.length - kept.length };
 }
 
 /** Credits for one answered message. */
@@ -42,14 +43,15 @@ export function messageCost(perMessage: number, per1kTokens: number, tokens: num
   return perMessage + Math.ceil((tokens * per1kTokens) / 1000);
 }
 
-/** The most a message can cost: the prompt estimate with a margin, plus the whole answer budget. */
+/** The most a message can cost on one model: the whole prompt, counted as that model bills it, plus the whole
+ * answer budget it is given. */
 export function worstCaseCost(
   perMessage: number,
   per1kTokens: number,
   promptTokens: number,
   maxOutputTokens: number,
 ) {
-  return messageCost(perMessage, per1kTokens, Math.ceil(promptTokens * 1.25) + maxOutputTokens);
+  return messageCost(perMessage, per1kTokens, promptTokens + maxOutputTokens);
 }
 
 /** A title from the first message: its first line, at most 60 characters. */

@@ -350,6 +350,7 @@ export type Database = {
         Row: {
           "amount": number;
           "closed_at": string | null;
+          "cost": number | null;
           "created_at": string;
           "expires_at": string;
           "feature_id": string;
@@ -358,6 +359,7 @@ export type Database = {
           "id": string;
           "idempotency_key": string;
           "period_key": string | null;
+          "price": number;
           "quantity": number;
           "settled_amount": number | null;
           "status": string;
@@ -367,6 +369,7 @@ export type Database = {
         Insert: {
           "amount"?: number;
           "closed_at"?: string | null;
+          "cost"?: number | null;
           "created_at"?: string;
           "expires_at": string;
           "feature_id": string;
@@ -375,6 +378,7 @@ export type Database = {
           "id"?: string;
           "idempotency_key": string;
           "period_key"?: string | null;
+          "price"?: number;
           "quantity": number;
           "settled_amount"?: number | null;
           "status"?: string;
@@ -383,6 +387,7 @@ export type Database = {
         Update: {
           "amount"?: number;
           "closed_at"?: string | null;
+          "cost"?: number | null;
           "created_at"?: string;
           "expires_at"?: string;
           "feature_id"?: string;
@@ -391,6 +396,7 @@ export type Database = {
           "id"?: string;
           "idempotency_key"?: string;
           "period_key"?: string | null;
+          "price"?: number;
           "quantity"?: number;
           "settled_amount"?: number | null;
           "status"?: string;
@@ -1296,6 +1302,19 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_list_conversations": {
+        Args: { "anon_session_hash": string; "older_than"?: string; "page_size"?: number };
+        Returns: {
+          "created_at": string;
+          "id": string;
+          "last_message": string;
+          "last_message_at": string;
+          "last_message_role": string;
+          "message_count": number;
+          "persona": string;
+          "title": string;
+        }[];
+      };
       "service_role_payable_cashouts": {
         Args: { "max_count"?: number };
         Returns: {
@@ -1304,23 +1323,29 @@ export type Database = {
       };
       "service_role_record_chat_exchange": {
         Args: {
-          "p_anon_hash": string;
-          "p_answer": string;
-          "p_completion_tokens": number;
-          "p_conversation": string;
-          "p_cost": number;
-          "p_model": string;
-          "p_new_conversation": boolean;
-          "p_persona": string;
-          "p_prompt_tokens": number;
-          "p_provider": string;
-          "p_question": string;
-          "p_reservation": string;
-          "p_status": string;
-          "p_title": string;
-          "p_user": string;
+          "anon_session_hash": string;
+          "answer": string;
+          "completion_tokens": number;
+          "conversation_id": string;
+          "cost": number;
+          "model": string;
+          "new_conversation": boolean;
+          "persona": string;
+          "prompt_tokens": number;
+          "provider": string;
+          "question": string;
+          "reservation_id": string;
+          "status": string;
+          "title": string;
+          "user_id": string;
         };
-        Returns: Json;
+        Returns: Database["public"]["CompositeTypes"]["chat_exchange"];
+        SetofOptions: {
+          from: "*";
+          to: "chat_exchange";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
       };
       "service_role_record_credit_purchase": {
         Args: {
@@ -1420,6 +1445,26 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_renew_reservation": {
+        Args: { "reservation_id": string; "user_id": string };
+        Returns: Database["public"]["CompositeTypes"]["reservation_lease"];
+        SetofOptions: {
+          from: "*";
+          to: "reservation_lease";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "service_role_reserve_chat": {
+        Args: { "idempotency_key": string; "max_credits": number; "user_id": string };
+        Returns: Database["public"]["CompositeTypes"]["chat_hold"];
+        SetofOptions: {
+          from: "*";
+          to: "chat_hold";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "service_role_reserve_credits": {
         Args: {
           "feature": string;
@@ -1513,6 +1558,20 @@ export type Database = {
         "cashout_id": string | null;
         "status": string | null;
         "amount_cents": number | null;
+      };
+      "chat_exchange": {
+        "message_id": number | null;
+        "credits_charged": number | null;
+        "balance": number | null;
+        "credits_unpaid": number | null;
+      };
+      "chat_hold": {
+        "reservation_id": string | null;
+        "amount": number | null;
+        "free_units": number | null;
+        "balance": number | null;
+        "expires_at": string | null;
+        "lifetime_seconds": number | null;
       };
       "config_sync_summary": {
         "features": number | null;
@@ -1648,6 +1707,12 @@ export type Database = {
         "expires_at": string | null;
         "replayed": boolean | null;
       };
+      "reservation_lease": {
+        "reservation_id": string | null;
+        "status": string | null;
+        "expires_at": string | null;
+        "lifetime_seconds": number | null;
+      };
       "reservation_release": {
         "reservation_id": string | null;
         "released": number | null;
@@ -1661,6 +1726,8 @@ export type Database = {
         "refunded": number | null;
         "balance": number | null;
         "replayed": boolean | null;
+        "cost": number | null;
+        "unpaid": number | null;
       };
       "role_assignment": {
         "user_id": string | null;

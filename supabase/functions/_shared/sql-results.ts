@@ -23,6 +23,10 @@ export const NULLABLE = {
   wallet_summary: ["plan", "discount"],
   pack_price: [],
   credit_debit: ["ledger_id"],
+  reservation_lease: [],
+  // Chat (supabase/migrations/20261124000500_chat.sql)
+  chat_hold: [],
+  chat_exchange: ["message_id", "balance"],
   // Referrals (supabase/migrations/20261124000600_referrals.sql)
   referral_summary: ["code", "share_link"],
   cashout_status: [],
@@ -63,6 +67,10 @@ export type WalletSummary =
   & { expiring: WalletLot[]; quotas: WalletQuota[] };
 export type PackPrice = SqlResult<"pack_price">;
 export type CreditDebit = SqlResult<"credit_debit">;
+export type ReservationLease = SqlResult<"reservation_lease">;
+
+export type ChatHold = SqlResult<"chat_hold">;
+export type ChatExchange = SqlResult<"chat_exchange">;
 
 export type ReferralSummary = SqlResult<"referral_summary">;
 export type CashoutStatus = SqlResult<"cashout_status">;

@@ -118,6 +118,28 @@ Deno.test({
             tx`public.service_role_release_reservation(${user},
             ${srv.reservation_id as string})`,
           );
+          // Chat: a message's hold and its renewals (open, then settled), the exchange stored with a reservation
+          // (a new conversation), without one (anonymous: no balance), and for a conversation gone meanwhile
+          // (no message).
+          const chatHold = await call("chat_hold", tx`public.service_role_reserve_chat(${user}, 'chat:h1', 5)`);
+          const chatRes = chatHold.reservation_id as string;
+          await call("reservation_lease", tx`public.service_role_renew_reservation(${user}, ${chatRes})`);
+          await call(
+            "chat_exchange",
+            tx`public.service_role_record_chat_exchange(${crypto.randomUUID()}, true, ${user}, null, 't',
+            'general', 'openai', 'm', 'q', 'a', 'complete', 1, 1, ${chatRes}, 2)`,
+          );
+          await call("reservation_lease", tx`public.service_role_renew_reservation(${user}, ${chatRes})`);
+          await call(
+            "chat_exchange",
+            tx`public.service_role_record_chat_exchange(${crypto.randomUUID()}, true, null, 'anon-hash', 't',
+            'general', 'openai', 'm', 'q', 'a', 'complete', 1, 1, null, 0)`,
+          );
+          await call(
+            "chat_exchange",
+            tx`public.service_role_record_chat_exchange(${crypto.randomUUID()}, false, ${user}, null, 't',
+            'general', 'openai', 'm', 'q', 'a', 'complete', 1, 1, null, 0)`,
+          );
           await call(
             "credit_debit",
             tx`public.service_role_debit_credits(${user}, 1000000, 'adjustment', 'all',
