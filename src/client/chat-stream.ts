@@ -9,14 +9,11 @@ export interface ChatMeta {
   reserved: number;
 }
 
-export interface ChatDone {
-  /** Null when the conversation was deleted while the answer streamed (the answer is paid, not stored). */
-  message_id: number | null;
+/** The answer stored and paid: service_role_record_chat_exchange's result (message_id null when the conversation
+ * was deleted while the answer streamed: paid, not stored; balance null for anonymous chat), with the usage. */
+export type ChatDone = Pick<ChatExchange, "message_id" | "credits_charged" | "balance"> & {
   usage: { prompt_tokens: number; completion_tokens: number };
-  credits_charged: number;
-  /** The balance after settling; null for anonymous chat. */
-  balance: number | null;
-}
+};
 
 export type ChatEvent =
   | { event: "meta"; data: ChatMeta }
@@ -26,6 +23,7 @@ export type ChatEvent =
   | { event: "error"; data: { code: string; message: string } };
 
 import { createParser, type EventSourceMessage } from "eventsource-parser";
+import type { ChatExchange } from "../../supabase/functions/_shared/sql-results.ts";
 import { SaasbaseError } from "./errors.ts";
 
 const EVENTS = new Set(["meta", "token", "done", "error"]);

@@ -42,7 +42,10 @@ export type {
   PackPrice,
   PlanAssignment,
   ReferralSummary,
+  ChatExchange,
+  ChatHold,
   ReservationHold,
+  ReservationLease,
   ReservationRelease,
   ReservationSettlement,
   RoleAssignment,
@@ -75,16 +78,14 @@ export interface ChatCreateParams {
   session_id?: string;
 }
 
-export interface ConversationSummary {
-  id: string;
-  title: string;
-  persona: string;
-  message_count: number;
+/** A conversation as GET /chat/conversations lists it: a row of list_conversations (the same SQL serves an
+ * anonymous session's), as the generated types describe it. */
+type ConversationRow = Database["public"]["Functions"]["list_conversations"]["Returns"][number];
+export type ConversationSummary = Omit<ConversationRow, "last_message_at" | "last_message_role" | "last_message"> & {
   last_message_at: string | null;
-  created_at: string;
   last_message_role: "user" | "assistant" | null;
   last_message: string | null;
-}
+};
 
 export interface ChatMessage {
   id: number;

@@ -274,6 +274,7 @@ begin
   end loop;
   perform saasbase.fail('PT409', 'idempotency_conflict',
     'This Idempotency-Key was used for a message already; send a new message with a new key');
+  return null; -- not reached: fail raises
 end;
 $$;
 revoke execute on function public.service_role_reserve_chat(uuid, text, bigint) from public, anon, authenticated;

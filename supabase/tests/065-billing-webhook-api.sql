@@ -95,7 +95,8 @@ create temp table park (r public.reservation_hold);
 grant select on parked to authenticated;
 grant insert on park to authenticated;
 select tests.become('r@test.local');
-insert into park select public.reserve_credits('coloring_page', 1000, 'park', (select all_credits from parked));
+-- (4 pages: 3 free, 1 paid at 3 credits, held at everything the buyer has.)
+insert into park select public.reserve_credits('coloring_page', 4, 'park', (select all_credits from parked));
 select tests.become('postgres');
 select is((select balance from public.wallets where user_id = tests.user_id('r@test.local')), 0::bigint,
   'a buyer parks every credit in a reservation of their own ...');
