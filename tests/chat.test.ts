@@ -461,6 +461,23 @@ describe("chat pricing", () => {
     expect(counted.events[0].data.reserved).toBeGreaterThanOrEqual(counted.events.at(-1)!.data.credits_charged);
   });
 
+  it("holds the worst case of every provider that may answer; a wallet that holds only the first's skips the dearer fallbacks", async () => {
+    // 10,000 words: gpt-4o-mini counts ~10,000 tokens (worst 1 + 15 = 16 credits), Gemini's bound is its 20,000
+    // bytes (worst 1 + 25 = 26).
+    const message = "x" + " x".repeat(9_999);
+    const rich = await paidUser("hold-all", 100);
+    const all = await chat(rich.token, { message });
+    expect(all.events[0].data.reserved).toBe(26);
+    const modest = await paidUser("hold-first", 20);
+    await script("openai", Array(3).fill({ kind: "status", status: 500 }));
+    const before = (await upstreamRequests()).length;
+    const { res } = await chat(modest.token, { message });
+    expect([res.status, (await res.json()).error.code]).toEqual([502, "ai_unavailable"]);
+    // Held 16, so Gemini (which could cost 26) was never asked; nothing charged.
+    expect((await upstreamRequests()).slice(before).map((r) => r.provider)).toEqual(["openai", "openai", "openai"]);
+    expect(await ledger(modest.id)).toEqual([["reserve", -16], ["release", 16]]);
+  });
+
   it("a stopped answer is charged for the text delivered, counted with the model's tokenizer", async () => {
     const user = await paidUser("stop-dense", 100);
     const first = "漢字文化圏。".repeat(300); // 600+ tokens at once
