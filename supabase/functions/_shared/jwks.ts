@@ -75,7 +75,7 @@ function remoteKey(url: string): JWTVerifyGetKey {
       if (!fetchFailed(err)) throw err;
       r.failedAt = Date.now();
       if (!known) throw new JwksUnavailableError(String(err)); // nothing known to fall back on
-      console.error("JWKS refresh failed; keeping the keys known", err);
+      console.error(`JWKS refresh failed; keeping the keys known: ${err}`);
       return await createLocalJWKSet(known)(header, token);
     }
   };

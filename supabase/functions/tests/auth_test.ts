@@ -195,3 +195,45 @@ Deno.test("SAASBASE_AUTH=jwks with SAASBASE_JWT_ISSUER: only tokens Auth issued 
     for (const k of Object.keys(env)) Deno.env.delete(k);
   }
 });
+
+Deno.test("SAASBASE_AUTH=jwks with Auth unreachable after the keys were fetched: they stay in use, asked again after a minute", async () => {
+  const es = await signer("ES256", "key-kept");
+  let fetches = 0;
+  let up = true;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
+    fetches++;
+    return up ? Response.json({ keys: [es.jwk] }) : new Response("unavailable", { status: 503 });
+  });
+  const env = { SAASBASE_AUTH: "jwks", SAASBASE_JWKS_URL: `http://127.0.0.1:${server.addr.port}/kept` };
+  for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
+  // The keys' age is read from Date.now: moved forward here instead of waiting 10 minutes.
+  const realNow = Date.now;
+  let ahead = 0;
+  Date.now = () => realNow() + ahead;
+  try {
+    const token = await es.sign({
+      role: "authenticated",
+      aud: "authenticated",
+      sub: USER,
+      exp: Math.floor(realNow() / 1000) + 3600,
+    });
+    const verifies = async () => assert.equal((await callerOf(req(token))).userId, USER);
+    await verifies();
+    assert.equal(fetches, 1);
+    up = false;
+    ahead = 11 * 60_000; // the keys are stale: refetched, Auth fails, the known keys serve
+    await verifies();
+    assert.equal(fetches, 2);
+    ahead += 30_000; // within the minute after a failure: not asked again
+    await verifies();
+    assert.equal(fetches, 2);
+    up = true;
+    ahead += 40_000; // past it: asked again, and the fresh keys are taken
+    await verifies();
+    assert.equal(fetches, 3);
+  } finally {
+    Date.now = realNow;
+    for (const k of Object.keys(env)) Deno.env.delete(k);
+    await server.shutdown();
+  }
+});
