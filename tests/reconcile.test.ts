@@ -298,13 +298,62 @@ describe("stripe-reconcile", () => {
   it("by default, starts from the last complete run, less the margin", async () => {
     expect((await reconcile({ since: now() - 60 })).complete).toBe(true);
     const [{ last }] = await sql`select extract(epoch from max(started_at))::int as last from saasbase.stripe_reconciliations
-      where complete`;
+      where complete and contiguous`;
     const report = await reconcile({});
     expect(report.complete).toBe(true);
     expect(Date.parse(report.since) / 1000).toBe(last - 3600);
     const narrow = await reconcile({ margin_seconds: 0 });
     expect(Date.parse(narrow.since)).toBe(Date.parse(report.started_at));
     expect(narrow.changes).toEqual([]);
+  });
+
+  it("a run from a later time leaves the gap before it to the next default run: a payment lost in it is applied", async () => {
+    // Reconciled up to now; then a credit pack is paid and its webhook lost.
+    const first = await reconcile({ margin_seconds: 0 });
+    expect(first.complete).toBe(true);
+    await new Promise((r) => setTimeout(r, 1100));
+    const s = await scenario(now());
+    const session = s.objects.sessions[0];
+    await fetch(`${stack().stripeUrl}/_test/put/sessions`, { method: "POST", body: JSON.stringify([session]) });
+    await fetch(`${stack().stripeUrl}/_test/put/events`, { method: "POST", body: JSON.stringify([s.events[0]]) });
+    await new Promise((r) => setTimeout(r, 2100));
+    // An admin reconciles the last second only: complete, and the lost payment is not in its window.
+    const recent = await reconcile({ since: now() - 1 });
+    expect(recent.complete).toBe(true);
+    expect(mine(recent, s)).toEqual([]);
+    // The next default run (pg_cron's) still lists from where the runs had reached, and finds it.
+    const next = await reconcile({ margin_seconds: 0 });
+    expect(Date.parse(next.since)).toBe(Date.parse(first.started_at));
+    expect(mine(next, s)).toEqual([{ source: "event", id: s.events[0].id, type: "checkout.session.completed", outcome: "applied" }]);
+    expect((await sql`select balance::int from public.wallets where user_id = ${s.user.id}`)[0].balance).toBe(1000);
+  });
+
+  it("an event the database could not even keep leaves the run incomplete: the next default run lists it again", async () => {
+    const s = await scenario(T);
+    await atStripe(s);
+    // The database refuses to store this user's events (as when it goes away mid-run): processEvent cannot keep
+    // them for a retry.
+    await sql.unsafe(`create function public.refuse_${s.tag}() returns trigger language plpgsql as $$
+      begin raise exception 'connection lost'; end $$`);
+    await sql.unsafe(`create trigger refuse_${s.tag} before insert on public.stripe_events for each row
+      when (new.id like 'evt_${s.tag}_%') execute function public.refuse_${s.tag}()`);
+    let report: Obj & { failures: Obj[] };
+    try {
+      report = await reconcile({ since: T - 60 });
+    } finally {
+      await sql.unsafe(`drop trigger refuse_${s.tag} on public.stripe_events; drop function public.refuse_${s.tag}()`);
+    }
+    expect(failed(report, s).filter((f: Obj) => f.source === "event").length).toBeGreaterThan(0);
+    expect(await sql`select 1 from public.stripe_events where id like ${`evt_${s.tag}_%`}`).toHaveLength(0);
+    // Nothing else made it incomplete: only the events it could not keep.
+    expect(report.failures.filter((f: Obj) => !f.id.includes(s.tag) && f.source !== "event" && f.source !== "stored_event"))
+      .toEqual([]);
+    expect(report.complete).toBe(false);
+    const [{ complete }] = await sql`select complete from saasbase.stripe_reconciliations order by id desc limit 1`;
+    expect(complete).toBe(false);
+    const again = await reconcile({ since: T - 60 });
+    expect(failed(again, s)).toEqual([]);
+    expect(await stateOf(s, false)).toEqual(deliveredLoose);
   });
 
   it("pages through Stripe's lists: 120 lost credit-pack checkouts, each applied once", async () => {

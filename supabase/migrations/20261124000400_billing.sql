@@ -144,8 +144,10 @@ create index stripe_events_waiting on public.stripe_events (customer_id) where p
 create index stripe_events_stripe_created_at on public.stripe_events (stripe_created_at);
 
 -- Reconciliation runs (the stripe-reconcile function, npm run stripe:reconcile). A complete run (nothing failed
--- but events, which stay stored for the next try) has applied what Stripe created up to its start, so the next
--- one lists from there (less a margin). Internal.
+-- but events, which stay stored for the next try) that listed from where the runs before it had reached (or
+-- everything) has applied what Stripe created up to its start, so the next one lists from there (less a
+-- margin). A run from a later time (an admin looking at the last hour) covers only its own window: what came
+-- before it, lost meanwhile, is still the next default run's to find. Internal.
 create table saasbase.stripe_reconciliations (
   id bigint generated always as identity primary key,
   since timestamptz,                        -- what Stripe created from then on was listed; null: everything
@@ -153,9 +155,12 @@ create table saasbase.stripe_reconciliations (
   finished_at timestamptz not null default now(),
   changes integer not null check (changes >= 0),
   failures integer not null check (failures >= 0),
-  complete boolean not null
+  complete boolean not null,
+  -- Its since was at or before the default start then (the last such complete run's start, else the last event
+  -- stored), or null: no gap was left between the runs before it and this one.
+  contiguous boolean not null
 );
-create index stripe_reconciliations_complete on saasbase.stripe_reconciliations (started_at) where complete;
+create index stripe_reconciliations_reached on saasbase.stripe_reconciliations (started_at) where complete and contiguous;
 
 alter table public.products enable row level security;
 alter table public.prices enable row level security;

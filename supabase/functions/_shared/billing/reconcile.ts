@@ -77,8 +77,8 @@ export interface ReconcileReport {
   /** For a Stripe customer linked to no user (yet): an event among them is stored and waits for the link, which
    * applies it; an object is left as it is (another integration's customer, or one whose user is gone). */
   waiting: Change[];
-  /** Nothing failed but events, which stay stored and are tried again by every run: the next run's default
-   * start may move past this one's. */
+  /** Nothing failed but events stored for the next try (each run tries them again): the next run's default
+   * start may move past this one's, if this one listed from where the runs before it had reached. */
   complete: boolean;
   /** Subscriptions we have as live that Stripe does not know (another Stripe account's, or test data). */
   unknown_at_stripe: string[];
@@ -103,13 +103,14 @@ const LIVE = ["active", "trialing", "past_due", "incomplete", "unpaid", "paused"
 /** Disputes whose money Stripe has withdrawn and not given back: not inquiries (warning_*), not won. */
 const FUNDS_WITHDRAWN = new Set(["needs_response", "under_review", "lost"]);
 
-/** The default start: the last complete run covered Stripe up to its start; without one, the last event stored
- * (webhooks arrived until then); without either, everything (a new deployment's backfill). */
-export async function defaultSince(sql: Sql, marginSeconds = DEFAULT_MARGIN_SECONDS): Promise<number | null> {
+/** How far the mirror is known to be reconciled (Unix seconds): the start of the last complete run that listed
+ * from there on (a run from a later time leaves the gap before it open); without one, the last event stored
+ * (webhooks arrived until then); without either, null: nothing is (a new deployment's backfill). */
+async function reachedAt(sql: Sql): Promise<number | null> {
   const [{ at }] = await sql`select extract(epoch from coalesce(
-      (select max(r.started_at) from saasbase.stripe_reconciliations r where r.complete),
+      (select max(r.started_at) from saasbase.stripe_reconciliations r where r.complete and r.contiguous),
       (select max(e.stripe_created_at) from public.stripe_events e)))::bigint as at`;
-  return at === null ? null : Math.max(0, Number(at) - marginSeconds);
+  return at === null ? null : Number(at);
 }
 
 /** An event made from an object Stripe lists, to apply as the event reporting it would be; never stored. */
@@ -120,9 +121,15 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
   const { sql } = ctx;
   const stripe = ctx.stripe();
   const startedAt = Math.floor(Date.now() / 1000);
+  const reached = await reachedAt(sql);
+  // The default start: where the runs have reached, less the margin; null: everything.
   const since = options.since !== undefined
     ? options.since
-    : await defaultSince(sql, options.marginSeconds ?? DEFAULT_MARGIN_SECONDS);
+    : reached === null
+    ? null
+    : Math.max(0, reached - (options.marginSeconds ?? DEFAULT_MARGIN_SECONDS));
+  // Only a run that leaves no gap behind it moves the next default start (see saasbase.stripe_reconciliations).
+  const contiguous = since === null || (reached !== null && since <= reached);
   const created = since === null ? undefined : { gte: since };
   const report: ReconcileReport = {
     since: since === null ? null : new Date(since * 1000).toISOString(),
@@ -167,12 +174,22 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
     (await sql`select id from public.stripe_events where id = any(${events.map((e) => e.id)}) and processed_at is not null`)
       .map((r) => r.id as string),
   );
+  const isStored = async (id: string) => {
+    try {
+      return (await sql`select 1 from public.stripe_events where id = ${id}`).length > 0;
+    } catch {
+      return false;
+    }
+  };
   const storeEvent = async (source: Source, event: Stripe.Event) => {
     if (!eventShape.safeParse(event).success) return fail(source, String(event.id), String(event.type), "not a storable event");
     try {
       record(source, event.id, event.type, await processEvent(ctx, event));
     } catch (err) {
       fail(source, event.id, event.type, err);
+      // processEvent keeps a failed event stored for the next try; one it could not even store (the database
+      // went away mid-run) is kept nowhere, and only a later run listing it again can apply it.
+      if (!await isStored(event.id)) report.complete = false;
     }
   };
   for (const event of events) if (!done.has(event.id)) await storeEvent("event", event);
@@ -324,9 +341,10 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
     }
   });
 
-  // A complete run covers Stripe up to its start: the next one's default starts there.
-  await sql`insert into saasbase.stripe_reconciliations (since, started_at, changes, failures, complete)
+  // A complete run from where the runs before it reached covers Stripe up to its start: the next default starts
+  // there.
+  await sql`insert into saasbase.stripe_reconciliations (since, started_at, changes, failures, complete, contiguous)
     values (${since === null ? null : new Date(since * 1000)}, to_timestamp(${startedAt}), ${report.changes.length},
-      ${report.failures.length}, ${report.complete})`;
+      ${report.failures.length}, ${report.complete}, ${contiguous})`;
   return report;
 }
