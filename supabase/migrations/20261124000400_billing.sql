@@ -190,7 +190,9 @@ grant select on public.products, public.prices to anon;
 grant select on public.products, public.prices, public.customers, public.subscriptions, public.purchases,
   public.invoices, public.stripe_events to authenticated;
 grant select, insert, update, delete on public.products, public.prices, public.customers, public.subscriptions,
-  public.purchases, public.invoices, public.stripe_events to service_role;
+  public.purchases, public.invoices to service_role;
+-- The event log has one writer, public.service_role_store_stripe_event: the service role reads it.
+grant select on public.stripe_events to service_role;
 
 create trigger subscriptions_touch_updated_at before update on public.subscriptions
   for each row execute function saasbase.touch_updated_at();
