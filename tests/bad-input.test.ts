@@ -55,16 +55,34 @@ const BAD_VALUES: Record<string, unknown> = {
   "a boolean": true,
 };
 
-/** Each POST route with a request that would be valid (from a user, or from the service role for the admins'
- * tool), and the fields it reads. */
-function postRoutes(): { path: string; valid: Record<string, unknown>; fields: string[]; caller?: "service role" }[] {
+interface PostRoute {
+  path: string;
+  /** A request that would be valid, from the route's caller. */
+  valid: Record<string, unknown>;
+  /** The fields it reads; each gets every one of BAD_VALUES but those named in `accepts`. */
+  fields: string[];
+  /** Every field optional: no body (functions.invoke sends none) is a valid request. */
+  optional?: true;
+  /** Values of BAD_VALUES a field takes as valid (stripe-reconcile's `since: null` is a backfill). */
+  accepts?: Record<string, string[]>;
+  /** Who calls it: a signed-in user, or the service role for the admins' tools (which refuse users before
+   * reading the body, so their bad bodies are sent as the service role). */
+  caller?: "service role";
+}
+
+/** Each POST route with a request that would be valid, and the fields it reads. */
+function postRoutes(): PostRoute[] {
+  // A reconciliation of the last minute: what the other test files did at the local Stripe server is older.
+  const since = new Date(Date.now() - 60_000).toISOString();
   return [
     { path: "credits/charge", valid: { feature, quantity: 1, idempotency_key: "bad-input" }, fields: ["feature", "quantity", "idempotency_key"] },
     { path: "checkout", valid: { amount_cents: 1000 }, fields: ["price", "pack", "amount_cents", "success_url", "cancel_url"] },
-    { path: "portal", valid: {}, fields: ["return_url"] },
+    { path: "portal", valid: {}, fields: ["return_url"], optional: true },
     { path: "chat", valid: { message: "Hi" }, fields: ["message", "conversation_id", "persona", "model", "session_id"] },
-    { path: "connect-onboarding", valid: {}, fields: ["return_url", "refresh_url"] },
-    { path: "referral-payout", valid: {}, fields: ["cashout_id"], caller: "service role" },
+    { path: "connect-onboarding", valid: {}, fields: ["return_url", "refresh_url"], optional: true },
+    { path: "referral-payout", valid: {}, fields: ["cashout_id"], optional: true, caller: "service role" },
+    { path: "stripe-reconcile", valid: { since, margin_seconds: 0 }, fields: ["since", "margin_seconds"], optional: true,
+      accepts: { since: ["null"] }, caller: "service role" },
   ];
 }
 
@@ -84,27 +102,30 @@ function cases(strangers: Record<string, string>): Case[] {
   const out: Case[] = [];
   const json = { "content-type": "application/json" };
   for (const route of postRoutes()) {
+    const caller = route.caller === "service role" ? stack().serviceRoleKey : user.token;
     for (const [name, body] of Object.entries(MALFORMED_BODIES)) {
-      // Routes whose fields are all optional take {}, and so no body (as functions.invoke sends it) and a
-      // __proto__ key (no field of theirs).
-      if (["a __proto__ key", "no body"].includes(name) && Object.keys(route.valid).length === 0) continue;
-      out.push({ name: `${route.path}: ${name}`, path: route.path, method: "POST", token: user.token, body, headers: json });
+      // Routes whose fields are all optional take no body; those that read nothing take a __proto__ key (no
+      // field of theirs; a strict schema refuses it).
+      if (name === "no body" && route.optional) continue;
+      if (name === "a __proto__ key" && Object.keys(route.valid).length === 0) continue;
+      out.push({ name: `${route.path}: ${name}`, path: route.path, method: "POST", token: caller, body, headers: json });
     }
     for (const field of route.fields) {
       for (const [name, value] of Object.entries(BAD_VALUES)) {
+        if (route.accepts?.[field]?.includes(name)) continue;
         out.push({
           name: `${route.path}: ${field} is ${name}`,
           path: route.path,
           method: "POST",
-          token: user.token,
+          token: caller,
           body: JSON.stringify({ ...route.valid, [field]: value }),
           headers: json,
         });
       }
     }
     for (const [who, token] of Object.entries(strangers)) {
-      // Admins' own tool: the service role is meant to call it.
-      if (route.path === "referral-payout" && who === "the service role") continue;
+      // Admins' own tools: the service role is meant to call them.
+      if (route.caller === "service role" && who === "the service role") continue;
       out.push({ name: `${route.path}: as ${who}`, path: route.path, method: "POST", token, body: JSON.stringify(route.valid), headers: json });
     }
     for (const method of ["GET", "PUT", "PATCH", "DELETE"]) {
@@ -217,6 +238,10 @@ async function footprint(userId: string): Promise<Record<string, string[]>> {
 
 let all: Case[];
 let before: Record<string, string[]>;
+/** Reconciliation runs recorded: a refused request to stripe-reconcile records none. */
+const reconciliations = async () =>
+  (await sql`select count(*)::int as n from saasbase.stripe_reconciliations`)[0].n as number;
+let runsBefore: number;
 
 beforeAll(async () => {
   user = await createUser(sql, `bad-input-${crypto.randomUUID()}@test.local`);
@@ -224,6 +249,7 @@ beforeAll(async () => {
   await setBalance(sql, user.id, 5);
   all = [...cases(await strangers()), ...(await webhookCases())];
   before = await footprint(user.id);
+  runsBefore = await reconciliations();
 });
 afterAll(() => sql.end());
 
@@ -284,6 +310,7 @@ describe("bad input", () => {
     expect(Object.values(ghost).flat()).toEqual([]);
     const [{ n }] = await sql`select count(*)::int as n from public.stripe_events where id like 'evt_badinput%'`;
     expect(n).toBe(0);
+    expect(await reconciliations()).toBe(runsBefore);
   });
 
   it("answers each route's valid request with success, so the refusals above are the input's", async () => {
@@ -319,5 +346,6 @@ describe("bad input", () => {
     await call("stripe-webhook", { method: "POST", headers: { ...json, "stripe-signature": signature }, body: event });
     expect(answers.filter((a) => !/: 2\d\d$/.test(a))).toEqual([]);
     expect(answers).toHaveLength(postRoutes().length + 5);
+    expect(await reconciliations()).toBe(runsBefore + 1); // the valid reconciliation ran, and is recorded
   });
 });
