@@ -1,6 +1,7 @@
 // verify_jwt at the gateway, as the platform applies it: the real health function on real Deno behind the
 // real gateway, with verify_jwt turned on for this test (health ships with it off).
 import { Agent, request as httpRequest, type Server } from "node:http";
+import { createServer as createTcpServer, type Socket } from "node:net";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, FunctionWorkers } from "../src/local/functions.ts";
@@ -138,6 +139,71 @@ describe("kept-alive connections", () => {
     }
     expect(errors).toEqual([]);
     // One connection served every request: none was closed under the client.
+    expect(sockets.size).toBe(1);
+  });
+
+  it("stay usable when the function resets its connection right after a whole answer", async () => {
+    // A function process that answers before reading the body, then drops its connection hard (a runtime
+    // resetting what it did not read, a crash): the gateway's request to it fails after the answer came whole,
+    // which must cost the client neither that answer nor its connection. Here the function is a bare TCP
+    // server doing exactly that.
+    const refusal = JSON.stringify({ error: { code: "payload_too_large", message: "too large" } });
+    const fn = createTcpServer((socket: Socket) => {
+      let head = "";
+      let answered = false;
+      socket.on("error", () => {});
+      socket.on("data", (d) => {
+        if (answered) return;
+        head += d.toString("latin1");
+        if (!head.includes("\r\n\r\n")) return;
+        if (head.startsWith("GET")) {
+          socket.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}");
+          head = "";
+          return;
+        }
+        answered = true;
+        socket.write(`HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\ncontent-length: ${refusal.length}\r\n` +
+          `connection: close\r\n\r\n${refusal}`, () => setTimeout(() => socket.resetAndDestroy(), 2));
+      });
+    });
+    await new Promise<void>((r) => fn.listen(0, "127.0.0.1", r));
+    const fnPort = (fn.address() as { port: number }).port;
+    const gw = createGateway({ target: () => ({ port: fnPort, verifyJwt: false }) }, stack().jwtSecret);
+    const port = await freePort();
+    await listen(gw, port);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (method: string, body?: string) =>
+      new Promise<{ status: number; socket: unknown }>((resolve, reject) => {
+        const req = httpRequest({ agent, host: "127.0.0.1", port, path: "/functions/v1/fn", method,
+          headers: body === undefined ? {} : { "content-length": Buffer.byteLength(body) } }, (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, socket: req.socket }));
+          res.on("error", reject);
+        });
+        req.on("error", reject);
+        req.setTimeout(5_000, () => req.destroy(new Error(`${method}: no answer within 5 s`)));
+        req.end(body);
+      });
+    const errors: string[] = [];
+    const sockets = new Set<unknown>();
+    try {
+      for (let i = 0; i < 40; i++) {
+        try {
+          const refused = await send("POST", "x".repeat(1_000_000));
+          const after = await send("GET");
+          expect([refused.status, after.status]).toEqual([413, 200]);
+          sockets.add(refused.socket).add(after.socket);
+        } catch (err) {
+          errors.push(`round ${i}: ${(err as Error).message}`);
+        }
+      }
+    } finally {
+      agent.destroy();
+      gw.closeAllConnections();
+      await new Promise((r) => gw.close(r));
+      await new Promise((r) => fn.close(r));
+    }
+    expect(errors).toEqual([]);
     expect(sockets.size).toBe(1);
   });
 });
