@@ -71,7 +71,12 @@ tokenizer("o200k_base").catch(() => loaded.delete("o200k_base"));
 // Text such as "<|endoftext|>" is ordinary text in a message (the API never reads it as a special token).
 const PLAIN = { disallowedSpecial: new Set<string>() };
 
+// A piece is a run of whitespace, or at most one other character before a run with no whitespace: text with
+// neither run longer than this has no long piece, and is counted in one call without splitting it first.
+const LONG_RUN = new RegExp(`\\S{${LONG_PIECE},}|\\s{${LONG_PIECE + 1},}`);
+
 function countWith(t: Tokenizer, text: string): number {
+  if (!LONG_RUN.test(text)) return t.encoder.countTokens(text, PLAIN);
   let total = 0;
   let from = 0;
   const stretch = (to: number) => {
@@ -89,6 +94,37 @@ function countWith(t: Tokenizer, text: string): number {
   return total;
 }
 
+/**
+ * Counts already made, per family, most recently used last, up to MEMO_CHARS characters of text in all: a
+ * conversation's history is counted again for every message (and for each provider that may answer it), and
+ * an instance serves the same conversations over and over, so each message is tokenized about once.
+ */
+export const MEMO_CHARS = 4_000_000;
+const memo = new Map<string, number>();
+let memoChars = 0;
+function remembered(family: TokenFamily, text: string, count: (s: string) => number): number {
+  if (text.length < 64) return count(text); // not worth a key
+  const key = `${family}\u0000${text}`;
+  const known = memo.get(key);
+  if (known !== undefined) {
+    memo.delete(key);
+    memo.set(key, known);
+    return known;
+  }
+  const n = count(text);
+  memo.set(key, n);
+  memoChars += key.length;
+  for (const [old] of memo) {
+    if (memoChars <= MEMO_CHARS) break;
+    memo.delete(old);
+    memoChars -= old.length;
+  }
+  return n;
+}
+
+/** What the memory holds now (for its tests). */
+export const memoSize = () => ({ entries: memo.size, chars: memoChars });
+
 /** Counts text the way a model family bills it (an upper bound: see the top of this file). */
 export interface TokenCounter {
   family: TokenFamily;
@@ -104,7 +140,7 @@ export async function tokenCounter(model: string): Promise<TokenCounter> {
   const family = tokenFamily(model);
   const framing = FRAMING[family];
   const t = family === "bytes" ? undefined : await tokenizer(family);
-  const text = t ? (s: string) => countWith(t, s) : utf8Bytes;
+  const text = t ? (s: string) => remembered(family, s, (x) => countWith(t, x)) : utf8Bytes;
   return {
     family,
     text,
