@@ -527,6 +527,26 @@ describe("chat pricing", () => {
     ]);
   });
 
+  it("answers racing past their holds on one wallet never overdraw it: together they take what is there, the rest recorded", async () => {
+    const user = await paidUser("overrun-race", 40);
+    // Six answers at once, each reported at 100,000 tokens (101 credits) on a hold of a few.
+    await script("openai", Array(6).fill({ kind: "ok", usage: { prompt_tokens: 100_000, completion_tokens: 0 } }));
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => chat(user.token, { message: `race ${i}` })));
+    await script("openai", []); // what refused messages left scripted is no later test's
+    const paid = answers.filter((a) => a.res.status === 200).map((a) => a.events.at(-1)!);
+    // Each either got its hold and an answer, or was refused 402 before any model was called.
+    expect(answers.every((a) => a.res.status === 200 || a.res.status === 402)).toBe(true);
+    expect(paid.length).toBeGreaterThan(0);
+    expect(paid.every((e) => e.event === "done")).toBe(true);
+    expect(paid.reduce((n, e) => n + e.data.credits_charged, 0)).toBe(40);
+    const [wallet] = await sql`select balance::int, reserved::int from public.wallets where user_id = ${user.id}`;
+    expect(wallet).toEqual({ balance: 0, reserved: 0 });
+    expect((await sql`select sum(amount)::int as s from public.credit_ledger where user_id = ${user.id}`)[0].s).toBe(0);
+    const [{ unpaid }] = await sql`select sum(cost - settled_amount)::int as unpaid from public.credit_reservations
+      where user_id = ${user.id} and status = 'settled'`;
+    expect(unpaid).toBe(paid.length * 101 - 40);
+  });
+
   it("a stream longer than the reservation's lifetime keeps it, through GET /credits meanwhile, and is paid", async () => {
     const user = await paidUser("lease", 50);
     const [{ ttl }] = await sql`select reservation_ttl_minutes as ttl from saasbase.settings`;
