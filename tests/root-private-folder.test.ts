@@ -3,12 +3,25 @@
 // database in a folder that account can reach and says where; a state folder it cannot reach is refused in
 // one line saying what to do.
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { connect } from "../src/local/database.ts";
 import { freePort } from "../src/local/functions.ts";
+import { assertOwnFolder } from "../src/local/own-folder.ts";
 import { ROOT } from "../src/local/paths.ts";
 import { EMBEDDED_PACKAGE, findPostgres } from "../src/local/postgres-binaries.ts";
 import { LocalCluster, serverUser } from "../src/local/postgres.ts";
@@ -109,4 +122,54 @@ describe.skipIf(!asRoot)("root in a folder only root can enter", () => {
     expect(await exited).toBe(0);
     expect(out).toContain("Stopped.");
   }, 120_000);
+});
+
+describe.skipIf(!asRoot)("root does not trust what another account can change", () => {
+  const foreign = (mode = 0o755, owner = serverUser()!) => {
+    const dir = mkdtempSync("/var/tmp/saasbase-foreign-");
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    chmodSync(dir, mode);
+    chownSync(dir, owner.uid, owner.gid);
+    return dir;
+  };
+
+  it("refuses a state folder under /var/tmp that another account made, or that others may write to, and writes nothing in it", async () => {
+    const root = { name: "root", uid: 0, gid: 0 };
+    const made = foreign();
+    const writable = foreign(0o777, root);
+    const link = join(foreign(0o755, root), "link");
+    symlinkSync(tempDir("saasbase-link-target-"), link);
+    for (const dir of [made, writable, link]) {
+      expect(() => assertOwnFolder(dir)).toThrow(/is not a folder of this account's alone/);
+      const cluster = new LocalCluster({ dataDir: join(dir, "db"), port: await freePort(), durable: false });
+      const err = await cluster.start().catch((e: Error) => e);
+      expect((err as Error).message).toBe(
+        `${dir} is not a folder of this account's alone (another account made it, may write to it, or it is a ` +
+          `link): remove it, or set SAASBASE_STATE_DIR to a folder of your own.`,
+      );
+      expect(existsSync(join(dir, "db"))).toBe(false);
+    }
+    expect(() => assertOwnFolder(tempDir("saasbase-own-"))).not.toThrow();
+    expect(() => assertOwnFolder(join(made, "missing"))).not.toThrow();
+  });
+
+  it("does not follow a server.log the server's account replaced by a link: the file it names keeps its owner and text", async () => {
+    // A cluster the server's account owns (as any after its first start), whose log it made a link to a file of
+    // root's (it may: the data directory is its own, and trust auth lets any local user run programs as it).
+    const runAs = serverUser()!;
+    const dataDir = join(tempDir("saasbase-linked-log-"), "db");
+    cleanups.push(() => rmSync(dirname(dataDir), { recursive: true, force: true }));
+    mkdirSync(dataDir, { mode: 0o700 });
+    writeFileSync(join(dataDir, "PG_VERSION"), "15\n");
+    const victim = join(tempDir("saasbase-victim-"), "secret");
+    cleanups.push(() => rmSync(dirname(victim), { recursive: true, force: true }));
+    writeFileSync(victim, "root's own\n", { mode: 0o600 });
+    symlinkSync(victim, join(dataDir, "server.log"));
+    chownSync(dataDir, runAs.uid, runAs.gid);
+
+    const cluster = new LocalCluster({ dataDir, port: await freePort(), durable: false });
+    await expect(cluster.start()).rejects.toMatchObject({ code: "ELOOP" });
+    expect(statSync(victim).uid).toBe(0);
+    expect(readFileSync(victim, "utf8")).toBe("root's own\n");
+  });
 });

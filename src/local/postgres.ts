@@ -5,10 +5,23 @@
 // plain superuser here (a plain Postgres), and the local stack then gives it hosted Supabase's privileges
 // (src/local/hosted.ts).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  constants,
+  cpSync,
+  existsSync,
+  fchownSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  renameSync,
+  rmSync,
+} from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { dirname, join } from "node:path";
 import postgres from "postgres";
+import { assertOwnFolder } from "./own-folder.ts";
 import { findPostgres, type PostgresBinaries } from "./postgres-binaries.ts";
 
 export { PostgresNotFoundError } from "./postgres-binaries.ts";
@@ -38,6 +51,7 @@ export function serverUser(): RunAs | undefined {
 function reachableBinaries(b: PostgresBinaries, runAs: RunAs | undefined): PostgresBinaries {
   if (!runAs || b.source !== "npm" || serverCanReach(join(b.dir, "postgres"), runAs)) return b;
   const target = join("/var/tmp", `saasbase-postgresql-${b.version}-${process.platform}-${process.arch}`);
+  assertOwnFolder(target); // found there, it is run for every project: it must be the copy root made
   if (!existsSync(join(target, "bin", "postgres"))) {
     // Copied aside, then renamed into place: a run racing this one finds the copy whole or not at all.
     const staging = mkdtempSync(`${target}.copy-`);
@@ -119,7 +133,7 @@ export class LocalCluster {
   init(): boolean {
     if (this.initialized) return false;
     // The parent stays traversable for the server account; the data directory is private to it.
-    mkdirSync(dirname(this.dataDir), { recursive: true, mode: 0o755 });
+    this.ensureParent();
     if (this.runAs && !serverCanReach(dirname(this.dataDir), this.runAs)) {
       throw new Error(
         `PostgreSQL runs as the ${this.runAs.name} account (it refuses root), which cannot enter ` +
@@ -144,8 +158,16 @@ export class LocalCluster {
     return true;
   }
 
+  /** The data's parent folder, made if missing. As root, it must be root's alone (see own-folder.ts): root
+   * creates and chowns the data directory and the server's log in it. */
+  private ensureParent() {
+    mkdirSync(dirname(this.dataDir), { recursive: true, mode: 0o755 });
+    if (this.runAs) assertOwnFolder(dirname(this.dataDir));
+  }
+
   /** Starts the server as a child process and waits until it accepts connections. */
   async start(): Promise<void> {
+    this.ensureParent();
     this.init();
     await this.assertPortFree();
     const settings = [
@@ -156,8 +178,14 @@ export class LocalCluster {
       "shared_buffers=128MB",
       ...(this.durable ? [] : ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]),
     ];
-    const log = openSync(join(this.dataDir, "server.log"), "a");
-    if (this.runAs) chownSync(join(this.dataDir, "server.log"), this.runAs.uid, this.runAs.gid);
+    // The data directory is the server account's: a server.log it replaced by a link is not followed (root would
+    // append to, and chown, whatever file the link names).
+    const log = openSync(
+      join(this.dataDir, "server.log"),
+      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+      0o600,
+    );
+    if (this.runAs) fchownSync(log, this.runAs.uid, this.runAs.gid);
     const server = spawn(this.bin("postgres"), ["-D", this.dataDir, ...settings.flatMap((s) => ["-c", s])], {
       stdio: ["ignore", log, log],
       cwd: dirname(this.dataDir),
