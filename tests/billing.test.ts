@@ -608,6 +608,29 @@ describe("stripe-webhook", () => {
       expect(link.stripe_customer_id).toBe(invoice.customer);
     });
 
+    it("an invoice whose event carries only the first page of its lines: the period line is read from all of them", async () => {
+      const payer = await createUser(sql, `pages-${crypto.randomUUID()}@test.local`);
+      await setBalance(sql, payer.id, 0);
+      const subscription = `sub_pg_${payer.id.slice(0, 8)}`;
+      const [{ id: businessPrice }] = await sql`select id from public.prices where lookup_key = ${planLookupKey("business", "month")} and active`;
+      const start = 1_812_000_000;
+      // Several changes in one period: ten proration items come first, the period line on Business after them.
+      const lines = [
+        ...Array.from({ length: 10 }, (_, i) =>
+          invoiceLine("proration", i % 2 ? plusPrice : businessPrice, start - 1_000_000 + i, start, i % 2 ? -300 : 400, subscription)),
+        invoiceLine("period", businessPrice, start, start + MONTH, 9900, subscription),
+      ];
+      const full = { ...planInvoice(`in_pg_${payer.id.slice(0, 8)}`, "subscription_cycle", start, 10400, lines, subscription),
+        customer: `cus_pg_${payer.id.slice(0, 8)}` };
+      await sql`insert into public.customers (user_id, stripe_customer_id) values (${payer.id}, ${full.customer})`;
+      await fetch(`${stack().stripeUrl}/_test/put/invoices`, { method: "POST", body: JSON.stringify(full) });
+      const sent = { ...full, lines: { ...full.lines, data: lines.slice(0, 10), has_more: true } };
+      expect((await (await deliver(event("invoice.paid", sent))).json()).outcome).toBe("applied");
+      expect(await balanceOf(payer.id)).toBe(6000);
+      const asked = (await stripeState()).requests.filter((r: { path: string }) => r.path === `/v1/invoices/${full.id}/lines`);
+      expect(asked).toHaveLength(1);
+    });
+
     it("a renewal after a plan switch (create_prorations) grants the new plan's credits, either way, in any line order", async () => {
       const [{ id: businessPrice }] = await sql`select id from public.prices where lookup_key = ${planLookupKey("business", "month")} and active`;
       const plans = { plus: { price: plusPrice, credits: 1000 }, business: { price: businessPrice, credits: 6000 } };

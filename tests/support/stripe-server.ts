@@ -295,6 +295,20 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
       const e = liveEvents().find((x) => x.id === m![1]);
       return e ? { status: 200, body: e } : notFound("event", m[1]);
     }
+    if (method === "GET" && (m = /^\/v1\/invoices\/([^/]+)\/lines$/.exec(path))) {
+      // An invoice's lines in the invoice's order (POST /_test/put/invoices with all of them), paged as Stripe
+      // pages them: an event's invoice carries only the first page.
+      const invoice = state.invoices.get(m[1]);
+      if (!invoice) return notFound("invoice", m[1]);
+      for (const k of Object.keys(query)) {
+        if (!["limit", "starting_after", "ending_before", "expand"].includes(k)) return invalid(`Received unknown parameter: ${k}`, k);
+      }
+      const all: Obj[] = invoice.lines?.data ?? [];
+      const limit = Number(query.limit ?? 10);
+      const from = query.starting_after === undefined ? 0 : all.findIndex((l) => l.id === query.starting_after) + 1;
+      return { status: 200, body: { object: "list", url: `/v1/invoices/${m[1]}/lines`, has_more: from + limit < all.length,
+        data: all.slice(from, from + limit) } };
+    }
     if (method === "GET" && path === "/v1/invoices") {
       return listOf("/v1/invoices", [...state.invoices.values()], query,
         ["collection_method", "customer", "due_date", "status", "subscription"],

@@ -15,7 +15,7 @@ import type postgres from "postgres";
 import { z } from "zod";
 import { appErrorFromDb } from "../db-errors.ts";
 import type { Stripe } from "../stripe-client.ts";
-import { at, invoiceSubscription, num, periodLines, str, ts } from "./stripe-objects.ts";
+import { at, invoiceSubscription, num, type PeriodLine, periodLines, str, ts } from "./stripe-objects.ts";
 
 export type Sql = postgres.Sql;
 export type Fragment = postgres.Fragment;
@@ -39,6 +39,8 @@ export interface FromStripe {
   subscription?: Stripe.Subscription;
   /** The invoice a refunded or disputed payment paid, if it paid one (a subscription's), not a credit pack. */
   invoiceId?: string;
+  /** An invoice's period lines, read from all its lines when the event carried only the first page of them. */
+  periodLines?: PeriodLine[];
 }
 
 export interface EventType {
@@ -137,7 +139,19 @@ const subscriptionChanged: EventType = {
 /** invoice.paid / invoice.payment_failed: public.service_role_record_invoice (the plan's credits for the period
  * a paid invoice opens, read from its non-proration subscription line; a failed one's email). */
 const invoiceEvent = (status: "paid" | "payment_failed"): EventType => ({
-  apply(sql, event) {
+  // An invoice object carries a first page of its lines: when the period line is not among them (an invoice
+  // with many proration lines, after several changes), all of them are read from Stripe.
+  async prefetch(event, ctx) {
+    const invoice = event.data.object;
+    const id = str(invoice, "id");
+    if (status !== "paid" || !id || at(invoice, "lines.has_more") !== true || periodLines(invoice).length) {
+      return {};
+    }
+    const lines = [];
+    for await (const line of ctx.stripe().invoices.listLineItems(id, { limit: 100 })) lines.push(line);
+    return { periodLines: periodLines({ lines: { data: lines } }) };
+  },
+  apply(sql, event, fetched) {
     const invoice = event.data.object;
     // Our checkout puts the user's id in the subscription's metadata, which an invoice carries a snapshot of.
     const hint = hintOf(invoice) ??
@@ -147,7 +161,7 @@ const invoiceEvent = (status: "paid" | "payment_failed"): EventType => ({
     const reason = str(invoice, "billing_reason") ?? null;
     const [paid, due] = [cents(num(invoice, "amount_paid")), cents(num(invoice, "amount_due"))];
     const url = str(invoice, "hosted_invoice_url") ?? null;
-    const lines = sql.json(periodLines(invoice) as never);
+    const lines = sql.json((fetched.periodLines ?? periodLines(invoice)) as never);
     return applied(
       sql,
       sql`public.service_role_record_invoice(${str(invoice, "id")!}, ${user}, ${status}, ${subscription},
