@@ -113,7 +113,28 @@ describe("checkout", () => {
     const low = await checkout(user.token, { amount_cents: 499 });
     expect(low.status).toBe(422);
     expect((await low.json()).error.details[0]).toMatchObject({ path: "amount_cents", code: "amount_below_minimum" });
-    expect((await checkout(user.token, { amount_cents: 100_001 })).status).toBe(422);
+    const high = await checkout(user.token, { amount_cents: 100_001 });
+    expect([high.status, (await high.json()).error.details[0].code]).toEqual([422, "amount_above_maximum"]);
+  });
+
+  it("prices custom amounts in SQL: the rate and bounds the database holds are the ones sold", async () => {
+    // The functions' config says 100 credits a dollar from $5: the synced settings decide (public.credit_amount_price).
+    const [saved] = await sql`select purchase_min_cents, purchase_max_cents, credits_per_dollar from saasbase.settings`;
+    await sql`update saasbase.settings set credits_per_dollar = 4, purchase_min_cents = 1000, purchase_max_cents = 2000`;
+    try {
+      const ok = await checkout(user.token, { amount_cents: 1999 });
+      expect(ok.status).toBe(200);
+      expect((await stripeState()).sessions[(await ok.json()).id].metadata).toMatchObject({ kind: "credits", credits: "79" });
+      const low = await checkout(user.token, { amount_cents: 999 });
+      expect([low.status, (await low.json()).error]).toEqual([422, expect.objectContaining({
+        message: "The minimum purchase is 1000 cents",
+        details: [expect.objectContaining({ path: "amount_cents", code: "amount_below_minimum" })],
+      })]);
+      const high = await checkout(user.token, { amount_cents: 2001 });
+      expect([high.status, (await high.json()).error.details[0].code]).toEqual([422, "amount_above_maximum"]);
+    } finally {
+      await sql`update saasbase.settings set ${sql(saved)}`;
+    }
   });
 
   it("an Idempotency-Key returns the same session for the same checkout, and 409 for another", async () => {

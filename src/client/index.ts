@@ -28,6 +28,7 @@ export interface ChargeCreateParams {
 // Results of the SQL API, as the generated types describe them (supabase/functions/_shared/sql-results.ts):
 // `supabase.rpc("check_feature", ...)` and the rest are typed by createClient<Database> itself.
 export type {
+  AmountPrice,
   CashoutStatus,
   CreditAdjustment,
   CreditCharge,

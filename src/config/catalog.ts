@@ -20,6 +20,9 @@ export function catalogRows(config: ProductConfig) {
       referral_monthly_cap: config.referrals.monthlyCapPerReferrer,
       min_cashout_cents: config.referrals.minCashoutCents,
       currency: config.currency,
+      purchase_min_cents: config.purchase.minCents,
+      purchase_max_cents: config.purchase.maxCents,
+      credits_per_dollar: config.purchase.creditsPerDollar,
     },
     features: Object.entries(config.features).map(([id, f]) => ({ id, name: f.name, credits: f.credits, unit: f.unit })),
     plans: config.plans.map((p, i) => ({

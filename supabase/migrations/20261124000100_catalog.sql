@@ -75,6 +75,11 @@ create table saasbase.settings (
   referral_monthly_cap integer not null default 0 check (referral_monthly_cap >= 0),
   min_cashout_cents integer not null default 0 check (min_cashout_cents >= 0),
   currency text not null default 'usd',
+  -- Credits bought as a custom amount (config `purchase`): the bounds of one purchase in cents, and whole
+  -- credits a dollar (public.credit_amount_price).
+  purchase_min_cents integer not null default 500 check (purchase_min_cents > 0),
+  purchase_max_cents integer not null default 100000 check (purchase_max_cents > 0),
+  credits_per_dollar integer not null default 100 check (credits_per_dollar > 0),
   updated_at timestamptz not null default now()
 );
 comment on table saasbase.settings is 'One row: scalar product settings, synced from saasbase.config.ts.';
@@ -136,6 +141,9 @@ begin
       referral_monthly_cap = coalesce(r.referral_monthly_cap, s.referral_monthly_cap),
       min_cashout_cents = coalesce(r.min_cashout_cents, s.min_cashout_cents),
       currency = coalesce(r.currency, s.currency),
+      purchase_min_cents = coalesce(r.purchase_min_cents, s.purchase_min_cents),
+      purchase_max_cents = coalesce(r.purchase_max_cents, s.purchase_max_cents),
+      credits_per_dollar = coalesce(r.credits_per_dollar, s.credits_per_dollar),
       updated_at = now()
     from jsonb_populate_record(null::saasbase.settings, catalog -> 'settings') r
     where s.id;

@@ -274,6 +274,34 @@ $$;
 revoke execute on function public.credit_pack_price(text) from public;
 grant execute on function public.credit_pack_price(text) to anon, authenticated, service_role;
 
+-- What a custom amount of money buys: whole credits at the product's rate (config `purchase.creditsPerDollar`),
+-- rounded down, for an amount within the bounds of one purchase (`purchase.minCents` to `maxCents`); credits
+-- null outside them, with the bounds the amount missed. The checkout function sells custom amounts at this
+-- price (the credits go in the session's metadata, which the paid checkout's event grants); a pricing page
+-- may ask it too.
+create type public.amount_price as (
+  amount_cents bigint,
+  credits bigint,
+  min_cents integer,
+  max_cents integer
+);
+
+create function public.credit_amount_price(amount_cents bigint) returns public.amount_price
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select (credit_amount_price.amount_cents,
+    -- Integer division: rounded down, no floats near money.
+    case when credit_amount_price.amount_cents between s.purchase_min_cents and s.purchase_max_cents
+      then credit_amount_price.amount_cents * s.credits_per_dollar / 100 end,
+    s.purchase_min_cents, s.purchase_max_cents)::public.amount_price
+  from saasbase.settings s
+$$;
+revoke execute on function public.credit_amount_price(bigint) from public;
+grant execute on function public.credit_amount_price(bigint) to anon, authenticated, service_role;
+
 -- Server-side credit additions (Stripe purchases, referral rewards, admin grants). Service role only.
 create function public.service_role_grant_credits(
   user_id uuid, amount bigint, kind text default 'grant', reason text default null,

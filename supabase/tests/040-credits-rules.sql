@@ -3,7 +3,7 @@
 -- which every invariant holds. The clock moves with `set local saasbase.now`, never by sleeping.
 begin;
 \ir _helpers.psql
-select plan(70);
+select plan(76);
 
 -- A catalog of test features on the default plan, independent of the shipped config.
 insert into public.features (id, name, credits) values
@@ -97,6 +97,18 @@ select tests.become('a@test.local');
 select is((public.credit_pack_price('t_pack')).final_cents, '999', 'no discount on the default plan');
 select tests.become('anon');
 select is((public.credit_pack_price('t_pack')).final_cents, '999', 'anon sees the list price');
+
+-- Custom amounts: whole credits at the configured rate, within the bounds of one purchase -------------------
+select tests.become('postgres');
+update saasbase.settings set purchase_min_cents = 500, purchase_max_cents = 2000, credits_per_dollar = 4;
+select tests.become('anon');
+select is((public.credit_amount_price(1999))::text, '(1999,79,500,2000)',
+  'a custom amount buys whole credits at the rate, rounded down (anyone may ask)');
+select is((public.credit_amount_price(500)).credits, 20::bigint, '... from the minimum');
+select is((public.credit_amount_price(2000)).credits, 80::bigint, '... to the maximum');
+select is((public.credit_amount_price(499))::text, '(499,,500,2000)', 'below the minimum: no credits, and the bounds');
+select is((public.credit_amount_price(2001)).credits, null::bigint, 'above the maximum: none either');
+select is((public.credit_amount_price(-1)).credits, null::bigint, 'a negative amount: none');
 select throws_ok($$ select public.charge_credits('t_paid', 1, 'x') $$, '42501', null, 'anon cannot charge');
 select tests.become('service_role');
 select throws_ok($$ select public.charge_credits('t_paid', 1, 'x') $$, '42501', null,

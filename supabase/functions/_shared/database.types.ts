@@ -1182,6 +1182,16 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "credit_amount_price": {
+        Args: { "amount_cents": number };
+        Returns: Database["public"]["CompositeTypes"]["amount_price"];
+        SetofOptions: {
+          from: "*";
+          to: "amount_price";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "credit_pack_price": {
         Args: { "pack_id": string };
         Returns: Database["public"]["CompositeTypes"]["pack_price"];
@@ -1544,6 +1554,12 @@ export type Database = {
       [_ in never]: never;
     };
     CompositeTypes: {
+      "amount_price": {
+        "amount_cents": number | null;
+        "credits": number | null;
+        "min_cents": number | null;
+        "max_cents": number | null;
+      };
       "cashout_claim": {
         "cashout_id": string | null;
         "status": string | null;

@@ -22,6 +22,7 @@ export const NULLABLE = {
   wallet_quota: ["period", "limit", "remaining", "resets_at"],
   wallet_summary: ["plan", "discount"],
   pack_price: [],
+  amount_price: ["credits"],
   credit_debit: ["ledger_id"],
   reservation_lease: [],
   // Chat (supabase/migrations/20261124000500_chat.sql)
@@ -66,6 +67,7 @@ export type WalletSummary =
   & Omit<SqlResult<"wallet_summary">, "expiring" | "quotas">
   & { expiring: WalletLot[]; quotas: WalletQuota[] };
 export type PackPrice = SqlResult<"pack_price">;
+export type AmountPrice = SqlResult<"amount_price">;
 export type CreditDebit = SqlResult<"credit_debit">;
 export type ReservationLease = SqlResult<"reservation_lease">;
 

@@ -17,7 +17,7 @@ import { idempotencyKeyHeader, readJson, webUrl } from "../_shared/request.ts";
 import { stripe } from "../_shared/stripe.ts";
 import { packProductId } from "../_shared/billing-catalog.ts";
 import type { Stripe } from "../_shared/stripe-client.ts";
-import type { PackPrice } from "../_shared/sql-results.ts";
+import type { AmountPrice, PackPrice } from "../_shared/sql-results.ts";
 
 const body = z
   .object({
@@ -31,23 +31,18 @@ const body = z
     message: "give exactly one of price, pack or amount_cents",
   });
 
-/** Credits for a custom amount: whole credits at the configured rate, rounded down. */
-export function creditsForAmount(amountCents: number): number {
-  return Math.floor((amountCents * config.purchase.creditsPerDollar) / 100);
-}
-
-export function checkAmount(amountCents: number) {
-  const { minCents, maxCents } = config.purchase;
-  if (amountCents < minCents) {
-    throw new ValidationError(`The minimum purchase is ${minCents} cents`, [
-      { path: "amount_cents", message: `at least ${minCents}`, code: "amount_below_minimum" },
+/** The credits a custom amount buys, as public.credit_amount_price priced it (the rate and the bounds are SQL's,
+ * synced from the config's `purchase`), or the field error for the bound it missed. */
+export function creditsOf(quote: AmountPrice): number {
+  if (quote.credits !== null) return quote.credits;
+  if (quote.amount_cents < quote.min_cents) {
+    throw new ValidationError(`The minimum purchase is ${quote.min_cents} cents`, [
+      { path: "amount_cents", message: `at least ${quote.min_cents}`, code: "amount_below_minimum" },
     ]);
   }
-  if (amountCents > maxCents) {
-    throw new ValidationError(`The maximum purchase is ${maxCents} cents`, [
-      { path: "amount_cents", message: `at most ${maxCents}`, code: "amount_above_maximum" },
-    ]);
-  }
+  throw new ValidationError(`The maximum purchase is ${quote.max_cents} cents`, [
+    { path: "amount_cents", message: `at most ${quote.max_cents}`, code: "amount_above_maximum" },
+  ]);
 }
 
 /** A plan's checkout stays payable for a day: the user's other open ones (another tab, yesterday's) are
@@ -108,8 +103,10 @@ export const handler = withHttp(async (req) => {
       Object.assign(metadata, { pack_id: input.pack });
     } else {
       amount = input.amount_cents!;
-      checkAmount(amount);
-      credits = creditsForAmount(amount);
+      const quote = await dbCall(
+        callAsCaller<AmountPrice>(caller, (sql) => sql`public.credit_amount_price(${amount})`),
+      );
+      credits = creditsOf(quote);
       name = `${credits} credits`;
     }
     Object.assign(metadata, {

@@ -5,7 +5,7 @@ import Stripe from "stripe";
 import { packLookupKey, planLookupKey, stripeCatalog } from "../_shared/billing-catalog.ts";
 import { config } from "../_shared/config.ts";
 import { AppError } from "../_shared/errors.ts";
-import { checkAmount, creditsForAmount } from "../checkout/handler.ts";
+import { creditsOf } from "../checkout/handler.ts";
 import { handler as webhook } from "../stripe-webhook/handler.ts";
 import { eventShape } from "../_shared/billing/stripe-events.ts";
 import { periodLines } from "../_shared/billing/stripe-objects.ts";
@@ -20,19 +20,21 @@ Deno.test("the Stripe catalog has a product per paid plan and pack, prices by st
   assert.deepEqual(plus.prices.map((p) => [p.interval, p.unitAmount]), [["month", 1900], ["year", 19000]]);
 });
 
-Deno.test("custom amounts: credits at the configured rate, bounds enforced with field details", () => {
-  assert.equal(creditsForAmount(500), 500);
-  assert.equal(creditsForAmount(1999), 1999);
+Deno.test("custom amounts: SQL's price is sold, and a missed bound is a field error naming it", () => {
+  const quote = (amount_cents: number, credits: number | null) => ({ amount_cents, credits, min_cents: 500, max_cents: 100_000 });
+  assert.equal(creditsOf(quote(1999, 499)), 499);
   assert.throws(
-    () => checkAmount(config.purchase.minCents - 1),
+    () => creditsOf(quote(499, null)),
     (e: unknown) =>
-      e instanceof AppError && e.status === 422 && JSON.stringify(e.details).includes("amount_below_minimum"),
+      e instanceof AppError && e.status === 422 && JSON.stringify(e.details).includes("amount_below_minimum") &&
+      e.message.includes("500 cents"),
   );
   assert.throws(
-    () => checkAmount(config.purchase.maxCents + 1),
-    (e: unknown) => e instanceof AppError && JSON.stringify(e.details).includes("amount_above_maximum"),
+    () => creditsOf(quote(100_001, null)),
+    (e: unknown) =>
+      e instanceof AppError && e.status === 422 && JSON.stringify(e.details).includes("amount_above_maximum") &&
+      e.message.includes("100000 cents"),
   );
-  checkAmount(config.purchase.minCents);
 });
 
 Deno.test("the webhook answers 400 to a missing or forged signature", async () => {

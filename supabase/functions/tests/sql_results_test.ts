@@ -104,6 +104,10 @@ Deno.test({
           await call("pack_price", tx`public.credit_pack_price('t_res_pack')`);
           await as(null);
           await call("pack_price", tx`public.credit_pack_price('t_res_pack')`);
+          // A custom amount: within the purchase bounds, and outside them (no credits).
+          const [{ min }] = await tx`select purchase_min_cents as min from saasbase.settings`;
+          await call("amount_price", tx`public.credit_amount_price(${min})`);
+          await call("amount_price", tx`public.credit_amount_price(${min - 1})`);
           await call(
             "reservation_hold",
             tx`public.service_role_reserve_credits(${user}, 't_res_paid', 1, 's1', 3)`,
