@@ -751,6 +751,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         return tx`select * from public.get_wallet()`;
       });
     }
+    // No restart may still be under way when the stack stops (its new process would outlive the stack).
+    for (let i = 0; i < 600 && restarting.size; i++) await sleep(100);
     log("checks");
 
     const ctx: Context = {
