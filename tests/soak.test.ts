@@ -5,9 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { FULL_MIX, runSoak, type SoakResult } from "../bench/support/soak-run.ts";
 
-// Open defect, left out of the short run until it is fixed (the long soak keeps it, and its check fails there):
-// issue 13, 1.3 — reserve_credits with max_credits under the feature's price settles a paid use below its price.
-const { lowball_reservation: _open, ...mix } = FULL_MIX;
+const mix = FULL_MIX;
 
 describe("the fault-injection soak (short)", () => {
   let result: SoakResult;
