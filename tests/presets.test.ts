@@ -2,7 +2,8 @@
 // (/work/shared/seeds in the project's notes: 000 nuggetwise ... 004 miky), loadable as the functions load it,
 // and copyable over saasbase.config.ts.
 import { spawnSync } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseConfig, type ProductConfig } from "../supabase/functions/_shared/config-schema.ts";
@@ -103,6 +104,29 @@ describe("presets", () => {
       const copied = asShippedConfig(source);
       expect(copied).toContain(shippedImport);
       expect(copied.replace(shippedImport, "")).toBe(source.replace(/^import .* from "[^"]+";$/m, ""));
+    }
+  });
+
+  it.skipIf(process.platform === "win32")("writes a preset's Deno config only in a temp folder of the account's own: one others may change is refused", () => {
+    const saved = process.env.TMPDIR;
+    const tmp = mkdtempSync(join(tmpdir(), "saasbase-presets-tmp-"));
+    process.env.TMPDIR = tmp;
+    try {
+      // Made first by someone else, writable by all (as anyone may make it in a shared /tmp): the import map the
+      // functions would run could be swapped for one sending them to another account's code.
+      const base = join(tmp, `saasbase-presets-${process.getuid?.() ?? "user"}`);
+      mkdirSync(base);
+      chmodSync(base, 0o777);
+      expect(() => presetDenoConfig("miky", join(FUNCTIONS_DIR, "import_map.json"))).toThrow(
+        `${base} is not a folder of this account's alone (another account made it, may write to it, or it is a ` +
+          `link): remove it (the functions' Deno config for a preset is written there).`,
+      );
+      chmodSync(base, 0o755);
+      expect(presetDenoConfig("miky", join(FUNCTIONS_DIR, "import_map.json")).startsWith(`${base}/`)).toBe(true);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 

@@ -1,13 +1,18 @@
-// Root runs the stack's PostgreSQL as another account, from folders that may sit under /var/tmp (the copy of
-// npm's binaries, a state folder), where any account may create a name first. Root then writes, chowns and
-// runs what it finds there: a folder some other account made, or may change, would hand that account root's
-// hand (a server.log linked to /etc/shadow, chowned to the server's account; binaries of its choosing run for
-// every project). So such a folder must be a real folder of ours that no one else may write to.
+// The local stack keeps things under /var/tmp and /tmp (the copy of npm's PostgreSQL binaries, a state folder
+// when root runs it, the presets' Deno configs), where any account may create a name first. It then writes,
+// chowns and runs what it finds there: a folder some other account made, or may change, would hand that account
+// our hand (a server.log linked to /etc/shadow, chowned to the server's account; binaries of its choosing run
+// for every project; an import map sending the functions to its code). So such a folder must be a real folder
+// of ours that no one else may write to.
 import { lstatSync } from "node:fs";
 
-/** Throws, in one line saying what to do, unless `path` is missing or a folder (not a link) owned by this
- * process's account and writable by no other. */
-export function assertOwnFolder(path: string): void {
+/** Throws, in one line saying what to do (`remedy`), unless `path` is missing or a folder (not a link) owned by
+ * this process's account and writable by no other. (Windows gives each account a temp folder of its own.) */
+export function assertOwnFolder(
+  path: string,
+  remedy = "remove it, or set SAASBASE_STATE_DIR to a folder of your own",
+): void {
+  if (process.platform === "win32") return;
   let st;
   try {
     st = lstatSync(path);
@@ -19,7 +24,7 @@ export function assertOwnFolder(path: string): void {
   if (!mine) {
     throw new Error(
       `${path} is not a folder of this account's alone (another account made it, may write to it, or it is a ` +
-        `link): remove it, or set SAASBASE_STATE_DIR to a folder of your own.`,
+        `link): ${remedy}.`,
     );
   }
 }

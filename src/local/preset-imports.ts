@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { presetFile, SHIPPED_CONFIG } from "../config/presets.ts";
+import { assertOwnFolder } from "./own-folder.ts";
 import { FUNCTIONS_DIR } from "./paths.ts";
 
 interface ImportMap {
@@ -33,8 +34,12 @@ export function presetDenoConfig(preset: string, importMapPath: string): string 
   map.imports![pathToFileURL(SHIPPED_CONFIG).href] = pathToFileURL(presetFile(preset)).href;
   const denoJson = JSON.parse(readFileSync(join(FUNCTIONS_DIR, "deno.json"), "utf8"));
   const mapText = JSON.stringify(map, null, 2);
-  const dir = join(tmpdir(), "saasbase-presets", createHash("sha256").update(mapText).digest("hex").slice(0, 16));
-  mkdirSync(dir, { recursive: true });
+  // One folder per account: the functions run the import map found there, so no other account may have made
+  // or be able to change it (see own-folder.ts).
+  const base = join(tmpdir(), `saasbase-presets-${process.getuid?.() ?? "user"}`);
+  const dir = join(base, createHash("sha256").update(mapText).digest("hex").slice(0, 16));
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  for (const d of [base, dir]) assertOwnFolder(d, "remove it (the functions' Deno config for a preset is written there)");
   // Written whole, then renamed into place: another stack starting at the same moment reads one or the other.
   // A file already there as it should be is left alone: a rewrite would restart every watching function.
   const write = (name: string, text: string) => {
