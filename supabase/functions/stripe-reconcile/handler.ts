@@ -2,8 +2,8 @@
 // service key): reconciles our mirror with what Stripe has on record (_shared/billing/reconcile.ts) and answers
 // the report: what was listed, what was missing and is applied now, what could not be.
 //   since: Unix seconds or an ISO time; null for everything (a backfill: mind the function's time limit, the
-//          CLI `npm run stripe:reconcile` has none); left out, from the last run that failed nothing, else the
-//          last event stored, less margin_seconds (default an hour).
+//          CLI `npm run stripe:reconcile` has none); left out, from the last run that failed nothing and left no gap
+//          behind it (see reconcile.ts), else the last event stored, less margin_seconds (default an hour).
 import { z } from "zod";
 import { requireAdmin } from "../_shared/admin.ts";
 import { reconcile } from "../_shared/billing/reconcile.ts";

@@ -86,7 +86,7 @@ export interface ReconcileReport {
 
 export interface ReconcileOptions {
   /** Unix seconds: reconcile what Stripe created from then on; null: everything; undefined: the default, from
-   * the last complete run, else the last event stored, less `marginSeconds`. */
+   * where the runs have reached (see reachedAt), less `marginSeconds`. */
   since?: number | null;
   marginSeconds?: number;
   /** Called with each change as it is applied (the CLI prints them). */
