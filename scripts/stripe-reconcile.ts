@@ -2,8 +2,9 @@
 // Stripe has on record and the database misses (lost webhooks, events past Stripe's retries, a new
 // deployment's backfill), through the webhook's own SQL; prints each change. Safe to run again: a second run
 // changes nothing. Without --since: from the last run that failed nothing and left no gap behind it (a run
-// given a later --since covers its own window only), else the last event stored, less the margin (an hour); `--since all` lists everything Stripe has. Uses STRIPE_SECRET_KEY (a live key needs
-// SAASBASE_ALLOW_LIVE=1) and the database at SUPABASE_DB_URL (environment or .env), else `npm run dev`'s.
+// given a later --since covers its own window only), else the last event stored, less the margin (an hour);
+// `--since all` lists everything Stripe has. Uses STRIPE_SECRET_KEY (a live key needs SAASBASE_ALLOW_LIVE=1)
+// and the database at SUPABASE_DB_URL (environment or .env), else `npm run dev`'s.
 // Exits 1 when something could not be applied (listed at the end; run it again once the cause is fixed).
 import "dotenv/config";
 import { parseArgs } from "node:util";
