@@ -25,7 +25,7 @@ describe("the fault-injection soak (short)", () => {
     });
     expect(result.violations).toEqual([]);
     expect(result.operations).toBe(300);
-    expect(result.checks.map((c) => c.name)).toHaveLength(12);
+    expect(result.checks.map((c) => c.name)).toHaveLength(13);
     // Every check looked at something.
     for (const c of result.checks) expect(c.checked, c.name).toBeGreaterThan(0);
   }, 240_000);

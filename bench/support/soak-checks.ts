@@ -30,6 +30,8 @@ export interface Journal {
   referralSignups: number;
   cashouts: { id: string; user: string; amount: number }[];
   webhookRefusals: { event: string; type: string; status: number; body: unknown }[];
+  /** Each subscription and whether its last event was the cancellation. */
+  subscriptions: { user: string; subscription: string; plan: string; cancelled: boolean }[];
 }
 
 export interface Violation {
@@ -166,6 +168,27 @@ export async function checkLedger(sql: postgres.Sql, journal: Journal, ctx: Cont
     if (unprocessed || ctx.pendingEvents) bad.push(`${unprocessed} stored events unprocessed, ${ctx.pendingEvents} never acknowledged`);
     for (const r of journal.webhookRefusals) bad.push(`event ${r.event} (${r.type}) refused ${r.status}: ${JSON.stringify(r.body)}`);
     return { checked: journal.purchases.length + journal.invoices.length, bad };
+  });
+
+  // 4b. Subscriptions: the newest event wins, whatever the order of delivery, and the plan follows it.
+  await check("every subscription as its newest event, the plan with it", async () => {
+    const bad: string[] = [];
+    const rows = await sql`select s.id, s.user_id::text, s.status, s.plan_id, p.plan_id as profile_plan
+      from public.subscriptions s join public.profiles p on p.id = s.user_id`;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const livePlan = new Map<string, string>();
+    for (const j of journal.subscriptions) {
+      const r = byId.get(j.subscription);
+      const want = j.cancelled ? "canceled" : "active";
+      if (!r || r.status !== want) bad.push(`subscription ${j.subscription}: its newest event says ${want}, stored ${r ? r.status : "nothing"}`);
+      if (!j.cancelled) livePlan.set(j.user, j.plan);
+    }
+    for (const user of new Set(journal.subscriptions.map((j) => j.user))) {
+      const r = rows.find((x) => x.user_id === user);
+      const want = livePlan.get(user) ?? null;
+      if (r && r.profile_plan !== want) bad.push(`user ${user}: plan ${r.profile_plan}, live subscription's ${want}`);
+    }
+    return { checked: journal.subscriptions.length, bad };
   });
 
   // 5. Money returned: each purchase's and invoice's refunds and chargebacks take their share back once.

@@ -206,7 +206,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
 
     const journal: Journal = {
       charges: [], reservations: [], chats: [], purchases: [], refunds: [], disputes: [], invoices: [], invoiceRefunds: [],
-      referralSignups: 0, cashouts: [], webhookRefusals: [],
+      referralSignups: 0, cashouts: [], webhookRefusals: [], subscriptions: [],
     };
     const outcomes: Record<string, number> = {};
     const note = (what: string): void => {
@@ -591,6 +591,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         const plan = random.pick(["plus", "business"]);
         live = { sub: uid("sub"), customer: uid("cus_ext"), price: planPrices[plan], start: t, period: 0, external: true };
         liveSubscriptions.set(u.id, live);
+        journal.subscriptions.push({ user: u.id, subscription: live.sub, plan: plan, cancelled: false });
         events = [
           event("customer.subscription.created", subscription(live, "incomplete", 0), t),
           event("customer.subscription.updated", subscription(live, "active", 0), t),
@@ -605,6 +606,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         const session = stripeServer.state.sessions.get(res.body.id)!;
         live = { sub: uid("sub"), customer: session.customer, price: planPrices[plan], start: t, period: 0 };
         liveSubscriptions.set(u.id, live);
+        journal.subscriptions.push({ user: u.id, subscription: live.sub, plan: plan, cancelled: false });
         stripeServer.state.subscriptions.set(live.sub, subscription(live, "active", 0));
         events = [
           event("customer.subscription.created", subscription(live, "incomplete", 0), t),
@@ -616,6 +618,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         note("subscription bought");
       } else if (random.chance(0.25)) {
         liveSubscriptions.delete(u.id);
+        journal.subscriptions.find((x) => x.subscription === live!.sub)!.cancelled = true;
         events = [event("customer.subscription.deleted", subscription(live, "canceled", live.period), t)];
         note("subscription cancelled");
       } else {
