@@ -6,6 +6,7 @@ import { signJwt } from "../src/local/jwt.ts";
 import { config } from "../supabase/functions/_shared/config.ts";
 import { completionTokensOf, promptTokensOf, type Recorded, type Step } from "./support/openai-server.ts";
 import { asUser, awayFromMidnight, callFunction, connectDb, createUser, setBalance, stack } from "./support/stack.ts";
+import { parseSse, readSse, type SseEvent } from "./support/sse.ts";
 
 const sql = connectDb();
 afterAll(() => sql.end());
@@ -22,24 +23,12 @@ async function upstreamRequests(): Promise<Recorded[]> {
 }
 const SYSTEM = { role: "system", content: "You are a helpful, concise assistant." }; // the general persona's
 
-interface SseEvent {
-  event: string;
-  data: any;
-}
-function parseSse(text: string): SseEvent[] {
-  return text.split("\n\n").filter((b) => b.trim()).map((block) => {
-    const event = /^event: (.*)$/m.exec(block)?.[1] ?? "message";
-    const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null");
-    return { event, data };
-  });
-}
-
 const post = (token: string, body: unknown, signal?: AbortSignal) =>
   callFunction("chat", { method: "POST", token, headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal });
 
 async function chat(token: string, body: unknown) {
   const res = await post(token, body);
-  return { res, events: res.headers.get("content-type")?.includes("text/event-stream") ? parseSse(await res.text()) : [] };
+  return { res, events: await readSse(res) };
 }
 
 async function ledger(userId: string) {

@@ -7,26 +7,17 @@
 // a day (a hard limit), so no journey there ever spends a credit on chat; a preset differs from it, and a
 // scenario must run what the product runs. One cluster and a handful of Deno processes per scenario file is the
 // price; the servers are in-process, and their state is the scenario's alone.
-import { rmSync } from "node:fs";
-import { join } from "node:path";
 import postgres from "postgres";
 import Stripe from "stripe";
 import { loadProductConfig } from "../../src/config/presets.ts";
-import { freePort } from "../../src/local/functions.ts";
 import { userToken } from "../../src/local/jwt.ts";
-import { startStack } from "../../src/local/stack.ts";
-import { tempDir } from "../../src/local/throwaway.ts";
 import type { ProductConfig } from "../../supabase/functions/_shared/config-schema.ts";
-import { startOpenAIServer, type Step } from "../support/openai-server.ts";
+import type { Step } from "../support/openai-server.ts";
 import { TEST_FUNCTION_ENV } from "../support/stack.ts";
-import { startStripeServer } from "../support/stripe-server.ts";
+import { startTestStack } from "../support/test-stack.ts";
 
 export { asUser } from "../support/stack.ts";
-
-export interface SseEvent {
-  event: string;
-  data: any;
-}
+export { readSse, type SseEvent } from "../support/sse.ts";
 
 export interface User {
   id: string;
@@ -40,27 +31,11 @@ export type Scenario = Awaited<ReturnType<typeof startScenario>>;
 /** Starts `preset` with only `functions` running; `stop()` tears everything down. */
 export async function startScenario(preset: string, functions: string[]) {
   const config: ProductConfig = await loadProductConfig(preset);
-  const dir = tempDir(`saasbase-scenario-${preset}-`);
-  const stripeServer = await startStripeServer();
-  const ai = await startOpenAIServer();
-  const stack = await startStack({
+  const { stack, stripe: stripeServer, ai, stop: stopStack } = await startTestStack({
+    dirPrefix: `saasbase-scenario-${preset}-`,
     preset,
-    dataDir: join(dir, "db"),
-    dbPort: await freePort(),
-    apiPort: await freePort(),
-    durable: false,
-    loadFunctionsEnvFile: false,
-    functionEnv: {
-      ...TEST_FUNCTION_ENV,
-      STRIPE_API_BASE: stripeServer.url,
-      OPENAI_BASE_URL: `${ai.url}/openai/v1`,
-      GEMINI_BASE_URL: `${ai.url}/gemini/v1`,
-    },
-    functionsLogFile: join(dir, "functions.log"),
-    functions: (spec) => functions.includes(spec.name),
-  }).catch(async (err) => {
-    await Promise.all([stripeServer.close(), ai.close()]);
-    throw err;
+    functions,
+    label: `scenario ${preset}`,
   });
   const sql = postgres(stack.dbUrl, { max: 4, onnotice: () => {} });
   // GoTrue's own connection: sign-ups and confirmations are its writes, made as supabase_auth_admin, which
@@ -148,19 +123,7 @@ export async function startScenario(preset: string, functions: string[]) {
 
     async stop() {
       await Promise.all([sql.end(), gotrue.end()]);
-      await stack.stop();
-      await Promise.all([stripeServer.close(), ai.close()]);
-      if (process.env.SAASBASE_KEEP_TEST_LOGS === "1") console.log(`scenario ${preset} functions log: ${join(dir, "functions.log")}`);
-      else rmSync(dir, { recursive: true, force: true });
+      await stopStack();
     },
   };
-}
-
-/** A chat request and its Server-Sent Events, read whole as the frontend's stream reader would. */
-export async function readSse(res: Response): Promise<SseEvent[]> {
-  if (!res.headers.get("content-type")?.includes("text/event-stream")) return [];
-  return (await res.text()).split("\n\n").filter((b) => b.trim()).map((block) => ({
-    event: /^event: (.*)$/m.exec(block)?.[1] ?? "message",
-    data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null"),
-  }));
 }

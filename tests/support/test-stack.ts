@@ -1,0 +1,68 @@
+// A throwaway local stack for tests: a fresh cluster in a temp folder on free ports, every migration, the seed
+// and the config sync applied, the functions on real Deno talking to this process's own local Stripe and
+// OpenAI-wire servers. The suite's global stack and each scenario's stack of its own are both this one.
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { freePort } from "../../src/local/functions.ts";
+import { startStack } from "../../src/local/stack.ts";
+import { tempDir } from "../../src/local/throwaway.ts";
+import { startOpenAIServer } from "./openai-server.ts";
+import { TEST_FUNCTION_ENV } from "./stack.ts";
+import { startStripeServer } from "./stripe-server.ts";
+
+export interface TestStackOptions {
+  /** The temp folder's name prefix (it holds the cluster and the functions' log). */
+  dirPrefix: string;
+  /** Run presets/<name>.ts instead of the shipped config. */
+  preset?: string;
+  /** Only these functions run (default: all). */
+  functions?: string[];
+  /** Names the stack in the line that SAASBASE_KEEP_TEST_LOGS=1 prints at stop. */
+  label?: string;
+}
+
+export type TestStack = Awaited<ReturnType<typeof startTestStack>>;
+
+export async function startTestStack(opts: TestStackOptions) {
+  const dir = tempDir(opts.dirPrefix);
+  const functionsLog = join(dir, "functions.log");
+  const stripe = await startStripeServer();
+  const ai = await startOpenAIServer();
+  const only = opts.functions;
+  const stack = await startStack({
+    preset: opts.preset,
+    dataDir: join(dir, "db"),
+    dbPort: await freePort(),
+    apiPort: await freePort(),
+    durable: false,
+    loadFunctionsEnvFile: false,
+    functionEnv: {
+      ...TEST_FUNCTION_ENV,
+      STRIPE_API_BASE: stripe.url,
+      OPENAI_BASE_URL: `${ai.url}/openai/v1`,
+      GEMINI_BASE_URL: `${ai.url}/gemini/v1`,
+    },
+    functionsLogFile: functionsLog,
+    functions: only && ((spec) => only.includes(spec.name)),
+  }).catch(async (err) => {
+    await Promise.all([stripe.close(), ai.close()]);
+    throw err;
+  });
+  return {
+    stack,
+    stripe,
+    ai,
+    functionsLog,
+    /** Stops the stack and the servers, and removes the temp folder (SAASBASE_KEEP_TEST_LOGS=1 keeps it for a
+     * look at the functions' log after a failing run). */
+    async stop() {
+      await stack.stop();
+      await Promise.all([stripe.close(), ai.close()]);
+      if (process.env.SAASBASE_KEEP_TEST_LOGS === "1") {
+        console.log(`${opts.label ? `${opts.label} ` : ""}functions log: ${functionsLog}`);
+        return;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
