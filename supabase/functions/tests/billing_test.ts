@@ -8,7 +8,7 @@ import { AppError } from "../_shared/errors.ts";
 import { creditsOf } from "../checkout/handler.ts";
 import { handler as webhook } from "../stripe-webhook/handler.ts";
 import { eventShape } from "../_shared/billing/stripe-events.ts";
-import { periodLines } from "../_shared/billing/stripe-objects.ts";
+import { periodLines, subscriptionFields } from "../_shared/billing/stripe-objects.ts";
 
 Deno.test("the Stripe catalog has a product per paid plan and pack, prices by stable lookup keys", () => {
   const catalog = stripeCatalog(config);
@@ -145,6 +145,49 @@ Deno.test("an invoice's period lines: subscription items that are no proration, 
     periodLines(invoiceOf({ period: { start: 1, end: 2 }, pricing: { price_details: { price: "p" } } })),
     [],
   );
+});
+
+Deno.test("a subscription's mirrored fields: period and price from the item since API 2025-03-31, from the subscription before", () => {
+  const item = {
+    price: { id: "price_plus" },
+    current_period_start: 1_800_000_000,
+    current_period_end: 1_802_592_000,
+  };
+  assert.deepEqual(
+    subscriptionFields({
+      id: "sub_1",
+      status: "active",
+      cancel_at_period_end: true,
+      items: { data: [item] },
+    }),
+    {
+      status: "active",
+      price: "price_plus",
+      periodStart: 1_800_000_000,
+      periodEnd: 1_802_592_000,
+      cancelAtPeriodEnd: true,
+      canceledAt: undefined,
+    },
+  );
+  assert.deepEqual(
+    subscriptionFields({
+      id: "sub_2",
+      status: "canceled",
+      current_period_start: 1_700_000_000,
+      current_period_end: 1_702_592_000,
+      canceled_at: 1_701_000_000,
+      items: { data: [{ price: "price_business" }] },
+    }),
+    {
+      status: "canceled",
+      price: "price_business",
+      periodStart: 1_700_000_000,
+      periodEnd: 1_702_592_000,
+      cancelAtPeriodEnd: false,
+      canceledAt: 1_701_000_000,
+    },
+  );
+  assert.equal(subscriptionFields({ id: "sub_3", status: "incomplete" }).price, null);
 });
 
 Deno.test("an event needs a created time Postgres can store", () => {

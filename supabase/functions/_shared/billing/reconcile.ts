@@ -31,7 +31,7 @@ import {
   processEvent,
   type Sql,
 } from "./stripe-events.ts";
-import { num, str } from "./stripe-objects.ts";
+import { num, str, subscriptionFields } from "./stripe-objects.ts";
 
 /** Where a change came from: one of Stripe's events, an event we stored that was not applied yet, or an object
  * listed at Stripe. */
@@ -253,18 +253,16 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
     seen.add(sub.id);
     report.listed.subscription++;
     await applyObject("subscription", asEvent("customer.subscription.updated", sub, startedAt), async () => {
-      const item = sub.items?.data?.[0];
+      const s = subscriptionFields(sub);
       const [row] = await sql`select status, price_id, cancel_at_period_end,
           extract(epoch from current_period_start)::bigint as period_start,
           extract(epoch from current_period_end)::bigint as period_end,
           extract(epoch from canceled_at)::bigint as canceled_at
         from public.subscriptions where id = ${sub.id}`;
       const same = (a: unknown, b: unknown) => (a === null || a === undefined ? null : Number(a)) === (b ?? null);
-      return !!row && row.status === sub.status && row.price_id === (str(item, "price") ?? null) &&
-        row.cancel_at_period_end === Boolean(sub.cancel_at_period_end) &&
-        same(row.period_start, num(sub, "current_period_start") ?? num(item, "current_period_start")) &&
-        same(row.period_end, num(sub, "current_period_end") ?? num(item, "current_period_end")) &&
-        same(row.canceled_at, num(sub, "canceled_at"));
+      return !!row && row.status === s.status && row.price_id === s.price &&
+        row.cancel_at_period_end === s.cancelAtPeriodEnd && same(row.period_start, s.periodStart) &&
+        same(row.period_end, s.periodEnd) && same(row.canceled_at, s.canceledAt);
     });
   };
   await listing("subscription", "customer.subscription.updated", async () => {

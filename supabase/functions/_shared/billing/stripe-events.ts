@@ -15,7 +15,16 @@ import type postgres from "postgres";
 import { z } from "zod";
 import { appErrorFromDb } from "../db-errors.ts";
 import type { Stripe } from "../stripe-client.ts";
-import { at, invoiceSubscription, num, type PeriodLine, periodLines, str, ts } from "./stripe-objects.ts";
+import {
+  at,
+  invoiceSubscription,
+  num,
+  type PeriodLine,
+  periodLines,
+  str,
+  subscriptionFields,
+  ts,
+} from "./stripe-objects.ts";
 
 export type Sql = postgres.Sql;
 export type Fragment = postgres.Fragment;
@@ -77,19 +86,11 @@ const userOf = (sql: Sql, hint: string | undefined, customer: string | undefined
 const hintOf = (obj: unknown) => str(obj, "metadata.user_id", "client_reference_id");
 
 const upsertSubscription = (sql: Sql, sub: unknown, user: Fragment, eventAt: number) => {
-  const item = at0(sub, "items.data");
-  const start = ts(num(sub, "current_period_start") ?? num(item, "current_period_start"));
-  const end = ts(num(sub, "current_period_end") ?? num(item, "current_period_end"));
-  const cancelAtEnd = at(sub, "cancel_at_period_end") === true;
-  const canceledAt = ts(num(sub, "canceled_at"));
+  const s = subscriptionFields(sub);
   return sql`case when public.service_role_upsert_subscription(${str(sub, "id")!}, ${user},
-      ${str(sub, "status")!}, ${str(item, "price") ?? null}, ${start}, ${end}, ${cancelAtEnd}, ${canceledAt},
-      to_timestamp(${eventAt})
+      ${s.status!}, ${s.price}, ${ts(s.periodStart)}, ${ts(s.periodEnd)}, ${s.cancelAtPeriodEnd},
+      ${ts(s.canceledAt)}, to_timestamp(${eventAt})
     ) then 'applied' else 'stale' end`;
-};
-const at0 = (obj: unknown, path: string) => {
-  const list = at(obj, path);
-  return Array.isArray(list) ? list[0] : undefined;
 };
 
 /** A Checkout Session completed and paid (a delayed payment completes unpaid, then succeeds): a credit pack's

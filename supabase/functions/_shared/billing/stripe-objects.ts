@@ -38,6 +38,31 @@ export function invoiceSubscription(invoice: unknown): string | undefined {
   return str(invoice, "parent.subscription_details.subscription", "subscription");
 }
 
+/** What the mirror keeps of a subscription (public.subscriptions), times in Unix seconds: the period and the
+ * price are the subscription's before API 2025-03-31 and its (first) item's since. The webhook applies this, and
+ * a reconciliation run compares it with the mirror's row: one reading, so the two never disagree. */
+export interface SubscriptionFields {
+  status: string | undefined;
+  price: string | null;
+  periodStart: number | undefined;
+  periodEnd: number | undefined;
+  cancelAtPeriodEnd: boolean;
+  canceledAt: number | undefined;
+}
+
+export function subscriptionFields(sub: unknown): SubscriptionFields {
+  const items = at(sub, "items.data");
+  const item = Array.isArray(items) ? items[0] : undefined;
+  return {
+    status: str(sub, "status"),
+    price: str(item, "price") ?? null,
+    periodStart: num(sub, "current_period_start") ?? num(item, "current_period_start"),
+    periodEnd: num(sub, "current_period_end") ?? num(item, "current_period_end"),
+    cancelAtPeriodEnd: at(sub, "cancel_at_period_end") === true,
+    canceledAt: num(sub, "canceled_at"),
+  };
+}
+
 /** A line of an invoice that bills a subscription's period, as service_role_record_invoice takes it. */
 export interface PeriodLine {
   price: string;
