@@ -5,14 +5,13 @@
 // `{ error: { code, message } }` (a code from ERROR_CODES), and afterwards the callers' rows in every table
 // are exactly as they were. And each route's valid request, sent the same way, succeeds: a route that refused
 // everything would pass the rest.
-import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signJwt, userToken } from "../src/local/jwt.ts";
 import { ERROR_CODES } from "../supabase/functions/_shared/error-codes.ts";
-import { callFunction, connectDb, createFeature, createUser, setBalance, stack, TEST_FUNCTION_ENV } from "./support/stack.ts";
+import { callFunction, connectDb, createFeature, createUser, setBalance, stack } from "./support/stack.ts";
+import { signPayload } from "./support/stripe-webhook.ts";
 
 const sql = connectDb();
-const signer = new Stripe("sk_test_signer");
 
 interface Case {
   name: string;
@@ -187,9 +186,7 @@ function cases(strangers: Record<string, string>): Case[] {
 
 /** The Stripe webhook, whose caller proves itself by signature: unsigned, mis-signed, stale and malformed events. */
 async function webhookCases(): Promise<Case[]> {
-  const secret = TEST_FUNCTION_ENV.STRIPE_WEBHOOK_SECRET;
-  const sign = (payload: string, opts: { timestamp?: number; secret?: string } = {}) =>
-    signer.webhooks.generateTestHeaderStringAsync({ payload, secret: opts.secret ?? secret, timestamp: opts.timestamp });
+  const sign = signPayload;
   const event = (id: string, extra: Record<string, unknown> = {}) =>
     JSON.stringify({ id, object: "event", type: "checkout.session.completed", created: 1, data: { object: {} }, ...extra });
   const hook = async (name: string, payload: string, signature: string | null): Promise<Case> => ({
@@ -339,10 +336,7 @@ describe("bad input", () => {
     }
     const event = JSON.stringify({ id: `evt_valid_${crypto.randomUUID()}`, object: "event", type: "balance.available",
       created: Math.floor(Date.now() / 1000), data: { object: {} } });
-    const signature = await signer.webhooks.generateTestHeaderStringAsync({
-      payload: event,
-      secret: TEST_FUNCTION_ENV.STRIPE_WEBHOOK_SECRET,
-    });
+    const signature = await signPayload(event);
     await call("stripe-webhook", { method: "POST", headers: { ...json, "stripe-signature": signature }, body: event });
     expect(answers.filter((a) => !/: 2\d\d$/.test(a))).toEqual([]);
     expect(answers).toHaveLength(postRoutes().length + 5);

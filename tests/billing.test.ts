@@ -1,35 +1,21 @@
 // Billing end to end: the real stripe SDK (in the functions and in stripe:sync) against the local Stripe
 // server, webhooks signed with the SDK's test-header helper, the real database checked after each step.
-import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { syncStripeCatalog } from "../src/billing/stripe-sync.ts";
 import { planLookupKey, stripeCatalog } from "../supabase/functions/_shared/billing-catalog.ts";
 import { config } from "../supabase/functions/_shared/config.ts";
 import { processEvent } from "../supabase/functions/_shared/billing/stripe-events.ts";
 import { createStripe } from "../supabase/functions/_shared/stripe-client.ts";
-import { asUser, callFunction, connectDb, createUser, setBalance, stack, TEST_FUNCTION_ENV } from "./support/stack.ts";
+import { asUser, callFunction, connectDb, createUser, setBalance, stack } from "./support/stack.ts";
+import { deliverEvent, stripeEvent } from "./support/stripe-webhook.ts";
 
 const sql = connectDb();
-const signer = new Stripe("sk_test_signer");
 const stripeState = async () => (await fetch(`${stack().stripeUrl}/_test/state`)).json();
 const sync = () => syncStripeCatalog(createStripe("sk_test_saasbase_local", stack().stripeUrl), sql, stripeCatalog(config), config.currency);
 
-let eventSeq = 0;
-function event(type: string, object: Record<string, unknown>, created = Math.floor(Date.now() / 1000)) {
-  return { id: `evt_test_${Date.now()}_${++eventSeq}`, object: "event", type, created, api_version: "2026-10-28.endive", livemode: false, data: { object } };
-}
-
-async function deliver(evt: object, opts: { secret?: string; signature?: string | null } = {}) {
-  const payload = JSON.stringify(evt);
-  const signature = opts.signature !== undefined
-    ? opts.signature
-    : await signer.webhooks.generateTestHeaderStringAsync({ payload, secret: opts.secret ?? TEST_FUNCTION_ENV.STRIPE_WEBHOOK_SECRET });
-  return callFunction("stripe-webhook", {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(signature === null ? {} : { "stripe-signature": signature }) },
-    body: payload,
-  });
-}
+const event = (type: string, object: Record<string, unknown>, created?: number) => stripeEvent(type, object, { created });
+const deliver = (evt: object, opts: { secret?: string; signature?: string | null } = {}) =>
+  deliverEvent(stack().functionsUrl, evt, opts);
 
 async function balanceOf(id: string) {
   return (await sql`select balance::int from public.wallets where user_id = ${id}`)[0].balance as number;

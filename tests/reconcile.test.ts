@@ -4,16 +4,15 @@
 // its invoices, one refunded, one failed): delivered through the webhook to one user, lost (never delivered)
 // for its twin, and the twin's state after reconciling must be the same, row for row.
 import { execFile } from "node:child_process";
-import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { syncStripeCatalog } from "../src/billing/stripe-sync.ts";
 import { planLookupKey, stripeCatalog } from "../supabase/functions/_shared/billing-catalog.ts";
 import { config } from "../supabase/functions/_shared/config.ts";
 import { createStripe } from "../supabase/functions/_shared/stripe-client.ts";
 import { callFunction, connectDb, createUser, setBalance, stack, TEST_FUNCTION_ENV } from "./support/stack.ts";
+import { deliverEvent, stripeEvent } from "./support/stripe-webhook.ts";
 
 const sql = connectDb();
-const signer = new Stripe("sk_test_signer");
 const now = () => Math.floor(Date.now() / 1000);
 const DAY = 86_400;
 let plusPrice: string;
@@ -77,8 +76,7 @@ async function scenario(t: number): Promise<Scenario> {
   const invoice2 = invoiceOf(2, "open", { billing_reason: "subscription_cycle", amount_paid: 0, amount_due: 1900, attempt_count: 1,
     created: t + 7, hosted_invoice_url: `https://invoice.stripe.test/${tag}` });
   let n = 0;
-  const event = (type: string, object: Obj, created: number) =>
-    ({ id: `evt_${tag}_${++n}`, object: "event", type, created, api_version: "2026-10-28.endive", livemode: false, data: { object } });
+  const event = (type: string, object: Obj, created: number) => stripeEvent(type, object, { id: `evt_${tag}_${++n}`, created });
   return {
     tag,
     user,
@@ -117,12 +115,7 @@ async function atStripe(s: Scenario) {
 }
 
 async function deliver(evt: Obj) {
-  const payload = JSON.stringify(evt);
-  const signature = await signer.webhooks.generateTestHeaderStringAsync({ payload, secret: TEST_FUNCTION_ENV.STRIPE_WEBHOOK_SECRET });
-  const res = await callFunction("stripe-webhook", {
-    method: "POST", headers: { "content-type": "application/json", "stripe-signature": signature }, body: payload,
-  });
-  expect(res.status).toBe(200);
+  expect((await deliverEvent(stack().functionsUrl, evt)).status).toBe(200);
 }
 
 const reconcileCall = (body: unknown, token = stack().serviceRoleKey) =>

@@ -8,12 +8,11 @@
 // scenario must run what the product runs. One cluster and a handful of Deno processes per scenario file is the
 // price; the servers are in-process, and their state is the scenario's alone.
 import postgres from "postgres";
-import Stripe from "stripe";
 import { loadProductConfig } from "../../src/config/presets.ts";
 import { userToken } from "../../src/local/jwt.ts";
 import type { ProductConfig } from "../../supabase/functions/_shared/config-schema.ts";
 import type { Step } from "../support/openai-server.ts";
-import { TEST_FUNCTION_ENV } from "../support/stack.ts";
+import { deliverEvent, stripeEvent } from "../support/stripe-webhook.ts";
 import { startTestStack } from "../support/test-stack.ts";
 
 export { asUser } from "../support/stack.ts";
@@ -43,7 +42,6 @@ export async function startScenario(preset: string, functions: string[]) {
   const gotrue = postgres(stack.dbUrl, { username: "supabase_auth_admin", password: "postgres", max: 2, onnotice: () => {} });
   // GoTrue stores a bcrypt hash it computes itself; every scenario user's password is "password".
   const [{ passwordHash }] = await sql`select extensions.crypt('password', extensions.gen_salt('bf', 4)) as "passwordHash"`;
-  const signer = new Stripe("sk_test_signer");
   let eventSeq = 0;
 
   const call = (name: string, init: RequestInit & { token?: string } = {}) => {
@@ -103,22 +101,8 @@ export async function startScenario(preset: string, functions: string[]) {
     /** An event as Stripe sends it: `deliver()` posts its payload signed with the endpoint's secret (again
      * for a redelivery). */
     stripeEvent(type: string, object: Record<string, unknown>) {
-      const id = `evt_scenario_${Date.now()}_${++eventSeq}`;
-      const payload = JSON.stringify({
-        id, object: "event", type, created: Math.floor(Date.now() / 1000), api_version: "2026-10-28.endive",
-        livemode: false, data: { object },
-      });
-      return {
-        id,
-        async deliver() {
-          const signature = await signer.webhooks.generateTestHeaderStringAsync({
-            payload, secret: TEST_FUNCTION_ENV.STRIPE_WEBHOOK_SECRET,
-          });
-          return call("stripe-webhook", {
-            method: "POST", headers: { "content-type": "application/json", "stripe-signature": signature }, body: payload,
-          });
-        },
-      };
+      const event = stripeEvent(type, object, { id: `evt_scenario_${Date.now()}_${++eventSeq}` });
+      return { id: event.id, deliver: () => deliverEvent(stack.functionsUrl, event) };
     },
 
     async stop() {
