@@ -11,6 +11,39 @@ import { SUPABASE_DIR } from "../src/local/paths.ts";
 import { readProjectConfig } from "../src/local/supabase-config.ts";
 import { connectDb, createUser, stack } from "./support/stack.ts";
 
+/** One request over `agent` (keep-alive): its status once the answer was read to its end, and the socket it went
+ * over. `chunked`: no Content-Length, so the function counts the body while it streams in. */
+function sendOver(
+  agent: Agent,
+  url: URL,
+  method: string,
+  body?: string,
+  opts: { headers?: Record<string, string>; chunked?: boolean } = {},
+) {
+  const chunked = opts.chunked ?? false;
+  return new Promise<{ status: number; socket: unknown }>((resolve, reject) => {
+    const req = httpRequest(
+      {
+        agent, host: url.hostname, port: url.port, path: url.pathname + url.search, method,
+        headers: {
+          ...opts.headers,
+          ...(body === undefined || chunked ? {} : { "content-length": Buffer.byteLength(body) }),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, socket: req.socket }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    // A connection left waiting (a body nobody reads) fails the round instead of the whole test.
+    req.setTimeout(5_000, () => req.destroy(new Error(`${method} ${url.pathname}: no answer within 5 s`)));
+    if (chunked && body) for (let i = 0; i < body.length; i += 16_384) req.write(body.slice(i, i + 16_384));
+    req.end(chunked ? undefined : body);
+  });
+}
+
 let workers: FunctionWorkers;
 let gateway: Server;
 let base: string;
@@ -94,30 +127,10 @@ describe("kept-alive connections", () => {
     const { token } = await createUser(sql, `keepalive-${crypto.randomUUID()}@test.local`);
     await sql.end();
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const target = new URL(stack().functionsUrl);
     const send = (path: string, method: string, body?: string, chunked = false) =>
-      new Promise<{ status: number; socket: unknown }>((resolve, reject) => {
-        const req = httpRequest(
-          {
-            agent, host: target.hostname, port: target.port, path: `${target.pathname}/${path}`, method,
-            headers: {
-              authorization: `Bearer ${token}`,
-              "content-type": "application/json",
-              ...(body === undefined || chunked ? {} : { "content-length": Buffer.byteLength(body) }),
-            },
-          },
-          (res) => {
-            res.resume();
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, socket: req.socket }));
-            res.on("error", reject);
-          },
-        );
-        req.on("error", reject);
-        // A connection left waiting (a body nobody reads) fails the round instead of the whole test.
-        req.setTimeout(5_000, () => req.destroy(new Error(`${method} ${path}: no answer within 5 s`)));
-        // Chunked: no Content-Length, so the function counts the body while it streams in.
-        if (chunked && body) for (let i = 0; i < body.length; i += 16_384) req.write(body.slice(i, i + 16_384));
-        req.end(chunked ? undefined : body);
+      sendOver(agent, new URL(`${stack().functionsUrl}/${path}`), method, body, {
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        chunked,
       });
     const big = JSON.stringify({ feature: "x", quantity: 1, idempotency_key: "k", pad: "x".repeat(300_000) });
     const errors: string[] = [];
@@ -172,18 +185,7 @@ describe("kept-alive connections", () => {
     const port = await freePort();
     await listen(gw, port);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const send = (method: string, body?: string) =>
-      new Promise<{ status: number; socket: unknown }>((resolve, reject) => {
-        const req = httpRequest({ agent, host: "127.0.0.1", port, path: "/functions/v1/fn", method,
-          headers: body === undefined ? {} : { "content-length": Buffer.byteLength(body) } }, (res) => {
-          res.resume();
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, socket: req.socket }));
-          res.on("error", reject);
-        });
-        req.on("error", reject);
-        req.setTimeout(5_000, () => req.destroy(new Error(`${method}: no answer within 5 s`)));
-        req.end(body);
-      });
+    const send = (method: string, body?: string) => sendOver(agent, new URL(`http://127.0.0.1:${port}/functions/v1/fn`), method, body);
     const errors: string[] = [];
     const sockets = new Set<unknown>();
     try {
