@@ -53,6 +53,11 @@ function functionErrors(): [string, number][] {
   return pairs;
 }
 
+/** Codes a stream reports in its `error` event after its 200 (chat's SSE: `sse("error", { code: "..." })`). */
+function streamErrors(): string[] {
+  return [...functions.matchAll(/sse\("error",\s*\{\s*code:\s*"([a-z_]+)"/g)].map((m) => m[1]);
+}
+
 describe("ERROR_CODES", () => {
   it("holds every code the SQL API raises, with its status", () => {
     const raised = sqlRefusals();
@@ -64,6 +69,12 @@ describe("ERROR_CODES", () => {
     const thrown = functionErrors();
     expect(thrown.length).toBeGreaterThan(10);
     for (const [code, status] of thrown) expect([code, codes[code]]).toEqual([code, status]);
+  });
+
+  it("holds every code a stream reports in its error event", () => {
+    const reported = streamErrors();
+    expect(reported.length).toBeGreaterThan(0);
+    for (const code of reported) expect([code, code in codes]).toEqual([code, true]);
   });
 
   it("lists nothing the backend or the client no longer uses", () => {

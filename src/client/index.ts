@@ -88,18 +88,11 @@ export type ConversationSummary = Omit<ConversationRow, "last_message_at" | "las
   last_message: string | null;
 };
 
-export interface ChatMessage {
-  id: number;
-  role: "user" | "assistant";
-  content: string;
-  status: "complete" | "stopped" | "failed";
-  persona: string | null;
-  model: string | null;
-  prompt_tokens: number | null;
-  completion_tokens: number | null;
-  credits_consumed: number;
-  created_at: string;
-}
+type MessageRow = Database["public"]["Tables"]["messages"]["Row"];
+/** A message as GET /chat/messages pages it: a row of public.messages, as the generated types describe it. */
+export type ChatMessage =
+  & Pick<MessageRow, "id" | "content" | "persona" | "model" | "prompt_tokens" | "completion_tokens" | "credits_consumed" | "created_at">
+  & { role: "user" | "assistant"; status: "complete" | "stopped" | "failed" };
 
 /** One of: a plan price by lookup key, a credit pack, or a custom amount of credits. */
 export type CheckoutCreateParams =
