@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { type Change, reconcile } from "../supabase/functions/_shared/billing/reconcile.ts";
 import { createStripe } from "../supabase/functions/_shared/stripe-client.ts";
+import { scriptStripeKey } from "../src/billing/stripe-key.ts";
 import { onTargetDatabase } from "../src/local/target-database.ts";
 
 function fail(message: string): never {
@@ -19,11 +20,7 @@ function fail(message: string): never {
 }
 
 const { values } = parseArgs({ options: { since: { type: "string" }, margin: { type: "string" } } });
-const key = process.env.STRIPE_SECRET_KEY;
-if (!key) fail("Set STRIPE_SECRET_KEY in .env or the environment.");
-if (/^(sk|rk)_live_/.test(key) && process.env.SAASBASE_ALLOW_LIVE !== "1") {
-  fail("Refusing a live key: set SAASBASE_ALLOW_LIVE=1 when you mean to reconcile the live account.");
-}
+const key = scriptStripeKey("reconcile the live account");
 function since(value: string | undefined): number | null | undefined {
   if (value === undefined) return undefined;
   if (value === "all") return null;

@@ -4,6 +4,7 @@
 // plans and packs, for a database that runs that preset.
 import "dotenv/config";
 import postgres from "postgres";
+import { scriptStripeKey } from "../src/billing/stripe-key.ts";
 import { syncStripeCatalog } from "../src/billing/stripe-sync.ts";
 import { stripeCatalog } from "../supabase/functions/_shared/billing-catalog.ts";
 import { createStripe } from "../supabase/functions/_shared/stripe-client.ts";
@@ -14,15 +15,7 @@ const preset = presetOrExit();
 const config = await loadProductConfig(preset);
 if (preset) console.log(`Config: presets/${preset}.ts`);
 
-const key = process.env.STRIPE_SECRET_KEY;
-if (!key) {
-  console.error("Set STRIPE_SECRET_KEY (a test-mode key) in .env or the environment.");
-  process.exit(1);
-}
-if (/^(sk|rk)_live_/.test(key) && process.env.SAASBASE_ALLOW_LIVE !== "1") {
-  console.error("Refusing a live key: set SAASBASE_ALLOW_LIVE=1 when you mean to sync the live catalog.");
-  process.exit(1);
-}
+const key = scriptStripeKey("sync the live catalog");
 await onTargetDatabase(async (url) => {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
