@@ -272,6 +272,66 @@ describe("stripe-reconcile", () => {
     expect(mine(await reconcile({ since: now() - 3600 }), s)).toEqual([]);
   });
 
+  it("a subscription's state read by a run loses to the webhook of a later change, whichever is applied first", async () => {
+    const s = await scenario(T);
+    await atStripe(s);
+    for (const e of s.events) await deliver(e);
+    const sub = s.objects.subscriptions[0];
+    const stripePost = (path: string, body: unknown) =>
+      fetch(`${stack().stripeUrl}/_test/${path}`, { method: "POST", body: JSON.stringify(body) });
+    // Our clock runs two minutes ahead of Stripe's (its Date header, and its events' `created`).
+    const skew = 120;
+    const stripeNow = () => now() - skew;
+    const statusOf = async () => (await sql`select status from public.subscriptions where id = ${sub.id}`)[0].status;
+    // At Stripe the card failed (that event lost), then the payment is recovered: its event is delivered.
+    const recovered = (n: number) => {
+      const active = { ...sub, status: "active" };
+      return { active, event: { id: `evt_${s.tag}_recovered${n}`, object: "event", type: "customer.subscription.updated",
+        created: stripeNow(), api_version: "2026-10-28.endive", livemode: false, data: { object: active } } };
+    };
+    await stripePost("clock", { offset_seconds: -skew });
+    try {
+      // The run's state applied first, the webhook's after it.
+      await stripePost("put/subscriptions", { ...sub, status: "past_due" });
+      const readFrom = stripeNow();
+      const first = await reconcile({ since: T - 60 });
+      expect(mine(first, s)).toEqual([{ source: "subscription", id: sub.id, type: "customer.subscription.updated", outcome: "applied" }]);
+      expect(await statusOf()).toBe("past_due");
+      // Stamped by Stripe's clock when it answered, a little before it: never ahead of it, nor of what follows.
+      const [{ at }] = await sql`select extract(epoch from stripe_event_at)::float as at from public.subscriptions
+        where id = ${sub.id}`;
+      expect(at).toBeGreaterThanOrEqual(readFrom - 2);
+      expect(at).toBeLessThan(stripeNow());
+      const one = recovered(1);
+      await stripePost("put/subscriptions", one.active);
+      await deliver(one.event);
+      expect(await statusOf()).toBe("active");
+
+      // The run reads the state, the change's webhook is applied, then the run applies what it read.
+      await stripePost("put/subscriptions", { ...sub, status: "past_due" });
+      const listed = async () => (await (await fetch(`${stack().stripeUrl}/_test/state`)).json()).requests
+        .filter((r: { path: string }) => r.path === "/v1/subscriptions").length;
+      const before = await listed();
+      await stripePost("hold", { paths: ["/v1/subscriptions"] });
+      const run = reconcile({ since: T - 60 });
+      try {
+        while ((await listed()) === before) await new Promise((r) => setTimeout(r, 50));
+        const two = recovered(2);
+        await stripePost("put/subscriptions", two.active);
+        await deliver(two.event);
+      } finally {
+        await stripePost("hold", { paths: [] });
+      }
+      const second = await run;
+      expect(failed(second, s)).toEqual([]);
+      expect(await statusOf()).toBe("active");
+      expect((await sql`select plan_id from public.profiles where id = ${s.user.id}`)[0].plan_id).toBe("plus");
+    } finally {
+      await stripePost("clock", { offset_seconds: 0 });
+      await stripePost("hold", { paths: [] });
+    }
+  });
+
   it("two runs racing each other and the webhook delivering the same events: each applied once", async () => {
     const s = await scenario(T);
     await atStripe(s);

@@ -50,7 +50,9 @@ create table public.subscriptions (
   current_period_end timestamptz,
   cancel_at_period_end boolean not null default false,
   canceled_at timestamptz,
-  -- Stripe's `created` of the newest event applied: an older event arriving later changes nothing.
+  -- Stripe's `created` of the newest event applied: an older event arriving later changes nothing. A state read
+  -- by reconciliation is stamped by Stripe's clock too, half a second off its whole seconds (see reconcile.ts's
+  -- snapshotAt), so it never ties with an event.
   stripe_event_at timestamptz not null,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()

@@ -6,6 +6,8 @@
 // POST /_test/put/<collection>. The list endpoints take Stripe's exact query parameters (anything else is
 // refused as Stripe refuses it), return newest first, page with starting_after / ending_before and has_more,
 // and filter `created` by gt/gte/lt/lte; events are listed only for their last 30 days, as Stripe keeps them.
+// Every answer has Stripe's Date header, from a clock a test may set apart from ours (POST /_test/clock), and
+// a test may hold the answers of some paths (POST /_test/hold) to deliver what Stripe had after later changes.
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { freePort } from "../../src/local/functions.ts";
 
@@ -48,6 +50,11 @@ export interface StripeState {
   disputes: Map<string, Obj>;
   /** API paths answered 403 as for a restricted key without that access (POST /_test/refuse { paths }). */
   refused: string[];
+  /** Seconds Stripe's clock (its Date header) is ahead of ours, negative behind (POST /_test/clock). */
+  clockOffset: number;
+  /** API paths whose answers, made when asked, are sent only once released (POST /_test/hold { paths }, then
+   * { paths: [] }): what Stripe had at a moment, arriving after later changes. */
+  held: string[];
   idempotent: Map<string, { status: number; body: Obj; sent: string }>;
   requests: { method: string; path: string; query?: Obj }[];
 }
@@ -74,6 +81,8 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
     refunds: new Map(),
     disputes: new Map(),
     refused: [],
+    clockOffset: 0,
+    held: [],
     idempotent: new Map(),
     requests: [],
   };
@@ -350,6 +359,7 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
       req.on("end", () => resolve(text));
     });
 
+  const releases: (() => void)[] = [];
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname.startsWith("/_test/")) {
@@ -373,6 +383,13 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
       if (req.method === "POST" && put) {
         const sent = JSON.parse(await read(req));
         for (const o of Array.isArray(sent) ? sent : [sent]) (state[put[1] as keyof StripeState] as Map<string, Obj>).set(o.id, o);
+      }
+      if (req.method === "POST" && url.pathname === "/_test/clock") {
+        state.clockOffset = JSON.parse(await read(req)).offset_seconds;
+      }
+      if (req.method === "POST" && url.pathname === "/_test/hold") {
+        state.held = JSON.parse(await read(req)).paths;
+        for (const release of releases.splice(0)) release();
       }
       if (req.method === "POST" && url.pathname === "/_test/refuse") {
         state.refused = JSON.parse(await read(req)).paths;
@@ -400,7 +417,10 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
         message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.` } } }
       : first ?? route(req.method ?? "GET", url.pathname, query, body);
     if (replayKey && !first && answer.status < 500) state.idempotent.set(replayKey, { ...answer, sent });
-    res.writeHead(answer.status, { "content-type": "application/json", "request-id": newId("req") });
+    // Stamped when the answer was made, as Stripe's Date header is (whole seconds, its clock).
+    const date = new Date(Date.now() + state.clockOffset * 1000).toUTCString();
+    while (state.held.includes(url.pathname)) await new Promise<void>((r) => releases.push(r));
+    res.writeHead(answer.status, { "content-type": "application/json", "request-id": newId("req"), date });
     res.end(JSON.stringify(answer.body));
   });
   const port = await freePort();

@@ -13,7 +13,8 @@
 //      subscription changes long after it is created), paid and failed invoices, refunds (through their
 //      charge) and chargebacks. Each is compared with our mirror, and one that is missing there is applied
 //      as the event that reports it would be, without storing an event Stripe never sent. A subscription's
-//      state is Stripe's as of the run's start: applied as an event of that moment, it loses to any newer one.
+//      state is applied as an event stamped by Stripe's clock when it answered (snapshotAt), never ours: any
+//      event Stripe makes after that answer is newer and wins, whichever is applied first.
 // Objects are found by when Stripe created them: a later change (a renewal's invoice paid days after it was
 // created) is Stripe's event's to report, which pass 1 finds for 30 days.
 //
@@ -113,6 +114,40 @@ async function reachedAt(sql: Sql): Promise<number | null> {
   return at === null ? null : Number(at);
 }
 
+/** Stripe's clock when it made an answer (its Date header, Unix seconds); undefined without one. The SDK hangs
+ * the response on the object it answers, with fetch's Headers (its fetch client) or a plain object (Node's). */
+function stripeClock(answer: unknown): number | undefined {
+  const headers = (answer as { lastResponse?: { headers?: unknown } } | undefined)?.lastResponse?.headers;
+  const date = headers instanceof Headers
+    ? headers.get("date")
+    : (headers as Record<string, unknown> | undefined)?.date;
+  const at = typeof date === "string" ? Date.parse(date) : NaN;
+  return Number.isNaN(at) ? undefined : Math.floor(at / 1000);
+}
+
+/** The stamp of a subscription's state read from an answer Stripe made at second `clock` (its Date header):
+ * a second and a half before it. The header is written after the state was read, so an event Stripe makes
+ * after the read is `created` at `clock - 1` or later; Stripe's `created` counts whole seconds, so such an
+ * event is strictly newer than the state and wins (newest-event-wins, no tie for the lifecycle rule to
+ * break), whichever is applied first. The state still overrides what events of earlier seconds left. Our
+ * own clock is never used: ahead of Stripe's, it would make the state beat the events that follow it. */
+const snapshotAt = (clock: number) => clock - 1.5;
+
+/** The pages of a Stripe list, each item with Stripe's clock when it answered that page. */
+async function* withClock<T extends { id: string }, P extends object>(
+  list: (params: P & { starting_after?: string }) => Promise<Stripe.ApiList<T>>,
+  params: P,
+): AsyncGenerator<{ item: T; clock: number | undefined }> {
+  let after: string | undefined;
+  for (;;) {
+    const page = await list({ ...params, ...(after ? { starting_after: after } : {}) });
+    const clock = stripeClock(page);
+    for (const item of page.data) yield { item, clock };
+    if (!page.has_more || !page.data.length) return;
+    after = page.data[page.data.length - 1].id;
+  }
+}
+
 /** An event made from an object Stripe lists, to apply as the event reporting it would be; never stored. */
 const asEvent = (type: string, object: { id: string }, created: number) =>
   ({ id: `reconcile_${object.id}`, object: "event", type, created, data: { object } }) as unknown as Stripe.Event;
@@ -170,6 +205,8 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
   }
   report.listed.event = events.length;
   events.reverse().sort((a, b) => a.created - b.created);
+  // Stripe's clock as its events show it (never ahead of it), for an answer without a Date header.
+  const lastEvent = events.length ? events[events.length - 1].created : undefined;
   const done = new Set(
     (await sql`select id from public.stripe_events where id = any(${events.map((e) => e.id)}) and processed_at is not null`)
       .map((r) => r.id as string),
@@ -249,10 +286,12 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
   });
 
   const seen = new Set<string>();
-  const subscriptionState = async (sub: Stripe.Subscription) => {
+  const subscriptionState = async (sub: Stripe.Subscription, clock: number | undefined) => {
     seen.add(sub.id);
     report.listed.subscription++;
-    await applyObject("subscription", asEvent("customer.subscription.updated", sub, startedAt), async () => {
+    // Without Stripe's clock, the newest event listed, else the subscription's creation: no later than Stripe's.
+    const at = snapshotAt(clock ?? Math.max(lastEvent ?? 0, sub.created));
+    await applyObject("subscription", asEvent("customer.subscription.updated", sub, at), async () => {
       const s = subscriptionFields(sub);
       const [row] = await sql`select status, price_id, cancel_at_period_end,
           extract(epoch from current_period_start)::bigint as period_start,
@@ -266,15 +305,21 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
     });
   };
   await listing("subscription", "customer.subscription.updated", async () => {
-    for await (const sub of stripe.subscriptions.list({ created, status: "all", limit: 100 })) await subscriptionState(sub);
+    const list = (params: Stripe.SubscriptionListParams) => stripe.subscriptions.list(params);
+    for await (const { item, clock } of withClock(list, { created, status: "all", limit: 100 })) {
+      await subscriptionState(item, clock);
+    }
     if (since !== null) {
       // A subscription changes long after it is created: every live one at Stripe, and every one live here.
-      for await (const sub of stripe.subscriptions.list({ limit: 100 })) if (!seen.has(sub.id)) await subscriptionState(sub);
+      for await (const { item, clock } of withClock(list, { limit: 100 })) {
+        if (!seen.has(item.id)) await subscriptionState(item, clock);
+      }
       const ours = await sql`select id from public.subscriptions where status = any(${LIVE}) and not (id = any(${[...seen]}))
         order by id`;
       for (const { id } of ours) {
         try {
-          await subscriptionState(await stripe.subscriptions.retrieve(id));
+          const sub = await stripe.subscriptions.retrieve(id);
+          await subscriptionState(sub, stripeClock(sub));
         } catch (err) {
           if ((err as { code?: string }).code === "resource_missing") report.unknown_at_stripe.push(id);
           else fail("subscription", id, "customer.subscription.updated", err);
