@@ -47,6 +47,7 @@ await onTargetDatabase(async (url) => {
     });
     for (const u of report.unmatched) line(u, `(${u.outcome})`);
     for (const w of report.waiting) line(w, "(waiting)");
+    for (const u of report.unlinkable) line(u, "UNLINKABLE");
     for (const f of report.failures) line(f, "FAILED"), console.log(`${"".padEnd(13)}${f.error}`);
     const listed = Object.entries(report.listed).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ");
     console.log(`Reconciled with Stripe from ${report.since ?? "the beginning"} to ${report.started_at}.`);
@@ -56,6 +57,10 @@ await onTargetDatabase(async (url) => {
     }
     console.log(`${report.changes.length} changed, ${report.unmatched.length} without effect (not ours, or older than ` +
       `what we have), ${report.waiting.length} waiting for their customer's user, ${report.failures.length} failed.`);
+    if (report.unlinkable.length) {
+      console.log(`${report.unlinkable.length} name no user and no customer: no link can apply them; settle each by ` +
+        `hand (admin_adjust_credits, or a refund). See docs/billing.md.`);
+    }
     if (report.failures.length) process.exitCode = 1;
   } finally {
     await sql.end();

@@ -114,8 +114,10 @@ async function atStripe(s: Scenario) {
   }
 }
 
-async function deliver(evt: Obj) {
-  expect((await deliverEvent(stack().functionsUrl, evt)).status).toBe(200);
+async function deliver(evt: Obj, status = 200) {
+  const res = await deliverEvent(stack().functionsUrl, evt);
+  expect(res.status).toBe(status);
+  return res.json();
 }
 
 const reconcileCall = (body: unknown, token = stack().serviceRoleKey) =>
@@ -286,8 +288,8 @@ describe("stripe-reconcile", () => {
     // At Stripe the card failed (that event lost), then the payment is recovered: its event is delivered.
     const recovered = (n: number) => {
       const active = { ...sub, status: "active" };
-      return { active, event: { id: `evt_${s.tag}_recovered${n}`, object: "event", type: "customer.subscription.updated",
-        created: stripeNow(), api_version: "2026-10-28.endive", livemode: false, data: { object: active } } };
+      return { active, event: stripeEvent("customer.subscription.updated", active, { id: `evt_${s.tag}_recovered${n}`,
+        created: stripeNow() }) };
     };
     await stripePost("clock", { offset_seconds: -skew });
     try {
@@ -501,6 +503,50 @@ describe("stripe-reconcile", () => {
     expect(expected).not.toEqual(deliveredLoose);
     expect(await stateOf(s, false)).toEqual(expected);
     expect((await reconcile({ since: T - 60 })).changes).toEqual([]);
+  });
+
+  it("a paid checkout naming no user and no customer is reported once as unlinkable, never retried, never dropped", async () => {
+    const s = await scenario(T);
+    // A guest checkout (no customer) whose metadata names no user of ours: neither a link nor a retry can apply it.
+    const guest = (id: string, at: number) => {
+      const { user_id: _, ...metadata } = s.objects.sessions[0].metadata;
+      return { ...s.objects.sessions[0], id: `cs_${s.tag}_${id}`, payment_intent: `pi_${s.tag}_${id}`, customer: null,
+        client_reference_id: null, metadata, created: at };
+    };
+    const recent = guest("guest", T);
+    const evt = stripeEvent("checkout.session.completed", recent, { id: `evt_${s.tag}_guest`, created: T });
+    await fetch(`${stack().stripeUrl}/_test/put/sessions`, { method: "POST", body: JSON.stringify(recent) });
+    await fetch(`${stack().stripeUrl}/_test/put/events`, { method: "POST", body: JSON.stringify(evt) });
+    expect((await deliver(evt, 409)).error.code).toBe("customer_not_linked");
+    const stored = async () => (await sql`select processed_at is null as pending, attempts, customer_id,
+        unlinkable_at is not null as unlinkable, payload #>> '{data,object,amount_total}' as paid
+      from public.stripe_events where id = ${evt.id}`)[0];
+    expect(await stored()).toEqual({ pending: true, attempts: 1, customer_id: null, unlinkable: true, paid: "1000" });
+    const mineIn = (list: Obj[]) => list.filter((c) => c.id.includes(s.tag));
+
+    // The next run reports it, as unlinkable and not as waiting, and does not retry it.
+    const first = await reconcile({ since: T - 60 });
+    expect(mineIn(first.unlinkable)).toEqual([{ source: "event", id: evt.id, type: "checkout.session.completed", outcome: "unlinkable" }]);
+    expect(mineIn(first.waiting)).toEqual([]);
+    expect(failed(first, s)).toEqual([]);
+    expect((await stored()).attempts).toBe(1);
+    // Once: later runs, whether they list it or only find it stored, neither retry nor report it again.
+    for (const since of [T - 60, now() - 60]) {
+      const again = await reconcile({ since });
+      expect([mineIn(again.unlinkable), mineIn(again.waiting), failed(again, s)]).toEqual([[], [], []]);
+    }
+    // Never dropped: still there, unprocessed, for an admin; no credits went anywhere.
+    expect(await stored()).toEqual({ pending: true, attempts: 1, customer_id: null, unlinkable: true, paid: "1000" });
+    expect(await sql`select 1 from public.purchases where checkout_session_id like ${`cs_${s.tag}_%`}`).toHaveLength(0);
+
+    // Past Stripe's 30 days of events, the session itself: unlinkable too, and nothing stored that Stripe never sent.
+    const old = guest("old", now() - 40 * DAY);
+    await fetch(`${stack().stripeUrl}/_test/put/sessions`, { method: "POST", body: JSON.stringify(old) });
+    const past = await reconcile({ since: now() - 41 * DAY });
+    expect(mineIn(past.unlinkable)).toEqual([{ source: "checkout_session", id: old.id, type: "checkout.session.completed",
+      outcome: "unlinkable" }]);
+    expect(mineIn(past.waiting)).toEqual([]);
+    expect(await sql`select 1 from public.stripe_events where id like ${`%${s.tag}_old%`}`).toHaveLength(0);
   });
 
   it("answers a bad request with a 4xx JSON error, and changes nothing", async () => {

@@ -137,11 +137,16 @@ create table public.stripe_events (
   last_error text,
   -- The Stripe customer the event's object names. An event whose customer is linked to no user yet stays
   -- unprocessed (last_error says so) and is applied again once the customer is linked.
-  customer_id text
+  customer_id text,
+  -- When applying it found no user, and it names no customer either (a guest checkout without our metadata):
+  -- no link can ever apply it. It stays unprocessed for an admin (credits by hand, or a refund), is retried by
+  -- no reconciliation, and is reported by the first run after it was found so.
+  unlinkable_at timestamptz
 );
 comment on table public.stripe_events is 'Stripe webhook events, stored before they are applied; unprocessed ones wait for a retry or their customer''s user.';
 create index stripe_events_unprocessed on public.stripe_events (received_at) where processed_at is null;
 create index stripe_events_waiting on public.stripe_events (customer_id) where processed_at is null;
+create index stripe_events_unlinkable on public.stripe_events (unlinkable_at) where unlinkable_at is not null;
 -- Reconciliation's default start (the last event Stripe sent us) read off the index.
 create index stripe_events_stripe_created_at on public.stripe_events (stripe_created_at);
 
@@ -292,9 +297,10 @@ grant execute on function public.service_role_upsert_subscription(text, uuid, te
 -- so a redelivery changes nothing. A twin delivered at the same moment waits on the id's unique index until
 -- the first commits, then finds it processed. With `error` (the attempt was rolled back: it failed, or its
 -- customer is linked to no user yet), the event is kept unprocessed with the error and the attempt counted,
--- for a redelivery (or the customer's link) to apply it; false.
+-- for a redelivery (or the customer's link) to apply it; false. `error_code` is the refusal's code: an event
+-- refused customer_not_linked that names no customer is marked unlinkable (see stripe_events.unlinkable_at).
 create function public.service_role_store_stripe_event(
-  id text, type text, created timestamptz, payload jsonb, error text default null
+  id text, type text, created timestamptz, payload jsonb, error text default null, error_code text default null
 ) returns boolean
 language plpgsql
 security definer
@@ -316,17 +322,21 @@ begin
     where e.id = v_id and e.processed_at is null;
     return found;
   end if;
-  insert into public.stripe_events as e (id, type, stripe_created_at, payload, attempts, last_error, customer_id)
-  values (v_id, service_role_store_stripe_event.type, created, payload, 1, left(error, 1000), v_customer)
+  insert into public.stripe_events as e (id, type, stripe_created_at, payload, attempts, last_error, customer_id,
+    unlinkable_at)
+  values (v_id, service_role_store_stripe_event.type, created, payload, 1, left(error, 1000), v_customer,
+    case when error_code = 'customer_not_linked' and v_customer is null then now() end)
   on conflict on constraint stripe_events_pkey do update
-    set attempts = e.attempts + 1, last_error = excluded.last_error
+    set attempts = e.attempts + 1, last_error = excluded.last_error,
+      unlinkable_at = coalesce(e.unlinkable_at, excluded.unlinkable_at)
     where e.processed_at is null;
   return false;
 end;
 $$;
-revoke execute on function public.service_role_store_stripe_event(text, text, timestamptz, jsonb, text)
+revoke execute on function public.service_role_store_stripe_event(text, text, timestamptz, jsonb, text, text)
   from public, anon, authenticated;
-grant execute on function public.service_role_store_stripe_event(text, text, timestamptz, jsonb, text) to service_role;
+grant execute on function public.service_role_store_stripe_event(text, text, timestamptz, jsonb, text, text)
+  to service_role;
 
 -- Events kept waiting for their customer's user (see service_role_store_stripe_event) whose customer is linked
 -- now, oldest first: the caller applies them again (the link appeared after they came).

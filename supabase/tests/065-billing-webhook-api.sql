@@ -4,7 +4,7 @@
 -- in one idempotent statement. Service role only.
 begin;
 \ir _helpers.psql
-select plan(77);
+select plan(81);
 
 select tests.create_user('a@test.local');
 select tests.create_user('b@test.local');
@@ -72,6 +72,26 @@ select ok(not public.service_role_store_stripe_event('evt_2', 'invoice.paid', no
   'a late failure of a processed event ...');
 select is((select (processed_at is not null, attempts, last_error) from public.stripe_events where id = 'evt_2'),
   (true, 3, null::text), '... changes nothing');
+
+-- Refused for want of a user with no customer to link: unlinkable (for an admin), never with a customer or
+-- another refusal
+select public.service_role_store_stripe_event('evt_u', 'checkout.session.completed', now(),
+  '{"data": {"object": {"id": "cs_u", "customer": null}}}', 'Checkout cs_u belongs to no user we know yet',
+  'customer_not_linked');
+select is((select (processed_at is null, customer_id, unlinkable_at is not null) from public.stripe_events where id = 'evt_u'),
+  (true, null::text, true), 'customer_not_linked naming no customer marks the event unlinkable, kept unprocessed');
+select public.service_role_store_stripe_event('evt_u', 'checkout.session.completed', now(), '{}', 'again', 'customer_not_linked');
+select is((select (attempts, unlinkable_at = (select received_at from public.stripe_events where id = 'evt_u'))
+  from public.stripe_events where id = 'evt_u'), (2, true), '... from its first such failure on');
+select public.service_role_store_stripe_event('evt_c', 'invoice.paid', now(),
+  '{"data": {"object": {"customer": "cus_c"}}}', 'Invoice in_c belongs to no user we know yet', 'customer_not_linked');
+select is((select unlinkable_at from public.stripe_events where id = 'evt_c'), null,
+  'customer_not_linked naming a customer waits for its link: not unlinkable');
+select public.service_role_store_stripe_event('evt_o', 'charge.refunded', now(), '{"data": {"object": {}}}',
+  'Invoice in_o is not recorded as paid yet', 'invoice_not_recorded');
+select is((select unlinkable_at from public.stripe_events where id = 'evt_o'), null,
+  'another refusal of an event naming no customer: retried, not unlinkable');
+delete from public.stripe_events where id in ('evt_u', 'evt_c', 'evt_o');
 
 -- Events waiting for their customer's user come back once the customer is linked
 select public.service_role_store_stripe_event('evt_w', 'invoice.paid', now(),

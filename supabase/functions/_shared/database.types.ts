@@ -960,6 +960,7 @@ export type Database = {
           "received_at": string;
           "stripe_created_at": string;
           "type": string;
+          "unlinkable_at": string | null;
         };
         ComputedFields: never;
         Insert: {
@@ -972,6 +973,7 @@ export type Database = {
           "received_at"?: string;
           "stripe_created_at": string;
           "type": string;
+          "unlinkable_at"?: string | null;
         };
         Update: {
           "attempts"?: number;
@@ -983,6 +985,7 @@ export type Database = {
           "received_at"?: string;
           "stripe_created_at"?: string;
           "type"?: string;
+          "unlinkable_at"?: string | null;
         };
         Relationships: [];
       };
@@ -1503,7 +1506,14 @@ export type Database = {
         Returns: string;
       };
       "service_role_store_stripe_event": {
-        Args: { "created": string; "error"?: string; "id": string; "payload": Json; "type": string };
+        Args: {
+          "created": string;
+          "error"?: string;
+          "error_code"?: string;
+          "id": string;
+          "payload": Json;
+          "type": string;
+        };
         Returns: boolean;
       };
       "service_role_stripe_user": { Args: { "customer_id": string; "user_hint": string }; Returns: string };

@@ -51,7 +51,7 @@ export interface Change {
   id: string;
   /** The event type it was applied as. */
   type: string;
-  outcome: Outcome | "waiting";
+  outcome: Outcome | "waiting" | "unlinkable";
 }
 
 export interface Failure {
@@ -78,6 +78,11 @@ export interface ReconcileReport {
   /** For a Stripe customer linked to no user (yet): an event among them is stored and waits for the link, which
    * applies it; an object is left as it is (another integration's customer, or one whose user is gone). */
   waiting: Change[];
+  /** Naming no user of ours and no customer (a guest checkout without our metadata): no link can ever apply
+   * them, so nothing retries them. An admin settles each (credits by hand with admin_adjust_credits, or a
+   * refund). An event is reported by the first run after it was found so (by a delivery or by this run), and
+   * stays unprocessed in stripe_events with unlinkable_at set; an object, by the runs that list it. */
+  unlinkable: Change[];
   /** Nothing failed but events stored for the next try (each run tries them again): the next run's default
    * start may move past this one's, if this one listed from where the runs before it had reached. */
   complete: boolean;
@@ -174,6 +179,7 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
     unmatched: [],
     failures: [],
     waiting: [],
+    unlinkable: [],
     complete: true,
     unknown_at_stripe: [],
   };
@@ -186,9 +192,15 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
       report.unmatched.push(change);
     }
   };
-  const fail = (source: Source, id: string, type: string, err: unknown) => {
+  // `object`: the event's object or the listed one, for the customer it names.
+  const fail = (source: Source, id: string, type: string, err: unknown, object?: unknown) => {
     if ((appErrorFromDb(err) ?? err as { code?: string }).code === "customer_not_linked") {
-      report.waiting.push({ source, id, type, outcome: "waiting" });
+      if (object === undefined || str(object, "customer")) {
+        report.waiting.push({ source, id, type, outcome: "waiting" });
+      } else if (source !== "event" && source !== "stored_event") {
+        // No customer to link: nothing ever will. A stored event is marked so, and reported from the table below.
+        report.unlinkable.push({ source, id, type, outcome: "unlinkable" });
+      }
       return;
     }
     report.failures.push({ source, id, type, error: (err instanceof Error ? err.message : String(err)).slice(0, 500) });
@@ -208,7 +220,8 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
   // Stripe's clock as its events show it (never ahead of it), for an answer without a Date header.
   const lastEvent = events.length ? events[events.length - 1].created : undefined;
   const done = new Set(
-    (await sql`select id from public.stripe_events where id = any(${events.map((e) => e.id)}) and processed_at is not null`)
+    (await sql`select id from public.stripe_events where id = any(${events.map((e) => e.id)})
+      and (processed_at is not null or unlinkable_at is not null)`)
       .map((r) => r.id as string),
   );
   const isStored = async (id: string) => {
@@ -223,7 +236,7 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
     try {
       record(source, event.id, event.type, await processEvent(ctx, event));
     } catch (err) {
-      fail(source, event.id, event.type, err);
+      fail(source, event.id, event.type, err, event.data.object);
       // processEvent keeps a failed event stored for the next try; one it could not even store (the database
       // went away mid-run) is kept nowhere, and only a later run listing it again can apply it.
       if (!await isStored(event.id)) report.complete = false;
@@ -231,11 +244,11 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
   };
   for (const event of events) if (!done.has(event.id)) await storeEvent("event", event);
   // Stored from a delivery whose application failed, and not listed now (older than the window): applied from
-  // the stored payload, as Stripe's next redelivery would be. Not those still waiting for their customer's user:
-  // the link applies them.
+  // the stored payload, as Stripe's next redelivery would be. Not those still waiting for their customer's user
+  // (the link applies them), nor those no link ever will (unlinkable: an admin's).
   const listedIds = events.map((e) => e.id);
   const stored = await sql`select e.payload from public.stripe_events e
-    where e.processed_at is null and not (e.id = any(${listedIds}))
+    where e.processed_at is null and e.unlinkable_at is null and not (e.id = any(${listedIds}))
       and (e.customer_id is null or exists (select from public.customers c where c.stripe_customer_id = e.customer_id))
     order by e.stripe_created_at, e.received_at`;
   report.listed.stored_event = stored.length;
@@ -259,7 +272,7 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
       const [{ outcome }] = await sql`select ${type.apply(sql, event, fetched)} as outcome`;
       record(source, str(event.data.object, "id")!, event.type, outcome);
     } catch (err) {
-      fail(source, str(event.data.object, "id") ?? "", event.type, err);
+      fail(source, str(event.data.object, "id") ?? "", event.type, err, event.data.object);
     }
   };
   const exists = async (query: PromiseLike<readonly unknown[]>) => (await query).length > 0;
@@ -385,9 +398,25 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
   });
 
   // A complete run from where the runs before it reached covers Stripe up to its start: the next default starts
-  // there.
-  await sql`insert into saasbase.stripe_reconciliations (since, started_at, changes, failures, complete, contiguous)
-    values (${since === null ? null : new Date(since * 1000)}, to_timestamp(${startedAt}), ${report.changes.length},
-      ${report.failures.length}, ${report.complete}, ${contiguous})`;
+  // there. In the same statement, the events found unlinkable since the run before it finished (by a delivery,
+  // or by this run): each reported once, by the first run after.
+  const unlinkable = await sql`with run as (
+      insert into saasbase.stripe_reconciliations (since, started_at, changes, failures, complete, contiguous)
+      values (${since === null ? null : new Date(since * 1000)}, to_timestamp(${startedAt}), ${report.changes.length},
+        ${report.failures.length}, ${report.complete}, ${contiguous})
+      returning finished_at)
+    select e.id, e.type from public.stripe_events e
+    where e.processed_at is null and e.unlinkable_at is not null
+      and e.unlinkable_at > coalesce((select max(r.finished_at) from saasbase.stripe_reconciliations r), '-infinity')
+      and e.unlinkable_at <= (select finished_at from run)
+    order by e.unlinkable_at, e.id`;
+  // An object whose event is stored as unlinkable is that event's to report (once), not again as itself.
+  const objects = report.unlinkable.map((c) => c.id);
+  const known = new Set((await sql`select e.payload #>> '{data,object,id}' as id from public.stripe_events e
+      where e.unlinkable_at is not null and e.payload #>> '{data,object,id}' = any(${objects})`).map((r) => r.id as string));
+  report.unlinkable = report.unlinkable.filter((c) => !known.has(c.id));
+  for (const { id, type } of unlinkable) {
+    report.unlinkable.push({ source: listedIds.includes(id) ? "event" : "stored_event", id, type, outcome: "unlinkable" });
+  }
   return report;
 }

@@ -250,7 +250,9 @@ const customerOf = (event: Stripe.Event) => str(event.data.object, "customer");
  * of the SQL as an AppError: 409 customer_not_linked, 409 invoice_not_recorded): the webhook answers non-2xx
  * so that Stripe redelivers, and the stored event is applied then. An event whose customer is linked to no
  * user yet waits so too, and is applied again as soon as an event links that customer (or by
- * applyWaitingEvents). `event` must pass eventShape.
+ * applyWaitingEvents). One that names no user and no customer can never be linked: it is kept so, marked
+ * unlinkable for an admin (stripe_events.unlinkable_at), and still answered 409 customer_not_linked. `event`
+ * must pass eventShape.
  */
 export async function processEvent(
   ctx: EventContext,
@@ -259,9 +261,9 @@ export async function processEvent(
 ): Promise<Outcome> {
   const { sql } = ctx;
   const type = eventTypeOf(event.type);
-  const store = (error: string | null) =>
+  const store = (error: string | null, code: string | null = null) =>
     sql`public.service_role_store_stripe_event(${event.id}, ${event.type}, to_timestamp(${event.created}),
-      ${sql.json(event as never)}, ${error})`;
+      ${sql.json(event as never)}, ${error}, ${code})`;
   const customer = customerOf(event);
   const owner = customer ?? null;
   let outcome: Outcome;
@@ -275,12 +277,14 @@ export async function processEvent(
         where w.customer_id = ${owner} and w.processed_at is null and w.id <> ${event.id}) as waiting`;
   } catch (err) {
     const message = (err instanceof Error ? err.message : String(err)).slice(0, 1000);
+    const refusal = appErrorFromDb(err);
     try {
-      await sql`select ${store(message)}`;
+      // The refusal's code too: customer_not_linked with no customer to link marks the event unlinkable.
+      await sql`select ${store(message, refusal?.code ?? null)}`;
     } catch (storeErr) {
       console.error("stripe events: could not keep the failed event", event.id, storeErr);
     }
-    throw appErrorFromDb(err) ?? err;
+    throw refusal ?? err;
   }
   if (waiting && customer && opts.thenWaiting !== false) {
     // This event is applied whatever happens to the others: they wait on for Stripe's retry or the next run.
