@@ -11,7 +11,7 @@ import { ROOT, SUPABASE_DIR } from "../src/local/paths.ts";
 import { describePostgres, EMBEDDED_PACKAGE, findPostgres, type PostgresBinaries } from "../src/local/postgres-binaries.ts";
 import { LocalCluster } from "../src/local/postgres.ts";
 import { readProjectConfig } from "../src/local/supabase-config.ts";
-import { describeMissing, missingForLint, missingForPgTap } from "../src/local/test-tools.ts";
+import { describeMissing, missingForLint, missingForPgTap, requirePgTap } from "../src/local/test-tools.ts";
 import { tempDir } from "../src/local/throwaway.ts";
 
 const major = readProjectConfig(SUPABASE_DIR).dbMajorVersion;
@@ -85,5 +85,17 @@ describe("PostgreSQL from npm", () => {
       "(`.ci/run` installs every tool the suite needs on Debian/Ubuntu.)",
     ]);
     expect(pgtap[0].install).toMatch(new RegExp(`^sudo apt-get install postgresql-${major}-pgtap `));
+
+    // A test running pgTAP on a cluster of its own (tests/test-report.test.ts) fails so too, naming the package,
+    // not with Postgres's "extension is not available".
+    await expect(requirePgTap(cluster.adminUrl)).rejects.toThrow(
+      new RegExp(`^pgTAP is not installed: sudo apt-get install postgresql-${major}-pgtap `),
+    );
+    const sql = connect(cluster.adminUrl);
+    try {
+      expect(await sql`select 1 from pg_extension where extname = 'pgtap'`).toHaveLength(0);
+    } finally {
+      await sql.end();
+    }
   });
 });

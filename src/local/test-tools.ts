@@ -64,6 +64,20 @@ export function describeMissing(missing: MissingTool[]): string {
     "\n(`.ci/run` installs every tool the suite needs on Debian/Ubuntu.)";
 }
 
+/** For a test that runs pgTAP files itself on a cluster of its own: creates the extension as the cluster's
+ * superuser, or, on a machine without pgTAP (or pg_prove, psql), throws naming each missing tool with the
+ * command that installs it, as npm test's pgTAP step refuses (not Postgres's "extension is not available"). */
+export async function requirePgTap(adminUrl: string): Promise<void> {
+  const missing = await missingForPgTap(adminUrl);
+  if (missing.length) throw new Error(describeMissing(missing));
+  const sql = connect(adminUrl);
+  try {
+    await sql.unsafe("create extension if not exists pgtap");
+  } finally {
+    await sql.end();
+  }
+}
+
 /** Creates an extension as the cluster's superuser, in `extensions` as Supabase puts them. */
 export async function createExtension(adminUrl: string, name: string): Promise<void> {
   const sql = connect(adminUrl);
