@@ -147,6 +147,18 @@ describe("cash-outs and payouts", () => {
     expect(audit.map((a) => [a.actor_id, a.action])).toEqual([[admin.id, "cashout.reject"]]);
   });
 
+  it("a demoted admin's still-valid token pays nothing: the account's role now decides", async () => {
+    const user = await earner(5);
+    const admin = await createUser(sql, mail(), { role: "admin" });
+    const { cashout_id } = await request(user.id, minCashoutCents);
+    await decide(admin.id, cashout_id, true);
+    await sql`update public.profiles set role = 'customer' where id = ${admin.id}`;
+    const res = await payout(admin.token, cashout_id);
+    expect([res.status, (await res.json()).error?.code]).toEqual([403, "admin_only"]);
+    const [row] = await sql`select status from public.cashouts where id = ${cashout_id}`;
+    expect(row.status).toBe("approved");
+  });
+
   it("an approved cash-out is paid once by Stripe transfer; failure is recorded and a retry pays", async () => {
     const user = await earner(5);
     const admin = await createUser(sql, mail(), { role: "admin" });
