@@ -688,7 +688,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         if (killRate <= 0) return;
         await sleep(Math.max(5, -Math.log(1 - random.next()) * 1000 / killRate));
         if (!faultsRunning) return;
-        if (random.next() < opts.dbKillsPerSecond / killRate) {
+        // Each kind at least once, however short the run (the short soak in npm test ends in seconds on an idle
+        // machine): a kind that has not come up yet while the other has is taken next.
+        const dbFirst = opts.dbKillsPerSecond > 0 && soakFaults.backend_terminated === 0 && soakFaults.function_killed > 0;
+        const fnFirst = opts.functionKillsPerSecond > 0 && soakFaults.function_killed === 0 && soakFaults.backend_terminated > 0;
+        if (dbFirst || (!fnFirst && random.next() < opts.dbKillsPerSecond / killRate)) {
           const [victim] = await control`select pid, application_name from pg_stat_activity
             where backend_type = 'client backend' and datname = current_database() and pid <> pg_backend_pid()
               and application_name not like 'soak-%'
