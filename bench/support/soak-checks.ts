@@ -3,9 +3,14 @@
 // the rows that break it; none may.
 import type postgres from "postgres";
 import { config } from "../../supabase/functions/_shared/config.ts";
-import { messageCost } from "../../supabase/functions/_shared/chat-logic.ts";
 
 /** What the clients did and were told. */
+/** The checker's own statement of chat's price (SQL's saasbase.chat_price charges it): the persona's price per
+ * message plus the model's rate for every started 1,000 tokens. */
+function priceOf(perMessage: number, per1kTokens: number, tokens: number): number {
+  return perMessage + Math.ceil((tokens * per1kTokens) / 1000);
+}
+
 export interface Journal {
   charges: { user: string; key: string; feature: string; quantity: number; charged?: number; replayedAs?: number }[];
   reservations: { user: string; key: string; feature: string; byServer: boolean; id?: string }[];
@@ -259,7 +264,7 @@ export async function checkLedger(sql: postgres.Sql, journal: Journal, ctx: Cont
       const charged = m ? Number(m.credits_consumed) : 0;
       if (m && (m.status === "complete" || m.status === "stopped")) {
         const paid = m.free_units === 0;
-        const price = messageCost(personas.get(m.persona)?.creditsPerMessage ?? 0, models.get(m.model)?.creditsPer1kTokens ?? 0,
+        const price = priceOf(personas.get(m.persona)?.creditsPerMessage ?? 0, models.get(m.model)?.creditsPer1kTokens ?? 0,
           m.prompt_tokens + m.completion_tokens);
         if (m.reservation !== "settled" || Number(m.settled_amount) !== charged) bad.push(`${where}: stored ${m.status}, charged ${charged}, reservation ${m.reservation} at ${m.settled_amount}`);
         if (paid && charged < price) bad.push(`${where}: charged ${charged}, its price is ${price} (held ${m.held})`);

@@ -1,5 +1,5 @@
-// The product config as catalog rows (column names of public.features, plans, plan_quotas, credit_packs),
-// the payload of public.service_role_sync_config.
+// The product config as catalog rows (column names of public.features, plans, plan_quotas, credit_packs,
+// chat_personas, chat_models), the payload of public.service_role_sync_config.
 import type { ProductConfig } from "../../supabase/functions/_shared/config-schema.ts";
 
 export function catalogRows(config: ProductConfig) {
@@ -61,6 +61,11 @@ export function catalogRows(config: ProductConfig) {
       price_cents: c.priceCents,
       sort_order: i,
     })),
+    // Chat's prices (SQL computes a message's cost from them: saasbase.chat_price).
+    chat_personas: config.personas.map((p) => ({ id: p.id, name: p.name, credits_per_message: p.creditsPerMessage })),
+    chat_models: config.ai.providers.flatMap((p) =>
+      p.models.map((m) => ({ id: m.id, credits_per_1k_tokens: m.creditsPer1kTokens }))
+    ),
   };
 }
 

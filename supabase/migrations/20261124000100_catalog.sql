@@ -1,5 +1,5 @@
 -- Catalog: what SQL needs to know of the product config (plans, metered features, free quotas, credit
--- packs). saasbase.config.ts is the source; `npm run config:sync` writes it here through
+-- packs, chat's personas and models with their prices). saasbase.config.ts is the source; `npm run config:sync` writes it here through
 -- service_role_sync_config, so SQL rules and edge functions agree. Readable by anyone (a pricing page).
 
 create table public.features (
@@ -55,6 +55,27 @@ create table public.credit_packs (
 );
 comment on table public.credit_packs is 'One-time credit packs, synced from saasbase.config.ts.';
 
+-- Chat's price: an answered message costs its persona's credits_per_message plus its model's
+-- credits_per_1k_tokens for every started 1,000 tokens (saasbase.chat_price).
+create table public.chat_personas (
+  id text primary key check (id ~ '^[a-z][a-z0-9_-]{0,62}$'),
+  name text not null,
+  credits_per_message integer not null check (credits_per_message >= 0),
+  active boolean not null default true,
+  updated_at timestamptz not null default now()
+);
+comment on table public.chat_personas is 'Chat personas and their price per message, synced from saasbase.config.ts.';
+
+create table public.chat_models (
+  -- A provider's model name, as the config spells it.
+  id text primary key check (char_length(id) between 1 and 200),
+  -- Fractional rates are allowed (0.5 credits per 1,000 tokens): the sum is rounded up once.
+  credits_per_1k_tokens numeric not null check (credits_per_1k_tokens >= 0),
+  active boolean not null default true,
+  updated_at timestamptz not null default now()
+);
+comment on table public.chat_models is 'Chat models and their price per 1,000 tokens, synced from saasbase.config.ts.';
+
 -- Scalar product settings SQL rules need (sign-up credits, reservation TTL, ...). Private: not an API table.
 create table saasbase.settings (
   id boolean primary key default true check (id),
@@ -90,6 +111,8 @@ alter table public.features enable row level security;
 alter table public.plans enable row level security;
 alter table public.plan_quotas enable row level security;
 alter table public.credit_packs enable row level security;
+alter table public.chat_personas enable row level security;
+alter table public.chat_models enable row level security;
 
 create policy "Features are readable by everyone" on public.features
   for select to anon, authenticated using (true);
@@ -99,20 +122,28 @@ create policy "Plan quotas are readable by everyone" on public.plan_quotas
   for select to anon, authenticated using (true);
 create policy "Credit packs are readable by everyone" on public.credit_packs
   for select to anon, authenticated using (true);
+create policy "Chat personas are readable by everyone" on public.chat_personas
+  for select to anon, authenticated using (true);
+create policy "Chat models are readable by everyone" on public.chat_models
+  for select to anon, authenticated using (true);
 
 -- Read by anyone (a pricing page); written only by the config sync (the service role): clients have no write
 -- privilege at all, not even one RLS would refuse.
-grant select on public.features, public.plans, public.plan_quotas, public.credit_packs to anon, authenticated;
-grant select, insert, update, delete on public.features, public.plans, public.plan_quotas, public.credit_packs
-  to service_role;
+grant select on public.features, public.plans, public.plan_quotas, public.credit_packs, public.chat_personas,
+  public.chat_models to anon, authenticated;
+grant select, insert, update, delete on public.features, public.plans, public.plan_quotas, public.credit_packs,
+  public.chat_personas, public.chat_models to service_role;
 
 -- What a sync answers: how many of each the catalog holds now (active ones; every quota). A composite type, as
 -- every RPC result: `supabase gen types` describes it (see public.credit_grant).
-create type public.config_sync_summary as (features bigint, plans bigint, plan_quotas bigint, credit_packs bigint);
+create type public.config_sync_summary as (
+  features bigint, plans bigint, plan_quotas bigint, credit_packs bigint, chat_personas bigint, chat_models bigint
+);
 
 -- Upserts the catalog in one transaction. `catalog` holds rows in column names:
--- { settings: {...}, features: [...], plans: [...], plan_quotas: [...], credit_packs: [...] }.
--- Plans, features and packs missing from it are deactivated (history may reference them); quotas are replaced.
+-- { settings: {...}, features: [...], plans: [...], plan_quotas: [...], credit_packs: [...], chat_personas: [...],
+-- chat_models: [...] }. Plans, features, packs, personas and models missing from it are deactivated (history
+-- may reference them); quotas are replaced.
 create function public.service_role_sync_config(catalog jsonb)
 returns public.config_sync_summary
 language plpgsql
@@ -196,13 +227,62 @@ begin
     select r ->> 'id' from jsonb_array_elements(coalesce(catalog -> 'credit_packs', '[]')) r
   );
 
+  insert into public.chat_personas as c (id, name, credits_per_message, active, updated_at)
+  select r.id, r.name, r.credits_per_message, true, now()
+  from jsonb_populate_recordset(null::public.chat_personas, coalesce(catalog -> 'chat_personas', '[]')) r
+  on conflict (id) do update
+    set name = excluded.name, credits_per_message = excluded.credits_per_message, active = true, updated_at = now();
+  update public.chat_personas set active = false, updated_at = now()
+  where active and id not in (
+    select r ->> 'id' from jsonb_array_elements(coalesce(catalog -> 'chat_personas', '[]')) r
+  );
+
+  insert into public.chat_models as c (id, credits_per_1k_tokens, active, updated_at)
+  select r.id, r.credits_per_1k_tokens, true, now()
+  from jsonb_populate_recordset(null::public.chat_models, coalesce(catalog -> 'chat_models', '[]')) r
+  on conflict (id) do update
+    set credits_per_1k_tokens = excluded.credits_per_1k_tokens, active = true, updated_at = now();
+  update public.chat_models set active = false, updated_at = now()
+  where active and id not in (
+    select r ->> 'id' from jsonb_array_elements(coalesce(catalog -> 'chat_models', '[]')) r
+  );
+
   return (
     (select count(*) from public.features where active),
     (select count(*) from public.plans where active),
     (select count(*) from public.plan_quotas),
-    (select count(*) from public.credit_packs where active)
+    (select count(*) from public.credit_packs where active),
+    (select count(*) from public.chat_personas where active),
+    (select count(*) from public.chat_models where active)
   )::public.config_sync_summary;
 end;
 $$;
 revoke execute on function public.service_role_sync_config(jsonb) from public, anon, authenticated;
 grant execute on function public.service_role_sync_config(jsonb) to service_role;
+
+-- The price of one answered message: the persona's price per message plus the model's rate for every started
+-- 1,000 tokens (prompt + completion, as the model counts them; counting stays with the tokenizers in the chat
+-- function). A persona or model the catalog does not hold (or no longer: inactive) is 404, never priced at 0.
+create function saasbase.chat_price(p_persona text, p_model text, p_tokens bigint) returns bigint
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_per_message integer := (select p.credits_per_message from public.chat_personas p where p.id = p_persona and p.active);
+  v_per_1k numeric := (select m.credits_per_1k_tokens from public.chat_models m where m.id = p_model and m.active);
+begin
+  if v_per_message is null then
+    perform saasbase.fail('PT404', 'unknown_persona', format('No persona "%s" in the catalog', p_persona));
+  end if;
+  if v_per_1k is null then
+    perform saasbase.fail('PT404', 'unknown_model', format('No model "%s" in the catalog', p_model));
+  end if;
+  if p_tokens is null or p_tokens < 0 then
+    perform saasbase.fail('PT400', 'bad_request', 'Token counts are whole numbers, 0 or more');
+  end if;
+  return v_per_message + ceil(p_tokens * v_per_1k / 1000)::bigint;
+end;
+$$;
+revoke execute on function saasbase.chat_price(text, text, bigint) from public, anon, authenticated;
+grant execute on function saasbase.chat_price(text, text, bigint) to service_role;

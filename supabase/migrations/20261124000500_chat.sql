@@ -235,8 +235,8 @@ $$;
 revoke execute on function public.service_role_return_anon_chat(text) from public, anon, authenticated;
 grant execute on function public.service_role_return_anon_chat(text) to service_role;
 
--- What reserving a chat answer gives the chat function: the hold, and how often to renew it while the answer
--- streams (service_role_renew_reservation).
+-- What reserving a chat answer gives the chat function: the hold, which of the providers it was asked about the
+-- hold covers, and how often to renew it while the answer streams (service_role_renew_reservation).
 create type public.chat_hold as (
   reservation_id uuid,
   -- Credits held (0 when the plan's free allowance covers the message).
@@ -244,16 +244,24 @@ create type public.chat_hold as (
   free_units integer,
   balance bigint,
   expires_at timestamptz,
-  lifetime_seconds double precision
+  lifetime_seconds double precision,
+  -- One per model given, in order: whether the hold covers that provider's worst case (the first always).
+  covered boolean[]
 );
 
 -- Holds the worst case of a signed-in user's message before any model is called (a server-held reservation:
 -- only the chat function settles or releases it; a user able to release it mid-answer would chat free).
+-- `models` are the providers that may answer, in order (the model's, then the fallbacks), each with the most
+-- tokens it may bill (`worst_tokens`: the whole prompt as that model counts it, plus its whole answer budget);
+-- each is priced by saasbase.chat_price. The hold is the most expensive one's worst case; when the wallet cannot
+-- hold that but can hold the first's, that is held and the fallbacks that cost more are not covered.
 -- The key is the message's (an Idempotency-Key, hashed, or a fresh one): the same key again, while that message
 -- is answered or after it was, is 409 idempotency_conflict (no second answer paid); a message that got no answer
 -- (its reservation released: no provider, the client gone first; or left open past its lifetime by a function
 -- that died) may be sent again under it, as a new reservation keyed `key:<the old reservation's id>`.
-create function public.service_role_reserve_chat(user_id uuid, idempotency_key text, max_credits bigint)
+create function public.service_role_reserve_chat(
+  user_id uuid, idempotency_key text, persona text, models text[], worst_tokens integer[]
+)
 returns public.chat_hold
 language plpgsql
 security definer
@@ -262,12 +270,33 @@ as $$
 declare
   v_key text := idempotency_key;
   v_hold public.reservation_hold;
+  v_worst bigint[];
+  v_first bigint;
+  v_level bigint;
 begin
+  if cardinality(models) is distinct from cardinality(worst_tokens) or coalesce(cardinality(models), 0) = 0 then
+    perform saasbase.fail('PT400', 'bad_request', 'One worst token count for each model, at least one model');
+  end if;
+  v_worst := array(
+    select saasbase.chat_price(persona, m.model, m.tokens)
+    from unnest(models, worst_tokens) with ordinality m(model, tokens, i) order by m.i
+  );
+  v_first := v_worst[1];
+  v_level := (select max(w) from unnest(v_worst) w);
   for attempt in 1..20 loop
-    v_hold := saasbase.reserve(user_id, 'chat', 1, v_key, max_credits, true);
+    begin
+      v_hold := saasbase.reserve(user_id, 'chat', 1, v_key, v_level, true);
+    exception when sqlstate 'PT402' then
+      if v_level <= v_first then
+        raise;
+      end if;
+      v_level := v_first; -- the first provider's worst case, without the dearer fallbacks
+      continue;
+    end;
     if not v_hold.replayed then
       return (v_hold.reservation_id, v_hold.amount, v_hold.free_units, v_hold.balance, v_hold.expires_at,
-        extract(epoch from saasbase.reservation_lifetime()))::public.chat_hold;
+        extract(epoch from saasbase.reservation_lifetime()), array(select w <= v_level from unnest(v_worst) w)
+      )::public.chat_hold;
     end if;
     exit when not (v_hold.status = 'released' or (v_hold.status = 'open' and v_hold.expires_at <= saasbase.now()));
     v_key := left(v_key, 69) || ':' || v_hold.reservation_id;
@@ -277,8 +306,9 @@ begin
   return null; -- not reached: fail raises
 end;
 $$;
-revoke execute on function public.service_role_reserve_chat(uuid, text, bigint) from public, anon, authenticated;
-grant execute on function public.service_role_reserve_chat(uuid, text, bigint) to service_role;
+revoke execute on function public.service_role_reserve_chat(uuid, text, text, text[], integer[])
+  from public, anon, authenticated;
+grant execute on function public.service_role_reserve_chat(uuid, text, text, text[], integer[]) to service_role;
 
 -- What storing an exchange answers.
 create type public.chat_exchange as (
@@ -293,13 +323,14 @@ create type public.chat_exchange as (
 
 -- One exchange of the chat function, stored in one statement (so one transaction): the conversation when it
 -- is new, the user's message, the answer (complete; stopped by the client midway; or failed: never charged)
--- and, for a complete or stopped answer with a reservation, that reservation settled at its cost: the answer
--- was delivered, so it is paid in full, past the hold as far as the balance goes and even when the hold lapsed
+-- and, for a complete or stopped answer with a reservation, that reservation settled at its cost (the persona's
+-- and the serving model's price for prompt_tokens + completion_tokens: saasbase.chat_price): the answer was
+-- delivered, so it is paid in full, past the hold as far as the balance goes and even when the hold lapsed
 -- (saasbase.settle). Server-side only.
 create function public.service_role_record_chat_exchange(
   conversation_id uuid, new_conversation boolean, user_id uuid, anon_session_hash text, title text, persona text,
   provider text, model text, question text, answer text, status text, prompt_tokens integer,
-  completion_tokens integer, reservation_id uuid, cost bigint
+  completion_tokens integer, reservation_id uuid
 ) returns public.chat_exchange
 language plpgsql
 security definer
@@ -329,7 +360,8 @@ begin
     values (conversation_id, 'user', question, persona, model);
   end if;
   if status in ('complete', 'stopped') and reservation_id is not null then
-    v_settled := saasbase.settle(user_id, reservation_id, cost, saasbase.now(), true);
+    v_settled := saasbase.settle(user_id, reservation_id,
+      saasbase.chat_price(persona, model, prompt_tokens::bigint + completion_tokens), saasbase.now(), true);
     v_charged := v_settled.credits_charged;
     v_unpaid := v_settled.unpaid;
     v_balance := v_settled.balance;
@@ -345,6 +377,6 @@ begin
 end;
 $$;
 revoke execute on function public.service_role_record_chat_exchange(uuid, boolean, uuid, text, text, text, text,
-  text, text, text, text, integer, integer, uuid, bigint) from public, anon, authenticated;
+  text, text, text, text, integer, integer, uuid) from public, anon, authenticated;
 grant execute on function public.service_role_record_chat_exchange(uuid, boolean, uuid, text, text, text, text,
-  text, text, text, text, integer, integer, uuid, bigint) to service_role;
+  text, text, text, text, integer, integer, uuid) to service_role;

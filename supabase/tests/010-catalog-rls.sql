@@ -1,8 +1,8 @@
--- RLS matrix of the catalog (features, plans, plan_quotas, credit_packs): readable by everyone, written by
+-- RLS matrix of the catalog (features, plans, plan_quotas, credit_packs, chat_personas, chat_models): readable by everyone, written by
 -- nobody but the service role (the config sync). Cells: table x who x operation.
 begin;
 \ir _helpers.psql
-select plan(84);
+select plan(124);
 
 do $$ begin
   perform tests.create_user('a@test.local');
@@ -14,13 +14,17 @@ insert into public.features (id, name, credits) values ('t_feature', 'Test featu
 insert into public.plans (id, name, price_monthly_cents) values ('t_plan', 'Test plan', 100);
 insert into public.plan_quotas (plan_id, feature_id, period, free_limit) values ('t_plan', 't_feature', 'day', 1);
 insert into public.credit_packs (id, name, credits, price_cents) values ('t_pack', 'Test pack', 10, 500);
+insert into public.chat_personas (id, name, credits_per_message) values ('t_persona', 'Test persona', 1);
+insert into public.chat_models (id, credits_per_1k_tokens) values ('t_model', 1);
 
 with tables(tbl, key_filter, insert_values) as (
   values
     ('features', $$id = 't_feature'$$, $$(id, name, credits) values ('t_new', 'x', 1)$$),
     ('plans', $$id = 't_plan'$$, $$(id, name, price_monthly_cents) values ('t_new', 'x', 1)$$),
     ('plan_quotas', $$plan_id = 't_plan'$$, $$(plan_id, feature_id, unlimited) values ('t_plan', 't_feature2', true)$$),
-    ('credit_packs', $$id = 't_pack'$$, $$(id, name, credits, price_cents) values ('t_new', 'x', 1, 500)$$)
+    ('credit_packs', $$id = 't_pack'$$, $$(id, name, credits, price_cents) values ('t_new', 'x', 1, 500)$$),
+    ('chat_personas', $$id = 't_persona'$$, $$(id, name, credits_per_message) values ('t_new', 'x', 1)$$),
+    ('chat_models', $$id = 't_model'$$, $$(id, credits_per_1k_tokens) values ('t_new', 1)$$)
 ),
 who(who, writes) as (
   values ('anon', 'denied'), ('a@test.local', 'denied'), ('b@test.local', 'denied'),
@@ -32,8 +36,8 @@ cells(tbl, who, op, stmt, expected) as (
   select tbl, who, 'insert', format('insert into public.%I %s', tbl, insert_values), writes from tables, who
   union all
   select tbl, who, 'update', format('update public.%I set %I = %I where %s', tbl,
-    case tbl when 'plan_quotas' then 'unlimited' else 'name' end,
-    case tbl when 'plan_quotas' then 'unlimited' else 'name' end, key_filter), writes from tables, who
+    case tbl when 'plan_quotas' then 'unlimited' when 'chat_models' then 'active' else 'name' end,
+    case tbl when 'plan_quotas' then 'unlimited' when 'chat_models' then 'active' else 'name' end, key_filter), writes from tables, who
   union all
   select tbl, who, 'delete', format('delete from public.%I where %s', tbl, key_filter), writes from tables, who
 )

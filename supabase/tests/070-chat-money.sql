@@ -4,7 +4,7 @@
 -- with the rest recorded for admins, a lapsed one is still charged, and a renewed one does not lapse.
 begin;
 \ir _helpers.psql
-select plan(25);
+select plan(40);
 
 insert into public.features (id, name, credits) values ('t_gen', 'Generation', 5), ('t_free', 'Free first', 5);
 insert into public.plan_quotas (plan_id, feature_id, period, free_limit, overage, unlimited)
@@ -108,6 +108,51 @@ select tests.become('other@test.local');
 select lives_ok($$ select public.get_wallet() $$, 'a wallet operation past the first lifetime...');
 select is((select status from public.credit_reservations where id = :'s4_id'), 'open',
   '...leaves the renewed reservation open');
+
+-- Chat's price (saasbase.chat_price): the persona's price per message plus the model's rate for every started
+-- 1,000 tokens; what the catalog does not hold is refused, never priced at 0 -----------------------------------
+select tests.become('postgres');
+insert into public.chat_personas (id, name, credits_per_message) values ('t_p', 'P', 2), ('t_gone', 'Gone', 1);
+update public.chat_personas set active = false where id = 't_gone';
+insert into public.chat_models (id, credits_per_1k_tokens) values ('t_m1', 1), ('t_half', 0.5), ('t_free', 0), ('t_m5', 5);
+select is(saasbase.chat_price('t_p', 't_m1', 0), 2::bigint, 'no tokens: the persona''s price alone');
+select is(saasbase.chat_price('t_p', 't_m1', 1), 3::bigint, 'one token starts a 1,000-token step');
+select is(saasbase.chat_price('t_p', 't_m1', 1000), 3::bigint, '1,000 tokens are one step');
+select is(saasbase.chat_price('t_p', 't_m1', 1001), 4::bigint, '1,001 tokens are two');
+select is(saasbase.chat_price('t_p', 't_m5', 30040), 2 + 151::bigint, 'a rate of 5 over 30,040 tokens: 151 (150.2 up)');
+select is(saasbase.chat_price('t_p', 't_half', 3000), 4::bigint, 'a fractional rate is rounded up once (1.5 -> 2)');
+select is(saasbase.chat_price('t_p', 't_free', 100000), 2::bigint, 'a free model costs the persona''s price');
+select throws_ok($$ select saasbase.chat_price('nobody', 't_m1', 10) $$, 'PT404', 'No persona "nobody" in the catalog',
+  'a persona not in the catalog is refused (unknown_persona)');
+select throws_ok($$ select saasbase.chat_price('t_gone', 't_m1', 10) $$, 'PT404', 'No persona "t_gone" in the catalog',
+  '...and one the config no longer has');
+select throws_ok($$ select saasbase.chat_price('t_p', 'gpt-none', 10) $$, 'PT404', 'No model "gpt-none" in the catalog',
+  'a model not in the catalog is refused (unknown_model)');
+
+-- The chat hold is the dearest provider's worst case, or the first's without the dearer fallbacks --------------
+-- Every message paid (no plan's free chats), so each hold is the price.
+delete from public.plan_quotas where feature_id = 'chat';
+do $$ begin perform tests.create_user('chat@test.local'); end $$;
+update public.wallets set balance = 10 where user_id = tests.user_id('chat@test.local');
+-- Worst cases: t_m1 2 + 1 = 3, t_m5 2 + 5 = 7.
+-- (From a function scan: `(f()).*` would call it once per column, each a second message under the key.)
+create temp table h1 as select h.* from public.service_role_reserve_chat(tests.user_id('chat@test.local'), 'chat:p1',
+  't_p', '{t_m1,t_m5}', '{1000,1000}') h;
+select is((select (amount, covered) from h1), (7::bigint, '{t,t}'::boolean[]),
+  'the hold covers the dearest provider''s worst case');
+update public.wallets set balance = 5 where user_id = tests.user_id('chat@test.local');
+create temp table h2 as select h.* from public.service_role_reserve_chat(tests.user_id('chat@test.local'), 'chat:p2',
+  't_p', '{t_m1,t_m5}', '{1000,1000}') h;
+select is((select (amount, covered) from h2), (3::bigint, '{t,f}'::boolean[]),
+  'a wallet that cannot hold it holds the first provider''s, without the dearer fallback');
+select throws_ok($$ select public.service_role_reserve_chat(tests.user_id('chat@test.local'), 'chat:p3', 't_p',
+  '{t_m5}', '{1000}') $$, 'PT402', null, 'not even the first provider''s worst case: 402');
+select throws_ok($$ select public.service_role_reserve_chat(tests.user_id('chat@test.local'), 'chat:p4', 'nobody',
+  '{t_m1}', '{1000}') $$, 'PT404', null, 'a persona not in the catalog holds nothing');
+-- The answer is settled at its price for the tokens it took: 1,000 + 500 on t_m1 is 2 + 2.
+select is((select (public.service_role_record_chat_exchange(gen_random_uuid(), true, tests.user_id('chat@test.local'),
+  null, 't', 't_p', 'openai', 't_m1', 'q', 'a', 'complete', 1000, 500, reservation_id)).credits_charged from h2),
+  4::bigint, 'the exchange is charged the price SQL computes from persona, model and tokens');
 
 select * from finish();
 rollback;

@@ -83,10 +83,10 @@ select throws_ok($$ select tests.become('anon'); select public.service_role_take
 
 select throws_ok($$ select tests.become('a@test.local');
   select public.service_role_record_chat_exchange(gen_random_uuid(), true, tests.user_id('a@test.local'), null, 't', 'general',
-    'openai', 'm', 'q', 'a', 'complete', 1, 1, null, 0) $$, '42501', null, 'users cannot write messages through the exchange recorder');
+    'openai', 'm', 'q', 'a', 'complete', 1, 1, null) $$, '42501', null, 'users cannot write messages through the exchange recorder');
 select throws_ok($$ select tests.become('anon');
   select public.service_role_record_chat_exchange(gen_random_uuid(), true, null, 'h', 't', 'general',
-    'openai', 'm', 'q', 'a', 'complete', 1, 1, null, 0) $$, '42501', null, 'anon cannot either');
+    'openai', 'm', 'q', 'a', 'complete', 1, 1, null) $$, '42501', null, 'anon cannot either');
 -- Anonymous chat has a ceiling for all sessions together: a new session id costs nothing to make.
 update saasbase.settings set anonymous_chat_per_day = 5, anonymous_chat_total_per_day = 2;
 select lives_ok($$ select public.service_role_take_anon_chat('s1'), public.service_role_take_anon_chat('s2') $$,

@@ -1,6 +1,5 @@
-// Pure chat arithmetic, unit-tested: trimming history to the model's window, and the price of a message (the
-// persona's price per message plus the model's rate per 1,000 tokens), with tokens counted as the model's
-// family bills them (token-count.ts).
+// Pure chat arithmetic, unit-tested: trimming history to the model's window, with tokens counted as the model's
+// family bills them (token-count.ts). A message's price is SQL's (saasbase.chat_price), from these counts.
 import type { TokenCounter } from "./token-count.ts";
 
 export interface ChatTurn {
@@ -36,22 +35,6 @@ export function buildContext(
     kept.unshift(history[i]);
   }
   return { messages: [first, ...kept, last], promptTokens: used, dropped: history.length - kept.length };
-}
-
-/** Credits for one answered message. */
-export function messageCost(perMessage: number, per1kTokens: number, tokens: number): number {
-  return perMessage + Math.ceil((tokens * per1kTokens) / 1000);
-}
-
-/** The most a message can cost on one model: the whole prompt, counted as that model bills it, plus the whole
- * answer budget it is given. */
-export function worstCaseCost(
-  perMessage: number,
-  per1kTokens: number,
-  promptTokens: number,
-  maxOutputTokens: number,
-) {
-  return messageCost(perMessage, per1kTokens, promptTokens + maxOutputTokens);
 }
 
 /** A title from the first message: its first line, at most 60 characters. */

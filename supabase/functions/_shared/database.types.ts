@@ -176,6 +176,53 @@ export type Database = {
         };
         Relationships: [];
       };
+      "chat_models": {
+        Row: {
+          "active": boolean;
+          "credits_per_1k_tokens": number;
+          "id": string;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "active"?: boolean;
+          "credits_per_1k_tokens": number;
+          "id": string;
+          "updated_at"?: string;
+        };
+        Update: {
+          "active"?: boolean;
+          "credits_per_1k_tokens"?: number;
+          "id"?: string;
+          "updated_at"?: string;
+        };
+        Relationships: [];
+      };
+      "chat_personas": {
+        Row: {
+          "active": boolean;
+          "credits_per_message": number;
+          "id": string;
+          "name": string;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "active"?: boolean;
+          "credits_per_message": number;
+          "id": string;
+          "name": string;
+          "updated_at"?: string;
+        };
+        Update: {
+          "active"?: boolean;
+          "credits_per_message"?: number;
+          "id"?: string;
+          "name"?: string;
+          "updated_at"?: string;
+        };
+        Relationships: [];
+      };
       "connect_accounts": {
         Row: {
           "created_at": string;
@@ -1340,7 +1387,6 @@ export type Database = {
           "answer": string;
           "completion_tokens": number;
           "conversation_id": string;
-          "cost": number;
           "model": string;
           "new_conversation": boolean;
           "persona": string;
@@ -1469,7 +1515,13 @@ export type Database = {
         };
       };
       "service_role_reserve_chat": {
-        Args: { "idempotency_key": string; "max_credits": number; "user_id": string };
+        Args: {
+          "idempotency_key": string;
+          "models": (string)[];
+          "persona": string;
+          "user_id": string;
+          "worst_tokens": (number)[];
+        };
         Returns: Database["public"]["CompositeTypes"]["chat_hold"];
         SetofOptions: {
           from: "*";
@@ -1598,12 +1650,15 @@ export type Database = {
         "balance": number | null;
         "expires_at": string | null;
         "lifetime_seconds": number | null;
+        "covered": (boolean)[] | null;
       };
       "config_sync_summary": {
         "features": number | null;
         "plans": number | null;
         "plan_quotas": number | null;
         "credit_packs": number | null;
+        "chat_personas": number | null;
+        "chat_models": number | null;
       };
       "credit_adjustment": {
         "user_id": string | null;

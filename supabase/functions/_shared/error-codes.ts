@@ -37,6 +37,9 @@ export const ERROR_CODES = {
   unknown_price: 404,
   unknown_pack: 404,
   unknown_plan: 404,
+  /** 404: a chat persona or model the catalog does not hold (run the config sync). */
+  unknown_persona: 404,
+  unknown_model: 404,
   /** 404: the conversation does not exist or is not the caller's. */
   conversation_not_found: 404,
   reservation_not_found: 404,

@@ -27,7 +27,7 @@ import { idempotencyKeyHeader, readJson } from "../_shared/request.ts";
 import { tokenCounter } from "../_shared/token-count.ts";
 import { chatterOf, personaAndModel, sessionId, visitorOf } from "./chatter.ts";
 import { conversations, findConversation, messages } from "./history.ts";
-import { giveBack, type Held, keepAlive, pricedPlan, type PricedAttempt, reserve } from "./reservation.ts";
+import { giveBack, type Held, keepAlive, reserve } from "./reservation.ts";
 import { answerStream } from "./stream.ts";
 
 const chatBody = z.object({
@@ -58,13 +58,11 @@ async function chat(req: Request): Promise<Response> {
   const visitor = await visitorOf(who);
   if (visitor) await dbCall(db()`select public.service_role_take_anon_chat(${visitor})`);
   let held: Held | undefined;
-  let plan: PricedAttempt[];
+  let plan = providerPlan(config, model.id, model.maxOutputTokens);
   try {
     if (who.kind === "user") {
-      held = await reserve(who.caller.userId, idempotencyKey, await pricedPlan(persona, model, context.messages));
+      held = await reserve(who.caller.userId, idempotencyKey, persona, plan, context.messages);
       plan = held.plan;
-    } else {
-      plan = providerPlan(config, model.id, model.maxOutputTokens).map((a) => ({ ...a, worst: 0 }));
     }
   } catch (err) {
     await giveBack(who, visitor, undefined)();

@@ -1,70 +1,41 @@
 // The money side of a message, before and while it is answered: the hold (the worst case of every provider
 // that may answer it), the reservation taken for a signed-in user (held by the server), the lease that keeps it
 // alive while the answer streams, and what is given back when no answer comes.
-import { type Attempt, providerPlan } from "../_shared/ai.ts";
-import { type ChatTurn, promptTokens, worstCaseCost } from "../_shared/chat-logic.ts";
-import { config } from "../_shared/config.ts";
+import type { Attempt } from "../_shared/ai.ts";
+import { type ChatTurn, promptTokens } from "../_shared/chat-logic.ts";
 import { db } from "../_shared/db.ts";
 import { dbCall } from "../_shared/db-errors.ts";
-import { AppError } from "../_shared/errors.ts";
 import type { ChatHold, ReservationLease } from "../_shared/sql-results.ts";
 import { tokenCounter } from "../_shared/token-count.ts";
-import { type Chatter, type Model, type Persona, sha256 } from "./chatter.ts";
-
-/** A provider to try, with the most its answer can cost: the whole prompt as its model bills it, plus the
- * whole answer budget it is given. */
-export interface PricedAttempt extends Attempt {
-  worst: number;
-}
-
-/** Every provider the message may go to (the model's, then the fallbacks), each priced at its worst case. */
-export async function pricedPlan(persona: Persona, model: Model, messages: ChatTurn[]): Promise<PricedAttempt[]> {
-  return await Promise.all(providerPlan(config, model.id, model.maxOutputTokens).map(async (a) => ({
-    ...a,
-    worst: worstCaseCost(
-      persona.creditsPerMessage,
-      a.served.creditsPer1kTokens,
-      promptTokens(messages, await tokenCounter(a.served.id)),
-      a.maxTokens,
-    ),
-  })));
-}
-
-/** The hold a message needs: what its most expensive provider may cost. When the wallet cannot hold that but
- * can hold the first provider's, that is held and the fallbacks that cost more are left out. */
-function holdLevels(plan: PricedAttempt[]): number[] {
-  const all = Math.max(...plan.map((a) => a.worst));
-  return all > plan[0].worst ? [all, plan[0].worst] : [all];
-}
+import { type Chatter, type Persona, sha256 } from "./chatter.ts";
 
 export interface Held {
   hold: ChatHold;
   /** The providers this hold covers, in order. */
-  plan: PricedAttempt[];
+  plan: Attempt[];
 }
 
-/** Reserves a signed-in user's message (service_role_reserve_chat): the key is the client's Idempotency-Key
- * (hashed: any 200 characters fit the ledger's) or a fresh one. 402 when not even the first provider's worst
- * case fits; 409 idempotency_conflict for a key whose message was answered or is being answered. */
+/** Reserves a signed-in user's message (service_role_reserve_chat, which prices it): every provider that may
+ * answer it (the model's, then the fallbacks) with the most tokens it may bill, the whole prompt as its model
+ * counts it plus the whole answer budget it is given. The key is the client's Idempotency-Key (hashed: any 200
+ * characters fit the ledger's) or a fresh one. 402 when not even the first provider's worst case fits (the
+ * dearer fallbacks are left out when only it does); 409 idempotency_conflict for a key whose message was
+ * answered or is being answered. */
 export async function reserve(
   userId: string,
   idempotencyKey: string | undefined,
-  plan: PricedAttempt[],
+  persona: Persona,
+  plan: Attempt[],
+  messages: ChatTurn[],
 ): Promise<Held> {
   const key = `chat:${idempotencyKey ? await sha256(idempotencyKey) : crypto.randomUUID()}`;
-  const levels = holdLevels(plan);
-  for (const [i, amount] of levels.entries()) {
-    try {
-      const [{ hold }] = await dbCall(
-        db()`select to_jsonb(public.service_role_reserve_chat(${userId}, ${key}, ${amount})) as hold`,
-      );
-      return { hold: hold as ChatHold, plan: plan.filter((a) => a.worst <= amount) };
-    } catch (err) {
-      const last = i === levels.length - 1;
-      if (last || !(err instanceof AppError && err.code === "insufficient_credits")) throw err;
-    }
-  }
-  throw new Error("unreachable");
+  const worstTokens = await Promise.all(
+    plan.map(async (a) => promptTokens(messages, await tokenCounter(a.served.id)) + a.maxTokens),
+  );
+  const [{ hold }] = await dbCall(db()`select to_jsonb(public.service_role_reserve_chat(${userId}, ${key},
+    ${persona.id}, ${plan.map((a) => a.served.id)}::text[], ${worstTokens}::integer[])) as hold`);
+  const held = hold as ChatHold;
+  return { hold: held, plan: plan.filter((_, i) => held.covered[i]) };
 }
 
 /**

@@ -1,14 +1,14 @@
 // The answer as Server-Sent Events, and its record: the exchange stored and paid in one statement
 // (service_role_record_chat_exchange) when it ends complete or stopped by the client; stored as failed, and the
 // hold given back, when the provider breaks off.
-import type { OpenStream, Usage } from "../_shared/ai.ts";
-import { messageCost, promptTokens } from "../_shared/chat-logic.ts";
+import type { Attempt, OpenStream, Usage } from "../_shared/ai.ts";
+import { promptTokens } from "../_shared/chat-logic.ts";
 import { corsHeaders } from "../_shared/cors.ts";
 import { db } from "../_shared/db.ts";
 import type { ChatExchange } from "../_shared/sql-results.ts";
 import { tokenCounter } from "../_shared/token-count.ts";
 import type { Chatter, Persona } from "./chatter.ts";
-import type { Held, PricedAttempt } from "./reservation.ts";
+import type { Held } from "./reservation.ts";
 
 function sse(event: string, data: unknown): Uint8Array {
   return new TextEncoder().encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
@@ -26,23 +26,22 @@ export interface Exchange {
   held: Held | undefined;
 }
 
-/** What the answer cost: the provider's usage when it reported one, else the prompt and the text delivered
- * counted as the served model bills them; at the served model's rate (a fallback's may differ). Free of charge
- * when it failed. */
-async function priced(x: Exchange, served: PricedAttempt, answer: string, usage: Usage | undefined, failed: boolean) {
+/** The tokens the answer is paid for: the provider's usage when it reported one, else the prompt and the text
+ * delivered counted as the served model bills them. SQL prices them at the served model's rate (a fallback's
+ * may differ): service_role_record_chat_exchange. */
+async function tokens(x: Exchange, served: Attempt, answer: string, usage: Usage | undefined) {
   const count = await tokenCounter(served.served.id);
   const prompt = usage?.promptTokens ?? promptTokens(x.context, count);
   const completion = usage?.completionTokens ?? count.text(answer);
-  const cost = failed ? 0 : messageCost(x.persona.creditsPerMessage, served.served.creditsPer1kTokens, prompt + completion);
-  return { prompt, completion, cost };
+  return { prompt, completion };
 }
 
 /** Stores the exchange (and a new conversation); for a complete or stopped answer also settles the reservation
- * at its cost, past the hold if need be (see service_role_record_chat_exchange). */
+ * at its cost, past the hold if need be (see service_role_record_chat_exchange; a failed one is not charged). */
 async function record(
   x: Exchange,
   stream: OpenStream,
-  served: PricedAttempt,
+  served: Attempt,
   answer: string,
   usage: Usage | undefined,
   status: "complete" | "stopped" | "failed",
@@ -50,13 +49,12 @@ async function record(
   // What a model sends is stored as text: a NUL (which no Postgres text holds) or a lone surrogate would
   // make the write fail, and the answer the user already has go unpaid.
   answer = answer.replaceAll("\u0000", "\uFFFD").toWellFormed();
-  const { prompt, completion, cost } = await priced(x, served, answer, usage, status === "failed");
+  const { prompt, completion } = await tokens(x, served, answer, usage);
   const userId = x.who.kind === "user" ? x.who.caller.userId : null;
   const anonHash = x.who.kind === "anon" ? x.who.sessionHash : null;
   const [{ r }] = await db()`select to_jsonb(public.service_role_record_chat_exchange(${x.conversationId},
     ${x.newConversation}, ${userId}, ${anonHash}, ${x.title}, ${x.persona.id}, ${stream.provider}, ${stream.model},
-    ${x.question}, ${answer}, ${status}, ${prompt}, ${completion}, ${x.held?.hold.reservation_id ?? null},
-    ${cost})) as r`;
+    ${x.question}, ${answer}, ${status}, ${prompt}, ${completion}, ${x.held?.hold.reservation_id ?? null})) as r`;
   const done = r as ChatExchange;
   if (done.credits_unpaid > 0) {
     console.error(`answer ${done.message_id} cost ${done.credits_unpaid} credits more than the wallet held`);
@@ -73,7 +71,7 @@ async function record(
 export function answerStream(
   x: Exchange,
   stream: OpenStream,
-  served: PricedAttempt,
+  served: Attempt,
   upstream: AbortController,
   stopLease: () => void,
   giveBack: () => Promise<void>,

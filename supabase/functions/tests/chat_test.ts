@@ -1,7 +1,7 @@
 // Units of the chat gateway's pure logic: token counts, context trimming, pricing, provider order.
 import assert from "node:assert/strict";
 import { providerPlan } from "../_shared/ai.ts";
-import { buildContext, messageCost, promptTokens, titleFrom, worstCaseCost } from "../_shared/chat-logic.ts";
+import { buildContext, promptTokens, titleFrom } from "../_shared/chat-logic.ts";
 import { config } from "../_shared/config.ts";
 import { LONG_PIECE, MEMO_CHARS, memoSize, tokenCounter, tokenFamily, utf8Bytes } from "../_shared/token-count.ts";
 
@@ -59,14 +59,6 @@ Deno.test("context keeps the system prompt and the new message, dropping the old
   assert.deepEqual(messages.slice(1, -1).map((m) => m.content[0]), ["7", "8", "9"]);
   assert.equal(used, promptTokens(messages, count));
   assert.ok(used <= 1500);
-});
-
-Deno.test("a message costs the persona's price plus the model's rate per 1,000 tokens, rounded up", () => {
-  assert.equal(messageCost(1, 1, 44), 2);
-  assert.equal(messageCost(5, 0, 100_000), 5);
-  assert.equal(messageCost(1, 5, 1000), 6);
-  assert.equal(messageCost(1, 1, 30_040), 32);
-  assert.equal(worstCaseCost(1, 1, 20, 4096), 1 + Math.ceil((20 + 4096) / 1000));
 });
 
 Deno.test("a text counted again is remembered, and the memory stays within its bound", async () => {

@@ -125,24 +125,29 @@ Deno.test({
           // Chat: a message's hold and its renewals (open, then settled), the exchange stored with a reservation
           // (a new conversation), without one (anonymous: no balance), and for a conversation gone meanwhile
           // (no message).
-          const chatHold = await call("chat_hold", tx`public.service_role_reserve_chat(${user}, 'chat:h1', 5)`);
+          await tx`insert into public.chat_personas (id, name, credits_per_message) values ('t_persona', 'T', 1)`;
+          await tx`insert into public.chat_models (id, credits_per_1k_tokens) values ('t_model', 1)`;
+          const chatHold = await call(
+            "chat_hold",
+            tx`public.service_role_reserve_chat(${user}, 'chat:h1', 't_persona', '{t_model}', '{3000}')`,
+          );
           const chatRes = chatHold.reservation_id as string;
           await call("reservation_lease", tx`public.service_role_renew_reservation(${user}, ${chatRes})`);
           await call(
             "chat_exchange",
             tx`public.service_role_record_chat_exchange(${crypto.randomUUID()}, true, ${user}, null, 't',
-            'general', 'openai', 'm', 'q', 'a', 'complete', 1, 1, ${chatRes}, 2)`,
+            't_persona', 'openai', 't_model', 'q', 'a', 'complete', 1, 1, ${chatRes})`,
           );
           await call("reservation_lease", tx`public.service_role_renew_reservation(${user}, ${chatRes})`);
           await call(
             "chat_exchange",
             tx`public.service_role_record_chat_exchange(${crypto.randomUUID()}, true, null, 'anon-hash', 't',
-            'general', 'openai', 'm', 'q', 'a', 'complete', 1, 1, null, 0)`,
+            'general', 'openai', 'm', 'q', 'a', 'complete', 1, 1, null)`,
           );
           await call(
             "chat_exchange",
             tx`public.service_role_record_chat_exchange(${crypto.randomUUID()}, false, ${user}, null, 't',
-            'general', 'openai', 'm', 'q', 'a', 'complete', 1, 1, null, 0)`,
+            'general', 'openai', 'm', 'q', 'a', 'complete', 1, 1, null)`,
           );
           await call(
             "credit_debit",
@@ -239,7 +244,9 @@ Deno.test({
               'plans', (select jsonb_agg(to_jsonb(p)) from public.plans p where p.active),
               'features', (select jsonb_agg(to_jsonb(f)) from public.features f where f.active),
               'plan_quotas', (select jsonb_agg(to_jsonb(q)) from public.plan_quotas q),
-              'credit_packs', (select coalesce(jsonb_agg(to_jsonb(c)), '[]') from public.credit_packs c where c.active)
+              'credit_packs', (select coalesce(jsonb_agg(to_jsonb(c)), '[]') from public.credit_packs c where c.active),
+              'chat_personas', (select coalesce(jsonb_agg(to_jsonb(c)), '[]') from public.chat_personas c where c.active),
+              'chat_models', (select coalesce(jsonb_agg(to_jsonb(c)), '[]') from public.chat_models c where c.active)
             ) as catalog`;
           await call("config_sync_summary", tx`public.service_role_sync_config(${catalog})`);
 
