@@ -85,7 +85,7 @@ describe("the functions' dependency fetch", () => {
 
   it("names the package and the network's refusal when the registry cannot be reached", async () => {
     const registry = `http://127.0.0.1:${await freePort()}/`; // nobody listens there
-    const err = await fetchFunctionDependencies(specs, defaultMap, { ...process.env, DENO_DIR: emptyCache(), NPM_CONFIG_REGISTRY: registry })
+    const err = await fetchFunctionDependencies(specs, { ...process.env, DENO_DIR: emptyCache(), NPM_CONFIG_REGISTRY: registry })
       .catch((e) => e);
     expect(err).toBeInstanceOf(DependencyFetchError);
     const imports = Object.keys(JSON.parse(readFileSync(defaultMap, "utf8")).imports);
@@ -107,13 +107,13 @@ describe("the functions' dependency fetch", () => {
     const registry = `https://127.0.0.1:${(server.address() as { port: number }).port}/`;
     const base = { ...process.env, NPM_CONFIG_REGISTRY: registry, NODE_EXTRA_CA_CERTS: "", DENO_CERT: "", SSL_CERT_FILE: "" };
     try {
-      const untrusted = await fetchFunctionDependencies(specs, defaultMap, { ...base, DENO_DIR: emptyCache() }).catch((e) => e);
+      const untrusted = await fetchFunctionDependencies(specs, { ...base, DENO_DIR: emptyCache() }).catch((e) => e);
       expect(untrusted).toBeInstanceOf(DependencyFetchError);
       expect(untrusted.cause).toMatch(/certificate/i);
       expect(untrusted.message).toContain("NODE_EXTRA_CA_CERTS");
       expect(requests).toEqual([]); // the TLS handshake failed: no request reached the registry
 
-      const trusted = await fetchFunctionDependencies(specs, defaultMap, { ...base, DENO_DIR: emptyCache(), NODE_EXTRA_CA_CERTS: ca })
+      const trusted = await fetchFunctionDependencies(specs, { ...base, DENO_DIR: emptyCache(), NODE_EXTRA_CA_CERTS: ca })
         .catch((e) => e);
       expect(trusted).toBeInstanceOf(DependencyFetchError); // the registry answers 503, but over trusted TLS
       expect(trusted.cause).not.toMatch(/certificate/i);

@@ -38,6 +38,16 @@ export function readDenoFailure(output: string): { pkg?: string; cause: string }
   return { pkg, cause: causes.at(-1) ?? error ?? (output.trim().split("\n").at(-1) || "deno install failed") };
 }
 
+/** The shared import map, which deno.json names. */
+export const DEFAULT_IMPORT_MAP = join(FUNCTIONS_DIR, "import_map.json");
+/** What runs each function (src/local/deno/function-worker.ts <entrypoint> <port>). */
+export const FUNCTION_WORKER = join(ROOT, "src/local/deno/function-worker.ts");
+
+/** `--import-map` for a function with its own (config.toml); none for the shared one, which deno.json names. */
+export function importMapArgs(importMap: string): string[] {
+  return importMap === DEFAULT_IMPORT_MAP ? [] : ["--import-map", importMap];
+}
+
 function denoInstall(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(DENO_BIN, ["install", "--quiet", "--config", join(FUNCTIONS_DIR, "deno.json"), ...args], {
@@ -56,16 +66,13 @@ function denoInstall(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: nu
 /** `deno install --entrypoint` over every function's entrypoint (one run per import map); throws DependencyFetchError naming the package and the network's answer when a download fails. */
 export async function fetchFunctionDependencies(
   specs: FunctionSpec[],
-  defaultImportMap: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {
   const byImportMap = new Map<string, string[]>();
   for (const s of specs) byImportMap.set(s.importMap, [...(byImportMap.get(s.importMap) ?? []), s.entrypoint]);
-  const worker = join(ROOT, "src/local/deno/function-worker.ts");
   for (const [importMap, entrypoints] of byImportMap) {
-    // deno.json names the shared import map already; a function with its own (config.toml) overrides it.
-    const mapArgs = importMap === defaultImportMap ? [] : ["--import-map", importMap];
-    const { code, output } = await denoInstall([...mapArgs, "--entrypoint", worker, ...entrypoints], env);
+    const args = [...importMapArgs(importMap), "--entrypoint", FUNCTION_WORKER, ...entrypoints];
+    const { code, output } = await denoInstall(args, env);
     if (code !== 0) {
       const { pkg, cause } = readDenoFailure(output);
       throw new DependencyFetchError(pkg, cause, output);

@@ -5,12 +5,10 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { createServer, connect as tcpConnect } from "node:net";
 import { dirname, join } from "node:path";
 import { denoProcessEnv } from "./deno-env.ts";
-import { fetchFunctionDependencies } from "./function-deps.ts";
-import { DENO_BIN, FUNCTIONS_DIR, ROOT } from "./paths.ts";
+import { fetchFunctionDependencies, FUNCTION_WORKER, importMapArgs } from "./function-deps.ts";
+import { DENO_BIN, FUNCTIONS_DIR } from "./paths.ts";
 import { presetDenoConfig } from "./preset-imports.ts";
 import type { FunctionSpec } from "./supabase-config.ts";
-
-const DEFAULT_IMPORT_MAP = join(FUNCTIONS_DIR, "import_map.json");
 
 export interface WorkerOptions {
   /** Platform variables and secrets, passed to every function. */
@@ -63,25 +61,23 @@ export class FunctionWorkers {
   /** Fetches the functions' dependencies (once, for all), then starts every function and waits until each
    * listens; fails with the function's output if one dies. */
   async start(timeoutMs = 60_000): Promise<void> {
-    await fetchFunctionDependencies(this.specs, DEFAULT_IMPORT_MAP);
+    await fetchFunctionDependencies(this.specs);
     if (this.opts.logFile) this.log = createWriteStream(this.opts.logFile, { flags: "a" });
     await Promise.all(this.specs.map((spec) => this.startOne(spec, timeoutMs)));
   }
 
   private async startOne(spec: FunctionSpec, timeoutMs: number) {
     const port = await freePort();
-    // deno.json names the shared import map already; a function with its own (config.toml) overrides it.
-    const importMap = spec.importMap === DEFAULT_IMPORT_MAP ? [] : ["--import-map", spec.importMap];
     const config = this.opts.preset
       ? ["--config", presetDenoConfig(this.opts.preset, spec.importMap)]
-      : ["--config", join(FUNCTIONS_DIR, "deno.json"), ...importMap];
+      : ["--config", join(FUNCTIONS_DIR, "deno.json"), ...importMapArgs(spec.importMap)];
     const args = [
       "run",
       "--allow-all",
       "--no-prompt",
       ...config,
       ...(this.opts.watch ? [`--watch=${FUNCTIONS_DIR}`, "--no-clear-screen"] : []),
-      join(ROOT, "src/local/deno/function-worker.ts"),
+      FUNCTION_WORKER,
       spec.entrypoint,
       String(port),
     ];
