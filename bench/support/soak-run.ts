@@ -4,7 +4,6 @@
 // terminated, function processes killed mid-request, providers failing). Then a drain without faults (events
 // Stripe would still redeliver, payouts the next run would make, every wallet's due work), and the ledger
 // checks of soak-checks.ts against what the clients were told.
-import Stripe from "stripe";
 import postgres from "postgres";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -18,6 +17,7 @@ import { config } from "../../supabase/functions/_shared/config.ts";
 import { createStripe } from "../../supabase/functions/_shared/stripe-client.ts";
 import { startOpenAIServer } from "../../tests/support/openai-server.ts";
 import { startStripeServer } from "../../tests/support/stripe-server.ts";
+import { signPayload, stripeEvent } from "../../tests/support/stripe-webhook.ts";
 import { checkLedger, checkTheChecks, type Context, type Journal, type Violation } from "./soak-checks.ts";
 import { type ProxyFault, type Random, seededRandom, startFaultProxy } from "./soak-faults.ts";
 
@@ -306,22 +306,21 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     }
     const sqlCode = (err: unknown) => (err as { detail?: string; code?: string }).detail ?? (err as { code?: string }).code ?? "error";
 
-    // ---- Stripe's side: signed events, delivered as Stripe does (again after any non-2xx, in any order).
-    const signer = new Stripe("sk_test_soak_signer");
+    // ---- Stripe's side: signed events (tests/support/stripe-webhook.ts's, with ids of the seed's and the soak's
+    // webhook secret), delivered as Stripe does (again after any non-2xx, in any order), through `call`: it
+    // counts them in flight for the kills and notices a dead function.
     let eventSeq = 0;
     const pendingEvents: object[] = [];
     /** Deliveries an operation did not wait for (a purchase's events going out after its refund's). */
     const background: Promise<unknown>[] = [];
-    const event = (type: string, object: object, created = Math.floor(Date.now() / 1000)) => ({
-      id: `evt_soak_${opts.seed}_${++eventSeq}`, object: "event", type, created, api_version: "2026-10-28.endive",
-      livemode: false, data: { object },
-    });
+    const event = (type: string, object: object, created?: number) =>
+      stripeEvent(type, object, { id: `evt_soak_${opts.seed}_${++eventSeq}`, created });
     async function deliver(evt: { id: string; type: string }, attempts = 8): Promise<boolean> {
       const payload = JSON.stringify(evt);
       for (let i = 0; i < attempts; i++) {
         const res = await call("stripe-webhook", {
           method: "POST",
-          headers: { "stripe-signature": signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) },
+          headers: { "stripe-signature": await signPayload(payload, { secret: WEBHOOK_SECRET }) },
           body: payload,
         });
         if (res.status >= 200 && res.status < 300) return true;
