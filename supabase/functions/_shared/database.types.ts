@@ -3,6 +3,94 @@ export type Json = string | number | boolean | null | { [key: string]: Json | un
 export type Database = {
   "public": {
     Tables: {
+      "account_members": {
+        Row: {
+          "account_id": string;
+          "joined_at": string;
+          "monthly_spend_cap": number | null;
+          "role": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "account_id": string;
+          "joined_at"?: string;
+          "monthly_spend_cap"?: number | null;
+          "role": string;
+          "user_id": string;
+        };
+        Update: {
+          "account_id"?: string;
+          "joined_at"?: string;
+          "monthly_spend_cap"?: number | null;
+          "role"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "account_members_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: false;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "account_members_role_fkey";
+            columns: ["role"];
+            isOneToOne: false;
+            referencedRelation: "team_roles";
+            referencedColumns: ["role"];
+          },
+        ];
+      };
+      "accounts": {
+        Row: {
+          "billed_seats": number | null;
+          "created_at": string;
+          "created_by": string | null;
+          "id": string;
+          "kind": string;
+          "name": string;
+          "personal_user_id": string | null;
+          "plan_id": string | null;
+          "slug": string | null;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "billed_seats"?: number | null;
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "id"?: string;
+          "kind": string;
+          "name": string;
+          "personal_user_id"?: string | null;
+          "plan_id"?: string | null;
+          "slug"?: string | null;
+          "updated_at"?: string;
+        };
+        Update: {
+          "billed_seats"?: number | null;
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "id"?: string;
+          "kind"?: string;
+          "name"?: string;
+          "personal_user_id"?: string | null;
+          "plan_id"?: string | null;
+          "slug"?: string | null;
+          "updated_at"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "accounts_plan_id_fkey";
+            columns: ["plan_id"];
+            isOneToOne: false;
+            referencedRelation: "plans";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "admin_settings": {
         Row: {
           "key": string;
@@ -716,8 +804,10 @@ export type Database = {
           "discount_percent": number;
           "id": string;
           "is_default": boolean;
+          "max_seats": number | null;
           "monthly_credits": number;
           "name": string;
+          "per_seat": boolean;
           "price_monthly_cents": number;
           "price_yearly_cents": number | null;
           "sort_order": number;
@@ -730,8 +820,10 @@ export type Database = {
           "discount_percent"?: number;
           "id": string;
           "is_default"?: boolean;
+          "max_seats"?: number | null;
           "monthly_credits"?: number;
           "name": string;
+          "per_seat"?: boolean;
           "price_monthly_cents": number;
           "price_yearly_cents"?: number | null;
           "sort_order"?: number;
@@ -743,8 +835,10 @@ export type Database = {
           "discount_percent"?: number;
           "id"?: string;
           "is_default"?: boolean;
+          "max_seats"?: number | null;
           "monthly_credits"?: number;
           "name"?: string;
+          "per_seat"?: boolean;
           "price_monthly_cents"?: number;
           "price_yearly_cents"?: number | null;
           "sort_order"?: number;
@@ -1090,6 +1184,31 @@ export type Database = {
           },
         ];
       };
+      "team_roles": {
+        Row: {
+          "name": string;
+          "rights": (string)[];
+          "role": string;
+          "sort_order": number;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "name": string;
+          "rights"?: (string)[];
+          "role": string;
+          "sort_order"?: number;
+          "updated_at"?: string;
+        };
+        Update: {
+          "name"?: string;
+          "rights"?: (string)[];
+          "role"?: string;
+          "sort_order"?: number;
+          "updated_at"?: string;
+        };
+        Relationships: [];
+      };
       "usage_counters": {
         Row: {
           "feature_id": string;
@@ -1228,6 +1347,27 @@ export type Database = {
         SetofOptions: {
           from: "*";
           to: "feature_check";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "create_team": {
+        Args: { "name": string; "slug": string };
+        Returns: {
+          "billed_seats": number | null;
+          "created_at": string;
+          "created_by": string | null;
+          "id": string;
+          "kind": string;
+          "name": string;
+          "personal_user_id": string | null;
+          "plan_id": string | null;
+          "slug": string | null;
+          "updated_at": string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "accounts";
           isOneToOne: true;
           isSetofReturn: false;
         };

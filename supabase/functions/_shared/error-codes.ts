@@ -30,6 +30,8 @@ export const ERROR_CODES = {
   ledger_append_only: 403,
   /** 403: the reservation belongs to an operation in progress on the server (a chat answer); it closes with it. */
   reservation_server_held: 403,
+  /** 403: your role in the account (X-Account-Id, or the SQL API's `account`) does not allow this. */
+  account_forbidden: 403,
   /** 404: no such route, feature, price, pack, plan, conversation, reservation, cash-out, user or wallet. */
   not_found: 404,
   route_not_found: 404,
@@ -46,6 +48,8 @@ export const ERROR_CODES = {
   cashout_not_found: 404,
   user_not_found: 404,
   wallet_not_found: 404,
+  /** 404: no such account, or the caller is not a member of it (the two are not told apart). */
+  account_not_found: 404,
   /** 404: the billing portal needs a first checkout. */
   no_customer: 404,
   /** 405: the route exists, the method does not. */
@@ -58,6 +62,8 @@ export const ERROR_CODES = {
   conflict: 409,
   /** 409: already subscribed; change plans in the billing portal. */
   already_subscribed: 409,
+  /** 409: a team slug in use already. */
+  slug_taken: 409,
   /** 409: the reservation was settled or released already. */
   reservation_closed: 409,
   /** 409: the cash-out is not approved yet, or is closed. */
@@ -81,6 +87,8 @@ export const ERROR_CODES = {
   invalid_kind: 422,
   invalid_range: 422,
   invalid_role: 422,
+  /** 422: a team name or slug out of shape. */
+  invalid_team: 422,
   reason_required: 422,
   /** 422: a cash-out decision that is neither approve nor reject; a payout outcome without its transfer. */
   invalid_decision: 422,

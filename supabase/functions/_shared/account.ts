@@ -1,0 +1,25 @@
+// The account a request acts for. A user acts for a team by naming it in the `X-Account-Id` header; without
+// it, for their personal account (whose id is their user id). The header is only a claim: the SQL API checks
+// the caller's membership and role (saasbase.acting_account) in the same transaction as the work, and answers
+// 404 account_not_found / 403 account_forbidden, so a function passes the id on and never decides itself.
+import { ValidationError } from "./errors.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The `X-Account-Id` header's account id (lower-cased), or null when absent (the personal account);
+ * 422 when it is not a uuid. */
+export function requestedAccount(req: Request): string | null {
+  const value = req.headers.get("x-account-id");
+  if (value === null || value === "") return null;
+  if (!UUID.test(value)) {
+    throw new ValidationError("X-Account-Id must be an account id (a uuid)", [
+      { path: "X-Account-Id", message: "an account id (uuid)" },
+    ]);
+  }
+  return value.toLowerCase();
+}
+
+/** The account a signed-in user acts for: the header's, else their personal account. */
+export function actingAccount(req: Request, userId: string): string {
+  return requestedAccount(req) ?? userId;
+}
