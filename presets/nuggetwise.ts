@@ -1,13 +1,13 @@
 // Magic Nuggetwise (seed 000): an MCP server users add to Cursor that generates UI components through v0.
 // Free: 10 component generations a month; Pro ($19/month): unlimited generations; Enterprise ($99/month).
 // Past the free allowance a free user pays per generation in credits ("Usage-Based: Pay per component
-// generation"), bought as custom amounts.
+// generation"), bought as custom amounts. Team collaboration is Enterprise's: Free and Pro accounts have one
+// seat (a team on them is its owner alone), an Enterprise team has as many members as it likes.
 //
 // Not built yet, so not here: API keys, the encrypted v0 key, installations with MCP validation and the MCP
-// server itself (issue 15), the upgrade email at the free limit (issue 18), Enterprise's team collaboration
-// (issue 14), custom project templates and the template marketplace (no issue yet). Installation attempts and
-// validations can already be recorded as analytics events (`installation.attempted`, `installation.validated`),
-// which the KPIs' onboarding funnel reads.
+// server itself (issue 15), the upgrade email at the free limit (issue 18), custom project templates and the
+// template marketplace (no issue yet). Installation attempts and validations can already be recorded as
+// analytics events (`installation.attempted`, `installation.validated`), which the KPIs' onboarding funnel reads.
 // Use it: `npm run dev -- --preset nuggetwise`; make it your config: `npm run config:preset -- nuggetwise`.
 import { defineConfig } from "../supabase/functions/_shared/config-schema.ts";
 
@@ -35,6 +35,7 @@ export default defineConfig({
       name: "Free",
       description: "10 component generations a month, basic v0 integration, community support.",
       priceMonthlyCents: 0,
+      maxSeats: 1,
       quotas: [
         { feature: "component_generation", period: "month", limit: 10 },
         { feature: "chat", period: "day", limit: 0, overage: "block" },
@@ -45,13 +46,14 @@ export default defineConfig({
       name: "Pro",
       description: "Unlimited component generations, advanced v0 features, priority support.",
       priceMonthlyCents: 1900,
+      maxSeats: 1,
       quotas: [{ feature: "chat", period: "day", limit: 0, overage: "block" }],
       unlimited: ["component_generation"],
     },
     {
       id: "enterprise",
       name: "Enterprise",
-      description: "Unlimited component generations, dedicated support.",
+      description: "Unlimited component generations, team collaboration, dedicated support.",
       priceMonthlyCents: 9900,
       quotas: [{ feature: "chat", period: "day", limit: 0, overage: "block" }],
       unlimited: ["component_generation"],

@@ -99,6 +99,35 @@ describe("product config", () => {
     expect(parseConfig(slash).product.url).toBe("https://app.example.com");
   });
 
+  it("teams: defaults for a config without the section, and an owner holding every right", () => {
+    const none = clone();
+    delete none.teams;
+    const config = parseConfig(none);
+    expect(config.teams.roles.map((r) => r.id)).toEqual(["owner", "admin", "member", "billing"]);
+    expect(config.teams.roles[0].rights).toEqual(["spend", "buy", "manage_billing", "invite", "manage_members", "manage_team"]);
+    expect(config.teams).toMatchObject({ invitationExpiryDays: 7, reusableLinks: false });
+    expect(config.plans.map((p) => [p.perSeat, p.maxSeats])).toEqual([[false, 3], [false, 1], [true, 100]]);
+    delete none.plans[2].perSeat;
+    expect(parseConfig(none).plans[2].perSeat).toBe(false);
+
+    const cases: [string, (c: Record<string, any>) => void, string, RegExp][] = [
+      ["no owner", (c) => (c.teams.roles = c.teams.roles.filter((r: any) => r.id !== "owner")), "teams.roles", /"owner"/],
+      ["an owner short of a right", (c) => (c.teams.roles[0].rights = ["spend", "invite"]), "teams.roles[0].rights", /every right.*buy/],
+      ["an unknown right", (c) => (c.teams.roles[2].rights = ["spend", "launch_rockets"]), "teams.roles[2].rights[1]", /spend/],
+      ["a role id out of shape", (c) => (c.teams.roles[1].id = "Team Admin"), "teams.roles[1].id", /lower-case/],
+      ["two roles of one id", (c) => c.teams.roles.push({ id: "member", name: "Again", rights: [] }), "teams.roles", /duplicate role id "member"/],
+      ["a right twice", (c) => (c.teams.roles[3].rights = ["buy", "buy"]), "teams.roles[3].rights", /duplicate right "buy"/],
+      ["invitations that never expire", (c) => (c.teams.invitationExpiryDays = 0), "teams.invitationExpiryDays", /1/],
+      ["a seat limit of 0", (c) => (c.plans[0].maxSeats = 0), "plans[0].maxSeats", /0/],
+    ];
+    for (const [name, change, path, message] of cases) {
+      const bad = clone();
+      change(bad);
+      const found = issuesOf(bad).find((i) => i.path === path);
+      expect(found?.message, name).toMatch(message);
+    }
+  });
+
   it("rejects a credit pack priced outside the purchase bounds and duplicate ids", () => {
     const bad = clone();
     bad.creditPacks[0].priceCents = 100; // below the $5 minimum

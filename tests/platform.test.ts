@@ -61,13 +61,15 @@ describe("config sync", () => {
     const sql = connectDb();
     try {
       // Other test files add plans and features of their own: the config's must all be there, as configured.
-      const plans = await sql`select id, price_monthly_cents, monthly_credits, is_default from public.plans
-        where active and id = any(${config.plans.map((p) => p.id)}) order by sort_order`;
+      const plans = await sql`select id, price_monthly_cents, monthly_credits, is_default, per_seat, max_seats
+        from public.plans where active and id = any(${config.plans.map((p) => p.id)}) order by sort_order`;
       expect(plans.map((p) => ({ ...p }))).toEqual(config.plans.map((p) => ({
         id: p.id,
         price_monthly_cents: p.priceMonthlyCents,
         monthly_credits: p.monthlyCredits,
         is_default: p.id === config.defaultPlan,
+        per_seat: p.perSeat,
+        max_seats: p.maxSeats ?? null,
       })));
       const [{ n }] = await sql`select count(*)::int as n from public.plan_quotas
         where feature_id = any(${Object.keys(config.features)})`;
@@ -77,6 +79,15 @@ describe("config sync", () => {
       expect(Object.fromEntries(features.map((f) => [f.id, f.credits]))).toEqual(
         Object.fromEntries(Object.entries(config.features).map(([id, f]) => [id, f.credits])),
       );
+      const roles = await sql`select role, name, rights, sort_order from public.team_roles order by sort_order`;
+      expect(roles.map((r) => ({ ...r }))).toEqual(config.teams.roles.map((r, i) => ({
+        role: r.id, name: r.name, rights: r.rights, sort_order: i,
+      })));
+      const [settings] = await sql`select invitation_expiry_days, reusable_link_invitations from saasbase.settings`;
+      expect({ ...settings }).toEqual({
+        invitation_expiry_days: config.teams.invitationExpiryDays,
+        reusable_link_invitations: config.teams.reusableLinks,
+      });
     } finally {
       await sql.end();
     }
@@ -111,6 +122,51 @@ describe("config sync", () => {
         const [{ n }] = await tx`select count(*)::int as n from public.plan_quotas where plan_id = 'plus'`;
         const plus = config.plans.find((p) => p.id === "plus")!;
         expect(n).toBe(plus.quotas.length + plus.unlimited.length);
+        throw rollback;
+      })).rejects.toBe(rollback);
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it("syncs team roles: added, changed and unheld ones removed; a role members hold refuses the whole sync", async () => {
+    const sql = connectDb();
+    const rollback = new Error("rollback");
+    try {
+      await expect(sql.begin(async (tx) => {
+        const rows = catalogRows(config);
+        const withRoles = (roles: typeof rows.team_roles, extra: Partial<typeof rows> = {}) =>
+          tx.json({ ...rows, ...extra, team_roles: roles } as unknown as postgres.JSONValue);
+        // "billing" goes (nobody holds it here), "viewer" comes, "member" is renamed.
+        const roles = [
+          ...rows.team_roles.filter((r) => r.role !== "billing").map((r) => r.role === "member" ? { ...r, name: "Teammate" } : r),
+          { role: "viewer", name: "Viewer", rights: [], sort_order: 9 },
+        ];
+        await tx`update public.account_members set role = 'member' where role = 'billing'`;
+        const [{ s }] = await tx`select to_jsonb(public.service_role_sync_config(${withRoles(roles)})) as s`;
+        expect(s.team_roles).toBe(4);
+        const after = await tx`select role, name from public.team_roles order by sort_order`;
+        expect(after.map((r) => [r.role, r.name])).toEqual([["owner", "Owner"], ["admin", "Admin"], ["member", "Teammate"], ["viewer", "Viewer"]]);
+
+        // A member holds "viewer": a config without it is refused, and nothing of the sync is applied.
+        const [{ id: team }] = await tx`insert into public.accounts (kind, name, slug) values ('team', 'Sync', ${`sync-${crypto.randomUUID().slice(0, 8)}`}) returning id`;
+        const [{ id: user }] = await tx`select id from auth.users limit 1`;
+        await tx`insert into public.account_members (account_id, user_id, role) values (${team}, ${user}, 'viewer')`;
+        const changedPrice = rows.plans.map((p) => ({ ...p, price_monthly_cents: p.price_monthly_cents + 100 }));
+        await tx`savepoint refused`;
+        await expect(tx`select public.service_role_sync_config(${withRoles(roles.filter((r) => r.role !== "viewer"), { plans: changedPrice })})`)
+          .rejects.toMatchObject({ code: "PT409", detail: "role_in_use", message: expect.stringContaining("viewer (1 members)") });
+        await tx`rollback to savepoint refused`;
+        const [{ n }] = await tx`select count(*)::int as n from public.team_roles where role = 'viewer'`;
+        expect(n).toBe(1);
+        const prices = await tx`select price_monthly_cents from public.plans where id = ${rows.plans[1].id}`;
+        expect(prices[0].price_monthly_cents).toBe(rows.plans[1].price_monthly_cents);
+
+        // Without an owner holding every right the roles are refused too.
+        await tx`savepoint ownerless`;
+        await expect(tx`select public.service_role_sync_config(${withRoles(roles.filter((r) => r.role !== "owner"))})`)
+          .rejects.toMatchObject({ code: "22023" });
+        await tx`rollback to savepoint ownerless`;
         throw rollback;
       })).rejects.toBe(rollback);
     } finally {

@@ -36,6 +36,8 @@ describe("presets", () => {
     expect(quota(c, "free", "component_generation")).toMatchObject({ period: "month", limit: 10, overage: "credits" });
     expect(plan(c, "pro")).toMatchObject({ priceMonthlyCents: 1900, unlimited: ["component_generation"] });
     expect(plan(c, "enterprise")).toMatchObject({ priceMonthlyCents: 9900, unlimited: ["component_generation"] });
+    // Team collaboration is Enterprise's: the other plans have one seat.
+    expect(c.plans.map((p) => [p.id, p.maxSeats ?? null])).toEqual([["free", 1], ["pro", 1], ["enterprise", null]]);
     for (const p of c.plans) expect(quota(c, p.id, "chat")).toMatchObject({ limit: 0, overage: "block" });
     expect(c.anonymous.chatMessagesPerDay).toBe(0);
   });

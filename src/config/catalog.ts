@@ -1,5 +1,5 @@
 // The product config as catalog rows (column names of public.features, plans, plan_quotas, credit_packs,
-// chat_personas, chat_models), the payload of public.service_role_sync_config.
+// chat_personas, chat_models, team_roles), the payload of public.service_role_sync_config.
 import type { ProductConfig } from "../../supabase/functions/_shared/config-schema.ts";
 
 export function catalogRows(config: ProductConfig) {
@@ -23,6 +23,8 @@ export function catalogRows(config: ProductConfig) {
       purchase_min_cents: config.purchase.minCents,
       purchase_max_cents: config.purchase.maxCents,
       credits_per_dollar: config.purchase.creditsPerDollar,
+      invitation_expiry_days: config.teams.invitationExpiryDays,
+      reusable_link_invitations: config.teams.reusableLinks,
     },
     features: Object.entries(config.features).map(([id, f]) => ({ id, name: f.name, credits: f.credits, unit: f.unit })),
     plans: config.plans.map((p, i) => ({
@@ -35,6 +37,8 @@ export function catalogRows(config: ProductConfig) {
       discount_percent: p.discountPercent,
       sort_order: i,
       is_default: p.id === config.defaultPlan,
+      per_seat: p.perSeat,
+      max_seats: p.maxSeats ?? null,
     })),
     plan_quotas: config.plans.flatMap((p) => [
       ...p.quotas.map((q) => ({
@@ -66,6 +70,8 @@ export function catalogRows(config: ProductConfig) {
     chat_models: config.ai.providers.flatMap((p) =>
       p.models.map((m) => ({ id: m.id, credits_per_1k_tokens: m.creditsPer1kTokens }))
     ),
+    // Team roles and their rights (public.team_roles: what each member of a team may do).
+    team_roles: config.teams.roles.map((r, i) => ({ role: r.id, name: r.name, rights: r.rights, sort_order: i })),
   };
 }
 

@@ -263,3 +263,183 @@ end;
 $$;
 revoke execute on function public.create_team(text, text) from public, anon;
 grant execute on function public.create_team(text, text) to authenticated;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- The config sync, re-defined (the catalog migration's is shipped and frozen) so that the config's
+-- `teams` section reaches SQL in the same transaction as the rest of the catalog: the roles into
+-- public.team_roles, each plan's seat fields (per_seat, max_seats), and the invitation settings.
+
+alter table saasbase.settings
+  -- Days an invitation may be accepted in (config teams.invitationExpiryDays).
+  add column invitation_expiry_days integer not null default 7 check (invitation_expiry_days between 1 and 365),
+  -- Whether a link invitation may be accepted by many until it expires (config teams.reusableLinks).
+  add column reusable_link_invitations boolean not null default false;
+
+-- The summary counts the roles too.
+alter type public.config_sync_summary add attribute team_roles bigint;
+
+-- Whether a member holds the role (a role in use cannot leave the config).
+create function saasbase.team_role_in_use(p_role text) returns boolean
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  return exists (select from public.account_members m where m.role = p_role);
+end;
+$$;
+
+-- As the catalog migration's, plus: `settings` may carry invitation_expiry_days and reusable_link_invitations;
+-- plans carry per_seat and max_seats; `team_roles` (optional: a payload without it leaves the roles as they
+-- are) replaces the roles. A role the config no longer has is deleted, unless a member holds it: then the
+-- whole sync is refused (PT409 role_in_use, naming the roles), since quietly moving people to another role
+-- would change what they may do with a team's money. Move them first (set_member_role), then sync. `owner`
+-- must be in it with every right (config-schema.ts checks the same before a payload is built).
+create or replace function public.service_role_sync_config(catalog jsonb)
+returns public.config_sync_summary
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_held text;
+begin
+  if jsonb_typeof(catalog -> 'plans') is distinct from 'array'
+    or jsonb_typeof(catalog -> 'features') is distinct from 'array' then
+    raise exception 'catalog needs plans and features arrays' using errcode = '22023';
+  end if;
+
+  if catalog ? 'settings' then
+    update saasbase.settings s set
+      signup_credits = coalesce(r.signup_credits, s.signup_credits),
+      grant_expiry_days = r.grant_expiry_days,
+      reservation_ttl_minutes = coalesce(r.reservation_ttl_minutes, s.reservation_ttl_minutes),
+      anonymous_chat_per_day = coalesce(r.anonymous_chat_per_day, s.anonymous_chat_per_day),
+      anonymous_chat_total_per_day = coalesce(r.anonymous_chat_total_per_day, s.anonymous_chat_total_per_day),
+      anonymous_events_per_minute = coalesce(r.anonymous_events_per_minute, s.anonymous_events_per_minute),
+      conversations_per_hour = coalesce(r.conversations_per_hour, s.conversations_per_hour),
+      product_url = coalesce(r.product_url, s.product_url),
+      referrer_credits = coalesce(r.referrer_credits, s.referrer_credits),
+      referrer_cash_cents = coalesce(r.referrer_cash_cents, s.referrer_cash_cents),
+      referred_credits = coalesce(r.referred_credits, s.referred_credits),
+      referral_pay_when = coalesce(r.referral_pay_when, s.referral_pay_when),
+      referral_monthly_cap = coalesce(r.referral_monthly_cap, s.referral_monthly_cap),
+      min_cashout_cents = coalesce(r.min_cashout_cents, s.min_cashout_cents),
+      currency = coalesce(r.currency, s.currency),
+      purchase_min_cents = coalesce(r.purchase_min_cents, s.purchase_min_cents),
+      purchase_max_cents = coalesce(r.purchase_max_cents, s.purchase_max_cents),
+      credits_per_dollar = coalesce(r.credits_per_dollar, s.credits_per_dollar),
+      invitation_expiry_days = coalesce(r.invitation_expiry_days, s.invitation_expiry_days),
+      reusable_link_invitations = coalesce(r.reusable_link_invitations, s.reusable_link_invitations),
+      updated_at = now()
+    from jsonb_populate_record(null::saasbase.settings, catalog -> 'settings') r
+    where s.id;
+  end if;
+
+  insert into public.features as f (id, name, credits, unit, active, updated_at)
+  select r.id, r.name, r.credits, coalesce(r.unit, 'use'), true, now()
+  from jsonb_populate_recordset(null::public.features, catalog -> 'features') r
+  on conflict (id) do update
+    set name = excluded.name, credits = excluded.credits, unit = excluded.unit, active = true, updated_at = now()
+    where (f.name, f.credits, f.unit, f.active) is distinct from (excluded.name, excluded.credits, excluded.unit, true);
+  update public.features set active = false, updated_at = now()
+  where active and id not in (select r ->> 'id' from jsonb_array_elements(catalog -> 'features') r);
+
+  -- Clear the old default first so the one-default index holds mid-statement.
+  update public.plans set is_default = false
+  where is_default and id <> coalesce((
+    select r ->> 'id' from jsonb_array_elements(catalog -> 'plans') r where (r ->> 'is_default')::boolean
+  ), '');
+  insert into public.plans as p (id, name, description, price_monthly_cents, price_yearly_cents, monthly_credits,
+    discount_percent, sort_order, is_default, per_seat, max_seats, active, updated_at)
+  select r.id, r.name, coalesce(r.description, ''), r.price_monthly_cents, r.price_yearly_cents,
+    coalesce(r.monthly_credits, 0), coalesce(r.discount_percent, 0), coalesce(r.sort_order, 0),
+    coalesce(r.is_default, false), coalesce(r.per_seat, false), r.max_seats, true, now()
+  from jsonb_populate_recordset(null::public.plans, catalog -> 'plans') r
+  on conflict (id) do update
+    set name = excluded.name, description = excluded.description,
+      price_monthly_cents = excluded.price_monthly_cents, price_yearly_cents = excluded.price_yearly_cents,
+      monthly_credits = excluded.monthly_credits, discount_percent = excluded.discount_percent,
+      sort_order = excluded.sort_order, is_default = excluded.is_default, per_seat = excluded.per_seat,
+      max_seats = excluded.max_seats, active = true, updated_at = now();
+  update public.plans set active = false, is_default = false, updated_at = now()
+  where active and id not in (select r ->> 'id' from jsonb_array_elements(catalog -> 'plans') r);
+
+  -- The config's plans get their quotas anew; a plan removed from it keeps its own (it is only deactivated:
+  -- subscribers may still hold it, and should keep what they pay for).
+  delete from public.plan_quotas q
+  where q.plan_id in (select r ->> 'id' from jsonb_array_elements(catalog -> 'plans') r);
+  insert into public.plan_quotas (plan_id, feature_id, period, free_limit, overage, unlimited)
+  select r.plan_id, r.feature_id, r.period, r.free_limit, coalesce(r.overage, 'credits'), coalesce(r.unlimited, false)
+  from jsonb_populate_recordset(null::public.plan_quotas, coalesce(catalog -> 'plan_quotas', '[]')) r;
+
+  insert into public.credit_packs as c (id, name, credits, price_cents, sort_order, active, updated_at)
+  select r.id, r.name, r.credits, r.price_cents, coalesce(r.sort_order, 0), true, now()
+  from jsonb_populate_recordset(null::public.credit_packs, coalesce(catalog -> 'credit_packs', '[]')) r
+  on conflict (id) do update
+    set name = excluded.name, credits = excluded.credits, price_cents = excluded.price_cents,
+      sort_order = excluded.sort_order, active = true, updated_at = now();
+  update public.credit_packs set active = false, updated_at = now()
+  where active and id not in (
+    select r ->> 'id' from jsonb_array_elements(coalesce(catalog -> 'credit_packs', '[]')) r
+  );
+
+  insert into public.chat_personas as c (id, name, credits_per_message, active, updated_at)
+  select r.id, r.name, r.credits_per_message, true, now()
+  from jsonb_populate_recordset(null::public.chat_personas, coalesce(catalog -> 'chat_personas', '[]')) r
+  on conflict (id) do update
+    set name = excluded.name, credits_per_message = excluded.credits_per_message, active = true, updated_at = now();
+  update public.chat_personas set active = false, updated_at = now()
+  where active and id not in (
+    select r ->> 'id' from jsonb_array_elements(coalesce(catalog -> 'chat_personas', '[]')) r
+  );
+
+  insert into public.chat_models as c (id, credits_per_1k_tokens, active, updated_at)
+  select r.id, r.credits_per_1k_tokens, true, now()
+  from jsonb_populate_recordset(null::public.chat_models, coalesce(catalog -> 'chat_models', '[]')) r
+  on conflict (id) do update
+    set credits_per_1k_tokens = excluded.credits_per_1k_tokens, active = true, updated_at = now();
+  update public.chat_models set active = false, updated_at = now()
+  where active and id not in (
+    select r ->> 'id' from jsonb_array_elements(coalesce(catalog -> 'chat_models', '[]')) r
+  );
+
+  if catalog ? 'team_roles' then
+    if jsonb_typeof(catalog -> 'team_roles') is distinct from 'array' or not exists (
+      select from jsonb_populate_recordset(null::public.team_roles, catalog -> 'team_roles') r
+      where r.role = 'owner'
+        and r.rights @> array['spend', 'buy', 'manage_billing', 'invite', 'manage_members', 'manage_team']
+    ) then
+      raise exception 'team_roles must be an array holding "owner" with every right' using errcode = '22023';
+    end if;
+    -- Roles held by a member (or named by an invitation still open) cannot go: the sync stops, naming them.
+    select string_agg(format('%s (%s members)', t.role,
+        (select count(*) from public.account_members m where m.role = t.role)), ', ' order by t.role)
+    into v_held
+    from public.team_roles t
+    where t.role not in (select r ->> 'role' from jsonb_array_elements(catalog -> 'team_roles') r)
+      and saasbase.team_role_in_use(t.role);
+    if v_held is not null then
+      perform saasbase.fail('PT409', 'role_in_use', format('The config no longer has the team roles %s, which '
+        'members or open invitations hold: keep them in teams.roles, or move those members to another role '
+        '(set_member_role) and revoke the invitations first', v_held));
+    end if;
+    delete from public.team_roles t
+    where t.role not in (select r ->> 'role' from jsonb_array_elements(catalog -> 'team_roles') r);
+    insert into public.team_roles as t (role, name, rights, sort_order, updated_at)
+    select r.role, r.name, coalesce(r.rights, '{}'), coalesce(r.sort_order, 0), now()
+    from jsonb_populate_recordset(null::public.team_roles, catalog -> 'team_roles') r
+    on conflict (role) do update
+      set name = excluded.name, rights = excluded.rights, sort_order = excluded.sort_order, updated_at = now()
+      where (t.name, t.rights, t.sort_order) is distinct from (excluded.name, excluded.rights, excluded.sort_order);
+  end if;
+
+  return (
+    (select count(*) from public.features where active),
+    (select count(*) from public.plans where active),
+    (select count(*) from public.plan_quotas),
+    (select count(*) from public.credit_packs where active),
+    (select count(*) from public.chat_personas where active),
+    (select count(*) from public.chat_models where active),
+    (select count(*) from public.team_roles)
+  )::public.config_sync_summary;
+end;
+$$;

@@ -74,6 +74,40 @@ const planSchema = z.object({
   quotas: z.array(quotaSchema).default([]),
   /** Features this plan uses without limit and without credits. */
   unlimited: z.array(id).default([]),
+  /** Priced per seat: the price is per member, billed as the Stripe subscription's quantity (a team's member
+   * count; a personal account has one seat). */
+  perSeat: z.boolean().default(false),
+  /** Most members an account on this plan may have (invitations past it are refused); absent: no limit. */
+  maxSeats: z.number().int().positive().max(INT4_MAX).optional(),
+});
+
+/** What a team role may do: spend the team's credits, buy credits, manage its subscription and billing,
+ * invite people, remove and re-role members, rename or delete the team. */
+export const teamRights = ["spend", "buy", "manage_billing", "invite", "manage_members", "manage_team"] as const;
+
+const teamRoleSchema = z.object({
+  id,
+  name: z.string().min(1),
+  rights: z.array(z.enum(teamRights)),
+});
+
+/** The roles a team has when the config names none (the team_roles the teams migration starts with). */
+const DEFAULT_TEAM_ROLES = [
+  { id: "owner", name: "Owner", rights: [...teamRights] },
+  { id: "admin", name: "Admin", rights: ["spend", "buy", "manage_billing", "invite", "manage_members"] },
+  { id: "member", name: "Member", rights: ["spend"] },
+  { id: "billing", name: "Billing", rights: ["buy", "manage_billing"] },
+] satisfies z.input<typeof teamRoleSchema>[];
+
+const teamsSchema = z.object({
+  /** Member roles, in the order a frontend lists them. `owner` must be one and hold every right: a team
+   * always keeps an owner, so someone can always manage it. */
+  roles: z.array(teamRoleSchema).min(1).default(DEFAULT_TEAM_ROLES),
+  /** Days an invitation may be accepted in. */
+  invitationExpiryDays: z.number().int().min(1).max(365).default(7),
+  /** Whether a link invitation (one without an email) may be accepted by many people until it expires or is
+   * revoked (the plan's seat limit still applies); otherwise it is single-use, as email invitations are. */
+  reusableLinks: z.boolean().default(false),
 });
 
 const creditPackSchema = z.object({
@@ -175,6 +209,8 @@ export const configSchema = z
      * against the user's chat quota instead). */
     conversationsPerHour: count.default(100),
     referrals: referralSchema,
+    /** Team accounts: their roles and invitations. */
+    teams: teamsSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const issue = (path: (string | number)[], message: string) =>
@@ -250,6 +286,21 @@ export const configSchema = z
         if (seen.has(f)) issue(["plans", p, "unlimited", i], `"${f}" has a quota already`);
         seen.add(f);
       });
+    });
+
+    // Teams: the owner role holds every right (someone can always manage a team); role ids are unique.
+    for (const dup of duplicates(c.teams.roles.map((r) => r.id))) {
+      issue(["teams", "roles"], `duplicate role id "${dup}"`);
+    }
+    const owner = c.teams.roles.findIndex((r) => r.id === "owner");
+    if (owner < 0) {
+      issue(["teams", "roles"], 'keep a role "owner": every team has one, holding every right');
+    } else {
+      const missing = teamRights.filter((r) => !c.teams.roles[owner].rights.includes(r));
+      if (missing.length) issue(["teams", "roles", owner, "rights"], `the owner must hold every right (missing: ${missing.join(", ")})`);
+    }
+    c.teams.roles.forEach((r, i) => {
+      for (const dup of duplicates(r.rights)) issue(["teams", "roles", i, "rights"], `duplicate right "${dup}"`);
     });
 
     for (const dup of duplicates(c.creditPacks.map((p) => p.id))) {

@@ -1799,6 +1799,7 @@ export type Database = {
         "credit_packs": number | null;
         "chat_personas": number | null;
         "chat_models": number | null;
+        "team_roles": number | null;
       };
       "credit_adjustment": {
         "user_id": string | null;

@@ -64,6 +64,8 @@ export const ERROR_CODES = {
   already_subscribed: 409,
   /** 409: a team slug in use already. */
   slug_taken: 409,
+  /** 409 (config sync): the config drops a team role that members still hold. */
+  role_in_use: 409,
   /** 409: the reservation was settled or released already. */
   reservation_closed: 409,
   /** 409: the cash-out is not approved yet, or is closed. */

@@ -33,6 +33,8 @@ export default defineConfig({
       description: "Try the product: a daily chat allowance and a few generations a month.",
       priceMonthlyCents: 0,
       monthlyCredits: 0,
+      // A team on the free plan: its owner and two others, to try the product together.
+      maxSeats: 3,
       quotas: [
         // Seed 001: 5 AI chats a day on the free plan, a hard limit (credits do not extend it).
         { feature: "chat", period: "day", limit: 5, overage: "block" },
@@ -47,6 +49,7 @@ export default defineConfig({
       name: "Plus",
       description: "For individuals: monthly credits and unlimited generations.",
       priceMonthlyCents: 1900,
+      maxSeats: 1,
       priceYearlyCents: 19000,
       monthlyCredits: 1000,
       discountPercent: 20,
@@ -56,9 +59,12 @@ export default defineConfig({
     {
       id: "business",
       name: "Business",
-      description: "For teams: more credits, every feature, priority support.",
+      description: "For teams: more credits, every feature, priority support. Priced per member.",
+      // The price is per seat: the subscription's quantity is the team's member count.
       priceMonthlyCents: 9900,
       priceYearlyCents: 99000,
+      perSeat: true,
+      maxSeats: 100,
       monthlyCredits: 6000,
       discountPercent: 30,
       quotas: [{ feature: "chat", period: "day", limit: 1000 }],
@@ -176,6 +182,19 @@ export default defineConfig({
   conversationsPerHour: 100,
 
   // Seed 004: 300 credits and $2.00 to the referrer.
+  // Team accounts: roles and what each may do with the team's wallet and subscription, and invitations.
+  teams: {
+    roles: [
+      { id: "owner", name: "Owner", rights: ["spend", "buy", "manage_billing", "invite", "manage_members", "manage_team"] },
+      { id: "admin", name: "Admin", rights: ["spend", "buy", "manage_billing", "invite", "manage_members"] },
+      { id: "member", name: "Member", rights: ["spend"] },
+      { id: "billing", name: "Billing", rights: ["buy", "manage_billing"] },
+    ],
+    invitationExpiryDays: 7,
+    // A link invitation joins one person; an email invitation always does.
+    reusableLinks: false,
+  },
+
   referrals: {
     referrerCredits: 300,
     referrerCashCents: 200,
