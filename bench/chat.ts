@@ -80,7 +80,7 @@ try {
     select gen_random_uuid(), 'authenticated', 'authenticated', 'chat' || n || '@bench.local', '{}', '{}', now(), now()
     from generate_series(1, 16) n returning id, email`).map((r) => ({ id: r.id as string, email: r.email as string }));
   for (const u of users) {
-    await sql`update public.profiles set plan_id = 'bench_paid' where id = ${u.id}`;
+    await sql`update public.accounts set plan_id = 'bench_paid' where id = ${u.id}`;
     await sql`select public.service_role_grant_credits(${u.id}, 100000000, 'grant', 'bench')`;
   }
   // Balances before any stream (the grant, and the sign-up credits on top).

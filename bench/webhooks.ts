@@ -56,7 +56,7 @@ try {
       data: { object: {
         id: `cs_${id}`, object: "checkout.session", mode: "payment", payment_status: "paid", amount_total: 100,
         currency: "usd", customer: null, client_reference_id: user, payment_intent: `pi_${id}`,
-        metadata: { user_id: user, kind: "credits", credits: "1" },
+        metadata: { account_id: user, kind: "credits", credits: "1" },
       } },
     });
     return { payload, signature: signer.webhooks.generateTestHeaderString({ payload, secret: SECRET }) };
@@ -93,7 +93,7 @@ try {
   writeFileSync(baselineScript, `\\set u random(1, ${USERS})
 select case when public.service_role_store_stripe_event(e.id, 'checkout.session.completed', to_timestamp(e.created), e.payload, null)
     then (select 'applied'::text from public.service_role_record_credit_purchase(
-      public.service_role_stripe_user(e.user_id::text, null), 'cs_' || e.key, 'pi_' || e.key, null, 1, 100, 'usd', 0) as effect)
+      public.service_role_stripe_account(e.user_id::text, null), 'cs_' || e.key, 'pi_' || e.key, null, 1, 100, 'usd', 0) as effect)
     else 'duplicate' end as outcome,
   null::text is not null and exists (select from public.stripe_events w
     where w.customer_id = null and w.processed_at is null and w.id <> e.id) as waiting
@@ -104,7 +104,7 @@ from (
       'data', jsonb_build_object('object', jsonb_build_object('id', 'cs_' || k.key, 'object', 'checkout.session',
         'mode', 'payment', 'payment_status', 'paid', 'amount_total', 100, 'currency', 'usd', 'customer', null,
         'client_reference_id', u.id, 'payment_intent', 'pi_' || k.key,
-        'metadata', jsonb_build_object('user_id', u.id, 'kind', 'credits', 'credits', '1')))) as payload
+        'metadata', jsonb_build_object('account_id', u.id, 'kind', 'credits', 'credits', '1')))) as payload
   from (select 'base_' || gen_random_uuid() as key) k, bench_hook_users u where u.n = :u
 ) e;
 `);

@@ -89,7 +89,7 @@ describe("admin API", () => {
 
     await asUser(sql, admin.id, (tx) => tx`select public.admin_set_role(${user.id}, 'developer')`);
     await asUser(sql, admin.id, (tx) => tx`select public.admin_set_plan(${user.id}, 'business')`);
-    const [profile] = await sql`select role, plan_id from public.profiles where id = ${user.id}`;
+    const [profile] = await sql`select p.role, a.plan_id from public.profiles p join public.accounts a on a.id = p.id where p.id = ${user.id}`;
     expect(profile).toEqual({ role: "developer", plan_id: "business" });
 
     await asUser(sql, admin.id, (tx) => tx`insert into public.admin_settings (key, value) values (${`t.${user.id.slice(0, 8)}`}, '{"on": true}')`);
@@ -103,7 +103,7 @@ describe("admin API", () => {
     const audit = await sql`select action, actor_id from public.audit_log
       where actor_id = ${admin.id} order by id`;
     expect(audit.map((a) => a.action)).toEqual([
-      "credits.adjust", "credits.adjust", "credits.adjust", "credits.adjust", "user.set_role", "user.set_plan", "admin_settings.insert", "admin_settings.update",
+      "credits.adjust", "credits.adjust", "credits.adjust", "credits.adjust", "user.set_role", "account.set_plan", "admin_settings.insert", "admin_settings.update",
       "admin_settings.update",
     ]);
     // Pages far past the end are empty, not an integer overflow.
@@ -155,8 +155,8 @@ describe("KPIs", () => {
       mau: activeSince("2021-03-02T00:00:00Z"),
       credits_consumed: charges.reduce((n, c) => n + c.quantity * unitCredits, 0),
       revenue_cents: [...purchases, ...invoices].reduce((n, p) => n + p.cents, 0),
-      paying_users: payers.size,
-      new_paying_users: payers.size,
+      paying_accounts: payers.size,
+      new_paying_accounts: payers.size,
       conversion_rate: payers.size / users.length,
       mrr_cents: Math.round(yearlyPrice / 12),
       churned_subscriptions: 1,
@@ -187,11 +187,11 @@ describe("KPIs", () => {
       }
       await tx`select set_config('saasbase.now', '', true), set_config('request.jwt.claims', '', true)`;
       for (const [i, p] of purchases.entries()) {
-        await tx`insert into public.purchases (user_id, checkout_session_id, credits, amount_cents, currency, created_at)
+        await tx`insert into public.purchases (account_id, checkout_session_id, credits, amount_cents, currency, created_at)
           values (${ids[p.user]}, ${`cs_kpi_${i}_${feature}`}, 100, ${p.cents}, 'usd', ${p.at})`;
       }
       for (const [i, inv] of invoices.entries()) {
-        await tx`insert into public.invoices (id, user_id, status, amount_paid, currency, created_at)
+        await tx`insert into public.invoices (id, account_id, status, amount_paid, currency, created_at)
           values (${`in_kpi_${i}_${feature}`}, ${ids[inv.user]}, 'paid', ${inv.cents}, 'usd', ${inv.at})`;
       }
       await tx`insert into public.products (id, kind, plan_id, name) values (${`prod_${feature}`}, 'plan', 'business', 'KPI')`;
@@ -199,9 +199,9 @@ describe("KPIs", () => {
         values (${`price_${feature}`}, ${`prod_${feature}`}, ${`kpi_${feature}`}, ${yearlyPrice}, 'usd', 'year')`;
       // u4: in force on the 31st; u3: in force on the 1st, canceled on the 15th.
       // (u4's is in force on the 31st however often it renewed since: its current period says nothing of March.)
-      await tx`insert into public.subscriptions (id, user_id, status, plan_id, price_id, current_period_start, current_period_end, stripe_event_at, created_at)
+      await tx`insert into public.subscriptions (id, account_id, status, plan_id, price_id, current_period_start, current_period_end, stripe_event_at, created_at)
         values (${`sub_kpi_u4_${feature}`}, ${ids.u4}, 'active', 'business', ${`price_${feature}`}, '2026-10-22T12:00:00Z', '2026-11-22T12:00:00Z', now(), ${D(22)})`;
-      await tx`insert into public.subscriptions (id, user_id, status, plan_id, price_id, current_period_start, current_period_end, canceled_at, stripe_event_at, created_at)
+      await tx`insert into public.subscriptions (id, account_id, status, plan_id, price_id, current_period_start, current_period_end, canceled_at, stripe_event_at, created_at)
         values (${`sub_kpi_u3_${feature}`}, ${ids.u3}, 'canceled', 'business', ${`price_${feature}`}, '2021-02-15T00:00:00Z', ${D(15)}, ${D(15)}, now(), '2021-02-15T00:00:00Z')`;
 
       const [{ id: adminId }] = await tx`insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)

@@ -217,7 +217,7 @@ async function webhookCases(): Promise<Case[]> {
 async function footprint(userId: string): Promise<Record<string, string[]>> {
   const tables = await sql<{ table_name: string; column_name: string }[]>`
     select table_name, column_name from information_schema.columns
-    where table_schema = 'public' and column_name in ('user_id', 'referrer_id', 'referred_id')
+    where table_schema = 'public' and column_name in ('user_id', 'account_id', 'referrer_id', 'referred_id')
       and table_name in (select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE')`;
   const out: Record<string, string[]> = {};
   for (const t of tables) {

@@ -63,12 +63,12 @@ describe("checkout", () => {
     const state = await stripeState();
     const session = state.sessions[id];
     expect(session.mode).toBe("subscription");
-    expect(session.metadata.user_id).toBe(user.id);
+    expect(session.metadata.account_id).toBe(user.id);
     const [price] = await sql`select id from public.prices where lookup_key = ${planLookupKey("plus", "month")} and active`;
     expect(session.line_items_params[0].price).toBe(price.id);
-    const customers = Object.values(state.customers).filter((c: any) => c.metadata.user_id === user.id);
+    const customers = Object.values(state.customers).filter((c: any) => c.metadata.account_id === user.id);
     expect(customers).toHaveLength(1);
-    const [row] = await sql`select stripe_customer_id from public.customers where user_id = ${user.id}`;
+    const [row] = await sql`select stripe_customer_id from public.customers where account_id = ${user.id}`;
     expect(row.stripe_customer_id).toBe((customers[0] as any).id);
     // The second plan checkout expired the first (two tabs must not buy two subscriptions); a credit pack's
     // checkout leaves plan checkouts alone.
@@ -82,7 +82,7 @@ describe("checkout", () => {
 
   it("prices a credit pack with the subscriber discount of the buyer's plan", async () => {
     const subscriber = await createUser(sql, `disc-${crypto.randomUUID()}@test.local`);
-    await sql`update public.profiles set plan_id = 'plus' where id = ${subscriber.id}`;
+    await sql`update public.accounts set plan_id = 'plus' where id = ${subscriber.id}`;
     const res = await checkout(subscriber.token, { pack: "credits_500" });
     expect(res.status).toBe(200);
     const session = (await stripeState()).sessions[(await res.json()).id];
@@ -159,7 +159,7 @@ describe("checkout", () => {
     expect((await none.json()).error.code).toBe("no_customer");
     // A customer deleted at Stripe (in the dashboard): Stripe refuses, we answer 502 with our body.
     const gone = await createUser(sql, `goneportal-${crypto.randomUUID()}@test.local`);
-    await sql`insert into public.customers (user_id, stripe_customer_id) values (${gone.id}, ${`cus_gone_${gone.id.slice(0, 8)}`})`;
+    await sql`insert into public.customers (account_id, stripe_customer_id) values (${gone.id}, ${`cus_gone_${gone.id.slice(0, 8)}`})`;
     const refused = await callFunction("portal", { method: "POST", token: gone.token, body: "{}" });
     expect([refused.status, (await refused.json()).error.code]).toEqual([502, "payment_provider_error"]);
     expect(refused.headers.get("access-control-allow-origin")).toBe("*");
@@ -235,7 +235,7 @@ describe("stripe-webhook", () => {
     expect(both.map((r) => r.status)).toEqual([200, 200]);
     expect((await Promise.all(both.map((r) => r.json()))).map((b) => b.outcome).sort()).toEqual(["applied", "duplicate"]);
     expect(await balanceOf(buyer.id)).toBe(800);
-    const purchases = await sql`select credits, status from public.purchases where user_id = ${buyer.id} order by credits`;
+    const purchases = await sql`select credits, status from public.purchases where account_id = ${buyer.id} order by credits`;
     expect(purchases.map((p) => [p.credits, p.status])).toEqual([[300, "paid"], [500, "paid"]]);
   });
 
@@ -251,7 +251,7 @@ describe("stripe-webhook", () => {
       expect([res.status, (await res.json()).error.code]).toEqual([409, "customer_not_linked"]);
       const [stored] = await sql`select processed_at, attempts, customer_id, last_error from public.stripe_events where id = ${evt.id}`;
       expect(stored).toMatchObject({ processed_at: null, attempts: attempt, customer_id: cus });
-      expect(stored.last_error).toMatch(/belongs to no user we know yet/);
+      expect(stored.last_error).toMatch(/belongs to no account we know yet/);
     }
     expect(await sql`select 1 from public.purchases where checkout_session_id = ${session.id}`).toHaveLength(0);
     expect(await balanceOf(later.id)).toBe(0);
@@ -447,7 +447,7 @@ describe("stripe-webhook", () => {
       const t = Math.floor(Date.now() / 1000);
       await deliver(event("customer.subscription.updated", sub("active"), t + 10));
       await deliver(event("customer.subscription.created", sub("incomplete"), t));
-      const [row] = await sql`select status, plan_id from public.subscriptions where user_id = ${member.id}`;
+      const [row] = await sql`select status, plan_id from public.subscriptions where account_id = ${member.id}`;
       expect(row).toEqual({ status: "active", plan_id: "plus" });
       const f = await feature();
       expect([f.plan, f.reason, f.discount]).toEqual(["plus", "unlimited", 20]);
@@ -462,7 +462,7 @@ describe("stripe-webhook", () => {
       await deliver(event("customer.subscription.created", { ...s, status: "incomplete" }, t));
       const [row] = await sql`select status, plan_id from public.subscriptions where id = ${s.id}`;
       expect(row).toEqual({ status: "active", plan_id: "plus" });
-      expect((await sql`select plan_id from public.profiles where id = ${other.id}`)[0].plan_id).toBe("plus");
+      expect((await sql`select plan_id from public.accounts where id = ${other.id}`)[0].plan_id).toBe("plus");
     });
 
     it("checkout of a subscription links it by retrieving it from Stripe", async () => {
@@ -474,9 +474,9 @@ describe("stripe-webhook", () => {
         customer: subscription.customer, subscription: subscription.id, client_reference_id: other.id, metadata: { user_id: other.id },
       }));
       expect((await res.json()).outcome).toBe("applied");
-      const [p] = await sql`select plan_id from public.profiles where id = ${other.id}`;
+      const [p] = await sql`select plan_id from public.accounts where id = ${other.id}`;
       expect(p.plan_id).toBe("plus");
-      const [c] = await sql`select stripe_customer_id from public.customers where user_id = ${other.id}`;
+      const [c] = await sql`select stripe_customer_id from public.customers where account_id = ${other.id}`;
       expect(c.stripe_customer_id).toBe(subscription.customer);
     });
 
@@ -495,7 +495,7 @@ describe("stripe-webhook", () => {
       const [stored] = await sql`select processed_at, attempts, last_error from public.stripe_events where id = ${evt.id}`;
       expect(stored.processed_at).toBeNull();
       expect(stored.last_error).toMatch(/No such subscription/);
-      expect(await sql`select 1 from public.subscriptions where user_id = ${late.id}`).toHaveLength(0);
+      expect(await sql`select 1 from public.subscriptions where account_id = ${late.id}`).toHaveLength(0);
 
       await fetch(`${stack().stripeUrl}/_test/subscriptions`, { method: "POST", body: JSON.stringify(subscription) });
       const retried = await deliver(evt);
@@ -503,7 +503,7 @@ describe("stripe-webhook", () => {
       expect((await retried.json()).outcome).toBe("applied");
       const [after] = await sql`select processed_at is not null as processed, attempts, last_error from public.stripe_events where id = ${evt.id}`;
       expect(after).toEqual({ processed: true, attempts: 2, last_error: null });
-      expect((await sql`select plan_id from public.profiles where id = ${late.id}`)[0].plan_id).toBe("plus");
+      expect((await sql`select plan_id from public.accounts where id = ${late.id}`)[0].plan_id).toBe("plus");
     });
 
     const MONTH = 2_592_000;
@@ -536,7 +536,7 @@ describe("stripe-webhook", () => {
     };
 
     it("invoice.paid grants the plan's monthly credits once per invoice, even when repeated", async () => {
-      await sql`insert into public.customers (user_id, stripe_customer_id) values (${member.id}, ${customer}) on conflict do nothing`;
+      await sql`insert into public.customers (account_id, stripe_customer_id) values (${member.id}, ${customer}) on conflict do nothing`;
       const before = await balanceOf(member.id);
       const invoice = planInvoice(`in_${member.id.slice(0, 8)}`, "subscription_cycle", 1_800_000_000);
       await deliver(event("invoice.paid", invoice));
@@ -585,7 +585,7 @@ describe("stripe-webhook", () => {
       await setBalance(sql, payer.id, 0);
       const subscription = `sub_tw_${payer.id.slice(0, 8)}`;
       const cus = `cus_tw_${payer.id.slice(0, 8)}`;
-      await sql`insert into public.customers (user_id, stripe_customer_id) values (${payer.id}, ${cus})`;
+      await sql`insert into public.customers (account_id, stripe_customer_id) values (${payer.id}, ${cus})`;
       const invoice = (id: string) => ({ ...planInvoice(id, "subscription_cycle", 1_810_000_000, 1900, undefined, subscription), customer: cus });
       const first = invoice(`in_tw1_${payer.id.slice(0, 8)}`);
       const twin = invoice(`in_tw2_${payer.id.slice(0, 8)}`); // re-issued by hand for the same period
@@ -611,7 +611,7 @@ describe("stripe-webhook", () => {
         parent: { ...base.parent, subscription_details: { subscription, metadata: { user_id: payer.id, kind: "subscription" } } } };
       expect((await (await deliver(event("invoice.paid", invoice))).json()).outcome).toBe("applied");
       expect(await balanceOf(payer.id)).toBe(1000);
-      const [link] = await sql`select stripe_customer_id from public.customers where user_id = ${payer.id}`;
+      const [link] = await sql`select stripe_customer_id from public.customers where account_id = ${payer.id}`;
       expect(link.stripe_customer_id).toBe(invoice.customer);
     });
 
@@ -629,7 +629,7 @@ describe("stripe-webhook", () => {
       ];
       const full = { ...planInvoice(`in_pg_${payer.id.slice(0, 8)}`, "subscription_cycle", start, 10400, lines, subscription),
         customer: `cus_pg_${payer.id.slice(0, 8)}` };
-      await sql`insert into public.customers (user_id, stripe_customer_id) values (${payer.id}, ${full.customer})`;
+      await sql`insert into public.customers (account_id, stripe_customer_id) values (${payer.id}, ${full.customer})`;
       await fetch(`${stack().stripeUrl}/_test/put/invoices`, { method: "POST", body: JSON.stringify(full) });
       const sent = { ...full, lines: { ...full.lines, data: lines.slice(0, 10), has_more: true } };
       expect((await (await deliver(event("invoice.paid", sent))).json()).outcome).toBe("applied");
@@ -657,7 +657,7 @@ describe("stripe-webhook", () => {
           if (reversed) lines.reverse();
           const invoice = { ...planInvoice(`in_sw_${payer.id.slice(0, 8)}`, "subscription_cycle", start, 2150, lines, subscription),
             customer: `cus_sw_${payer.id.slice(0, 8)}` };
-          await sql`insert into public.customers (user_id, stripe_customer_id) values (${payer.id}, ${invoice.customer})`;
+          await sql`insert into public.customers (account_id, stripe_customer_id) values (${payer.id}, ${invoice.customer})`;
           expect((await (await deliver(event("invoice.paid", invoice))).json()).outcome).toBe("applied");
           expect([from, to, reversed, await balanceOf(payer.id)]).toEqual([from, to, reversed, plans[to].credits]);
           const [grant] = await sql`select idempotency_key from public.credit_ledger where user_id = ${payer.id} and kind = 'grant'
@@ -692,7 +692,7 @@ describe("stripe-webhook", () => {
     it("a refund or a chargeback of a subscription invoice takes its plan credits back in proportion", async () => {
       const payer = await createUser(sql, `subrefund-${crypto.randomUUID()}@test.local`);
       const cus = `cus_sr_${payer.id.slice(0, 8)}`;
-      await sql`insert into public.customers (user_id, stripe_customer_id) values (${payer.id}, ${cus})`;
+      await sql`insert into public.customers (account_id, stripe_customer_id) values (${payer.id}, ${cus})`;
       await setBalance(sql, payer.id, 0);
       const inv = { ...planInvoice(`in_sr_${payer.id.slice(0, 8)}`, "subscription_create", 1_800_000_000), customer: cus,
         parent: { type: "subscription_details", subscription_details: { subscription: `sub_sr_${payer.id.slice(0, 8)}` } } };
@@ -720,18 +720,18 @@ describe("stripe-webhook", () => {
 
     it("a customer deleted at Stripe is forgotten: the next checkout makes a new one", async () => {
       const gone = await createUser(sql, `custdel-${crypto.randomUUID()}@test.local`);
-      await sql`insert into public.customers (user_id, stripe_customer_id) values (${gone.id}, ${`cus_del_${gone.id.slice(0, 8)}`})`;
+      await sql`insert into public.customers (account_id, stripe_customer_id) values (${gone.id}, ${`cus_del_${gone.id.slice(0, 8)}`})`;
       const res = await deliver(event("customer.deleted", { id: `cus_del_${gone.id.slice(0, 8)}`, object: "customer", deleted: true }));
       expect((await res.json()).outcome).toBe("applied");
-      expect(await sql`select 1 from public.customers where user_id = ${gone.id}`).toHaveLength(0);
+      expect(await sql`select 1 from public.customers where account_id = ${gone.id}`).toHaveLength(0);
       // A late event of that customer (Stripe cancels its subscriptions, in no set order) does not link it again.
       await deliver(event("customer.subscription.deleted", { ...sub("canceled"), id: `sub_del_${gone.id.slice(0, 8)}`,
         customer: `cus_del_${gone.id.slice(0, 8)}`, metadata: { user_id: gone.id } }));
-      expect(await sql`select 1 from public.customers where user_id = ${gone.id}`).toHaveLength(0);
+      expect(await sql`select 1 from public.customers where account_id = ${gone.id}`).toHaveLength(0);
       // The next checkout makes a new customer.
       const checkout = await callFunction("checkout", { method: "POST", token: gone.token, body: JSON.stringify({ amount_cents: 1000 }) });
       expect(checkout.status).toBe(200);
-      const [linked] = await sql`select stripe_customer_id from public.customers where user_id = ${gone.id}`;
+      const [linked] = await sql`select stripe_customer_id from public.customers where account_id = ${gone.id}`;
       expect(linked.stripe_customer_id).not.toBe(`cus_del_${gone.id.slice(0, 8)}`);
     });
 

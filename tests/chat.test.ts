@@ -50,7 +50,7 @@ async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 30_
 /** A user on a plan where chat has no free allowance (every message is paid), with `credits` in the wallet. */
 async function paidUser(name: string, credits: number) {
   const user = await createUser(sql, `${name}-${crypto.randomUUID()}@test.local`);
-  await sql`update public.profiles set plan_id = 't_chat_paid' where id = ${user.id}`;
+  await sql`update public.accounts set plan_id = 't_chat_paid' where id = ${user.id}`;
   await setBalance(sql, user.id, credits);
   return user;
 }
@@ -361,7 +361,7 @@ const personaPrompt = (id: string) => ({ role: "system", content: config.persona
 /** A user on the Plus plan whose chat allowance for the day is used up, with `credits`. */
 async function plusUserPastAllowance(name: string, credits: number) {
   const user = await createUser(sql, `${name}-${crypto.randomUUID()}@test.local`);
-  await sql`update public.profiles set plan_id = 'plus' where id = ${user.id}`;
+  await sql`update public.accounts set plan_id = 'plus' where id = ${user.id}`;
   await sql`insert into public.usage_counters (user_id, feature_id, period_key, used)
     select ${user.id}, 'chat', saasbase.period_key('day', now()), q.free_limit
     from public.plan_quotas q where q.plan_id = 'plus' and q.feature_id = 'chat'`;

@@ -25,7 +25,7 @@ describe("money under concurrency", () => {
     await sql`insert into public.plans (id, name, price_monthly_cents) values (${plan}, 'quota race', 0)`;
     await sql`insert into public.plan_quotas (plan_id, feature_id, period, free_limit) values (${plan}, ${feature}, 'lifetime', 5)`;
     const user = await createUser(sql, mail());
-    await sql`update public.profiles set plan_id = ${plan} where id = ${user.id}`;
+    await sql`update public.accounts set plan_id = ${plan} where id = ${user.id}`;
     await setBalance(sql, user.id, 1000);
     const results = fulfilled(await all(50, (i) =>
       asUser(sql, user.id, async (tx) => (await tx`select to_jsonb(public.charge_credits(${feature}, 1, ${`q-${i}`})) as r`)[0].r)
@@ -72,7 +72,7 @@ describe("money under concurrency", () => {
       await sql`insert into public.plan_quotas (plan_id, feature_id, period, free_limit) values (${plan}, ${f}, 'lifetime', 1)`;
     }
     const user = await createUser(sql, mail());
-    await sql`update public.profiles set plan_id = ${plan} where id = ${user.id}`;
+    await sql`update public.accounts set plan_id = ${plan} where id = ${user.id}`;
     await setBalance(sql, user.id, 0);
     const pi = `pi_park_${crypto.randomUUID().slice(0, 8)}`;
     await sql`select public.service_role_record_credit_purchase(${user.id}, ${`cs_${pi}`}, ${pi}, null, 1000, 1000, 'usd', 0)`;

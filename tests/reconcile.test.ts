@@ -143,13 +143,13 @@ async function stateOf(s: Scenario, exact = true) {
       : await sql`select kind, amount, reason, idempotency_key, reference from public.credit_ledger
           where user_id = ${u}`,
     purchases: await sql`select checkout_session_id, payment_intent_id, pack_id, credits, amount_cents, currency, discount_percent,
-        status, refunded_cents, credits_clawed_back from public.purchases where user_id = ${u} order by checkout_session_id`,
+        status, refunded_cents, credits_clawed_back from public.purchases where account_id = ${u} order by checkout_session_id`,
     subscriptions: await sql`select id, status, plan_id, price_id, current_period_start, current_period_end, cancel_at_period_end,
-        canceled_at ${exact ? sql`, stripe_event_at` : sql``} from public.subscriptions where user_id = ${u} order by id`,
+        canceled_at ${exact ? sql`, stripe_event_at` : sql``} from public.subscriptions where account_id = ${u} order by id`,
     invoices: await sql`select id, subscription_id, status, amount_paid, amount_due, currency, credits_granted, refunded_cents,
-        credits_clawed_back, hosted_invoice_url from public.invoices where user_id = ${u} order by id`,
-    customers: await sql`select stripe_customer_id from public.customers where user_id = ${u}`,
-    plan: await sql`select plan_id from public.profiles where id = ${u}`,
+        credits_clawed_back, hosted_invoice_url from public.invoices where account_id = ${u} order by id`,
+    customers: await sql`select stripe_customer_id from public.customers where account_id = ${u}`,
+    plan: await sql`select plan_id from public.accounts where id = ${u}`,
     disputes: await sql`select dispute_id, payment_intent_id, amount from saasbase.disputes
       where dispute_id like ${`%${s.tag}%`} order by dispute_id`,
     email: await sql`select template, dedupe_key, payload from public.email_outbox where user_id = ${u} order by dedupe_key`,
@@ -223,7 +223,7 @@ describe("stripe-reconcile", () => {
     expect(before).toEqual(deliveredState);
     // The event log and the subscription's mirror lost (a restore from an older backup, say).
     await sql`delete from public.stripe_events where id like ${`evt_${s.tag}_%`}`;
-    await sql`delete from public.subscriptions where user_id = ${s.user.id}`;
+    await sql`delete from public.subscriptions where account_id = ${s.user.id}`;
     const report = await reconcile({ since: T - 60 });
     // Each event stored again; the chargeback's SQL knows its dispute already (the others are idempotent quietly).
     expect(mine(report, s)).toHaveLength(s.events.length - 1);
@@ -270,7 +270,7 @@ describe("stripe-reconcile", () => {
     expect(mine(report, s)).toEqual([{ source: "subscription", id: canceled.id, type: "customer.subscription.updated", outcome: "applied" }]);
     const [row] = await sql`select status, extract(epoch from canceled_at)::int as canceled_at from public.subscriptions where id = ${canceled.id}`;
     expect(row).toEqual({ status: "canceled", canceled_at: canceled.canceled_at });
-    expect((await sql`select plan_id from public.profiles where id = ${s.user.id}`)[0].plan_id).toBeNull();
+    expect((await sql`select plan_id from public.accounts where id = ${s.user.id}`)[0].plan_id).toBeNull();
     expect(mine(await reconcile({ since: now() - 3600 }), s)).toEqual([]);
   });
 
@@ -327,7 +327,7 @@ describe("stripe-reconcile", () => {
       const second = await run;
       expect(failed(second, s)).toEqual([]);
       expect(await statusOf()).toBe("active");
-      expect((await sql`select plan_id from public.profiles where id = ${s.user.id}`)[0].plan_id).toBe("plus");
+      expect((await sql`select plan_id from public.accounts where id = ${s.user.id}`)[0].plan_id).toBe("plus");
     } finally {
       await stripePost("clock", { offset_seconds: 0 });
       await stripePost("hold", { paths: [] });
@@ -493,7 +493,7 @@ describe("stripe-reconcile", () => {
     expect(mine(report, s).map((c) => [c.id, c.outcome])).toEqual([[s.events[1].id, "held"], [s.events[3].id, "held"]]);
     expect(await sql`select 1 from public.purchases where checkout_session_id like ${`cs_${s.tag}_%`}`).toHaveLength(0);
     // The user signs in and checks out: the customer is theirs now (as the checkout function links it).
-    await sql`insert into public.customers (user_id, stripe_customer_id) values (${s.user.id}, ${`cus_${s.tag}`})`;
+    await sql`insert into public.customers (account_id, stripe_customer_id) values (${s.user.id}, ${`cus_${s.tag}`})`;
     const linked = await reconcile({ since: T - 60 });
     expect(failed(linked, s)).toEqual([]);
     expect(linked.waiting.filter((c: Obj) => c.id.includes(s.tag))).toEqual([]);

@@ -146,7 +146,7 @@ export async function checkLedger(sql: postgres.Sql, journal: Journal, ctx: Cont
     const grants = await sql`select user_id::text, idempotency_key, amount, count(*) over (partition by idempotency_key) as copies
       from public.credit_ledger where kind = 'purchase'`;
     const bySession = new Map(grants.map((g) => [String(g.idempotency_key).replace(/^checkout:/, ""), g]));
-    const rows = await sql`select checkout_session_id, user_id::text, credits, count(*) over (partition by checkout_session_id) as copies from public.purchases`;
+    const rows = await sql`select checkout_session_id, account_id::text, credits, count(*) over (partition by checkout_session_id) as copies from public.purchases`;
     const purchaseRows = new Map(rows.map((r) => [r.checkout_session_id, r]));
     const paid = new Set(journal.purchases.map((p) => p.session));
     for (const p of journal.purchases) {
@@ -178,8 +178,8 @@ export async function checkLedger(sql: postgres.Sql, journal: Journal, ctx: Cont
   // 4b. Subscriptions: the newest event wins, whatever the order of delivery, and the plan follows it.
   await check("every subscription as its newest event, the plan with it", async () => {
     const bad: string[] = [];
-    const rows = await sql`select s.id, s.user_id::text, s.status, s.plan_id, p.plan_id as profile_plan
-      from public.subscriptions s join public.profiles p on p.id = s.user_id`;
+    const rows = await sql`select s.id, s.account_id::text as user_id, s.status, s.plan_id, a.plan_id as profile_plan
+      from public.subscriptions s join public.accounts a on a.id = s.account_id`;
     const byId = new Map(rows.map((r) => [r.id, r]));
     const livePlan = new Map<string, string>();
     for (const j of journal.subscriptions) {

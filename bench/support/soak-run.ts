@@ -193,7 +193,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       users.push({ id, email, token: await userToken({ id, email }, secret, 24 * 3600), subscriber, referrer: i % 8 === 0 });
     }
     for (const u of users) {
-      if (!u.subscriber) await control`update public.profiles set plan_id = ${PAID_PLAN} where id = ${u.id}`;
+      if (!u.subscriber) await control`update public.accounts set plan_id = ${PAID_PLAN} where id = ${u.id}`;
       await control`select public.service_role_grant_credits(${u.id}, 300, 'grant', 'soak start', 'soak-start')`;
       u.code = (await control`select code from public.referral_codes where user_id = ${u.id}`)[0].code;
     }
@@ -583,7 +583,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         }, t);
       };
       let events;
-      if (!live && random.chance(0.3) && !(await control`select 1 from public.customers where user_id = ${u.id}`).length) {
+      if (!live && random.chance(0.3) && !(await control`select 1 from public.customers where account_id = ${u.id}`).length) {
         // Made outside our checkout (the app's server through Stripe's API, say) for a user with no customer yet:
         // a customer linked to nobody, whose invoice carries no user; the subscription's own events name the user.
         // Whatever comes first, the invoice waits for the link and is applied with it (issue 13, 1.5).

@@ -99,6 +99,11 @@ export type CheckoutCreateParams =
   & ({ price: string } | { pack: string } | { amount_cents: number })
   & { success_url?: string; cancel_url?: string };
 
+/** The header naming the account a function acts for (a team's id); none: the caller's personal account. */
+function accountHeader(account: string | undefined): Record<string, string> {
+  return account ? { "X-Account-Id": account } : {};
+}
+
 function query(params: Record<string, string | number | undefined>): string {
   const entries = Object.entries(params).filter((e): e is [string, string | number] => e[1] !== undefined);
   return entries.length ? `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)]))}` : "";
@@ -160,16 +165,23 @@ export function createSaasbaseClient(
     },
     billing: {
       checkout: {
-        /** A Stripe Checkout Session; send the user to `url`. The same `idempotency_key` returns the same one. */
-        create: (params: CheckoutCreateParams, opts: { idempotency_key?: string } = {}) =>
+        /** A Stripe Checkout Session; send the user to `url`. The same `idempotency_key` returns the same one.
+         * `account`: a team to buy for (its id; the caller's role needs 'buy' for credits, 'manage_billing' for a
+         * plan), else the caller's personal account. */
+        create: (params: CheckoutCreateParams, opts: { idempotency_key?: string; account?: string } = {}) =>
           invoke<{ id: string; url: string }>("checkout", {
             body: params,
-            headers: opts.idempotency_key ? { "Idempotency-Key": opts.idempotency_key } : undefined,
+            headers: {
+              ...(opts.idempotency_key ? { "Idempotency-Key": opts.idempotency_key } : {}),
+              ...accountHeader(opts.account),
+            },
           }),
       },
       portal: {
-        /** The Stripe billing portal (plan changes, cards, cancelling); send the user to `url`. */
-        create: (params: { return_url?: string } = {}) => invoke<{ url: string }>("portal", { body: params }),
+        /** The Stripe billing portal (plan changes, cards, cancelling); send the user to `url`. `account`: a team's
+         * portal (the caller's role needs 'manage_billing'), else the personal account's. */
+        create: (params: { return_url?: string } = {}, opts: { account?: string } = {}) =>
+          invoke<{ url: string }>("portal", { body: params, headers: accountHeader(opts.account) }),
       },
     },
   };

@@ -22,8 +22,8 @@ select results_eq(
   'sign-up creates the profile from user_metadata');
 select is((select role from public.profiles where id = tests.user_id('admin@test.local')), 'admin',
   'the role comes from app_metadata');
-select is((select plan_id from public.profiles where id = tests.user_id('a@test.local')), null,
-  'a new profile is on the default plan (null)');
+select is((select plan_id from public.accounts where id = tests.user_id('a@test.local')), null,
+  'a new personal account is on the default plan (null)');
 
 -- The RLS matrix. A's row is the target; "rows" = allowed and saw/changed it, "none" = filtered by RLS.
 select is(tests.outcome(who, stmt), expected, format('%s %s profiles', who, op))
@@ -52,7 +52,7 @@ select throws_ok($$ update public.profiles set preferences = jsonb_build_object(
     where id = auth.uid() $$, '23514', null,
   'preferences are bounded (16 kB): a client cannot park megabytes in its profile');
 select tests.become('postgres');
-select is(tests.outcome('a@test.local', format('update public.profiles set plan_id = ''business'' where id = %L', tests.user_id('a@test.local'))),
+select is(tests.outcome('a@test.local', format('update public.accounts set plan_id = ''business'' where id = %L', tests.user_id('a@test.local'))),
   'denied', 'the owner cannot change their plan');
 select is(tests.outcome('a@test.local', format('update public.profiles set role = ''admin'' where id = %L', tests.user_id('a@test.local'))),
   'denied', 'the owner cannot change their role');

@@ -89,7 +89,7 @@ select is((public.charge_credits('t_unl', 50, 'u1')).credits_charged, '0', 'unli
 select tests.become('postgres');
 insert into public.plans (id, name, price_monthly_cents, discount_percent) values ('t_pro', 'Pro', 1900, 20);
 insert into public.credit_packs (id, name, credits, price_cents) values ('t_pack', 'Pack', 100, 999);
-update public.profiles set plan_id = 't_pro' where id = tests.user_id('b@test.local');
+update public.accounts set plan_id = 't_pro' where id = tests.user_id('b@test.local');
 select tests.become('b@test.local');
 select is((public.check_feature('t_paid')).discount, '20', 'check_feature reports the plan discount');
 select is((public.credit_pack_price('t_pack')).final_cents, '799', 'a 20% discount, rounded half up to cents');

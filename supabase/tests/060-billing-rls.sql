@@ -16,12 +16,12 @@ begin
   insert into public.products (id, kind, pack_id, name) values ('t_prod_alone', 'credit_pack', 'credits_500', 'Pack');
   insert into public.prices (id, product_id, lookup_key, unit_amount, currency, billing_interval)
     values ('t_price', 't_prod', 't_plus_monthly', 1900, 'usd', 'month');
-  insert into public.customers (user_id, stripe_customer_id) values (a, 'cus_t');
-  insert into public.subscriptions (id, user_id, status, plan_id, price_id, stripe_event_at)
+  insert into public.customers (account_id, stripe_customer_id) values (a, 'cus_t');
+  insert into public.subscriptions (id, account_id, status, plan_id, price_id, stripe_event_at)
     values ('sub_t', a, 'active', 'plus', 't_price', now());
-  insert into public.purchases (user_id, checkout_session_id, credits, amount_cents, currency)
+  insert into public.purchases (account_id, checkout_session_id, credits, amount_cents, currency)
     values (a, 'cs_t', 100, 500, 'usd');
-  insert into public.invoices (id, user_id, status, currency) values ('in_t', a, 'paid', 'usd');
+  insert into public.invoices (id, account_id, status, currency) values ('in_t', a, 'paid', 'usd');
   insert into public.stripe_events (id, type, stripe_created_at, payload) values ('evt_t', 'invoice.paid', now(), '{}');
   insert into public.email_outbox (user_id, template, dedupe_key) values (a, 'payment_failed', 'k_t');
 end $$;
@@ -31,10 +31,10 @@ tables(tbl, filter, insert_stmt, reads) as (
   values
     ('products', $$id = 't_prod_alone'$$, $$insert into public.products (id, kind, pack_id, name) values ('t_p2', 'credit_pack', 'credits_500', 'x')$$, 'public'),
     ('prices', $$id = 't_price'$$, $$insert into public.prices (id, product_id, lookup_key, unit_amount, currency) values ('t_x2', 't_prod', 't_k2', 1, 'usd')$$, 'public'),
-    ('customers', format('user_id = %L', (select id from a)), format($$insert into public.customers (user_id, stripe_customer_id) values (%L, 'cus_t2')$$, tests.user_id('b@test.local')), 'owner'),
-    ('subscriptions', format('user_id = %L', (select id from a)), format($$insert into public.subscriptions (id, user_id, status, stripe_event_at) values ('sub_t2', %L, 'active', now())$$, (select id from a)), 'owner'),
-    ('purchases', format('user_id = %L', (select id from a)), format($$insert into public.purchases (user_id, checkout_session_id, credits, amount_cents, currency) values (%L, 'cs_t2', 1, 1, 'usd')$$, (select id from a)), 'owner'),
-    ('invoices', format('user_id = %L', (select id from a)), format($$insert into public.invoices (id, user_id, status, currency) values ('in_t2', %L, 'paid', 'usd')$$, (select id from a)), 'owner'),
+    ('customers', format('account_id = %L', (select id from a)), format($$insert into public.customers (account_id, stripe_customer_id) values (%L, 'cus_t2')$$, tests.user_id('b@test.local')), 'owner'),
+    ('subscriptions', format('account_id = %L', (select id from a)), format($$insert into public.subscriptions (id, account_id, status, stripe_event_at) values ('sub_t2', %L, 'active', now())$$, (select id from a)), 'owner'),
+    ('purchases', format('account_id = %L', (select id from a)), format($$insert into public.purchases (account_id, checkout_session_id, credits, amount_cents, currency) values (%L, 'cs_t2', 1, 1, 'usd')$$, (select id from a)), 'owner'),
+    ('invoices', format('account_id = %L', (select id from a)), format($$insert into public.invoices (id, account_id, status, currency) values ('in_t2', %L, 'paid', 'usd')$$, (select id from a)), 'owner'),
     ('stripe_events', $$id = 'evt_t'$$, $$insert into public.stripe_events (id, type, stripe_created_at, payload) values ('evt_t2', 'x', now(), '{}')$$, 'admin'),
     ('email_outbox', $$dedupe_key = 'k_t'$$, $$insert into public.email_outbox (template, dedupe_key) values ('x', 'k_t2')$$, 'admin')
 ),

@@ -8,26 +8,26 @@ select plan(81);
 
 select tests.create_user('a@test.local');
 select tests.create_user('b@test.local');
-insert into public.customers (user_id, stripe_customer_id) values (tests.user_id('b@test.local'), 'cus_b');
+insert into public.customers (account_id, stripe_customer_id) values (tests.user_id('b@test.local'), 'cus_b');
 
 -- Finding the user
-select is(public.service_role_stripe_user(tests.user_id('a@test.local')::text, null), tests.user_id('a@test.local'),
+select is(public.service_role_stripe_account(tests.user_id('a@test.local')::text, null), tests.user_id('a@test.local'),
   'a user id in the metadata names that user');
-select is(public.service_role_stripe_user(upper(tests.user_id('a@test.local')::text), null),
+select is(public.service_role_stripe_account(upper(tests.user_id('a@test.local')::text), null),
   tests.user_id('a@test.local'), 'in any letter case');
-select is(public.service_role_stripe_user(null, 'cus_b'), tests.user_id('b@test.local'),
+select is(public.service_role_stripe_account(null, 'cus_b'), tests.user_id('b@test.local'),
   'without one, the owner of the Stripe customer');
-select is(public.service_role_stripe_user('not-a-user-id', 'cus_b'), tests.user_id('b@test.local'),
+select is(public.service_role_stripe_account('not-a-user-id', 'cus_b'), tests.user_id('b@test.local'),
   'metadata that is not a user id is ignored, not an error');
-select is(public.service_role_stripe_user(gen_random_uuid()::text, 'cus_nobody'), null,
+select is(public.service_role_stripe_account(gen_random_uuid()::text, 'cus_nobody'), null,
   'an unknown user and an unknown customer: nobody');
-select is(public.service_role_stripe_user(tests.user_id('a@test.local')::text, 'cus_a'), tests.user_id('a@test.local'),
+select is(public.service_role_stripe_account(tests.user_id('a@test.local')::text, 'cus_a'), tests.user_id('a@test.local'),
   'a user found by id ...');
-select is((select stripe_customer_id from public.customers where user_id = tests.user_id('a@test.local')), 'cus_a',
+select is((select stripe_customer_id from public.customers where account_id = tests.user_id('a@test.local')), 'cus_a',
   '... gets the customer linked');
-select is(public.service_role_stripe_user(tests.user_id('a@test.local')::text, 'cus_other'),
+select is(public.service_role_stripe_account(tests.user_id('a@test.local')::text, 'cus_other'),
   tests.user_id('a@test.local'), 'a second customer for the same user ...');
-select is((select count(*)::int from public.customers where user_id = tests.user_id('a@test.local')), 1,
+select is((select count(*)::int from public.customers where account_id = tests.user_id('a@test.local')), 1,
   '... keeps the first link');
 
 -- A credit purchase
@@ -45,7 +45,7 @@ select is((select count(*)::int from public.credit_ledger
 select is((select count(*)::int from public.purchases where checkout_session_id = 'cs_1'), 1, 'one purchase');
 
 select throws_ok($$ select public.service_role_record_credit_purchase(null, 'cs_nobody', 'pi_nobody', null, 5, 500,
-  'usd', 0) $$, 'PT409', 'Checkout cs_nobody belongs to no user we know yet',
+  'usd', 0) $$, 'PT409', 'Checkout cs_nobody belongs to no account we know yet',
   'no user: refused as customer_not_linked (the event waits) ...');
 select is((select count(*)::int from public.purchases where checkout_session_id = 'cs_nobody'), 0, '... no purchase');
 
@@ -76,7 +76,7 @@ select is((select (processed_at is not null, attempts, last_error) from public.s
 -- Refused for want of a user with no customer to link: unlinkable (for an admin), never with a customer or
 -- another refusal
 select public.service_role_store_stripe_event('evt_u', 'checkout.session.completed', now(),
-  '{"data": {"object": {"id": "cs_u", "customer": null}}}', 'Checkout cs_u belongs to no user we know yet',
+  '{"data": {"object": {"id": "cs_u", "customer": null}}}', 'Checkout cs_u belongs to no account we know yet',
   'customer_not_linked');
 select is((select (processed_at is null, customer_id, unlinkable_at is not null) from public.stripe_events where id = 'evt_u'),
   (true, null::text, true), 'customer_not_linked naming no customer marks the event unlinkable, kept unprocessed');
@@ -84,7 +84,7 @@ select public.service_role_store_stripe_event('evt_u', 'checkout.session.complet
 select is((select (attempts, unlinkable_at = (select received_at from public.stripe_events where id = 'evt_u'))
   from public.stripe_events where id = 'evt_u'), (2, true), '... from its first such failure on');
 select public.service_role_store_stripe_event('evt_c', 'invoice.paid', now(),
-  '{"data": {"object": {"customer": "cus_c"}}}', 'Invoice in_c belongs to no user we know yet', 'customer_not_linked');
+  '{"data": {"object": {"customer": "cus_c"}}}', 'Invoice in_c belongs to no account we know yet', 'customer_not_linked');
 select is((select unlinkable_at from public.stripe_events where id = 'evt_c'), null,
   'customer_not_linked naming a customer waits for its link: not unlinkable');
 select public.service_role_store_stripe_event('evt_o', 'charge.refunded', now(), '{"data": {"object": {}}}',
@@ -96,12 +96,12 @@ delete from public.stripe_events where id in ('evt_u', 'evt_c', 'evt_o');
 -- Events waiting for their customer's user come back once the customer is linked
 select public.service_role_store_stripe_event('evt_w', 'invoice.paid', now(),
   '{"id": "evt_w", "data": {"object": {"customer": {"id": "cus_later", "object": "customer"}}}}',
-  'Invoice in_w belongs to no user we know yet');
+  'Invoice in_w belongs to no account we know yet');
 select is((select count(*)::int from public.service_role_waiting_stripe_events()), 0,
   'an event whose customer is linked to nobody waits ...');
 select is((select customer_id from public.stripe_events where id = 'evt_w'), 'cus_later', '... by its (expanded) customer');
 select tests.create_user('later@test.local');
-select is(public.service_role_stripe_user(tests.user_id('later@test.local')::text, 'cus_later'),
+select is(public.service_role_stripe_account(tests.user_id('later@test.local')::text, 'cus_later'),
   tests.user_id('later@test.local'), 'another event links the customer ...');
 select is((select array_agg(id) from public.service_role_waiting_stripe_events('cus_later')), array['evt_w'],
   '... and the waiting event is handed back to be applied');
@@ -223,19 +223,19 @@ select is((public.service_role_record_invoice('in_1', tests.user_id('i@test.loca
   'subscription_create', 0, 1900, 'usd', null)).status, 'paid', 'a failure delivered after the payment leaves it paid ...');
 select is((select count(*)::int from public.email_outbox where dedupe_key = 'payment_failed:in_1'), 0, '... and sends no email');
 select throws_ok($$ select public.service_role_record_invoice('in_x', null, 'paid', 'sub_x', 'subscription_create', 1900,
-  1900, 'usd', null) $$, 'PT409', 'Invoice in_x belongs to no user we know yet',
+  1900, 'usd', null) $$, 'PT409', 'Invoice in_x belongs to no account we know yet',
   'an invoice of nobody we know is refused as customer_not_linked (the event waits)');
 select throws_ok($$ select public.service_role_upsert_subscription('sub_x', null, 'active', 'price_t_plus', null, null,
-  false, null, now()) $$, 'PT409', 'Subscription sub_x belongs to no user we know yet', 'so is a subscription');
+  false, null, now()) $$, 'PT409', 'Subscription sub_x belongs to no account we know yet', 'so is a subscription');
 
 -- A customer deleted at Stripe is never linked again
 select public.service_role_forget_customer('cus_b');
-select is(public.service_role_stripe_user(tests.user_id('b@test.local')::text, 'cus_b'), tests.user_id('b@test.local'),
+select is(public.service_role_stripe_account(tests.user_id('b@test.local')::text, 'cus_b'), tests.user_id('b@test.local'),
   'a deleted customer''s event still finds its user by id ...');
 select is((select count(*)::int from public.customers where stripe_customer_id = 'cus_b'), 0, '... but links nothing');
 
 -- Clients cannot call any of them
-select throws_ok($$ select tests.become('a@test.local'); select public.service_role_stripe_user(null, 'cus_b') $$,
+select throws_ok($$ select tests.become('a@test.local'); select public.service_role_stripe_account(null, 'cus_b') $$,
   '42501', null, 'users cannot look up Stripe customers');
 select throws_ok($$ select tests.become('anon');
   select public.service_role_record_credit_purchase(gen_random_uuid(), 'cs_x', null, null, 1, 1, 'usd', 0) $$,

@@ -1,35 +1,61 @@
-// One Stripe customer per user, created on first checkout and kept in public.customers (never
-// client-writable). Stripe's idempotency key makes two concurrent first checkouts create one customer.
+// One Stripe customer per account (a user's personal account, or a team), created on the account's first
+// checkout and kept in public.customers (never client-writable). Who may use it is SQL's to say:
+// public.service_role_billing_customer checks that the signed-in user belongs to the account they name and that
+// their role holds the right the work needs ('buy' for credits, 'manage_billing' for a subscription or the
+// portal), and answers 404 account_not_found / 403 account_forbidden before anything happens at Stripe.
+// Stripe's idempotency key makes two concurrent first checkouts of an account create one customer.
 import { db } from "./db.ts";
-import { NotFoundError, ValidationError } from "./errors.ts";
+import { dbCall } from "./db-errors.ts";
+import { ValidationError } from "./errors.ts";
+import type { BillingCustomer } from "./sql-results.ts";
 import type { Stripe } from "./stripe-client.ts";
 
-export async function customerIdOf(userId: string): Promise<string | undefined> {
-  const [row] = await db()`select stripe_customer_id from public.customers where user_id = ${userId}`;
-  return row?.stripe_customer_id;
+export type BillingRight = "buy" | "manage_billing";
+
+/** The account `userId` acts for (`accountId`, or their personal account when null), checked for `right`, with
+ * its Stripe customer if it has one; `link` first links a customer just created for it (the first linked wins). */
+export async function billingCustomer(
+  accountId: string | null,
+  userId: string,
+  right: BillingRight,
+  link: string | null = null,
+): Promise<BillingCustomer> {
+  const [row] = await dbCall(
+    db()`select to_jsonb(public.service_role_billing_customer(${accountId}, ${userId}, ${right}, ${link})) as account`,
+  );
+  return row.account as BillingCustomer;
 }
 
-/** The user's Stripe customer, created on first use with the token's email (else the account's). A token
- * of a deleted user (still valid until it expires) is a 404 before anything is created at Stripe. */
-export async function ensureCustomer(stripe: Stripe, userId: string, claimedEmail?: string): Promise<string> {
-  const [user] = await db()`select u.email, c.stripe_customer_id,
-      (select count(*)::int from saasbase.deleted_customers d where d.user_id = u.id) as deleted
-    from auth.users u left join public.customers c on c.user_id = u.id where u.id = ${userId}`;
-  if (!user) throw new NotFoundError("This account no longer exists", "user_not_found");
-  if (user.stripe_customer_id) return user.stripe_customer_id;
-  const email = claimedEmail || user.email;
+/** The account's Stripe customer, created on first use: a team's named after the team, with the email of the
+ * member setting it up (the token's, else their user's), a personal one with its user's. */
+export async function ensureCustomer(
+  stripe: Stripe,
+  account: BillingCustomer,
+  userId: string,
+  right: BillingRight,
+  claimedEmail?: string,
+): Promise<string> {
+  if (account.stripe_customer_id) return account.stripe_customer_id;
+  const email = claimedEmail || account.email;
   if (!email) {
     throw new ValidationError("This account has no email address; Stripe needs one for receipts", [
       { path: "email", message: "required", code: "email_required" },
     ]);
   }
   const customer = await stripe.customers.create(
-    { email, metadata: { user_id: userId } },
-    // One key per customer the user has had: after one was deleted at Stripe, Stripe must not answer the new
-    // request with the deleted one (it replays a key for a day).
-    { idempotencyKey: `saasbase-customer-${userId}${user.deleted ? `-${user.deleted}` : ""}` },
+    {
+      email,
+      ...(account.kind === "team" ? { name: account.name } : {}),
+      metadata: { account_id: account.account_id },
+    },
+    // One key per customer the account has had: after one was deleted at Stripe, Stripe must not answer the new
+    // request with the deleted one (it replays a key for a day). A personal account's key is its user's, as before.
+    {
+      idempotencyKey: `saasbase-customer-${account.account_id}${
+        account.customers_deleted ? `-${account.customers_deleted}` : ""
+      }`,
+    },
   );
-  await db()`insert into public.customers (user_id, stripe_customer_id) values (${userId}, ${customer.id})
-    on conflict (user_id) do nothing`;
-  return (await customerIdOf(userId))!;
+  const linked = await billingCustomer(account.account_id, userId, right, customer.id);
+  return linked.stripe_customer_id!;
 }

@@ -541,22 +541,30 @@ export type Database = {
       };
       "customers": {
         Row: {
+          "account_id": string;
           "created_at": string;
           "stripe_customer_id": string;
-          "user_id": string;
         };
         ComputedFields: never;
         Insert: {
+          "account_id": string;
           "created_at"?: string;
           "stripe_customer_id": string;
-          "user_id": string;
         };
         Update: {
+          "account_id"?: string;
           "created_at"?: string;
           "stripe_customer_id"?: string;
-          "user_id"?: string;
         };
-        Relationships: [];
+        Relationships: [
+          {
+            foreignKeyName: "customers_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: true;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+        ];
       };
       "email_outbox": {
         Row: {
@@ -650,6 +658,7 @@ export type Database = {
       };
       "invoices": {
         Row: {
+          "account_id": string;
           "amount_due": number;
           "amount_paid": number;
           "created_at": string;
@@ -662,10 +671,10 @@ export type Database = {
           "status": string;
           "subscription_id": string | null;
           "updated_at": string;
-          "user_id": string;
         };
         ComputedFields: never;
         Insert: {
+          "account_id": string;
           "amount_due"?: number;
           "amount_paid"?: number;
           "created_at"?: string;
@@ -678,9 +687,9 @@ export type Database = {
           "status": string;
           "subscription_id"?: string | null;
           "updated_at"?: string;
-          "user_id": string;
         };
         Update: {
+          "account_id"?: string;
           "amount_due"?: number;
           "amount_paid"?: number;
           "created_at"?: string;
@@ -693,9 +702,16 @@ export type Database = {
           "status"?: string;
           "subscription_id"?: string | null;
           "updated_at"?: string;
-          "user_id"?: string;
         };
-        Relationships: [];
+        Relationships: [
+          {
+            foreignKeyName: "invoices_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: false;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+        ];
       };
       "messages": {
         Row: {
@@ -942,7 +958,6 @@ export type Database = {
           "email": string | null;
           "id": string;
           "language": string;
-          "plan_id": string | null;
           "preferences": NonNullable<Json>;
           "role": string;
           "updated_at": string;
@@ -955,7 +970,6 @@ export type Database = {
           "email"?: string | null;
           "id": string;
           "language"?: string;
-          "plan_id"?: string | null;
           "preferences"?: NonNullable<Json>;
           "role"?: string;
           "updated_at"?: string;
@@ -967,23 +981,15 @@ export type Database = {
           "email"?: string | null;
           "id"?: string;
           "language"?: string;
-          "plan_id"?: string | null;
           "preferences"?: NonNullable<Json>;
           "role"?: string;
           "updated_at"?: string;
         };
-        Relationships: [
-          {
-            foreignKeyName: "profiles_plan_id_fkey";
-            columns: ["plan_id"];
-            isOneToOne: false;
-            referencedRelation: "plans";
-            referencedColumns: ["id"];
-          },
-        ];
+        Relationships: [];
       };
       "purchases": {
         Row: {
+          "account_id": string;
           "amount_cents": number;
           "checkout_session_id": string;
           "created_at": string;
@@ -997,10 +1003,10 @@ export type Database = {
           "refunded_cents": number;
           "status": string;
           "updated_at": string;
-          "user_id": string;
         };
         ComputedFields: never;
         Insert: {
+          "account_id": string;
           "amount_cents": number;
           "checkout_session_id": string;
           "created_at"?: string;
@@ -1014,9 +1020,9 @@ export type Database = {
           "refunded_cents"?: number;
           "status"?: string;
           "updated_at"?: string;
-          "user_id": string;
         };
         Update: {
+          "account_id"?: string;
           "amount_cents"?: number;
           "checkout_session_id"?: string;
           "created_at"?: string;
@@ -1030,9 +1036,16 @@ export type Database = {
           "refunded_cents"?: number;
           "status"?: string;
           "updated_at"?: string;
-          "user_id"?: string;
         };
-        Relationships: [];
+        Relationships: [
+          {
+            foreignKeyName: "purchases_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: false;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+        ];
       };
       "referral_codes": {
         Row: {
@@ -1132,49 +1145,62 @@ export type Database = {
       };
       "subscriptions": {
         Row: {
+          "account_id": string;
           "cancel_at_period_end": boolean;
           "canceled_at": string | null;
           "created_at": string;
           "current_period_end": string | null;
           "current_period_start": string | null;
           "id": string;
+          "item_id": string | null;
           "plan_id": string | null;
           "price_id": string | null;
+          "quantity": number | null;
           "status": string;
           "stripe_event_at": string;
           "updated_at": string;
-          "user_id": string;
         };
         ComputedFields: never;
         Insert: {
+          "account_id": string;
           "cancel_at_period_end"?: boolean;
           "canceled_at"?: string | null;
           "created_at"?: string;
           "current_period_end"?: string | null;
           "current_period_start"?: string | null;
           "id": string;
+          "item_id"?: string | null;
           "plan_id"?: string | null;
           "price_id"?: string | null;
+          "quantity"?: number | null;
           "status": string;
           "stripe_event_at": string;
           "updated_at"?: string;
-          "user_id": string;
         };
         Update: {
+          "account_id"?: string;
           "cancel_at_period_end"?: boolean;
           "canceled_at"?: string | null;
           "created_at"?: string;
           "current_period_end"?: string | null;
           "current_period_start"?: string | null;
           "id"?: string;
+          "item_id"?: string | null;
           "plan_id"?: string | null;
           "price_id"?: string | null;
+          "quantity"?: number | null;
           "status"?: string;
           "stripe_event_at"?: string;
           "updated_at"?: string;
-          "user_id"?: string;
         };
         Relationships: [
+          {
+            foreignKeyName: "subscriptions_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: false;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
           {
             foreignKeyName: "subscriptions_plan_id_fkey";
             columns: ["plan_id"];
@@ -1312,7 +1338,7 @@ export type Database = {
         }[];
       };
       "admin_set_plan": {
-        Args: { "plan_id": string; "user_id": string };
+        Args: { "account_id": string; "plan_id": string };
         Returns: Database["public"]["CompositeTypes"]["plan_assignment"];
         SetofOptions: {
           from: "*";
@@ -1383,7 +1409,7 @@ export type Database = {
         };
       };
       "credit_pack_price": {
-        Args: { "pack_id": string };
+        Args: { "account"?: string; "pack_id": string };
         Returns: Database["public"]["CompositeTypes"]["pack_price"];
         SetofOptions: {
           from: "*";
@@ -1451,6 +1477,21 @@ export type Database = {
         SetofOptions: {
           from: "*";
           to: "reservation_hold";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "service_role_billing_customer": {
+        Args: {
+          "account_id": string;
+          "needed_right": string;
+          "stripe_customer_id"?: string;
+          "user_id": string;
+        };
+        Returns: Database["public"]["CompositeTypes"]["billing_customer"];
+        SetofOptions: {
+          from: "*";
+          to: "billing_customer";
           isOneToOne: true;
           isSetofReturn: false;
         };
@@ -1548,6 +1589,7 @@ export type Database = {
       };
       "service_role_record_credit_purchase": {
         Args: {
+          "account_id": string;
           "amount_cents": number;
           "checkout_session_id": string;
           "credits": number;
@@ -1555,9 +1597,9 @@ export type Database = {
           "discount_percent": number;
           "pack_id": string;
           "payment_intent_id": string;
-          "user_id": string;
         };
         Returns: {
+          "account_id": string;
           "amount_cents": number;
           "checkout_session_id": string;
           "created_at": string;
@@ -1571,7 +1613,6 @@ export type Database = {
           "refunded_cents": number;
           "status": string;
           "updated_at": string;
-          "user_id": string;
         };
         SetofOptions: {
           from: "*";
@@ -1582,6 +1623,7 @@ export type Database = {
       };
       "service_role_record_invoice": {
         Args: {
+          "account_id": string;
           "amount_due": number;
           "amount_paid": number;
           "billing_reason": string;
@@ -1591,9 +1633,9 @@ export type Database = {
           "period_lines"?: Json;
           "status": string;
           "subscription_id": string;
-          "user_id": string;
         };
         Returns: {
+          "account_id": string;
           "amount_due": number;
           "amount_paid": number;
           "created_at": string;
@@ -1606,7 +1648,6 @@ export type Database = {
           "status": string;
           "subscription_id": string | null;
           "updated_at": string;
-          "user_id": string;
         };
         SetofOptions: {
           from: "*";
@@ -1708,7 +1749,10 @@ export type Database = {
         };
         Returns: boolean;
       };
-      "service_role_stripe_user": { Args: { "customer_id": string; "user_hint": string }; Returns: string };
+      "service_role_stripe_account": {
+        Args: { "account_hint": string; "customer_id": string };
+        Returns: string;
+      };
       "service_role_sync_config": {
         Args: { "catalog": Json };
         Returns: Database["public"]["CompositeTypes"]["config_sync_summary"];
@@ -1722,15 +1766,17 @@ export type Database = {
       "service_role_take_anon_chat": { Args: { "session_hash": string }; Returns: number };
       "service_role_upsert_subscription": {
         Args: {
+          "account_id": string;
           "cancel_at_period_end": boolean;
           "canceled_at": string;
           "event_at": string;
           "id": string;
+          "item_id"?: string;
           "period_end": string;
           "period_start": string;
           "price_id": string;
+          "quantity"?: number;
           "status": string;
-          "user_id": string;
         };
         Returns: boolean;
       };
@@ -1761,6 +1807,15 @@ export type Database = {
         "credits": number | null;
         "min_cents": number | null;
         "max_cents": number | null;
+      };
+      "billing_customer": {
+        "account_id": string | null;
+        "kind": string | null;
+        "name": string | null;
+        "email": string | null;
+        "stripe_customer_id": string | null;
+        "customers_deleted": number | null;
+        "subscribed": boolean | null;
       };
       "cashout_claim": {
         "cashout_id": string | null;
@@ -1856,7 +1911,7 @@ export type Database = {
         "active_users": number | null;
         "credits_consumed": number | null;
         "revenue_cents": number | null;
-        "new_paying_users": number | null;
+        "new_paying_accounts": number | null;
         "churned_subscriptions": number | null;
       };
       "kpi_range": {
@@ -1879,14 +1934,14 @@ export type Database = {
         "mau": number | null;
         "credits_consumed": number | null;
         "revenue_cents": number | null;
-        "paying_users": number | null;
-        "new_paying_users": number | null;
+        "paying_accounts": number | null;
+        "new_paying_accounts": number | null;
         "conversion_rate": number | null;
         "mrr_cents": number | null;
         "churned_subscriptions": number | null;
         "churn_rate": number | null;
         "revenue_per_user_cents": number | null;
-        "revenue_per_paying_user_cents": number | null;
+        "revenue_per_paying_account_cents": number | null;
       };
       "pack_price": {
         "pack": string | null;
@@ -1904,7 +1959,7 @@ export type Database = {
         "replayed": boolean | null;
       };
       "plan_assignment": {
-        "user_id": string | null;
+        "account_id": string | null;
         "plan_id": string | null;
       };
       "referral_summary": {

@@ -33,6 +33,8 @@ export const NULLABLE = {
   cashout_status: [],
   cashout_claim: ["destination", "transfer_id"],
   payout_outcome: ["transfer_id", "failure"],
+  // Account billing (supabase/migrations/20261207000200_account_billing.sql)
+  billing_customer: ["email", "stripe_customer_id"],
   // Analytics and admin (supabase/migrations/20261124000700_analytics_admin.sql)
   credit_adjustment: [],
   role_assignment: [],
@@ -78,6 +80,8 @@ export type ReferralSummary = SqlResult<"referral_summary">;
 export type CashoutStatus = SqlResult<"cashout_status">;
 export type CashoutClaim = SqlResult<"cashout_claim">;
 export type PayoutOutcome = SqlResult<"payout_outcome">;
+
+export type BillingCustomer = SqlResult<"billing_customer">;
 
 export type CreditAdjustment = SqlResult<"credit_adjustment">;
 export type RoleAssignment = SqlResult<"role_assignment">;

@@ -1,14 +1,19 @@
-// POST /checkout: a Stripe Checkout Session for the signed-in user.
-//   { "price": "plan_plus_monthly" }   a plan (subscription), by lookup key
-//   { "pack": "credits_500" }          a credit pack, at the pack price less the plan's discount
-//   { "amount_cents": 1500 }           credits for a custom amount within the config's bounds
+// POST /checkout: a Stripe Checkout Session for an account: the signed-in user's personal account, or the team
+// the X-Account-Id header names (what is bought is the team's: its wallet, its plan).
+//   { "price": "plan_plus_monthly" }   a plan (subscription), by lookup key: the role's 'manage_billing' right
+//   { "pack": "credits_500" }          a credit pack, at the pack price less the account's plan discount: 'buy'
+//   { "amount_cents": 1500 }           credits for a custom amount within the config's bounds: 'buy'
 // optional: success_url, cancel_url (default: the product URL). Answers 200 { id, url }.
-// 401 without a user, 404 unknown price or pack (or an account deleted since its token was issued), 409 already subscribed, 422 bad amount or no email,
-// 503 billing not configured. The same Idempotency-Key header returns the same session.
+// 401 without a user, 403 account_forbidden (the role lacks the right), 404 account_not_found (not a member),
+// unknown price or pack (or an account deleted since its token was issued), 409 already subscribed, 422 bad amount
+// or no email, 503 billing not configured; a refusal happens before anything is made at Stripe. The same
+// Idempotency-Key header returns the same session. One Stripe customer per account (_shared/customers.ts);
+// the session, its payment intent or subscription carry `account_id` in their metadata, which the webhook reads.
 import { z } from "zod";
 import { requireUser } from "../_shared/auth.ts";
 import { config } from "../_shared/config.ts";
-import { ensureCustomer } from "../_shared/customers.ts";
+import { requestedAccount } from "../_shared/account.ts";
+import { billingCustomer, ensureCustomer } from "../_shared/customers.ts";
 import { callAsCaller, db } from "../_shared/db.ts";
 import { dbCall } from "../_shared/db-errors.ts";
 import { ConflictError, MethodNotAllowedError, NotFoundError, ValidationError } from "../_shared/errors.ts";
@@ -62,12 +67,16 @@ async function expireOtherSubscriptionCheckouts(customer: string, keep: string) 
 export const handler = withHttp(async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
   const caller = await requireUser(req);
+  const requested = requestedAccount(req);
   const input = await readJson(req, body);
-  const idempotencyKey = idempotencyKeyHeader(req); // Stripe's key prefixes the user id
+  const idempotencyKey = idempotencyKeyHeader(req); // Stripe's key prefixes the user id (and a team's)
+  // The account, checked first: a member whose role lacks the right, or a stranger, gets nothing made.
+  const right = input.price !== undefined ? "manage_billing" : "buy";
+  const account = await billingCustomer(requested, caller.userId, right);
   const successUrl = input.success_url ??
     `${config.product.url}/billing/success?session_id={CHECKOUT_SESSION_ID}`;
   const cancelUrl = input.cancel_url ?? `${config.product.url}/billing`;
-  const metadata: Record<string, string> = { user_id: caller.userId };
+  const metadata: Record<string, string> = { account_id: account.account_id };
   let params: Stripe.Checkout.SessionCreateParams;
 
   if (input.price !== undefined) {
@@ -78,9 +87,7 @@ export const handler = withHttp(async (req) => {
     if (price.kind !== "plan") {
       throw new ValidationError("Buy credit packs with { pack }", [{ path: "price" }]);
     }
-    const [live] = await db()`select id from public.subscriptions
-      where user_id = ${caller.userId} and status in ('active', 'trialing', 'past_due')`;
-    if (live) {
+    if (account.subscribed) {
       throw new ConflictError("Already subscribed: change plans in the billing portal", "already_subscribed");
     }
     Object.assign(metadata, { kind: "subscription", plan_id: price.plan_id });
@@ -96,7 +103,7 @@ export const handler = withHttp(async (req) => {
     let name: string;
     if (input.pack !== undefined) {
       const quote = await dbCall(
-        callAsCaller<PackPrice>(caller, (sql) => sql`public.credit_pack_price(${input.pack!})`),
+        callAsCaller<PackPrice>(caller, (sql) => sql`public.credit_pack_price(${input.pack!}, ${account.account_id})`),
       );
       ({ credits, final_cents: amount, discount_percent: discount } = quote);
       name = `${credits} credits`;
@@ -128,19 +135,25 @@ export const handler = withHttp(async (req) => {
     };
   }
 
-  const customer = await ensureCustomer(stripe(), caller.userId, caller.email);
+  const customer = await ensureCustomer(stripe(), account, caller.userId, right, caller.email);
   let session;
   try {
     session = await stripe().checkout.sessions.create(
       {
         ...params,
         customer,
-        client_reference_id: caller.userId,
+        client_reference_id: account.account_id,
         metadata,
         success_url: successUrl,
         cancel_url: cancelUrl,
       },
-      idempotencyKey ? { idempotencyKey: `saasbase-checkout-${caller.userId}-${idempotencyKey}` } : undefined,
+      idempotencyKey
+        ? {
+          idempotencyKey: account.account_id === caller.userId
+            ? `saasbase-checkout-${caller.userId}-${idempotencyKey}`
+            : `saasbase-checkout-${caller.userId}-${account.account_id}-${idempotencyKey}`,
+        }
+        : undefined,
     );
   } catch (err) {
     // Stripe keeps a key's first request: the same key with another body is the caller's mistake.

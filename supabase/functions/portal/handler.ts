@@ -1,9 +1,11 @@
-// POST /portal { return_url? }: a Stripe billing-portal session for the signed-in user's customer, where
-// they change plans, cards and cancel. 404 no_customer before a first checkout.
+// POST /portal { return_url? }: a Stripe billing-portal session for an account's customer (the signed-in user's
+// personal account, or the team X-Account-Id names: the role's 'manage_billing' right), where they change plans,
+// cards and cancel. 404 no_customer before a first checkout, 404 account_not_found / 403 account_forbidden.
 import { z } from "zod";
 import { requireUser } from "../_shared/auth.ts";
 import { config } from "../_shared/config.ts";
-import { customerIdOf } from "../_shared/customers.ts";
+import { requestedAccount } from "../_shared/account.ts";
+import { billingCustomer } from "../_shared/customers.ts";
 import { MethodNotAllowedError, NotFoundError } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
 import { readJson, webUrl } from "../_shared/request.ts";
@@ -14,8 +16,9 @@ const body = z.object({ return_url: webUrl.optional() });
 export const handler = withHttp(async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
   const caller = await requireUser(req);
+  const requested = requestedAccount(req);
   const input = await readJson(req, body);
-  const customer = await customerIdOf(caller.userId);
+  const customer = (await billingCustomer(requested, caller.userId, "manage_billing")).stripe_customer_id;
   if (!customer) throw new NotFoundError("No billing account yet: check out first", "no_customer");
   const session = await stripe().billingPortal.sessions.create({
     customer,

@@ -147,8 +147,10 @@ Deno.test("an invoice's period lines: subscription items that are no proration, 
   );
 });
 
-Deno.test("a subscription's mirrored fields: period and price from the item since API 2025-03-31, from the subscription before", () => {
+Deno.test("a subscription's mirrored fields: period and price from the item since API 2025-03-31, from the subscription before; quantity and item id from the item", () => {
   const item = {
+    id: "si_plus",
+    quantity: 3,
     price: { id: "price_plus" },
     current_period_start: 1_800_000_000,
     current_period_end: 1_802_592_000,
@@ -167,6 +169,8 @@ Deno.test("a subscription's mirrored fields: period and price from the item sinc
       periodEnd: 1_802_592_000,
       cancelAtPeriodEnd: true,
       canceledAt: undefined,
+      quantity: 3,
+      itemId: "si_plus",
     },
   );
   assert.deepEqual(
@@ -185,6 +189,8 @@ Deno.test("a subscription's mirrored fields: period and price from the item sinc
       periodEnd: 1_702_592_000,
       cancelAtPeriodEnd: false,
       canceledAt: 1_701_000_000,
+      quantity: null,
+      itemId: null,
     },
   );
   assert.equal(subscriptionFields({ id: "sub_3", status: "incomplete" }).price, null);

@@ -224,6 +224,15 @@ Deno.test({
             ${claim2.attempt as number}, null, 'account closed', true)`,
           );
 
+          // Account billing: an account with no customer yet, then linked; a user with no email (a phone sign-up).
+          await as(null);
+          await call("billing_customer", tx`public.service_role_billing_customer(null, ${user}, 'buy')`);
+          await call("billing_customer", tx`public.service_role_billing_customer(${user}, ${user}, 'manage_billing',
+            ${`cus_res_${user.slice(0, 8)}`})`);
+          const phone = await newUser();
+          await tx`update auth.users set email = null, phone = '+15550001111' where id = ${phone}`;
+          await call("billing_customer", tx`public.service_role_billing_customer(null, ${phone}, 'buy')`);
+
           // Admin: adjustments (with a key, replayed), role and plan, the KPIs.
           await as(admin, "admin");
           await call("credit_adjustment", tx`public.admin_adjust_credits(${user}, 5, 'support gesture')`);

@@ -75,10 +75,10 @@ export interface ReconcileReport {
   unmatched: Change[];
   /** Could not be applied (the error); an event among them stays stored for the next run or delivery. */
   failures: Failure[];
-  /** For a Stripe customer linked to no user (yet): an event among them is stored and waits for the link, which
-   * applies it; an object is left as it is (another integration's customer, or one whose user is gone). */
+  /** For a Stripe customer linked to no account (yet): an event among them is stored and waits for the link, which
+   * applies it; an object is left as it is (another integration's customer, or one whose account is gone). */
   waiting: Change[];
-  /** Naming no user of ours and no customer (a guest checkout without our metadata): no link can ever apply
+  /** Naming no account of ours and no customer (a guest checkout without our metadata): no link can ever apply
    * them, so nothing retries them. An admin settles each (credits by hand with admin_adjust_credits, or a
    * refund). An event is reported by the first run after it was found so (by a delivery or by this run), and
    * stays unprocessed in stripe_events with unlinkable_at set; an object, by the runs that list it. */
@@ -103,7 +103,7 @@ export interface ReconcileOptions {
  * past the point it starts from. */
 export const DEFAULT_MARGIN_SECONDS = 3600;
 
-/** Statuses a subscription entitles its user in, or may still come to (see saasbase.refresh_plan). */
+/** Statuses a subscription entitles its account in, or may still come to (see saasbase.refresh_plan). */
 const LIVE = ["active", "trialing", "past_due", "incomplete", "unpaid", "paused"];
 
 /** Disputes whose money Stripe has withdrawn and not given back: not inquiries (warning_*), not won. */
@@ -306,7 +306,7 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
     const at = snapshotAt(clock ?? Math.max(lastEvent ?? 0, sub.created));
     await applyObject("subscription", asEvent("customer.subscription.updated", sub, at), async () => {
       const s = subscriptionFields(sub);
-      const [row] = await sql`select status, price_id, cancel_at_period_end,
+      const [row] = await sql`select status, price_id, cancel_at_period_end, quantity, item_id,
           extract(epoch from current_period_start)::bigint as period_start,
           extract(epoch from current_period_end)::bigint as period_end,
           extract(epoch from canceled_at)::bigint as canceled_at
@@ -314,7 +314,8 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
       const same = (a: unknown, b: unknown) => (a === null || a === undefined ? null : Number(a)) === (b ?? null);
       return !!row && row.status === s.status && row.price_id === s.price &&
         row.cancel_at_period_end === s.cancelAtPeriodEnd && same(row.period_start, s.periodStart) &&
-        same(row.period_end, s.periodEnd) && same(row.canceled_at, s.canceledAt);
+        same(row.period_end, s.periodEnd) && same(row.canceled_at, s.canceledAt) && same(row.quantity, s.quantity) &&
+        row.item_id === s.itemId;
     });
   };
   await listing("subscription", "customer.subscription.updated", async () => {

@@ -31,7 +31,7 @@ export type Fragment = postgres.Fragment;
 
 /** What applying an event did: applied; ignored (not ours to act on); stale (an older state of a subscription
  * than the one applied); held (a refund or dispute of a purchase not recorded yet, counted when it is);
- * duplicate (applied before). An event that cannot be applied yet (its customer is linked to no user, a refund
+ * duplicate (applied before). An event that cannot be applied yet (its customer is linked to no account, a refund
  * of an invoice not recorded) is no outcome: processEvent throws, and the event waits. */
 export type Outcome = "applied" | "ignored" | "stale" | "held" | "duplicate";
 
@@ -78,18 +78,20 @@ const cents = (n: number | undefined) => Math.max(0, Math.min(n ?? 0, MAX_INT));
 /** An effect whose function returns a row (or a value): 'applied' once it ran. */
 const applied = (sql: Sql, call: Fragment) => sql`(select 'applied'::text from ${call} as effect)`;
 
-/** The user a Stripe object belongs to (our checkout's user id in its metadata, else its customer's owner),
- * linking that customer to the user on the way; null when neither names one (the SQL then refuses with
- * customer_not_linked, and the event waits for the link). */
-const userOf = (sql: Sql, hint: string | undefined, customer: string | undefined) =>
-  sql`public.service_role_stripe_user(${hint ?? null}, ${customer ?? null})`;
-const hintOf = (obj: unknown) => str(obj, "metadata.user_id", "client_reference_id");
+/** The account a Stripe object belongs to (our checkout's account id in its metadata, else its customer's
+ * owner), linking that customer to the account on the way; null when neither names one (the SQL then refuses
+ * with customer_not_linked, and the event waits for the link). Objects our checkout made before accounts carry
+ * `user_id`: the user's personal account, whose id is the user's. */
+const accountOf = (sql: Sql, hint: string | undefined, customer: string | undefined) =>
+  sql`public.service_role_stripe_account(${hint ?? null}, ${customer ?? null})`;
+const hintOf = (obj: unknown) => str(obj, "metadata.account_id", "metadata.user_id", "client_reference_id");
 
-const upsertSubscription = (sql: Sql, sub: unknown, user: Fragment, eventAt: number) => {
+const upsertSubscription = (sql: Sql, sub: unknown, account: Fragment, eventAt: number) => {
   const s = subscriptionFields(sub);
-  return sql`case when public.service_role_upsert_subscription(${str(sub, "id")!}, ${user},
+  return sql`case when public.service_role_upsert_subscription(${str(sub, "id")!}, ${account},
       ${s.status!}, ${s.price}, ${ts(s.periodStart)}, ${ts(s.periodEnd)}, ${s.cancelAtPeriodEnd},
-      ${ts(s.canceledAt)}, to_timestamp(${eventAt})
+      ${ts(s.canceledAt)}, to_timestamp(${eventAt}), ${s.quantity === null ? null : Math.min(s.quantity, MAX_INT)},
+      ${s.itemId}
     ) then 'applied' else 'stale' end`;
 };
 
@@ -107,8 +109,8 @@ const checkoutPaid: EventType = {
     if (session.mode === "subscription" && fetched.subscription) {
       const sub = fetched.subscription;
       const customer = str(session, "customer") ?? str(sub, "customer");
-      const user = userOf(sql, hintOf(session) ?? hintOf(sub), customer);
-      return upsertSubscription(sql, sub, user, event.created);
+      const account = accountOf(sql, hintOf(session) ?? hintOf(sub), customer);
+      return upsertSubscription(sql, sub, account, event.created);
     }
     if (session.mode !== "payment") return sql`'ignored'`;
     // Credits in metadata are what our checkout put there; a paid session without a usable count is no credit
@@ -116,7 +118,7 @@ const checkoutPaid: EventType = {
     const credits = Number(session.metadata?.credits);
     const ours = Number.isInteger(credits) && credits > 0 && credits <= MAX_INT;
     if (session.payment_status !== "paid" || !ours) return sql`'ignored'`;
-    const buyer = userOf(sql, hintOf(session), str(session, "customer"));
+    const buyer = accountOf(sql, hintOf(session), str(session, "customer"));
     const paymentIntent = str(session, "payment_intent") ?? null;
     const pack = session.metadata?.pack_id ?? null;
     const discount = Number(session.metadata?.discount_percent ?? 0) || 0;
@@ -128,12 +130,12 @@ const checkoutPaid: EventType = {
   },
 };
 
-/** customer.subscription.*: the newest event wins (see service_role_upsert_subscription); the profile's plan,
+/** customer.subscription.*: the newest event wins (see service_role_upsert_subscription); the account's plan,
  * and so check_feature, changes in the same transaction. */
 const subscriptionChanged: EventType = {
   apply: (sql, event) => {
     const sub = event.data.object;
-    return upsertSubscription(sql, sub, userOf(sql, hintOf(sub), str(sub, "customer")), event.created);
+    return upsertSubscription(sql, sub, accountOf(sql, hintOf(sub), str(sub, "customer")), event.created);
   },
 };
 
@@ -154,10 +156,12 @@ const invoiceEvent = (status: "paid" | "payment_failed"): EventType => ({
   },
   apply(sql, event, fetched) {
     const invoice = event.data.object;
-    // Our checkout puts the user's id in the subscription's metadata, which an invoice carries a snapshot of.
+    // Our checkout puts the account's id in the subscription's metadata, which an invoice carries a snapshot of
+    // (an older checkout's user id: its personal account).
     const hint = hintOf(invoice) ??
-      str(invoice, "parent.subscription_details.metadata.user_id", "subscription_details.metadata.user_id");
-    const user = userOf(sql, hint, str(invoice, "customer"));
+      str(invoice, "parent.subscription_details.metadata.account_id", "subscription_details.metadata.account_id",
+        "parent.subscription_details.metadata.user_id", "subscription_details.metadata.user_id");
+    const account = accountOf(sql, hint, str(invoice, "customer"));
     const subscription = invoiceSubscription(invoice) ?? null;
     const reason = str(invoice, "billing_reason") ?? null;
     const [paid, due] = [cents(num(invoice, "amount_paid")), cents(num(invoice, "amount_due"))];
@@ -165,7 +169,7 @@ const invoiceEvent = (status: "paid" | "payment_failed"): EventType => ({
     const lines = sql.json((fetched.periodLines ?? periodLines(invoice)) as never);
     return applied(
       sql,
-      sql`public.service_role_record_invoice(${str(invoice, "id")!}, ${user}, ${status}, ${subscription},
+      sql`public.service_role_record_invoice(${str(invoice, "id")!}, ${account}, ${status}, ${subscription},
         ${reason}, ${paid}, ${due}, ${str(invoice, "currency") ?? "usd"}, ${url}, ${lines})`,
     );
   },
@@ -211,7 +215,7 @@ const paymentReturned = (kind: "refund" | "dispute"): EventType => ({
   },
 });
 
-/** customer.deleted (in the dashboard): the user's link is dropped for good, so their next checkout makes a new
+/** customer.deleted (in the dashboard): the account's link is dropped for good, so its next checkout makes a new
  * customer instead of failing on this one. */
 const customerDeleted: EventType = {
   apply: (sql, event) =>
@@ -238,7 +242,7 @@ export const EVENT_TYPES: Readonly<Record<string, EventType>> = {
 export const eventTypeOf = (type: string): EventType =>
   Object.hasOwn(EVENT_TYPES, type) ? EVENT_TYPES[type] : ignored;
 
-/** The customer an event's object names (stored with the event: an event waits for its customer's user). */
+/** The customer an event's object names (stored with the event: an event waits for its customer's account). */
 const customerOf = (event: Stripe.Event) => str(event.data.object, "customer");
 
 /**
@@ -249,8 +253,8 @@ const customerOf = (event: Stripe.Event) => str(event.data.object, "customer");
  * When applying fails, the event is kept unprocessed with its error and the error is thrown (a PT4xx refusal
  * of the SQL as an AppError: 409 customer_not_linked, 409 invoice_not_recorded): the webhook answers non-2xx
  * so that Stripe redelivers, and the stored event is applied then. An event whose customer is linked to no
- * user yet waits so too, and is applied again as soon as an event links that customer (or by
- * applyWaitingEvents). One that names no user and no customer can never be linked: it is kept so, marked
+ * account yet waits so too, and is applied again as soon as an event links that customer (or by
+ * applyWaitingEvents). One that names no account and no customer can never be linked: it is kept so, marked
  * unlinkable for an admin (stripe_events.unlinkable_at), and still answered 409 customer_not_linked. `event`
  * must pass eventShape.
  */
@@ -296,7 +300,7 @@ export async function processEvent(
 }
 
 /**
- * Applies again the events that waited for a user of their customer, for customers linked now (all of them,
+ * Applies again the events that waited for an account of their customer, for customers linked now (all of them,
  * or `customer`'s), oldest first, at most `max`; returns how many applied. One that fails again stays waiting
  * with its new error.
  */

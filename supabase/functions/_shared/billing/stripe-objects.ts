@@ -39,7 +39,8 @@ export function invoiceSubscription(invoice: unknown): string | undefined {
 }
 
 /** What the mirror keeps of a subscription (public.subscriptions), times in Unix seconds: the period and the
- * price are the subscription's before API 2025-03-31 and its (first) item's since. The webhook applies this, and
+ * price are the subscription's before API 2025-03-31 and its (first) item's since; the quantity and the item id
+ * are that item's. The webhook applies this, and
  * a reconciliation run compares it with the mirror's row: one reading, so the two never disagree. */
 export interface SubscriptionFields {
   status: string | undefined;
@@ -48,6 +49,9 @@ export interface SubscriptionFields {
   periodEnd: number | undefined;
   cancelAtPeriodEnd: boolean;
   canceledAt: number | undefined;
+  /** The plan item's quantity (seats, for a per-seat plan) and its id (what a seat change updates). */
+  quantity: number | null;
+  itemId: string | null;
 }
 
 export function subscriptionFields(sub: unknown): SubscriptionFields {
@@ -60,6 +64,8 @@ export function subscriptionFields(sub: unknown): SubscriptionFields {
     periodEnd: num(sub, "current_period_end") ?? num(item, "current_period_end"),
     cancelAtPeriodEnd: at(sub, "cancel_at_period_end") === true,
     canceledAt: num(sub, "canceled_at"),
+    quantity: num(item, "quantity") ?? null,
+    itemId: str(item, "id") ?? null,
   };
 }
 
