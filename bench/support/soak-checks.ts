@@ -207,7 +207,7 @@ export async function checkLedger(sql: postgres.Sql, journal: Journal, ctx: Cont
         coalesce(-sum(l.amount), 0)::int as taken, count(l.id)::int as rows,
         (array_agg(l.balance_after order by l.id desc) filter (where l.id is not null))[1] as last_after
       from public.purchases p
-      left join public.credit_ledger l on l.user_id = p.user_id and l.kind = 'refund' and l.idempotency_key like 'returned:' || p.id || ':%'
+      left join public.credit_ledger l on l.user_id = p.account_id and l.kind = 'refund' and l.idempotency_key like 'returned:' || p.id || ':%'
       group by p.id`;
     for (const p of purchases) {
       const expectRefunded = Math.min(refunded.get(p.payment_intent_id) ?? 0, p.amount_cents);
@@ -232,7 +232,7 @@ export async function checkLedger(sql: postgres.Sql, journal: Journal, ctx: Cont
         coalesce(-sum(l.amount), 0)::int as taken,
         (array_agg(l.balance_after order by l.id desc) filter (where l.id is not null))[1] as last_after
       from public.invoices i
-      left join public.credit_ledger l on l.user_id = i.user_id and l.kind = 'refund' and l.idempotency_key like 'invoice-returned:' || i.id || ':%'
+      left join public.credit_ledger l on l.user_id = i.account_id and l.kind = 'refund' and l.idempotency_key like 'invoice-returned:' || i.id || ':%'
       where i.id = any(${[...invRefunded.keys()]}) group by i.id`;
     for (const i of invoices) {
       const returned = Math.min(invRefunded.get(i.id) ?? 0, i.amount_paid);
