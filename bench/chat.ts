@@ -84,8 +84,8 @@ try {
     await sql`select public.service_role_grant_credits(${u.id}, 100000000, 'grant', 'bench')`;
   }
   // Balances before any stream (the grant, and the sign-up credits on top).
-  const startBalance = new Map((await sql`select user_id, balance from public.wallets
-    where user_id = any(${users.map((u) => u.id)}::uuid[])`).map((w) => [w.user_id as string, Number(w.balance)]));
+  const startBalance = new Map((await sql`select account_id, balance from public.wallets
+    where account_id = any(${users.map((u) => u.id)}::uuid[])`).map((w) => [w.account_id as string, Number(w.balance)]));
   const tokens = await Promise.all(users.map((u) => userToken(u, stack.jwtSecret, 24 * 3600)));
   const direct = () =>
     timed(`${upstream.url}/openai/v1/chat/completions`, { authorization: "Bearer sk-bench" },
@@ -148,18 +148,18 @@ try {
   for (const f of failures.slice(0, 10)) console.log(`  ${f}`);
   const ids = users.map((u) => u.id);
   const wallets = await sql`
-    select w.user_id, w.balance, (select coalesce(sum(amount), 0) from public.credit_ledger l where l.user_id = w.user_id) as ledger
-    from public.wallets w where w.user_id = any(${ids}::uuid[])`;
+    select w.account_id, w.balance, (select coalesce(sum(amount), 0) from public.credit_ledger l where l.account_id = w.account_id) as ledger
+    from public.wallets w where w.account_id = any(${ids}::uuid[])`;
   const [stored] = await sql`
     select count(*)::int as answers, coalesce(sum(m.credits_consumed), 0)::bigint as credits,
-      (select count(*)::int from public.credit_reservations r where r.user_id = any(${ids}::uuid[]) and r.status = 'open') as open
+      (select count(*)::int from public.credit_reservations r where r.account_id = any(${ids}::uuid[]) and r.status = 'open') as open
     from public.messages m join public.conversations c on c.id = m.conversation_id
     where c.user_id = any(${ids}::uuid[]) and m.role = 'assistant' and m.status = 'complete'`;
   const told = charged.reduce((a, b) => a + b, 0);
   const books = [
-    ...wallets.filter((w) => Number(w.balance) !== Number(w.ledger)).map((w) => `${w.user_id}: balance ${w.balance}, ledger ${w.ledger}`),
-    ...wallets.filter((w) => startBalance.get(w.user_id)! - Number(w.balance) !== charged[ids.indexOf(w.user_id)])
-      .map((w) => `${w.user_id}: lost ${startBalance.get(w.user_id)! - Number(w.balance)}, told ${charged[ids.indexOf(w.user_id)]}`),
+    ...wallets.filter((w) => Number(w.balance) !== Number(w.ledger)).map((w) => `${w.account_id}: balance ${w.balance}, ledger ${w.ledger}`),
+    ...wallets.filter((w) => startBalance.get(w.account_id)! - Number(w.balance) !== charged[ids.indexOf(w.account_id)])
+      .map((w) => `${w.account_id}: lost ${startBalance.get(w.account_id)! - Number(w.balance)}, told ${charged[ids.indexOf(w.account_id)]}`),
     ...(Number(stored.answers) !== answers ? [`${answers} answers done, ${stored.answers} stored complete`] : []),
     ...(Number(stored.credits) !== told ? [`${told} credits told, ${stored.credits} stored`] : []),
     ...(Number(stored.open) ? [`${stored.open} reservations left open`] : []),

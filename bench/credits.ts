@@ -46,9 +46,9 @@ try {
       v_uid uuid := ('00000000-0000-4000-8000-' || lpad(n::text, 12, '0'))::uuid;
       v_balance bigint;
     begin
-      update public.wallets set balance = balance - 1, updated_at = now() where user_id = v_uid
+      update public.wallets set balance = balance - 1, updated_at = now() where account_id = v_uid
       returning balance into v_balance;
-      insert into public.credit_ledger (user_id, kind, amount, balance_after, feature_id, quantity, free_units,
+      insert into public.credit_ledger (account_id, kind, amount, balance_after, feature_id, quantity, free_units,
         idempotency_key)
       values (v_uid, 'charge', -1, v_balance, 'bench_unit', 1, 0, gen_random_uuid()::text);
       return v_balance;
@@ -137,7 +137,7 @@ try {
   // ledger = balance.
   const [{ bad }] = await books`
     select count(*)::int as bad from public.wallets w
-    where w.balance <> (select sum(amount) from public.credit_ledger l where l.user_id = w.user_id)`;
+    where w.balance <> (select sum(amount) from public.credit_ledger l where l.account_id = w.account_id)`;
   await books.end();
   console.log(`\ncharge rows = pgbench's completed transactions in every charging run: ${mismatches.length ? "NO" : "yes"}`);
   for (const m of mismatches) console.log(`  ${m}`);

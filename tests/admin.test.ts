@@ -64,7 +64,7 @@ describe("admin API", () => {
   it("adjusts credits through the ledger (reason required), sets role and plan, and audits every write", async () => {
     const admin = await createUser(sql, mail(), { role: "admin" });
     const user = await createUser(sql, mail());
-    const balance = async () => (await sql`select balance::int from public.wallets where user_id = ${user.id}`)[0].balance;
+    const balance = async () => (await sql`select balance::int from public.wallets where account_id = ${user.id}`)[0].balance;
     const before = await balance();
     await expect(asUser(sql, admin.id, (tx) => tx`select public.admin_adjust_credits(${user.id}, 50, '')`)).rejects.toMatchObject({ code: "PT422" });
     // Amounts that would overflow a bigint somewhere are refused, not a 500.
@@ -75,7 +75,7 @@ describe("admin API", () => {
     await asUser(sql, admin.id, (tx) => tx`select public.admin_adjust_credits(${user.id}, 50, 'support gesture')`);
     await asUser(sql, admin.id, (tx) => tx`select public.admin_adjust_credits(${user.id}, -20, 'correction')`);
     expect(await balance()).toBe(before + 30);
-    const adjustments = await sql`select amount::int, reason from public.credit_ledger where user_id = ${user.id} and kind = 'adjustment' order by id`;
+    const adjustments = await sql`select amount::int, reason from public.credit_ledger where account_id = ${user.id} and kind = 'adjustment' order by id`;
     expect(adjustments.map((a) => [a.amount, a.reason])).toEqual([[50, "support gesture"], [-20, "correction"]]);
     // With a key, a form sent twice at once (a double click) adjusts once, either way.
     for (const amount of [7, -3]) {

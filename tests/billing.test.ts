@@ -18,7 +18,7 @@ const deliver = (evt: object, opts: { secret?: string; signature?: string | null
   deliverEvent(stack().functionsUrl, evt, opts);
 
 async function balanceOf(id: string) {
-  return (await sql`select balance::int from public.wallets where user_id = ${id}`)[0].balance as number;
+  return (await sql`select balance::int from public.wallets where account_id = ${id}`)[0].balance as number;
 }
 const checkout = (token: string, body: unknown, headers: Record<string, string> = {}) =>
   callFunction("checkout", { method: "POST", token, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
@@ -356,7 +356,7 @@ describe("stripe-webhook", () => {
     expect(await balanceOf(buyer.id)).toBe(before - 1000);
     const [p] = await sql`select status, refunded_cents, credits_clawed_back from public.purchases where checkout_session_id = ${session.id}`;
     expect(p).toEqual({ status: "refunded", refunded_cents: 1000, credits_clawed_back: 1000 });
-    const [{ sum }] = await sql`select coalesce(sum(amount), 0)::int as sum from public.credit_ledger where user_id = ${buyer.id}`;
+    const [{ sum }] = await sql`select coalesce(sum(amount), 0)::int as sum from public.credit_ledger where account_id = ${buyer.id}`;
     expect(sum).toBe(await balanceOf(buyer.id));
   });
 
@@ -575,7 +575,7 @@ describe("stripe-webhook", () => {
       ]);
       await deliver(event("invoice.paid", renewal));
       expect(await balanceOf(member.id)).toBe(before + 2000 + Math.floor(1000 * 52 / 1900));
-      const [granted] = await sql`select idempotency_key from public.credit_ledger where user_id = ${member.id}
+      const [granted] = await sql`select idempotency_key from public.credit_ledger where account_id = ${member.id}
         and reference = ${id("next")}`;
       expect(granted.idempotency_key).toBe(`plan:${sub("active").id}:1802592000`);
     });
@@ -595,7 +595,7 @@ describe("stripe-webhook", () => {
       ]);
       expect(answers.map((r) => r.status)).toEqual(Array(12).fill(200));
       expect(await balanceOf(payer.id)).toBe(1000);
-      const grants = await sql`select reference from public.credit_ledger where user_id = ${payer.id} and kind = 'grant'
+      const grants = await sql`select reference from public.credit_ledger where account_id = ${payer.id} and kind = 'grant'
         and reference in ${sql([first.id, twin.id])}`;
       expect(grants).toHaveLength(1);
       const rows = await sql`select sum(credits_granted)::int as granted from public.invoices where id in ${sql([first.id, twin.id])}`;
@@ -660,7 +660,7 @@ describe("stripe-webhook", () => {
           await sql`insert into public.customers (account_id, stripe_customer_id) values (${payer.id}, ${invoice.customer})`;
           expect((await (await deliver(event("invoice.paid", invoice))).json()).outcome).toBe("applied");
           expect([from, to, reversed, await balanceOf(payer.id)]).toEqual([from, to, reversed, plans[to].credits]);
-          const [grant] = await sql`select idempotency_key from public.credit_ledger where user_id = ${payer.id} and kind = 'grant'
+          const [grant] = await sql`select idempotency_key from public.credit_ledger where account_id = ${payer.id} and kind = 'grant'
             and reference = ${invoice.id}`;
           expect(grant.idempotency_key).toBe(`plan:${subscription}:${start}`);
         }

@@ -32,7 +32,7 @@ async function chat(token: string, body: unknown) {
 }
 
 async function ledger(userId: string) {
-  return (await sql`select kind, amount::int from public.credit_ledger where user_id = ${userId} and feature_id = 'chat' order by id`)
+  return (await sql`select kind, amount::int from public.credit_ledger where account_id = ${userId} and feature_id = 'chat' order by id`)
     .map((r) => [r.kind, r.amount]);
 }
 /** Polls `probe` until `ok`; fails the test past `ms`. */
@@ -127,7 +127,7 @@ describe("POST /chat", () => {
     const rows = await ledger(user.id);
     expect(rows.map((r) => r[0])).toEqual(["reserve", "release"]);
     expect(rows.reduce((n, r) => n + (r[1] as number), 0)).toBe(0);
-    expect((await sql`select balance::int from public.wallets where user_id = ${user.id}`)[0].balance).toBe(50);
+    expect((await sql`select balance::int from public.wallets where account_id = ${user.id}`)[0].balance).toBe(50);
     expect(await sql`select 1 from public.conversations where user_id = ${user.id}`).toHaveLength(0);
   });
 
@@ -138,7 +138,7 @@ describe("POST /chat", () => {
     expect(res.status).toBe(200);
     expect(events.at(-1)).toMatchObject({ event: "error", data: { code: "ai_stream_failed" } });
     expect((await ledger(user.id)).map((r) => r[0])).toEqual(["reserve", "release"]);
-    expect((await sql`select balance::int from public.wallets where user_id = ${user.id}`)[0].balance).toBe(50);
+    expect((await sql`select balance::int from public.wallets where account_id = ${user.id}`)[0].balance).toBe(50);
     const [answer] = await sql`select status, content, credits_consumed::int from public.messages m
       join public.conversations c on c.id = m.conversation_id where c.user_id = ${user.id} and m.role = 'assistant'`;
     expect(answer).toEqual({ status: "failed", content: "partial answer ", credits_consumed: 0 });
@@ -164,7 +164,7 @@ describe("POST /chat", () => {
     // general persona: 1 credit a message + 1 per 1k tokens of prompt and the part sent
     expect(charged).toBe(2);
     expect(charged).toBeLessThan(opening[0].data.reserved);
-    expect((await sql`select balance::int from public.wallets where user_id = ${user.id}`)[0].balance).toBe(50 - charged);
+    expect((await sql`select balance::int from public.wallets where account_id = ${user.id}`)[0].balance).toBe(50 - charged);
     const [answer] = await sql`select status, content, credits_consumed::int from public.messages m
       join public.conversations c on c.id = m.conversation_id where c.user_id = ${user.id} and m.role = 'assistant'`;
     expect(answer).toEqual({ status: "stopped", content: "a", credits_consumed: 2 });
@@ -180,7 +180,7 @@ describe("POST /chat", () => {
     expect(await pending).toBeInstanceOf(Error);
     const rows = await until(() => ledger(user.id), (r) => r.length === 2);
     expect(rows.map((r) => r[0])).toEqual(["reserve", "release"]);
-    expect((await sql`select balance::int from public.wallets where user_id = ${user.id}`)[0].balance).toBe(50);
+    expect((await sql`select balance::int from public.wallets where account_id = ${user.id}`)[0].balance).toBe(50);
     expect(await sql`select 1 from public.conversations where user_id = ${user.id}`).toHaveLength(0);
   });
 
@@ -204,7 +204,7 @@ describe("POST /chat", () => {
     const done = parseSse(text).find((e) => e.event === "done")!.data;
     expect(done.credits_charged).toBe(2); // general persona: 1 a message + 1 per 1k tokens (well under 1,000)
     expect((await ledger(user.id)).map((r) => r[0])).toEqual(["reserve", "settle"]);
-    expect((await sql`select balance::int from public.wallets where user_id = ${user.id}`)[0].balance).toBe(50 - done.credits_charged);
+    expect((await sql`select balance::int from public.wallets where account_id = ${user.id}`)[0].balance).toBe(50 - done.credits_charged);
   });
 
   it("an answer received is paid for even if the conversation was deleted while it streamed", async () => {
@@ -224,7 +224,7 @@ describe("POST /chat", () => {
     expect(done).toMatchObject({ message_id: null });
     expect(done.credits_charged).toBe(2); // general persona: 1 a message + 1 per 1k tokens (well under 1,000)
     expect((await ledger(user.id)).map((r) => r[0])).toEqual(["reserve", "settle", "reserve", "settle"]);
-    expect((await sql`select balance::int from public.wallets where user_id = ${user.id}`)[0].balance)
+    expect((await sql`select balance::int from public.wallets where account_id = ${user.id}`)[0].balance)
       .toBe(50 - paidFirst - done.credits_charged);
     expect(await sql`select 1 from public.messages where conversation_id = ${conversationId}`).toHaveLength(0);
   });
@@ -362,7 +362,7 @@ const personaPrompt = (id: string) => ({ role: "system", content: config.persona
 async function plusUserPastAllowance(name: string, credits: number) {
   const user = await createUser(sql, `${name}-${crypto.randomUUID()}@test.local`);
   await sql`update public.accounts set plan_id = 'plus' where id = ${user.id}`;
-  await sql`insert into public.usage_counters (user_id, feature_id, period_key, used)
+  await sql`insert into public.usage_counters (account_id, feature_id, period_key, used)
     select ${user.id}, 'chat', saasbase.period_key('day', now()), q.free_limit
     from public.plan_quotas q where q.plan_id = 'plus' and q.feature_id = 'chat'`;
   await setBalance(sql, user.id, credits);
@@ -414,7 +414,7 @@ describe("chat pricing", () => {
       ["general", 2001, 1 + 3], ["god-mode", 1000, 5 + 5], ["god-mode", 1001, 5 + 6],
     ];
     for (const [persona, total, credits] of cases) {
-      const before = Number((await sql`select balance from public.wallets where user_id = ${user.id}`)[0].balance);
+      const before = Number((await sql`select balance from public.wallets where account_id = ${user.id}`)[0].balance);
       const { events } = await chat(user.token, { message: messageOfTotal(total, personaPrompt(persona)), persona });
       const done = events.at(-1)!.data;
       expect([persona, total, done.usage.prompt_tokens + done.usage.completion_tokens, done.credits_charged])
@@ -504,12 +504,12 @@ describe("chat pricing", () => {
     await script("openai", [{ kind: "ok", usage: { prompt_tokens: 500_000, completion_tokens: 0 } }]);
     const broke = await chat(user.token, { message: "again" });
     expect(broke.events.at(-1)!.data).toMatchObject({ credits_charged: 19, balance: 0 });
-    const [wallet] = await sql`select balance::int, reserved::int from public.wallets where user_id = ${user.id}`;
+    const [wallet] = await sql`select balance::int, reserved::int from public.wallets where account_id = ${user.id}`;
     expect(wallet).toEqual({ balance: 0, reserved: 0 });
-    expect((await sql`select sum(amount)::int as s from public.credit_ledger where user_id = ${user.id}`)[0].s).toBe(0);
+    expect((await sql`select sum(amount)::int as s from public.credit_ledger where account_id = ${user.id}`)[0].s).toBe(0);
     // Admins see the answers that exceeded their hold, with what they cost and what was paid.
     const seen = await asUser(sql, admin.id, (tx) => tx`select amount::int, settled_amount::int, cost::int
-      from public.credit_reservations where user_id = ${user.id} and cost > amount order by created_at`);
+      from public.credit_reservations where account_id = ${user.id} and cost > amount order by created_at`);
     expect(seen.map((r) => [r.amount, r.settled_amount, r.cost])).toEqual([
       [reserved, 11, 11],
       [seen[1].amount, 19, 501],
@@ -528,9 +528,9 @@ describe("chat pricing", () => {
     expect(paid.length).toBeGreaterThan(0);
     expect(paid.every((e) => e.event === "done")).toBe(true);
     expect(paid.reduce((n, e) => n + e.data.credits_charged, 0)).toBe(40);
-    const [wallet] = await sql`select balance::int, reserved::int from public.wallets where user_id = ${user.id}`;
+    const [wallet] = await sql`select balance::int, reserved::int from public.wallets where account_id = ${user.id}`;
     expect(wallet).toEqual({ balance: 0, reserved: 0 });
-    expect((await sql`select sum(amount)::int as s from public.credit_ledger where user_id = ${user.id}`)[0].s).toBe(0);
+    expect((await sql`select sum(amount)::int as s from public.credit_ledger where account_id = ${user.id}`)[0].s).toBe(0);
     const [{ unpaid }] = await sql`select sum(cost - settled_amount)::int as unpaid from public.credit_reservations
       where user_id = ${user.id} and status = 'settled'`;
     expect(unpaid).toBe(paid.length * 101 - 40);
@@ -552,7 +552,7 @@ describe("chat pricing", () => {
         await wallet.text();
         await new Promise((r) => setTimeout(r, 500));
       }
-      expect((await sql`select status from public.credit_reservations where user_id = ${user.id}`).map((r) => r.status))
+      expect((await sql`select status from public.credit_reservations where account_id = ${user.id}`).map((r) => r.status))
         .toEqual(["open"]);
       await releaseHeld();
       let text = "";
@@ -576,7 +576,7 @@ describe("chat pricing", () => {
     // the user's next wallet operation.
     await sql`update public.credit_reservations set expires_at = now() - interval '1 second'
       where user_id = ${user.id} and status = 'open'`;
-    await sql`update public.wallets set next_due_at = now() - interval '1 second' where user_id = ${user.id}`;
+    await sql`update public.wallets set next_due_at = now() - interval '1 second' where account_id = ${user.id}`;
     await (await callFunction("credits", { token: user.token })).text();
     expect((await ledger(user.id)).map((r) => r[0])).toEqual(["reserve", "release"]);
     await releaseHeld();
@@ -632,7 +632,7 @@ describe("anonymous chat", () => {
     await sql`update saasbase.anon_chat_usage set used = 5 where session_hash = ${visitor}`;
     const { res } = await chat(token, { message: "more" });
     expect([res.status, (await res.json()).error.code]).toEqual([429, "rate_limited"]);
-    expect(await sql`select 1 from public.credit_reservations where user_id = ${id} and status = 'open'`).toHaveLength(0);
+    expect(await sql`select 1 from public.credit_reservations where account_id = ${id} and status = 'open'`).toHaveLength(0);
   });
 
   it("works with the anon key and a session id, within the daily allowance", async () => {

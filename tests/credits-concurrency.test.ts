@@ -7,8 +7,8 @@ const sql = connectDb(60);
 afterAll(() => sql.end());
 
 async function ledgerState(userId: string) {
-  const [w] = await sql`select balance::int, reserved::int from public.wallets where user_id = ${userId}`;
-  const [l] = await sql`select coalesce(sum(amount), 0)::int as sum from public.credit_ledger where user_id = ${userId}`;
+  const [w] = await sql`select balance::int, reserved::int from public.wallets where account_id = ${userId}`;
+  const [l] = await sql`select coalesce(sum(amount), 0)::int as sum from public.credit_ledger where account_id = ${userId}`;
   return { balance: w.balance as number, reserved: w.reserved as number, ledgerSum: l.sum as number };
 }
 
@@ -26,7 +26,7 @@ describe("concurrent charges", () => {
     expect(ok).toHaveLength(100);
     expect(new Set(refused.map((r) => r.reason.code))).toEqual(new Set(["PT402"]));
     expect(await ledgerState(user.id)).toEqual({ balance: 0, reserved: 0, ledgerSum: 0 });
-    const [{ n }] = await sql`select count(*)::int as n from public.credit_ledger where user_id = ${user.id} and kind = 'charge' and feature_id = ${feature}`;
+    const [{ n }] = await sql`select count(*)::int as n from public.credit_ledger where account_id = ${user.id} and kind = 'charge' and feature_id = ${feature}`;
     expect(n).toBe(100);
   });
 
@@ -73,7 +73,7 @@ describe("concurrent reservations", () => {
     expect(results.filter((r) => r.status === "fulfilled").length).toBeGreaterThanOrEqual(33);
     const state = await ledgerState(user.id);
     expect(state).toEqual({ balance: 100 - charged, reserved: 0, ledgerSum: 100 - charged });
-    const [{ open }] = await sql`select count(*)::int as open from public.credit_reservations where user_id = ${user.id} and status = 'open'`;
+    const [{ open }] = await sql`select count(*)::int as open from public.credit_reservations where account_id = ${user.id} and status = 'open'`;
     expect(open).toBe(0);
   });
 });
@@ -93,11 +93,11 @@ describe("lock order", () => {
     expect([held.free_units, held.amount]).toEqual([1, 5]); // one free unit, five credits held
     expect(await ledgerState(user.id)).toEqual({ balance: 5, reserved: 5, ledgerSum: 5 });
     await sql`update public.credit_reservations set expires_at = now() - interval '1 minute' where id = ${held.reservation_id}`;
-    await sql`update public.wallets set next_due_at = now() - interval '1 minute' where user_id = ${user.id}`;
+    await sql`update public.wallets set next_due_at = now() - interval '1 minute' where account_id = ${user.id}`;
 
     // A charge in flight, holding the counter (as charge_credits does before it reaches the wallet) ...
     await sql.begin(async (charge) => {
-      await charge`select 1 from public.usage_counters where user_id = ${user.id} and feature_id = ${feature} for update`;
+      await charge`select 1 from public.usage_counters where account_id = ${user.id} and feature_id = ${feature} for update`;
       // ... while the wallet is read: it releases the overdue reservation without waiting for that counter.
       const wallet = await asUser(sql, user.id, async (tx) => {
         await tx`set local lock_timeout = '3s'`;
@@ -109,7 +109,7 @@ describe("lock order", () => {
     expect(res.status).toBe("released");
     expect(await ledgerState(user.id)).toEqual({ balance: 10, reserved: 0, ledgerSum: 10 });
     // An overdue reservation's free unit stays used (it was the caller's to settle in time).
-    const [counter] = await sql`select used from public.usage_counters where user_id = ${user.id} and feature_id = ${feature}`;
+    const [counter] = await sql`select used from public.usage_counters where account_id = ${user.id} and feature_id = ${feature}`;
     expect(counter.used).toBe(1);
     await sql`delete from public.plan_quotas where feature_id = ${feature}`;
   });

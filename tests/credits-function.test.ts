@@ -24,7 +24,7 @@ const charge = (body: unknown, token = user.token, headers: Record<string, strin
   });
 
 async function balanceOf(id: string) {
-  const [w] = await sql`select balance::int from public.wallets where user_id = ${id}`;
+  const [w] = await sql`select balance::int from public.wallets where account_id = ${id}`;
   return w.balance as number;
 }
 
@@ -47,7 +47,7 @@ describe("POST /credits/charge", () => {
     const res = await charge({ feature }, other.token, { "idempotency-key": "hdr-1" });
     expect(res.status).toBe(200);
     expect((await res.json()).credits_charged).toBe(4);
-    const [row] = await sql`select idempotency_key from public.credit_ledger where user_id = ${other.id} and kind = 'charge'`;
+    const [row] = await sql`select idempotency_key from public.credit_ledger where account_id = ${other.id} and kind = 'charge'`;
     expect(row.idempotency_key).toBe("hdr-1");
   });
 
@@ -121,7 +121,7 @@ describe("GET /credits", () => {
     const admin = await createUser(sql, `credits-admin-${crypto.randomUUID()}@test.local`, { role: "admin" });
     await setBalance(sql, admin.id, 3);
     const body = await (await callFunction("credits?limit=50", { token: admin.token })).json();
-    const mine = await sql`select id from public.credit_ledger where user_id = ${admin.id} order by id desc`;
+    const mine = await sql`select id from public.credit_ledger where account_id = ${admin.id} order by id desc`;
     expect(body.ledger.map((row: { id: number }) => String(row.id))).toEqual(mine.map((r) => String(r.id)));
   });
 
@@ -133,7 +133,7 @@ describe("GET /credits", () => {
     expect(body.plan).toBe("free");
     expect(body.quotas.map((q: { feature: string }) => q.feature)).toContain("chat");
     // The user's five latest rows, newest first.
-    const latest = await sql`select id from public.credit_ledger where user_id = ${user.id} order by id desc limit 5`;
+    const latest = await sql`select id from public.credit_ledger where account_id = ${user.id} order by id desc limit 5`;
     expect(latest.length).toBeGreaterThan(0);
     expect(body.ledger.map((row: { id: number }) => String(row.id))).toEqual(latest.map((r) => String(r.id)));
   });

@@ -45,12 +45,12 @@ describe("hosted Supabase's privileges on the test database", () => {
   it("signs users up as supabase_auth_admin, which reaches the app's tables only through the triggers", async () => {
     const { id } = await createUser(sql, `hosted-${crypto.randomUUID()}@test.local`);
     const [row] = await sql`select p.id is not null as profile, w.balance::int as balance
-      from public.profiles p join public.wallets w on w.user_id = p.id where p.id = ${id}`;
+      from public.profiles p join public.wallets w on w.account_id = p.id where p.id = ${id}`;
     expect(row).toEqual({ profile: true, balance: config.signupCredits });
 
     const authAdmin = postgres({ ...urlParts(), username: "supabase_auth_admin", max: 1, onnotice: () => {} });
     try {
-      await expect(authAdmin`select balance from public.wallets where user_id = ${id}`).rejects.toMatchObject({ code: "42501" });
+      await expect(authAdmin`select balance from public.wallets where account_id = ${id}`).rejects.toMatchObject({ code: "42501" });
     } finally {
       await authAdmin.end();
     }

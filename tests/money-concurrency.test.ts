@@ -13,8 +13,8 @@ const fulfilled = <T>(results: PromiseSettledResult<T>[]) =>
   results.filter((r): r is PromiseFulfilledResult<T> => r.status === "fulfilled").map((r) => r.value);
 
 async function books(userId: string) {
-  const [w] = await sql`select balance::int from public.wallets where user_id = ${userId}`;
-  const [l] = await sql`select coalesce(sum(amount), 0)::int as sum from public.credit_ledger where user_id = ${userId}`;
+  const [w] = await sql`select balance::int from public.wallets where account_id = ${userId}`;
+  const [l] = await sql`select coalesce(sum(amount), 0)::int as sum from public.credit_ledger where account_id = ${userId}`;
   return { balance: w.balance as number, ledger: l.sum as number };
 }
 
@@ -34,7 +34,7 @@ describe("money under concurrency", () => {
     expect(results.filter((r) => r.free_units === 1)).toHaveLength(5);
     expect(results.filter((r) => r.credits_charged === 2)).toHaveLength(45);
     expect(await books(user.id)).toEqual({ balance: 1000 - 90, ledger: 1000 - 90 });
-    const [c] = await sql`select used from public.usage_counters where user_id = ${user.id} and feature_id = ${feature}`;
+    const [c] = await sql`select used from public.usage_counters where account_id = ${user.id} and feature_id = ${feature}`;
     expect(c.used).toBe(5);
   });
 

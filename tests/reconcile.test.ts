@@ -136,7 +136,7 @@ async function reconcile(body: unknown) {
 async function stateOf(s: Scenario, exact = true) {
   const u = s.user.id;
   const rows = {
-    wallet: await sql`select balance from public.wallets where user_id = ${u}`,
+    wallet: await sql`select balance from public.wallets where account_id = ${u}`,
     ledger: exact
       ? await sql`select kind, amount, balance_after, reason, idempotency_key, reference from public.credit_ledger
           where user_id = ${u} order by id`
@@ -380,7 +380,7 @@ describe("stripe-reconcile", () => {
     const next = await reconcile({ margin_seconds: 0 });
     expect(Date.parse(next.since)).toBe(Date.parse(first.started_at));
     expect(mine(next, s)).toEqual([{ source: "event", id: s.events[0].id, type: "checkout.session.completed", outcome: "applied" }]);
-    expect((await sql`select balance::int from public.wallets where user_id = ${s.user.id}`)[0].balance).toBe(1000);
+    expect((await sql`select balance::int from public.wallets where account_id = ${s.user.id}`)[0].balance).toBe(1000);
   });
 
   it("an event the database could not even keep leaves the run incomplete: the next default run lists it again", async () => {
@@ -425,7 +425,7 @@ describe("stripe-reconcile", () => {
     const before = (await (await fetch(`${stack().stripeUrl}/_test/state`)).json()).requests.length;
     const report = await reconcile({ since: t });
     expect(mine(report, s)).toHaveLength(120);
-    expect((await sql`select balance::int from public.wallets where user_id = ${s.user.id}`)[0].balance).toBe(1200);
+    expect((await sql`select balance::int from public.wallets where account_id = ${s.user.id}`)[0].balance).toBe(1200);
     const requests: { path: string; query?: Obj }[] = (await (await fetch(`${stack().stripeUrl}/_test/state`)).json()).requests.slice(before);
     const pages = requests.filter((r) => r.path === "/v1/events");
     expect(pages.length).toBeGreaterThanOrEqual(2);

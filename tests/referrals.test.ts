@@ -19,7 +19,7 @@ async function signUp(email: string, referralCode?: string, confirmed = false) {
   return id as string;
 }
 const codeOf = async (id: string) => (await sql`select code from public.referral_codes where user_id = ${id}`)[0].code as string;
-const credits = async (id: string) => (await sql`select balance::int from public.wallets where user_id = ${id}`)[0].balance as number;
+const credits = async (id: string) => (await sql`select balance::int from public.wallets where account_id = ${id}`)[0].balance as number;
 const cash = async (id: string) =>
   (await sql`select available_cents::int, held_cents::int, paid_out_cents::int from public.cash_wallets where user_id = ${id}`)[0];
 const stats = async (id: string) => (await asUser(sql, id, (tx) => tx`select to_jsonb(public.referral_stats()) as s`))[0].s;

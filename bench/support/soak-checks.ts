@@ -65,17 +65,17 @@ export async function checkLedger(sql: postgres.Sql, journal: Journal, ctx: Cont
   // 1. The wallet: balance = ledger sum, never negative, its holds and lots add up.
   await check("balance = ledger sum for every wallet", async () => {
     const [{ n }] = await sql`select count(*)::int as n from public.wallets`;
-    const bad = await sql`select w.user_id, w.balance, coalesce(l.total, 0) as ledger_sum, l.last_after
+    const bad = await sql`select w.account_id, w.balance, coalesce(l.total, 0) as ledger_sum, l.last_after
       from public.wallets w
-      left join (select user_id, sum(amount) as total,
+      left join (select account_id, sum(amount) as total,
           (array_agg(balance_after order by id desc))[1] as last_after
-        from public.credit_ledger group by user_id) l on l.user_id = w.user_id
+        from public.credit_ledger group by account_id) l on l.account_id = w.account_id
       where w.balance <> coalesce(l.total, 0) or w.balance <> coalesce(l.last_after, 0)`;
     return { checked: n, bad: list(bad) };
   });
   await check("no negative balance", async () => {
     const bad = await sql`
-      select 'wallet' as what, user_id::text, balance as value from public.wallets where balance < 0 or reserved < 0 or expiring < 0
+      select 'wallet' as what, account_id::text, balance as value from public.wallets where balance < 0 or reserved < 0 or expiring < 0
       union all select 'ledger row', id::text, balance_after from public.credit_ledger where balance_after < 0
       union all select 'cash wallet', user_id::text, available_cents from public.cash_wallets
         where available_cents < 0 or held_cents < 0 or paid_out_cents < 0`;
@@ -83,10 +83,10 @@ export async function checkLedger(sql: postgres.Sql, journal: Journal, ctx: Cont
     return { checked: Number(n), bad: list(bad) };
   });
   await check("reserved = open holds, expiring = open lots", async () => {
-    const bad = await sql`select w.user_id, w.reserved, coalesce(r.held, 0) as open_holds, w.expiring, coalesce(l.open, 0) as open_lots
+    const bad = await sql`select w.account_id, w.reserved, coalesce(r.held, 0) as open_holds, w.expiring, coalesce(l.open, 0) as open_lots
       from public.wallets w
-      left join (select user_id, sum(amount) as held from public.credit_reservations where status = 'open' group by user_id) r on r.user_id = w.user_id
-      left join (select user_id, sum(remaining) as open from public.credit_lots where remaining > 0 group by user_id) l on l.user_id = w.user_id
+      left join (select account_id, sum(amount) as held from public.credit_reservations where status = 'open' group by account_id) r on r.account_id = w.account_id
+      left join (select account_id, sum(remaining) as open from public.credit_lots where remaining > 0 group by account_id) l on l.account_id = w.account_id
       where w.reserved <> coalesce(r.held, 0) or w.expiring <> coalesce(l.open, 0)`;
     const [{ n }] = await sql`select count(*)::int as n from public.wallets`;
     return { checked: n, bad: list(bad) };
@@ -96,8 +96,8 @@ export async function checkLedger(sql: postgres.Sql, journal: Journal, ctx: Cont
   // to what it finally cost, and none charged a paid use below its price.
   await check("no reservation open past its lifetime", async () => {
     const [{ n }] = await sql`select count(*)::int as n from public.credit_reservations`;
-    const bad = await sql`select r.id, r.user_id, r.feature_id, r.amount, r.expires_at, w.next_due_at
-      from public.credit_reservations r join public.wallets w on w.user_id = r.user_id
+    const bad = await sql`select r.id, r.account_id, r.feature_id, r.amount, r.expires_at, w.next_due_at
+      from public.credit_reservations r join public.wallets w on w.account_id = r.account_id
       where r.status = 'open' and (r.expires_at <= ${ctx.checkedAt} or w.next_due_at is null or w.next_due_at > r.expires_at)`;
     return { checked: n, bad: list(bad) };
   });
@@ -105,7 +105,7 @@ export async function checkLedger(sql: postgres.Sql, journal: Journal, ctx: Cont
     const [{ n }] = await sql`select count(*)::int as n from public.credit_reservations`;
     const bad = await sql`select r.id, r.status, r.amount, r.settled_amount, coalesce(sum(l.amount), 0) as ledger
       from public.credit_reservations r
-      left join public.credit_ledger l on l.user_id = r.user_id and l.reservation_id = r.id
+      left join public.credit_ledger l on l.account_id = r.account_id and l.reservation_id = r.id
       group by r.id
       having coalesce(sum(l.amount), 0) <> case r.status when 'open' then -r.amount when 'settled' then -r.settled_amount else 0 end
         or count(*) filter (where l.kind = 'settle') > 1 or count(*) filter (where l.kind = 'release') > 1
@@ -125,7 +125,7 @@ export async function checkLedger(sql: postgres.Sql, journal: Journal, ctx: Cont
 
   // 3. Charges: each client-confirmed charge is one ledger row of what the client was told; a replay told the same.
   await check("every confirmed charge recorded once, as told", async () => {
-    const rows = await sql`select user_id::text, idempotency_key, -amount as charged, count(*) over (partition by user_id, idempotency_key) as copies
+    const rows = await sql`select account_id::text as user_id, idempotency_key, -amount as charged, count(*) over (partition by account_id, idempotency_key) as copies
       from public.credit_ledger where kind = 'charge' and idempotency_key = any(${journal.charges.map((c) => c.key)})`;
     const byKey = new Map(rows.map((r) => [`${r.user_id}/${r.idempotency_key}`, r]));
     const bad: string[] = [];
@@ -207,7 +207,7 @@ export async function checkLedger(sql: postgres.Sql, journal: Journal, ctx: Cont
         coalesce(-sum(l.amount), 0)::int as taken, count(l.id)::int as rows,
         (array_agg(l.balance_after order by l.id desc) filter (where l.id is not null))[1] as last_after
       from public.purchases p
-      left join public.credit_ledger l on l.user_id = p.account_id and l.kind = 'refund' and l.idempotency_key like 'returned:' || p.id || ':%'
+      left join public.credit_ledger l on l.account_id = p.account_id and l.kind = 'refund' and l.idempotency_key like 'returned:' || p.id || ':%'
       group by p.id`;
     for (const p of purchases) {
       const expectRefunded = Math.min(refunded.get(p.payment_intent_id) ?? 0, p.amount_cents);
@@ -232,7 +232,7 @@ export async function checkLedger(sql: postgres.Sql, journal: Journal, ctx: Cont
         coalesce(-sum(l.amount), 0)::int as taken,
         (array_agg(l.balance_after order by l.id desc) filter (where l.id is not null))[1] as last_after
       from public.invoices i
-      left join public.credit_ledger l on l.user_id = i.account_id and l.kind = 'refund' and l.idempotency_key like 'invoice-returned:' || i.id || ':%'
+      left join public.credit_ledger l on l.account_id = i.account_id and l.kind = 'refund' and l.idempotency_key like 'invoice-returned:' || i.id || ':%'
       where i.id = any(${[...invRefunded.keys()]}) group by i.id`;
     for (const i of invoices) {
       const returned = Math.min(invRefunded.get(i.id) ?? 0, i.amount_paid);
@@ -295,10 +295,10 @@ export async function checkLedger(sql: postgres.Sql, journal: Journal, ctx: Cont
   await check("every referral rewarded once, within the cap", async () => {
     const s = await sql`select referrer_credits, referrer_cash_cents, referral_monthly_cap from saasbase.settings`;
     const bad = await sql`select f.id, f.status,
-        (select count(*) from public.credit_ledger l where l.user_id = f.referrer_id and l.kind = 'referral' and l.idempotency_key = 'referral:' || f.id)::int as credit_rows,
+        (select count(*) from public.credit_ledger l where l.account_id = f.referrer_id and l.kind = 'referral' and l.idempotency_key = 'referral:' || f.id)::int as credit_rows,
         (select count(*) from public.cash_ledger c where c.referral_id = f.id and c.kind = 'referral')::int as cash_rows
       from public.referrals f
-      where (f.status = 'rewarded') <> ((select count(*) from public.credit_ledger l where l.user_id = f.referrer_id and l.kind = 'referral'
+      where (f.status = 'rewarded') <> ((select count(*) from public.credit_ledger l where l.account_id = f.referrer_id and l.kind = 'referral'
           and l.idempotency_key = 'referral:' || f.id) = ${s[0].referrer_credits > 0 ? 1 : 0})
         or (select count(*) from public.cash_ledger c where c.referral_id = f.id and c.kind = 'referral') > 1`;
     const over = await sql`select referrer_id, count(*)::int as rewarded from public.referrals where status = 'rewarded'
@@ -352,7 +352,7 @@ const PLANTED: { name: string; caughtBy: string; plant: (tx: postgres.Transactio
     name: "a ledger row written past the functions (the wallet untouched)",
     caughtBy: "balance = ledger sum for every wallet",
     plant: async (tx, j) => {
-      await tx`insert into public.credit_ledger (user_id, kind, amount, balance_after, reason) values (${j.charges[0]?.user ?? j.purchases[0].user}, 'grant', 7, 0, 'planted')`;
+      await tx`insert into public.credit_ledger (account_id, kind, amount, balance_after, reason) values (${j.charges[0]?.user ?? j.purchases[0].user}, 'grant', 7, 0, 'planted')`;
       return true;
     },
   },
@@ -362,9 +362,9 @@ const PLANTED: { name: string; caughtBy: string; plant: (tx: postgres.Transactio
     plant: async (tx, j) => {
       const p = j.purchases[0];
       if (!p) return false;
-      await tx`update public.wallets set balance = balance + 500 where user_id = ${p.user}`;
-      await tx`insert into public.credit_ledger (user_id, kind, amount, balance_after, idempotency_key)
-        select ${p.user}, 'purchase', 500, balance, 'checkout:cs_planted' from public.wallets where user_id = ${p.user}`;
+      await tx`update public.wallets set balance = balance + 500 where account_id = ${p.user}`;
+      await tx`insert into public.credit_ledger (account_id, kind, amount, balance_after, idempotency_key)
+        select ${p.user}, 'purchase', 500, balance, 'checkout:cs_planted' from public.wallets where account_id = ${p.user}`;
       return true;
     },
   },

@@ -386,9 +386,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         const feature = random.pick(FEATURES);
         journal.reservations.push({ user: u.id, key, feature, byServer: true });
         try {
-          const [r] = await asServer((sql) => sql`select * from public.service_role_reserve_credits(${u.id}, ${feature}, 1, ${key}, null)`);
+          const [r] = await asServer((sql) => sql`select * from public.service_role_reserve_credits(null, ${u.id}, ${feature}, 1, ${key}, null)`);
           if (random.chance(0.7)) {
-            await asServer((sql) => sql`select * from public.service_role_release_reservation(${u.id}, ${r.reservation_id})`);
+            await asServer((sql) => sql`select * from public.service_role_release_reservation(null, ${u.id}, ${r.reservation_id})`);
             note("server reservation released");
           } else note("server reservation abandoned"); // the server died: its reservation lapses
         } catch (err) {

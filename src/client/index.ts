@@ -23,6 +23,8 @@ export interface ChargeCreateParams {
   quantity?: number;
   /** The same key returns the first outcome instead of charging twice. */
   idempotency_key: string;
+  /** The account to charge: a team the user belongs to (sent as X-Account-Id); default their personal account. */
+  account?: string;
 }
 
 // Results of the SQL API, as the generated types describe them (supabase/functions/_shared/sql-results.ts):
@@ -60,9 +62,9 @@ export type {
 export type Charge = CreditCharge;
 
 type LedgerRow = Database["public"]["Tables"]["credit_ledger"]["Row"];
-/** A ledger row as GET /credits lists it (feature_id named feature). */
+/** A ledger row as GET /credits lists it (feature_id named feature; actor_id: the member who spent). */
 export type LedgerEntry =
-  & Pick<LedgerRow, "id" | "kind" | "amount" | "balance_after" | "quantity" | "reason" | "reference" | "created_at">
+  & Pick<LedgerRow, "id" | "kind" | "amount" | "balance_after" | "quantity" | "reason" | "reference" | "actor_id" | "created_at">
   & { feature: LedgerRow["feature_id"] };
 
 export type Quota = WalletQuota;
@@ -77,6 +79,9 @@ export interface ChatCreateParams {
   model?: string;
   /** Anonymous chat (anon key, no session): a client-chosen id of 16 to 128 letters, digits, - or _. */
   session_id?: string;
+  /** The account that pays for the message: a team the user belongs to (sent as X-Account-Id); default their
+   * personal account. The conversation stays the user's own either way. */
+  account?: string;
 }
 
 /** A conversation as GET /chat/conversations lists it: a row of list_conversations (the same SQL serves an
@@ -134,16 +139,28 @@ export function createSaasbaseClient(
   return {
     supabase,
     credits: {
-      /** Balance, reservations, plan, quotas and the `ledger_limit` (20) most recent ledger rows. */
-      retrieve: (params: { ledger_limit?: number } = {}) =>
-        invoke<Wallet>(`credits${query({ limit: params.ledger_limit })}`, { method: "GET" }),
-      /** Charges one use of a feature (free quota first, then credits). */
-      charge: (params: ChargeCreateParams) => invoke<Charge>("credits/charge", { body: params }),
+      /** Balance, reservations, plan, quotas and the `ledger_limit` (20) most recent ledger rows of the
+       * personal account, or of `account` (a team the user belongs to). */
+      retrieve: (params: { ledger_limit?: number; account?: string } = {}) =>
+        invoke<Wallet>(`credits${query({ limit: params.ledger_limit })}`, {
+          method: "GET",
+          headers: accountHeader(params.account),
+        }),
+      /** Charges one use of a feature (free quota first, then credits) to the personal account or `account`. */
+      charge: ({ account, ...params }: ChargeCreateParams) =>
+        invoke<Charge>("credits/charge", { body: params, headers: accountHeader(account) }),
     },
     chat: {
       /** Sends a message; the answer streams as events (meta, token..., then done or error). */
-      async create(params: ChatCreateParams, opts: { signal?: AbortSignal } = {}): Promise<Result<AsyncGenerator<ChatEvent>>> {
-        const result = await invoke<Response | string>("chat", { body: params, signal: opts.signal });
+      async create(
+        { account, ...params }: ChatCreateParams,
+        opts: { signal?: AbortSignal } = {},
+      ): Promise<Result<AsyncGenerator<ChatEvent>>> {
+        const result = await invoke<Response | string>("chat", {
+          body: params,
+          signal: opts.signal,
+          headers: accountHeader(account),
+        });
         if (result.error) return result;
         if (!(result.data instanceof Response) || !result.data.body) {
           return { data: null, error: new SaasbaseError(502, "bad_response", "The chat answer was not an event stream") };

@@ -611,7 +611,9 @@ begin
     select e.user_id, e.occurred_at as at from public.events e
     where e.user_id is not null and e.occurred_at >= v_from - interval '30 days' and e.occurred_at < v_to
     union all
-    select l.user_id, l.created_at from public.credit_ledger l
+    -- A metered use is its member's activity: the ledger's actor (20261207000100_account_credits.sql), or the
+    -- account of a row from before accounts, when it was the user's.
+    select coalesce(l.actor_id, l.account_id), l.created_at from public.credit_ledger l
     where l.kind in ('charge', 'reserve') and l.created_at >= v_from - interval '30 days' and l.created_at < v_to
   ),
   payments as (
@@ -686,8 +688,8 @@ begin
         join signups s on s.id = e.user_id where e.name = 'installation.validated' and e.occurred_at < v_to
           -- Client-written JSON: only an explicit false counts as not valid (never a cast that can fail).
           and (e.properties -> 'valid') is distinct from 'false'::jsonb))::public.funnel_step,
-      ('first_metered_use', (select count(distinct l.user_id) from public.credit_ledger l
-        join signups s on s.id = l.user_id where l.kind in ('charge', 'reserve') and l.created_at < v_to))::public.funnel_step,
+      ('first_metered_use', (select count(distinct coalesce(l.actor_id, l.account_id)) from public.credit_ledger l
+        join signups s on s.id = coalesce(l.actor_id, l.account_id) where l.kind in ('charge', 'reserve') and l.created_at < v_to))::public.funnel_step,
       ('paid', (select count(*) from converted))::public.funnel_step
     ],
     (select array_agg((

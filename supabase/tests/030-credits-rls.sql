@@ -21,26 +21,26 @@ select public.service_role_grant_credits(tests.user_id('a@test.local'), 10, 'gra
 with a(id) as (select tests.user_id('a@test.local')),
 tables(tbl, insert_stmt) as (
   values
-    ('wallets', 'insert into public.wallets (user_id) values (gen_random_uuid())'),
-    ('credit_ledger', format('insert into public.credit_ledger (user_id, kind, amount, balance_after) values (%L, ''grant'', 1, 1)', (select id from a))),
-    ('credit_lots', format('insert into public.credit_lots (user_id, ledger_id, amount, remaining, expires_at) select %L, max(id), 1, 1, now() + interval ''1 day'' from public.credit_ledger', (select id from a))),
-    ('credit_reservations', format('insert into public.credit_reservations (user_id, feature_id, quantity, idempotency_key, expires_at) values (%L, ''chat'', 1, ''x'', now())', (select id from a))),
-    ('usage_counters', format('insert into public.usage_counters (user_id, feature_id, period_key) values (%L, ''chat'', ''x'')', (select id from a)))
+    ('wallets', 'insert into public.wallets (account_id) values (gen_random_uuid())'),
+    ('credit_ledger', format('insert into public.credit_ledger (account_id, kind, amount, balance_after) values (%L, ''grant'', 1, 1)', (select id from a))),
+    ('credit_lots', format('insert into public.credit_lots (account_id, ledger_id, amount, remaining, expires_at) select %L, max(id), 1, 1, now() + interval ''1 day'' from public.credit_ledger', (select id from a))),
+    ('credit_reservations', format('insert into public.credit_reservations (account_id, feature_id, quantity, idempotency_key, expires_at) values (%L, ''chat'', 1, ''x'', now())', (select id from a))),
+    ('usage_counters', format('insert into public.usage_counters (account_id, feature_id, period_key) values (%L, ''chat'', ''x'')', (select id from a)))
 ),
 who(who, reads) as (
   values ('anon', 'denied'), ('a@test.local', 'rows'), ('b@test.local', 'none'), ('admin@test.local', 'rows'),
          ('service_role', 'rows')
 ),
 cells(tbl, who, op, stmt, expected) as (
-  select tbl, who, 'select', format('select * from public.%I where user_id = %L', tbl, (select id from a)), reads
+  select tbl, who, 'select', format('select * from public.%I where account_id = %L', tbl, (select id from a)), reads
   from tables, who
   union all
   select tbl, who, 'insert', insert_stmt, 'denied' from tables, who
   union all
-  select tbl, who, 'update', format('update public.%I set user_id = user_id where user_id = %L', tbl, (select id from a)), 'denied'
+  select tbl, who, 'update', format('update public.%I set account_id = account_id where account_id = %L', tbl, (select id from a)), 'denied'
   from tables, who
   union all
-  select tbl, who, 'delete', format('delete from public.%I where user_id = %L', tbl, (select id from a)), 'denied'
+  select tbl, who, 'delete', format('delete from public.%I where account_id = %L', tbl, (select id from a)), 'denied'
   from tables, who
 )
 select is(tests.outcome(who, stmt), expected, format('%s %s %s', who, op, tbl))
@@ -53,7 +53,7 @@ select throws_ok($$ delete from public.credit_ledger $$, 'PT403', 'credit_ledger
   'no one deletes a ledger row');
 -- ...except the cascade of a deleted user (their data goes with them).
 delete from auth.users where email = 'b@test.local';
-select is((select count(*)::int from public.credit_ledger where user_id not in (select id from auth.users)), 0,
+select is((select count(*)::int from public.credit_ledger where account_id not in (select id from auth.users)), 0,
   'deleting a user deletes their ledger');
 
 select * from finish();

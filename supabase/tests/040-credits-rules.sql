@@ -26,19 +26,19 @@ do $$ begin
 end $$;
 
 -- Sign-up ----------------------------------------------------------------------------------------------
-select results_eq($$ select balance, reserved from public.wallets where user_id = tests.user_id('a@test.local') $$,
+select results_eq($$ select balance, reserved from public.wallets where account_id = tests.user_id('a@test.local') $$,
   $$ values (100::bigint, 0::bigint) $$, 'sign-up creates the wallet with the sign-up credits');
-select results_eq($$ select kind, amount, reason from public.credit_ledger where user_id = tests.user_id('a@test.local') $$,
+select results_eq($$ select kind, amount, reason from public.credit_ledger where account_id = tests.user_id('a@test.local') $$,
   $$ values ('grant'::text, 100::bigint, 'signup'::text) $$, 'the sign-up grant is in the ledger');
 
 -- An anonymous sign-in gets its sign-up credits only once it becomes an account.
 insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data, is_anonymous, created_at, updated_at)
 values ('00000000-0000-4000-8000-0000000000a9', 'authenticated', 'authenticated', null, '{}', '{}', true, now(), now());
-select is((select balance::int from public.wallets where user_id = '00000000-0000-4000-8000-0000000000a9'), 0,
+select is((select balance::int from public.wallets where account_id = '00000000-0000-4000-8000-0000000000a9'), 0,
   'an anonymous user has a wallet, without sign-up credits');
 update auth.users set is_anonymous = false, email = 'was-anon@test.local' where id = '00000000-0000-4000-8000-0000000000a9';
 update auth.users set updated_at = now() where id = '00000000-0000-4000-8000-0000000000a9';
-select is((select balance::int from public.wallets where user_id = '00000000-0000-4000-8000-0000000000a9'), 100,
+select is((select balance::int from public.wallets where account_id = '00000000-0000-4000-8000-0000000000a9'), 100,
   'converted to an account: the sign-up credits, once');
 
 -- Charges ----------------------------------------------------------------------------------------------
@@ -126,7 +126,7 @@ end $$;
 select tests.become('b@test.local');
 select is(((public.charge_credits('t_paid', 20, 'e1')).balance)::int, 120, 'b: 100 + 80 - 60');
 select tests.become('postgres');
-select results_eq($$ select remaining from public.credit_lots where user_id = tests.user_id('b@test.local') order by expires_at $$,
+select results_eq($$ select remaining from public.credit_lots where account_id = tests.user_id('b@test.local') order by expires_at $$,
   $$ values (0::bigint), (20::bigint) $$, 'the 60 came from the lot expiring first, then the next');
 set local saasbase.now = '2027-05-15 00:00:00+00';
 select tests.become('b@test.local');
@@ -134,7 +134,7 @@ select is(((public.get_wallet()).balance)::int, 120, 'the spent lot expires with
 set local saasbase.now = '2027-05-21 00:00:00+00';
 select is(((public.get_wallet()).balance)::int, 100, 'the rest of the later lot expires at its time');
 select tests.become('postgres');
-select results_eq($$ select amount from public.credit_ledger where user_id = tests.user_id('b@test.local') and kind = 'expiry' $$,
+select results_eq($$ select amount from public.credit_ledger where account_id = tests.user_id('b@test.local') and kind = 'expiry' $$,
   $$ values (-20::bigint) $$, 'one expiry row of -20 in the ledger');
 
 -- Reservations ------------------------------------------------------------------------------------------
@@ -163,15 +163,15 @@ select public.service_role_grant_credits(tests.user_id('lots@test.local'), 50, '
   '2027-06-20 00:00:00+00') is not null as granted;
 select tests.become('lots@test.local');
 create temp table lres as select public.reserve_credits('t_paid', 1, 'l1', 120) as r;
-select is((select expiring::int from public.wallets where user_id = auth.uid()), 0, 'holding 120 draws the 50 expiring first');
+select is((select expiring::int from public.wallets where account_id = auth.uid()), 0, 'holding 120 draws the 50 expiring first');
 select public.release_reservation((select (r).reservation_id::uuid from lres)) is not null as released;
-select results_eq($$ select balance::int, expiring::int from public.wallets where user_id = auth.uid() $$,
+select results_eq($$ select balance::int, expiring::int from public.wallets where account_id = auth.uid() $$,
   $$ values (150, 50) $$, 'released: 150, of which the 50 are expiring again');
 select public.settle_reservation((public.reserve_credits('t_paid', 1, 'l2', 120)).reservation_id, 30)
   is not null as settled;
-select results_eq($$ select balance::int, expiring::int from public.wallets where user_id = auth.uid() $$,
+select results_eq($$ select balance::int, expiring::int from public.wallets where account_id = auth.uid() $$,
   $$ values (120, 20) $$, 'settled at 30: the 30 used came from the expiring credits, 20 of them are left');
-select is((select sum(remaining)::int from public.credit_lots where user_id = auth.uid()), 20, 'the lot says so too');
+select is((select sum(remaining)::int from public.credit_lots where account_id = auth.uid()), 20, 'the lot says so too');
 set local saasbase.now = '2027-06-21 00:17:00+00';
 select is(((public.get_wallet()).balance)::int, 100, 'and those 20 expire at the lot''s time');
 set local saasbase.now = '2027-05-21 00:16:00+00';
@@ -187,14 +187,14 @@ set local saasbase.now = '2027-05-21 01:00:00+00'; -- the lot has expired, the r
 select is(((public.charge_credits('t_paid', 1, 'h2')).balance)::int, 97,
   'the held expiring credits come back and are written off before the charge: it is paid from the other 100');
 select tests.become('postgres');
-select is((select sum(amount)::int from public.credit_ledger where user_id = tests.user_id('held@test.local')
+select is((select sum(amount)::int from public.credit_ledger where account_id = tests.user_id('held@test.local')
   and kind = 'expiry'), -50, 'one write-off of the 50');
 set local saasbase.now = '2027-05-21 00:16:00+00';
 
 -- A reservation the server takes for the user (the chat function's) is closed by the server alone: a user
 -- who could release it mid-answer would get the answer free and the quota back.
 create temp table sres as
-  select public.service_role_reserve_credits(tests.user_id('a@test.local'), 't_paid', 1, 'srv1', 5) as r;
+  select public.service_role_reserve_credits(null, tests.user_id('a@test.local'), 't_paid', 1, 'srv1', 5) as r;
 grant select on sres to authenticated;
 select tests.become('a@test.local');
 select throws_ok(format('select public.release_reservation(%L)', (select (r).reservation_id from sres)), 'PT403',
@@ -206,10 +206,10 @@ select throws_ok(format('select public.settle_reservation(%L, 0)', (select (r).r
 select throws_ok($$ select public.reserve_credits('t_paid', 1, 'srv1', 5) $$, 'PT409',
   'This idempotency key was used for another request', '...nor take over its key');
 select tests.become('postgres');
-select is(((public.service_role_release_reservation(tests.user_id('a@test.local'),
+select is(((public.service_role_release_reservation(null, tests.user_id('a@test.local'),
   (select (r).reservation_id::uuid from sres))).released)::int, 5, 'the server releases it');
 select tests.become('a@test.local');
-select throws_ok($$ select public.service_role_reserve_credits(auth.uid(), 't_paid', 1, 'k', 0) $$, '42501', null,
+select throws_ok($$ select public.service_role_reserve_credits(null, auth.uid(), 't_paid', 1, 'k', 0) $$, '42501', null,
   'a user cannot take a server-held reservation for themselves');
 select tests.become('postgres');
 
@@ -227,9 +227,9 @@ select throws_ok($$ select public.charge_credits('t_unl', 1, 'g2') $$, 'PT404', 
 select throws_ok($$ select public.reserve_credits('t_daily', 1, 'g3') $$, 'PT404', null,
   '...nor to reserve against, even within the free quota');
 select tests.become('postgres');
-select is((select count(*)::int from public.credit_ledger l join gone on l.user_id = gone.id)
-  + (select count(*)::int from public.usage_counters c join gone on c.user_id = gone.id)
-  + (select count(*)::int from public.credit_reservations r join gone on r.user_id = gone.id), 0,
+select is((select count(*)::int from public.credit_ledger l join gone on l.account_id = gone.id)
+  + (select count(*)::int from public.usage_counters c join gone on c.account_id = gone.id)
+  + (select count(*)::int from public.credit_reservations r join gone on r.account_id = gone.id), 0,
   '...and nothing was written for them');
 
 create function tests.wallet_read_only() returns jsonb language plpgsql as $$

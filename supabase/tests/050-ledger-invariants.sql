@@ -73,21 +73,21 @@ end $$;
 select cmp_ok(current_setting('tests.ok')::int, '>', 250, 'most random operations went through');
 select cmp_ok(current_setting('tests.refused')::int, '>', 0, 'some were refused by the rules (and undone)');
 select is_empty($$
-  select w.user_id from public.wallets w
-  where w.balance <> coalesce((select sum(l.amount) from public.credit_ledger l where l.user_id = w.user_id), 0)
+  select w.account_id from public.wallets w
+  where w.balance <> coalesce((select sum(l.amount) from public.credit_ledger l where l.account_id = w.account_id), 0)
 $$, 'balance = ledger sum for every wallet');
 select is_empty($$
-  select w.user_id from public.wallets w
+  select w.account_id from public.wallets w
   where w.reserved <> coalesce((select sum(r.amount) from public.credit_reservations r
-                                where r.user_id = w.user_id and r.status = 'open'), 0)
+                                where r.account_id = w.account_id and r.status = 'open'), 0)
 $$, 'reserved = open reservations for every wallet');
 select is_empty($$
-  select w.user_id from public.wallets w
-  where w.expiring <> coalesce((select sum(l.remaining) from public.credit_lots l where l.user_id = w.user_id), 0)
+  select w.account_id from public.wallets w
+  where w.expiring <> coalesce((select sum(l.remaining) from public.credit_lots l where l.account_id = w.account_id), 0)
 $$, 'expiring = what remains of the lots for every wallet');
 select is_empty($$
   select l.id from public.credit_ledger l
-  where l.balance_after <> (select sum(x.amount) from public.credit_ledger x where x.user_id = l.user_id and x.id <= l.id)
+  where l.balance_after <> (select sum(x.amount) from public.credit_ledger x where x.account_id = l.account_id and x.id <= l.id)
 $$, 'every ledger row''s balance_after is the running sum');
 
 select * from finish();

@@ -34,14 +34,14 @@ select is((select count(*)::int from public.customers where account_id = tests.u
 select is(
   (public.service_role_record_credit_purchase(tests.user_id('a@test.local'), 'cs_1', 'pi_1', 'credits_500', 500, 500,
     'usd', 0)).credits, 500, 'a purchase is recorded and returned ...');
-select is((select balance from public.wallets where user_id = tests.user_id('a@test.local')),
-  (select coalesce(sum(amount), 0)::bigint from public.credit_ledger where user_id = tests.user_id('a@test.local')),
+select is((select balance from public.wallets where account_id = tests.user_id('a@test.local')),
+  (select coalesce(sum(amount), 0)::bigint from public.credit_ledger where account_id = tests.user_id('a@test.local')),
   '... its credits granted: balance = ledger sum');
 select is(
   (public.service_role_record_credit_purchase(tests.user_id('a@test.local'), 'cs_1', 'pi_1', 'credits_500', 500, 500,
     'usd', 0)).checkout_session_id, 'cs_1', 'the same checkout session again returns the purchase ...');
 select is((select count(*)::int from public.credit_ledger
-  where user_id = tests.user_id('a@test.local') and kind = 'purchase'), 1, '... and grants nothing more');
+  where account_id = tests.user_id('a@test.local') and kind = 'purchase'), 1, '... and grants nothing more');
 select is((select count(*)::int from public.purchases where checkout_session_id = 'cs_1'), 1, 'one purchase');
 
 select throws_ok($$ select public.service_role_record_credit_purchase(null, 'cs_nobody', 'pi_nobody', null, 5, 500,
@@ -110,7 +110,7 @@ select is((select array_agg(id) from public.service_role_waiting_stripe_events('
 select tests.create_user('r@test.local');
 select (public.service_role_record_credit_purchase(tests.user_id('r@test.local'), 'cs_r1', 'pi_r1', null, 1000, 1000,
   'usd', 0)).id is not null as bought;
-create temp table parked as select (select balance from public.wallets where user_id = tests.user_id('r@test.local')) as all_credits;
+create temp table parked as select (select balance from public.wallets where account_id = tests.user_id('r@test.local')) as all_credits;
 create temp table park (r public.reservation_hold);
 grant select on parked to authenticated;
 grant insert on park to authenticated;
@@ -118,12 +118,12 @@ select tests.become('r@test.local');
 -- (4 pages: 3 free, 1 paid at 3 credits, held at everything the buyer has.)
 insert into park select public.reserve_credits('coloring_page', 4, 'park', (select all_credits from parked));
 select tests.become('postgres');
-select is((select balance from public.wallets where user_id = tests.user_id('r@test.local')), 0::bigint,
+select is((select balance from public.wallets where account_id = tests.user_id('r@test.local')), 0::bigint,
   'a buyer parks every credit in a reservation of their own ...');
 select is(public.service_role_return_payment('refund', 'ch_r1', 1000, 'pi_r1'), 'applied', '... the full refund comes ...');
 select is((select (credits_clawed_back, status) from public.purchases where checkout_session_id = 'cs_r1'),
   (1000, 'refunded'::text), '... and claws back every refunded credit ...');
-select is((select (status, balance) from public.credit_reservations r join public.wallets w using (user_id)
+select is((select (status, balance) from public.credit_reservations r join public.wallets w using (account_id)
   where r.id = ((select r from park)).reservation_id),
   ('released'::text, (select all_credits from parked) - 1000), '... out of the released reservation');
 
@@ -131,7 +131,7 @@ select tests.create_user('s@test.local');
 select (public.service_role_record_credit_purchase(tests.user_id('s@test.local'), 'cs_s1', 'pi_s1', null, 1000, 1000,
   'usd', 0)).id is not null as bought;
 select public.service_role_debit_credits(tests.user_id('s@test.local'),
-  (select balance - 100 from public.wallets where user_id = tests.user_id('s@test.local')), 'adjustment', 'spent', 'spent')
+  (select balance - 100 from public.wallets where account_id = tests.user_id('s@test.local')), 'adjustment', 'spent', 'spent')
   is not null as spent;
 select is(public.service_role_return_payment('refund', 'ch_s1', 500, 'pi_s1'), 'applied', 'half refunded with 100 credits left');
 select is((select credits_clawed_back from public.purchases where checkout_session_id = 'cs_s1'), 100,
@@ -140,18 +140,18 @@ select (public.service_role_record_credit_purchase(tests.user_id('s@test.local')
   'usd', 0)).id is not null as bought_again;
 select is(public.service_role_return_payment('refund', 'ch_s1', 200, 'pi_s1'), 'applied', 'a late, smaller refund event ...');
 select is((select (credits_clawed_back, refunded_cents, -(select sum(amount) from public.credit_ledger l
-    where l.user_id = tests.user_id('s@test.local') and l.kind = 'refund')::integer)
+    where l.account_id = tests.user_id('s@test.local') and l.kind = 'refund')::integer)
   from public.purchases where checkout_session_id = 'cs_s1'), (100, 500, 100),
   '... changes nothing: the ledger and the purchase agree on what was clawed back');
 select public.service_role_return_payment('refund', 'ch_s1', 1000, 'pi_s1');
 select is((select (credits_clawed_back, -(select sum(amount) from public.credit_ledger l
-    where l.user_id = tests.user_id('s@test.local') and l.kind = 'refund')::integer)
+    where l.account_id = tests.user_id('s@test.local') and l.kind = 'refund')::integer)
   from public.purchases where checkout_session_id = 'cs_s1'), (1000, 1000),
   'the full refund takes the rest; ledger and purchase still agree');
 
 -- Refunds and chargebacks share one entry point
 select is(public.service_role_return_payment('dispute', 'dp_s1', 300, 'pi_s2'), 'applied', 'a chargeback of a purchase ...');
-select is((select (credits_clawed_back, (select balance from public.wallets where user_id = tests.user_id('s@test.local')))
+select is((select (credits_clawed_back, (select balance from public.wallets where account_id = tests.user_id('s@test.local')))
   from public.purchases where checkout_session_id = 'cs_s2'), (100, 0::bigint),
   '... takes its share back as far as it is unspent (the 100 credits left)');
 select is(public.service_role_return_payment('dispute', 'dp_s1', 300, 'pi_s2'), 'duplicate', 'once per dispute');
@@ -174,7 +174,7 @@ create temp table plan_credits as select
   (select monthly_credits from public.plans where id = 'plus') as plus,
   (select monthly_credits from public.plans where id = 'business') as business;
 create function pg_temp.balance(email text) returns bigint language sql as $$
-  select balance from public.wallets where user_id = tests.user_id(email) $$;
+  select balance from public.wallets where account_id = tests.user_id(email) $$;
 
 select is((public.service_role_record_invoice('in_1', tests.user_id('i@test.local'), 'paid', 'sub_i', 'subscription_create',
   1900, 1900, 'usd', null, '[{"price": "price_t_plus", "period_start": 1800000000}]')).credits_granted,
@@ -211,7 +211,7 @@ select is((public.service_role_record_invoice('in_7', tests.user_id('i@test.loca
 select is(pg_temp.balance('i@test.local'),
   (select 2 * plus + business + plus * 52 / 1900 from plan_credits)::bigint, 'the wallet holds exactly those grants');
 select is(pg_temp.balance('i@test.local'),
-  (select sum(amount)::bigint from public.credit_ledger where user_id = tests.user_id('i@test.local')), 'balance = ledger sum');
+  (select sum(amount)::bigint from public.credit_ledger where account_id = tests.user_id('i@test.local')), 'balance = ledger sum');
 
 select is((public.service_role_record_invoice('in_f', tests.user_id('i@test.local'), 'payment_failed', 'sub_i',
   'subscription_cycle', 0, 1900, 'usd', 'https://invoice.test/f')).status, 'payment_failed', 'a failed payment is recorded ...');

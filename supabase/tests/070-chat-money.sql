@@ -23,7 +23,7 @@ create temp table r0 as select (public.reserve_credits('t_gen', 1, 'under', 0)).
 select is((select amount from r0), 5::bigint, 'max_credits 0 for a 5-credit feature still holds its price');
 select is((select (public.settle_reservation(reservation_id, 5)).credits_charged from r0), 5::bigint,
   '...and settling it charges the price, not 0');
-select is((select amount from public.credit_ledger where user_id = auth.uid() and kind = 'settle'), 0::bigint,
+select is((select amount from public.credit_ledger where account_id = auth.uid() and kind = 'settle'), 0::bigint,
   'the ledger records the use at its price (all 5 held, none back)');
 
 create temp table r1 as select (public.reserve_credits('t_gen', 1, 'over', 12)).*;
@@ -48,49 +48,49 @@ select is((select (public.reserve_credits('t_free', 1, 'free2', 0)).amount), 5::
 
 -- A server-held reservation is charged past its hold, as far as the balance goes ----------------------------
 select tests.become('postgres');
-update public.wallets set balance = 100 where user_id = tests.user_id('other@test.local');
+update public.wallets set balance = 100 where account_id = tests.user_id('other@test.local');
 create temp table s1 as
-  select (public.service_role_reserve_credits(tests.user_id('other@test.local'), 't_gen', 1, 's1', 10)).*;
+  select (public.service_role_reserve_credits(null, tests.user_id('other@test.local'), 't_gen', 1, 's1', 10)).*;
 create temp table s1s as
-  select (saasbase.settle(tests.user_id('other@test.local'), reservation_id, 30, saasbase.now(), true)).* from s1;
+  select (saasbase.settle(tests.user_id('other@test.local'), null, reservation_id, 30, saasbase.now(), true)).* from s1;
 select is((select (credits_charged, cost, unpaid, balance) from s1s), (30::bigint, 30::bigint, 0::bigint, 70::bigint),
   'an answer that cost 30 on a hold of 10 is charged 30');
 select is((select amount from public.credit_ledger where reservation_id = (select reservation_id from s1) and kind = 'settle'),
   -20::bigint, 'the settle row takes the 20 past the hold');
 
 create temp table s2 as
-  select (public.service_role_reserve_credits(tests.user_id('other@test.local'), 't_gen', 1, 's2', 10)).*;
+  select (public.service_role_reserve_credits(null, tests.user_id('other@test.local'), 't_gen', 1, 's2', 10)).*;
 create temp table s2s as
-  select (saasbase.settle(tests.user_id('other@test.local'), reservation_id, 500, saasbase.now(), true)).* from s2;
+  select (saasbase.settle(tests.user_id('other@test.local'), null, reservation_id, 500, saasbase.now(), true)).* from s2;
 select is((select (credits_charged, unpaid, balance) from s2s), (70::bigint, 430::bigint, 0::bigint),
   'past the balance: everything there is charged, the rest recorded as unpaid');
 select is((select (amount, settled_amount, cost) from public.credit_reservations where id = (select reservation_id from s2)),
   (10::bigint, 70::bigint, 500::bigint), 'the reservation records its hold, the charge and the cost');
 select alike((select reason from public.credit_ledger where reservation_id = (select reservation_id from s2) and kind = 'settle'),
   '%430 of its cost 500 unpaid%', 'the ledger row says what went unpaid');
-select is((select sum(amount)::bigint from public.credit_ledger where user_id = tests.user_id('other@test.local')),
-  (select balance from public.wallets where user_id = tests.user_id('other@test.local')), 'balance = ledger sum');
+select is((select sum(amount)::bigint from public.credit_ledger where account_id = tests.user_id('other@test.local')),
+  (select balance from public.wallets where account_id = tests.user_id('other@test.local')), 'balance = ledger sum');
 
 -- Admins see the answers that exceeded their hold; users only their own.
 select tests.user_id('other@test.local') as other_id \gset
 select tests.become('admin@test.local');
-select is((select count(*)::int from public.credit_reservations where cost > amount and user_id = :'other_id'), 2,
+select is((select count(*)::int from public.credit_reservations where cost > amount and account_id = :'other_id'), 2,
   'an admin sees the uses that cost more than their hold');
 select tests.become('u@test.local');
-select is((select count(*)::int from public.credit_reservations where cost > amount and user_id = :'other_id'), 0,
+select is((select count(*)::int from public.credit_reservations where cost > amount and account_id = :'other_id'), 0,
   'another user sees none of them');
 
 -- A reservation that lapsed while its answer streamed is charged all the same ----------------------------
 select tests.become('postgres');
-update public.wallets set balance = 50 where user_id = tests.user_id('other@test.local');
+update public.wallets set balance = 50 where account_id = tests.user_id('other@test.local');
 create temp table s3 as
-  select (public.service_role_reserve_credits(tests.user_id('other@test.local'), 't_gen', 1, 's3', 10)).*;
+  select (public.service_role_reserve_credits(null, tests.user_id('other@test.local'), 't_gen', 1, 's3', 10)).*;
 set local saasbase.now = '2026-03-10 12:20:00+00';
 select tests.become('other@test.local');
 select is((public.get_wallet()).balance, 50::bigint, 'past its lifetime, the next wallet operation releases the hold');
 select tests.become('postgres');
 create temp table s3s as
-  select (saasbase.settle(tests.user_id('other@test.local'), reservation_id, 8, saasbase.now(), true)).* from s3;
+  select (saasbase.settle(tests.user_id('other@test.local'), null, reservation_id, 8, saasbase.now(), true)).* from s3;
 select is((select (credits_charged, unpaid, balance) from s3s), (8::bigint, 0::bigint, 42::bigint),
   'the answer delivered after its hold lapsed is paid from the balance');
 select is((select array_agg(kind order by id) from public.credit_ledger where reservation_id = (select reservation_id from s3)),
@@ -98,9 +98,9 @@ select is((select array_agg(kind order by id) from public.credit_ledger where re
 
 -- Renewing keeps a server-held reservation alive --------------------------------------------------------
 create temp table s4 as
-  select (public.service_role_reserve_credits(tests.user_id('other@test.local'), 't_gen', 1, 's4', 10)).*;
+  select (public.service_role_reserve_credits(null, tests.user_id('other@test.local'), 't_gen', 1, 's4', 10)).*;
 set local saasbase.now = '2026-03-10 12:30:00+00';
-select is((select (public.service_role_renew_reservation(tests.user_id('other@test.local'), reservation_id)).expires_at from s4),
+select is((select (public.service_role_renew_reservation(null, tests.user_id('other@test.local'), reservation_id)).expires_at from s4),
   '2026-03-10 12:45:00+00'::timestamptz, 'a renewal starts the lifetime again');
 set local saasbase.now = '2026-03-10 12:40:00+00';
 select reservation_id as s4_id from s4 \gset
@@ -133,21 +133,21 @@ select throws_ok($$ select saasbase.chat_price('t_p', 'gpt-none', 10) $$, 'PT404
 -- Every message paid (no plan's free chats), so each hold is the price.
 delete from public.plan_quotas where feature_id = 'chat';
 do $$ begin perform tests.create_user('chat@test.local'); end $$;
-update public.wallets set balance = 10 where user_id = tests.user_id('chat@test.local');
+update public.wallets set balance = 10 where account_id = tests.user_id('chat@test.local');
 -- Worst cases: t_m1 2 + 1 = 3, t_m5 2 + 5 = 7.
 -- (From a function scan: `(f()).*` would call it once per column, each a second message under the key.)
-create temp table h1 as select h.* from public.service_role_reserve_chat(tests.user_id('chat@test.local'), 'chat:p1',
+create temp table h1 as select h.* from public.service_role_reserve_chat(null, tests.user_id('chat@test.local'), 'chat:p1',
   't_p', '{t_m1,t_m5}', '{1000,1000}') h;
 select is((select (amount, covered) from h1), (7::bigint, '{t,t}'::boolean[]),
   'the hold covers the dearest provider''s worst case');
-update public.wallets set balance = 5 where user_id = tests.user_id('chat@test.local');
-create temp table h2 as select h.* from public.service_role_reserve_chat(tests.user_id('chat@test.local'), 'chat:p2',
+update public.wallets set balance = 5 where account_id = tests.user_id('chat@test.local');
+create temp table h2 as select h.* from public.service_role_reserve_chat(null, tests.user_id('chat@test.local'), 'chat:p2',
   't_p', '{t_m1,t_m5}', '{1000,1000}') h;
 select is((select (amount, covered) from h2), (3::bigint, '{t,f}'::boolean[]),
   'a wallet that cannot hold it holds the first provider''s, without the dearer fallback');
-select throws_ok($$ select public.service_role_reserve_chat(tests.user_id('chat@test.local'), 'chat:p3', 't_p',
+select throws_ok($$ select public.service_role_reserve_chat(null, tests.user_id('chat@test.local'), 'chat:p3', 't_p',
   '{t_m5}', '{1000}') $$, 'PT402', null, 'not even the first provider''s worst case: 402');
-select throws_ok($$ select public.service_role_reserve_chat(tests.user_id('chat@test.local'), 'chat:p4', 'nobody',
+select throws_ok($$ select public.service_role_reserve_chat(null, tests.user_id('chat@test.local'), 'chat:p4', 'nobody',
   '{t_m1}', '{1000}') $$, 'PT404', null, 'a persona not in the catalog holds nothing');
 -- The answer is settled at its price for the tokens it took: 1,000 + 500 on t_m1 is 2 + 2.
 select is((select (public.service_role_record_chat_exchange(gen_random_uuid(), true, tests.user_id('chat@test.local'),

@@ -37,7 +37,7 @@ const chat = async (user: User, body: Record<string, unknown>) => {
 };
 const cash = async (user: User) =>
   (await s.sql`select available_cents::int, held_cents::int, paid_out_cents::int from public.cash_wallets where user_id = ${user.id}`)[0];
-const ledgerSize = async (user: User) => (await s.sql`select count(*)::int as n from public.credit_ledger where user_id = ${user.id}`)[0].n;
+const ledgerSize = async (user: User) => (await s.sql`select count(*)::int as n from public.credit_ledger where account_id = ${user.id}`)[0].n;
 
 describe("Miky.ai: a referred friend's journey, and the referrer's cash-out", () => {
   let referrer: User;

@@ -369,6 +369,8 @@ export type Database = {
       };
       "credit_ledger": {
         Row: {
+          "account_id": string;
+          "actor_id": string | null;
           "amount": number;
           "balance_after": number;
           "created_at": string;
@@ -382,10 +384,11 @@ export type Database = {
           "reason": string | null;
           "reference": string | null;
           "reservation_id": string | null;
-          "user_id": string;
         };
         ComputedFields: never;
         Insert: {
+          "account_id": string;
+          "actor_id"?: string | null;
           "amount": number;
           "balance_after": number;
           "created_at"?: string;
@@ -399,9 +402,10 @@ export type Database = {
           "reason"?: string | null;
           "reference"?: string | null;
           "reservation_id"?: string | null;
-          "user_id": string;
         };
         Update: {
+          "account_id"?: string;
+          "actor_id"?: string | null;
           "amount"?: number;
           "balance_after"?: number;
           "created_at"?: string;
@@ -415,38 +419,37 @@ export type Database = {
           "reason"?: string | null;
           "reference"?: string | null;
           "reservation_id"?: string | null;
-          "user_id"?: string;
         };
         Relationships: [];
       };
       "credit_lots": {
         Row: {
+          "account_id": string;
           "amount": number;
           "created_at": string;
           "expires_at": string;
           "id": number;
           "ledger_id": number;
           "remaining": number;
-          "user_id": string;
         };
         ComputedFields: never;
         Insert: {
+          "account_id": string;
           "amount": number;
           "created_at"?: string;
           "expires_at": string;
           "id"?: never;
           "ledger_id": number;
           "remaining": number;
-          "user_id": string;
         };
         Update: {
+          "account_id"?: string;
           "amount"?: number;
           "created_at"?: string;
           "expires_at"?: string;
           "id"?: never;
           "ledger_id"?: number;
           "remaining"?: number;
-          "user_id"?: string;
         };
         Relationships: [];
       };
@@ -483,6 +486,8 @@ export type Database = {
       };
       "credit_reservations": {
         Row: {
+          "account_id": string;
+          "actor_id": string | null;
           "amount": number;
           "closed_at": string | null;
           "cost": number | null;
@@ -498,10 +503,11 @@ export type Database = {
           "quantity": number;
           "settled_amount": number | null;
           "status": string;
-          "user_id": string;
         };
         ComputedFields: never;
         Insert: {
+          "account_id": string;
+          "actor_id"?: string | null;
           "amount"?: number;
           "closed_at"?: string | null;
           "cost"?: number | null;
@@ -517,9 +523,10 @@ export type Database = {
           "quantity": number;
           "settled_amount"?: number | null;
           "status"?: string;
-          "user_id": string;
         };
         Update: {
+          "account_id"?: string;
+          "actor_id"?: string | null;
           "amount"?: number;
           "closed_at"?: string | null;
           "cost"?: number | null;
@@ -535,7 +542,6 @@ export type Database = {
           "quantity"?: number;
           "settled_amount"?: number | null;
           "status"?: string;
-          "user_id"?: string;
         };
         Relationships: [];
       };
@@ -1237,56 +1243,64 @@ export type Database = {
       };
       "usage_counters": {
         Row: {
+          "account_id": string;
           "feature_id": string;
           "period_key": string;
           "updated_at": string;
           "used": number;
-          "user_id": string;
         };
         ComputedFields: never;
         Insert: {
+          "account_id": string;
           "feature_id": string;
           "period_key": string;
           "updated_at"?: string;
           "used"?: number;
-          "user_id": string;
         };
         Update: {
+          "account_id"?: string;
           "feature_id"?: string;
           "period_key"?: string;
           "updated_at"?: string;
           "used"?: number;
-          "user_id"?: string;
         };
         Relationships: [];
       };
       "wallets": {
         Row: {
+          "account_id": string;
           "balance": number;
           "expiring": number;
           "next_due_at": string | null;
           "reserved": number;
           "updated_at": string;
-          "user_id": string;
         };
         ComputedFields: never;
         Insert: {
+          "account_id": string;
           "balance"?: number;
           "expiring"?: number;
           "next_due_at"?: string | null;
           "reserved"?: number;
           "updated_at"?: string;
-          "user_id": string;
         };
         Update: {
+          "account_id"?: string;
           "balance"?: number;
           "expiring"?: number;
           "next_due_at"?: string | null;
           "reserved"?: number;
           "updated_at"?: string;
-          "user_id"?: string;
         };
-        Relationships: [];
+        Relationships: [
+          {
+            foreignKeyName: "wallets_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: true;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+        ];
       };
     };
     Views: {
@@ -1294,7 +1308,7 @@ export type Database = {
     };
     Functions: {
       "admin_adjust_credits": {
-        Args: { "amount": number; "idempotency_key"?: string; "reason": string; "user_id": string };
+        Args: { "account_id": string; "amount": number; "idempotency_key"?: string; "reason": string };
         Returns: Database["public"]["CompositeTypes"]["credit_adjustment"];
         SetofOptions: {
           from: "*";
@@ -1358,7 +1372,7 @@ export type Database = {
         };
       };
       "charge_credits": {
-        Args: { "feature": string; "idempotency_key"?: string; "quantity"?: number };
+        Args: { "account"?: string; "feature": string; "idempotency_key"?: string; "quantity"?: number };
         Returns: Database["public"]["CompositeTypes"]["credit_charge"];
         SetofOptions: {
           from: "*";
@@ -1368,7 +1382,7 @@ export type Database = {
         };
       };
       "check_feature": {
-        Args: { "feature": string; "quantity"?: number };
+        Args: { "account"?: string; "feature": string; "quantity"?: number };
         Returns: Database["public"]["CompositeTypes"]["feature_check"];
         SetofOptions: {
           from: "*";
@@ -1419,7 +1433,7 @@ export type Database = {
         };
       };
       "get_wallet": {
-        Args: Record<PropertyKey, never>;
+        Args: { "account"?: string };
         Returns: Database["public"]["CompositeTypes"]["wallet_summary"];
         SetofOptions: {
           from: "*";
@@ -1452,7 +1466,7 @@ export type Database = {
         };
       };
       "release_reservation": {
-        Args: { "reservation_id": string };
+        Args: { "account"?: string; "reservation_id": string };
         Returns: Database["public"]["CompositeTypes"]["reservation_release"];
         SetofOptions: {
           from: "*";
@@ -1472,7 +1486,13 @@ export type Database = {
         };
       };
       "reserve_credits": {
-        Args: { "feature": string; "idempotency_key"?: string; "max_credits"?: number; "quantity"?: number };
+        Args: {
+          "account"?: string;
+          "feature": string;
+          "idempotency_key"?: string;
+          "max_credits"?: number;
+          "quantity"?: number;
+        };
         Returns: Database["public"]["CompositeTypes"]["reservation_hold"];
         SetofOptions: {
           from: "*";
@@ -1508,13 +1528,13 @@ export type Database = {
       };
       "service_role_debit_credits": {
         Args: {
+          "account_id": string;
           "allow_partial"?: boolean;
           "amount": number;
           "idempotency_key"?: string;
           "kind"?: string;
           "reason"?: string;
           "reference"?: string;
-          "user_id": string;
         };
         Returns: Database["public"]["CompositeTypes"]["credit_debit"];
         SetofOptions: {
@@ -1527,13 +1547,13 @@ export type Database = {
       "service_role_forget_customer": { Args: { "customer_id": string }; Returns: boolean };
       "service_role_grant_credits": {
         Args: {
+          "account_id": string;
           "amount": number;
           "expires_at"?: string;
           "idempotency_key"?: string;
           "kind"?: string;
           "reason"?: string;
           "reference"?: string;
-          "user_id": string;
         };
         Returns: Database["public"]["CompositeTypes"]["credit_grant"];
         SetofOptions: {
@@ -1564,6 +1584,7 @@ export type Database = {
       };
       "service_role_record_chat_exchange": {
         Args: {
+          "account_id"?: string;
           "anon_session_hash": string;
           "answer": string;
           "completion_tokens": number;
@@ -1676,7 +1697,7 @@ export type Database = {
       };
       "service_role_referral_first_payment": { Args: { "user_id": string }; Returns: string };
       "service_role_release_reservation": {
-        Args: { "reservation_id": string; "user_id": string };
+        Args: { "account_id": string; "reservation_id": string; "user_id": string };
         Returns: Database["public"]["CompositeTypes"]["reservation_release"];
         SetofOptions: {
           from: "*";
@@ -1686,7 +1707,7 @@ export type Database = {
         };
       };
       "service_role_renew_reservation": {
-        Args: { "reservation_id": string; "user_id": string };
+        Args: { "account_id": string; "reservation_id": string; "user_id": string };
         Returns: Database["public"]["CompositeTypes"]["reservation_lease"];
         SetofOptions: {
           from: "*";
@@ -1697,6 +1718,7 @@ export type Database = {
       };
       "service_role_reserve_chat": {
         Args: {
+          "account_id": string;
           "idempotency_key": string;
           "models": (string)[];
           "persona": string;
@@ -1713,6 +1735,7 @@ export type Database = {
       };
       "service_role_reserve_credits": {
         Args: {
+          "account_id": string;
           "feature": string;
           "idempotency_key"?: string;
           "max_credits"?: number;
@@ -1788,7 +1811,7 @@ export type Database = {
         }[];
       };
       "settle_reservation": {
-        Args: { "actual": number; "reservation_id": string };
+        Args: { "account"?: string; "actual": number; "reservation_id": string };
         Returns: Database["public"]["CompositeTypes"]["reservation_settlement"];
         SetofOptions: {
           from: "*";
@@ -1857,7 +1880,7 @@ export type Database = {
         "team_roles": number | null;
       };
       "credit_adjustment": {
-        "user_id": string | null;
+        "account_id": string | null;
         "amount": number | null;
         "balance": number | null;
         "replayed": boolean | null;
@@ -2031,6 +2054,8 @@ export type Database = {
         "discount": number | null;
         "expiring": (Database["public"]["CompositeTypes"]["wallet_lot"])[] | null;
         "quotas": (Database["public"]["CompositeTypes"]["wallet_quota"])[] | null;
+        "spend_cap": number | null;
+        "spend_left": number | null;
       };
     };
   };

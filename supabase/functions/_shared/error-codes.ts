@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   user_or_session_required: 401,
   /** 402: the wallet cannot pay for this; buy credits or upgrade. */
   insufficient_credits: 402,
+  /** 402: this spend would pass your monthly spending cap on the team's wallet (its owner or an admin sets it). */
+  spend_cap_reached: 402,
   /** 402: a cash-out above the referral cash available. */
   insufficient_cash: 402,
   /** 403: an admin-only call; a change to the append-only ledger. */

@@ -11,7 +11,8 @@ type Composite = Database["public"]["CompositeTypes"];
 export const NULLABLE = {
   // Catalog (supabase/migrations/20261124000100_catalog.sql)
   config_sync_summary: [],
-  // Credits (supabase/migrations/20261124000300_ledger.sql to 000330_credits_api.sql)
+  // Credits (supabase/migrations/20261124000300_ledger.sql to 000330_credits_api.sql, by account since
+  // 20261207000100_account_credits.sql)
   credit_grant: [],
   feature_check: ["plan", "free_remaining", "period", "resets_at"],
   reservation_hold: ["balance"],
@@ -20,7 +21,8 @@ export const NULLABLE = {
   credit_charge: [],
   wallet_lot: [],
   wallet_quota: ["period", "limit", "remaining", "resets_at"],
-  wallet_summary: ["plan", "discount"],
+  // spend_cap, spend_left: a member's monthly cap on a team wallet (null: none, or a personal account).
+  wallet_summary: ["plan", "discount", "spend_cap", "spend_left"],
   pack_price: [],
   amount_price: ["credits"],
   credit_debit: ["ledger_id"],

@@ -1,13 +1,18 @@
 // Who is chatting (a signed-in user, or an anonymous session), and with which persona and model.
 import { z } from "zod";
+import { requestedAccount } from "../_shared/account.ts";
 import { type Caller, callerOf } from "../_shared/auth.ts";
 import { config } from "../_shared/config.ts";
 import { UnauthorizedError, ValidationError } from "../_shared/errors.ts";
 
 export const sessionId = z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, "16 to 128 letters, digits, - or _");
 
-/** Who is chatting: a signed-in user, or an anonymous session (anon key + session id, stored hashed). */
-export type Chatter = { kind: "user"; caller: Caller & { userId: string } } | { kind: "anon"; sessionHash: string };
+/** Who is chatting: a signed-in user, or an anonymous session (anon key + session id, stored hashed). A user's
+ * messages are paid from `account` (X-Account-Id: a team they belong to; null: their personal account), checked
+ * by the SQL API; their conversations stay their own whichever account pays. */
+export type Chatter =
+  | { kind: "user"; caller: Caller & { userId: string }; account: string | null }
+  | { kind: "anon"; sessionHash: string };
 
 export async function sha256(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -17,7 +22,7 @@ export async function sha256(text: string): Promise<string> {
 export async function chatterOf(req: Request, session: string | null | undefined): Promise<Chatter> {
   const caller = await callerOf(req);
   if (caller.role === "authenticated" && caller.userId) {
-    return { kind: "user", caller: { ...caller, userId: caller.userId } };
+    return { kind: "user", caller: { ...caller, userId: caller.userId }, account: requestedAccount(req) };
   }
   if (caller.role === "anon") {
     const parsed = sessionId.safeParse(session);

@@ -61,7 +61,7 @@ async function chat(req: Request): Promise<Response> {
   let plan = providerPlan(config, model.id, model.maxOutputTokens);
   try {
     if (who.kind === "user") {
-      held = await reserve(who.caller.userId, idempotencyKey, persona, plan, context.messages);
+      held = await reserve(who, idempotencyKey, persona, plan, context.messages);
       plan = held.plan;
     }
   } catch (err) {
@@ -69,7 +69,7 @@ async function chat(req: Request): Promise<Response> {
     throw err;
   }
   const release = giveBack(who, visitor, held);
-  const stopLease = who.kind === "user" && held ? keepAlive(who.caller.userId, held.hold) : () => {};
+  const stopLease = who.kind === "user" && held ? keepAlive(who, held.hold) : () => {};
 
   // Open the model's stream before answering: until the first token, failures are plain JSON errors.
   const upstream = new AbortController();

@@ -15,14 +15,15 @@ export interface Held {
   plan: Attempt[];
 }
 
-/** Reserves a signed-in user's message (service_role_reserve_chat, which prices it): every provider that may
+/** Reserves a signed-in user's message in the account they act for (service_role_reserve_chat, which prices it
+ * and checks their membership and right to spend, and their spending cap on a team wallet): every provider that may
  * answer it (the model's, then the fallbacks) with the most tokens it may bill, the whole prompt as its model
  * counts it plus the whole answer budget it is given. The key is the client's Idempotency-Key (hashed: any 200
  * characters fit the ledger's) or a fresh one. 402 when not even the first provider's worst case fits (the
  * dearer fallbacks are left out when only it does); 409 idempotency_conflict for a key whose message was
  * answered or is being answered. */
 export async function reserve(
-  userId: string,
+  who: Extract<Chatter, { kind: "user" }>,
   idempotencyKey: string | undefined,
   persona: Persona,
   plan: Attempt[],
@@ -32,7 +33,7 @@ export async function reserve(
   const worstTokens = await Promise.all(
     plan.map(async (a) => promptTokens(messages, await tokenCounter(a.served.id)) + a.maxTokens),
   );
-  const [{ hold }] = await dbCall(db()`select to_jsonb(public.service_role_reserve_chat(${userId}, ${key},
+  const [{ hold }] = await dbCall(db()`select to_jsonb(public.service_role_reserve_chat(${who.account}, ${who.caller.userId}, ${key},
     ${persona.id}, ${plan.map((a) => a.served.id)}::text[], ${worstTokens}::integer[])) as hold`);
   const held = hold as ChatHold;
   return { hold: held, plan: plan.filter((_, i) => held.covered[i]) };
@@ -44,11 +45,11 @@ export async function reserve(
  * and releases it under a running answer. Stops with the answer. A renewal that fails is logged and tried again
  * at the next tick; should the hold lapse all the same, the answer is still paid when it is recorded.
  */
-export function keepAlive(userId: string, hold: ChatHold): () => void {
+export function keepAlive(who: Extract<Chatter, { kind: "user" }>, hold: ChatHold): () => void {
   const every = Math.max(250, (hold.lifetime_seconds * 1000) / 3);
   const timer = setInterval(async () => {
     try {
-      const [{ lease }] = await db()`select to_jsonb(public.service_role_renew_reservation(${userId},
+      const [{ lease }] = await db()`select to_jsonb(public.service_role_renew_reservation(${who.account}, ${who.caller.userId},
         ${hold.reservation_id})) as lease`;
       if ((lease as ReservationLease).status !== "open") clearInterval(timer);
     } catch (err) {
@@ -62,7 +63,8 @@ export function keepAlive(userId: string, hold: ChatHold): () => void {
 export function giveBack(who: Chatter, visitor: string | undefined, held: Held | undefined) {
   return async () => {
     if (who.kind === "user" && held) {
-      await db()`select public.service_role_release_reservation(${who.caller.userId}, ${held.hold.reservation_id})`;
+      await db()`select public.service_role_release_reservation(${who.account}, ${who.caller.userId},
+        ${held.hold.reservation_id})`;
     }
     if (visitor) await db()`select public.service_role_return_anon_chat(${visitor})`;
   };

@@ -51,10 +51,11 @@ async function record(
   answer = answer.replaceAll("\u0000", "\uFFFD").toWellFormed();
   const { prompt, completion } = await tokens(x, served, answer, usage);
   const userId = x.who.kind === "user" ? x.who.caller.userId : null;
+  const account = x.who.kind === "user" ? x.who.account : null;
   const anonHash = x.who.kind === "anon" ? x.who.sessionHash : null;
   const [{ r }] = await db()`select to_jsonb(public.service_role_record_chat_exchange(${x.conversationId},
     ${x.newConversation}, ${userId}, ${anonHash}, ${x.title}, ${x.persona.id}, ${stream.provider}, ${stream.model},
-    ${x.question}, ${answer}, ${status}, ${prompt}, ${completion}, ${x.held?.hold.reservation_id ?? null})) as r`;
+    ${x.question}, ${answer}, ${status}, ${prompt}, ${completion}, ${x.held?.hold.reservation_id ?? null}, ${account})) as r`;
   const done = r as ChatExchange;
   if (done.credits_unpaid > 0) {
     console.error(`answer ${done.message_id} cost ${done.credits_unpaid} credits more than the wallet held`);

@@ -3,8 +3,12 @@
 //        200 the charge (replayed: true for a repeated key), 401, 402 insufficient_credits,
 //        404 unknown_feature, 409 idempotency_conflict, 422 invalid input, 429 rate_limited
 //   GET  /credits[?limit=N]  balance, reserved, plan, quotas and the N (20) most recent ledger rows
+// Both act for the account named in X-Account-Id (a team the caller belongs to; default: their personal
+// account): 404 account_not_found for one they are not in, 403 account_forbidden when their role may not spend,
+// 402 spend_cap_reached past their monthly cap on a team wallet, 422 for an X-Account-Id that is no uuid.
 // Every call runs as the signed-in user, through the SQL API, so the same rules hold as for supabase-js.
 import { z } from "zod";
+import { requestedAccount } from "../_shared/account.ts";
 import { requireUser } from "../_shared/auth.ts";
 import { asCaller, callAsCaller } from "../_shared/db.ts";
 import { dbCall } from "../_shared/db-errors.ts";
@@ -21,6 +25,7 @@ const chargeBody = z.object({
 
 async function charge(req: Request): Promise<Response> {
   const caller = await requireUser(req);
+  const account = requestedAccount(req);
   const body = await readJson(req, chargeBody);
   const key = body.idempotency_key ?? req.headers.get("idempotency-key") ?? undefined;
   if (!key) {
@@ -32,13 +37,14 @@ async function charge(req: Request): Promise<Response> {
     );
   }
   const result = await dbCall(
-    callAsCaller<CreditCharge>(caller, (sql) => sql`public.charge_credits(${body.feature}, ${body.quantity}, ${key})`),
+    callAsCaller<CreditCharge>(caller, (sql) => sql`public.charge_credits(${body.feature}, ${body.quantity}, ${key}, ${account})`),
   );
   return json(result, 200, result.replayed ? { "idempotent-replayed": "true" } : {});
 }
 
 async function wallet(req: Request): Promise<Response> {
   const caller = await requireUser(req);
+  const account = requestedAccount(req);
   const limitParam = new URL(req.url).searchParams.get("limit");
   const limit = limitParam === null ? 20 : Number(limitParam);
   if (!Number.isInteger(limit) || limit < 0 || limit > 200) {
@@ -48,15 +54,16 @@ async function wallet(req: Request): Promise<Response> {
     }]);
   }
   const body = await dbCall(asCaller(caller, async (tx) => {
-    const [{ w }] = await tx`select to_jsonb(public.get_wallet()) as w`;
-    // The caller's own rows, by the (user_id, id) index: RLS alone would scan everyone's ledger for them (its
+    // get_wallet checks the caller's membership of the account before the ledger is read.
+    const [{ w }] = await tx`select to_jsonb(public.get_wallet(${account})) as w`;
+    // The account's rows, by the (account_id, id) index: RLS alone would scan everyone's ledger for them (its
     // admin clause cannot use an index), and show an admin the whole site's. Built as jsonb so bigint amounts
-    // arrive as JSON numbers.
+    // arrive as JSON numbers. `actor_id`: the member who spent (a team's ledger shows who).
     const [{ ledger }] = await tx`
       select coalesce(jsonb_agg(to_jsonb(l) order by l.id desc), '[]') as ledger
       from (
-        select id, kind, amount, balance_after, feature_id as feature, quantity, reason, reference, created_at
-        from public.credit_ledger where user_id = ${caller.userId} order by id desc limit ${limit}
+        select id, kind, amount, balance_after, feature_id as feature, quantity, reason, reference, actor_id, created_at
+        from public.credit_ledger where account_id = ${account ?? caller.userId} order by id desc limit ${limit}
       ) l`;
     return { ...(w as WalletSummary), ledger };
   }));

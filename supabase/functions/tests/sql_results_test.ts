@@ -110,16 +110,16 @@ Deno.test({
           await call("amount_price", tx`public.credit_amount_price(${min - 1})`);
           await call(
             "reservation_hold",
-            tx`public.service_role_reserve_credits(${user}, 't_res_paid', 1, 's1', 3)`,
+            tx`public.service_role_reserve_credits(null, ${user}, 't_res_paid', 1, 's1', 3)`,
           );
           const srv = await call(
             "reservation_hold",
-            tx`public.service_role_reserve_credits(${user}, 't_res_paid', 1,
+            tx`public.service_role_reserve_credits(null, ${user}, 't_res_paid', 1,
             's2')`,
           );
           await call(
             "reservation_release",
-            tx`public.service_role_release_reservation(${user},
+            tx`public.service_role_release_reservation(null, ${user},
             ${srv.reservation_id as string})`,
           );
           // Chat: a message's hold and its renewals (open, then settled), the exchange stored with a reservation
@@ -129,16 +129,16 @@ Deno.test({
           await tx`insert into public.chat_models (id, credits_per_1k_tokens) values ('t_model', 1)`;
           const chatHold = await call(
             "chat_hold",
-            tx`public.service_role_reserve_chat(${user}, 'chat:h1', 't_persona', '{t_model}', '{3000}')`,
+            tx`public.service_role_reserve_chat(null, ${user}, 'chat:h1', 't_persona', '{t_model}', '{3000}')`,
           );
           const chatRes = chatHold.reservation_id as string;
-          await call("reservation_lease", tx`public.service_role_renew_reservation(${user}, ${chatRes})`);
+          await call("reservation_lease", tx`public.service_role_renew_reservation(null, ${user}, ${chatRes})`);
           await call(
             "chat_exchange",
             tx`public.service_role_record_chat_exchange(${crypto.randomUUID()}, true, ${user}, null, 't',
             't_persona', 'openai', 't_model', 'q', 'a', 'complete', 1, 1, ${chatRes})`,
           );
-          await call("reservation_lease", tx`public.service_role_renew_reservation(${user}, ${chatRes})`);
+          await call("reservation_lease", tx`public.service_role_renew_reservation(null, ${user}, ${chatRes})`);
           await call(
             "chat_exchange",
             tx`public.service_role_record_chat_exchange(${crypto.randomUUID()}, true, null, 'anon-hash', 't',
@@ -242,8 +242,8 @@ Deno.test({
           await call("plan_assignment", tx`public.admin_set_plan(${user}, ${plan})`);
           await call("plan_assignment", tx`public.admin_set_plan(${user}, null)`);
           // A charge of no feature (as an import of old usage might write): its credits count under feature null.
-          await tx`insert into public.credit_ledger (user_id, kind, amount, balance_after)
-            select ${user}, 'charge', 0, balance from public.wallets where user_id = ${user}`;
+          await tx`insert into public.credit_ledger (account_id, kind, amount, balance_after)
+            select ${user}, 'charge', 0, balance from public.wallets where account_id = ${user}`;
           await call("kpi_report", tx`public.admin_kpis(current_date - 7, current_date, 'day')`);
           await call("kpi_report", tx`public.admin_kpis(current_date - 60, current_date, 'month')`);
 
