@@ -438,7 +438,7 @@ describe("chat pricing", () => {
     expect(god.events[0].data.reserved).toBeGreaterThanOrEqual(156);
     // Held and settled within the hold: nothing past it.
     expect((await sql`select count(*)::int as n from public.credit_reservations
-      where user_id in (${user.id}, ${godly.id}) and cost > amount`)[0].n).toBe(0);
+      where account_id in (${user.id}, ${godly.id}) and cost > amount`)[0].n).toBe(0);
     // Dense text the provider counts itself (CJK clauses): charged exactly what it reports, within the hold.
     const clauses = "漢字文化圏。".repeat(3_000);
     const counted = await chat(user.token, { message: clauses });
@@ -532,7 +532,7 @@ describe("chat pricing", () => {
     expect(wallet).toEqual({ balance: 0, reserved: 0 });
     expect((await sql`select sum(amount)::int as s from public.credit_ledger where account_id = ${user.id}`)[0].s).toBe(0);
     const [{ unpaid }] = await sql`select sum(cost - settled_amount)::int as unpaid from public.credit_reservations
-      where user_id = ${user.id} and status = 'settled'`;
+      where account_id = ${user.id} and status = 'settled'`;
     expect(unpaid).toBe(paid.length * 101 - 40);
   });
 
@@ -575,7 +575,7 @@ describe("chat pricing", () => {
     // As if the function's renewals had stopped reaching the database for a lifetime: overdue, and released by
     // the user's next wallet operation.
     await sql`update public.credit_reservations set expires_at = now() - interval '1 second'
-      where user_id = ${user.id} and status = 'open'`;
+      where account_id = ${user.id} and status = 'open'`;
     await sql`update public.wallets set next_due_at = now() - interval '1 second' where account_id = ${user.id}`;
     await (await callFunction("credits", { token: user.token })).text();
     expect((await ledger(user.id)).map((r) => r[0])).toEqual(["reserve", "release"]);

@@ -93,7 +93,7 @@ describe("money under concurrency", () => {
     expect(balance).toBe(ledger);
     const [p] = await sql`select credits_clawed_back from public.purchases where payment_intent_id = ${pi}`;
     const spent = -(await sql`select coalesce(sum(amount), 0)::int as s from public.credit_ledger
-      where user_id = ${user.id} and kind = 'charge'`)[0].s;
+      where account_id = ${user.id} and kind = 'charge'`)[0].s;
     expect(p.credits_clawed_back + spent).toBe(1000); // every credit either spent or clawed back
   });
 

@@ -139,9 +139,9 @@ async function stateOf(s: Scenario, exact = true) {
     wallet: await sql`select balance from public.wallets where account_id = ${u}`,
     ledger: exact
       ? await sql`select kind, amount, balance_after, reason, idempotency_key, reference from public.credit_ledger
-          where user_id = ${u} order by id`
+          where account_id = ${u} order by id`
       : await sql`select kind, amount, reason, idempotency_key, reference from public.credit_ledger
-          where user_id = ${u}`,
+          where account_id = ${u}`,
     purchases: await sql`select checkout_session_id, payment_intent_id, pack_id, credits, amount_cents, currency, discount_percent,
         status, refunded_cents, credits_clawed_back from public.purchases where account_id = ${u} order by checkout_session_id`,
     subscriptions: await sql`select id, status, plan_id, price_id, current_period_start, current_period_end, cancel_at_period_end,

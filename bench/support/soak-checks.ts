@@ -143,7 +143,7 @@ export async function checkLedger(sql: postgres.Sql, journal: Journal, ctx: Cont
   // 4. Purchases: every paid checkout granted once, nothing granted that nobody paid.
   await check("every paid purchase granted exactly once", async () => {
     const bad: string[] = [];
-    const grants = await sql`select user_id::text, idempotency_key, amount, count(*) over (partition by idempotency_key) as copies
+    const grants = await sql`select account_id::text as user_id, idempotency_key, amount, count(*) over (partition by idempotency_key) as copies
       from public.credit_ledger where kind = 'purchase'`;
     const bySession = new Map(grants.map((g) => [String(g.idempotency_key).replace(/^checkout:/, ""), g]));
     const rows = await sql`select checkout_session_id, account_id::text, credits, count(*) over (partition by checkout_session_id) as copies from public.purchases`;
@@ -158,7 +158,7 @@ export async function checkLedger(sql: postgres.Sql, journal: Journal, ctx: Cont
     }
     for (const g of grants) if (!paid.has(String(g.idempotency_key).replace(/^checkout:/, ""))) bad.push(`grant ${g.idempotency_key} that nobody paid`);
     // Plan credits: once per paid subscription period, the plan's credits.
-    const planGrants = await sql`select idempotency_key, amount, count(*) over (partition by user_id, idempotency_key) as copies
+    const planGrants = await sql`select idempotency_key, amount, count(*) over (partition by account_id, idempotency_key) as copies
       from public.credit_ledger where kind = 'grant' and idempotency_key like 'plan:%'`;
     const byPeriod = new Map(planGrants.map((g) => [g.idempotency_key, g]));
     for (const inv of journal.invoices) {
