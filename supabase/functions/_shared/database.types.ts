@@ -3,6 +3,82 @@ export type Json = string | number | boolean | null | { [key: string]: Json | un
 export type Database = {
   "public": {
     Tables: {
+      "account_invitations": {
+        Row: {
+          "accepted_at": string | null;
+          "accepted_by": string | null;
+          "account_id": string;
+          "created_at": string;
+          "declined_at": string | null;
+          "declined_by": string | null;
+          "email": string | null;
+          "expires_at": string;
+          "id": string;
+          "invited_by": string | null;
+          "max_uses": number | null;
+          "revoked_at": string | null;
+          "revoked_by": string | null;
+          "role": string;
+          "token_hash": string;
+          "token_prefix": string;
+          "uses": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "accepted_at"?: string | null;
+          "accepted_by"?: string | null;
+          "account_id": string;
+          "created_at"?: string;
+          "declined_at"?: string | null;
+          "declined_by"?: string | null;
+          "email"?: string | null;
+          "expires_at": string;
+          "id"?: string;
+          "invited_by"?: string | null;
+          "max_uses"?: number | null;
+          "revoked_at"?: string | null;
+          "revoked_by"?: string | null;
+          "role": string;
+          "token_hash": string;
+          "token_prefix": string;
+          "uses"?: number;
+        };
+        Update: {
+          "accepted_at"?: string | null;
+          "accepted_by"?: string | null;
+          "account_id"?: string;
+          "created_at"?: string;
+          "declined_at"?: string | null;
+          "declined_by"?: string | null;
+          "email"?: string | null;
+          "expires_at"?: string;
+          "id"?: string;
+          "invited_by"?: string | null;
+          "max_uses"?: number | null;
+          "revoked_at"?: string | null;
+          "revoked_by"?: string | null;
+          "role"?: string;
+          "token_hash"?: string;
+          "token_prefix"?: string;
+          "uses"?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "account_invitations_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: false;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "account_invitations_role_fkey";
+            columns: ["role"];
+            isOneToOne: false;
+            referencedRelation: "team_roles";
+            referencedColumns: ["role"];
+          },
+        ];
+      };
       "account_members": {
         Row: {
           "account_id": string;
@@ -53,6 +129,8 @@ export type Database = {
           "name": string;
           "personal_user_id": string | null;
           "plan_id": string | null;
+          "seat_version": number;
+          "seats_changed_at": string | null;
           "slug": string | null;
           "updated_at": string;
         };
@@ -66,6 +144,8 @@ export type Database = {
           "name": string;
           "personal_user_id"?: string | null;
           "plan_id"?: string | null;
+          "seat_version"?: number;
+          "seats_changed_at"?: string | null;
           "slug"?: string | null;
           "updated_at"?: string;
         };
@@ -78,6 +158,8 @@ export type Database = {
           "name"?: string;
           "personal_user_id"?: string | null;
           "plan_id"?: string | null;
+          "seat_version"?: number;
+          "seats_changed_at"?: string | null;
           "slug"?: string | null;
           "updated_at"?: string;
         };
@@ -547,30 +629,22 @@ export type Database = {
       };
       "customers": {
         Row: {
-          "account_id": string;
           "created_at": string;
           "stripe_customer_id": string;
+          "user_id": string;
         };
         ComputedFields: never;
         Insert: {
-          "account_id": string;
           "created_at"?: string;
           "stripe_customer_id": string;
+          "user_id": string;
         };
         Update: {
-          "account_id"?: string;
           "created_at"?: string;
           "stripe_customer_id"?: string;
+          "user_id"?: string;
         };
-        Relationships: [
-          {
-            foreignKeyName: "customers_account_id_fkey";
-            columns: ["account_id"];
-            isOneToOne: true;
-            referencedRelation: "accounts";
-            referencedColumns: ["id"];
-          },
-        ];
+        Relationships: [];
       };
       "email_outbox": {
         Row: {
@@ -664,7 +738,6 @@ export type Database = {
       };
       "invoices": {
         Row: {
-          "account_id": string;
           "amount_due": number;
           "amount_paid": number;
           "created_at": string;
@@ -677,10 +750,10 @@ export type Database = {
           "status": string;
           "subscription_id": string | null;
           "updated_at": string;
+          "user_id": string;
         };
         ComputedFields: never;
         Insert: {
-          "account_id": string;
           "amount_due"?: number;
           "amount_paid"?: number;
           "created_at"?: string;
@@ -693,9 +766,9 @@ export type Database = {
           "status": string;
           "subscription_id"?: string | null;
           "updated_at"?: string;
+          "user_id": string;
         };
         Update: {
-          "account_id"?: string;
           "amount_due"?: number;
           "amount_paid"?: number;
           "created_at"?: string;
@@ -708,16 +781,9 @@ export type Database = {
           "status"?: string;
           "subscription_id"?: string | null;
           "updated_at"?: string;
+          "user_id"?: string;
         };
-        Relationships: [
-          {
-            foreignKeyName: "invoices_account_id_fkey";
-            columns: ["account_id"];
-            isOneToOne: false;
-            referencedRelation: "accounts";
-            referencedColumns: ["id"];
-          },
-        ];
+        Relationships: [];
       };
       "messages": {
         Row: {
@@ -964,6 +1030,7 @@ export type Database = {
           "email": string | null;
           "id": string;
           "language": string;
+          "plan_id": string | null;
           "preferences": NonNullable<Json>;
           "role": string;
           "updated_at": string;
@@ -976,6 +1043,7 @@ export type Database = {
           "email"?: string | null;
           "id": string;
           "language"?: string;
+          "plan_id"?: string | null;
           "preferences"?: NonNullable<Json>;
           "role"?: string;
           "updated_at"?: string;
@@ -987,15 +1055,23 @@ export type Database = {
           "email"?: string | null;
           "id"?: string;
           "language"?: string;
+          "plan_id"?: string | null;
           "preferences"?: NonNullable<Json>;
           "role"?: string;
           "updated_at"?: string;
         };
-        Relationships: [];
+        Relationships: [
+          {
+            foreignKeyName: "profiles_plan_id_fkey";
+            columns: ["plan_id"];
+            isOneToOne: false;
+            referencedRelation: "plans";
+            referencedColumns: ["id"];
+          },
+        ];
       };
       "purchases": {
         Row: {
-          "account_id": string;
           "amount_cents": number;
           "checkout_session_id": string;
           "created_at": string;
@@ -1009,10 +1085,10 @@ export type Database = {
           "refunded_cents": number;
           "status": string;
           "updated_at": string;
+          "user_id": string;
         };
         ComputedFields: never;
         Insert: {
-          "account_id": string;
           "amount_cents": number;
           "checkout_session_id": string;
           "created_at"?: string;
@@ -1026,9 +1102,9 @@ export type Database = {
           "refunded_cents"?: number;
           "status"?: string;
           "updated_at"?: string;
+          "user_id": string;
         };
         Update: {
-          "account_id"?: string;
           "amount_cents"?: number;
           "checkout_session_id"?: string;
           "created_at"?: string;
@@ -1042,16 +1118,9 @@ export type Database = {
           "refunded_cents"?: number;
           "status"?: string;
           "updated_at"?: string;
+          "user_id"?: string;
         };
-        Relationships: [
-          {
-            foreignKeyName: "purchases_account_id_fkey";
-            columns: ["account_id"];
-            isOneToOne: false;
-            referencedRelation: "accounts";
-            referencedColumns: ["id"];
-          },
-        ];
+        Relationships: [];
       };
       "referral_codes": {
         Row: {
@@ -1151,62 +1220,49 @@ export type Database = {
       };
       "subscriptions": {
         Row: {
-          "account_id": string;
           "cancel_at_period_end": boolean;
           "canceled_at": string | null;
           "created_at": string;
           "current_period_end": string | null;
           "current_period_start": string | null;
           "id": string;
-          "item_id": string | null;
           "plan_id": string | null;
           "price_id": string | null;
-          "quantity": number | null;
           "status": string;
           "stripe_event_at": string;
           "updated_at": string;
+          "user_id": string;
         };
         ComputedFields: never;
         Insert: {
-          "account_id": string;
           "cancel_at_period_end"?: boolean;
           "canceled_at"?: string | null;
           "created_at"?: string;
           "current_period_end"?: string | null;
           "current_period_start"?: string | null;
           "id": string;
-          "item_id"?: string | null;
           "plan_id"?: string | null;
           "price_id"?: string | null;
-          "quantity"?: number | null;
           "status": string;
           "stripe_event_at": string;
           "updated_at"?: string;
+          "user_id": string;
         };
         Update: {
-          "account_id"?: string;
           "cancel_at_period_end"?: boolean;
           "canceled_at"?: string | null;
           "created_at"?: string;
           "current_period_end"?: string | null;
           "current_period_start"?: string | null;
           "id"?: string;
-          "item_id"?: string | null;
           "plan_id"?: string | null;
           "price_id"?: string | null;
-          "quantity"?: number | null;
           "status"?: string;
           "stripe_event_at"?: string;
           "updated_at"?: string;
+          "user_id"?: string;
         };
         Relationships: [
-          {
-            foreignKeyName: "subscriptions_account_id_fkey";
-            columns: ["account_id"];
-            isOneToOne: false;
-            referencedRelation: "accounts";
-            referencedColumns: ["id"];
-          },
           {
             foreignKeyName: "subscriptions_plan_id_fkey";
             columns: ["plan_id"];
@@ -1307,6 +1363,22 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
+      "accept_invitation": {
+        Args: { "token": string };
+        Returns: {
+          "account_id": string;
+          "joined_at": string;
+          "monthly_spend_cap": number | null;
+          "role": string;
+          "user_id": string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "account_members";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "admin_adjust_credits": {
         Args: { "account_id": string; "amount": number; "idempotency_key"?: string; "reason": string };
         Returns: Database["public"]["CompositeTypes"]["credit_adjustment"];
@@ -1352,7 +1424,7 @@ export type Database = {
         }[];
       };
       "admin_set_plan": {
-        Args: { "account_id": string; "plan_id": string };
+        Args: { "plan_id": string; "user_id": string };
         Returns: Database["public"]["CompositeTypes"]["plan_assignment"];
         SetofOptions: {
           from: "*";
@@ -1402,6 +1474,8 @@ export type Database = {
           "name": string;
           "personal_user_id": string | null;
           "plan_id": string | null;
+          "seat_version": number;
+          "seats_changed_at": string | null;
           "slug": string | null;
           "updated_at": string;
         };
@@ -1423,11 +1497,62 @@ export type Database = {
         };
       };
       "credit_pack_price": {
-        Args: { "account"?: string; "pack_id": string };
+        Args: { "pack_id": string };
         Returns: Database["public"]["CompositeTypes"]["pack_price"];
         SetofOptions: {
           from: "*";
           to: "pack_price";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "decline_invitation": {
+        Args: { "token": string };
+        Returns: {
+          "accepted_at": string | null;
+          "accepted_by": string | null;
+          "account_id": string;
+          "created_at": string;
+          "declined_at": string | null;
+          "declined_by": string | null;
+          "email": string | null;
+          "expires_at": string;
+          "id": string;
+          "invited_by": string | null;
+          "max_uses": number | null;
+          "revoked_at": string | null;
+          "revoked_by": string | null;
+          "role": string;
+          "token_hash": string;
+          "token_prefix": string;
+          "uses": number;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "account_invitations";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "delete_team": {
+        Args: { "account": string };
+        Returns: {
+          "billed_seats": number | null;
+          "created_at": string;
+          "created_by": string | null;
+          "id": string;
+          "kind": string;
+          "name": string;
+          "personal_user_id": string | null;
+          "plan_id": string | null;
+          "seat_version": number;
+          "seats_changed_at": string | null;
+          "slug": string | null;
+          "updated_at": string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "accounts";
           isOneToOne: true;
           isSetofReturn: false;
         };
@@ -1438,6 +1563,32 @@ export type Database = {
         SetofOptions: {
           from: "*";
           to: "wallet_summary";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "invite_member": {
+        Args: { "account": string; "email"?: string; "role": string };
+        Returns: Database["public"]["CompositeTypes"]["team_invitation"];
+        SetofOptions: {
+          from: "*";
+          to: "team_invitation";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "leave_team": {
+        Args: { "account": string };
+        Returns: {
+          "account_id": string;
+          "joined_at": string;
+          "monthly_spend_cap": number | null;
+          "role": string;
+          "user_id": string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "account_members";
           isOneToOne: true;
           isSetofReturn: false;
         };
@@ -1475,6 +1626,22 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "remove_member": {
+        Args: { "account": string; "user_id": string };
+        Returns: {
+          "account_id": string;
+          "joined_at": string;
+          "monthly_spend_cap": number | null;
+          "role": string;
+          "user_id": string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "account_members";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "request_cashout": {
         Args: { "amount_cents": number };
         Returns: Database["public"]["CompositeTypes"]["cashout_status"];
@@ -1501,17 +1668,30 @@ export type Database = {
           isSetofReturn: false;
         };
       };
-      "service_role_billing_customer": {
-        Args: {
+      "revoke_invitation": {
+        Args: { "invitation_id": string };
+        Returns: {
+          "accepted_at": string | null;
+          "accepted_by": string | null;
           "account_id": string;
-          "needed_right": string;
-          "stripe_customer_id"?: string;
-          "user_id": string;
+          "created_at": string;
+          "declined_at": string | null;
+          "declined_by": string | null;
+          "email": string | null;
+          "expires_at": string;
+          "id": string;
+          "invited_by": string | null;
+          "max_uses": number | null;
+          "revoked_at": string | null;
+          "revoked_by": string | null;
+          "role": string;
+          "token_hash": string;
+          "token_prefix": string;
+          "uses": number;
         };
-        Returns: Database["public"]["CompositeTypes"]["billing_customer"];
         SetofOptions: {
           from: "*";
-          to: "billing_customer";
+          to: "account_invitations";
           isOneToOne: true;
           isSetofReturn: false;
         };
@@ -1610,7 +1790,6 @@ export type Database = {
       };
       "service_role_record_credit_purchase": {
         Args: {
-          "account_id": string;
           "amount_cents": number;
           "checkout_session_id": string;
           "credits": number;
@@ -1618,9 +1797,9 @@ export type Database = {
           "discount_percent": number;
           "pack_id": string;
           "payment_intent_id": string;
+          "user_id": string;
         };
         Returns: {
-          "account_id": string;
           "amount_cents": number;
           "checkout_session_id": string;
           "created_at": string;
@@ -1634,6 +1813,7 @@ export type Database = {
           "refunded_cents": number;
           "status": string;
           "updated_at": string;
+          "user_id": string;
         };
         SetofOptions: {
           from: "*";
@@ -1644,7 +1824,6 @@ export type Database = {
       };
       "service_role_record_invoice": {
         Args: {
-          "account_id": string;
           "amount_due": number;
           "amount_paid": number;
           "billing_reason": string;
@@ -1654,9 +1833,9 @@ export type Database = {
           "period_lines"?: Json;
           "status": string;
           "subscription_id": string;
+          "user_id": string;
         };
         Returns: {
-          "account_id": string;
           "amount_due": number;
           "amount_paid": number;
           "created_at": string;
@@ -1669,6 +1848,7 @@ export type Database = {
           "status": string;
           "subscription_id": string | null;
           "updated_at": string;
+          "user_id": string;
         };
         SetofOptions: {
           from: "*";
@@ -1772,10 +1952,7 @@ export type Database = {
         };
         Returns: boolean;
       };
-      "service_role_stripe_account": {
-        Args: { "account_hint": string; "customer_id": string };
-        Returns: string;
-      };
+      "service_role_stripe_user": { Args: { "customer_id": string; "user_hint": string }; Returns: string };
       "service_role_sync_config": {
         Args: { "catalog": Json };
         Returns: Database["public"]["CompositeTypes"]["config_sync_summary"];
@@ -1789,17 +1966,15 @@ export type Database = {
       "service_role_take_anon_chat": { Args: { "session_hash": string }; Returns: number };
       "service_role_upsert_subscription": {
         Args: {
-          "account_id": string;
           "cancel_at_period_end": boolean;
           "canceled_at": string;
           "event_at": string;
           "id": string;
-          "item_id"?: string;
           "period_end": string;
           "period_start": string;
           "price_id": string;
-          "quantity"?: number;
           "status": string;
+          "user_id": string;
         };
         Returns: boolean;
       };
@@ -1810,12 +1985,83 @@ export type Database = {
           "payload": Json;
         }[];
       };
+      "set_member_role": {
+        Args: { "account": string; "role": string; "user_id": string };
+        Returns: {
+          "account_id": string;
+          "joined_at": string;
+          "monthly_spend_cap": number | null;
+          "role": string;
+          "user_id": string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "account_members";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "set_member_spend_cap": {
+        Args: { "account": string; "monthly_credits": number; "user_id": string };
+        Returns: {
+          "account_id": string;
+          "joined_at": string;
+          "monthly_spend_cap": number | null;
+          "role": string;
+          "user_id": string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "account_members";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "settle_reservation": {
         Args: { "account"?: string; "actual": number; "reservation_id": string };
         Returns: Database["public"]["CompositeTypes"]["reservation_settlement"];
         SetofOptions: {
           from: "*";
           to: "reservation_settlement";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "transfer_ownership": {
+        Args: { "account": string; "user_id": string };
+        Returns: {
+          "account_id": string;
+          "joined_at": string;
+          "monthly_spend_cap": number | null;
+          "role": string;
+          "user_id": string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "account_members";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "update_team": {
+        Args: { "account": string; "name"?: string; "slug"?: string };
+        Returns: {
+          "billed_seats": number | null;
+          "created_at": string;
+          "created_by": string | null;
+          "id": string;
+          "kind": string;
+          "name": string;
+          "personal_user_id": string | null;
+          "plan_id": string | null;
+          "seat_version": number;
+          "seats_changed_at": string | null;
+          "slug": string | null;
+          "updated_at": string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "accounts";
           isOneToOne: true;
           isSetofReturn: false;
         };
@@ -1830,15 +2076,6 @@ export type Database = {
         "credits": number | null;
         "min_cents": number | null;
         "max_cents": number | null;
-      };
-      "billing_customer": {
-        "account_id": string | null;
-        "kind": string | null;
-        "name": string | null;
-        "email": string | null;
-        "stripe_customer_id": string | null;
-        "customers_deleted": number | null;
-        "subscribed": boolean | null;
       };
       "cashout_claim": {
         "cashout_id": string | null;
@@ -1934,7 +2171,7 @@ export type Database = {
         "active_users": number | null;
         "credits_consumed": number | null;
         "revenue_cents": number | null;
-        "new_paying_accounts": number | null;
+        "new_paying_users": number | null;
         "churned_subscriptions": number | null;
       };
       "kpi_range": {
@@ -1957,14 +2194,14 @@ export type Database = {
         "mau": number | null;
         "credits_consumed": number | null;
         "revenue_cents": number | null;
-        "paying_accounts": number | null;
-        "new_paying_accounts": number | null;
+        "paying_users": number | null;
+        "new_paying_users": number | null;
         "conversion_rate": number | null;
         "mrr_cents": number | null;
         "churned_subscriptions": number | null;
         "churn_rate": number | null;
         "revenue_per_user_cents": number | null;
-        "revenue_per_paying_account_cents": number | null;
+        "revenue_per_paying_user_cents": number | null;
       };
       "pack_price": {
         "pack": string | null;
@@ -1982,7 +2219,7 @@ export type Database = {
         "replayed": boolean | null;
       };
       "plan_assignment": {
-        "account_id": string | null;
+        "user_id": string | null;
         "plan_id": string | null;
       };
       "referral_summary": {
@@ -2032,6 +2269,16 @@ export type Database = {
       "role_assignment": {
         "user_id": string | null;
         "role": string | null;
+      };
+      "team_invitation": {
+        "invitation_id": string | null;
+        "account_id": string | null;
+        "email": string | null;
+        "role": string | null;
+        "token": string | null;
+        "token_prefix": string | null;
+        "expires_at": string | null;
+        "max_uses": number | null;
       };
       "wallet_lot": {
         "amount": number | null;

@@ -34,6 +34,9 @@ export const ERROR_CODES = {
   reservation_server_held: 403,
   /** 403: your role in the account (X-Account-Id, or the SQL API's `account`) does not allow this. */
   account_forbidden: 403,
+  /** 403: an email invitation for another (or an unconfirmed) address, an anonymous user, or someone removed
+   * from the team since the invitation was made. */
+  invitation_forbidden: 403,
   /** 404: no such route, feature, price, pack, plan, conversation, reservation, cash-out, user or wallet. */
   not_found: 404,
   route_not_found: 404,
@@ -52,6 +55,10 @@ export const ERROR_CODES = {
   wallet_not_found: 404,
   /** 404: no such account, or the caller is not a member of it (the two are not told apart). */
   account_not_found: 404,
+  /** 404: no invitation has this token (or id, among the caller's teams). */
+  invitation_not_found: 404,
+  /** 404: the user is no member of this team. */
+  member_not_found: 404,
   /** 404: the billing portal needs a first checkout. */
   no_customer: 404,
   /** 405: the route exists, the method does not. */
@@ -66,6 +73,14 @@ export const ERROR_CODES = {
   already_subscribed: 409,
   /** 409: a team slug in use already. */
   slug_taken: 409,
+  /** 409: already a member of this team. */
+  already_member: 409,
+  /** 409: the team is at its plan's seat limit (plans.max_seats): upgrade to add members. */
+  seat_limit_reached: 409,
+  /** 409: a team keeps at least one owner: make another member owner (or transfer the ownership) first. */
+  last_owner: 409,
+  /** 409: a team with credits in its wallet or a live subscription is not deleted. */
+  team_not_empty: 409,
   /** 409 (config sync): the config drops a team role that members still hold. */
   role_in_use: 409,
   /** 409: the reservation was settled or released already. */
@@ -80,6 +95,9 @@ export const ERROR_CODES = {
   /** 409 (webhook only, so Stripe redelivers): the event's Stripe customer is linked to no user yet; it is
    * kept pending (public.stripe_events, readable by admins) and applied once the customer is linked. */
   customer_not_linked: 409,
+  /** 410: the invitation was used, declined or revoked; or it expired. */
+  invitation_closed: 410,
+  invitation_expired: 410,
   /** 422: invalid input; `details` lists the fields, each with a message and sometimes a code of its own
    * (amount_below_minimum, amount_above_maximum, email_required). */
   validation_failed: 422,
@@ -93,6 +111,12 @@ export const ERROR_CODES = {
   invalid_role: 422,
   /** 422: a team name or slug out of shape. */
   invalid_team: 422,
+  /** 422: a team action on a personal account (no invitations, members or leaving there). */
+  personal_account: 422,
+  /** 422: an invitation's email address out of shape. */
+  invalid_email: 422,
+  /** 422: a member action that makes no sense for this member (handing the ownership to oneself). */
+  invalid_member: 422,
   reason_required: 422,
   /** 422: a cash-out decision that is neither approve nor reject; a payout outcome without its transfer. */
   invalid_decision: 422,

@@ -47,6 +47,9 @@ export const NULLABLE = {
   funnel_step: [],
   kpi_bucket: [],
   kpi_report: [],
+  // Teams (supabase/migrations/20261207000000_teams.sql): a link invitation has no email, a reusable one no
+  // use limit.
+  team_invitation: ["email", "max_uses"],
 } as const satisfies { [Name in keyof Composite]?: readonly (keyof Composite[Name])[] };
 
 type Nullable<Name> = Name extends keyof typeof NULLABLE ? (typeof NULLABLE)[Name][number] : never;
@@ -89,6 +92,7 @@ export type CreditAdjustment = SqlResult<"credit_adjustment">;
 export type RoleAssignment = SqlResult<"role_assignment">;
 export type PlanAssignment = SqlResult<"plan_assignment">;
 export type KpiTotals = SqlResult<"kpi_totals">;
+export type TeamInvitation = SqlResult<"team_invitation">;
 export type FeatureCredits = SqlResult<"feature_credits">;
 export type FunnelStep = SqlResult<"funnel_step">;
 export type KpiBucket = SqlResult<"kpi_bucket">;

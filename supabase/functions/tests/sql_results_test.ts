@@ -247,6 +247,14 @@ Deno.test({
           await call("kpi_report", tx`public.admin_kpis(current_date - 7, current_date, 'day')`);
           await call("kpi_report", tx`public.admin_kpis(current_date - 60, current_date, 'month')`);
 
+          // Teams: an email invitation, a single-use link and a reusable one.
+          await as(user);
+          const [{ team }] = await tx`select (public.create_team('Results', ${`results-${crypto.randomUUID().slice(0, 8)}`})).id as team`;
+          await call("team_invitation", tx`public.invite_member(${team}, 'member', ${`i-${crypto.randomUUID()}@test.local`})`);
+          await call("team_invitation", tx`public.invite_member(${team}, 'member')`);
+          await tx`update saasbase.settings set reusable_link_invitations = true`;
+          await call("team_invitation", tx`public.invite_member(${team}, 'member')`);
+
           // Catalog: the sync, with the catalog it holds now.
           await as(null);
           const [{ catalog }] = await tx`select jsonb_build_object(
