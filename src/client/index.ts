@@ -12,9 +12,13 @@ import type { Database } from "../database.types.ts";
 import type { CreditCharge, WalletQuota, WalletSummary } from "../../supabase/functions/_shared/sql-results.ts";
 import { type ChatEvent, readChatStream } from "./chat-stream.ts";
 import { SaasbaseError, toSaasbaseError } from "./errors.ts";
+import { teamsClient } from "./teams.ts";
 
 export { type ChatDone, type ChatEvent, type ChatMeta, readChatStream } from "./chat-stream.ts";
 export { ERROR_CODES, type KnownErrorCode, SaasbaseError, toSaasbaseError } from "./errors.ts";
+export type {
+  Account, Invitation, InvitationCreateParams, MemberParams, Membership, TeamCreateParams, TeamInvitation, TeamRole,
+} from "./teams.ts";
 
 export type Result<T> = { data: T; error: null } | { data: null; error: SaasbaseError };
 
@@ -138,6 +142,8 @@ export function createSaasbaseClient(
 
   return {
     supabase,
+    /** Team accounts: create, invite, accept, manage members (the teams SQL API, over `.rpc()`). */
+    teams: teamsClient(supabase),
     credits: {
       /** Balance, reservations, plan, quotas and the `ledger_limit` (20) most recent ledger rows of the
        * personal account, or of `account` (a team the user belongs to). */

@@ -5,7 +5,7 @@
 -- always keeps an owner). Each refusal is checked for its code and for changing nothing.
 begin;
 \ir _helpers.psql
-select plan(259);
+select plan(263);
 
 -- Runs `stmt` as `who` and undoes it: 'ok', or the refusal as "SQLSTATE code" (the code from DETAIL).
 create function tests.attempt(who text, stmt text) returns text language plpgsql as $$
@@ -395,6 +395,19 @@ select results_eq(format($$ select (select count(*) from public.accounts where i
   $$ values (0, 0, 0) $$, 'its memberships and invitations go with it');
 select ok(exists (select from public.audit_log where action = 'team.delete' and target_id = tests.team()::text),
   'the deletion is audited');
+
+-- What keeps an account from being deleted: credits, or a live subscription (read whichever key the money
+-- tables have; a personal account's id is its user's, so a user's wallet is their account's).
+select tests.become('postgres');
+select public.service_role_debit_credits(tests.uid('other@t.local'), 1000000000, 'adjustment', 'test reset', null, true);
+select is(saasbase.account_money_left(tests.uid('other@t.local')), null, 'an empty wallet and no subscription: nothing left');
+select public.service_role_grant_credits(tests.uid('other@t.local'), 5, 'grant', 'test');
+select is(saasbase.account_money_left(tests.uid('other@t.local')), 'credits in its wallet', 'credits keep it');
+select public.service_role_debit_credits(tests.uid('other@t.local'), 5, 'adjustment', 'test reset', null, true);
+insert into public.subscriptions (id, account_id, status, stripe_event_at) values ('sub_team_t', tests.uid('other@t.local'), 'past_due', now());
+select is(saasbase.account_money_left(tests.uid('other@t.local')), 'a live subscription', 'a live subscription keeps it');
+update public.subscriptions set status = 'canceled' where id = 'sub_team_t';
+select is(saasbase.account_money_left(tests.uid('other@t.local')), null, 'a canceled one does not');
 
 select * from finish();
 rollback;

@@ -629,22 +629,30 @@ export type Database = {
       };
       "customers": {
         Row: {
+          "account_id": string;
           "created_at": string;
           "stripe_customer_id": string;
-          "user_id": string;
         };
         ComputedFields: never;
         Insert: {
+          "account_id": string;
           "created_at"?: string;
           "stripe_customer_id": string;
-          "user_id": string;
         };
         Update: {
+          "account_id"?: string;
           "created_at"?: string;
           "stripe_customer_id"?: string;
-          "user_id"?: string;
         };
-        Relationships: [];
+        Relationships: [
+          {
+            foreignKeyName: "customers_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: true;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+        ];
       };
       "email_outbox": {
         Row: {
@@ -738,6 +746,7 @@ export type Database = {
       };
       "invoices": {
         Row: {
+          "account_id": string;
           "amount_due": number;
           "amount_paid": number;
           "created_at": string;
@@ -750,10 +759,10 @@ export type Database = {
           "status": string;
           "subscription_id": string | null;
           "updated_at": string;
-          "user_id": string;
         };
         ComputedFields: never;
         Insert: {
+          "account_id": string;
           "amount_due"?: number;
           "amount_paid"?: number;
           "created_at"?: string;
@@ -766,9 +775,9 @@ export type Database = {
           "status": string;
           "subscription_id"?: string | null;
           "updated_at"?: string;
-          "user_id": string;
         };
         Update: {
+          "account_id"?: string;
           "amount_due"?: number;
           "amount_paid"?: number;
           "created_at"?: string;
@@ -781,9 +790,16 @@ export type Database = {
           "status"?: string;
           "subscription_id"?: string | null;
           "updated_at"?: string;
-          "user_id"?: string;
         };
-        Relationships: [];
+        Relationships: [
+          {
+            foreignKeyName: "invoices_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: false;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+        ];
       };
       "messages": {
         Row: {
@@ -1030,7 +1046,6 @@ export type Database = {
           "email": string | null;
           "id": string;
           "language": string;
-          "plan_id": string | null;
           "preferences": NonNullable<Json>;
           "role": string;
           "updated_at": string;
@@ -1043,7 +1058,6 @@ export type Database = {
           "email"?: string | null;
           "id": string;
           "language"?: string;
-          "plan_id"?: string | null;
           "preferences"?: NonNullable<Json>;
           "role"?: string;
           "updated_at"?: string;
@@ -1055,23 +1069,15 @@ export type Database = {
           "email"?: string | null;
           "id"?: string;
           "language"?: string;
-          "plan_id"?: string | null;
           "preferences"?: NonNullable<Json>;
           "role"?: string;
           "updated_at"?: string;
         };
-        Relationships: [
-          {
-            foreignKeyName: "profiles_plan_id_fkey";
-            columns: ["plan_id"];
-            isOneToOne: false;
-            referencedRelation: "plans";
-            referencedColumns: ["id"];
-          },
-        ];
+        Relationships: [];
       };
       "purchases": {
         Row: {
+          "account_id": string;
           "amount_cents": number;
           "checkout_session_id": string;
           "created_at": string;
@@ -1085,10 +1091,10 @@ export type Database = {
           "refunded_cents": number;
           "status": string;
           "updated_at": string;
-          "user_id": string;
         };
         ComputedFields: never;
         Insert: {
+          "account_id": string;
           "amount_cents": number;
           "checkout_session_id": string;
           "created_at"?: string;
@@ -1102,9 +1108,9 @@ export type Database = {
           "refunded_cents"?: number;
           "status"?: string;
           "updated_at"?: string;
-          "user_id": string;
         };
         Update: {
+          "account_id"?: string;
           "amount_cents"?: number;
           "checkout_session_id"?: string;
           "created_at"?: string;
@@ -1118,9 +1124,16 @@ export type Database = {
           "refunded_cents"?: number;
           "status"?: string;
           "updated_at"?: string;
-          "user_id"?: string;
         };
-        Relationships: [];
+        Relationships: [
+          {
+            foreignKeyName: "purchases_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: false;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+        ];
       };
       "referral_codes": {
         Row: {
@@ -1220,49 +1233,62 @@ export type Database = {
       };
       "subscriptions": {
         Row: {
+          "account_id": string;
           "cancel_at_period_end": boolean;
           "canceled_at": string | null;
           "created_at": string;
           "current_period_end": string | null;
           "current_period_start": string | null;
           "id": string;
+          "item_id": string | null;
           "plan_id": string | null;
           "price_id": string | null;
+          "quantity": number | null;
           "status": string;
           "stripe_event_at": string;
           "updated_at": string;
-          "user_id": string;
         };
         ComputedFields: never;
         Insert: {
+          "account_id": string;
           "cancel_at_period_end"?: boolean;
           "canceled_at"?: string | null;
           "created_at"?: string;
           "current_period_end"?: string | null;
           "current_period_start"?: string | null;
           "id": string;
+          "item_id"?: string | null;
           "plan_id"?: string | null;
           "price_id"?: string | null;
+          "quantity"?: number | null;
           "status": string;
           "stripe_event_at": string;
           "updated_at"?: string;
-          "user_id": string;
         };
         Update: {
+          "account_id"?: string;
           "cancel_at_period_end"?: boolean;
           "canceled_at"?: string | null;
           "created_at"?: string;
           "current_period_end"?: string | null;
           "current_period_start"?: string | null;
           "id"?: string;
+          "item_id"?: string | null;
           "plan_id"?: string | null;
           "price_id"?: string | null;
+          "quantity"?: number | null;
           "status"?: string;
           "stripe_event_at"?: string;
           "updated_at"?: string;
-          "user_id"?: string;
         };
         Relationships: [
+          {
+            foreignKeyName: "subscriptions_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: false;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
           {
             foreignKeyName: "subscriptions_plan_id_fkey";
             columns: ["plan_id"];
@@ -1424,7 +1450,7 @@ export type Database = {
         }[];
       };
       "admin_set_plan": {
-        Args: { "plan_id": string; "user_id": string };
+        Args: { "account_id": string; "plan_id": string };
         Returns: Database["public"]["CompositeTypes"]["plan_assignment"];
         SetofOptions: {
           from: "*";
@@ -1497,7 +1523,7 @@ export type Database = {
         };
       };
       "credit_pack_price": {
-        Args: { "pack_id": string };
+        Args: { "account"?: string; "pack_id": string };
         Returns: Database["public"]["CompositeTypes"]["pack_price"];
         SetofOptions: {
           from: "*";
@@ -1696,6 +1722,21 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_billing_customer": {
+        Args: {
+          "account_id": string;
+          "needed_right": string;
+          "stripe_customer_id"?: string;
+          "user_id": string;
+        };
+        Returns: Database["public"]["CompositeTypes"]["billing_customer"];
+        SetofOptions: {
+          from: "*";
+          to: "billing_customer";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "service_role_claim_cashout": {
         Args: { "cashout_id": string };
         Returns: Database["public"]["CompositeTypes"]["cashout_claim"];
@@ -1790,6 +1831,7 @@ export type Database = {
       };
       "service_role_record_credit_purchase": {
         Args: {
+          "account_id": string;
           "amount_cents": number;
           "checkout_session_id": string;
           "credits": number;
@@ -1797,9 +1839,9 @@ export type Database = {
           "discount_percent": number;
           "pack_id": string;
           "payment_intent_id": string;
-          "user_id": string;
         };
         Returns: {
+          "account_id": string;
           "amount_cents": number;
           "checkout_session_id": string;
           "created_at": string;
@@ -1813,7 +1855,6 @@ export type Database = {
           "refunded_cents": number;
           "status": string;
           "updated_at": string;
-          "user_id": string;
         };
         SetofOptions: {
           from: "*";
@@ -1824,6 +1865,7 @@ export type Database = {
       };
       "service_role_record_invoice": {
         Args: {
+          "account_id": string;
           "amount_due": number;
           "amount_paid": number;
           "billing_reason": string;
@@ -1833,9 +1875,9 @@ export type Database = {
           "period_lines"?: Json;
           "status": string;
           "subscription_id": string;
-          "user_id": string;
         };
         Returns: {
+          "account_id": string;
           "amount_due": number;
           "amount_paid": number;
           "created_at": string;
@@ -1848,7 +1890,6 @@ export type Database = {
           "status": string;
           "subscription_id": string | null;
           "updated_at": string;
-          "user_id": string;
         };
         SetofOptions: {
           from: "*";
@@ -1952,7 +1993,10 @@ export type Database = {
         };
         Returns: boolean;
       };
-      "service_role_stripe_user": { Args: { "customer_id": string; "user_hint": string }; Returns: string };
+      "service_role_stripe_account": {
+        Args: { "account_hint": string; "customer_id": string };
+        Returns: string;
+      };
       "service_role_sync_config": {
         Args: { "catalog": Json };
         Returns: Database["public"]["CompositeTypes"]["config_sync_summary"];
@@ -1966,15 +2010,17 @@ export type Database = {
       "service_role_take_anon_chat": { Args: { "session_hash": string }; Returns: number };
       "service_role_upsert_subscription": {
         Args: {
+          "account_id": string;
           "cancel_at_period_end": boolean;
           "canceled_at": string;
           "event_at": string;
           "id": string;
+          "item_id"?: string;
           "period_end": string;
           "period_start": string;
           "price_id": string;
+          "quantity"?: number;
           "status": string;
-          "user_id": string;
         };
         Returns: boolean;
       };
@@ -2077,6 +2123,15 @@ export type Database = {
         "min_cents": number | null;
         "max_cents": number | null;
       };
+      "billing_customer": {
+        "account_id": string | null;
+        "kind": string | null;
+        "name": string | null;
+        "email": string | null;
+        "stripe_customer_id": string | null;
+        "customers_deleted": number | null;
+        "subscribed": boolean | null;
+      };
       "cashout_claim": {
         "cashout_id": string | null;
         "status": string | null;
@@ -2171,7 +2226,7 @@ export type Database = {
         "active_users": number | null;
         "credits_consumed": number | null;
         "revenue_cents": number | null;
-        "new_paying_users": number | null;
+        "new_paying_accounts": number | null;
         "churned_subscriptions": number | null;
       };
       "kpi_range": {
@@ -2194,14 +2249,14 @@ export type Database = {
         "mau": number | null;
         "credits_consumed": number | null;
         "revenue_cents": number | null;
-        "paying_users": number | null;
-        "new_paying_users": number | null;
+        "paying_accounts": number | null;
+        "new_paying_accounts": number | null;
         "conversion_rate": number | null;
         "mrr_cents": number | null;
         "churned_subscriptions": number | null;
         "churn_rate": number | null;
         "revenue_per_user_cents": number | null;
-        "revenue_per_paying_user_cents": number | null;
+        "revenue_per_paying_account_cents": number | null;
       };
       "pack_price": {
         "pack": string | null;
@@ -2219,7 +2274,7 @@ export type Database = {
         "replayed": boolean | null;
       };
       "plan_assignment": {
-        "user_id": string | null;
+        "account_id": string | null;
         "plan_id": string | null;
       };
       "referral_summary": {

@@ -1,0 +1,88 @@
+// Team accounts from a frontend: the teams SQL API (supabase/migrations/20261207000000_teams.sql) through
+// supabase-js `.rpc()`, typed by the generated types, each answering `{ data, error }` with `error` a
+// SaasbaseError (`invitation_expired`, `seat_limit_reached`, `last_owner`, ...). Reading teams, members,
+// roles and invitations is plain supabase-js on the tables (RLS decides): `supabase.from("account_members")`.
+import type { SupabaseClient } from "@supabase/supabase-js";
+import type { Database } from "../database.types.ts";
+import type { TeamInvitation } from "../../supabase/functions/_shared/sql-results.ts";
+import { SaasbaseError, toSaasbaseError } from "./errors.ts";
+
+type Tables = Database["public"]["Tables"];
+/** A personal account or a team (public.accounts). */
+export type Account = Tables["accounts"]["Row"];
+/** A membership (public.account_members). */
+export type Membership = Tables["account_members"]["Row"];
+/** An invitation as its team's inviters read it (public.account_invitations): never its token. */
+export type Invitation = Tables["account_invitations"]["Row"];
+/** A role and its rights (public.team_roles, from the config's teams.roles). */
+export type TeamRole = Tables["team_roles"]["Row"];
+export type { TeamInvitation };
+
+type Result<T> = { data: T; error: null } | { data: null; error: SaasbaseError };
+
+export interface TeamCreateParams {
+  name: string;
+  /** 1 to 48 lower-case letters, digits and inner dashes; unique. */
+  slug: string;
+}
+export interface InvitationCreateParams {
+  account: string;
+  /** A role of team_roles; only an owner invites an owner. */
+  role: string;
+  /** The invitee's address; none for a link anyone holding the token may use. */
+  email?: string;
+}
+export interface MemberParams {
+  account: string;
+  user_id: string;
+}
+
+async function unwrap<T>(call: PromiseLike<{ data: unknown; error: unknown }>): Promise<Result<T>> {
+  const { data, error } = await call;
+  if (error) return { data: null, error: await toSaasbaseError(error) };
+  if (data === null || data === undefined) {
+    return { data: null, error: new SaasbaseError(502, "bad_response", "The API answered with no result") };
+  }
+  return { data: data as T, error: null };
+}
+
+export function teamsClient(supabase: SupabaseClient<Database>) {
+  return {
+    /** Creates a team owned by the signed-in user. */
+    create: (params: TeamCreateParams) => unwrap<Account>(supabase.rpc("create_team", { ...params })),
+    /** Renames a team or changes its slug (right manage_team); a field left out is kept. */
+    update: (account: string, params: { name?: string; slug?: string }) =>
+      unwrap<Account>(supabase.rpc("update_team", { account, ...params })),
+    /** Deletes a team (right manage_team); refused (`team_not_empty`) while it has credits or a live subscription. */
+    del: (account: string) => unwrap<Account>(supabase.rpc("delete_team", { account })),
+    /** The signed-in user leaves a team (`last_owner` for its last owner). */
+    leave: (account: string) => unwrap<Membership>(supabase.rpc("leave_team", { account })),
+    /** Hands the team to another member (owners only); the caller becomes an admin. */
+    transferOwnership: (params: MemberParams) => unwrap<Membership>(supabase.rpc("transfer_ownership", { ...params })),
+    invitations: {
+      /** Invites by email, or by link without one. The result's `token` is shown this once: put it in the link. */
+      create: (params: InvitationCreateParams) => unwrap<TeamInvitation>(supabase.rpc("invite_member", { ...params })),
+      /** The signed-in user joins the team the token invites to. */
+      accept: (token: string) => unwrap<Membership>(supabase.rpc("accept_invitation", { token })),
+      /** The signed-in user turns the invitation down. */
+      decline: (token: string) => unwrap<Invitation>(supabase.rpc("decline_invitation", { token })),
+      /** Withdraws an invitation (right invite). */
+      revoke: (invitation_id: string) => unwrap<Invitation>(supabase.rpc("revoke_invitation", { invitation_id })),
+    },
+    members: {
+      /** Removes a member (right manage_members; only an owner removes an owner). */
+      remove: (params: MemberParams) => unwrap<Membership>(supabase.rpc("remove_member", { ...params })),
+      /** Gives a member another role (right manage_members; only an owner makes or unmakes an owner). */
+      update: (params: MemberParams & { role: string }) =>
+        unwrap<Membership>(supabase.rpc("set_member_role", { ...params })),
+      /** Caps a member's monthly spending from the team wallet, in credits; null lifts it. */
+      setSpendCap: (params: MemberParams & { monthly_credits: number | null }) =>
+        unwrap<Membership>(supabase.rpc("set_member_spend_cap", {
+          account: params.account,
+          user_id: params.user_id,
+          // Null lifts the cap: SQL takes it, the generated Args type (which cannot say so) does not.
+          monthly_credits: params.monthly_credits as number,
+        })),
+    },
+  };
+}
