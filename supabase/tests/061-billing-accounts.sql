@@ -4,7 +4,7 @@
 -- sets the team's plan and nobody's personal one; a failed payment mails the team's billing managers.
 begin;
 \ir _helpers.psql
-select plan(139);
+select plan(144);
 
 do $$
 declare
@@ -137,6 +137,29 @@ select is((select array_agg(u.email::text order by u.email) from public.email_ou
     where o.payload ->> 'invoice' = 'in_team_f'),
   array['billing@test.local', 'owner@test.local', 'tadmin@test.local']::text[],
   '... mailing its owner, admin and billing members once each (not a plain member)');
+
+-- Referral rewards are per user: a referred user's team paying earns their referrer nothing; their own first
+-- payment does.
+update saasbase.settings set referral_pay_when = 'first_payment';
+select tests.create_user('referrer@test.local');
+select tests.create_user('referred@test.local', '{}',
+  jsonb_build_object('referral_code', (select code from public.referral_codes where user_id = tests.user_id('referrer@test.local'))));
+select is((select status from public.referrals where referred_id = tests.user_id('referred@test.local')), 'pending',
+  'a referred user, waiting for their first payment');
+select tests.become('referred@test.local');
+create temp table referred_team as select (public.create_team('Referred''s team', 'referred-team')).id;
+select tests.become('postgres');
+select is((public.service_role_record_credit_purchase((select id from referred_team), 'cs_ref_team', 'pi_ref_team', null, 100,
+  500, 'usd', 0)).account_id, (select id from referred_team), 'their team buys credits ...');
+select is((select status from public.referrals where referred_id = tests.user_id('referred@test.local')), 'pending',
+  '... which pays no referral reward (the team''s payment is no member''s own)');
+select public.service_role_record_invoice('in_ref_team', (select id from referred_team), 'paid', null, 'manual', 900, 900, 'usd', null);
+select is((select status from public.referrals where referred_id = tests.user_id('referred@test.local')), 'pending',
+  '... nor does a team invoice');
+select public.service_role_record_credit_purchase(tests.user_id('referred@test.local'), 'cs_ref_own', 'pi_ref_own', null, 100,
+  500, 'usd', 0);
+select is((select status from public.referrals where referred_id = tests.user_id('referred@test.local')), 'rewarded',
+  'their own first payment does');
 
 -- KPIs: a team of three members paying one subscription is one paying account (April 2021: no other data there).
 do $$

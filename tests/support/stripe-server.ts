@@ -169,7 +169,7 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
         message: `The provided key 'rk_test_***' does not have the required permissions for this endpoint (${path}).` } } };
     }
     if (method === "POST" && path === "/v1/customers") {
-      const c = { id: newId("cus"), object: "customer", email: body.email ?? null, metadata: body.metadata ?? {}, created: now() };
+      const c = { id: newId("cus"), object: "customer", email: body.email ?? null, name: body.name ?? null, metadata: body.metadata ?? {}, created: now() };
       state.customers.set(c.id, c);
       return { status: 200, body: c };
     }

@@ -6,7 +6,7 @@
 // Stripe's idempotency key makes two concurrent first checkouts of an account create one customer.
 import { db } from "./db.ts";
 import { dbCall } from "./db-errors.ts";
-import { ValidationError } from "./errors.ts";
+import { ConflictError, ValidationError } from "./errors.ts";
 import type { BillingCustomer } from "./sql-results.ts";
 import type { Stripe } from "./stripe-client.ts";
 
@@ -42,20 +42,37 @@ export async function ensureCustomer(
       { path: "email", message: "required", code: "email_required" },
     ]);
   }
-  const customer = await stripe.customers.create(
-    {
-      email,
-      ...(account.kind === "team" ? { name: account.name } : {}),
-      metadata: { account_id: account.account_id },
-    },
-    // One key per customer the account has had: after one was deleted at Stripe, Stripe must not answer the new
-    // request with the deleted one (it replays a key for a day). A personal account's key is its user's, as before.
-    {
-      idempotencyKey: `saasbase-customer-${account.account_id}${
-        account.customers_deleted ? `-${account.customers_deleted}` : ""
-      }`,
-    },
-  );
+  let customer: Stripe.Customer;
+  try {
+    customer = await stripe.customers.create(
+      {
+        email,
+        ...(account.kind === "team" ? { name: account.name } : {}),
+        metadata: { account_id: account.account_id },
+      },
+      // One key per customer the account has had: after one was deleted at Stripe, Stripe must not answer the new
+      // request with the deleted one (it replays a key for a day). A personal account's key is its user's, as before.
+      {
+        idempotencyKey: `saasbase-customer-${account.account_id}${
+          account.customers_deleted ? `-${account.customers_deleted}` : ""
+        }`,
+      },
+    );
+  } catch (err) {
+    if ((err as { type?: string }).type !== "StripeIdempotencyError") throw err;
+    // Two members of a team setting up its first checkout at once: the same key with another email. The first
+    // one's customer is the account's; it is linked as soon as its request ends.
+    return await linkedByOther(account, userId, right);
+  }
   const linked = await billingCustomer(account.account_id, userId, right, customer.id);
   return linked.stripe_customer_id!;
+}
+
+async function linkedByOther(account: BillingCustomer, userId: string, right: BillingRight): Promise<string> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const now = await billingCustomer(account.account_id, userId, right);
+    if (now.stripe_customer_id) return now.stripe_customer_id;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new ConflictError("Another member is setting up this account's billing: try again", "idempotency_conflict");
 }
