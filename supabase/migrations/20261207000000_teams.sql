@@ -107,6 +107,39 @@ $$;
 create trigger account_members_mark_seats after insert or delete on public.account_members
   for each row execute function saasbase.mark_seats_changed();
 
+-- A team always keeps an owner. The API refuses to remove, demote or let go of the last one; the one way it can
+-- still lose them is their user's deletion (by GoTrue or an admin), whose cascade takes their memberships.
+-- Then the remaining member whose role ranks first (team_roles.sort_order: admin before member by default),
+-- longest in the team, becomes owner, and the audit log says so. A team left with nobody is left alone.
+create function saasbase.keep_an_owner() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_heir public.account_members;
+begin
+  if old.role <> 'owner' or exists (
+    select from public.account_members m where m.account_id = old.account_id and m.role = 'owner'
+  ) then
+    return null;
+  end if;
+  select m.* into v_heir from public.account_members m join public.team_roles r on r.role = m.role
+  where m.account_id = old.account_id
+  order by r.sort_order, m.joined_at, m.user_id
+  limit 1;
+  if found then
+    update public.account_members m set role = 'owner'
+    where m.account_id = v_heir.account_id and m.user_id = v_heir.user_id;
+    perform saasbase.audit(null, 'team.owner_succession', 'account', old.account_id::text,
+      jsonb_build_object('previous_owner', old.user_id, 'new_owner', v_heir.user_id, 'previous_role', v_heir.role));
+  end if;
+  return null;
+end;
+$$;
+create trigger account_members_keep_an_owner after delete on public.account_members
+  for each row execute function saasbase.keep_an_owner();
+
 -- ---------------------------------------------------------------------------------------------------------
 -- Helpers: policies and the SQL API ask these. SECURITY DEFINER so that a policy on account_members can ask
 -- about memberships without recursing into its own policy.

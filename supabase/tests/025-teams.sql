@@ -5,7 +5,7 @@
 -- always keeps an owner). Each refusal is checked for its code and for changing nothing.
 begin;
 \ir _helpers.psql
-select plan(263);
+select plan(265);
 
 -- Runs `stmt` as `who` and undoes it: 'ok', or the refusal as "SQLSTATE code" (the code from DETAIL).
 create function tests.attempt(who text, stmt text) returns text language plpgsql as $$
@@ -396,18 +396,39 @@ select results_eq(format($$ select (select count(*) from public.accounts where i
 select ok(exists (select from public.audit_log where action = 'team.delete' and target_id = tests.team()::text),
   'the deletion is audited');
 
--- What keeps an account from being deleted: credits, or a live subscription (read whichever key the money
--- tables have; a personal account's id is its user's, so a user's wallet is their account's).
+-- A team holding money is not deleted: credits in its wallet (paid for), or a live subscription (Stripe would
+-- go on billing it). Once spent and canceled, it is.
+select tests.become('owner@t.local');
+select tests.put('rich', (public.create_team('Rich', 'rich-test')).id::text);
 select tests.become('postgres');
-select public.service_role_debit_credits(tests.uid('other@t.local'), 1000000000, 'adjustment', 'test reset', null, true);
-select is(saasbase.account_money_left(tests.uid('other@t.local')), null, 'an empty wallet and no subscription: nothing left');
-select public.service_role_grant_credits(tests.uid('other@t.local'), 5, 'grant', 'test');
-select is(saasbase.account_money_left(tests.uid('other@t.local')), 'credits in its wallet', 'credits keep it');
-select public.service_role_debit_credits(tests.uid('other@t.local'), 5, 'adjustment', 'test reset', null, true);
-insert into public.subscriptions (id, account_id, status, stripe_event_at) values ('sub_team_t', tests.uid('other@t.local'), 'past_due', now());
-select is(saasbase.account_money_left(tests.uid('other@t.local')), 'a live subscription', 'a live subscription keeps it');
+select public.service_role_grant_credits(tests.got('rich')::uuid, 5, 'grant', 'test');
+select is(tests.attempt('owner@t.local', format('select public.delete_team(%L)', tests.got('rich'))),
+  'PT409 team_not_empty', 'a team with credits is not deleted');
+select public.service_role_debit_credits(tests.got('rich')::uuid, 5, 'adjustment', 'spent');
+insert into public.subscriptions (id, account_id, status, stripe_event_at) values ('sub_team_t', tests.got('rich')::uuid, 'past_due', now());
+select is(tests.attempt('owner@t.local', format('select public.delete_team(%L)', tests.got('rich'))),
+  'PT409 team_not_empty', 'nor one with a live subscription');
 update public.subscriptions set status = 'canceled' where id = 'sub_team_t';
-select is(saasbase.account_money_left(tests.uid('other@t.local')), null, 'a canceled one does not');
+select is(tests.attempt('owner@t.local', format('select public.delete_team(%L)', tests.got('rich'))), 'ok',
+  'an empty wallet and a canceled subscription: deleted');
+select public.service_role_grant_credits(tests.uid('other@t.local'), 1, 'grant', 'test');
+select is(saasbase.account_money_left(tests.uid('other@t.local')), 'credits in its wallet',
+  'a personal account''s wallet is read by the same key (its id is its user''s)');
+
+-- A deleted user who was a team's last owner: the member ranking first takes over, audited.
+select tests.become('owner@t.local');
+select tests.put('heirs', (public.create_team('Heirs', 'heirs-test')).id::text);
+select tests.become('postgres');
+insert into public.account_members (account_id, user_id, role, joined_at) values
+  (tests.got('heirs')::uuid, tests.uid('member@t.local'), 'member', now() - interval '2 days'),
+  (tests.got('heirs')::uuid, tests.uid('billing@t.local'), 'admin', now() - interval '1 day');
+delete from auth.users where email = 'owner@t.local';
+select results_eq(format($$ select split_part(u.email, '@', 1), m.role from public.account_members m join auth.users u on u.id = m.user_id
+    where m.account_id = %L order by 1 $$, tests.got('heirs')),
+  $$ values ('billing'::text, 'owner'::text), ('member'::text, 'member'::text) $$,
+  'the owner''s deletion makes the admin (first by role) the owner');
+select ok(exists (select from public.audit_log where action = 'team.owner_succession' and target_id = tests.got('heirs')),
+  'the succession is audited');
 
 select * from finish();
 rollback;
