@@ -22,6 +22,7 @@ const TABLES = [
 ];
 
 let cluster: LocalCluster;
+let project: string;
 let sql: postgres.Sql;
 const users: string[] = [];
 
@@ -49,7 +50,7 @@ beforeAll(async () => {
   await prepareHostedCluster(cluster);
   await bootstrapPlatform(cluster.url);
   // A project folder holding only the shipped migrations: what a fork deployed before accounts.
-  const project = tempDir("saasbase-upgrade-project-");
+  project = tempDir("saasbase-upgrade-project-");
   mkdirSync(join(project, "supabase", "migrations"), { recursive: true });
   cpSync(join(ROOT, "supabase", "config.toml"), join(project, "supabase", "config.toml"));
   const shipped = readdirSync(join(ROOT, "supabase", "migrations")).filter((f) => f.startsWith(SHIPPED));
@@ -119,9 +120,18 @@ describe("upgrade from the shipped migrations", () => {
     for (const t of TABLES) expect(before[t].length, `${t} has rows before the upgrade`).toBeGreaterThan(0);
     expect(new Set(before["public.credit_reservations"].map((r) => r.status))).toEqual(new Set(["open", "settled", "released"]));
 
+    // A fork that deployed the teams core first, and made a team with it, then the rest.
+    const teams = readdirSync(join(ROOT, "supabase", "migrations")).find((f) => f.endsWith("_teams.sql"))!;
+    cpSync(join(ROOT, "supabase", "migrations", teams), join(project, "supabase", "migrations", teams));
+    await supabaseCli(["db", "push", `--remote=${cluster.url}`, "--include-all", "--yes", "--workdir", project], { quiet: true });
+    const [team] = await asUser(ann, (tx) => tx`select (public.create_team('Early', ${`early-${ann.slice(0, 8)}`})).id`);
     await pushMigrations(cluster.url);
+    expect((await sql`select balance::int from public.wallets where account_id = ${team.id}`)[0]?.balance,
+      'a team made before account credits gets its wallet').toBe(0);
 
     const after = await snapshot();
+    // The early team's wallet is new; every other row is an old one.
+    after["public.wallets"] = after["public.wallets"].filter((w) => w.account_id !== team.id);
     for (const t of TABLES) {
       // Each row as it was: its old columns, user_id now read from account_id where the table was renamed.
       const seen = after[t].map((row) => {

@@ -85,6 +85,9 @@ end;
 $$;
 create trigger accounts_create_wallet after insert on public.accounts
   for each row when (new.kind = 'team') execute function saasbase.handle_new_account_wallet();
+-- Teams made before this migration get theirs now.
+insert into public.wallets (account_id) select a.id from public.accounts a where a.kind = 'team'
+on conflict (account_id) do nothing;
 
 -- ---------------------------------------------------------------------------------------------------------
 -- Row-level security: the account's members and admins read (the policies named the owner's user id).
