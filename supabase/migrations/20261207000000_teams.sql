@@ -310,7 +310,8 @@ create table public.account_invitations (
   check (email is null or max_uses = 1)
 );
 comment on table public.account_invitations is 'Invitations to join a team, by email or by link; tokens stored hashed.';
-create index account_invitations_account_id on public.account_invitations (account_id, email);
+-- A team's invitations, newest last (its daily count, its lists).
+create index account_invitations_account_id on public.account_invitations (account_id, created_at);
 create index account_invitations_role on public.account_invitations (role);
 create index account_invitations_invited_by on public.account_invitations (invited_by);
 
@@ -590,7 +591,8 @@ grant execute on function public.create_team(text, text) to authenticated;
 -- user with that confirmed address; a mail is queued in email_outbox, a newer invitation to the same address
 -- replacing the open one) or, without an email, by link. Returns the token, this once: it is stored hashed.
 -- PT422 invalid_role / invalid_email, PT409 already_member when the address is a member's, PT409
--- seat_limit_reached when the team is full (pending invitations do not hold seats: acceptance checks again).
+-- seat_limit_reached when the team is full (pending invitations do not hold seats: acceptance checks again),
+-- PT429 rate_limited past the config's invitations a day (teams.invitationsPerDay) for the team.
 create function public.invite_member(account uuid, role text, email text default null)
 returns public.team_invitation
 language plpgsql
@@ -623,6 +625,11 @@ begin
   end if;
   perform saasbase.require_free_seat(v_team);
   select * into v_settings from saasbase.settings;
+  if (select count(*) from public.account_invitations i
+      where i.account_id = v_team.id and i.created_at > saasbase.now() - interval '1 day') >= v_settings.invitations_per_day then
+    perform saasbase.fail('PT429', 'rate_limited',
+      format('This team made its %s invitations of the last 24 hours: try again later', v_settings.invitations_per_day));
+  end if;
 
   if v_email is not null then
     update public.account_invitations i set revoked_at = now(), revoked_by = v_uid
@@ -997,7 +1004,10 @@ alter table saasbase.settings
   -- Days an invitation may be accepted in (config teams.invitationExpiryDays).
   add column invitation_expiry_days integer not null default 7 check (invitation_expiry_days between 1 and 365),
   -- Whether a link invitation may be accepted by many until it expires (config teams.reusableLinks).
-  add column reusable_link_invitations boolean not null default false;
+  add column reusable_link_invitations boolean not null default false,
+  -- Invitations a team may make in 24 hours (config teams.invitationsPerDay): each email invitation is a mail
+  -- sent in the product's name.
+  add column invitations_per_day integer not null default 50 check (invitations_per_day > 0);
 
 -- The summary counts the roles too.
 alter type public.config_sync_summary add attribute team_roles bigint;
@@ -1014,7 +1024,8 @@ begin
 end;
 $$;
 
--- As the catalog migration's, plus: `settings` may carry invitation_expiry_days and reusable_link_invitations;
+-- As the catalog migration's, plus: `settings` may carry invitation_expiry_days, reusable_link_invitations and
+-- invitations_per_day;
 -- plans carry per_seat and max_seats; `team_roles` (optional: a payload without it leaves the roles as they
 -- are) replaces the roles. A role the config no longer has is deleted, unless a member holds it: then the
 -- whole sync is refused (PT409 role_in_use, naming the roles), since quietly moving people to another role
@@ -1055,6 +1066,7 @@ begin
       credits_per_dollar = coalesce(r.credits_per_dollar, s.credits_per_dollar),
       invitation_expiry_days = coalesce(r.invitation_expiry_days, s.invitation_expiry_days),
       reusable_link_invitations = coalesce(r.reusable_link_invitations, s.reusable_link_invitations),
+      invitations_per_day = coalesce(r.invitations_per_day, s.invitations_per_day),
       updated_at = now()
     from jsonb_populate_record(null::saasbase.settings, catalog -> 'settings') r
     where s.id;

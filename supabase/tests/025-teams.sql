@@ -5,7 +5,7 @@
 -- always keeps an owner). Each refusal is checked for its code and for changing nothing.
 begin;
 \ir _helpers.psql
-select plan(265);
+select plan(267);
 
 -- Runs `stmt` as `who` and undoes it: 'ok', or the refusal as "SQLSTATE code" (the code from DETAIL).
 create function tests.attempt(who text, stmt text) returns text language plpgsql as $$
@@ -277,6 +277,13 @@ select tests.become('second@t.local');
 select lives_ok(format('select public.accept_invitation(%L)', (tests.got('multi')::public.team_invitation).token), 'and another');
 select tests.become('postgres');
 update saasbase.settings set reusable_link_invitations = false;
+
+-- Invitations a day: past the config's number for the team (set to what it has made so far), refused.
+update saasbase.settings set invitations_per_day = (select count(*) from public.account_invitations where account_id = tests.team());
+select is(tests.attempt('owner@t.local', format('select public.invite_member(%L, ''member'', ''more@t.local'')', tests.team())),
+  'PT429 rate_limited', 'past the invitations a team may make a day');
+select is((select count(*)::int from public.email_outbox where payload ->> 'email' = 'more@t.local'), 0, 'and no mail goes out');
+update saasbase.settings set invitations_per_day = 50;
 
 -- A removed member: a token made before their removal no longer lets them in; one made after it does.
 select tests.become('owner@t.local');

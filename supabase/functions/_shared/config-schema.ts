@@ -108,6 +108,9 @@ const teamsSchema = z.object({
   /** Whether a link invitation (one without an email) may be accepted by many people until it expires or is
    * revoked (the plan's seat limit still applies); otherwise it is single-use, as email invitations are. */
   reusableLinks: z.boolean().default(false),
+  /** Invitations a team may make in 24 hours (by email and by link): each email invitation is a mail sent in
+   * the product's name, so this bounds what a team can make it send. */
+  invitationsPerDay: count.min(1).default(50),
 });
 
 const creditPackSchema = z.object({

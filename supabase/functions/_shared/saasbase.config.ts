@@ -193,6 +193,8 @@ export default defineConfig({
     invitationExpiryDays: 7,
     // A link invitation joins one person; an email invitation always does.
     reusableLinks: false,
+    // Invitations a team may make a day: each email invitation is a mail sent in the product's name.
+    invitationsPerDay: 50,
   },
 
   referrals: {
