@@ -4,10 +4,16 @@
 -- user who becomes its owner). Members hold a role; what a role may do (spend credits, buy, manage billing,
 -- invite, manage members, manage the team) comes from the config's `teams.roles`, synced into
 -- public.team_roles. The money domains (wallet, ledger, quotas, reservations, plan, Stripe customer,
--- subscriptions, purchases, invoices) are moved onto accounts by the next migration (account money).
+-- subscriptions, purchases, invoices) are moved onto accounts by the next migrations (account credits,
+-- account billing).
 --
 -- A user names the account they act for (an `account` parameter on the SQL API, `X-Account-Id` on the
 -- functions; default: their personal account); saasbase.acting_account checks the membership and the right.
+--
+-- In order: roles; seats on plans; accounts and memberships (a membership change marks the seats for the seat
+-- sync; a deleted last owner is succeeded); the membership helpers policies and the API ask; personal
+-- accounts; RLS; invitations; the team API's helpers, then the API itself (teams, invitations, members); last,
+-- the config sync re-defined to carry the config's `teams` section. docs/teams.md is the reference.
 
 -- ---------------------------------------------------------------------------------------------------------
 -- Roles and their rights (config `teams.roles`; the sync replaces the rows). `owner` always exists and holds
