@@ -158,7 +158,8 @@ describe("KPIs", () => {
       paying_accounts: payers.size,
       new_paying_accounts: payers.size,
       conversion_rate: payers.size / users.length,
-      mrr_cents: Math.round(yearlyPrice / 12),
+      // u4's subscription is for 3 seats: the price times the quantity.
+      mrr_cents: Math.round((yearlyPrice * 3) / 12),
       churned_subscriptions: 1,
       churn_rate: 1,
     };
@@ -199,8 +200,8 @@ describe("KPIs", () => {
         values (${`price_${feature}`}, ${`prod_${feature}`}, ${`kpi_${feature}`}, ${yearlyPrice}, 'usd', 'year')`;
       // u4: in force on the 31st; u3: in force on the 1st, canceled on the 15th.
       // (u4's is in force on the 31st however often it renewed since: its current period says nothing of March.)
-      await tx`insert into public.subscriptions (id, account_id, status, plan_id, price_id, current_period_start, current_period_end, stripe_event_at, created_at)
-        values (${`sub_kpi_u4_${feature}`}, ${ids.u4}, 'active', 'business', ${`price_${feature}`}, '2026-10-22T12:00:00Z', '2026-11-22T12:00:00Z', now(), ${D(22)})`;
+      await tx`insert into public.subscriptions (id, account_id, status, plan_id, price_id, current_period_start, current_period_end, stripe_event_at, created_at, quantity)
+        values (${`sub_kpi_u4_${feature}`}, ${ids.u4}, 'active', 'business', ${`price_${feature}`}, '2026-10-22T12:00:00Z', '2026-11-22T12:00:00Z', now(), ${D(22)}, 3)`;
       await tx`insert into public.subscriptions (id, account_id, status, plan_id, price_id, current_period_start, current_period_end, canceled_at, stripe_event_at, created_at)
         values (${`sub_kpi_u3_${feature}`}, ${ids.u3}, 'canceled', 'business', ${`price_${feature}`}, '2021-02-15T00:00:00Z', ${D(15)}, ${D(15)}, now(), '2021-02-15T00:00:00Z')`;
 

@@ -579,6 +579,7 @@ alter type public.kpi_bucket rename attribute new_paying_users to new_paying_acc
 
 -- Definitions (see the analytics migration for the others, unchanged):
 --   paying account     one with a paid purchase or invoice (personal or team); its first payment dates it
+--   MRR                as before, each subscription's price times its quantity (a per-seat plan's seats)
 --   conversion         signups of the range that created an account paying by `to_date`
 --   paid (funnel)      the same signups
 -- Re-defined: payments by account.
@@ -636,8 +637,10 @@ begin
     where l.kind in ('charge', 'reserve', 'settle', 'release') and l.created_at >= v_from and l.created_at < v_to
     group by l.feature_id
   ),
+  -- A subscription bills its price times its quantity: a per-seat plan's seats (null, as before seats: one).
   subs as (
-    select s.*, case x.billing_interval when 'year' then round(x.unit_amount / 12.0) else x.unit_amount end as monthly_cents
+    select s.*, case x.billing_interval when 'year' then round(x.unit_amount * coalesce(s.quantity, 1) / 12.0)
+      else x.unit_amount * coalesce(s.quantity, 1) end as monthly_cents
     from public.subscriptions s left join public.prices x on x.id = s.price_id
     where s.status not in ('incomplete', 'incomplete_expired', 'unpaid', 'paused')
   ),
