@@ -68,7 +68,9 @@ export default defineConfig({
       monthlyCredits: 6000,
       discountPercent: 30,
       quotas: [{ feature: "chat", period: "day", limit: 1000 }],
-      unlimited: ["component_generation", "quiz", "premium_article", "coloring_page"],
+      // Coloring pages are paid from the team's monthly credits: with every feature free, a team's wallet, its
+      // credits and its members' spending caps would have nothing to do.
+      unlimited: ["component_generation", "quiz", "premium_article"],
     },
   ],
   defaultPlan: "free",
