@@ -75,11 +75,13 @@ function postRoutes(): PostRoute[] {
   const since = new Date(Date.now() - 60_000).toISOString();
   return [
     { path: "credits/charge", valid: { feature, quantity: 1, idempotency_key: "bad-input" }, fields: ["feature", "quantity", "idempotency_key"] },
-    { path: "checkout", valid: { amount_cents: 1000 }, fields: ["price", "pack", "amount_cents", "success_url", "cancel_url"] },
+    { path: "checkout", valid: { amount_cents: 1000 }, fields: ["price", "pack", "amount_cents", "seats", "success_url", "cancel_url"] },
     { path: "portal", valid: {}, fields: ["return_url"], optional: true },
     { path: "chat", valid: { message: "Hi" }, fields: ["message", "conversation_id", "persona", "model", "session_id"] },
     { path: "connect-onboarding", valid: {}, fields: ["return_url", "refresh_url"], optional: true },
     { path: "referral-payout", valid: {}, fields: ["cashout_id"], optional: true, caller: "service role" },
+    // The service role's sweep of every account due (a member's sync of their account is in tests/seats.test.ts).
+    { path: "seats/sync", valid: {}, fields: [], optional: true, caller: "service role" },
     { path: "stripe-reconcile", valid: { since, margin_seconds: 0 }, fields: ["since", "margin_seconds"], optional: true,
       accepts: { since: ["null"] }, caller: "service role" },
   ];
@@ -160,7 +162,7 @@ function cases(strangers: Record<string, string>): Case[] {
     }
     out.push({ name: `${path}: DELETE`, path, method: "DELETE", token: user.token });
   }
-  for (const path of ["credits/nope", "chat/nope", "credits/charge/extra"]) {
+  for (const path of ["credits/nope", "chat/nope", "credits/charge/extra", "seats/nope"]) {
     out.push({ name: `unknown route ${path}`, path, method: "GET", token: user.token });
   }
   // Pages Stripe sends browsers back to: http(s) only, of a sane length (Stripe refuses the rest: a 500 here).

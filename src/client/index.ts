@@ -17,7 +17,8 @@ import { teamsClient } from "./teams.ts";
 export { type ChatDone, type ChatEvent, type ChatMeta, readChatStream } from "./chat-stream.ts";
 export { ERROR_CODES, type KnownErrorCode, SaasbaseError, toSaasbaseError } from "./errors.ts";
 export type {
-  Account, Invitation, InvitationCreateParams, MemberParams, Membership, TeamCreateParams, TeamInvitation, TeamRole,
+  Account, Invitation, InvitationCreateParams, MemberParams, Membership, MembershipChange, SeatSync, TeamCreateParams,
+  TeamInvitation, TeamRole,
 } from "./teams.ts";
 
 export type Result<T> = { data: T; error: null } | { data: null; error: SaasbaseError };
@@ -105,7 +106,8 @@ export type ChatMessage =
 
 /** One of: a plan price by lookup key, a credit pack, or a custom amount of credits. */
 export type CheckoutCreateParams =
-  & ({ price: string } | { pack: string } | { amount_cents: number })
+  // `seats`: for a per-seat plan, the seats bought (default: the account's members; see docs/billing.md#seats).
+  & ({ price: string; seats?: number } | { pack: string } | { amount_cents: number })
   & { success_url?: string; cancel_url?: string };
 
 /** The header naming the account a function acts for (a team's id); none: the caller's personal account. */

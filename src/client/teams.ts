@@ -2,6 +2,9 @@
 // supabase-js `.rpc()`, typed by the generated types, each answering `{ data, error }` with `error` a
 // SaasbaseError (`invitation_expired`, `seat_limit_reached`, `last_owner`, ...). Reading teams, members,
 // roles and invitations is plain supabase-js on the tables (RLS decides): `supabase.from("account_members")`.
+// A change of members (accept, remove, leave) is followed by the team's seat sync (the `seats` function: a
+// per-seat subscription's quantity at Stripe made the seat rule's, with proration), whose outcome comes as
+// `seats`; the change stands whatever the sync answers (a sync that failed is retried by the scheduled sweep).
 import type { SupabaseClient } from "@supabase/supabase-js";
 import type { Database } from "../database.types.ts";
 import type { TeamInvitation } from "../../supabase/functions/_shared/sql-results.ts";
@@ -19,6 +22,22 @@ export type TeamRole = Tables["team_roles"]["Row"];
 export type { TeamInvitation };
 
 type Result<T> = { data: T; error: null } | { data: null; error: SaasbaseError };
+
+/** What the seat sync of an account found and did (POST /seats/sync; see docs/billing.md#seats). */
+export interface SeatSync {
+  account_id: string;
+  /** The live per-seat subscription; null: none, nothing done. */
+  subscription_id: string | null;
+  members: number;
+  /** Stripe's quantity as best known, and the seat rule's. */
+  quantity: number | null;
+  wanted: number | null;
+  seat_version: number;
+  /** Whether Stripe was asked to change the quantity. */
+  updated: boolean;
+}
+/** A membership change, and the seat sync run right after it (absent when the change was refused). */
+export type MembershipChange<T> = Result<T> & { seats?: Result<SeatSync> };
 
 export interface TeamCreateParams {
   name: string;
@@ -47,6 +66,23 @@ async function unwrap<T>(call: PromiseLike<{ data: unknown; error: unknown }>): 
 }
 
 export function teamsClient(supabase: SupabaseClient<Database>) {
+  /** The seat sync of `account`, as the signed-in member (any role: it only applies the seat rule). */
+  async function syncSeats(account: string): Promise<Result<SeatSync>> {
+    const { data, error } = await supabase.functions.invoke("seats/sync", {
+      method: "POST",
+      body: {},
+      headers: { "X-Account-Id": account },
+    });
+    if (error) return { data: null, error: await toSaasbaseError(error) };
+    return { data: data as SeatSync, error: null };
+  }
+  /** A membership change, then its account's seat sync. */
+  async function thenSyncSeats<T extends { account_id: string }>(change: Promise<Result<T>>): Promise<MembershipChange<T>> {
+    const result = await change;
+    if (result.error) return result;
+    return { ...result, seats: await syncSeats(result.data.account_id) };
+  }
+
   return {
     /** Creates a team owned by the signed-in user. */
     create: (params: TeamCreateParams) => unwrap<Account>(supabase.rpc("create_team", { ...params })),
@@ -56,22 +92,26 @@ export function teamsClient(supabase: SupabaseClient<Database>) {
     /** Deletes a team (right manage_team); refused (`team_not_empty`) while it has credits or a live subscription. */
     del: (account: string) => unwrap<Account>(supabase.rpc("delete_team", { account })),
     /** The signed-in user leaves a team (`last_owner` for its last owner). */
-    leave: (account: string) => unwrap<Membership>(supabase.rpc("leave_team", { account })),
+    leave: (account: string) => thenSyncSeats(unwrap<Membership>(supabase.rpc("leave_team", { account }))),
     /** Hands the team to another member (owners only); the caller becomes an admin. */
     transferOwnership: (params: MemberParams) => unwrap<Membership>(supabase.rpc("transfer_ownership", { ...params })),
     invitations: {
       /** Invites by email, or by link without one. The result's `token` is shown this once: put it in the link. */
       create: (params: InvitationCreateParams) => unwrap<TeamInvitation>(supabase.rpc("invite_member", { ...params })),
       /** The signed-in user joins the team the token invites to. */
-      accept: (token: string) => unwrap<Membership>(supabase.rpc("accept_invitation", { token })),
+      accept: (token: string) => thenSyncSeats(unwrap<Membership>(supabase.rpc("accept_invitation", { token }))),
       /** The signed-in user turns the invitation down. */
       decline: (token: string) => unwrap<Invitation>(supabase.rpc("decline_invitation", { token })),
       /** Withdraws an invitation (right invite). */
       revoke: (invitation_id: string) => unwrap<Invitation>(supabase.rpc("revoke_invitation", { invitation_id })),
     },
+    seats: {
+      /** Runs the team's seat sync now (POST /seats/sync); the helpers above run it after each change. */
+      sync: syncSeats,
+    },
     members: {
       /** Removes a member (right manage_members; only an owner removes an owner). */
-      remove: (params: MemberParams) => unwrap<Membership>(supabase.rpc("remove_member", { ...params })),
+      remove: (params: MemberParams) => thenSyncSeats(unwrap<Membership>(supabase.rpc("remove_member", { ...params }))),
       /** Gives a member another role (right manage_members; only an owner makes or unmakes an owner). */
       update: (params: MemberParams & { role: string }) =>
         unwrap<Membership>(supabase.rpc("set_member_role", { ...params })),

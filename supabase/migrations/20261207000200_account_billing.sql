@@ -710,3 +710,256 @@ begin
   return v_result;
 end;
 $$;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- Seats: a per-seat plan (plans.per_seat) bills its subscription's quantity, which follows the membership.
+--
+-- The rule (saasbase.seat_quantity decides it; docs/billing.md says it to customers):
+--   * a team buys seats at checkout (at least its member count, at most the plan's max_seats);
+--   * members joining raise the quantity only when they outnumber it: wanted = max(seats bought, members);
+--   * a member leaving or removed lowers it to the member count (never below 1): the seats bought become the
+--     members left, so a team that bought 3 seats and has 3 members pays 2 after one leaves;
+--   * a quantity set elsewhere (Stripe's dashboard) is set back to the rule's by the next sync.
+-- The seat sync (_shared/billing/seats.ts) asks this at any time and applies the answer at Stripe (with
+-- proration): the answer depends on the state only, so syncs repeated, crossed or retried after a failure
+-- converge on it. The webhook's customer.subscription.updated stays what sets subscriptions.quantity.
+
+alter table public.accounts
+  -- What the rule keeps of the purchase: the seats chosen at checkout (the quantity the subscription went live
+  -- with), lowered to the member count whenever a member goes. Null: never bought (the member count decides).
+  add column seats_bought integer check (seats_bought >= 0),
+  -- What the seat sync last applied (billed_seats, from the teams migration, is the quantity): for which
+  -- subscription, at which seat_version (null: Stripe's quantity moved since, so the sync must look again), and
+  -- when.
+  add column billed_subscription text,
+  add column billed_seat_version bigint,
+  add column seats_billed_at timestamptz;
+comment on column public.accounts.seats_bought is
+  'Seats bought for a per-seat plan at checkout, lowered to the member count when a member goes.';
+
+-- A member going lowers the seats bought to the members left (the rule above). After the teams migration's
+-- seat marker (which bumps seat_version), by name order; both update the account row the change holds locked.
+create function saasbase.lower_seats_bought() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  update public.accounts a
+  set seats_bought = (select count(*) from public.account_members m where m.account_id = old.account_id)
+  where a.id = old.account_id and a.seats_bought is not null;
+  return null;
+end;
+$$;
+create trigger account_members_seats_bought after delete on public.account_members
+  for each row execute function saasbase.lower_seats_bought();
+
+-- A subscription as the webhook (or a reconciliation) mirrors it. When it becomes live (its first event, or
+-- incomplete -> active; or its quantity is first read, for one mirrored before quantities were), its quantity
+-- is the seats bought at checkout. Later quantities are not purchases: the
+-- rule's own changes come back this way, in any order and late, and one set by hand at Stripe is set back to
+-- the rule's by the next sync. A quantity that is not the one the sync recorded marks the account for a look
+-- (billed_seat_version null: due), which is how a change made at Stripe gets repaired.
+create function saasbase.subscription_seats() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_live boolean := new.status in ('active', 'trialing', 'past_due');
+begin
+  if v_live and new.quantity is not null
+      and (tg_op = 'INSERT' or old.status not in ('active', 'trialing', 'past_due') or old.quantity is null) then
+    update public.accounts a set seats_bought = new.quantity, billed_seat_version = null
+    where a.id = new.account_id and a.billed_subscription is distinct from new.id;
+  elsif tg_op = 'UPDATE' and new.quantity is distinct from old.quantity then
+    update public.accounts a set billed_seat_version = null
+    where a.id = new.account_id and a.billed_subscription = new.id and a.billed_seats is distinct from new.quantity;
+  end if;
+  return null;
+end;
+$$;
+create trigger subscriptions_seats after insert or update of quantity, status on public.subscriptions
+  for each row execute function saasbase.subscription_seats();
+
+-- What a seat sync of an account must do, computed from the state alone.
+create type public.seat_quantity as (
+  account_id uuid,
+  -- The account's live (active, trialing, past_due) subscription to a per-seat plan, and its plan item; null:
+  -- none (nothing to bill per seat; no item id yet: the mirror has not read it, a reconciliation does).
+  subscription_id text,
+  item_id text,
+  -- The item's quantity at Stripe as best known: the one the sync last applied, unless the mirror (the webhook)
+  -- has shown another since; else the mirror's (null: not known yet).
+  quantity integer,
+  -- The quantity the rule wants, and its inputs.
+  wanted integer,
+  members integer,
+  seats_bought integer,
+  -- The accounts.seat_version this was computed at: what the sync records, and part of Stripe's idempotency key.
+  seat_version bigint,
+  -- Whether Stripe must be asked: the wanted quantity is not Stripe's (and the item is known).
+  needs_update boolean
+);
+
+create function saasbase.seat_quantity(p_account uuid) returns public.seat_quantity
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+  v_account public.accounts;
+  v_sub public.subscriptions;
+  v_members integer;
+  v_wanted integer;
+  v_quantity integer;
+begin
+  select * into v_account from public.accounts a where a.id = p_account;
+  if not found then
+    perform saasbase.fail('PT404', 'account_not_found', 'No such account');
+  end if;
+  select s.* into v_sub from public.subscriptions s join public.plans p on p.id = s.plan_id
+  where s.account_id = p_account and s.status in ('active', 'trialing', 'past_due') and p.per_seat
+  order by s.current_period_end desc nulls last, s.created_at desc
+  limit 1;
+  select count(*)::integer into v_members from public.account_members m where m.account_id = p_account;
+  v_wanted := greatest(coalesce(v_account.seats_bought, 0), v_members, 1);
+  -- Stripe's quantity as best known: what the sync last applied to this subscription (the webhook bringing it
+  -- may be on its way), unless the mirror has shown another since (billed_seat_version null); else the mirror's.
+  if v_account.billed_subscription is not distinct from v_sub.id and v_account.billed_seat_version is not null then
+    v_quantity := v_account.billed_seats;
+  else
+    v_quantity := v_sub.quantity;
+  end if;
+  return (p_account, v_sub.id, v_sub.item_id, v_quantity,
+    case when v_sub.id is null then null else v_wanted end, v_members, v_account.seats_bought, v_account.seat_version,
+    v_sub.item_id is not null and v_quantity is distinct from v_wanted)::public.seat_quantity;
+end;
+$$;
+
+-- The seat sync's question for one account (service role): what the rule wants of its per-seat subscription
+-- now. With `user_id` (a signed-in member asking for their account; any role: the sync only applies the rule)
+-- PT404 account_not_found for a non-member (but for one who just left it). Takes the account's seat lock until the transaction ends, before
+-- reading: two syncs of one account run one after the other, the second seeing what the first recorded, so the
+-- caller keeps the transaction open across its Stripe call and its record (service_role_record_seats).
+-- Membership changes do not wait for it (they lock the account row, not this).
+create function public.service_role_seat_quantity(account_id uuid, user_id uuid default null)
+returns public.seat_quantity
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_account uuid := service_role_seat_quantity.account_id;
+begin
+  if v_account is null then
+    perform saasbase.fail('PT422', 'invalid_kind', 'An account is required');
+  end if;
+  -- A member who left in the last 10 minutes may still run it: their seat going is what it bills, and their
+  -- client calls it right after leave_team (removals are synced by the member who removed).
+  if service_role_seat_quantity.user_id is not null and not exists (
+      select from public.audit_log l
+      where l.created_at > now() - interval '10 minutes' and l.action = 'team.leave'
+        and l.actor_id = service_role_seat_quantity.user_id and l.target_id = v_account::text)
+  then
+    v_account := saasbase.acting_account(v_account, service_role_seat_quantity.user_id, null);
+  end if;
+  perform pg_advisory_xact_lock(hashtextextended('saasbase.seats:' || v_account::text, 0));
+  return saasbase.seat_quantity(v_account);
+end;
+$$;
+revoke execute on function public.service_role_seat_quantity(uuid, uuid) from public, anon, authenticated;
+grant execute on function public.service_role_seat_quantity(uuid, uuid) to service_role;
+
+-- Records what the seat sync applied (after Stripe answered, in the transaction holding the seat lock): the
+-- quantity billed for the subscription at that seat_version. A record older than the one there is refused
+-- (false). subscriptions.quantity is left to the webhook.
+create function public.service_role_record_seats(account_id uuid, subscription_id text, seat_version bigint,
+  quantity integer) returns boolean
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if service_role_record_seats.quantity is null or service_role_record_seats.quantity < 0
+      or service_role_record_seats.seat_version is null or service_role_record_seats.subscription_id is null then
+    perform saasbase.fail('PT422', 'invalid_quantity', 'A subscription, a seat version and a quantity are required');
+  end if;
+  update public.accounts a
+  set billed_seats = service_role_record_seats.quantity, billed_subscription = service_role_record_seats.subscription_id,
+    billed_seat_version = service_role_record_seats.seat_version, seats_billed_at = now()
+  where a.id = service_role_record_seats.account_id
+    and (a.billed_subscription is distinct from service_role_record_seats.subscription_id
+      or a.billed_seat_version is null or a.billed_seat_version <= service_role_record_seats.seat_version);
+  return found;
+end;
+$$;
+revoke execute on function public.service_role_record_seats(uuid, text, bigint, integer) from public, anon, authenticated;
+grant execute on function public.service_role_record_seats(uuid, text, bigint, integer) to service_role;
+
+-- The accounts a sweep of the seat sync visits (the service role's POST /seats/sync, stripe-reconcile, pg_cron):
+-- those with a live per-seat subscription whose members changed since the last sync (seat_version moved), whose
+-- subscription the sync has not seen, or whose quantity at Stripe is not what the rule wants (drift: a failed
+-- sync, a quantity changed at Stripe). Oldest change first, at most `max_accounts`.
+create function public.service_role_seats_due(max_accounts integer default 100) returns setof uuid
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  if max_accounts is null or max_accounts not between 1 and 1000 then
+    perform saasbase.fail('PT422', 'invalid_quantity', 'max_accounts is 1 to 1000');
+  end if;
+  return query
+  select a.id
+  from public.accounts a
+  where exists (select from public.subscriptions s join public.plans p on p.id = s.plan_id
+      where s.account_id = a.id and s.status in ('active', 'trialing', 'past_due') and p.per_seat)
+    and (a.billed_seat_version is distinct from a.seat_version
+      or (saasbase.seat_quantity(a.id)).needs_update
+      or a.billed_subscription is distinct from (saasbase.seat_quantity(a.id)).subscription_id)
+  order by a.seats_changed_at nulls first, a.id
+  limit max_accounts;
+end;
+$$;
+revoke execute on function public.service_role_seats_due(integer) from public, anon, authenticated;
+grant execute on function public.service_role_seats_due(integer) to service_role;
+
+-- What checkout bills for a plan (the line's quantity): 1 for a plan that is not per seat (asking for seats is
+-- PT422 invalid_seats); for a per-seat plan the seats asked for (default: the account's member count), at least
+-- the member count and at most the plan's max_seats (PT422 invalid_seats otherwise).
+create function public.service_role_checkout_seats(account_id uuid, plan_id text, seats integer default null)
+returns integer
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_plan public.plans;
+  v_members integer;
+begin
+  select * into v_plan from public.plans p where p.id = service_role_checkout_seats.plan_id;
+  if not found then
+    perform saasbase.fail('PT404', 'unknown_plan', format('Unknown plan %L', plan_id));
+  end if;
+  if not v_plan.per_seat then
+    if seats is not null then
+      perform saasbase.fail('PT422', 'invalid_seats', format('The %s plan is not sold per seat', v_plan.name));
+    end if;
+    return 1;
+  end if;
+  select count(*)::integer into v_members from public.account_members m
+  where m.account_id = service_role_checkout_seats.account_id;
+  if coalesce(seats, v_members) < greatest(v_members, 1) then
+    perform saasbase.fail('PT422', 'invalid_seats',
+      format('At least %s seats: one for each member of the account', greatest(v_members, 1)));
+  end if;
+  if v_plan.max_seats is not null and coalesce(seats, v_members) > v_plan.max_seats then
+    perform saasbase.fail('PT422', 'invalid_seats', format('The %s plan has at most %s seats', v_plan.name, v_plan.max_seats));
+  end if;
+  return greatest(coalesce(seats, v_members), 1);
+end;
+$$;
+revoke execute on function public.service_role_checkout_seats(uuid, text, integer) from public, anon, authenticated;
+grant execute on function public.service_role_checkout_seats(uuid, text, integer) to service_role;

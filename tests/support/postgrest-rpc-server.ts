@@ -5,6 +5,8 @@
 // `request.jwt.claims`, passes only the arguments given (so SQL defaults apply), answers a function returning
 // one row with that row as an object (a set as an array), and a refusal with PostgREST's error body
 // `{ code, details, hint, message }` and status (SQLSTATE PTxyz: xyz; 42501: 401 for anon, else 403).
+// Given the stack's functions URL, it passes /functions/v1/<name> on to them, as a project's URL serves both
+// (src/client's team helpers call the seats function after a membership change).
 import { createServer, type Server } from "node:http";
 import postgres from "postgres";
 import { verifyJwt } from "../../src/local/jwt.ts";
@@ -20,14 +22,30 @@ function statusOf(code: string, role: string): number {
   return code === "P0001" ? 400 : 500;
 }
 
-export async function startPostgrestRpcServer(dbUrl: string, jwtSecret: string): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startPostgrestRpcServer(
+  dbUrl: string,
+  jwtSecret: string,
+  functionsUrl?: string,
+): Promise<{ url: string; stop(): Promise<void> }> {
   const sql = postgres(dbUrl, { max: 4, onnotice: () => {} });
   const server: Server = createServer(async (req, res) => {
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(body));
     };
-    const fn = /^\/rest\/v1\/rpc\/([a-z_][a-z0-9_]*)$/.exec(new URL(req.url ?? "/", "http://x").pathname)?.[1];
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    if (functionsUrl && path.startsWith("/functions/v1/")) {
+      let sent = "";
+      for await (const chunk of req) sent += chunk;
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string" && k !== "host" && k !== "content-length") headers.set(k, v);
+      const answer = await fetch(functionsUrl + req.url!.slice("/functions/v1".length), {
+        method: req.method, headers, body: req.method === "GET" || req.method === "HEAD" ? undefined : sent,
+      });
+      res.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "application/json" });
+      return res.end(Buffer.from(await answer.arrayBuffer()));
+    }
+    const fn = /^\/rest\/v1\/rpc\/([a-z_][a-z0-9_]*)$/.exec(path)?.[1];
     if (req.method !== "POST" || !fn) return send(404, { code: "PGRST202", details: null, hint: null, message: "not found" });
     let raw = "";
     for await (const chunk of req) raw += chunk;

@@ -8,6 +8,10 @@
 // and filter `created` by gt/gte/lt/lte; events are listed only for their last 30 days, as Stripe keeps them.
 // Every answer has Stripe's Date header, from a clock a test may set apart from ours (POST /_test/clock), and
 // a test may hold the answers of some paths (POST /_test/hold) to deliver what Stripe had after later changes.
+// A subscription's quantity changes (POST /v1/subscription_items/:id, POST /v1/subscriptions/:id) are applied
+// to the stored subscription, recorded with their proration in `prorations`, and produce the
+// customer.subscription.updated event Stripe sends (stored in `events`, for the tests to deliver or a
+// reconciliation to list).
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { freePort } from "../../src/local/functions.ts";
 
@@ -48,6 +52,8 @@ export interface StripeState {
   charges: Map<string, Obj>;
   refunds: Map<string, Obj>;
   disputes: Map<string, Obj>;
+  /** Quantity changes of subscription items, in order: what Stripe would prorate on the next invoice. */
+  prorations: Obj[];
   /** API paths answered 403 as for a restricted key without that access (POST /_test/refuse { paths }). */
   refused: string[];
   /** Seconds Stripe's clock (its Date header) is ahead of ours, negative behind (POST /_test/clock). */
@@ -80,6 +86,7 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
     charges: new Map(),
     refunds: new Map(),
     disputes: new Map(),
+    prorations: [],
     refused: [],
     clockOffset: 0,
     held: [],
@@ -161,6 +168,37 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
   /** Stripe keeps events for 30 days: older ones are neither listed nor retrieved. */
   const EVENT_DAYS = 30;
   const liveEvents = () => [...state.events.values()].filter((e) => e.created >= now() - EVENT_DAYS * 86_400);
+
+  /** A subscription item's quantity set as Stripe sets it: `proration_behavior` create_prorations (the default),
+   * always_invoice or none; a change is recorded in `prorations` (unless none) and its
+   * customer.subscription.updated event (the object after, `previous_attributes` the items before) stored. */
+  function changeQuantity(sub: Obj, itemId: string, quantity: unknown, behavior: unknown): { item: Obj } | { status: number; body: Obj } {
+    const item = (sub.items?.data ?? []).find((i: Obj) => i.id === itemId);
+    if (!item) return invalid(`No such subscription item on ${sub.id}: '${itemId}'`, "items");
+    if (behavior !== undefined && !["create_prorations", "always_invoice", "none"].includes(behavior as string)) {
+      return invalid(`Invalid proration_behavior: must be one of create_prorations, always_invoice, or none`, "proration_behavior");
+    }
+    if (quantity === undefined) return { item };
+    if (typeof quantity !== "string" || !/^\d+$/.test(quantity)) return invalid(`Invalid integer: ${quantity}`, "quantity");
+    if (["canceled", "incomplete_expired"].includes(sub.status)) {
+      return invalid(`A canceled subscription can only update its cancellation_details and metadata.`);
+    }
+    const from = item.quantity ?? 1;
+    const to = Number(quantity);
+    if (from === to) return { item };
+    const previous = structuredClone(sub.items);
+    item.quantity = to;
+    const mode = (behavior as string | undefined) ?? "create_prorations";
+    if (mode !== "none") {
+      state.prorations.push({ subscription: sub.id, item: item.id, price: idOf(item.price), from, to,
+        proration_behavior: mode, proration_date: now() });
+    }
+    const event = { id: newId("evt"), object: "event", type: "customer.subscription.updated", created: now(),
+      api_version: "2026-10-28.endive", livemode: false, pending_webhooks: 1,
+      data: { object: structuredClone(sub), previous_attributes: { items: previous } } };
+    state.events.set(event.id, event);
+    return { item };
+  }
 
   function route(method: string, path: string, query: Obj, body: Obj): { status: number; body: Obj } {
     let m: RegExpExecArray | null;
@@ -345,6 +383,28 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
       return listOf("/v1/disputes", [...state.disputes.values()], query, ["charge", "payment_intent"],
         (x) => is(idOf(x.charge), query.charge) && is(idOf(x.payment_intent), query.payment_intent));
     }
+    if (method === "POST" && (m = /^\/v1\/subscription_items\/([^/]+)$/.exec(path))) {
+      const sub = [...state.subscriptions.values()].find((x) => (x.items?.data ?? []).some((i: Obj) => i.id === m![1]));
+      if (!sub) return notFound("subscription_item", m[1]);
+      const known = ["quantity", "proration_behavior", "proration_date", "payment_behavior", "metadata", "expand"];
+      for (const k of Object.keys(body)) if (!known.includes(k)) return invalid(`Received unknown parameter: ${k}`, k);
+      const changed = changeQuantity(sub, m[1], body.quantity, body.proration_behavior);
+      if ("status" in changed) return changed;
+      return { status: 200, body: { object: "subscription_item", subscription: sub.id, created: sub.created ?? now(),
+        metadata: {}, ...changed.item } };
+    }
+    if (method === "POST" && (m = /^\/v1\/subscriptions\/([^/]+)$/.exec(path))) {
+      const sub = state.subscriptions.get(m[1]);
+      if (!sub) return notFound("subscription", m[1]);
+      const known = ["items", "proration_behavior", "proration_date", "payment_behavior", "metadata", "expand"];
+      for (const k of Object.keys(body)) if (!known.includes(k)) return invalid(`Received unknown parameter: ${k}`, k);
+      for (const [i, item] of (Array.isArray(body.items) ? body.items : []).entries()) {
+        if (!item?.id) return invalid("Updating an item needs its id (adding or deleting items is not served here)", `items[${i}][id]`);
+        const changed = changeQuantity(sub, item.id, item.quantity, body.proration_behavior);
+        if ("status" in changed) return changed;
+      }
+      return { status: 200, body: sub };
+    }
     if (method === "GET" && (m = /^\/v1\/subscriptions\/([^/]+)$/.exec(path))) {
       const s = state.subscriptions.get(m[1]);
       return s ? { status: 200, body: s } : notFound("subscription", m[1]);
@@ -416,7 +476,11 @@ export async function startStripeServer(): Promise<{ url: string; state: StripeS
       ? { status: 400, body: { error: { type: "idempotency_error",
         message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.` } } }
       : first ?? route(req.method ?? "GET", url.pathname, query, body);
-    if (replayKey && !first && answer.status < 500) state.idempotent.set(replayKey, { ...answer, sent });
+    // Stripe saves a key's result only once an endpoint began executing: not a refusal of the key's access
+    // (a retry after the key is given access runs).
+    if (replayKey && !first && answer.status < 500 && !state.refused.includes(url.pathname)) {
+      state.idempotent.set(replayKey, { ...answer, sent });
+    }
     // Stamped when the answer was made, as Stripe's Date header is (whole seconds, its clock).
     const date = new Date(Date.now() + state.clockOffset * 1000).toUTCString();
     while (state.held.includes(url.pathname)) await new Promise<void>((r) => releases.push(r));

@@ -121,7 +121,9 @@ export type Database = {
       };
       "accounts": {
         Row: {
+          "billed_seat_version": number | null;
           "billed_seats": number | null;
+          "billed_subscription": string | null;
           "created_at": string;
           "created_by": string | null;
           "id": string;
@@ -130,13 +132,17 @@ export type Database = {
           "personal_user_id": string | null;
           "plan_id": string | null;
           "seat_version": number;
+          "seats_billed_at": string | null;
+          "seats_bought": number | null;
           "seats_changed_at": string | null;
           "slug": string | null;
           "updated_at": string;
         };
         ComputedFields: never;
         Insert: {
+          "billed_seat_version"?: number | null;
           "billed_seats"?: number | null;
+          "billed_subscription"?: string | null;
           "created_at"?: string;
           "created_by"?: string | null;
           "id"?: string;
@@ -145,12 +151,16 @@ export type Database = {
           "personal_user_id"?: string | null;
           "plan_id"?: string | null;
           "seat_version"?: number;
+          "seats_billed_at"?: string | null;
+          "seats_bought"?: number | null;
           "seats_changed_at"?: string | null;
           "slug"?: string | null;
           "updated_at"?: string;
         };
         Update: {
+          "billed_seat_version"?: number | null;
           "billed_seats"?: number | null;
+          "billed_subscription"?: string | null;
           "created_at"?: string;
           "created_by"?: string | null;
           "id"?: string;
@@ -159,6 +169,8 @@ export type Database = {
           "personal_user_id"?: string | null;
           "plan_id"?: string | null;
           "seat_version"?: number;
+          "seats_billed_at"?: string | null;
+          "seats_bought"?: number | null;
           "seats_changed_at"?: string | null;
           "slug"?: string | null;
           "updated_at"?: string;
@@ -1492,7 +1504,9 @@ export type Database = {
       "create_team": {
         Args: { "name": string; "slug": string };
         Returns: {
+          "billed_seat_version": number | null;
           "billed_seats": number | null;
+          "billed_subscription": string | null;
           "created_at": string;
           "created_by": string | null;
           "id": string;
@@ -1501,6 +1515,8 @@ export type Database = {
           "personal_user_id": string | null;
           "plan_id": string | null;
           "seat_version": number;
+          "seats_billed_at": string | null;
+          "seats_bought": number | null;
           "seats_changed_at": string | null;
           "slug": string | null;
           "updated_at": string;
@@ -1563,7 +1579,9 @@ export type Database = {
       "delete_team": {
         Args: { "account": string };
         Returns: {
+          "billed_seat_version": number | null;
           "billed_seats": number | null;
+          "billed_subscription": string | null;
           "created_at": string;
           "created_by": string | null;
           "id": string;
@@ -1572,6 +1590,8 @@ export type Database = {
           "personal_user_id": string | null;
           "plan_id": string | null;
           "seat_version": number;
+          "seats_billed_at": string | null;
+          "seats_bought": number | null;
           "seats_changed_at": string | null;
           "slug": string | null;
           "updated_at": string;
@@ -1736,6 +1756,10 @@ export type Database = {
           isOneToOne: true;
           isSetofReturn: false;
         };
+      };
+      "service_role_checkout_seats": {
+        Args: { "account_id": string; "plan_id": string; "seats"?: number };
+        Returns: number;
       };
       "service_role_claim_cashout": {
         Args: { "cashout_id": string };
@@ -1916,6 +1940,10 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_record_seats": {
+        Args: { "account_id": string; "quantity": number; "seat_version": number; "subscription_id": string };
+        Returns: boolean;
+      };
       "service_role_referral_first_payment": { Args: { "user_id": string }; Returns: string };
       "service_role_release_reservation": {
         Args: { "account_id": string; "reservation_id": string; "user_id": string };
@@ -1982,6 +2010,17 @@ export type Database = {
         };
         Returns: string;
       };
+      "service_role_seat_quantity": {
+        Args: { "account_id": string; "user_id"?: string };
+        Returns: Database["public"]["CompositeTypes"]["seat_quantity"];
+        SetofOptions: {
+          from: "*";
+          to: "seat_quantity";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "service_role_seats_due": { Args: { "max_accounts"?: number }; Returns: string[] };
       "service_role_store_stripe_event": {
         Args: {
           "created": string;
@@ -2092,7 +2131,9 @@ export type Database = {
       "update_team": {
         Args: { "account": string; "name"?: string; "slug"?: string };
         Returns: {
+          "billed_seat_version": number | null;
           "billed_seats": number | null;
+          "billed_subscription": string | null;
           "created_at": string;
           "created_by": string | null;
           "id": string;
@@ -2101,6 +2142,8 @@ export type Database = {
           "personal_user_id": string | null;
           "plan_id": string | null;
           "seat_version": number;
+          "seats_billed_at": string | null;
+          "seats_bought": number | null;
           "seats_changed_at": string | null;
           "slug": string | null;
           "updated_at": string;
@@ -2324,6 +2367,17 @@ export type Database = {
       "role_assignment": {
         "user_id": string | null;
         "role": string | null;
+      };
+      "seat_quantity": {
+        "account_id": string | null;
+        "subscription_id": string | null;
+        "item_id": string | null;
+        "quantity": number | null;
+        "wanted": number | null;
+        "members": number | null;
+        "seats_bought": number | null;
+        "seat_version": number | null;
+        "needs_update": boolean | null;
       };
       "team_invitation": {
         "invitation_id": string | null;

@@ -109,6 +109,9 @@ export const ERROR_CODES = {
   invalid_kind: 422,
   invalid_range: 422,
   invalid_role: 422,
+  /** 422: a checkout's seats below the account's member count or above the plan's max_seats, or seats for a plan
+   * not sold per seat. */
+  invalid_seats: 422,
   /** 422: a team name or slug out of shape. */
   invalid_team: 422,
   /** 422: a team action on a personal account (no invitations, members or leaving there). */

@@ -37,6 +37,10 @@ export const NULLABLE = {
   payout_outcome: ["transfer_id", "failure"],
   // Account billing (supabase/migrations/20261207000200_account_billing.sql)
   billing_customer: ["email", "stripe_customer_id"],
+  // Seats: an account without a live per-seat subscription has none of it (nor its item, quantity or wanted
+  // quantity); a subscription mirrored before its item was read has no item or quantity; a team never bought
+  // seats (no per-seat subscription went live) has no seats_bought.
+  seat_quantity: ["subscription_id", "item_id", "quantity", "wanted", "seats_bought"],
   // Analytics and admin (supabase/migrations/20261124000700_analytics_admin.sql)
   credit_adjustment: [],
   role_assignment: [],
@@ -87,6 +91,7 @@ export type CashoutClaim = SqlResult<"cashout_claim">;
 export type PayoutOutcome = SqlResult<"payout_outcome">;
 
 export type BillingCustomer = SqlResult<"billing_customer">;
+export type SeatQuantity = SqlResult<"seat_quantity">;
 
 export type CreditAdjustment = SqlResult<"credit_adjustment">;
 export type RoleAssignment = SqlResult<"role_assignment">;

@@ -1,6 +1,8 @@
 // POST /checkout: a Stripe Checkout Session for an account: the signed-in user's personal account, or the team
 // the X-Account-Id header names (what is bought is the team's: its wallet, its plan).
 //   { "price": "plan_plus_monthly" }   a plan (subscription), by lookup key: the role's 'manage_billing' right
+//     seats: for a per-seat plan, the seats bought (the subscription's quantity; default the account's member
+//            count, at least that, at most the plan's max_seats: 422 invalid_seats); refused for other plans
 //   { "pack": "credits_500" }          a credit pack, at the pack price less the account's plan discount: 'buy'
 //   { "amount_cents": 1500 }           credits for a custom amount within the config's bounds: 'buy'
 // optional: success_url, cancel_url (default: the product URL). Answers 200 { id, url }.
@@ -29,11 +31,16 @@ const body = z
     price: z.string().min(1).max(100).optional(),
     pack: z.string().min(1).max(63).optional(),
     amount_cents: z.number().int().optional(),
+    seats: z.number().int().min(1).max(1_000_000).optional(),
     success_url: webUrl.optional(),
     cancel_url: webUrl.optional(),
   })
   .refine((b) => [b.price, b.pack, b.amount_cents].filter((v) => v !== undefined).length === 1, {
     message: "give exactly one of price, pack or amount_cents",
+  })
+  .refine((b) => b.seats === undefined || b.price !== undefined, {
+    message: "seats are bought with a plan's price",
+    path: ["seats"],
   });
 
 /** The credits a custom amount buys, as public.credit_amount_price priced it (the rate and the bounds are SQL's,
@@ -90,10 +97,14 @@ export const handler = withHttp(async (req) => {
     if (account.subscribed) {
       throw new ConflictError("Already subscribed: change plans in the billing portal", "already_subscribed");
     }
+    // The quantity is SQL's to decide (1, or the seats of a per-seat plan: see the seat rule in the billing
+    // migration); the subscription starts with it and the seat sync keeps it following the members.
+    const [{ quantity }] = await dbCall(db()`select public.service_role_checkout_seats(
+      ${account.account_id}, ${price.plan_id}, ${input.seats ?? null}) as quantity`);
     Object.assign(metadata, { kind: "subscription", plan_id: price.plan_id });
     params = {
       mode: "subscription",
-      line_items: [{ price: price.id, quantity: 1 }],
+      line_items: [{ price: price.id, quantity }],
       subscription_data: { metadata },
     };
   } else {

@@ -1,12 +1,14 @@
 // POST /stripe-reconcile { since?, margin_seconds? } (admins or the service role; pg_cron calls it with the
 // service key): reconciles our mirror with what Stripe has on record (_shared/billing/reconcile.ts) and answers
-// the report: what was listed, what was missing and is applied now, what could not be.
+// the report: what was listed, what was missing and is applied now, what could not be. Then, with the mirror
+// repaired, the seat sync of every account due (_shared/billing/seats.ts): its outcome under `seats`.
 //   since: Unix seconds or an ISO time; null for everything (a backfill: mind the function's time limit, the
 //          CLI `npm run stripe:reconcile` has none); left out, from the last run that failed nothing and left no gap
 //          behind it (see reconcile.ts), else the last event stored, less margin_seconds (default an hour).
 import { z } from "zod";
 import { requireAdmin } from "../_shared/admin.ts";
 import { reconcile } from "../_shared/billing/reconcile.ts";
+import { syncDueSeats } from "../_shared/billing/seats.ts";
 import { db } from "../_shared/db.ts";
 import { MethodNotAllowedError } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
@@ -29,5 +31,7 @@ export const handler = withHttp(async (req) => {
     since: input.since === undefined || input.since === null ? input.since : seconds(input.since),
     marginSeconds: input.margin_seconds,
   });
-  return json(report);
+  // Drift repair of per-seat quantities: after the reconciliation, so the rule reads Stripe's quantities.
+  const seats = await syncDueSeats(db(), stripe);
+  return json({ ...report, seats });
 });

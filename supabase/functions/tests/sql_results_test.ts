@@ -255,6 +255,20 @@ Deno.test({
           await tx`update saasbase.settings set reusable_link_invitations = true`;
           await call("team_invitation", tx`public.invite_member(${team}, 'member')`);
 
+          // Seats: a team without a subscription, then with a per-seat one (its item not read yet, then read).
+          await as(null);
+          await call("seat_quantity", tx`public.service_role_seat_quantity(${team})`);
+          const [{ seatPlan }] = await tx`select id as "seatPlan" from public.plans where per_seat limit 1`;
+          await tx`insert into public.products (id, kind, plan_id, name) values ('t_res_seat', 'plan', ${seatPlan}, 'seats')`;
+          await tx`insert into public.prices (id, product_id, lookup_key, unit_amount, currency, billing_interval)
+            values ('t_res_seat_price', 't_res_seat', 't_res_seat', 900, 'usd', 'month')`;
+          await tx`select public.service_role_upsert_subscription('sub_res_seat', ${team}, 'active', 't_res_seat_price',
+            now(), now() + interval '30 days', false, null, now())`;
+          await call("seat_quantity", tx`public.service_role_seat_quantity(${team}, ${user})`);
+          await tx`select public.service_role_upsert_subscription('sub_res_seat', ${team}, 'active', 't_res_seat_price',
+            now(), now() + interval '30 days', false, null, now() + interval '1 second', 2, 'si_res_seat')`;
+          await call("seat_quantity", tx`public.service_role_seat_quantity(${team})`);
+
           // Catalog: the sync, with the catalog it holds now.
           await as(null);
           const [{ catalog }] = await tx`select jsonb_build_object(
