@@ -12,10 +12,11 @@ import { loadProductConfig } from "../../src/config/presets.ts";
 import { userToken } from "../../src/local/jwt.ts";
 import type { ProductConfig } from "../../supabase/functions/_shared/config-schema.ts";
 import type { Step } from "../support/openai-server.ts";
+import { asUser } from "../support/stack.ts";
 import { deliverEvent, stripeEvent } from "../support/stripe-webhook.ts";
 import { startTestStack } from "../support/test-stack.ts";
 
-export { asUser } from "../support/stack.ts";
+export { asUser };
 export { readSse, type SseEvent } from "../support/sse.ts";
 
 export interface User {
@@ -27,14 +28,16 @@ export interface User {
 
 export type Scenario = Awaited<ReturnType<typeof startScenario>>;
 
-/** Starts `preset` with only `functions` running; `stop()` tears everything down. */
-export async function startScenario(preset: string, functions: string[]) {
+/** Starts `preset` (undefined: the shipped saasbase.config.ts) with only `functions` running; `stop()` tears
+ * everything down. */
+export async function startScenario(preset: string | undefined, functions: string[]) {
   const config: ProductConfig = await loadProductConfig(preset);
+  const name = preset ?? "shipped";
   const { stack, stripe: stripeServer, ai, stop: stopStack } = await startTestStack({
-    dirPrefix: `saasbase-scenario-${preset}-`,
+    dirPrefix: `saasbase-scenario-${name}-`,
     preset,
     functions,
-    label: `scenario ${preset}`,
+    label: `scenario ${name}`,
   });
   const sql = postgres(stack.dbUrl, { max: 4, onnotice: () => {} });
   // GoTrue's own connection: sign-ups and confirmations are its writes, made as supabase_auth_admin, which
@@ -43,11 +46,16 @@ export async function startScenario(preset: string, functions: string[]) {
   // GoTrue stores a bcrypt hash it computes itself; every scenario user's password is "password".
   const [{ passwordHash }] = await sql`select extensions.crypt('password', extensions.gen_salt('bf', 4)) as "passwordHash"`;
   let eventSeq = 0;
+  /** Events the local Stripe server made (a quantity change's customer.subscription.updated) already delivered. */
+  const delivered = new Set<string>();
 
-  const call = (name: string, init: RequestInit & { token?: string } = {}) => {
+  /** A function call; `account` is the team the frontend acts for (X-Account-Id, as src/client's `account`). */
+  const call = (name: string, init: RequestInit & { token?: string; account?: string } = {}) => {
     const headers = new Headers(init.headers);
     if (init.token) headers.set("authorization", `Bearer ${init.token}`);
-    return fetch(`${stack.functionsUrl}/${name}`, { ...init, headers });
+    if (init.account) headers.set("x-account-id", init.account);
+    const { token: _token, account: _account, ...rest } = init;
+    return fetch(`${stack.functionsUrl}/${name}`, { ...rest, headers });
   };
 
   return {
@@ -58,9 +66,33 @@ export async function startScenario(preset: string, functions: string[]) {
     stripeUrl: stripeServer.url,
     call,
 
-    /** POSTs JSON to a function as the frontend does (supabase-js functions.invoke). */
-    post: (name: string, token: string, body: unknown) =>
-      call(name, { method: "POST", token, headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+    /** POSTs JSON to a function as the frontend does (supabase-js functions.invoke), for `account` if given. */
+    post: (name: string, token: string, body: unknown, account?: string) =>
+      call(name, { method: "POST", token, account, headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+
+    /** supabase.rpc(name, args) as PostgREST runs it for the user's token: its result as the JSON it answers, or
+     * the error it answers (`{ error: { code, status } }`: the SQLSTATE PT4xx's HTTP status and the code in its
+     * DETAIL, as supabase-js reports them). */
+    async rpc(user: User, name: string, args: unknown[] = []): Promise<any> {
+      const params = args.map((_, i) => `$${i + 1}`).join(", ");
+      try {
+        const [row] = await asUser(sql, user.id, (tx) => tx.unsafe(`select to_jsonb(public.${name}(${params})) as r`, args as never[]));
+        return row.r;
+      } catch (err) {
+        const e = err as { code?: string; detail?: string };
+        if (!e.code?.startsWith("PT")) throw err;
+        return { error: { status: Number(e.code.slice(2)), code: e.detail } };
+      }
+    },
+
+    /** The mail queued for `email` (email_outbox, what the mail worker sends), newest first. */
+    async inbox(email: string, template?: string): Promise<{ template: string; payload: any }[]> {
+      return sql`select template, payload from public.email_outbox
+        where (payload ->> 'email' = ${email.toLowerCase()}
+          or user_id = (select id from auth.users where lower(email) = ${email.toLowerCase()}))
+          and (${template ?? null}::text is null or template = ${template ?? null})
+        order by id desc`;
+    },
 
     /** A sign-up as GoTrue writes it: the metadata the frontend passed to auth.signUp, and the email confirmed
      * only when the user clicks the link (`confirm`), unless created confirmed. */
@@ -103,6 +135,68 @@ export async function startScenario(preset: string, functions: string[]) {
     stripeEvent(type: string, object: Record<string, unknown>) {
       const event = stripeEvent(type, object, { id: `evt_scenario_${Date.now()}_${++eventSeq}` });
       return { id: event.id, deliver: () => deliverEvent(stack.functionsUrl, event) };
+    },
+
+    /** What Stripe does once the customer pays a subscription's Checkout Session: the subscription made from the
+     * session (its line item's price and quantity, its subscription_data metadata, its customer) and, signed,
+     * checkout.session.completed and the first invoice's invoice.paid (the price's unit amount times the
+     * quantity). Answers the subscription, the invoice and the webhook's answers. */
+    async completeSubscriptionCheckout(sessionId: string) {
+      const session = stripeServer.state.sessions.get(sessionId);
+      if (!session || session.mode !== "subscription") throw new Error(`No subscription checkout session ${sessionId}`);
+      const [line] = session.line_items_params;
+      const price = stripeServer.state.prices.get(line.price);
+      if (!price) throw new Error(`The session's price ${line.price} is not at Stripe`);
+      const quantity = Number(line.quantity ?? 1);
+      const start = Math.floor(Date.now() / 1000);
+      const end = start + 30 * 86_400;
+      const tag = `${sessionId.slice(-12)}_${++eventSeq}`;
+      const subscription = {
+        id: `sub_${tag}`, object: "subscription", status: "active", customer: session.customer,
+        metadata: session.subscription_data?.metadata ?? {}, cancel_at_period_end: false, canceled_at: null, created: start,
+        items: { object: "list", data: [{ id: `si_${tag}`, object: "subscription_item", quantity, price: structuredClone(price),
+          current_period_start: start, current_period_end: end }] },
+      };
+      stripeServer.state.subscriptions.set(subscription.id, subscription);
+      const amount = Number(price.unit_amount) * quantity;
+      const paid: Record<string, unknown> = { ...session, status: "complete", payment_status: "paid", subscription: subscription.id, amount_total: amount };
+      delete paid.line_items_params;
+      const completed = await deliverEvent(stack.functionsUrl,
+        stripeEvent("checkout.session.completed", paid, { id: `evt_scenario_${Date.now()}_${++eventSeq}` }));
+      const invoice = {
+        id: `in_${tag}`, object: "invoice", customer: session.customer, status: "paid", currency: price.currency,
+        billing_reason: "subscription_create", amount_paid: amount, amount_due: amount, created: start,
+        parent: { type: "subscription_details", subscription_details: { subscription: subscription.id, metadata: subscription.metadata } },
+        lines: { object: "list", has_more: false, data: [{ id: `il_${tag}`, object: "line_item", amount, quantity,
+          period: { start, end },
+          parent: { type: "subscription_item_details", invoice_item_details: null, subscription_item_details: {
+            invoice_item: null, proration: false, proration_details: { credited_items: null }, subscription: subscription.id,
+            subscription_item: subscription.items.data[0].id } },
+          pricing: { type: "price_details", price_details: { price: price.id } } }] },
+      };
+      stripeServer.state.invoices.set(invoice.id, invoice);
+      const invoicePaid = await deliverEvent(stack.functionsUrl,
+        stripeEvent("invoice.paid", invoice, { id: `evt_scenario_${Date.now()}_${++eventSeq}` }));
+      return {
+        subscription,
+        invoice,
+        answers: { completed: { status: completed.status, body: await completed.json() }, invoicePaid: { status: invoicePaid.status, body: await invoicePaid.json() } },
+      };
+    },
+
+    /** Delivers, signed, the events of `type` the local Stripe server made on its own (a subscription item's
+     * quantity change makes customer.subscription.updated) and not delivered yet, oldest first; answers the
+     * webhook's answers. */
+    async deliverStripeEvents(type: string) {
+      const events = [...stripeServer.state.events.values()]
+        .filter((e) => e.type === type && !delivered.has(e.id)).sort((a, b) => a.created - b.created);
+      const answers = [];
+      for (const event of events) {
+        delivered.add(event.id);
+        const res = await deliverEvent(stack.functionsUrl, event);
+        answers.push({ id: event.id, event, status: res.status, body: await res.json() });
+      }
+      return answers;
     },
 
     async stop() {

@@ -20,12 +20,7 @@ beforeAll(async () => {
 afterAll(() => s?.stop());
 
 const mail = (who: string) => `${who}-${crypto.randomUUID().slice(0, 8)}@miky.test`;
-/** supabase.rpc(name, args) as PostgREST runs it for the user's token, its result as the JSON it answers. */
-async function rpc(user: User, name: string, args: unknown[] = []) {
-  const params = args.map((_, i) => `$${i + 1}`).join(", ");
-  const [row] = await asUser(s.sql, user.id, (tx) => tx.unsafe(`select to_jsonb(public.${name}(${params})) as r`, args as never[]));
-  return row.r;
-}
+const rpc = (user: User, name: string, args: unknown[] = []) => s.rpc(user, name, args);
 const wallet = async (user: User) => {
   const res = await s.call("credits?limit=50", { token: user.token });
   expect(res.status).toBe(200);
