@@ -182,6 +182,25 @@ function cases(strangers: Record<string, string>): Case[] {
     out.push({ name: `GET chat/conversations?older_than=${t}`, path: `chat/conversations?older_than=${encodeURIComponent(t)}`,
       method: "GET", token: user.token });
   }
+  // The secrets function: PUT /secrets/:provider { value } (its one body field), and the list.
+  const secret = JSON.stringify({ value: "valid-secret-1234" });
+  for (const [name, value] of Object.entries(BAD_VALUES)) {
+    out.push({ name: `secrets/v0: value is ${name}`, path: "secrets/v0", method: "PUT", token: user.token,
+      body: JSON.stringify({ value }), headers: json });
+  }
+  for (const [name, body] of Object.entries(MALFORMED_BODIES)) {
+    out.push({ name: `secrets/v0: ${name}`, path: "secrets/v0", method: "PUT", token: user.token, body, headers: json });
+  }
+  for (const [who, token] of Object.entries(strangers)) {
+    out.push({ name: `secrets/v0: as ${who}`, path: "secrets/v0", method: "PUT", token, body: secret, headers: json });
+    if (who !== "a deleted user") out.push({ name: `GET secrets as ${who}`, path: "secrets", method: "GET", token });
+  }
+  for (const path of ["secrets/V0", "secrets/-x", "secrets/v0/extra", `secrets/${"p".repeat(64)}`]) {
+    out.push({ name: `PUT ${path.slice(0, 30)}`, path, method: "PUT", token: user.token, body: secret, headers: json });
+  }
+  out.push({ name: "secrets: POST", path: "secrets", method: "POST", token: user.token, body: secret, headers: json });
+  out.push({ name: "secrets/rotate as a user", path: "secrets/rotate", method: "POST", token: user.token, body: "{}", headers: json });
+  out.push({ name: "secrets/v0: DELETE, none stored", path: "secrets/v0", method: "DELETE", token: user.token });
   out.push({ name: "health: POST", path: "health", method: "POST", body: "{}" });
   return out;
 }
@@ -336,12 +355,14 @@ describe("bad input", () => {
     for (const path of ["credits", "chat/conversations", `chat/messages?conversation_id=${conversation}`, "health"]) {
       await call(path, { method: "GET", token: valid.token });
     }
+    await call("secrets/v0", { method: "PUT", token: valid.token, headers: json, body: JSON.stringify({ value: "valid-secret-1234" }) });
+    await call("secrets", { method: "GET", token: valid.token });
     const event = JSON.stringify({ id: `evt_valid_${crypto.randomUUID()}`, object: "event", type: "balance.available",
       created: Math.floor(Date.now() / 1000), data: { object: {} } });
     const signature = await signPayload(event);
     await call("stripe-webhook", { method: "POST", headers: { ...json, "stripe-signature": signature }, body: event });
     expect(answers.filter((a) => !/: 2\d\d$/.test(a))).toEqual([]);
-    expect(answers).toHaveLength(postRoutes().length + 5);
+    expect(answers).toHaveLength(postRoutes().length + 7);
     expect(await reconciliations()).toBe(runsBefore + 1); // the valid reconciliation ran, and is recorded
   });
 });

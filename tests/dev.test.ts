@@ -1,7 +1,7 @@
 // `npm run dev` as a person runs it: from an empty state folder to a status table, health answering,
 // Ctrl-C leaving nothing behind, data surviving a restart, and --reset starting clean.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -112,6 +112,11 @@ describe("npm run dev", () => {
     const health = await fetch(`${first.status["Functions URL"]}/health`);
     expect(health.status).toBe(200);
     expect((await health.json()).database.ok).toBe(true);
+    // User secrets work out of the box: a key made in the state folder, kept for the next run.
+    const keyFile = join(stateDir, "secrets-keys.json");
+    expect(first.status["Secrets key"]).toBe(keyFile);
+    const key = readFileSync(keyFile, "utf8");
+    expect(JSON.parse(key).current).toBe("local-1");
 
     expect(await emails(dbUrl)).toEqual(["admin@example.com", "customer@example.com"]); // seed.sql
     await query(dbUrl, (sql) => sql`
@@ -127,6 +132,7 @@ describe("npm run dev", () => {
     // 3. A restart keeps the data.
     const second = await startDev();
     expect(await emails(dbUrl)).toEqual(["admin@example.com", "customer@example.com", "kept@example.com"]);
+    expect(readFileSync(keyFile, "utf8")).toBe(key);
     await stopDev(second);
 
     // 4. --reset starts from an empty database (seed only).

@@ -2,7 +2,7 @@
 // applied with the real Supabase CLI, and the edge functions on real Deno behind a gateway on the API port.
 // `npm run dev` runs it for people; the vitest suite runs a throwaway one on ports of its own.
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import type { Server } from "node:http";
 import { prepareDatabase } from "./database.ts";
@@ -13,6 +13,7 @@ import { apiKeys } from "./jwt.ts";
 import { FUNCTIONS_DIR, STATE_DIR, SUPABASE_DIR } from "./paths.ts";
 import { LocalCluster } from "./postgres.ts";
 import { describePostgres } from "./postgres-binaries.ts";
+import { localSecretsKeys } from "./secrets-key.ts";
 import { readProjectConfig, type FunctionSpec } from "./supabase-config.ts";
 
 export interface StackOptions {
@@ -36,6 +37,9 @@ export interface StackOptions {
   functions?: (spec: FunctionSpec) => boolean;
   /** Run with presets/<name>.ts as the product config (the config sync and the functions alike). */
   preset?: string;
+  /** Where the local key for user secrets is kept (default: secrets-keys.json beside the data folder), used
+   * when the function secrets set no SAASBASE_SECRETS_KEYS of their own. */
+  secretsKeyFile?: string;
 }
 
 export interface Stack {
@@ -52,6 +56,8 @@ export interface Stack {
   dataDir?: string;
   /** The preset the stack runs (presets/<name>.ts), or undefined for saasbase.config.ts. */
   preset?: string;
+  /** The local key file of user secrets, when the functions use it (no SAASBASE_SECRETS_KEYS was given). */
+  secretsKeyFile?: string;
   /** Whether the database was bootstrapped (plain Postgres) on this start. */
   bootstrapped: boolean;
   catalog: Record<string, number>;
@@ -71,6 +77,7 @@ export function statusTable(stack: Stack): string {
     ["JWT secret", stack.jwtSecret],
     ["anon key", stack.anonKey],
     ["service_role key", stack.serviceRoleKey],
+    ["Secrets key", stack.secretsKeyFile ?? "SAASBASE_SECRETS_KEYS (function secrets)"],
     ["Functions", stack.functions.map((f) => `${f.name}${f.verifyJwt ? "" : " (verify_jwt off)"}`).join(", ")],
     ["Product config", stack.preset ? `presets/${stack.preset}.ts` : "supabase/functions/_shared/saasbase.config.ts"],
   ];
@@ -119,10 +126,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const keys = await apiKeys(project.jwtSecret);
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     const specs = project.functions.filter(opts.functions ?? (() => true));
+    const secrets = { ...(opts.loadFunctionsEnvFile === false ? {} : functionsEnvFile()), ...opts.functionEnv };
+    // User secrets work out of the box: a key of the state folder's own unless the secrets name theirs.
+    const secretsKeyFile = secrets.SAASBASE_SECRETS_KEYS
+      ? undefined
+      : (opts.secretsKeyFile ?? join(opts.dataDir ? dirname(opts.dataDir) : STATE_DIR, "secrets-keys.json"));
     const workers = new FunctionWorkers(specs, {
       env: {
-        ...(opts.loadFunctionsEnvFile === false ? {} : functionsEnvFile()),
-        ...opts.functionEnv,
+        ...(secretsKeyFile ? localSecretsKeys(secretsKeyFile) : {}),
+        ...secrets,
         // The platform's own variables win over any secret of the same name, as on Supabase.
         SUPABASE_URL: apiUrl,
         SUPABASE_ANON_KEY: keys.anonKey,
@@ -158,6 +170,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       postgres: postgresDescription,
       dataDir: opts.dbUrl ? undefined : (opts.dataDir ?? join(STATE_DIR, "db")),
       preset: opts.preset,
+      secretsKeyFile,
       bootstrapped,
       catalog,
       restartFunction: (name) => workers.restart(name),

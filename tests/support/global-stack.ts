@@ -23,6 +23,7 @@ export default async function setup(project: TestProject) {
     functionsLog,
     stripeUrl: stripe.url,
     aiUrl: ai.url,
+    secretsKeyFile: stack.secretsKeyFile!,
   });
   return stop;
 }

@@ -11,6 +11,8 @@ export type StackInfo = Pick<Stack, "apiUrl" | "functionsUrl" | "dbUrl" | "jwtSe
   stripeUrl: string;
   /** The local OpenAI-compatible server behind both AI providers (tests/support/openai-server.ts). */
   aiUrl: string;
+  /** The key file of user secrets the stack made in its temp folder, as `npm run dev` does in .saasbase. */
+  secretsKeyFile: string;
 };
 
 /** Secrets the test stack's functions get (base URLs of the local servers are added by the global setup). */

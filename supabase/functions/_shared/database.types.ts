@@ -1360,6 +1360,51 @@ export type Database = {
         };
         Relationships: [];
       };
+      "user_secrets": {
+        Row: {
+          "account_id": string;
+          "ciphertext": string;
+          "created_at": string;
+          "created_by": string | null;
+          "key_id": string;
+          "last4": string;
+          "nonce": string;
+          "provider": string;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "account_id": string;
+          "ciphertext": string;
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "key_id": string;
+          "last4": string;
+          "nonce": string;
+          "provider": string;
+          "updated_at"?: string;
+        };
+        Update: {
+          "account_id"?: string;
+          "ciphertext"?: string;
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "key_id"?: string;
+          "last4"?: string;
+          "nonce"?: string;
+          "provider"?: string;
+          "updated_at"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "user_secrets_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: false;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "wallets": {
         Row: {
           "account_id": string;
@@ -1652,6 +1697,16 @@ export type Database = {
           "title": string;
         }[];
       };
+      "list_user_secrets": {
+        Args: { "account"?: string };
+        Returns: Database["public"]["CompositeTypes"]["user_secret"][];
+        SetofOptions: {
+          from: "*";
+          to: "user_secret";
+          isOneToOne: false;
+          isSetofReturn: true;
+        };
+      };
       "referral_stats": {
         Args: Record<PropertyKey, never>;
         Returns: Database["public"]["CompositeTypes"]["referral_summary"];
@@ -1789,6 +1844,10 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_delete_user_secret": {
+        Args: { "account_id": string; "provider": string; "user_id": string };
+        Returns: undefined;
+      };
       "service_role_forget_customer": { Args: { "customer_id": string }; Returns: boolean };
       "service_role_grant_credits": {
         Args: {
@@ -1825,6 +1884,32 @@ export type Database = {
         Args: { "max_count"?: number };
         Returns: {
           "cashout_id": string;
+        }[];
+      };
+      "service_role_put_user_secret": {
+        Args: {
+          "account_id": string;
+          "ciphertext": string;
+          "key_id": string;
+          "last4": string;
+          "nonce": string;
+          "provider": string;
+          "user_id": string;
+        };
+        Returns: Database["public"]["CompositeTypes"]["user_secret"];
+        SetofOptions: {
+          from: "*";
+          to: "user_secret";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "service_role_read_user_secret": {
+        Args: { "account_id": string; "provider": string; "user_id": string };
+        Returns: {
+          "ciphertext": string;
+          "key_id": string;
+          "nonce": string;
         }[];
       };
       "service_role_record_chat_exchange": {
@@ -2388,6 +2473,13 @@ export type Database = {
         "token_prefix": string | null;
         "expires_at": string | null;
         "max_uses": number | null;
+      };
+      "user_secret": {
+        "provider": string | null;
+        "last4": string | null;
+        "created_by": string | null;
+        "created_at": string | null;
+        "updated_at": string | null;
       };
       "wallet_lot": {
         "amount": number | null;

@@ -59,6 +59,8 @@ export const ERROR_CODES = {
   invitation_not_found: 404,
   /** 404: the user is no member of this team. */
   member_not_found: 404,
+  /** 404: the account has no secret stored for this provider (PUT /secrets/:provider stores one). */
+  secret_not_found: 404,
   /** 404: the billing portal needs a first checkout. */
   no_customer: 404,
   /** 405: the route exists, the method does not. */
@@ -138,6 +140,13 @@ export const ERROR_CODES = {
   /** 503: the backend is missing a secret (Stripe, AI), or a dependency is down; retrying later may work. */
   service_unavailable: 503,
   billing_not_configured: 503,
+  /** 503: user secrets cannot be encrypted or read here: SAASBASE_SECRETS_KEYS / SAASBASE_SECRETS_KEY_ID are
+   * missing or invalid (secrets_not_configured), the key a secret was stored under is not among them
+   * (secrets_key_unavailable), or it does not decrypt under it (secret_unreadable: a wrong key, or a changed
+   * row). Never a plaintext fallback: fails closed. */
+  secrets_not_configured: 503,
+  secrets_key_unavailable: 503,
+  secret_unreadable: 503,
   /** 503: Stripe is unreachable, failing or rate-limiting us; retry shortly. */
   payment_provider_unavailable: 503,
 } as const;

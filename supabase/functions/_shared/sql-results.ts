@@ -54,6 +54,9 @@ export const NULLABLE = {
   // Teams (supabase/migrations/20261207000000_teams.sql): a link invitation has no email, a reusable one no
   // use limit.
   team_invitation: ["email", "max_uses"],
+  // User secrets (supabase/migrations/20261207000400_user_secrets.sql): the member who stored it may be deleted
+  // since.
+  user_secret: ["created_by"],
 } as const satisfies { [Name in keyof Composite]?: readonly (keyof Composite[Name])[] };
 
 type Nullable<Name> = Name extends keyof typeof NULLABLE ? (typeof NULLABLE)[Name][number] : never;
@@ -98,6 +101,7 @@ export type RoleAssignment = SqlResult<"role_assignment">;
 export type PlanAssignment = SqlResult<"plan_assignment">;
 export type KpiTotals = SqlResult<"kpi_totals">;
 export type TeamInvitation = SqlResult<"team_invitation">;
+export type UserSecret = SqlResult<"user_secret">;
 export type FeatureCredits = SqlResult<"feature_credits">;
 export type FunnelStep = SqlResult<"funnel_step">;
 export type KpiBucket = SqlResult<"kpi_bucket">;

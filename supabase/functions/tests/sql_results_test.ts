@@ -269,6 +269,17 @@ Deno.test({
             now(), now() + interval '30 days', false, null, now() + interval '1 second', 2, 'si_res_seat')`;
           await call("seat_quantity", tx`public.service_role_seat_quantity(${team})`);
 
+          // User secrets: stored by a co-owner of the team, listed once that user is deleted (no creator).
+          const keeper = await newUser();
+          await tx`insert into public.account_members (account_id, user_id, role) values (${team}, ${keeper}, 'owner')`;
+          await call(
+            "user_secret",
+            tx`public.service_role_put_user_secret(${team}, ${keeper}, 'v0', ${new Uint8Array(17)}, ${new Uint8Array(12)}, 'k1', 'abcd')`,
+          );
+          await tx`delete from auth.users where id = ${keeper}`;
+          await as(user);
+          await call("user_secret", tx`public.list_user_secrets(${team})`);
+
           // Catalog: the sync, with the catalog it holds now.
           await as(null);
           const [{ catalog }] = await tx`select jsonb_build_object(
