@@ -122,6 +122,23 @@ describe("credits", () => {
   });
 });
 
+describe("secrets", () => {
+  it("stores a key, lists its last 4 only, deletes it; a bad value is a SaasbaseError", async () => {
+    const user = await createUser(sql, `client-secrets-${crypto.randomUUID()}@test.local`);
+    const saas = clientFor(user.token);
+    const set = await saas.secrets.set("v0", "v1:client-key-abcd9876");
+    expect(set.error).toBeNull();
+    expect(set.data).toMatchObject({ provider: "v0", last4: "9876", created_by: user.id });
+    const listed = await saas.secrets.list();
+    expect(listed.data!.secrets.map((s) => [s.provider, s.last4])).toEqual([["v0", "9876"]]);
+    expect(JSON.stringify(listed.data)).not.toContain("client-key");
+    expect((await saas.secrets.set("v0", "short")).error).toMatchObject({ status: 422, code: "validation_failed" });
+    expect((await saas.secrets.del("v0")).data).toEqual({ deleted: true, provider: "v0" });
+    expect((await saas.secrets.del("v0")).error).toMatchObject({ status: 404, code: "secret_not_found" });
+    expect((await saas.secrets.list()).data!.secrets).toEqual([]);
+  });
+});
+
 describe("chat", () => {
   it("streams an answer as typed events, then lists it", async () => {
     const user = await createUser(sql, `client-chat-${crypto.randomUUID()}@test.local`);

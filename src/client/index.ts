@@ -9,7 +9,12 @@
 //   for await (const e of events ?? []) if (e.event === "token") append(e.data.content);
 import { createClient, type SupabaseClient, type SupabaseClientOptions } from "@supabase/supabase-js";
 import type { Database } from "../database.types.ts";
-import type { CreditCharge, WalletQuota, WalletSummary } from "../../supabase/functions/_shared/sql-results.ts";
+import type {
+  CreditCharge,
+  UserSecret as StoredSecret,
+  WalletQuota,
+  WalletSummary,
+} from "../../supabase/functions/_shared/sql-results.ts";
 import { type ChatEvent, readChatStream } from "./chat-stream.ts";
 import { SaasbaseError, toSaasbaseError } from "./errors.ts";
 import { teamsClient } from "./teams.ts";
@@ -110,6 +115,9 @@ export type CheckoutCreateParams =
   & ({ price: string; seats?: number } | { pack: string } | { amount_cents: number })
   & { success_url?: string; cancel_url?: string };
 
+/** A stored secret as the `secrets` function lists it: never its value. */
+export type UserSecret = StoredSecret;
+
 /** The header naming the account a function acts for (a team's id); none: the caller's personal account. */
 function accountHeader(account: string | undefined): Record<string, string> {
   return account ? { "X-Account-Id": account } : {};
@@ -130,11 +138,16 @@ export function createSaasbaseClient(
   /** Calls an edge function; a JSON answer is the data, an error answer a SaasbaseError. */
   async function invoke<T>(
     name: string,
-    init: { method?: "GET" | "POST"; body?: object; signal?: AbortSignal; headers?: Record<string, string> } = {},
+    init: {
+      method?: "GET" | "POST" | "PUT" | "DELETE";
+      body?: object;
+      signal?: AbortSignal;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<Result<T>> {
     const { data, error } = await supabase.functions.invoke(name, {
       method: init.method ?? "POST",
-      body: init.method === "GET" ? undefined : init.body ?? {},
+      body: init.method === "GET" || init.method === "DELETE" ? undefined : init.body ?? {},
       headers: init.headers,
       signal: init.signal,
     });
@@ -146,6 +159,24 @@ export function createSaasbaseClient(
     supabase,
     /** Team accounts: create, invite, accept, manage members (the teams SQL API, over `.rpc()`). */
     teams: teamsClient(supabase),
+    /** Third-party keys (a v0 key) of the personal account or of `account`, stored encrypted by the `secrets`
+     * function: a value goes in and never comes back; lists show provider, last 4 and times (docs/secrets.md).
+     * Setting or deleting a team's takes the `manage_team` right. */
+    secrets: {
+      list: (opts: { account?: string } = {}) =>
+        invoke<{ secrets: UserSecret[] }>("secrets", { method: "GET", headers: accountHeader(opts.account) }),
+      set: (provider: string, value: string, opts: { account?: string } = {}) =>
+        invoke<UserSecret>(`secrets/${encodeURIComponent(provider)}`, {
+          method: "PUT",
+          body: { value },
+          headers: accountHeader(opts.account),
+        }),
+      del: (provider: string, opts: { account?: string } = {}) =>
+        invoke<{ deleted: true; provider: string }>(`secrets/${encodeURIComponent(provider)}`, {
+          method: "DELETE",
+          headers: accountHeader(opts.account),
+        }),
+    },
     credits: {
       /** Balance, reservations, plan, quotas and the `ledger_limit` (20) most recent ledger rows of the
        * personal account, or of `account` (a team the user belongs to). */
