@@ -1,4 +1,5 @@
 // The health function through the local gateway, on real Deno against the test database.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { signJwt } from "../src/local/jwt.ts";
 import { callFunction, stack } from "./support/stack.ts";
@@ -10,6 +11,7 @@ describe("health function", () => {
     expect(open.integrations).toEqual({
       stripe: { configured: true, webhookConfigured: true },
       ai: [{ id: "openai", kind: "openai", configured: true }, { id: "gemini", kind: "gemini", configured: true }],
+      userSecrets: { configured: true }, // the key the stack made (src/local/secrets-key.ts)
     });
     // A forged service_role token is no service key: the same answer.
     const forged = await signJwt({ role: "service_role", exp: Math.floor(Date.now() / 1000) + 600 }, "not-the-project-secret-but-32-chars-long");
@@ -24,6 +26,7 @@ describe("health function", () => {
     expect(body.database.ok).toBe(true);
     // The test stack sets the Stripe secrets and both AI providers' keys and base URLs.
     expect(body.integrations.stripe).toEqual({ configured: true, webhookConfigured: true, missing: [] });
+    expect(body.integrations.userSecrets).toEqual({ configured: true, missing: [] });
     expect(body.integrations.ai.map((p: { id: string; configured: boolean; baseUrl: string }) => [p.id, p.configured, p.baseUrl]))
       .toEqual([
         ["openai", true, `${stack().aiUrl}/openai/v1`],
@@ -31,6 +34,7 @@ describe("health function", () => {
       ]);
     expect(JSON.stringify(body)).not.toContain("sk_test"); // presence only, never a secret
     expect(JSON.stringify(body)).not.toContain("sk-test");
+    expect(JSON.stringify(body)).not.toContain(JSON.parse(readFileSync(stack().secretsKeyFile, "utf8")).keys["local-1"]);
   });
 
   it("answers a CORS preflight without a token", async () => {

@@ -16,6 +16,9 @@ export interface ProviderStatus {
 export interface IntegrationStatus {
   stripe: { configured: boolean; webhookConfigured: boolean; missing?: string[] };
   ai: ProviderStatus[];
+  /** The keys that encrypt users' third-party keys (docs/secrets.md): set, not checked (a malformed value is
+   * the secrets function's 503 secrets_not_configured). */
+  userSecrets: { configured: boolean; missing?: string[] };
 }
 
 export function providerBaseUrl(
@@ -45,6 +48,7 @@ export function integrationStatus(
 ): IntegrationStatus {
   const missing = (names: (string | undefined)[]) => names.filter((n): n is string => !!n && !env(n));
   const stripeMissing = missing(["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"]);
+  const secretsMissing = missing(["SAASBASE_SECRETS_KEYS", "SAASBASE_SECRETS_KEY_ID"]);
   return {
     stripe: {
       configured: !stripeMissing.includes("STRIPE_SECRET_KEY"),
@@ -58,5 +62,6 @@ export function integrationStatus(
       const status: ProviderStatus = { id: p.id, kind: p.kind, configured: absent.length === 0 };
       return detailed ? { ...status, baseUrl: baseUrl && shownUrl(baseUrl), missing: absent } : status;
     }),
+    userSecrets: { configured: secretsMissing.length === 0, ...(detailed ? { missing: secretsMissing } : {}) },
   };
 }

@@ -68,6 +68,16 @@ Deno.test("integrationStatus: booleans for anyone, missing secrets and base URLs
     missing: [],
   });
   assert.deepStrictEqual(status.ai[1].configured, false);
+  assert.deepStrictEqual(anyone.userSecrets, { configured: false });
+  assert.deepStrictEqual(status.userSecrets, {
+    configured: false,
+    missing: ["SAASBASE_SECRETS_KEYS", "SAASBASE_SECRETS_KEY_ID"],
+  });
+  const keyed: Record<string, string> = { ...env, SAASBASE_SECRETS_KEYS: '{"k1":"AAAA"}', SAASBASE_SECRETS_KEY_ID: "k1" };
+  assert.deepStrictEqual(integrationStatus(config, (n) => keyed[n], true).userSecrets, {
+    configured: true,
+    missing: [],
+  });
   // A proxy's credentials or a key in the query never reach the public report.
   const proxied = integrationStatus(
     config,
