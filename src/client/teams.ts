@@ -8,6 +8,9 @@
 import type { SupabaseClient } from "@supabase/supabase-js";
 import type { Database } from "../database.types.ts";
 import type { TeamInvitation } from "../../supabase/functions/_shared/sql-results.ts";
+// What the seat sync of an account found and did (POST /seats/sync; see docs/billing.md#seats): the function's own
+// type, so the two cannot drift.
+import type { SeatSync } from "../../supabase/functions/_shared/billing/seats.ts";
 import { SaasbaseError, toSaasbaseError } from "./errors.ts";
 
 type Tables = Database["public"]["Tables"];
@@ -19,23 +22,10 @@ export type Membership = Tables["account_members"]["Row"];
 export type Invitation = Tables["account_invitations"]["Row"];
 /** A role and its rights (public.team_roles, from the config's teams.roles). */
 export type TeamRole = Tables["team_roles"]["Row"];
-export type { TeamInvitation };
+export type { SeatSync, TeamInvitation };
 
 type Result<T> = { data: T; error: null } | { data: null; error: SaasbaseError };
 
-/** What the seat sync of an account found and did (POST /seats/sync; see docs/billing.md#seats). */
-export interface SeatSync {
-  account_id: string;
-  /** The live per-seat subscription; null: none, nothing done. */
-  subscription_id: string | null;
-  members: number;
-  /** Stripe's quantity as best known, and the seat rule's. */
-  quantity: number | null;
-  wanted: number | null;
-  seat_version: number;
-  /** Whether Stripe was asked to change the quantity. */
-  updated: boolean;
-}
 /** A membership change, and the seat sync run right after it (absent when the change was refused). */
 export type MembershipChange<T> = Result<T> & { seats?: Result<SeatSync> };
 

@@ -905,8 +905,9 @@ revoke execute on function public.transfer_ownership(uuid, uuid) from public, an
 grant execute on function public.transfer_ownership(uuid, uuid) to authenticated;
 
 -- Caps what a member may spend from the team's wallet in a calendar month (UTC), in credits; null lifts the
--- cap (right 'manage_members'; only an owner caps an owner). The credits API enforces it on every charge.
--- PT422 invalid_amount, PT404 member_not_found.
+-- cap (right 'manage_members'; only an owner caps an owner, and only an owner changes their own cap: an admin
+-- an owner capped must not lift it). The credits API enforces it on every charge. PT422 invalid_amount, PT404
+-- member_not_found.
 create function public.set_member_spend_cap(account uuid, user_id uuid, monthly_credits bigint)
 returns public.account_members
 language plpgsql
@@ -924,6 +925,9 @@ begin
   end if;
   if v_member.role = 'owner' and saasbase.my_role(v_team.id) is distinct from 'owner' then
     perform saasbase.fail('PT403', 'account_forbidden', 'Only an owner may cap an owner');
+  end if;
+  if v_member.user_id = v_uid and v_member.role <> 'owner' then
+    perform saasbase.fail('PT403', 'account_forbidden', 'Your own spending cap is set by an owner');
   end if;
   update public.account_members m set monthly_spend_cap = monthly_credits
   where m.account_id = v_team.id and m.user_id = v_member.user_id

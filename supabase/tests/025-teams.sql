@@ -5,7 +5,7 @@
 -- always keeps an owner). Each refusal is checked for its code and for changing nothing.
 begin;
 \ir _helpers.psql
-select plan(267);
+select plan(268);
 
 -- Runs `stmt` as `who` and undoes it: 'ok', or the refusal as "SQLSTATE code" (the code from DETAIL).
 create function tests.attempt(who text, stmt text) returns text language plpgsql as $$
@@ -331,6 +331,7 @@ from (values
   ('admin@t.local', format('select public.set_member_spend_cap(%L, %L, -1)', tests.team(), tests.uid('member@t.local')), 'PT422 invalid_amount', 'a negative cap'),
   ('admin@t.local', format('select public.set_member_spend_cap(%L, %L, 10)', tests.team(), tests.uid('owner@t.local')), 'PT403 account_forbidden', 'an admin cannot cap an owner'),
   ('member@t.local', format('select public.set_member_spend_cap(%L, %L, 10)', tests.team(), tests.uid('member@t.local')), 'PT403 account_forbidden', 'a member cannot lift their own cap'),
+  ('admin@t.local', format('select public.set_member_spend_cap(%L, %L, null)', tests.team(), tests.uid('admin@t.local')), 'PT403 account_forbidden', 'nor an admin, who may cap others: an owner sets theirs'),
   ('admin@t.local', format('select public.update_team(%L, ''Renamed'')', tests.team()), 'PT403 account_forbidden', 'an admin cannot rename the team'),
   ('owner@t.local', format('select public.update_team(%L, null, ''other-team'')', tests.team()), 'PT409 slug_taken', 'a slug in use'),
   ('owner@t.local', format('select public.update_team(%L, null, ''Not A Slug'')', tests.team()), 'PT422 invalid_team', 'a slug out of shape'),
