@@ -105,7 +105,7 @@ describe("product config", () => {
     const config = parseConfig(none);
     expect(config.teams.roles.map((r) => r.id)).toEqual(["owner", "admin", "member", "billing"]);
     expect(config.teams.roles[0].rights).toEqual(["spend", "buy", "manage_billing", "invite", "manage_members", "manage_team"]);
-    expect(config.teams).toMatchObject({ invitationExpiryDays: 7, reusableLinks: false, invitationsPerDay: 50 });
+    expect(config.teams).toMatchObject({ invitationExpiryDays: 7, reusableLinks: false, invitationsPerDay: 50, teamsPerMonth: 10 });
     expect(config.plans.map((p) => [p.perSeat, p.maxSeats])).toEqual([[false, 3], [false, 1], [true, 100]]);
     delete none.plans[2].perSeat;
     expect(parseConfig(none).plans[2].perSeat).toBe(false);
@@ -120,6 +120,7 @@ describe("product config", () => {
       ["invitations that never expire", (c) => (c.teams.invitationExpiryDays = 0), "teams.invitationExpiryDays", /1/],
       ["a seat limit of 0", (c) => (c.plans[0].maxSeats = 0), "plans[0].maxSeats", /0/],
       ["no invitations at all", (c) => (c.teams.invitationsPerDay = 0), "teams.invitationsPerDay", /1/],
+      ["no teams at all", (c) => (c.teams.teamsPerMonth = 0), "teams.teamsPerMonth", /1/],
     ];
     for (const [name, change, path, message] of cases) {
       const bad = clone();

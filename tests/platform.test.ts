@@ -83,12 +83,13 @@ describe("config sync", () => {
       expect(roles.map((r) => ({ ...r }))).toEqual(config.teams.roles.map((r, i) => ({
         role: r.id, name: r.name, rights: r.rights, sort_order: i,
       })));
-      const [settings] = await sql`select invitation_expiry_days, reusable_link_invitations, invitations_per_day
-        from saasbase.settings`;
+      const [settings] = await sql`select invitation_expiry_days, reusable_link_invitations, invitations_per_day,
+        teams_per_month from saasbase.settings`;
       expect({ ...settings }).toEqual({
         invitation_expiry_days: config.teams.invitationExpiryDays,
         reusable_link_invitations: config.teams.reusableLinks,
         invitations_per_day: config.teams.invitationsPerDay,
+        teams_per_month: config.teams.teamsPerMonth,
       });
     } finally {
       await sql.end();

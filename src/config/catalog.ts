@@ -26,6 +26,7 @@ export function catalogRows(config: ProductConfig) {
       invitation_expiry_days: config.teams.invitationExpiryDays,
       reusable_link_invitations: config.teams.reusableLinks,
       invitations_per_day: config.teams.invitationsPerDay,
+      teams_per_month: config.teams.teamsPerMonth,
     },
     features: Object.entries(config.features).map(([id, f]) => ({ id, name: f.name, credits: f.credits, unit: f.unit })),
     plans: config.plans.map((p, i) => ({

@@ -555,8 +555,13 @@ $$;
 -- ---------------------------------------------------------------------------------------------------------
 -- The API
 
+-- The team creations of a user, by the audit log: the record of them that a team's deletion does not take.
+create index audit_log_team_creations on public.audit_log (actor_id, created_at) where action = 'team.create';
+
 -- Creates a team owned by the caller (audited). PT409 slug_taken when the slug is in use; PT422
--- invalid_team when the name or slug is malformed.
+-- invalid_team when the name or slug is malformed; PT429 rate_limited past the config's teams a user may create
+-- in 30 days (teams.teamsPerMonth; deleted ones count): every team has its plan's free allowances (the default
+-- plan's, until it subscribes) and its own invitations a day, so unlimited teams would multiply both.
 create function public.create_team(name text, slug text) returns public.accounts
 language plpgsql
 security definer
@@ -565,6 +570,7 @@ as $$
 #variable_conflict use_variable
 declare
   v_uid uuid := saasbase.require_user();
+  v_limit integer := (select s.teams_per_month from saasbase.settings s);
   v_account public.accounts;
 begin
   if name is null or char_length(btrim(name)) not between 1 and 100 then
@@ -576,6 +582,13 @@ begin
   end if;
   if exists (select from auth.users u where u.id = v_uid and u.is_anonymous) then
     perform saasbase.fail('PT403', 'account_forbidden', 'Sign up before creating a team');
+  end if;
+  -- One creation of a user's at a time, so that two at once cannot both pass the count.
+  perform pg_advisory_xact_lock(hashtextextended('saasbase.create_team:' || v_uid::text, 0));
+  if (select count(*) from public.audit_log l where l.action = 'team.create' and l.actor_id = v_uid
+      and l.created_at > saasbase.now() - interval '30 days') >= v_limit then
+    perform saasbase.fail('PT429', 'rate_limited',
+      format('You created %s teams in the last 30 days, the most allowed: try again later', v_limit));
   end if;
   begin
     insert into public.accounts (kind, name, slug, created_by)
@@ -1017,7 +1030,9 @@ alter table saasbase.settings
   add column reusable_link_invitations boolean not null default false,
   -- Invitations a team may make in 24 hours (config teams.invitationsPerDay): each email invitation is a mail
   -- sent in the product's name.
-  add column invitations_per_day integer not null default 50 check (invitations_per_day > 0);
+  add column invitations_per_day integer not null default 50 check (invitations_per_day > 0),
+  -- Teams a user may create in 30 days (config teams.teamsPerMonth): see create_team.
+  add column teams_per_month integer not null default 10 check (teams_per_month > 0);
 
 -- The summary counts the roles too.
 alter type public.config_sync_summary add attribute team_roles bigint;
@@ -1034,8 +1049,8 @@ begin
 end;
 $$;
 
--- As the catalog migration's, plus: `settings` may carry invitation_expiry_days, reusable_link_invitations and
--- invitations_per_day;
+-- As the catalog migration's, plus: `settings` may carry invitation_expiry_days, reusable_link_invitations,
+-- invitations_per_day and teams_per_month;
 -- plans carry per_seat and max_seats; `team_roles` (optional: a payload without it leaves the roles as they
 -- are) replaces the roles. A role the config no longer has is deleted, unless a member holds it: then the
 -- whole sync is refused (PT409 role_in_use, naming the roles), since quietly moving people to another role
@@ -1077,6 +1092,7 @@ begin
       invitation_expiry_days = coalesce(r.invitation_expiry_days, s.invitation_expiry_days),
       reusable_link_invitations = coalesce(r.reusable_link_invitations, s.reusable_link_invitations),
       invitations_per_day = coalesce(r.invitations_per_day, s.invitations_per_day),
+      teams_per_month = coalesce(r.teams_per_month, s.teams_per_month),
       updated_at = now()
     from jsonb_populate_record(null::saasbase.settings, catalog -> 'settings') r
     where s.id;

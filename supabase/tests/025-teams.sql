@@ -5,7 +5,7 @@
 -- always keeps an owner). Each refusal is checked for its code and for changing nothing.
 begin;
 \ir _helpers.psql
-select plan(268);
+select plan(273);
 
 -- Runs `stmt` as `who` and undoes it: 'ok', or the refusal as "SQLSTATE code" (the code from DETAIL).
 create function tests.attempt(who text, stmt text) returns text language plpgsql as $$
@@ -422,6 +422,22 @@ select is(tests.attempt('owner@t.local', format('select public.delete_team(%L)',
 select public.service_role_grant_credits(tests.uid('other@t.local'), 1, 'grant', 'test');
 select is(saasbase.account_money_left(tests.uid('other@t.local')), 'credits in its wallet',
   'a personal account''s wallet is read by the same key (its id is its user''s)');
+
+-- Teams a user may create in 30 days: deleted ones count (the owner deleted two of theirs above), another user
+-- is not held to them, and a month later the owner may again.
+update saasbase.settings set teams_per_month = (select count(*) from public.audit_log
+  where action = 'team.create' and actor_id = tests.uid('owner@t.local'));
+select is((select teams_per_month from saasbase.settings), 3, '(the owner made 3 teams, 2 of them deleted)');
+select is(tests.attempt('owner@t.local', $$select public.create_team('One more', 'one-more-test')$$),
+  'PT429 rate_limited', 'past the teams a user may create in 30 days, refused');
+select is((select count(*)::int from public.accounts where slug = 'one-more-test'), 0, 'and nothing is made');
+select is(tests.attempt('other@t.local', $$select public.create_team('Theirs', 'theirs-test')$$), 'ok',
+  'another user creates theirs');
+set local saasbase.now = '2099-01-01';
+select is(tests.attempt('owner@t.local', $$select public.create_team('One more', 'one-more-test')$$), 'ok',
+  '30 days later, the owner may again');
+reset saasbase.now;
+update saasbase.settings set teams_per_month = 10;
 
 -- A deleted user who was a team's last owner: the member ranking first takes over, audited.
 select tests.become('owner@t.local');

@@ -111,6 +111,9 @@ const teamsSchema = z.object({
   /** Invitations a team may make in 24 hours (by email and by link): each email invitation is a mail sent in
    * the product's name, so this bounds what a team can make it send. */
   invitationsPerDay: count.min(1).default(50),
+  /** Teams a user may create in 30 days (deleted ones count): each team has its plan's free allowances and its
+   * own invitations a day, so this bounds how far one user multiplies them. */
+  teamsPerMonth: count.min(1).default(10),
 });
 
 const creditPackSchema = z.object({

@@ -197,6 +197,8 @@ export default defineConfig({
     reusableLinks: false,
     // Invitations a team may make a day: each email invitation is a mail sent in the product's name.
     invitationsPerDay: 50,
+    // Teams a user may create in 30 days: each has its plan's free allowances (the free plan's, until it pays).
+    teamsPerMonth: 10,
   },
 
   referrals: {
