@@ -142,8 +142,14 @@ describe("X-Account-Id through the credits and chat functions", () => {
 
 describe("members racing on one team wallet", () => {
   // 6 members (5 capped) each send 24 operations at once: charges of 2, and holds of 4 settled at 0..4 or
-  // released. With 1,000 credits only the caps bind; with 120 the balance binds too.
-  for (const [credits, codes] of [[1000, ["spend_cap_reached"]], [120, ["insufficient_credits", "spend_cap_reached"]]] as const) {
+  // released. With 1,000 credits only the caps bind; with 120 the balance binds, and the caps may too (whether a
+  // member reaches theirs before the wallet is empty depends on how the operations interleave).
+  for (
+    const [credits, binds, codes] of [
+      [1000, "spend_cap_reached", ["spend_cap_reached"]],
+      [120, "insufficient_credits", ["insufficient_credits", "spend_cap_reached"]],
+    ] as const
+  ) {
     it(`on ${credits} credits: never past a member's cap or the balance, ledger = balance`, async () => {
       const owner = await newUser("race-owner");
       const members = await Promise.all(Array.from({ length: 6 }, (_, i) => newUser(`race-${i}`)));
@@ -175,8 +181,9 @@ describe("members racing on one team wallet", () => {
         }))
       ));
 
-      // Refused only for want of cap (or of credits, when they ran out), never anything else.
-      expect(new Set(refusals)).toEqual(new Set(codes));
+      // Refused for want of what binds, and only of cap or credits, never anything else.
+      expect(refusals).toContain(binds);
+      expect(refusals.filter((r) => !(codes as readonly string[]).includes(r))).toEqual([]);
       const end = await money(acme);
       expect(end).toMatchObject({ reserved: 0, ledgerSum: end.balance });
       expect(end.balance).toBeGreaterThanOrEqual(0);
