@@ -756,6 +756,69 @@ export type Database = {
         };
         Relationships: [];
       };
+      "installations": {
+        Row: {
+          "account_id": string;
+          "api_key_prefix": string | null;
+          "checked_at": string | null;
+          "client": string;
+          "client_version": string | null;
+          "created_at": string;
+          "error_message": string | null;
+          "id": string;
+          "mcp_config": Json | null;
+          "server_info": Json | null;
+          "server_url": string | null;
+          "status": string;
+          "updated_at": string;
+          "user_id": string;
+          "validated_at": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "account_id": string;
+          "api_key_prefix"?: string | null;
+          "checked_at"?: string | null;
+          "client": string;
+          "client_version"?: string | null;
+          "created_at"?: string;
+          "error_message"?: string | null;
+          "id"?: string;
+          "mcp_config"?: Json | null;
+          "server_info"?: Json | null;
+          "server_url"?: string | null;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id": string;
+          "validated_at"?: string | null;
+        };
+        Update: {
+          "account_id"?: string;
+          "api_key_prefix"?: string | null;
+          "checked_at"?: string | null;
+          "client"?: string;
+          "client_version"?: string | null;
+          "created_at"?: string;
+          "error_message"?: string | null;
+          "id"?: string;
+          "mcp_config"?: Json | null;
+          "server_info"?: Json | null;
+          "server_url"?: string | null;
+          "status"?: string;
+          "updated_at"?: string;
+          "user_id"?: string;
+          "validated_at"?: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "installations_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: false;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "invoices": {
         Row: {
           "account_id": string;
@@ -1972,6 +2035,43 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_record_installation_outcome": {
+        Args: {
+          "account_id": string;
+          "api_key_prefix"?: string;
+          "client_version"?: string;
+          "error_message"?: string;
+          "installation_id": string;
+          "mcp_config"?: Json;
+          "server_info"?: Json;
+          "server_url"?: string;
+          "status": string;
+          "user_id": string;
+        };
+        Returns: {
+          "account_id": string;
+          "api_key_prefix": string | null;
+          "checked_at": string | null;
+          "client": string;
+          "client_version": string | null;
+          "created_at": string;
+          "error_message": string | null;
+          "id": string;
+          "mcp_config": Json | null;
+          "server_info": Json | null;
+          "server_url": string | null;
+          "status": string;
+          "updated_at": string;
+          "user_id": string;
+          "validated_at": string | null;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "installations";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "service_role_record_invoice": {
         Args: {
           "account_id": string;
@@ -2132,6 +2232,38 @@ export type Database = {
         };
       };
       "service_role_take_anon_chat": { Args: { "session_hash": string }; Returns: number };
+      "service_role_track_installation": {
+        Args: {
+          "account_id": string;
+          "client": string;
+          "client_version"?: string;
+          "mcp_config"?: Json;
+          "user_id": string;
+        };
+        Returns: {
+          "account_id": string;
+          "api_key_prefix": string | null;
+          "checked_at": string | null;
+          "client": string;
+          "client_version": string | null;
+          "created_at": string;
+          "error_message": string | null;
+          "id": string;
+          "mcp_config": Json | null;
+          "server_info": Json | null;
+          "server_url": string | null;
+          "status": string;
+          "updated_at": string;
+          "user_id": string;
+          "validated_at": string | null;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "installations";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "service_role_upsert_subscription": {
         Args: {
           "account_id": string;

@@ -61,6 +61,8 @@ export const ERROR_CODES = {
   member_not_found: 404,
   /** 404: the account has no secret stored for this provider (PUT /secrets/:provider stores one). */
   secret_not_found: 404,
+  /** 404: no installation of the caller's with this id in the acting account. */
+  installation_not_found: 404,
   /** 404: the billing portal needs a first checkout. */
   no_customer: 404,
   /** 405: the route exists, the method does not. */
@@ -123,6 +125,8 @@ export const ERROR_CODES = {
   /** 422: a member action that makes no sense for this member (handing the ownership to oneself). */
   invalid_member: 422,
   reason_required: 422,
+  /** 422: an installation's client, version or config out of shape (the SQL API). */
+  invalid_installation: 422,
   /** 422: a cash-out decision that is neither approve nor reject; a payout outcome without its transfer. */
   invalid_decision: 422,
   invalid_outcome: 422,
