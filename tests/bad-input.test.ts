@@ -79,6 +79,11 @@ function postRoutes(): PostRoute[] {
     { path: "portal", valid: {}, fields: ["return_url"], optional: true },
     { path: "chat", valid: { message: "Hi" }, fields: ["message", "conversation_id", "persona", "model", "session_id"] },
     { path: "connect-onboarding", valid: {}, fields: ["return_url", "refresh_url"], optional: true },
+    // Any JSON object is a config to store (track) or to find wanting (validate: 200, failed, saying why).
+    { path: "installations/track", valid: { client: "cursor" }, fields: ["client", "version", "mcp_config"],
+      accepts: { mcp_config: ["an object"] } },
+    { path: "installations/validate", valid: { client: "vscode", mcp_config: { servers: {} } },
+      fields: ["installation_id", "client", "version", "mcp_config"], accepts: { mcp_config: ["an object"] } },
     { path: "referral-payout", valid: {}, fields: ["cashout_id"], optional: true, caller: "service role" },
     // The service role's sweep of every account due (a member's sync of their account is in tests/seats.test.ts).
     { path: "seats/sync", valid: {}, fields: [], optional: true, caller: "service role" },
@@ -162,7 +167,14 @@ function cases(strangers: Record<string, string>): Case[] {
     }
     out.push({ name: `${path}: DELETE`, path, method: "DELETE", token: user.token });
   }
-  for (const path of ["credits/nope", "chat/nope", "credits/charge/extra", "seats/nope"]) {
+  // An installation that is not the caller's: 404, whatever the config.
+  out.push({ name: "installations/validate: another's installation_id", path: "installations/validate", method: "POST",
+    token: user.token, headers: json,
+    body: JSON.stringify({ installation_id: crypto.randomUUID(), client: "cursor", mcp_config: { mcpServers: {} } }) });
+  out.push({ name: "installations/validate: a config past 16 KB", path: "installations/validate", method: "POST",
+    token: user.token, headers: json,
+    body: JSON.stringify({ client: "cursor", mcp_config: { mcpServers: { x: { url: "x".repeat(17_000) } } } }) });
+  for (const path of ["credits/nope", "chat/nope", "credits/charge/extra", "seats/nope", "installations", "installations/nope"]) {
     out.push({ name: `unknown route ${path}`, path, method: "GET", token: user.token });
   }
   // Pages Stripe sends browsers back to: http(s) only, of a sane length (Stripe refuses the rest: a 500 here).

@@ -118,6 +118,27 @@ export type CheckoutCreateParams =
 /** A stored secret as the `secrets` function lists it: never its value. */
 export type UserSecret = StoredSecret;
 
+/** An MCP installation row (public.installations), as the installations function answers it. */
+export type Installation = Database["public"]["Tables"]["installations"]["Row"];
+export type McpClient = "cursor" | "claude-desktop" | "vscode" | "windsurf" | "other";
+
+export interface InstallationTrackParams {
+  client: McpClient;
+  /** The editor's version. */
+  version?: string;
+  /** The editor's MCP config file as JSON (stored redacted: header and env values, our API keys cut to their
+   * prefix). */
+  mcp_config?: Record<string, unknown>;
+  /** A team the user installs for (sent as X-Account-Id); default their personal account. */
+  account?: string;
+}
+
+export interface InstallationValidateParams extends InstallationTrackParams {
+  /** The tracked installation to validate; none: a new one is tracked first. */
+  installation_id?: string;
+  mcp_config: Record<string, unknown>;
+}
+
 /** The header naming the account a function acts for (a team's id); none: the caller's personal account. */
 function accountHeader(account: string | undefined): Record<string, string> {
   return account ? { "X-Account-Id": account } : {};
@@ -218,6 +239,15 @@ export function createSaasbaseClient(
             method: "GET",
           }),
       },
+    },
+    installations: {
+      /** Records an installation attempt (status attempted). */
+      track: ({ account, ...params }: InstallationTrackParams) =>
+        invoke<Installation>("installations/track", { body: params, headers: accountHeader(account) }),
+      /** Checks the editor's MCP config on the server: the installation comes back validated, or failed with
+       * `error_message` saying why (show it to the user). */
+      validate: ({ account, ...params }: InstallationValidateParams) =>
+        invoke<Installation>("installations/validate", { body: params, headers: accountHeader(account) }),
     },
     billing: {
       checkout: {
