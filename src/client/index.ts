@@ -18,6 +18,7 @@ import type {
 import { type ChatEvent, readChatStream } from "./chat-stream.ts";
 import { SaasbaseError, toSaasbaseError } from "./errors.ts";
 import { teamsClient } from "./teams.ts";
+import { apiKeysClient } from "./api-keys.ts";
 
 export { type ChatDone, type ChatEvent, type ChatMeta, readChatStream } from "./chat-stream.ts";
 export { ERROR_CODES, type KnownErrorCode, SaasbaseError, toSaasbaseError } from "./errors.ts";
@@ -25,6 +26,8 @@ export type {
   Account, Invitation, InvitationCreateParams, MemberParams, Membership, MembershipChange, SeatSync, TeamCreateParams,
   TeamInvitation, TeamRole,
 } from "./teams.ts";
+
+export type { ApiKeyCreated, ApiKeyCreateParams, ApiKeyInfo } from "./api-keys.ts";
 
 export type Result<T> = { data: T; error: null } | { data: null; error: SaasbaseError };
 
@@ -198,6 +201,8 @@ export function createSaasbaseClient(
           headers: accountHeader(opts.account),
         }),
     },
+    /** API keys for programs (CLIs, MCP servers, scripts): create (shown once), list, rename, revoke. */
+    apiKeys: apiKeysClient(supabase),
     credits: {
       /** Balance, reservations, plan, quotas and the `ledger_limit` (20) most recent ledger rows of the
        * personal account, or of `account` (a team the user belongs to). */

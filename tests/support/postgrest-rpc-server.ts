@@ -65,12 +65,11 @@ export async function startPostgrestRpcServer(
       const call = given.map(([n]) => `"${n}" => x."${n}"`).join(", ");
       const rows = await sql.begin(async (tx) => {
         await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', ${role}, true)`;
-        return tx.unsafe(
-          given.length
-            ? `select to_jsonb(r) as r from jsonb_to_record($1::text::jsonb) as x(${cols}), public."${fn}"(${call}) r`
-            : `select to_jsonb(r) as r from public."${fn}"() r`,
-          [JSON.stringify(args)],
-        );
+        // A call without arguments binds none (Postgres refuses a parameter the statement does not use).
+        return given.length
+          ? tx.unsafe(`select to_jsonb(r) as r from jsonb_to_record($1::text::jsonb) as x(${cols}), public."${fn}"(${call}) r`,
+            [JSON.stringify(args)])
+          : tx.unsafe(`select to_jsonb(r) as r from public."${fn}"() r`);
       });
       const values = rows.map((r) => r.r);
       send(200, proc.set ? values : values[0] ?? null);

@@ -2,7 +2,8 @@
 // it, for their personal account (whose id is their user id). The header is only a claim: the SQL API checks
 // the caller's membership and role (saasbase.acting_account) in the same transaction as the work, and answers
 // 404 account_not_found / 403 account_forbidden, so a function passes the id on and never decides itself.
-import { ValidationError } from "./errors.ts";
+import type { Caller } from "./auth.ts";
+import { ForbiddenError, ValidationError } from "./errors.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -22,4 +23,16 @@ export function requestedAccount(req: Request): string | null {
 /** The account a signed-in user acts for: the header's, else their personal account. */
 export function actingAccount(req: Request, userId: string): string {
   return requestedAccount(req) ?? userId;
+}
+
+/** The account a caller acts for, as the SQL API's `account` argument: an API key's own account (an
+ * X-Account-Id naming another is refused with 403 account_forbidden: a key is for one account), else the
+ * X-Account-Id header's (null: the personal account). */
+export function callerAccount(req: Request, caller: Caller): string | null {
+  const named = requestedAccount(req);
+  if (!caller.apiKey) return named;
+  if (named !== null && named !== caller.apiKey.accountId) {
+    throw new ForbiddenError("This API key belongs to another account than X-Account-Id names", "account_forbidden");
+  }
+  return caller.apiKey.accountId;
 }

@@ -6,7 +6,8 @@ import { asCaller } from "./db.ts";
 import { ForbiddenError } from "./errors.ts";
 
 export async function requireAdmin(req: Request): Promise<Caller> {
-  const caller = await callerOf(req);
+  // An admin's power comes with their session only: an API key (even an admin's) runs no admin operation.
+  const caller = await callerOf(req, { apiKeys: false });
   if (caller.role === "service_role") return caller;
   const appMeta = caller.claims.app_metadata as { role?: unknown } | undefined;
   if (caller.role !== "authenticated" || appMeta?.role !== "admin") {

@@ -4,9 +4,17 @@
 // token against the project's legacy JWT secret before the request reached us, and here its claims are only
 // read (expiry re-checked). A project on Supabase's JWT signing keys, whose tokens that check refuses, turns
 // verify_jwt off and sets SAASBASE_AUTH=jwks: then every token is verified here (jwks.ts), and the new API
-// keys are understood. Never turn verify_jwt off without SAASBASE_AUTH=jwks: unchecked claims are anyone's.
-import { decodeJwt, errors } from "jose";
-import { ServiceUnavailableError, UnauthorizedError } from "./errors.ts";
+// keys are understood. A project on the legacy secret may give it to the functions (SAASBASE_JWT_SECRET):
+// then every token is verified here too, whatever verify_jwt says. Never turn verify_jwt off without one of
+// the two: unchecked claims are anyone's.
+//
+// API keys of our own (sbk_live_..., api-keys.ts) are verified here in every mode, against the database: a
+// caller with one is its member (role `authenticated`), with `apiKey` naming the key's account and scopes.
+// The functions act for that account (account.ts's callerAccount) and refuse a key without the function's
+// scope (403 api_key_scope). docs/api-keys.md says which headers reach a function under which deployment.
+import { decodeJwt, errors, jwtVerify } from "jose";
+import { type ApiKeyGrant, functionScope, presentedApiKey, verifyApiKey } from "./api-keys.ts";
+import { ForbiddenError, ServiceUnavailableError, UnauthorizedError } from "./errors.ts";
 import { JwksUnavailableError, verifiedClaims } from "./jwks.ts";
 
 export type ApiRole = "anon" | "authenticated" | "service_role";
@@ -17,6 +25,19 @@ export interface Caller {
   userId?: string;
   email?: string;
   claims: Record<string, unknown>;
+  /** Set when the caller presented an API key: the account it acts for and its scopes. */
+  apiKey?: ApiKeyGrant;
+}
+
+export interface CallerOptions {
+  /** The scope an API key needs here (default: the function's name, the path's first segment). */
+  scope?: string;
+  /** false: this route takes no API key (403 for one), e.g. a user's own payouts. */
+  apiKeys?: boolean;
+  /** false: this function runs with verify_jwt off (config.toml), so in the default mode nothing checked a
+   * JWT before it: one is then refused unless SAASBASE_JWT_SECRET lets it be verified here. API keys are
+   * unaffected (always verified here). */
+  platformVerified?: boolean;
 }
 
 const API_ROLES: readonly string[] = ["anon", "authenticated", "service_role"];
@@ -149,10 +170,55 @@ async function verifiedCaller(token: string): Promise<Caller> {
   return callerFrom(claims);
 }
 
+/** Verifies a legacy (HS256) token with the project's JWT secret, given to the functions as
+ * SAASBASE_JWT_SECRET (the platform reserves SUPABASE_* names). */
+async function verifiedLegacyClaims(token: string, secret: string): Promise<Record<string, unknown>> {
+  try {
+    const { payload } = await jwtVerify(token, new TextEncoder().encode(secret), {
+      algorithms: ["HS256"],
+      requiredClaims: ["exp"],
+      issuer: Deno.env.get("SAASBASE_JWT_ISSUER") || undefined,
+    });
+    return payload as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof errors.JWTExpired) throw new UnauthorizedError("Token expired", "token_expired");
+    throw new UnauthorizedError("The token's signature or claims do not verify", "invalid_token");
+  }
+}
+
+/** The member an API key acts as: role `authenticated`, the claims PostgREST would give the member (so the SQL
+ * API checks the member's rights as for their own session), and the key's grant. */
+async function keyHolder(req: Request, key: string, opts: CallerOptions): Promise<Caller> {
+  if (opts.apiKeys === false) {
+    throw new ForbiddenError("This takes a signed-in session, not an API key", "api_key_scope");
+  }
+  const grant = await verifyApiKey(req, key);
+  const scope = opts.scope ?? functionScope(req);
+  if (grant.scopes && !grant.scopes.includes(scope)) {
+    throw new ForbiddenError(`This API key's scopes do not include ${scope}`, "api_key_scope");
+  }
+  const apiKey = { id: grant.id, accountId: grant.accountId, scopes: grant.scopes };
+  return {
+    role: "authenticated",
+    userId: grant.userId,
+    claims: {
+      role: "authenticated",
+      aud: "authenticated",
+      sub: grant.userId,
+      is_anonymous: false,
+      api_key_id: grant.id,
+      api_key_account_id: grant.accountId,
+    },
+    apiKey,
+  };
+}
+
 /** The caller; 401 when the header is missing or the token unreadable (or, with SAASBASE_AUTH=jwks, not
  * signed by the project's Auth), expired, of no API role, or a signed-in user's without a user id. With the
  * new API keys a key may come in the `apikey` header alone. */
-export async function callerOf(req: Request): Promise<Caller> {
+export async function callerOf(req: Request, opts: CallerOptions = {}): Promise<Caller> {
+  const key = presentedApiKey(req);
+  if (key) return await keyHolder(req, key, opts);
   const match = /^Bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "");
   if (verifiesTokens()) {
     const token = match?.[1] ?? req.headers.get("apikey");
@@ -160,11 +226,22 @@ export async function callerOf(req: Request): Promise<Caller> {
     return await verifiedCaller(token);
   }
   if (!match) throw new UnauthorizedError("Missing bearer token", "missing_token");
+  const secret = Deno.env.get("SAASBASE_JWT_SECRET");
+  if (!secret && opts.platformVerified === false) {
+    throw new UnauthorizedError(
+      "This function takes an API key; a session token needs SAASBASE_JWT_SECRET (or SAASBASE_AUTH=jwks) here",
+      "invalid_token",
+    );
+  }
   let claims: Record<string, unknown>;
-  try {
-    claims = decodeJwt(match[1]); // verified by the platform already
-  } catch {
-    throw new UnauthorizedError("Malformed token", "invalid_token");
+  if (secret) {
+    claims = await verifiedLegacyClaims(match[1], secret);
+  } else {
+    try {
+      claims = decodeJwt(match[1]); // verified by the platform already
+    } catch {
+      throw new UnauthorizedError("Malformed token", "invalid_token");
+    }
   }
   const caller = callerFrom(claims);
   // The service role's power does not rest on the platform's check alone: its token must be the project's
@@ -196,9 +273,10 @@ export async function hasServiceKey(req: Request): Promise<boolean> {
   return false;
 }
 
-/** A signed-in user (not the anon key, not the service role); 401 otherwise. */
-export async function requireUser(req: Request): Promise<Caller & { userId: string }> {
-  const caller = await callerOf(req);
+/** A signed-in user (not the anon key, not the service role), or an API key's member (`apiKey` set: act for
+ * its account, callerAccount); 401 otherwise, 403 api_key_scope for a key without the scope. */
+export async function requireUser(req: Request, opts: CallerOptions = {}): Promise<Caller & { userId: string }> {
+  const caller = await callerOf(req, opts);
   if (caller.role !== "authenticated" || !caller.userId) {
     throw new UnauthorizedError("Sign in first: this needs a user's access token", "user_required");
   }

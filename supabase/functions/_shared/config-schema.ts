@@ -116,6 +116,20 @@ const teamsSchema = z.object({
   teamsPerMonth: count.min(1).default(10),
 });
 
+/** A rate limit: at most `max` requests in each fixed window of `windowSeconds`; null turns it off. */
+const rateLimitSchema = z.object({
+  max: z.number().int().min(1).max(1_000_000_000),
+  windowSeconds: z.number().int().min(1).max(86_400),
+}).nullable();
+
+const apiKeysSchema = z.object({
+  /** Requests one API key may make (every function that takes it, together). */
+  perKey: rateLimitSchema.default({ max: 1000, windowSeconds: 60 }),
+  /** Requests presenting an API key (valid or not) from one client IP: x-forwarded-for's first address as
+   * the platform's edge gives it (docs/api-keys.md says what that trusts). Seed 000's 100 in 15 minutes. */
+  perIp: rateLimitSchema.default({ max: 100, windowSeconds: 900 }),
+});
+
 const creditPackSchema = z.object({
   id,
   name: z.string().min(1),
@@ -217,6 +231,8 @@ export const configSchema = z
     referrals: referralSchema,
     /** Team accounts: their roles and invitations. */
     teams: teamsSchema.prefault({}),
+    /** API keys (sbk_live_...): their rate limits, enforced in SQL (public.service_role_verify_api_key). */
+    apiKeys: apiKeysSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const issue = (path: (string | number)[], message: string) =>

@@ -1,10 +1,11 @@
 // CORS headers for browser callers (supabase-js sends authorization, apikey and x-client-info).
 export const corsHeaders: Record<string, string> = {
   "Access-Control-Allow-Origin": "*",
-  // x-region: supabase-js sends it when a function region is chosen; x-account-id names the team acted for.
+  // x-region: supabase-js sends it when a function region is chosen; x-account-id names the team acted for;
+  // x-api-key carries an API key (sbk_live_...).
   "Access-Control-Allow-Headers":
-    "authorization, x-client-info, apikey, content-type, idempotency-key, x-region, x-account-id",
+    "authorization, x-client-info, apikey, content-type, idempotency-key, x-region, x-account-id, x-api-key",
   // Headers of ours a browser's code may read.
-  "Access-Control-Expose-Headers": "x-conversation-id, idempotent-replayed",
+  "Access-Control-Expose-Headers": "x-conversation-id, idempotent-replayed, retry-after",
   "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
 };

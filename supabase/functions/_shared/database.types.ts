@@ -207,6 +207,63 @@ export type Database = {
         };
         Relationships: [];
       };
+      "api_keys": {
+        Row: {
+          "account_id": string;
+          "created_at": string;
+          "created_by": string | null;
+          "expires_at": string | null;
+          "id": string;
+          "key_hash": string;
+          "last_used_at": string | null;
+          "last4": string;
+          "name": string;
+          "prefix": string;
+          "revoked_at": string | null;
+          "scopes": (string)[] | null;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "account_id": string;
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "expires_at"?: string | null;
+          "id"?: string;
+          "key_hash": string;
+          "last_used_at"?: string | null;
+          "last4": string;
+          "name": string;
+          "prefix": string;
+          "revoked_at"?: string | null;
+          "scopes"?: (string)[] | null;
+          "user_id": string;
+        };
+        Update: {
+          "account_id"?: string;
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "expires_at"?: string | null;
+          "id"?: string;
+          "key_hash"?: string;
+          "last_used_at"?: string | null;
+          "last4"?: string;
+          "name"?: string;
+          "prefix"?: string;
+          "revoked_at"?: string | null;
+          "scopes"?: (string)[] | null;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "api_keys_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: false;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "audit_log": {
         Row: {
           "action": string;
@@ -1535,6 +1592,22 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "admin_create_api_key": {
+        Args: {
+          "account"?: string;
+          "expires_at"?: string;
+          "name": string;
+          "scopes"?: (string)[];
+          "user_id": string;
+        };
+        Returns: Database["public"]["CompositeTypes"]["api_key_created"];
+        SetofOptions: {
+          from: "*";
+          to: "api_key_created";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "admin_decide_cashout": {
         Args: { "approve": boolean; "cashout_id": string; "reason"?: string };
         Returns: Database["public"]["CompositeTypes"]["cashout_status"];
@@ -1605,6 +1678,16 @@ export type Database = {
         SetofOptions: {
           from: "*";
           to: "feature_check";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "create_api_key": {
+        Args: { "account"?: string; "expires_at"?: string; "name": string; "scopes"?: (string)[] };
+        Returns: Database["public"]["CompositeTypes"]["api_key_created"];
+        SetofOptions: {
+          from: "*";
+          to: "api_key_created";
           isOneToOne: true;
           isSetofReturn: false;
         };
@@ -1747,6 +1830,16 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "list_api_keys": {
+        Args: { "account"?: string; "user_id"?: string };
+        Returns: Database["public"]["CompositeTypes"]["api_key_info"][];
+        SetofOptions: {
+          from: "*";
+          to: "api_key_info";
+          isOneToOne: false;
+          isSetofReturn: true;
+        };
+      };
       "list_conversations": {
         Args: { "older_than"?: string; "page_size"?: number };
         Returns: {
@@ -1806,6 +1899,16 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "rename_api_key": {
+        Args: { "key_id": string; "name": string };
+        Returns: Database["public"]["CompositeTypes"]["api_key_info"];
+        SetofOptions: {
+          from: "*";
+          to: "api_key_info";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "request_cashout": {
         Args: { "amount_cents": number };
         Returns: Database["public"]["CompositeTypes"]["cashout_status"];
@@ -1828,6 +1931,16 @@ export type Database = {
         SetofOptions: {
           from: "*";
           to: "reservation_hold";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "revoke_api_key": {
+        Args: { "key_id": string };
+        Returns: Database["public"]["CompositeTypes"]["api_key_info"];
+        SetofOptions: {
+          from: "*";
+          to: "api_key_info";
           isOneToOne: true;
           isSetofReturn: false;
         };
@@ -2232,6 +2345,10 @@ export type Database = {
         };
       };
       "service_role_take_anon_chat": { Args: { "session_hash": string }; Returns: number };
+      "service_role_take_rate_limit": {
+        Args: { "bucket": string; "max": number; "window_seconds": number };
+        Returns: number;
+      };
       "service_role_track_installation": {
         Args: {
           "account_id": string;
@@ -2279,6 +2396,23 @@ export type Database = {
           "status": string;
         };
         Returns: boolean;
+      };
+      "service_role_verify_api_key": {
+        Args: {
+          "client_ip"?: string;
+          "ip_max"?: number;
+          "ip_window_seconds"?: number;
+          "key_hash": string;
+          "key_max"?: number;
+          "key_window_seconds"?: number;
+        };
+        Returns: Database["public"]["CompositeTypes"]["verified_api_key"][];
+        SetofOptions: {
+          from: "*";
+          to: "verified_api_key";
+          isOneToOne: false;
+          isSetofReturn: true;
+        };
       };
       "service_role_waiting_stripe_events": {
         Args: { "customer_id"?: string; "max_events"?: number };
@@ -2382,6 +2516,31 @@ export type Database = {
         "credits": number | null;
         "min_cents": number | null;
         "max_cents": number | null;
+      };
+      "api_key_created": {
+        "id": string | null;
+        "key": string | null;
+        "account_id": string | null;
+        "user_id": string | null;
+        "name": string | null;
+        "prefix": string | null;
+        "last4": string | null;
+        "scopes": (string)[] | null;
+        "expires_at": string | null;
+        "created_at": string | null;
+      };
+      "api_key_info": {
+        "id": string | null;
+        "account_id": string | null;
+        "user_id": string | null;
+        "name": string | null;
+        "prefix": string | null;
+        "last4": string | null;
+        "scopes": (string)[] | null;
+        "expires_at": string | null;
+        "last_used_at": string | null;
+        "revoked_at": string | null;
+        "created_at": string | null;
       };
       "billing_customer": {
         "account_id": string | null;
@@ -2612,6 +2771,12 @@ export type Database = {
         "created_by": string | null;
         "created_at": string | null;
         "updated_at": string | null;
+      };
+      "verified_api_key": {
+        "id": string | null;
+        "account_id": string | null;
+        "user_id": string | null;
+        "scopes": (string)[] | null;
       };
       "wallet_lot": {
         "amount": number | null;

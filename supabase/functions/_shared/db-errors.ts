@@ -7,6 +7,7 @@ import { AppError } from "./errors.ts";
 interface PgError {
   code?: string;
   detail?: string;
+  hint?: string;
   message?: string;
 }
 
@@ -17,7 +18,10 @@ export function appErrorFromDb(err: unknown): AppError | undefined {
   if (!m) return undefined;
   // The codes SQL raises are in ERROR_CODES (tests/error-codes.test.ts reads them out of the migrations).
   const code = (e.detail || "bad_request") as ErrorCode;
-  return new AppError(400 + Number(m[1]), code, e.message || "Request refused");
+  // A rate limit's refusal says when to retry in HINT (`retry_after=N`, saasbase.take_rate_limit).
+  const retry = /^retry_after=(\d+)$/.exec(e.hint ?? "")?.[1];
+  return new AppError(400 + Number(m[1]), code, e.message || "Request refused", undefined,
+    retry ? { "Retry-After": retry } : undefined);
 }
 
 /** Awaits a database call, turning its PT4xx refusals into AppErrors and rethrowing anything else. */

@@ -20,6 +20,9 @@ export const ERROR_CODES = {
   token_expired: 401,
   /** 401: the chat function needs a signed-in user, or the anon key plus a session_id. */
   user_or_session_required: 401,
+  /** 401: the API key (sbk_live_...) is unknown, revoked or expired (the three are not told apart), or sent
+   * where keys are not read (the `apikey` header, or Authorization without `Bearer`). */
+  invalid_api_key: 401,
   /** 402: the wallet cannot pay for this; buy credits or upgrade. */
   insufficient_credits: 402,
   /** 402: this spend would pass your monthly spending cap on the team's wallet (its owner or an admin sets it). */
@@ -37,6 +40,8 @@ export const ERROR_CODES = {
   /** 403: an email invitation for another (or an unconfirmed) address, an anonymous user, or someone removed
    * from the team since the invitation was made. */
   invitation_forbidden: 403,
+  /** 403: the API key's scopes do not include this function or feature. */
+  api_key_scope: 403,
   /** 404: no such route, feature, price, pack, plan, conversation, reservation, cash-out, user or wallet. */
   not_found: 404,
   route_not_found: 404,
@@ -65,6 +70,8 @@ export const ERROR_CODES = {
   installation_not_found: 404,
   /** 404: the billing portal needs a first checkout. */
   no_customer: 404,
+  /** 404: no such API key, or not one the caller may manage. */
+  api_key_not_found: 404,
   /** 405: the route exists, the method does not. */
   method_not_allowed: 405,
   /** 413: the body is larger than the route takes (256 kB of JSON; 1 MB for Stripe's webhook). */
@@ -102,6 +109,8 @@ export const ERROR_CODES = {
   /** 410: the invitation was used, declined or revoked; or it expired. */
   invitation_closed: 410,
   invitation_expired: 410,
+  /** 409: the member already has 100 live API keys on the account; revoke one first. */
+  api_key_limit_reached: 409,
   /** 422: invalid input; `details` lists the fields, each with a message and sometimes a code of its own
    * (amount_below_minimum, amount_above_maximum, email_required). */
   validation_failed: 422,
@@ -131,7 +140,10 @@ export const ERROR_CODES = {
   invalid_decision: 422,
   invalid_outcome: 422,
   below_minimum_cashout: 422,
-  /** 429: the plan's (or the anonymous) allowance for this period is used up. */
+  /** 422: an API key's name, scopes or expiry out of shape. */
+  invalid_api_key_input: 422,
+  /** 429: the plan's (or the anonymous) allowance for this period is used up; or too many requests from an API key or
+   * client IP (the response's Retry-After header says when to retry). */
   rate_limited: 429,
   /** 500: a fault of ours; the message says nothing more. */
   internal_error: 500,

@@ -9,6 +9,8 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
+    /** Headers the error response carries (a 429's Retry-After). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = new.target.name;
@@ -110,7 +112,9 @@ function fromStripe(err: unknown): AppError | undefined {
 export function errorResponse(err: unknown, headers: HeadersInit = {}): Response {
   err = fromStripe(err) ?? err;
   if (err instanceof AppError) {
-    return Response.json(errorBody(err.code, err.message, err.details), { status: err.status, headers });
+    const res = Response.json(errorBody(err.code, err.message, err.details), { status: err.status, headers });
+    for (const [k, v] of Object.entries(err.headers ?? {})) res.headers.set(k, v);
+    return res;
   }
   console.error(err);
   return Response.json(errorBody("internal_error", "Internal server error"), { status: 500, headers });

@@ -57,6 +57,11 @@ export const NULLABLE = {
   // User secrets (supabase/migrations/20261207000400_user_secrets.sql): the member who stored it may be deleted
   // since.
   user_secret: ["created_by"],
+  // API keys (supabase/migrations/20261207000300_api_keys.sql): no scopes = every function; no expiry; never
+  // used; not revoked.
+  api_key_info: ["scopes", "expires_at", "last_used_at", "revoked_at"],
+  api_key_created: ["scopes", "expires_at"],
+  verified_api_key: ["scopes"],
 } as const satisfies { [Name in keyof Composite]?: readonly (keyof Composite[Name])[] };
 
 type Nullable<Name> = Name extends keyof typeof NULLABLE ? (typeof NULLABLE)[Name][number] : never;
@@ -112,3 +117,6 @@ export type KpiReport = {
   funnel: FunnelStep[];
   series: KpiBucket[];
 };
+
+export type ApiKeyInfo = SqlResult<"api_key_info">;
+export type ApiKeyCreated = SqlResult<"api_key_created">;

@@ -1,6 +1,6 @@
 // Who is chatting (a signed-in user, or an anonymous session), and with which persona and model.
 import { z } from "zod";
-import { requestedAccount } from "../_shared/account.ts";
+import { callerAccount } from "../_shared/account.ts";
 import { type Caller, callerOf } from "../_shared/auth.ts";
 import { config } from "../_shared/config.ts";
 import { UnauthorizedError, ValidationError } from "../_shared/errors.ts";
@@ -22,7 +22,7 @@ export async function sha256(text: string): Promise<string> {
 export async function chatterOf(req: Request, session: string | null | undefined): Promise<Chatter> {
   const caller = await callerOf(req);
   if (caller.role === "authenticated" && caller.userId) {
-    return { kind: "user", caller: { ...caller, userId: caller.userId }, account: requestedAccount(req) };
+    return { kind: "user", caller: { ...caller, userId: caller.userId }, account: callerAccount(req, caller) };
   }
   if (caller.role === "anon") {
     const parsed = sessionId.safeParse(session);

@@ -14,7 +14,7 @@
 import { z } from "zod";
 import { requireUser } from "../_shared/auth.ts";
 import { config } from "../_shared/config.ts";
-import { requestedAccount } from "../_shared/account.ts";
+import { callerAccount } from "../_shared/account.ts";
 import { billingCustomer, ensureCustomer } from "../_shared/customers.ts";
 import { callAsCaller, db } from "../_shared/db.ts";
 import { dbCall } from "../_shared/db-errors.ts";
@@ -74,7 +74,7 @@ async function expireOtherSubscriptionCheckouts(customer: string, keep: string) 
 export const handler = withHttp(async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
   const caller = await requireUser(req);
-  const requested = requestedAccount(req);
+  const requested = callerAccount(req, caller);
   const input = await readJson(req, body);
   const idempotencyKey = idempotencyKeyHeader(req); // Stripe's key prefixes the user id (and a team's)
   // The account, checked first: a member whose role lacks the right, or a stranger, gets nothing made.

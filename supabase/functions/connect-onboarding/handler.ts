@@ -14,7 +14,8 @@ const body = z.object({ return_url: webUrl.optional(), refresh_url: webUrl.optio
 
 export const handler = withHttp(async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
-  const caller = await requireUser(req);
+  // A user's own payouts: a session only, never an API key (a key is an account's, for its functions).
+  const caller = await requireUser(req, { apiKeys: false });
   const input = await readJson(req, body);
   // The user's row with their account: a token of a deleted user (valid until it expires) is a 404 before
   // anything is created at Stripe.

@@ -8,7 +8,7 @@
 // 402 spend_cap_reached past their monthly cap on a team wallet, 422 for an X-Account-Id that is no uuid.
 // Every call runs as the signed-in user, through the SQL API, so the same rules hold as for supabase-js.
 import { z } from "zod";
-import { requestedAccount } from "../_shared/account.ts";
+import { callerAccount } from "../_shared/account.ts";
 import { requireUser } from "../_shared/auth.ts";
 import { asCaller, callAsCaller } from "../_shared/db.ts";
 import { dbCall } from "../_shared/db-errors.ts";
@@ -25,7 +25,7 @@ const chargeBody = z.object({
 
 async function charge(req: Request): Promise<Response> {
   const caller = await requireUser(req);
-  const account = requestedAccount(req);
+  const account = callerAccount(req, caller);
   const body = await readJson(req, chargeBody);
   const key = body.idempotency_key ?? req.headers.get("idempotency-key") ?? undefined;
   if (!key) {
@@ -44,7 +44,7 @@ async function charge(req: Request): Promise<Response> {
 
 async function wallet(req: Request): Promise<Response> {
   const caller = await requireUser(req);
-  const account = requestedAccount(req);
+  const account = callerAccount(req, caller);
   const limitParam = new URL(req.url).searchParams.get("limit");
   const limit = limitParam === null ? 20 : Number(limitParam);
   if (!Number.isInteger(limit) || limit < 0 || limit > 200) {

@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { requireUser } from "../_shared/auth.ts";
 import { config } from "../_shared/config.ts";
-import { requestedAccount } from "../_shared/account.ts";
+import { callerAccount } from "../_shared/account.ts";
 import { billingCustomer } from "../_shared/customers.ts";
 import { MethodNotAllowedError, NotFoundError } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
@@ -16,7 +16,7 @@ const body = z.object({ return_url: webUrl.optional() });
 export const handler = withHttp(async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
   const caller = await requireUser(req);
-  const requested = requestedAccount(req);
+  const requested = callerAccount(req, caller);
   const input = await readJson(req, body);
   const customer = (await billingCustomer(requested, caller.userId, "manage_billing")).stripe_customer_id;
   if (!customer) throw new NotFoundError("No billing account yet: check out first", "no_customer");

@@ -280,6 +280,23 @@ Deno.test({
           await as(user);
           await call("user_secret", tx`public.list_user_secrets(${team})`);
 
+          // API keys: one with no scopes nor expiry (never used), one with both (used, then revoked), listed.
+          await as(user);
+          const plain = await call("api_key_created", tx`public.create_api_key('plain')`);
+          const scoped = await call("api_key_created",
+            tx`public.create_api_key('scoped', array['mcp'], now() + interval '1 day', ${team})`);
+          await call("api_key_info", tx`public.rename_api_key(${plain.id as string}, 'renamed')`);
+          await as(null);
+          for (const k of [plain, scoped]) {
+            await call("verified_api_key",
+              tx`public.service_role_verify_api_key(encode(sha256(convert_to(${k.key as string}, 'UTF8')), 'hex'))`);
+          }
+          await as(user);
+          await call("api_key_info", tx`public.revoke_api_key(${scoped.id as string})`);
+          for (const row of await tx`select to_jsonb(k) as r from public.list_api_keys(${team}) k`) {
+            collect("api_key_info", row.r);
+          }
+
           // Catalog: the sync, with the catalog it holds now.
           await as(null);
           const [{ catalog }] = await tx`select jsonb_build_object(
