@@ -146,6 +146,27 @@ describe("an API key through a function", () => {
     expect(bearer.status).toBe(401);
   });
 
+  it("checkout by key: the key's account and the member's rights (a plain member may not buy for the team)", async () => {
+    const personal = await makeKey(owner.id);
+    const bought = await withKey("checkout", personal.key, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ amount_cents: 1000 }),
+    }, uniqueIp());
+    expect(bought.status).toBe(200);
+    expect((await bought.json()).url).toMatch(/^https?:/);
+    const [customer] = await sql`select account_id from public.customers where account_id = ${owner.id}`;
+    expect(customer?.account_id).toBe(owner.id);
+    const teamKey = await makeKey(member.id, { account: team });
+    const refused = await withKey("checkout", teamKey.key, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ amount_cents: 1000 }),
+    }, uniqueIp());
+    expect(refused.status).toBe(403);
+    expect(await errorOf(refused)).toBe("account_forbidden");
+  });
+
   it("keeps admin functions and a user's own payouts to sessions", async () => {
     const { key } = await makeKey(owner.id);
     const payout = await withKey("connect-onboarding", key, { method: "POST", body: "{}" }, uniqueIp());

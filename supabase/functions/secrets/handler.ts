@@ -5,11 +5,12 @@
 //   DELETE /secrets/:provider            { deleted: true, provider }; 404 secret_not_found
 //   POST   /secrets/rotate { batch_size? }  admins or the service role: every secret re-encrypted under the
 //                                        current key id (the report of _shared/secrets/rotate.ts)
-// The user's routes act for the account named in X-Account-Id (default: their personal account), checked in SQL:
+// The user's routes act for the account named in X-Account-Id (default: their personal account; an API key's:
+// its own account, docs/api-keys.md), checked in SQL:
 // 404 account_not_found for one they are not in. 503 secrets_not_configured when the function has no keys
 // (SAASBASE_SECRETS_KEYS / SAASBASE_SECRETS_KEY_ID): nothing is stored unencrypted.
 import { z } from "zod";
-import { requestedAccount } from "../_shared/account.ts";
+import { callerAccount } from "../_shared/account.ts";
 import { requireAdmin } from "../_shared/admin.ts";
 import { requireUser } from "../_shared/auth.ts";
 import { asCaller, db } from "../_shared/db.ts";
@@ -38,7 +39,7 @@ function providerOf(segment: string): string {
 
 async function list(req: Request): Promise<Response> {
   const caller = await requireUser(req);
-  const account = requestedAccount(req);
+  const account = callerAccount(req, caller);
   const secrets = await dbCall(asCaller(caller, (tx) =>
     tx<SecretInfo[]>`select provider, last4, created_by, created_at, updated_at from public.list_user_secrets(${account})`));
   return json({ secrets });
@@ -46,14 +47,14 @@ async function list(req: Request): Promise<Response> {
 
 async function put(req: Request, provider: string): Promise<Response> {
   const caller = await requireUser(req);
-  const account = requestedAccount(req);
+  const account = callerAccount(req, caller);
   const { value } = await readJson(req, putBody);
   return json(await storeSecret(caller.userId, account, provider, value));
 }
 
 async function remove(req: Request, provider: string): Promise<Response> {
   const caller = await requireUser(req);
-  const account = requestedAccount(req);
+  const account = callerAccount(req, caller);
   await dbCall(db()`select public.service_role_delete_user_secret(${account ?? caller.userId}, ${caller.userId}, ${provider})`);
   return json({ deleted: true, provider });
 }
