@@ -4,10 +4,11 @@
 // generation"), bought as custom amounts. Team collaboration is Enterprise's: Free and Pro accounts have one
 // seat (a team on them is its owner alone), an Enterprise team has as many members as it likes.
 //
-// Not built yet, so not here: API keys, the encrypted v0 key, installations with MCP validation and the MCP
-// server itself (issue 15), the upgrade email at the free limit (issue 18), custom project templates and the
-// template marketplace (no issue yet). Installation attempts and validations can already be recorded as
-// analytics events (`installation.attempted`, `installation.validated`), which the KPIs' onboarding funnel reads.
+// The product is the MCP server (the mcp function, docs/mcp.md): its generate_component tool asks v0's Model API
+// with the user's own v0 key (stored encrypted: PUT /secrets/v0), each call one component_generation; Cursor
+// reaches it with an API key (sbk_live_...). tests/scenarios/nuggetwise.test.ts runs the journey.
+// Not built yet, so not here: the upgrade email at the free limit (issue 18), custom project templates and the
+// template marketplace (no issue yet).
 // Use it: `npm run dev -- --preset nuggetwise`; make it your config: `npm run config:preset -- nuggetwise`.
 import { defineConfig } from "../supabase/functions/_shared/config-schema.ts";
 
@@ -88,6 +89,28 @@ export default defineConfig({
     ],
     fallbackOrder: ["openai"],
     defaultModel: "gpt-4o-mini",
+  },
+
+  // The MCP server's generate_component tool (the mcp function, docs/mcp.md): v0's Model API (OpenAI's wire
+  // format) with the user's own v0 key, stored with PUT /secrets/v0; each call metered as component_generation.
+  mcp: {
+    components: {
+      feature: "component_generation",
+      secret: "v0",
+      provider: {
+        id: "v0",
+        kind: "openai-compatible",
+        baseUrl: "https://api.v0.dev/v1",
+        baseUrlEnv: "V0_BASE_URL",
+        models: [{ id: "v0-1.5-md", contextWindow: 128_000, maxOutputTokens: 32_000 }],
+        timeoutMs: 60_000,
+        maxRetries: 1,
+      },
+      model: "v0-1.5-md",
+      systemPrompt:
+        "You generate one self-contained React component (TypeScript, Tailwind CSS) for the request. Answer with the code in a single fenced block, then one line on how to use it.",
+      maxPromptChars: 8000,
+    },
   },
 
   anonymous: { chatMessagesPerDay: 0, chatMessagesPerDayTotal: 0, eventsPerMinuteTotal: 600 },

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signJwt, userToken } from "../src/local/jwt.ts";
 import { ERROR_CODES } from "../supabase/functions/_shared/error-codes.ts";
-import { callFunction, connectDb, createFeature, createUser, setBalance, stack } from "./support/stack.ts";
+import { asUser, callFunction, connectDb, createFeature, createUser, setBalance, stack } from "./support/stack.ts";
 import { signPayload } from "./support/stripe-webhook.ts";
 
 const sql = connectDb();
@@ -20,10 +20,14 @@ interface Case {
   token?: string;
   body?: string;
   headers?: Record<string, string>;
+  /** The MCP server's protocol errors: a JSON-RPC error object (numeric code) rather than ours. */
+  jsonRpc?: true;
 }
 
 let user: { id: string; token: string };
 let feature: string;
+let mcpUser: { id: string; token: string };
+let mcpKey: string;
 const ghostId = crypto.randomUUID();
 const exp = () => Math.floor(Date.now() / 1000) + 3600;
 
@@ -214,6 +218,37 @@ function cases(strangers: Record<string, string>): Case[] {
   out.push({ name: "secrets/rotate as a user", path: "secrets/rotate", method: "POST", token: user.token, body: "{}", headers: json });
   out.push({ name: "secrets/v0: DELETE, none stored", path: "secrets/v0", method: "DELETE", token: user.token });
   out.push({ name: "health: POST", path: "health", method: "POST", body: "{}" });
+  // The MCP server: JSON-RPC over POST, with an API key (mcpKey, a user of its own: a key's use moves its
+  // last_used_at). Callers it must refuse (HTTP errors of ours), and messages it must refuse before any tool
+  // runs (JSON-RPC errors: what an MCP client reads).
+  const mcpCall = (args: unknown) =>
+    JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "generate_component", arguments: args } });
+  const rpc = { ...json, accept: "application/json, text/event-stream" };
+  for (const [who, token] of Object.entries(strangers)) {
+    out.push({ name: `mcp: as ${who}`, path: "mcp", method: "POST", token, body: mcpCall({ prompt: "a button" }), headers: rpc });
+  }
+  for (const method of ["GET", "PUT", "PATCH", "DELETE"]) {
+    out.push({ name: `mcp: ${method}`, path: "mcp", method, token: mcpKey, headers: rpc });
+  }
+  out.push({ name: "mcp: an unknown API key", path: "mcp", method: "POST", token: `sbk_live_${"x".repeat(40)}`, body: mcpCall({ prompt: "a" }), headers: rpc });
+  out.push({ name: "mcp: an API key in the apikey header", path: "mcp", method: "POST", body: mcpCall({ prompt: "a" }),
+    headers: { ...rpc, apikey: mcpKey } });
+  out.push({ name: "mcp: a body past the limit", path: "mcp", method: "POST", token: mcpKey, body: mcpCall({ prompt: "x".repeat(300_000) }), headers: rpc });
+  const rpcBodies: Record<string, string> = {
+    ...MALFORMED_BODIES,
+    "a batch": `[${mcpCall({ prompt: "a" })}]`,
+    "an unknown tool": JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "rm_rf", arguments: {} } }),
+    "an unknown method": JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/explode" }),
+    "no arguments": mcpCall(undefined),
+  };
+  delete rpcBodies["a JSON array"]; // a batch of nothing: covered by "a batch"
+  for (const [name, body] of Object.entries(rpcBodies)) {
+    out.push({ name: `mcp: ${name}`, path: "mcp", method: "POST", token: mcpKey, body, headers: rpc, jsonRpc: true });
+  }
+  for (const [name, value] of Object.entries(BAD_VALUES)) {
+    out.push({ name: `mcp: prompt is ${name}`, path: "mcp", method: "POST", token: mcpKey, body: mcpCall({ prompt: value }),
+      headers: rpc, jsonRpc: true });
+  }
   return out;
 }
 
@@ -268,6 +303,10 @@ async function footprint(userId: string): Promise<Record<string, string[]>> {
 
 let all: Case[];
 let before: Record<string, string[]>;
+let mcpBefore: Record<string, string[]>;
+/** A footprint without the API keys' rows, whose last_used_at a key's use moves. */
+const withoutKeys = (f: Record<string, string[]>) =>
+  Object.fromEntries(Object.entries(f).filter(([table]) => !table.startsWith("api_keys.")));
 /** Reconciliation runs recorded: a refused request to stripe-reconcile records none. */
 const reconciliations = async () =>
   (await sql`select count(*)::int as n from saasbase.stripe_reconciliations`)[0].n as number;
@@ -277,8 +316,11 @@ beforeAll(async () => {
   user = await createUser(sql, `bad-input-${crypto.randomUUID()}@test.local`);
   feature = await createFeature(sql, 1);
   await setBalance(sql, user.id, 5);
+  mcpUser = await createUser(sql, `bad-input-mcp-${crypto.randomUUID()}@test.local`);
+  mcpKey = (await asUser(sql, mcpUser.id, (tx) => tx`select key from public.create_api_key('bad input', null, null, null)`))[0].key;
   all = [...cases(await strangers()), ...(await webhookCases())];
   before = await footprint(user.id);
+  mcpBefore = withoutKeys(await footprint(mcpUser.id));
   runsBefore = await reconciliations();
 });
 afterAll(() => sql.end());
@@ -296,8 +338,12 @@ describe("bad input", () => {
           body = JSON.parse(text);
         } catch { /* reported below */ }
         const code = body?.error?.code;
-        const ok = res.status >= 400 && res.status < 500 && typeof code === "string" && code in ERROR_CODES &&
-          typeof body?.error?.message === "string" && body.error.message.length > 0;
+        const ok = c.jsonRpc
+          // JSON-RPC: a 4xx with the error, or (the request was read, the call refused) a 200 with it.
+          ? res.status < 500 && (body as { jsonrpc?: unknown })?.jsonrpc === "2.0" && typeof code === "number" &&
+            code < 0 && typeof body?.error?.message === "string"
+          : res.status >= 400 && res.status < 500 && typeof code === "string" && code in ERROR_CODES &&
+            typeof body?.error?.message === "string" && body.error.message.length > 0;
         if (!ok) failures.push(`${c.name}: ${res.status} ${text.slice(0, 200)}`);
       }));
     }
@@ -336,6 +382,7 @@ describe("bad input", () => {
 
   it("changes nothing: the caller's rows are as they were, and no stranger got a row", async () => {
     expect(await footprint(user.id)).toEqual(before);
+    expect(withoutKeys(await footprint(mcpUser.id))).toEqual(mcpBefore);
     const ghost = await footprint(ghostId);
     expect(Object.values(ghost).flat()).toEqual([]);
     const [{ n }] = await sql`select count(*)::int as n from public.stripe_events where id like 'evt_badinput%'`;
@@ -369,12 +416,17 @@ describe("bad input", () => {
     }
     await call("secrets/v0", { method: "PUT", token: valid.token, headers: json, body: JSON.stringify({ value: "valid-secret-1234" }) });
     await call("secrets", { method: "GET", token: valid.token });
+    // The MCP server's valid call: a generation with the v0 key just stored, by an API key of the user's.
+    const [{ key }] = await asUser(sql, valid.id, (tx) => tx`select key from public.create_api_key('valid', null, null, null)`);
+    const generated = await call("mcp", { method: "POST", token: key, headers: { ...json, accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "generate_component", arguments: { prompt: "a button" } } }) });
+    expect(JSON.parse(generated).result).toMatchObject({ structuredContent: { usage: { feature: "component_generation" } } });
     const event = JSON.stringify({ id: `evt_valid_${crypto.randomUUID()}`, object: "event", type: "balance.available",
       created: Math.floor(Date.now() / 1000), data: { object: {} } });
     const signature = await signPayload(event);
     await call("stripe-webhook", { method: "POST", headers: { ...json, "stripe-signature": signature }, body: event });
     expect(answers.filter((a) => !/: 2\d\d$/.test(a))).toEqual([]);
-    expect(answers).toHaveLength(postRoutes().length + 7);
+    expect(answers).toHaveLength(postRoutes().length + 8);
     expect(await reconciliations()).toBe(runsBefore + 1); // the valid reconciliation ran, and is recorded
   });
 });

@@ -130,6 +130,21 @@ describe("product config", () => {
     }
   });
 
+  it("mcp.components: optional; a known feature, the user's key (no apiKeyEnv), a model its provider serves", () => {
+    const none = clone();
+    delete none.mcp;
+    expect(parseConfig(none).mcp).toEqual({});
+    expect(parseConfig(raw).mcp.components).toMatchObject({ feature: "component_generation", secret: "v0", model: "v0-1.5-md" });
+    const bad = clone();
+    bad.mcp.components.feature = "teleport";
+    bad.mcp.components.provider.apiKeyEnv = "V0_API_KEY";
+    bad.mcp.components.model = "gpt-4o";
+    bad.mcp.components.secret = "V0 key";
+    expect(issuesOf(bad).map((i) => i.path).sort()).toEqual([
+      "mcp.components.feature", "mcp.components.model", "mcp.components.provider.apiKeyEnv", "mcp.components.secret",
+    ]);
+  });
+
   it("rejects a credit pack priced outside the purchase bounds and duplicate ids", () => {
     const bad = clone();
     bad.creditPacks[0].priceCents = 100; // below the $5 minimum

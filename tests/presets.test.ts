@@ -40,6 +40,10 @@ describe("presets", () => {
     expect(c.plans.map((p) => [p.id, p.maxSeats ?? null])).toEqual([["free", 1], ["pro", 1], ["enterprise", null]]);
     for (const p of c.plans) expect(quota(c, p.id, "chat")).toMatchObject({ limit: 0, overage: "block" });
     expect(c.anonymous.chatMessagesPerDay).toBe(0);
+    // The MCP server's generate_component: v0's Model API with the user's own key, metered as the generations.
+    expect(c.mcp.components).toMatchObject({ feature: "component_generation", secret: "v0", model: "v0-1.5-md",
+      provider: { kind: "openai-compatible", baseUrl: "https://api.v0.dev/v1" } });
+    expect(c.mcp.components!.provider.apiKeyEnv).toBeUndefined();
   });
 
   it("mybeing (001): Premium $32 with 2 quizzes and 3 articles a month and unlimited chat; free users 5 chats a day", async () => {

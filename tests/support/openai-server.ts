@@ -40,6 +40,8 @@ export interface Recorded {
   stream_options?: { include_usage?: boolean };
   /** The usage this request's answer reported (none when it did not ask, or got no answer). */
   usage?: { prompt_tokens: number; completion_tokens: number };
+  /** The API key the request was made with (the bearer token): whose key paid the provider. */
+  apiKey?: string;
   at: number;
 }
 
@@ -128,6 +130,7 @@ export async function startOpenAIServer() {
       const request: Recorded = {
         provider: m[1], model: body.model, messages: body.messages, max_tokens: body.max_tokens, stream: body.stream,
         stream_options: body.stream_options, at: Date.now(),
+        apiKey: /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1],
       };
       requests.push(request);
       const step = scripts.get(m[1])?.shift() ?? { ...DEFAULT, delayMs: defaultDelayMs };

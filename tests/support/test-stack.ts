@@ -41,6 +41,8 @@ export async function startTestStack(opts: TestStackOptions) {
       STRIPE_API_BASE: stripe.url,
       OPENAI_BASE_URL: `${ai.url}/openai/v1`,
       GEMINI_BASE_URL: `${ai.url}/gemini/v1`,
+      // The MCP server's component model (v0's Model API in the shipped config and nuggetwise's).
+      V0_BASE_URL: `${ai.url}/v0/v1`,
     },
     functionsLogFile: functionsLog,
     functions: only && ((spec) => only.includes(spec.name)),

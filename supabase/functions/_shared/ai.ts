@@ -41,18 +41,21 @@ const DEFAULT_BASE: Record<Provider["kind"], string | undefined> = {
 // every first token for nothing.
 const clients = new Map<string, OpenAI>();
 
-function clientFor(provider: Provider, env: EnvReader): OpenAI {
-  const apiKey = (provider.apiKeyEnv && env(provider.apiKeyEnv)) || "not-needed";
+function clientFor(provider: Provider, env: EnvReader, ownKey?: string): OpenAI {
+  const apiKey = ownKey ?? ((provider.apiKeyEnv && env(provider.apiKeyEnv)) || "not-needed");
   const baseURL = providerBaseUrl(provider, env) ?? DEFAULT_BASE[provider.kind];
-  const key = JSON.stringify([apiKey, baseURL, provider.timeoutMs]);
-  let client = clients.get(key);
-  if (!client) {
-    client = new OpenAI({
+  const make = () =>
+    new OpenAI({
       apiKey,
       baseURL,
       maxRetries: 0, // retries are ours: only before the first token
       timeout: provider.timeoutMs,
     });
+  if (ownKey !== undefined) return make();
+  const key = JSON.stringify([apiKey, baseURL, provider.timeoutMs]);
+  let client = clients.get(key);
+  if (!client) {
+    client = make();
     clients.set(key, client);
   }
   return client;
@@ -66,6 +69,9 @@ export interface Attempt {
   model: string;
   served: Model;
   maxTokens: number;
+  /** A key of the caller's own (a user's stored v0 key) instead of the provider's apiKeyEnv: its client is made
+   * for this request and not kept, so no user's key outlives their call in the instance. */
+  apiKey?: string;
 }
 
 /** The providers to try for a model: the one serving it first, then the fallback order (each with the model
@@ -168,8 +174,8 @@ export async function openStream(
 ): Promise<OpenStream> {
   const attempts: { provider: string; error: string }[] = [];
   const giveUpAt = Date.now() + budgetMs;
-  for (const { provider, model: providerModel, maxTokens: budget } of plan) {
-    const client = clientFor(provider, env);
+  for (const { provider, model: providerModel, maxTokens: budget, apiKey } of plan) {
+    const client = clientFor(provider, env, apiKey);
     for (let attempt = 0; attempt <= provider.maxRetries; attempt++) {
       if (signal.aborted) throw signal.reason;
       if (Date.now() >= giveUpAt) throw new NoProviderError(attempts);

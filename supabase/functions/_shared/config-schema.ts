@@ -170,6 +170,25 @@ const providerSchema = z.object({
   maxRetries: z.number().int().min(0).max(10).default(2),
 });
 
+/** The MCP server's tools (the `mcp` function, docs/mcp.md). */
+const mcpSchema = z.object({
+  /** generate_component: UI component code from a prompt, made by a model the user pays for with their own key
+   * (their stored secret `secret`, PUT /secrets/<secret>), each call metered as `feature`. Absent: the server
+   * has no such tool. */
+  components: z.object({
+    feature: id,
+    /** The provider name the user's key is stored under in user_secrets (v0's: "v0"). */
+    secret: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be a secret's provider name (a-z, 0-9, _ or -)"),
+    /** The model's server: OpenAI's chat-completions wire format (v0's Model API at https://api.v0.dev/v1).
+     * No apiKeyEnv: the key is the user's. */
+    provider: providerSchema,
+    model: z.string().min(1),
+    systemPrompt: z.string().min(1),
+    /** The longest prompt a call may send, in characters. */
+    maxPromptChars: z.number().int().min(1).max(100_000).default(8000),
+  }).optional(),
+});
+
 const referralSchema = z.object({
   referrerCredits: count,
   referrerCashCents: cents,
@@ -233,6 +252,8 @@ export const configSchema = z
     teams: teamsSchema.prefault({}),
     /** API keys (sbk_live_...): their rate limits, enforced in SQL (public.service_role_verify_api_key). */
     apiKeys: apiKeysSchema.prefault({}),
+    /** The MCP server's tools: generate_component's model and metering. */
+    mcp: mcpSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const issue = (path: (string | number)[], message: string) =>
@@ -362,6 +383,20 @@ export const configSchema = z
         ["ai", "providers"],
         `model "${dup}" is served by two providers: each model id names one provider's`,
       );
+    }
+    const components = c.mcp.components;
+    if (components) {
+      const at = ["mcp", "components"];
+      if (!features.has(components.feature)) issue([...at, "feature"], `unknown feature "${components.feature}"`);
+      if (components.provider.apiKeyEnv) {
+        issue([...at, "provider", "apiKeyEnv"], "the key is the user's own (their stored secret), not the backend's");
+      }
+      if (components.provider.kind === "openai-compatible" && !components.provider.baseUrl && !components.provider.baseUrlEnv) {
+        issue([...at, "provider", "baseUrl"], "an openai-compatible provider needs baseUrl or baseUrlEnv");
+      }
+      if (!components.provider.models.some((m) => m.id === components.model)) {
+        issue([...at, "model"], `unknown model "${components.model}": not among the provider's models`);
+      }
     }
     c.ai.providers.forEach((p, i) => {
       if (p.kind === "openai-compatible" && !p.baseUrl && !p.baseUrlEnv) {

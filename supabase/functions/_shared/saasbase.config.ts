@@ -178,6 +178,28 @@ export default defineConfig({
     defaultModel: "gpt-4o-mini",
   },
 
+  // The MCP server's generate_component tool (the mcp function, docs/mcp.md): v0's Model API (OpenAI's wire
+  // format) with the user's own v0 key, stored with PUT /secrets/v0; each call metered as component_generation.
+  mcp: {
+    components: {
+      feature: "component_generation",
+      secret: "v0",
+      provider: {
+        id: "v0",
+        kind: "openai-compatible",
+        baseUrl: "https://api.v0.dev/v1",
+        baseUrlEnv: "V0_BASE_URL",
+        models: [{ id: "v0-1.5-md", contextWindow: 128_000, maxOutputTokens: 32_000 }],
+        timeoutMs: 60_000,
+        maxRetries: 1,
+      },
+      model: "v0-1.5-md",
+      systemPrompt:
+        "You generate one self-contained React component (TypeScript, Tailwind CSS) for the request. Answer with the code in a single fenced block, then one line on how to use it.",
+      maxPromptChars: 8000,
+    },
+  },
+
   // Visitors without an account (anon key plus a client session id): chat per session per day, and ceilings for
   // all of them together (new session ids cost nothing).
   anonymous: { chatMessagesPerDay: 5, chatMessagesPerDayTotal: 1000, eventsPerMinuteTotal: 600 },
