@@ -5,7 +5,7 @@
 -- limiter (a window's limit, Retry-After in HINT, the next window, per key and per IP in the verification).
 begin;
 \ir _helpers.psql
-select plan(74);
+select plan(75);
 
 create function tests.attempt(who text, stmt text) returns text language plpgsql as $$
 declare
@@ -197,6 +197,9 @@ select public.remove_member(tests.team(), tests.uid('removed@k.local'));
 select tests.become('postgres');
 select is(tests.verified(tests.hash_of(tests.got('removed_key'))), 0::bigint, 'a removed member''s key: no row');
 select isnt((select revoked_at from public.api_keys where prefix = left(tests.got('removed_key'), 12)), null, 'it is revoked');
+select tests.become('removed@k.local');
+select is((select count(*) from public.api_keys), 0::bigint, 'removed member: sees none of the team''s keys, their own included');
+select tests.become('postgres');
 delete from auth.users where email = 'deleted@k.local';
 select is(tests.verified(tests.hash_of(tests.got('deleted_key'))), 0::bigint, 'a deleted user''s key: no row');
 select is((select count(*) from public.api_keys where prefix = left(tests.got('deleted_key'), 12)), 0::bigint, 'and it is deleted');

@@ -10,7 +10,7 @@
 // changes nothing. The config is stored with its header and env values redacted and our API keys cut to their
 // prefix (the database refuses a raw key).
 import { z } from "zod";
-import { requestedAccount } from "../_shared/account.ts";
+import { callerAccount } from "../_shared/account.ts";
 import { requireUser } from "../_shared/auth.ts";
 import { db } from "../_shared/db.ts";
 import { dbCall } from "../_shared/db-errors.ts";
@@ -96,7 +96,8 @@ export const handler = withHttp(async (req) => {
   if (route !== "/track" && route !== "/validate") throw new NotFoundError(`No route ${route}`, "route_not_found");
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
   const caller = await requireUser(req);
-  const account = requestedAccount(req);
+  // An API key acts for its own account (an X-Account-Id naming another is 403), a session for X-Account-Id's.
+  const account = callerAccount(req, caller);
 
   if (route === "/track") {
     const body = await readJson(req, trackBody);
