@@ -285,6 +285,14 @@ describe("bad input to the mcp function: JSON-RPC or HTTP errors, nothing charge
     expect(res.status).toBe(200); // the key in x-api-key works too
     res = await fetch(mcpUrl(), { headers: { authorization: `Bearer ${grace.key}`, accept: "text/event-stream" } });
     expect(res.status).toBe(405);
+    // A deleted user's key (their v0 key stored, their wallet full): refused like any unknown key, nothing held.
+    const gone = await newUser({ credits: 50 });
+    expect((await post(gone.key, { jsonrpc: "2.0", id: 1, method: "tools/list" })).status).toBe(200);
+    await sql`delete from auth.users where id = ${gone.id}`;
+    res = await post(gone.key, generateCall(1, "a"));
+    expect(res.status).toBe(401);
+    expect((await res.json()).error.code).toBe("invalid_api_key");
+    expect(await sql`select 1 from public.credit_reservations where account_id = ${gone.id}`).toHaveLength(0);
     // A session token without SAASBASE_JWT_SECRET: verify_jwt is off for this function, so nothing checked it.
     const session = await createUser(sql, `mcp-jwt-${crypto.randomUUID()}@test.local`);
     res = await post(session.token, { jsonrpc: "2.0", id: 1, method: "tools/list" });
