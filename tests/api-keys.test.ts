@@ -3,7 +3,8 @@
 // key as bearer (what passes the platform's gate); a key as the bearer itself is for functions deployed
 // without that gate (supabase/functions/tests/api_keys_test.ts drives it through the handler). Valid, revoked,
 // expired, out-of-scope, unknown keys, a removed member's and a deleted user's, keys in the wrong header, a
-// team key's account, the per-IP limit's 429 with Retry-After, and requests racing for that limit.
+// team key's account (credits, checkout, secrets: the member's rights still checked), sessions only for admin
+// functions and payouts, the per-IP limit's 429 with Retry-After, and requests racing for that limit.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { asUser, callFunction, connectDb, createFeature, createUser, setBalance, stack } from "./support/stack.ts";
 
@@ -165,6 +166,26 @@ describe("an API key through a function", () => {
     }, uniqueIp());
     expect(refused.status).toBe(403);
     expect(await errorOf(refused)).toBe("account_forbidden");
+  });
+
+  it("secrets by key: stored on the key's account; a team key of a plain member may not (manage_team)", async () => {
+    const personal = await makeKey(owner.id, { scopes: ["secrets"] });
+    const put = (key: string) =>
+      withKey("secrets/v0", key, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ value: "v0-key-by-api-key-1234" }),
+      }, uniqueIp());
+    const stored = await put(personal.key);
+    expect(stored.status).toBe(200);
+    expect((await stored.json()).last4).toBe("1234");
+    const [row] = await sql`select account_id, created_by from public.user_secrets where account_id = ${owner.id} and provider = 'v0'`;
+    expect(row).toMatchObject({ account_id: owner.id, created_by: owner.id });
+    const teamKey = await makeKey(member.id, { account: team });
+    const refused = await put(teamKey.key);
+    expect(refused.status).toBe(403);
+    expect(await errorOf(refused)).toBe("account_forbidden");
+    expect((await sql`select 1 from public.user_secrets where account_id = ${team}`).length).toBe(0);
   });
 
   it("keeps admin functions and a user's own payouts to sessions", async () => {
