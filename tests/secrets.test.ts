@@ -17,7 +17,7 @@ import { readProjectConfig } from "../src/local/supabase-config.ts";
 import { openSecret } from "../supabase/functions/_shared/secrets/cipher.ts";
 import { type Keyring, keyringFrom, newKeyBase64 } from "../supabase/functions/_shared/secrets/keyring.ts";
 import { rotateSecrets } from "../supabase/functions/_shared/secrets/rotate.ts";
-import { callFunction, connectDb, createUser, stack } from "./support/stack.ts";
+import { asUser, callFunction, connectDb, createUser, stack } from "./support/stack.ts";
 
 const sql = connectDb(6);
 const json = { "content-type": "application/json" };
@@ -174,6 +174,54 @@ describe("a team's secret", () => {
     expect(await refused(await callFunction("secrets/v0", { method: "DELETE", token: member.token,
       headers: { "x-account-id": team.id } }))).toEqual([403, "account_forbidden"]);
     expect((await rows(team.id)).length).toBe(1);
+  });
+});
+
+describe("with an API key", () => {
+  const makeKey = async (userId: string, scopes: string[] | null, account?: string) =>
+    (await asUser(sql, userId, (tx) =>
+      tx`select key from public.create_api_key('secrets test', ${scopes}, null, ${account ?? null})`))[0].key as string;
+  // A key travels in x-api-key with the anon key as bearer (verify_jwt is on: docs/api-keys.md); a fresh client
+  // IP each time keeps the per-IP limit out of the way.
+  const withKey = (path: string, key: string, init: RequestInit = {}) =>
+    callFunction(path, { ...init, token: stack().anonKey, headers: { "x-api-key": key,
+      "x-forwarded-for": `10.77.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`,
+      ...(init.headers as Record<string, string>) } });
+  const putWith = (key: string, provider: string, value: string, headers: Record<string, string> = {}) =>
+    withKey(`secrets/${provider}`, key, { method: "PUT", headers: { ...json, ...headers }, body: JSON.stringify({ value }) });
+  const code = async (res: Response) => [res.status, (await res.json()).error?.code];
+
+  it("stores and lists for the key's account, within the key's scopes", async () => {
+    const erin = await createUser(sql, `secrets-erin-${crypto.randomUUID()}@test.local`);
+    const key = await makeKey(erin.id, ["secrets"]);
+    expect((await putWith(key, "v0", "erin-v0-key-4321")).status).toBe(200);
+    expect(await decrypted(local, erin.id, "v0")).toBe("erin-v0-key-4321");
+    const listed = await (await withKey("secrets", key)).json();
+    expect(listed.secrets.map((x: { last4: string }) => x.last4)).toEqual(["4321"]);
+    // A key without the secrets scope (an MCP client's, say) may not touch them.
+    const mcpOnly = await makeKey(erin.id, ["mcp"]);
+    expect(await code(await putWith(mcpOnly, "v0", "other-value-0000"))).toEqual([403, "api_key_scope"]);
+    expect(await code(await withKey("secrets", mcpOnly))).toEqual([403, "api_key_scope"]);
+    expect(await decrypted(local, erin.id, "v0")).toBe("erin-v0-key-4321");
+  });
+
+  it("a team key acts for the team with its member's rights; another X-Account-Id is refused", async () => {
+    const owner = await createUser(sql, `secrets-kowner-${crypto.randomUUID()}@test.local`);
+    const member = await createUser(sql, `secrets-kmember-${crypto.randomUUID()}@test.local`);
+    const team = await asUser(sql, owner.id, async (tx) =>
+      (await tx`select (public.create_team('Key secrets', ${`ks-${crypto.randomUUID().slice(0, 8)}`})).id`)[0].id as string);
+    await sql`insert into public.account_members (account_id, user_id, role) values (${team}, ${member.id}, 'member')`;
+    const ownerKey = await makeKey(owner.id, null, team);
+    const memberKey = await makeKey(member.id, null, team);
+    expect((await putWith(ownerKey, "v0", "team-key-by-key-7777")).status).toBe(200);
+    expect(await decrypted(local, team, "v0")).toBe("team-key-by-key-7777");
+    expect(await rows(owner.id)).toEqual([]); // the key's account, not the owner's personal one
+    expect(await code(await putWith(memberKey, "v0", "member-try-0000"))).toEqual([403, "account_forbidden"]);
+    expect((await (await withKey("secrets", memberKey)).json()).secrets.map((x: { last4: string }) => x.last4))
+      .toEqual(["7777"]);
+    expect(await code(await putWith(ownerKey, "v0", "elsewhere-0000", { "x-account-id": owner.id })))
+      .toEqual([403, "account_forbidden"]);
+    expect(await decrypted(local, team, "v0")).toBe("team-key-by-key-7777");
   });
 });
 
