@@ -60,6 +60,16 @@ describe("src/client teams", () => {
     expect((await i.teams.invitations.accept(byMail.data!.token)).error).toMatchObject({ status: 410, code: "invitation_closed" });
     expect((await s.teams.invitations.accept(byLink.data!.token)).data).toMatchObject({ user_id: stranger.id, role: "billing" });
 
+    // The list a team page shows: names for everyone, emails for the owner (who may manage members) only.
+    expect((await o.teams.members.list(account)).data?.map((m) => [m.user_id, m.role, m.email])).toEqual([
+      [owner.id, "owner", ownerMail], [invitee.id, "member", inviteeMail], [stranger.id, "billing", expect.any(String)],
+    ]);
+    expect((await i.teams.members.list(account)).data?.map((m) => [m.user_id, m.email])).toEqual([
+      [owner.id, null], [invitee.id, null], [stranger.id, null],
+    ]);
+    expect((await clientFor((await createUser(sql, mail())).token).teams.members.list(account)).error)
+      .toMatchObject({ status: 404, code: "account_not_found" });
+
     // Members: a cap, a role, a removal; the owner cannot leave as the last owner.
     expect((await o.teams.members.setSpendCap({ account, user_id: invitee.id, monthly_credits: 250 })).data)
       .toMatchObject({ monthly_spend_cap: 250 });

@@ -24,7 +24,7 @@ export { type ChatDone, type ChatEvent, type ChatMeta, readChatStream } from "./
 export { ERROR_CODES, type KnownErrorCode, SaasbaseError, toSaasbaseError } from "./errors.ts";
 export type {
   Account, Invitation, InvitationCreateParams, MemberParams, Membership, MembershipChange, SeatSync, TeamCreateParams,
-  TeamInvitation, TeamRole,
+  TeamInvitation, TeamMember, TeamRole,
 } from "./teams.ts";
 
 export type { ApiKeyCreated, ApiKeyCreateParams, ApiKeyInfo } from "./api-keys.ts";

@@ -7,7 +7,7 @@
 // `seats`; the change stands whatever the sync answers (a sync that failed is retried by the scheduled sweep).
 import type { SupabaseClient } from "@supabase/supabase-js";
 import type { Database } from "../database.types.ts";
-import type { TeamInvitation } from "../../supabase/functions/_shared/sql-results.ts";
+import type { TeamInvitation, TeamMember } from "../../supabase/functions/_shared/sql-results.ts";
 // What the seat sync of an account found and did (POST /seats/sync; see docs/billing.md#seats): the function's own
 // type, so the two cannot drift.
 import type { SeatSync } from "../../supabase/functions/_shared/billing/seats.ts";
@@ -22,7 +22,7 @@ export type Membership = Tables["account_members"]["Row"];
 export type Invitation = Tables["account_invitations"]["Row"];
 /** A role and its rights (public.team_roles, from the config's teams.roles). */
 export type TeamRole = Tables["team_roles"]["Row"];
-export type { SeatSync, TeamInvitation };
+export type { SeatSync, TeamInvitation, TeamMember };
 
 type Result<T> = { data: T; error: null } | { data: null; error: SaasbaseError };
 
@@ -100,6 +100,9 @@ export function teamsClient(supabase: SupabaseClient<Database>) {
       sync: syncSeats,
     },
     members: {
+      /** The account's members (user, role, display name, avatar, cap, joined), owners first; their emails only
+       * for a caller whose role may manage members or invite. */
+      list: (account: string) => unwrap<TeamMember[]>(supabase.rpc("list_team_members", { account })),
       /** Removes a member (right manage_members; only an owner removes an owner). */
       remove: (params: MemberParams) => thenSyncSeats(unwrap<Membership>(supabase.rpc("remove_member", { ...params }))),
       /** Gives a member another role (right manage_members; only an owner makes or unmakes an owner). */

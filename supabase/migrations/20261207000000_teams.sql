@@ -606,6 +606,48 @@ $$;
 revoke execute on function public.create_team(text, text) from public, anon;
 grant execute on function public.create_team(text, text) to authenticated;
 
+-- A member as a team's frontend lists them: account_members holds user ids only, and a profile is its user's
+-- own (RLS), so without this a team's owner could not tell whom they are removing or capping.
+create type public.team_member as (
+  user_id uuid,
+  role text,
+  display_name text,
+  avatar_url text,
+  -- Only for a caller whose role may manage members or invite (who tell people apart by it); null otherwise.
+  email text,
+  monthly_spend_cap bigint,
+  joined_at timestamptz
+);
+
+-- The members of an account the caller belongs to (PT404 account_not_found otherwise; null: their personal
+-- account, its user alone), by role (team_roles.sort_order), then longest in it first.
+create function public.list_team_members(account uuid default null) returns setof public.team_member
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+#variable_conflict use_variable
+declare
+  v_account uuid := saasbase.require_account(account, null);
+  v_emails boolean := exists (
+    select from public.account_members m join public.team_roles r on r.role = m.role
+    where m.account_id = v_account and m.user_id = auth.uid() and r.rights && array['manage_members', 'invite']);
+begin
+  return query
+  select m.user_id, m.role, p.display_name, p.avatar_url, case when v_emails then u.email::text end,
+    m.monthly_spend_cap, m.joined_at
+  from public.account_members m
+  join public.team_roles r on r.role = m.role
+  join auth.users u on u.id = m.user_id
+  left join public.profiles p on p.id = m.user_id
+  where m.account_id = v_account
+  order by r.sort_order, m.joined_at, m.user_id;
+end;
+$$;
+revoke execute on function public.list_team_members(uuid) from public, anon;
+grant execute on function public.list_team_members(uuid) to authenticated;
+
 -- Invites someone to a team in `role` (right 'invite'; only an owner invites an owner): by email (for the
 -- user with that confirmed address; a mail is queued in email_outbox, a newer invitation to the same address
 -- replacing the open one) or, without an email, by link. Returns the token, this once: it is stored hashed.

@@ -5,7 +5,7 @@
 -- always keeps an owner). Each refusal is checked for its code and for changing nothing.
 begin;
 \ir _helpers.psql
-select plan(273);
+select plan(279);
 
 -- Runs `stmt` as `who` and undoes it: 'ok', or the refusal as "SQLSTATE code" (the code from DETAIL).
 create function tests.attempt(who text, stmt text) returns text language plpgsql as $$
@@ -301,6 +301,25 @@ select lives_ok(format('select public.accept_invitation(%L)', (tests.got('back')
 select tests.become('postgres');
 
 -- ---------------------------------------------------------------------------------------------------------
+-- Listing the members: every member sees who they are (user, role, name); emails only those who may manage
+-- members or invite; a non-member or a removed one, nothing (404).
+select tests.become('member@t.local');
+select results_eq(format('select user_id, role, email is null from public.list_team_members(%L) order by user_id', tests.team()),
+  format('select user_id, role, true from public.account_members where account_id = %L order by user_id', tests.team()),
+  'a member lists the team''s members, without their emails');
+select tests.become('postgres');
+select tests.put('emails', (select string_agg(m.user_id || '=' || u.email, ',' order by m.user_id)
+  from public.account_members m join auth.users u on u.id = m.user_id where m.account_id = tests.team()));
+select tests.become('admin@t.local');
+select is((select string_agg(user_id || '=' || email, ',' order by user_id) from public.list_team_members(tests.team())),
+  tests.got('emails'), 'an admin (who may invite and manage members) sees their emails');
+select is((select role from public.list_team_members(tests.team()) limit 1), 'owner', 'owners first');
+select is((select count(*)::int from public.list_team_members()), 1, 'a personal account lists its user alone');
+select tests.become('postgres');
+select is(tests.attempt('siteadmin@t.local', format('select public.list_team_members(%L)', tests.team())),
+  'PT404 account_not_found', 'a non-member lists nothing');
+
+-- ---------------------------------------------------------------------------------------------------------
 -- Members: who may remove, re-role, cap, rename and delete; the last owner stays. Every refusal changes nothing.
 select tests.put('before', tests.members());
 select tests.become('owner@t.local');
@@ -359,6 +378,8 @@ select ok(exists (select from public.audit_log where action = 'team.remove_membe
   'the removal is audited');
 select is(tests.attempt('admin@t.local', format('select public.invite_member(%L, ''member'')', tests.team())),
   'PT404 account_not_found', 'the removed admin can no longer act for the team');
+select is(tests.attempt('admin@t.local', format('select public.list_team_members(%L)', tests.team())),
+  'PT404 account_not_found', 'nor list its members');
 
 -- Leaving, roles, caps.
 select tests.become('member@t.local');

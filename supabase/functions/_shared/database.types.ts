@@ -1853,6 +1853,16 @@ export type Database = {
           "title": string;
         }[];
       };
+      "list_team_members": {
+        Args: { "account"?: string };
+        Returns: Database["public"]["CompositeTypes"]["team_member"][];
+        SetofOptions: {
+          from: "*";
+          to: "team_member";
+          isOneToOne: false;
+          isSetofReturn: true;
+        };
+      };
       "list_user_secrets": {
         Args: { "account"?: string };
         Returns: Database["public"]["CompositeTypes"]["user_secret"][];
@@ -2764,6 +2774,15 @@ export type Database = {
         "token_prefix": string | null;
         "expires_at": string | null;
         "max_uses": number | null;
+      };
+      "team_member": {
+        "user_id": string | null;
+        "role": string | null;
+        "display_name": string | null;
+        "avatar_url": string | null;
+        "email": string | null;
+        "monthly_spend_cap": number | null;
+        "joined_at": string | null;
       };
       "user_secret": {
         "provider": string | null;

@@ -54,6 +54,8 @@ export const NULLABLE = {
   // Teams (supabase/migrations/20261207000000_teams.sql): a link invitation has no email, a reusable one no
   // use limit.
   team_invitation: ["email", "max_uses"],
+  // A member with no display name or avatar, an email only for those who may manage members or invite, no cap.
+  team_member: ["display_name", "avatar_url", "email", "monthly_spend_cap"],
   // User secrets (supabase/migrations/20261207000400_user_secrets.sql): the member who stored it may be deleted
   // since.
   user_secret: ["created_by"],
@@ -106,6 +108,7 @@ export type RoleAssignment = SqlResult<"role_assignment">;
 export type PlanAssignment = SqlResult<"plan_assignment">;
 export type KpiTotals = SqlResult<"kpi_totals">;
 export type TeamInvitation = SqlResult<"team_invitation">;
+export type TeamMember = SqlResult<"team_member">;
 export type UserSecret = SqlResult<"user_secret">;
 export type FeatureCredits = SqlResult<"feature_credits">;
 export type FunnelStep = SqlResult<"funnel_step">;

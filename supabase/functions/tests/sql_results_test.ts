@@ -254,6 +254,13 @@ Deno.test({
           await call("team_invitation", tx`public.invite_member(${team}, 'member')`);
           await tx`update saasbase.settings set reusable_link_invitations = true`;
           await call("team_invitation", tx`public.invite_member(${team}, 'member')`);
+          // Its members, as the owner lists them (emails) and as a plain member does (none; no names, no caps).
+          await call("team_member", tx`public.list_team_members(${team})`);
+          const viewer = await newUser();
+          await tx`insert into public.account_members (account_id, user_id, role) values (${team}, ${viewer}, 'member')`;
+          await tx`update public.profiles set display_name = null where id = ${user}`; // cleared by its user
+          await as(viewer);
+          await call("team_member", tx`public.list_team_members(${team})`);
 
           // Seats: a team without a subscription, then with a per-seat one (its item not read yet, then read).
           await as(null);
