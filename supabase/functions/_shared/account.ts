@@ -20,11 +20,6 @@ export function requestedAccount(req: Request): string | null {
   return value.toLowerCase();
 }
 
-/** The account a signed-in user acts for: the header's, else their personal account. */
-export function actingAccount(req: Request, userId: string): string {
-  return requestedAccount(req) ?? userId;
-}
-
 /** The account a caller acts for, as the SQL API's `account` argument: an API key's own account (an
  * X-Account-Id naming another is refused with 403 account_forbidden: a key is for one account), else the
  * X-Account-Id header's (null: the personal account). */
