@@ -139,6 +139,25 @@ describe("secrets", () => {
   });
 });
 
+describe("installations", () => {
+  it("tracks, then validates an editor's config: the outcome and why it failed; bad input a SaasbaseError", async () => {
+    const user = await createUser(sql, `client-inst-${crypto.randomUUID()}@test.local`);
+    const saas = clientFor(user.token);
+    const tracked = await saas.installations.track({ client: "cursor", version: "0.50" });
+    expect(tracked.error).toBeNull();
+    expect(tracked.data).toMatchObject({ status: "attempted", client: "cursor", client_version: "0.50", user_id: user.id });
+    const checked = await saas.installations.validate({
+      installation_id: tracked.data!.id,
+      client: "cursor",
+      mcp_config: { mcpServers: { p: { url: "https://elsewhere.test/mcp" } } },
+    });
+    expect(checked.data).toMatchObject({ id: tracked.data!.id, status: "failed" });
+    expect(checked.data!.error_message).toMatch(/^No server in the config points at /);
+    const bad = await saas.installations.track({ client: "emacs" as "cursor" });
+    expect(bad.error).toMatchObject({ status: 422, code: "validation_failed" });
+  });
+});
+
 describe("chat", () => {
   it("streams an answer as typed events, then lists it", async () => {
     const user = await createUser(sql, `client-chat-${crypto.randomUUID()}@test.local`);
