@@ -23,11 +23,15 @@ async function post(path: string, token: string, body: unknown, headers: Record<
   return { status: res.status, body: await res.json() };
 }
 
-/** Whether this database has the API keys migration's verification (issue #15's api-keys work). */
-async function hasApiKeys(): Promise<boolean> {
-  const [{ f }] = await sql`select to_regproc('public.service_role_verify_api_key') is not null as f`;
-  return f;
+/** A new API key of the user's (for `account`: null, their personal account), and its id. */
+async function apiKey(userId: string, opts: { scopes?: string[]; account?: string } = {}) {
+  const [k] = await asUser(sql, userId, (tx) =>
+    tx`select id, key from public.create_api_key('editor', ${opts.scopes ?? null}, null, ${opts.account ?? null})`);
+  return k as { id: string; key: string };
 }
+
+/** Cursor's config naming the product's server with `key`. */
+const cursorConfig = (key: string) => ({ mcpServers: { product: { url: mcpUrl(), headers: { Authorization: `Bearer ${key}` } } } });
 
 describe("installations", () => {
   it("tracks an installation: attempted, the key in its config cut to its prefix, read by the user", async () => {
@@ -49,9 +53,7 @@ describe("installations", () => {
   it("validates each client's config and records why it fails on the row", async () => {
     const user = await createUser(sql, mail());
     const url = mcpUrl();
-    const keyError = (await hasApiKeys())
-      ? "The API key sbk_live_QQQ… is unknown, revoked or expired: create a new one"
-      : "API keys are not set up on this server: the key cannot be checked";
+    const keyError = "The API key sbk_live_QQQ… is unknown, revoked or expired: create a new one";
     const cases: [string, unknown, string][] = [
       ["cursor", { mcpServers: { p: { url, headers: { Authorization: `Bearer ${KEY}` } } } }, keyError],
       ["claude-desktop", { mcpServers: { p: { command: "npx", args: ["mcp-remote", url, "--header", `x-api-key: ${KEY}`] } } }, keyError],
@@ -132,6 +134,52 @@ describe("installations", () => {
       attempted: after["installation.attempted"] - before["installation.attempted"],
       validated: after["installation.validated"] - before["installation.validated"],
     }).toEqual({ signed_up: 3, attempted: 2, validated: 1 });
+  });
+
+  it("checks the key in the config: the user's live key, answered by the mcp function, validates; revoked, another's, another account's, unscoped fail", async () => {
+    const user = await createUser(sql, mail());
+    const other = await createUser(sql, mail());
+    const live = await apiKey(user.id);
+    const revoked = await apiKey(user.id);
+    await asUser(sql, user.id, (tx) => tx`select public.revoke_api_key(${revoked.id})`);
+    const theirs = await apiKey(other.id);
+    const unscoped = await apiKey(user.id, { scopes: ["credits"] });
+    const [team] = await asUser(sql, user.id, (tx) => tx`select (public.create_team('Keys team', ${`inst-k-${crypto.randomUUID().slice(0, 8)}`})).id`);
+    const teams = await apiKey(user.id, { account: team.id });
+    const label = (k: { key: string }) => `The API key ${k.key.slice(0, 12)}…`;
+    const expected: [string, { key: string }, string][] = [
+      ["revoked", revoked, `${label(revoked)} is unknown, revoked or expired: create a new one`],
+      ["another user's", theirs, `${label(theirs)} belongs to another user`],
+      ["scoped without mcp", unscoped, `${label(unscoped)} may not use the MCP server (its scopes: credits)`],
+      ["a team's, for a personal installation", teams, `${label(teams)} is another account's than this installation's`],
+    ];
+    for (const [what, k, error] of expected) {
+      const { body } = await post("validate", user.token, { client: "cursor", mcp_config: cursorConfig(k.key) });
+      expect([what, body.status, body.error_message, body.api_key_prefix]).toEqual([what, "failed", error, k.key.slice(0, 12)]);
+    }
+    // The user's live key passes the key checks: what is left is the server's answer to initialize.
+    const { body } = await post("validate", user.token, { client: "cursor", mcp_config: cursorConfig(live.key) });
+    const [row] = await sql`select mcp_config::text as c from public.installations where id = ${body.id}`;
+    expect(row.c).not.toContain(live.key);
+    // The mcp function answered initialize with the key: validated, with what it said it is.
+    expect([body.status, body.error_message]).toEqual(["validated", null]);
+    expect(body.server_info).toMatchObject({ protocolVersion: expect.any(String), serverInfo: { name: expect.any(String) } });
+    expect(body.validated_at).not.toBeNull();
+  });
+
+  it("takes an API key itself (x-api-key, scope installations), acting for the key's account", async () => {
+    const user = await createUser(sql, mail());
+    const [team] = await asUser(sql, user.id, (tx) => tx`select (public.create_team('Key caller', ${`inst-c-${crypto.randomUUID().slice(0, 8)}`})).id`);
+    const key = await apiKey(user.id, { account: team.id, scopes: ["installations"] });
+    const byKey = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      post(path, stack().anonKey, body, { "x-api-key": key.key, ...headers });
+    const tracked = await byKey("track", { client: "windsurf", version: "1.9" });
+    expect([tracked.status, tracked.body.account_id, tracked.body.user_id]).toEqual([201, team.id, user.id]);
+    const personal = await byKey("track", { client: "windsurf" }, { "x-account-id": user.id });
+    expect([personal.status, personal.body.error.code]).toEqual([403, "account_forbidden"]);
+    const mcpOnly = await apiKey(user.id, { scopes: ["mcp"] });
+    const refused = await post("track", stack().anonKey, { client: "cursor" }, { "x-api-key": mcpOnly.key });
+    expect([refused.status, refused.body.error.code]).toEqual([403, "api_key_scope"]);
   });
 
   it("re-defines admin_kpis as the billing migration has it, the funnel's installation steps aside", () => {

@@ -4,13 +4,15 @@
 //   POST /installations/validate  { installation_id?, client, version?, mcp_config }
 //        200 the installation, validated or failed with error_message saying why (a config that does not work is
 //        an outcome, not a bad request); without installation_id a new installation is tracked first
-// Both act for the account named in X-Account-Id (a team the caller belongs to; default: their personal account):
+// Both act for the account named in X-Account-Id (a team the caller belongs to; default: their personal account),
+// or, called with an API key (scope `installations`), for the key's account:
 // 404 account_not_found for one they are not in; 404 installation_not_found for an installation_id that is not
 // theirs in it; 422 for a body out of shape, 429 rate_limited past 60 new installations an hour. Bad input
 // changes nothing. The config is stored with its header and env values redacted and our API keys cut to their
 // prefix (the database refuses a raw key).
 import { z } from "zod";
 import { callerAccount } from "../_shared/account.ts";
+import { sha256Hex } from "../_shared/api-keys.ts";
 import { requireUser } from "../_shared/auth.ts";
 import { db } from "../_shared/db.ts";
 import { dbCall } from "../_shared/db-errors.ts";
@@ -47,23 +49,12 @@ function mcpServerUrls(): string[] {
   return [`${(Deno.env.get("SUPABASE_URL") ?? "").replace(/\/$/, "")}/functions/v1/mcp`];
 }
 
-async function sha256Hex(text: string): Promise<string> {
-  const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** The key's owner through the API keys migration's verification (one indexed lookup by hash); null for an
- * unknown, revoked or expired key. */
-async function verifyKey(key: string): Promise<VerifiedKey | null | "unavailable"> {
-  try {
-    const [row] = await db()`select to_jsonb(k) as k from public.service_role_verify_api_key(${await sha256Hex(key)}) k`;
-    const k = row?.k as VerifiedKey | null | undefined;
-    return k && k.id ? k : null;
-  } catch (err) {
-    // 42883: no such function, a database without the API keys migration.
-    if ((err as { code?: string }).code === "42883") return "unavailable";
-    throw err;
-  }
+/** The key's owner through the API keys' verification (one indexed lookup by hash); null for an unknown, revoked
+ * or expired key, a removed member's or a deleted user's. */
+async function verifyKey(key: string): Promise<VerifiedKey | null> {
+  const [row] = await db()<VerifiedKey[]>`select id, account_id, user_id, scopes
+    from public.service_role_verify_api_key(${await sha256Hex(key)})`;
+  return row ?? null;
 }
 
 async function track(

@@ -16,9 +16,8 @@ export interface VerifiedKey {
 export interface ValidationDeps {
   /** The product's MCP server URL(s). */
   serverUrls: string[];
-  /** The key's owner, null for an unknown, revoked or expired key, "unavailable" when the project has no API
-   * keys (the api_keys migration not deployed). */
-  verifyKey(key: string): Promise<VerifiedKey | null | "unavailable">;
+  /** The key's owner, null for an unknown, revoked or expired key. */
+  verifyKey(key: string): Promise<VerifiedKey | null>;
   probe(url: string, headers: Record<string, string>): Promise<ProbeResult>;
 }
 
@@ -85,7 +84,6 @@ export async function validateMcpConfig(
   }
   const found = { serverUrl, apiKeyPrefix: key.slice(0, 12) };
   const owner = await deps.verifyKey(key);
-  if (owner === "unavailable") return fail("API keys are not set up on this server: the key cannot be checked", found);
   if (!owner) return fail(`The API key ${keyLabel(key)} is unknown, revoked or expired: create a new one`, found);
   if (owner.user_id !== who.userId) return fail(`The API key ${keyLabel(key)} belongs to another user`, found);
   if (owner.account_id !== who.accountId) {
