@@ -167,6 +167,28 @@ describe("installations", () => {
     expect(body.validated_at).not.toBeNull();
   });
 
+  it("validates each client's config carrying the user's live key against the mcp function", async () => {
+    const user = await createUser(sql, mail());
+    const { key } = await apiKey(user.id, { scopes: ["mcp"] });
+    const url = mcpUrl();
+    const configs: Record<string, unknown> = {
+      cursor: { mcpServers: { product: { url, headers: { Authorization: `Bearer ${key}` } } } },
+      // Claude Desktop reaches a remote server through a bridge, its header filled from the env.
+      "claude-desktop": { mcpServers: { product: { command: "npx", args: ["-y", "mcp-remote", url, "--header", "Authorization:${AUTH}"],
+        env: { AUTH: `Bearer ${key}` } } } },
+      vscode: { servers: { product: { type: "http", url, headers: { "x-api-key": key } } } },
+      windsurf: { mcpServers: { product: { serverUrl: url, headers: { Authorization: `Bearer ${key}` } } } },
+    };
+    for (const [client, mcp_config] of Object.entries(configs)) {
+      const { body: tracked } = await post("track", user.token, { client, version: "1.0" });
+      const { status, body } = await post("validate", user.token, { installation_id: tracked.id, client, mcp_config });
+      expect([client, status, body.status, body.error_message, body.server_url, body.api_key_prefix])
+        .toEqual([client, 200, "validated", null, url, key.slice(0, 12)]);
+      const [row] = await sql`select mcp_config::text as c from public.installations where id = ${tracked.id}`;
+      expect(row.c).not.toContain(key);
+    }
+  });
+
   it("takes an API key itself (x-api-key, scope installations), acting for the key's account", async () => {
     const user = await createUser(sql, mail());
     const [team] = await asUser(sql, user.id, (tx) => tx`select (public.create_team('Key caller', ${`inst-c-${crypto.randomUUID().slice(0, 8)}`})).id`);
