@@ -185,13 +185,13 @@ Deno.test("the stored config keeps no header or env value but our keys (which th
   const config = {
     mcpServers: {
       p: { url, headers: { Authorization: `Bearer ${KEY}`, "x-v0-key": "v0-secret" } },
-      v0: { command: "npx", args: ["v0"], env: { V0_API_KEY: "v0-secret" } },
+      v0: { command: "npx", args: ["v0", "--header", "x-v0-key: v0-secret", "--header", `x-api-key: ${KEY}`], env: { V0_API_KEY: "v0-secret" } },
     },
   };
   assertEquals(redactConfig(config), {
     mcpServers: {
       p: { url, headers: { Authorization: `Bearer ${KEY}`, "x-v0-key": "[redacted]" } },
-      v0: { command: "npx", args: ["v0"], env: { V0_API_KEY: "[redacted]" } },
+      v0: { command: "npx", args: ["v0", "--header", "x-v0-key: [redacted]", "--header", `x-api-key: ${KEY}`], env: { V0_API_KEY: "[redacted]" } },
     },
   });
   assertEquals(headersOf({ name: "p", url, headers: {}, args: ["mcp-remote", url, "--header", "x-api-key: k"], env: {} }), { "x-api-key": "k" });

@@ -170,9 +170,9 @@ export function findProductServer(servers: McpServerEntry[], serverUrls: string[
   return servers.find((s) => s.url !== undefined && ours.has(normalizeUrl(s.url)));
 }
 
-/** The config as stored: every header and environment value that is not one of our keys replaced (an editor's
- * config may hold other secrets, a v0 key in `env` say), and our keys left for the database to cut to their
- * prefix (saasbase.redact_api_keys). */
+/** The config as stored: every header, environment and bridge `--header` value that is not one of our keys
+ * replaced (an editor's config may hold other secrets, a v0 key in `env` say), and our keys left for the database
+ * to cut to their prefix (saasbase.redact_api_keys). */
 export function redactConfig(config: unknown): unknown {
   const redactValues = (map: unknown) =>
     map && typeof map === "object" && !Array.isArray(map)
@@ -180,11 +180,22 @@ export function redactConfig(config: unknown): unknown {
         Object.entries(map).map(([k, v]) => [k, typeof v === "string" && API_KEY.test(v) ? v : "[redacted]"]),
       )
       : map;
+  // A bridge's `--header "Name: value"` argument is a header too.
+  const redactArgs = (args: unknown) =>
+    Array.isArray(args)
+      ? args.map((a, i) =>
+        i > 0 && args[i - 1] === "--header" && typeof a === "string" && !API_KEY.test(a)
+          ? a.replace(/:.*$/s, ": [redacted]")
+          : a
+      )
+      : args;
   const walk = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(walk);
     if (value && typeof value === "object") {
       return Object.fromEntries(
-        Object.entries(value).map(([k, v]) => [k, k === "headers" || k === "env" ? redactValues(v) : walk(v)]),
+        Object.entries(value).map((
+          [k, v],
+        ) => [k, k === "headers" || k === "env" ? redactValues(v) : k === "args" ? redactArgs(v) : walk(v)]),
       );
     }
     return value;
