@@ -7,31 +7,6 @@ begin;
 \ir _helpers.psql
 select plan(279);
 
--- Runs `stmt` as `who` and undoes it: 'ok', or the refusal as "SQLSTATE code" (the code from DETAIL).
-create function tests.attempt(who text, stmt text) returns text language plpgsql as $$
-declare
-  v_detail text;
-begin
-  begin
-    perform tests.become(who);
-    execute stmt;
-    raise exception using errcode = 'TSTOK';
-  exception
-    when sqlstate 'TSTOK' then
-      return 'ok';
-    when others then
-      get stacked diagnostics v_detail = pg_exception_detail;
-      return sqlstate || coalesce(' ' || nullif(v_detail, ''), '');
-  end;
-end $$;
--- A value kept between statements (tokens, ids): transaction-local settings every role may read.
-create function tests.put(k text, v text) returns text language sql as $$ select set_config('tests.' || k, v, true) $$;
-create function tests.got(k text) returns text language sql stable as $$ select current_setting('tests.' || k) $$;
--- A user's id, whoever asks (tests.user_id reads auth.users, which the API roles may not).
-create function tests.uid(email text) returns uuid language sql stable security definer as $$
-  select id from auth.users u where u.email = uid.email
-$$;
-create function tests.team() returns uuid language sql stable as $$ select current_setting('tests.team')::uuid $$;
 create function tests.members() returns text language sql stable security definer as $$
   select string_agg(split_part(u.email, '@', 1) || ':' || m.role, ',' order by u.email)
   from public.account_members m join auth.users u on u.id = m.user_id where m.account_id = tests.team()

@@ -7,28 +7,6 @@ begin;
 \ir _helpers.psql
 select plan(75);
 
-create function tests.attempt(who text, stmt text) returns text language plpgsql as $$
-declare
-  v_detail text;
-begin
-  begin
-    perform tests.become(who);
-    execute stmt;
-    raise exception using errcode = 'TSTOK';
-  exception
-    when sqlstate 'TSTOK' then
-      return 'ok';
-    when others then
-      get stacked diagnostics v_detail = pg_exception_detail;
-      return sqlstate || coalesce(' ' || nullif(v_detail, ''), '');
-  end;
-end $$;
-create function tests.put(k text, v text) returns text language sql as $$ select set_config('tests.' || k, v, true) $$;
-create function tests.got(k text) returns text language sql stable as $$ select current_setting('tests.' || k) $$;
-create function tests.uid(email text) returns uuid language sql stable security definer as $$
-  select id from auth.users u where u.email = uid.email
-$$;
-create function tests.team() returns uuid language sql stable as $$ select current_setting('tests.team')::uuid $$;
 -- How many verified rows a key hash gets (as the service role would).
 create function tests.verified(p_hash text) returns bigint language sql security definer as $$
   select count(*) from public.service_role_verify_api_key(p_hash)

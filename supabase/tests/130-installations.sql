@@ -7,11 +7,6 @@ begin;
 \ir _helpers.psql
 select plan(59);
 
--- User ids by email for any role (the service role cannot read auth.users).
-create function tests.uid(email text) returns uuid language sql stable security definer set search_path = '' as $$
-  select u.id from auth.users u where u.email = uid.email
-$$;
-grant execute on function tests.uid(text) to anon, authenticated, service_role;
 
 do $$ begin
   perform tests.create_user('owner@test.local');

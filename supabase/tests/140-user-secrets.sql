@@ -8,28 +8,6 @@ begin;
 \ir _helpers.psql
 select plan(111);
 
--- Runs `stmt` as `who` and undoes it: 'ok', or the refusal as "SQLSTATE code" (the code from DETAIL).
-create function tests.attempt(who text, stmt text) returns text language plpgsql as $$
-declare
-  v_detail text;
-begin
-  begin
-    perform tests.become(who);
-    execute stmt;
-    raise exception using errcode = 'TSTOK';
-  exception
-    when sqlstate 'TSTOK' then
-      return 'ok';
-    when others then
-      get stacked diagnostics v_detail = pg_exception_detail;
-      return sqlstate || coalesce(' ' || nullif(v_detail, ''), '');
-  end;
-end $$;
--- A user's id, whoever asks (tests.user_id reads auth.users, which the API roles may not).
-create function tests.uid(email text) returns uuid language sql stable security definer as $$
-  select id from auth.users u where u.email = uid.email
-$$;
-grant execute on function tests.attempt(text, text), tests.uid(text) to anon, authenticated, service_role;
 
 do $$ begin
   perform tests.create_user('owner@test.local');
