@@ -978,8 +978,12 @@ begin
   if monthly_credits < 0 then
     perform saasbase.fail('PT422', 'invalid_amount', 'A monthly cap is 0 credits or more (null: no cap)');
   end if;
-  if v_member.role = 'owner' and saasbase.my_role(v_team.id) is distinct from 'owner' then
-    perform saasbase.fail('PT403', 'account_forbidden', 'Only an owner may cap an owner');
+  -- Caps of those who manage members (owners, admins) are an owner's to set: otherwise two admins an owner
+  -- capped could lift each other's caps.
+  if saasbase.my_role(v_team.id) is distinct from 'owner' and exists (
+    select from public.team_roles r where r.role = v_member.role and 'manage_members' = any (r.rights)
+  ) then
+    perform saasbase.fail('PT403', 'account_forbidden', 'Only an owner may cap a member who manages members');
   end if;
   if v_member.user_id = v_uid and v_member.role <> 'owner' then
     perform saasbase.fail('PT403', 'account_forbidden', 'Your own spending cap is set by an owner');

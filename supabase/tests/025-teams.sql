@@ -5,7 +5,7 @@
 -- always keeps an owner). Each refusal is checked for its code and for changing nothing.
 begin;
 \ir _helpers.psql
-select plan(279);
+select plan(280);
 
 create function tests.members() returns text language sql stable security definer as $$
   select string_agg(split_part(u.email, '@', 1) || ':' || m.role, ',' order by u.email)
@@ -364,6 +364,14 @@ select is((public.set_member_role(tests.team(), tests.uid('invitee@t.local'), 'a
 select tests.become('invitee@t.local');
 select is((public.set_member_spend_cap(tests.team(), tests.uid('late@t.local'), 500)).monthly_spend_cap, 500::bigint, 'an admin caps a member');
 select is((public.set_member_spend_cap(tests.team(), tests.uid('late@t.local'), null)).monthly_spend_cap, null, 'and lifts the cap');
+select tests.become('owner@t.local');
+select public.set_member_role(tests.team(), tests.uid('late@t.local'), 'admin');
+select tests.become('postgres');
+select is(tests.attempt('invitee@t.local', format('select public.set_member_spend_cap(%L, %L, null)', tests.team(), tests.uid('late@t.local'))),
+  'PT403 account_forbidden', 'an admin cannot set a fellow admin''s cap (an owner does)');
+select tests.become('owner@t.local');
+select public.set_member_role(tests.team(), tests.uid('late@t.local'), 'member');
+select tests.become('invitee@t.local');
 select tests.become('postgres');
 select ok(exists (select from public.audit_log where action = 'team.set_role' and details @> '{"from": "member", "to": "admin"}'),
   'a role change is audited with both roles');
