@@ -7,11 +7,10 @@
 import type { SupabaseClient } from "@supabase/supabase-js";
 import type { Database } from "../database.types.ts";
 import type { ApiKeyCreated, ApiKeyInfo } from "../../supabase/functions/_shared/sql-results.ts";
-import { SaasbaseError, toSaasbaseError } from "./errors.ts";
+import { rpcResult } from "./errors.ts";
 
 export type { ApiKeyCreated, ApiKeyInfo };
 
-type Result<T> = { data: T; error: null } | { data: null; error: SaasbaseError };
 
 export interface ApiKeyCreateParams {
   name: string;
@@ -23,20 +22,11 @@ export interface ApiKeyCreateParams {
   account?: string;
 }
 
-async function unwrap<T>(call: PromiseLike<{ data: unknown; error: unknown }>): Promise<Result<T>> {
-  const { data, error } = await call;
-  if (error) return { data: null, error: await toSaasbaseError(error) };
-  if (data === null || data === undefined) {
-    return { data: null, error: new SaasbaseError(502, "bad_response", "The API answered with no result") };
-  }
-  return { data: data as T, error: null };
-}
-
 export function apiKeysClient(supabase: SupabaseClient<Database>) {
   return {
     /** Makes a key for the signed-in user on their personal account or `account`; `data.key` is shown this once. */
     create: (params: ApiKeyCreateParams) =>
-      unwrap<ApiKeyCreated>(supabase.rpc("create_api_key", {
+      rpcResult<ApiKeyCreated>(supabase.rpc("create_api_key", {
         name: params.name,
         // Absent arguments take the SQL defaults (all scopes, no expiry, the personal account).
         ...(params.scopes ? { scopes: params.scopes } : {}),
@@ -46,10 +36,10 @@ export function apiKeysClient(supabase: SupabaseClient<Database>) {
     /** The keys the caller may see, newest first (prefix, last 4, scopes, expiry, last use; never the key):
      * their own, or `account`'s (all of them for a member manager), or `user_id`'s (an admin's view). */
     list: (params: { account?: string; user_id?: string } = {}) =>
-      unwrap<ApiKeyInfo[]>(supabase.rpc("list_api_keys", { ...params })),
+      rpcResult<ApiKeyInfo[]>(supabase.rpc("list_api_keys", { ...params })),
     /** Renames a key (its member, a member manager of its account, an admin). */
-    rename: (key_id: string, name: string) => unwrap<ApiKeyInfo>(supabase.rpc("rename_api_key", { key_id, name })),
+    rename: (key_id: string, name: string) => rpcResult<ApiKeyInfo>(supabase.rpc("rename_api_key", { key_id, name })),
     /** Revokes a key: its next request gets 401. Revoking it again changes nothing. */
-    revoke: (key_id: string) => unwrap<ApiKeyInfo>(supabase.rpc("revoke_api_key", { key_id })),
+    revoke: (key_id: string) => rpcResult<ApiKeyInfo>(supabase.rpc("revoke_api_key", { key_id })),
   };
 }

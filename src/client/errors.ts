@@ -91,3 +91,17 @@ export async function toSaasbaseError(err: unknown): Promise<SaasbaseError> {
   }
   return new SaasbaseError(0, "network_error", err instanceof Error ? err.message : String(err));
 }
+
+/** What every client helper answers: supabase-js's `{ data, error }`, with `error` a SaasbaseError. */
+export type Result<T> = { data: T; error: null } | { data: null; error: SaasbaseError };
+
+/** An `.rpc()` call's answer as a Result: its error as a SaasbaseError, and no result at all (which the SQL API
+ * never answers for these calls) as 502 bad_response. */
+export async function rpcResult<T>(call: PromiseLike<{ data: unknown; error: unknown }>): Promise<Result<T>> {
+  const { data, error } = await call;
+  if (error) return { data: null, error: await toSaasbaseError(error) };
+  if (data === null || data === undefined) {
+    return { data: null, error: new SaasbaseError(502, "bad_response", "The API answered with no result") };
+  }
+  return { data: data as T, error: null };
+}

@@ -16,7 +16,7 @@ import type {
   WalletSummary,
 } from "../../supabase/functions/_shared/sql-results.ts";
 import { type ChatEvent, readChatStream } from "./chat-stream.ts";
-import { SaasbaseError, toSaasbaseError } from "./errors.ts";
+import { type Result, SaasbaseError, toSaasbaseError } from "./errors.ts";
 import { teamsClient } from "./teams.ts";
 import { apiKeysClient } from "./api-keys.ts";
 
@@ -29,7 +29,7 @@ export type {
 
 export type { ApiKeyCreated, ApiKeyCreateParams, ApiKeyInfo } from "./api-keys.ts";
 
-export type Result<T> = { data: T; error: null } | { data: null; error: SaasbaseError };
+export type { Result } from "./errors.ts";
 
 export interface ChargeCreateParams {
   feature: string;

@@ -11,7 +11,7 @@ import type { TeamInvitation, TeamMember } from "../../supabase/functions/_share
 // What the seat sync of an account found and did (POST /seats/sync; see docs/billing.md#seats): the function's own
 // type, so the two cannot drift.
 import type { SeatSync } from "../../supabase/functions/_shared/billing/seats.ts";
-import { SaasbaseError, toSaasbaseError } from "./errors.ts";
+import { type Result, rpcResult, toSaasbaseError } from "./errors.ts";
 
 type Tables = Database["public"]["Tables"];
 /** A personal account or a team (public.accounts). */
@@ -24,7 +24,6 @@ export type Invitation = Tables["account_invitations"]["Row"];
 export type TeamRole = Tables["team_roles"]["Row"];
 export type { SeatSync, TeamInvitation, TeamMember };
 
-type Result<T> = { data: T; error: null } | { data: null; error: SaasbaseError };
 
 /** A membership change, and the seat sync run right after it (absent when the change was refused). */
 export type MembershipChange<T> = Result<T> & { seats?: Result<SeatSync> };
@@ -44,15 +43,6 @@ export interface InvitationCreateParams {
 export interface MemberParams {
   account: string;
   user_id: string;
-}
-
-async function unwrap<T>(call: PromiseLike<{ data: unknown; error: unknown }>): Promise<Result<T>> {
-  const { data, error } = await call;
-  if (error) return { data: null, error: await toSaasbaseError(error) };
-  if (data === null || data === undefined) {
-    return { data: null, error: new SaasbaseError(502, "bad_response", "The API answered with no result") };
-  }
-  return { data: data as T, error: null };
 }
 
 export function teamsClient(supabase: SupabaseClient<Database>) {
@@ -75,25 +65,25 @@ export function teamsClient(supabase: SupabaseClient<Database>) {
 
   return {
     /** Creates a team owned by the signed-in user. */
-    create: (params: TeamCreateParams) => unwrap<Account>(supabase.rpc("create_team", { ...params })),
+    create: (params: TeamCreateParams) => rpcResult<Account>(supabase.rpc("create_team", { ...params })),
     /** Renames a team or changes its slug (right manage_team); a field left out is kept. */
     update: (account: string, params: { name?: string; slug?: string }) =>
-      unwrap<Account>(supabase.rpc("update_team", { account, ...params })),
+      rpcResult<Account>(supabase.rpc("update_team", { account, ...params })),
     /** Deletes a team (right manage_team); refused (`team_not_empty`) while it has credits or a live subscription. */
-    del: (account: string) => unwrap<Account>(supabase.rpc("delete_team", { account })),
+    del: (account: string) => rpcResult<Account>(supabase.rpc("delete_team", { account })),
     /** The signed-in user leaves a team (`last_owner` for its last owner). */
-    leave: (account: string) => thenSyncSeats(unwrap<Membership>(supabase.rpc("leave_team", { account }))),
+    leave: (account: string) => thenSyncSeats(rpcResult<Membership>(supabase.rpc("leave_team", { account }))),
     /** Hands the team to another member (owners only); the caller becomes an admin. */
-    transferOwnership: (params: MemberParams) => unwrap<Membership>(supabase.rpc("transfer_ownership", { ...params })),
+    transferOwnership: (params: MemberParams) => rpcResult<Membership>(supabase.rpc("transfer_ownership", { ...params })),
     invitations: {
       /** Invites by email, or by link without one. The result's `token` is shown this once: put it in the link. */
-      create: (params: InvitationCreateParams) => unwrap<TeamInvitation>(supabase.rpc("invite_member", { ...params })),
+      create: (params: InvitationCreateParams) => rpcResult<TeamInvitation>(supabase.rpc("invite_member", { ...params })),
       /** The signed-in user joins the team the token invites to. */
-      accept: (token: string) => thenSyncSeats(unwrap<Membership>(supabase.rpc("accept_invitation", { token }))),
+      accept: (token: string) => thenSyncSeats(rpcResult<Membership>(supabase.rpc("accept_invitation", { token }))),
       /** The signed-in user turns the invitation down. */
-      decline: (token: string) => unwrap<Invitation>(supabase.rpc("decline_invitation", { token })),
+      decline: (token: string) => rpcResult<Invitation>(supabase.rpc("decline_invitation", { token })),
       /** Withdraws an invitation (right invite). */
-      revoke: (invitation_id: string) => unwrap<Invitation>(supabase.rpc("revoke_invitation", { invitation_id })),
+      revoke: (invitation_id: string) => rpcResult<Invitation>(supabase.rpc("revoke_invitation", { invitation_id })),
     },
     seats: {
       /** Runs the team's seat sync now (POST /seats/sync); the helpers above run it after each change. */
@@ -102,15 +92,15 @@ export function teamsClient(supabase: SupabaseClient<Database>) {
     members: {
       /** The account's members (user, role, display name, avatar, cap, joined), owners first; their emails only
        * for a caller whose role may manage members or invite. */
-      list: (account: string) => unwrap<TeamMember[]>(supabase.rpc("list_team_members", { account })),
+      list: (account: string) => rpcResult<TeamMember[]>(supabase.rpc("list_team_members", { account })),
       /** Removes a member (right manage_members; only an owner removes an owner). */
-      remove: (params: MemberParams) => thenSyncSeats(unwrap<Membership>(supabase.rpc("remove_member", { ...params }))),
+      remove: (params: MemberParams) => thenSyncSeats(rpcResult<Membership>(supabase.rpc("remove_member", { ...params }))),
       /** Gives a member another role (right manage_members; only an owner makes or unmakes an owner). */
       update: (params: MemberParams & { role: string }) =>
-        unwrap<Membership>(supabase.rpc("set_member_role", { ...params })),
+        rpcResult<Membership>(supabase.rpc("set_member_role", { ...params })),
       /** Caps a member's monthly spending from the team wallet, in credits; null lifts it. */
       setSpendCap: (params: MemberParams & { monthly_credits: number | null }) =>
-        unwrap<Membership>(supabase.rpc("set_member_spend_cap", {
+        rpcResult<Membership>(supabase.rpc("set_member_spend_cap", {
           account: params.account,
           user_id: params.user_id,
           // Null lifts the cap: SQL takes it, the generated Args type (which cannot say so) does not.
