@@ -7,7 +7,6 @@ begin;
 \ir _helpers.psql
 select plan(59);
 
-
 do $$ begin
   perform tests.create_user('owner@test.local');
   perform tests.create_user('member@test.local');

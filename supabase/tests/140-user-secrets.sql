@@ -8,7 +8,6 @@ begin;
 \ir _helpers.psql
 select plan(111);
 
-
 do $$ begin
   perform tests.create_user('owner@test.local');
   perform tests.create_user('tadmin@test.local');
