@@ -62,14 +62,27 @@ export async function pushSeed(url: string) {
   await supabaseCli(["db", "push", `--remote=${url}`, "--include-seed", "--yes"], { quiet: true });
 }
 
+/**
+ * The domains whose config is written by a sync function of their own, `public.service_role_sync_<domain>(catalog
+ * jsonb)` (service_role only), each reading its own keys of the same catalog payload (src/config/catalog.ts).
+ * They run in the catalog sync's transaction, after public.service_role_sync_config and in this order, so a
+ * domain never has to re-define the shared sync function (which every domain's migration would otherwise
+ * replace in turn, each dropping what the others added).
+ */
+export const DOMAIN_SYNCS: string[] = [];
+
 /** Writes the product config's catalog (plans, features, quotas, packs) into the database: saasbase.config.ts's,
  * or a preset's. */
 export async function syncProductConfig(url: string, preset?: string) {
   const config = await loadProductConfig(preset);
   const sql = connect(url);
   try {
-    const [row] = await sql`select to_jsonb(public.service_role_sync_config(${sql.json(catalogRows(config))})) as summary`;
-    return row.summary as ConfigSyncSummary;
+    const catalog = sql.json(catalogRows(config));
+    return await sql.begin(async (tx) => {
+      const [row] = await tx`select to_jsonb(public.service_role_sync_config(${catalog})) as summary`;
+      for (const fn of DOMAIN_SYNCS) await tx`select ${tx(`public.${fn}`)}(${catalog})`;
+      return row.summary as ConfigSyncSummary;
+    });
   } finally {
     await sql.end();
   }
