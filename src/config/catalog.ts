@@ -74,6 +74,8 @@ export function catalogRows(config: ProductConfig) {
     ),
     // Team roles and their rights (public.team_roles: what each member of a team may do).
     team_roles: config.teams.roles.map((r, i) => ({ role: r.id, name: r.name, rights: r.rights, sort_order: i })),
+    // Products with releases (public.release_products, service_role_sync_releases): the free ones.
+    release_products: config.releases.freeProducts.map((p) => ({ id: p.id, name: p.name, license_required: false })),
   };
 }
 

@@ -69,7 +69,9 @@ export async function pushSeed(url: string) {
  * domain never has to re-define the shared sync function (which every domain's migration would otherwise
  * replace in turn, each dropping what the others added).
  */
-export const DOMAIN_SYNCS: string[] = [];
+export const DOMAIN_SYNCS: string[] = [
+  "service_role_sync_releases",
+];
 
 /** Writes the product config's catalog (plans, features, quotas, packs) into the database: saasbase.config.ts's,
  * or a preset's. */

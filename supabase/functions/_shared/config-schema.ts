@@ -1,6 +1,7 @@
 // The shape of the product config (saasbase.config.ts), validated with zod when it is loaded, by the edge
 // functions (Deno) and by the Node tooling alike. A fork edits the config, never this file.
 import { z } from "zod";
+import { releasesSchema } from "./config/releases.ts";
 
 /** Lower-case identifiers: they become primary keys, Stripe lookup keys and ledger feature names. */
 const id = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, "must be a lower-case id (a-z, 0-9, _ or -)");
@@ -254,6 +255,8 @@ export const configSchema = z
     apiKeys: apiKeysSchema.prefault({}),
     /** The MCP server's tools: generate_component's model and metering. */
     mcp: mcpSchema.prefault({}),
+    /** Release distribution: free products, download URLs' lifetime, upload bounds (config/releases.ts). */
+    releases: releasesSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const issue = (path: (string | number)[], message: string) =>

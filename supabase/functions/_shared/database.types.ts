@@ -723,6 +723,71 @@ export type Database = {
           },
         ];
       };
+      "downloads": {
+        Row: {
+          "account_id": string | null;
+          "artifact_id": string;
+          "country": string | null;
+          "created_at": string;
+          "id": number;
+          "license_id": string | null;
+          "platform": string;
+          "product_id": string;
+          "release_id": string;
+          "user_id": string | null;
+          "version": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "account_id"?: string | null;
+          "artifact_id": string;
+          "country"?: string | null;
+          "created_at"?: string;
+          "id"?: never;
+          "license_id"?: string | null;
+          "platform": string;
+          "product_id": string;
+          "release_id": string;
+          "user_id"?: string | null;
+          "version": string;
+        };
+        Update: {
+          "account_id"?: string | null;
+          "artifact_id"?: string;
+          "country"?: string | null;
+          "created_at"?: string;
+          "id"?: never;
+          "license_id"?: string | null;
+          "platform"?: string;
+          "product_id"?: string;
+          "release_id"?: string;
+          "user_id"?: string | null;
+          "version"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "downloads_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: false;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "downloads_artifact_id_fkey";
+            columns: ["artifact_id"];
+            isOneToOne: false;
+            referencedRelation: "release_artifacts";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "downloads_release_id_fkey";
+            columns: ["release_id"];
+            isOneToOne: false;
+            referencedRelation: "releases";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "email_outbox": {
         Row: {
           "created_at": string;
@@ -1322,6 +1387,142 @@ export type Database = {
           "status"?: string;
         };
         Relationships: [];
+      };
+      "release_artifacts": {
+        Row: {
+          "content_type": string;
+          "created_at": string;
+          "created_by": string | null;
+          "filename": string;
+          "id": string;
+          "platform": string;
+          "release_id": string;
+          "sha256": string;
+          "size": number;
+          "storage_path": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "content_type"?: string;
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "filename": string;
+          "id"?: string;
+          "platform": string;
+          "release_id": string;
+          "sha256": string;
+          "size": number;
+          "storage_path": string;
+        };
+        Update: {
+          "content_type"?: string;
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "filename"?: string;
+          "id"?: string;
+          "platform"?: string;
+          "release_id"?: string;
+          "sha256"?: string;
+          "size"?: number;
+          "storage_path"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "release_artifacts_release_id_fkey";
+            columns: ["release_id"];
+            isOneToOne: false;
+            referencedRelation: "releases";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "release_products": {
+        Row: {
+          "active": boolean;
+          "id": string;
+          "license_required": boolean;
+          "name": string;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "active"?: boolean;
+          "id": string;
+          "license_required": boolean;
+          "name": string;
+          "updated_at"?: string;
+        };
+        Update: {
+          "active"?: boolean;
+          "id"?: string;
+          "license_required"?: boolean;
+          "name"?: string;
+          "updated_at"?: string;
+        };
+        Relationships: [];
+      };
+      "releases": {
+        Row: {
+          "channel": string;
+          "created_at": string;
+          "created_by": string | null;
+          "entitlements": (string)[];
+          "id": string;
+          "license_policies": (string)[] | null;
+          "notes": string;
+          "prerelease": boolean;
+          "product_id": string;
+          "published_at": string | null;
+          "version": string;
+          "version_key": string;
+          "yank_reason": string | null;
+          "yanked_at": string | null;
+          "yanked_by": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "channel": string;
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "entitlements"?: (string)[];
+          "id"?: string;
+          "license_policies"?: (string)[] | null;
+          "notes"?: string;
+          "prerelease"?: never;
+          "product_id": string;
+          "published_at"?: string | null;
+          "version": string;
+          "version_key"?: never;
+          "yank_reason"?: string | null;
+          "yanked_at"?: string | null;
+          "yanked_by"?: string | null;
+        };
+        Update: {
+          "channel"?: string;
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "entitlements"?: (string)[];
+          "id"?: string;
+          "license_policies"?: (string)[] | null;
+          "notes"?: string;
+          "prerelease"?: never;
+          "product_id"?: string;
+          "published_at"?: string | null;
+          "version"?: string;
+          "version_key"?: never;
+          "yank_reason"?: string | null;
+          "yanked_at"?: string | null;
+          "yanked_by"?: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "releases_product_id_fkey";
+            columns: ["product_id"];
+            isOneToOne: false;
+            referencedRelation: "release_products";
+            referencedColumns: ["id"];
+          },
+        ];
       };
       "stripe_events": {
         Row: {
@@ -1983,6 +2184,53 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_add_release_artifact": {
+        Args: {
+          "actor": string;
+          "content_type"?: string;
+          "filename": string;
+          "platform": string;
+          "release_id": string;
+          "sha256": string;
+          "size": number;
+          "storage_path": string;
+        };
+        Returns: {
+          "content_type": string;
+          "created_at": string;
+          "created_by": string | null;
+          "filename": string;
+          "id": string;
+          "platform": string;
+          "release_id": string;
+          "sha256": string;
+          "size": number;
+          "storage_path": string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "release_artifacts";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "service_role_authorize_download": {
+        Args: {
+          "account"?: string;
+          "country"?: string;
+          "platform": string;
+          "product": string;
+          "user_id"?: string;
+          "version": string;
+        };
+        Returns: Database["public"]["CompositeTypes"]["release_download"];
+        SetofOptions: {
+          from: "*";
+          to: "release_download";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "service_role_billing_customer": {
         Args: {
           "account_id": string;
@@ -2008,6 +2256,40 @@ export type Database = {
         SetofOptions: {
           from: "*";
           to: "cashout_claim";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "service_role_create_release": {
+        Args: {
+          "actor": string;
+          "channel": string;
+          "entitlements"?: (string)[];
+          "license_policies"?: (string)[];
+          "notes"?: string;
+          "product": string;
+          "version": string;
+        };
+        Returns: {
+          "channel": string;
+          "created_at": string;
+          "created_by": string | null;
+          "entitlements": (string)[];
+          "id": string;
+          "license_policies": (string)[] | null;
+          "notes": string;
+          "prerelease": boolean;
+          "product_id": string;
+          "published_at": string | null;
+          "version": string;
+          "version_key": string;
+          "yank_reason": string | null;
+          "yanked_at": string | null;
+          "yanked_by": string | null;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "releases";
           isOneToOne: true;
           isSetofReturn: false;
         };
@@ -2053,6 +2335,16 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_latest_release": {
+        Args: { "channel": string; "current_version"?: string; "platform": string; "product": string };
+        Returns: Database["public"]["CompositeTypes"]["release_offer"];
+        SetofOptions: {
+          from: "*";
+          to: "release_offer";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "service_role_list_conversations": {
         Args: { "anon_session_hash": string; "older_than"?: string; "page_size"?: number };
         Returns: {
@@ -2071,6 +2363,32 @@ export type Database = {
         Returns: {
           "cashout_id": string;
         }[];
+      };
+      "service_role_publish_release": {
+        Args: { "actor": string; "release_id": string };
+        Returns: {
+          "channel": string;
+          "created_at": string;
+          "created_by": string | null;
+          "entitlements": (string)[];
+          "id": string;
+          "license_policies": (string)[] | null;
+          "notes": string;
+          "prerelease": boolean;
+          "product_id": string;
+          "published_at": string | null;
+          "version": string;
+          "version_key": string;
+          "yank_reason": string | null;
+          "yanked_at": string | null;
+          "yanked_by": string | null;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "releases";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
       };
       "service_role_put_user_secret": {
         Args: {
@@ -2253,6 +2571,16 @@ export type Database = {
         Returns: boolean;
       };
       "service_role_referral_first_payment": { Args: { "user_id": string }; Returns: string };
+      "service_role_release_downloads": {
+        Args: { "from_date": string; "product": string; "to_date": string };
+        Returns: Database["public"]["CompositeTypes"]["release_download_count"][];
+        SetofOptions: {
+          from: "*";
+          to: "release_download_count";
+          isOneToOne: false;
+          isSetofReturn: true;
+        };
+      };
       "service_role_release_reservation": {
         Args: { "account_id": string; "reservation_id": string; "user_id": string };
         Returns: Database["public"]["CompositeTypes"]["reservation_release"];
@@ -2307,6 +2635,32 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_restore_release": {
+        Args: { "actor": string; "release_id": string };
+        Returns: {
+          "channel": string;
+          "created_at": string;
+          "created_by": string | null;
+          "entitlements": (string)[];
+          "id": string;
+          "license_policies": (string)[] | null;
+          "notes": string;
+          "prerelease": boolean;
+          "product_id": string;
+          "published_at": string | null;
+          "version": string;
+          "version_key": string;
+          "yank_reason": string | null;
+          "yanked_at": string | null;
+          "yanked_by": string | null;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "releases";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "service_role_return_anon_chat": { Args: { "session_hash": string }; Returns: undefined };
       "service_role_return_payment": {
         Args: {
@@ -2354,6 +2708,7 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_sync_releases": { Args: { "catalog": Json }; Returns: undefined };
       "service_role_take_anon_chat": { Args: { "session_hash": string }; Returns: number };
       "service_role_take_rate_limit": {
         Args: { "bucket": string; "max": number; "window_seconds": number };
@@ -2430,6 +2785,32 @@ export type Database = {
           "id": string;
           "payload": Json;
         }[];
+      };
+      "service_role_yank_release": {
+        Args: { "actor": string; "reason"?: string; "release_id": string };
+        Returns: {
+          "channel": string;
+          "created_at": string;
+          "created_by": string | null;
+          "entitlements": (string)[];
+          "id": string;
+          "license_policies": (string)[] | null;
+          "notes": string;
+          "prerelease": boolean;
+          "product_id": string;
+          "published_at": string | null;
+          "version": string;
+          "version_key": string;
+          "yank_reason": string | null;
+          "yanked_at": string | null;
+          "yanked_by": string | null;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "releases";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
       };
       "set_member_role": {
         Args: { "account": string; "role": string; "user_id": string };
@@ -2718,6 +3099,39 @@ export type Database = {
         "cash_pending_cents": number | null;
         "cash_paid_out_cents": number | null;
         "currency": string | null;
+      };
+      "release_download": {
+        "download_id": number | null;
+        "release_id": string | null;
+        "product_id": string | null;
+        "version": string | null;
+        "platform": string | null;
+        "filename": string | null;
+        "storage_path": string | null;
+        "sha256": string | null;
+        "size": number | null;
+        "account_id": string | null;
+        "license_id": string | null;
+      };
+      "release_download_count": {
+        "day": string | null;
+        "release_id": string | null;
+        "version": string | null;
+        "downloads": number | null;
+        "accounts": number | null;
+      };
+      "release_offer": {
+        "release_id": string | null;
+        "product_id": string | null;
+        "version": string | null;
+        "channel": string | null;
+        "notes": string | null;
+        "published_at": string | null;
+        "platform": string | null;
+        "filename": string | null;
+        "sha256": string | null;
+        "size": number | null;
+        "rollback": boolean | null;
       };
       "reservation_hold": {
         "reservation_id": string | null;

@@ -165,6 +165,27 @@ export const ERROR_CODES = {
   secret_unreadable: 503,
   /** 503: Stripe is unreachable, failing or rate-limiting us; retry shortly. */
   payment_provider_unavailable: 503,
+  // Releases and downloads (the releases function, 20261207001100_releases.sql; docs/releases.md).
+  /** 403: downloading this product needs a valid license key (X-License-Key). */
+  license_required: 403,
+  /** 404: no such product with releases (or no longer one), no such release (a draft is none to a customer),
+   * or no file of the release for the platform asked for. */
+  product_not_found: 404,
+  release_not_found: 404,
+  artifact_not_found: 404,
+  /** 409: the version has a release already (build metadata aside); the platform has a file already; a
+   * published release's files do not change; a release without a file is not published; only a published
+   * release is yanked. */
+  release_exists: 409,
+  artifact_exists: 409,
+  release_published: 409,
+  release_has_no_artifacts: 409,
+  release_not_published: 409,
+  /** 410: the release was yanked (withdrawn): ask the update check for the one offered instead. */
+  release_yanked: 410,
+  /** 422: a version that is not semver, a pre-release on the stable channel, an unknown channel, a platform,
+   * file name, policy or entitlement out of shape. */
+  invalid_release: 422,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
