@@ -64,6 +64,11 @@ export const NULLABLE = {
   api_key_info: ["scopes", "expires_at", "last_used_at", "revoked_at"],
   api_key_created: ["scopes", "expires_at"],
   verified_api_key: ["scopes"],
+  // Releases (supabase/migrations/20261207001100_releases.sql): a download by nobody signed in counts for no
+  // account; a free product's needs no license.
+  release_offer: [],
+  release_download: ["account_id", "license_id"],
+  release_download_count: [],
 } as const satisfies { [Name in keyof Composite]?: readonly (keyof Composite[Name])[] };
 
 type Nullable<Name> = Name extends keyof typeof NULLABLE ? (typeof NULLABLE)[Name][number] : never;
@@ -123,3 +128,7 @@ export type KpiReport = {
 
 export type ApiKeyInfo = SqlResult<"api_key_info">;
 export type ApiKeyCreated = SqlResult<"api_key_created">;
+
+export type ReleaseOffer = SqlResult<"release_offer">;
+export type ReleaseDownload = SqlResult<"release_download">;
+export type ReleaseDownloadCount = SqlResult<"release_download_count">;

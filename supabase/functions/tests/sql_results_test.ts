@@ -316,6 +316,21 @@ Deno.test({
             ) as catalog`;
           await call("config_sync_summary", tx`public.service_role_sync_config(${catalog})`);
 
+          // Releases (20261207001100_releases.sql): an offer, downloads by nobody signed in (no account, no
+          // license) and by a user (their account), the analytics.
+          await tx`select public.service_role_sync_releases(${tx.json({
+            release_products: [{ id: "sqlres-tool", name: "Tool", license_required: false }],
+          })})`;
+          const [{ id: release }] = await tx`select id from public.service_role_create_release(null, 'sqlres-tool', '1.0.0', 'stable')`;
+          await tx`select public.service_role_add_release_artifact(null, ${release}, 'linux-x64', 'tool.bin',
+            'sqlres-tool/1.0.0/linux-x64/tool.bin', ${"a".repeat(64)}, 10)`;
+          await tx`select public.service_role_publish_release(null, ${release})`;
+          await call("release_offer", tx`public.service_role_latest_release('sqlres-tool', 'stable', 'linux-x64', '0.9.0')`);
+          await call("release_download", tx`public.service_role_authorize_download('sqlres-tool', '1.0.0', 'linux-x64')`);
+          await call("release_download", tx`public.service_role_authorize_download('sqlres-tool', null, 'linux-x64', ${user})`);
+          for (const row of await tx`select to_jsonb(d) as r from public.service_role_release_downloads('sqlres-tool',
+              current_date - 1, current_date + 1) d`) collect("release_download_count", row.r);
+
           // Every composite type in `public` is declared in NULLABLE (whoever adds one says which fields may be null).
           const types = (await tx`select t.typname from pg_type t join pg_class c on c.oid = t.typrelid
             where t.typnamespace = 'public'::regnamespace and c.relkind = 'c' order by 1`).map((r) =>
