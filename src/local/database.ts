@@ -14,15 +14,27 @@ export function connect(url: string, max = 1) {
   return postgres(url, { max, onnotice: () => {}, connect_timeout: 10 });
 }
 
-/** Runs src/local/platform.sql unless the database already has Supabase's auth schema (a real Supabase
- * database, or one bootstrapped before). Returns whether it ran. */
+/** The platform bootstrap, part by part: each part runs unless the database already has it (a real Supabase
+ * database, or one bootstrapped before that part existed: a dev state folder or cluster made by an earlier
+ * version gets the parts added since). Returns whether any part ran. */
+export const PLATFORM_PARTS: { file: string; present: string }[] = [
+  // Roles, grants, the auth and extensions schemas.
+  { file: "src/local/platform.sql", present: "auth.users" },
+  // Storage's schema (storage.buckets, storage.objects, the policy helpers).
+  { file: "src/local/platform-storage.sql", present: "storage.objects" },
+];
+
 export async function bootstrapPlatform(url: string): Promise<boolean> {
   const sql = connect(url);
   try {
-    const [{ present }] = await sql`select to_regclass('auth.users') is not null as present`;
-    if (present) return false;
-    await sql.unsafe(readFileSync(join(ROOT, "src/local/platform.sql"), "utf8"));
-    return true;
+    let ran = false;
+    for (const part of PLATFORM_PARTS) {
+      const [{ present }] = await sql`select to_regclass(${part.present}) is not null as present`;
+      if (present) continue;
+      await sql.unsafe(readFileSync(join(ROOT, part.file), "utf8"));
+      ran = true;
+    }
+    return ran;
   } finally {
     await sql.end();
   }

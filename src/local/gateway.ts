@@ -3,8 +3,10 @@
 // Bodies stream both ways unbuffered (Server-Sent Events work), and a client that disconnects aborts the
 // upstream request, so the function's `req.signal` fires as it does on Supabase.
 //
-// What it does not mirror: Kong's API-key routes (/rest/v1, /auth/v1, /storage/v1) need PostgREST, GoTrue
-// and Storage, which only `supabase start` provides.
+// `/storage/v1/...` reaches the local Storage emulation (src/local/storage.ts) when the stack runs one.
+//
+// What it does not mirror: Kong's API-key routes /rest/v1 and /auth/v1 need PostgREST and GoTrue, which only
+// `supabase start` provides.
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { verifyJwt } from "./jwt.ts";
 
@@ -12,7 +14,13 @@ export interface FunctionRouter {
   target(name: string): { port: number; verifyJwt: boolean } | undefined;
 }
 
+/** What answers /storage/v1 (src/local/storage.ts's LocalStorage). */
+export interface StorageHandler {
+  handle(req: IncomingMessage, res: ServerResponse, rest: string, search: string): Promise<void>;
+}
+
 const FUNCTIONS_PREFIX = "/functions/v1/";
+const STORAGE_PREFIX = "/storage/v1/";
 
 // The platform's own error bodies (edge runtime and relay), kept as they are so that clients see here what
 // they see on Supabase.
@@ -29,11 +37,16 @@ export async function jwtCheck(authorization: string | undefined, secret: string
   return (await verifyJwt(m[1], secret)) ? "ok" : "invalid";
 }
 
-export function createGateway(router: FunctionRouter, jwtSecret: string): Server {
+export function createGateway(router: FunctionRouter, jwtSecret: string, storage?: StorageHandler): Server {
   return createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    // The raw path: Storage decodes object names itself (an encoded `..` must reach it as such, not resolved).
+    const [rawPath, rawSearch = ""] = (req.url ?? "/").split(/\?(.*)/s, 2);
+    if (storage && rawPath.startsWith(STORAGE_PREFIX)) {
+      return storage.handle(req, res, rawPath.slice(STORAGE_PREFIX.length), rawSearch);
+    }
     const url = new URL(req.url ?? "/", "http://localhost");
     if (!url.pathname.startsWith(FUNCTIONS_PREFIX)) {
-      return platformError(res, 404, "not_found", "Only /functions/v1 is served by the local stack; use `supabase start` for /rest, /auth and /storage");
+      return platformError(res, 404, "not_found", "Only /functions/v1 and /storage/v1 are served by the local stack; use `supabase start` for /rest and /auth");
     }
     const rest = url.pathname.slice(FUNCTIONS_PREFIX.length);
     const name = rest.split("/")[0];

@@ -15,8 +15,9 @@ export async function prepareHostedCluster(cluster: LocalCluster): Promise<void>
   const admin = connect(cluster.adminUrl);
   try {
     const [{ superuser }] = await admin`select rolsuper as superuser from pg_roles where rolname = 'postgres'`;
-    // A cluster demoted before and bootstrapped then has nothing left to bootstrap.
-    if (superuser) await bootstrapPlatform(cluster.url);
+    // A fresh cluster is bootstrapped as `postgres` while it is still a superuser, as in Supabase's image; one
+    // demoted before may still lack a part added since (Storage's schema), which its superuser adds.
+    await bootstrapPlatform(superuser ? cluster.url : cluster.adminUrl);
     await admin.unsafe(readFileSync(join(ROOT, "src/local/hosted-privileges.sql"), "utf8"));
   } finally {
     await admin.end();

@@ -14,6 +14,7 @@ import { FUNCTIONS_DIR, STATE_DIR, SUPABASE_DIR } from "./paths.ts";
 import { LocalCluster } from "./postgres.ts";
 import { describePostgres } from "./postgres-binaries.ts";
 import { localSecretsKeys } from "./secrets-key.ts";
+import { LocalStorage } from "./storage.ts";
 import { readProjectConfig, type FunctionSpec } from "./supabase-config.ts";
 
 export interface StackOptions {
@@ -45,6 +46,10 @@ export interface StackOptions {
 export interface Stack {
   apiUrl: string;
   functionsUrl: string;
+  /** The local Storage API (src/local/storage.ts), what supabase-js `storage` talks to. */
+  storageUrl: string;
+  /** Where the local Storage keeps object files. */
+  storageDir: string;
   dbUrl: string;
   jwtSecret: string;
   anonKey: string;
@@ -71,9 +76,11 @@ export function statusTable(stack: Stack): string {
   const rows: [string, string][] = [
     ["API URL", stack.apiUrl],
     ["Functions URL", stack.functionsUrl],
+    ["Storage URL", `${stack.storageUrl} (local emulation: docs/storage.md)`],
     ["DB URL", stack.dbUrl],
     ["Postgres", stack.postgres ?? "the database you gave (SUPABASE_DB_URL)"],
     ...(stack.dataDir ? [["DB data", stack.dataDir] as [string, string]] : []),
+    ["Storage files", stack.storageDir],
     ["JWT secret", stack.jwtSecret],
     ["anon key", stack.anonKey],
     ["service_role key", stack.serviceRoleKey],
@@ -128,9 +135,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const specs = project.functions.filter(opts.functions ?? (() => true));
     const secrets = { ...(opts.loadFunctionsEnvFile === false ? {} : functionsEnvFile()), ...opts.functionEnv };
     // User secrets work out of the box: a key of the state folder's own unless the secrets name theirs.
+    const stateRoot = opts.dataDir ? dirname(opts.dataDir) : STATE_DIR;
     const secretsKeyFile = secrets.SAASBASE_SECRETS_KEYS
       ? undefined
-      : (opts.secretsKeyFile ?? join(opts.dataDir ? dirname(opts.dataDir) : STATE_DIR, "secrets-keys.json"));
+      : (opts.secretsKeyFile ?? join(stateRoot, "secrets-keys.json"));
     const workers = new FunctionWorkers(specs, {
       env: {
         ...(secretsKeyFile ? localSecretsKeys(secretsKeyFile) : {}),
@@ -150,7 +158,20 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     // The API port is taken before the workers ask the OS for free ports: it lies in Linux's ephemeral range
     // (54321 does), so a worker could otherwise be handed it. Until the workers listen, the gateway answers
     // 404 for every function, and nobody has the URL yet.
-    const gateway: Server = createGateway(workers, project.jwtSecret);
+    // Storage logs in as its own role (supabase_storage_admin, which the platform bootstrap makes) and takes
+    // each request's role from its JWT.
+    const storageDir = join(stateRoot, "storage");
+    const storageDbUrl = new URL(dbUrl);
+    storageDbUrl.username = "supabase_storage_admin";
+    storageDbUrl.password = "postgres";
+    const storage = new LocalStorage({
+      dbUrl: storageDbUrl.toString(),
+      jwtSecret: project.jwtSecret,
+      root: storageDir,
+      fileSizeLimit: project.storageFileSizeLimit,
+    });
+    cleanups.push(() => storage.close());
+    const gateway: Server = createGateway(workers, project.jwtSecret, storage);
     await listen(gateway, apiPort);
     cleanups.push(
       () => new Promise<void>((resolve) => {
@@ -163,6 +184,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return {
       apiUrl,
       functionsUrl: `${apiUrl}/functions/v1`,
+      storageUrl: `${apiUrl}/storage/v1`,
+      storageDir,
       dbUrl,
       jwtSecret: project.jwtSecret,
       ...keys,

@@ -18,6 +18,8 @@ export interface ProjectConfig {
   /** [db] major_version: the PostgreSQL hosted runs, and so the one npm's binaries must be. */
   dbMajorVersion: number;
   jwtSecret: string;
+  /** [storage] file_size_limit in bytes (the local Storage's upload limit, as Storage's). */
+  storageFileSizeLimit: number;
   functions: FunctionSpec[];
 }
 
@@ -29,6 +31,7 @@ export function readProjectConfig(supabaseDir: string): ProjectConfig {
   const api = table(toml.api);
   const db = table(toml.db);
   const auth = table(toml.auth);
+  const storage = table(toml.storage);
   const fnSettings = table(toml.functions);
   const functionsDir = join(supabaseDir, "functions");
 
@@ -59,6 +62,16 @@ export function readProjectConfig(supabaseDir: string): ProjectConfig {
     jwtSecret: typeof auth.jwt_secret === "string" && !auth.jwt_secret.startsWith("env(")
       ? auth.jwt_secret
       : LOCAL_JWT_SECRET,
+    storageFileSizeLimit: parseSize(storage.file_size_limit),
     functions,
   };
+}
+
+/** `50MiB`, `5MB`, `500KB`, `3B` (as the CLI reads config.toml's [storage] file_size_limit) in bytes. */
+export function parseSize(value: unknown, fallback = 50 * 1024 * 1024): number {
+  if (typeof value === "number" && Number.isFinite(value)) return value;
+  const m = typeof value === "string" ? /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B)?\s*$/i.exec(value) : null;
+  if (!m) return fallback;
+  const power = { "": 0, K: 1, M: 2, G: 3, T: 4 }[m[2].toUpperCase() as "" | "K" | "M" | "G" | "T"];
+  return Math.floor(Number(m[1]) * 1024 ** power);
 }

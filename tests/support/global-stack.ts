@@ -16,6 +16,8 @@ export default async function setup(project: TestProject) {
   project.provide("stack", {
     apiUrl: stack.apiUrl,
     functionsUrl: stack.functionsUrl,
+    storageUrl: stack.storageUrl,
+    storageDir: stack.storageDir,
     dbUrl: stack.dbUrl,
     jwtSecret: stack.jwtSecret,
     anonKey: stack.anonKey,

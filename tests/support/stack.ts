@@ -5,7 +5,8 @@ import { userToken } from "../../src/local/jwt.ts";
 import type { Stack } from "../../src/local/stack.ts";
 
 /** The stack's endpoints and keys (what crosses from the global setup to the test files). */
-export type StackInfo = Pick<Stack, "apiUrl" | "functionsUrl" | "dbUrl" | "jwtSecret" | "anonKey" | "serviceRoleKey"> & {
+export type StackInfo = Pick<Stack, "apiUrl" | "functionsUrl" | "storageUrl" | "storageDir" | "dbUrl" | "jwtSecret" | "anonKey"
+  | "serviceRoleKey"> & {
   functionsLog: string;
   /** The local Stripe API server the functions' stripe SDK talks to (tests/support/stripe-server.ts). */
   stripeUrl: string;

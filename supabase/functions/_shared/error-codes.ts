@@ -186,6 +186,13 @@ export const ERROR_CODES = {
   /** 422: a version that is not semver, a pre-release on the stable channel, an unknown channel, a platform,
    * file name, policy or entitlement out of shape. */
   invalid_release: 422,
+  // Storage (_shared/storage.ts): what a function answers when Supabase Storage refuses or fails.
+  /** 404: the stored file (an image, a release artifact) is not there, or not the caller's. */
+  object_not_found: 404,
+  /** 415: the file's type is not one its bucket takes (allowed_mime_types). */
+  unsupported_media_type: 415,
+  /** 503: Storage could not be reached or failed; nothing was stored; retry later. */
+  storage_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
