@@ -2,7 +2,7 @@
 // then mirrors it into public.products / public.prices. Idempotent: products have ids of ours, prices are
 // found by lookup key; a changed amount makes a new price that takes the lookup key over (Stripe prices
 // are immutable) and retires the old one, which existing subscriptions keep; a price or product that left the
-// config is retired (archived at Stripe) too.
+// config is retired (archived at Stripe) too. Only Stripe's rows (provider 'stripe'): Polar's are polar:sync's.
 import type postgres from "postgres";
 import type { CatalogProduct } from "../../supabase/functions/_shared/billing-catalog.ts";
 import type { Stripe } from "../../supabase/functions/_shared/stripe-client.ts";
@@ -82,7 +82,7 @@ export async function syncStripeCatalog(
   // Products that left the config (a plan or pack removed): archived at Stripe, so no portal or link sells
   // them; existing subscriptions keep their prices.
   const ids = new Set(catalog.map((p) => p.id));
-  for (const { id } of await sql`select id from public.products where active`) {
+  for (const { id } of await sql`select id from public.products where active and provider = 'stripe'`) {
     if (ids.has(id)) continue;
     const gone = await retrieveProduct(stripe, id);
     if (gone?.active) {
@@ -101,16 +101,17 @@ export async function syncStripeCatalog(
         where product_id = ${product.id} and active and lookup_key <> all(${product.prices.map((p) => p.lookupKey)})`;
       for (const price of prices) {
         await tx`update public.prices set active = false, updated_at = now()
-          where lookup_key = ${price.lookup_key!} and id <> ${price.id} and active`;
+          where lookup_key = ${price.lookup_key!} and id <> ${price.id} and active and provider = 'stripe'`;
         await tx`insert into public.prices (id, product_id, lookup_key, unit_amount, currency, billing_interval, active, updated_at)
           values (${price.id}, ${product.id}, ${price.lookup_key!}, ${price.unit_amount!}, ${price.currency},
             ${price.recurring?.interval ?? null}, true, now())
           on conflict (id) do update set unit_amount = excluded.unit_amount, active = true, updated_at = now()`;
       }
     }
-    await tx`update public.products set active = false, updated_at = now() where active and id <> all(${[...ids]})`;
+    await tx`update public.products set active = false, updated_at = now()
+      where active and provider = 'stripe' and id <> all(${[...ids]})`;
     await tx`update public.prices set active = false, updated_at = now()
-      where active and product_id <> all(${[...ids]})`;
+      where active and provider = 'stripe' and product_id <> all(${[...ids]})`;
   });
   return summary;
 }

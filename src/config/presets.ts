@@ -4,12 +4,14 @@
 // (src/local/preset-imports.ts). Deployed functions always bundle saasbase.config.ts: a fork copies a preset
 // over it (`npm run config:preset -- <name>`).
 import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseConfig, type ProductConfig } from "../../supabase/functions/_shared/config-schema.ts";
 import { FUNCTIONS_DIR, ROOT } from "../local/paths.ts";
 
 export const PRESETS_DIR = join(ROOT, "presets");
+/** Configs of tests' own, run as presets by their test stacks. */
+const FIXTURES_DIR = join(ROOT, "tests", "fixtures");
 /** The config the functions import, and that deploy bundles. */
 export const SHIPPED_CONFIG = join(FUNCTIONS_DIR, "_shared", "saasbase.config.ts");
 
@@ -23,6 +25,10 @@ export function presetNames(): string[] {
 
 /** The file of a preset; an unknown name fails with the names there are. */
 export function presetFile(name: string): string {
+  // A test's own config (tests/fixtures/*.config.ts, by absolute path) runs as a preset does.
+  if (isAbsolute(name) && name.startsWith(FIXTURES_DIR + sep) && name.endsWith(".config.ts") && existsSync(name)) {
+    return name;
+  }
   const file = join(PRESETS_DIR, `${name}.ts`);
   if (!/^[a-z][a-z0-9-]*$/.test(name) || !existsSync(file)) {
     throw new Error(`Unknown preset "${name}": one of ${presetNames().join(", ")} (files in presets/).`);

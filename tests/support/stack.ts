@@ -20,6 +20,9 @@ export type StackInfo = Pick<Stack, "apiUrl" | "functionsUrl" | "storageUrl" | "
 export const TEST_FUNCTION_ENV: Record<string, string> = {
   STRIPE_SECRET_KEY: "sk_test_saasbase_local",
   STRIPE_WEBHOOK_SECRET: "whsec_saasbase_local",
+  POLAR_ACCESS_TOKEN: "polar_oat_saasbase_local",
+  // Standard Webhooks' form: whsec_ and the base64 of the key.
+  POLAR_WEBHOOK_SECRET: `whsec_${Buffer.from("saasbase-local-polar-webhook-key").toString("base64")}`,
   OPENAI_API_KEY: "sk-test-openai-local",
   GEMINI_API_KEY: "test-gemini-local",
 };

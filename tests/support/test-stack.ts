@@ -9,11 +9,12 @@ import { tempDir } from "../../src/local/throwaway.ts";
 import { startOpenAIServer } from "./openai-server.ts";
 import { TEST_FUNCTION_ENV } from "./stack.ts";
 import { startStripeServer } from "./stripe-server.ts";
+import { startPolarServer } from "./polar-server.ts";
 
 export interface TestStackOptions {
   /** The temp folder's name prefix (it holds the cluster and the functions' log). */
   dirPrefix: string;
-  /** Run presets/<name>.ts instead of the shipped config. */
+  /** Run presets/<name>.ts instead of the shipped config (or a test's own tests/fixtures/*.config.ts, by path). */
   preset?: string;
   /** Only these functions run (default: all). */
   functions?: string[];
@@ -28,6 +29,7 @@ export async function startTestStack(opts: TestStackOptions) {
   const functionsLog = join(dir, "functions.log");
   const stripe = await startStripeServer();
   const ai = await startOpenAIServer();
+  const polar = await startPolarServer({ accessToken: TEST_FUNCTION_ENV.POLAR_ACCESS_TOKEN });
   const only = opts.functions;
   const stack = await startStack({
     preset: opts.preset,
@@ -39,6 +41,7 @@ export async function startTestStack(opts: TestStackOptions) {
     functionEnv: {
       ...TEST_FUNCTION_ENV,
       STRIPE_API_BASE: stripe.url,
+      POLAR_API_BASE: polar.url,
       OPENAI_BASE_URL: `${ai.url}/openai/v1`,
       GEMINI_BASE_URL: `${ai.url}/gemini/v1`,
       // The MCP server's component model (v0's Model API in the shipped config and nuggetwise's).
@@ -47,19 +50,21 @@ export async function startTestStack(opts: TestStackOptions) {
     functionsLogFile: functionsLog,
     functions: only && ((spec) => only.includes(spec.name)),
   }).catch(async (err) => {
-    await Promise.all([stripe.close(), ai.close()]);
+    await Promise.all([stripe.close(), ai.close(), polar.close()]);
     throw err;
   });
   return {
     stack,
     stripe,
     ai,
+    /** The local Polar API server the functions' @polar-sh/sdk talks to (tests/support/polar-server.ts). */
+    polar,
     functionsLog,
     /** Stops the stack and the servers, and removes the temp folder (SAASBASE_KEEP_TEST_LOGS=1 keeps it for a
      * look at the functions' log after a failing run). */
     async stop() {
       await stack.stop();
-      await Promise.all([stripe.close(), ai.close()]);
+      await Promise.all([stripe.close(), ai.close(), polar.close()]);
       if (process.env.SAASBASE_KEEP_TEST_LOGS === "1") {
         console.log(`${opts.label ? `${opts.label} ` : ""}functions log: ${functionsLog}`);
         return;

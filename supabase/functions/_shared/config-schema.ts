@@ -2,6 +2,7 @@
 // functions (Deno) and by the Node tooling alike. A fork edits the config, never this file.
 import { z } from "zod";
 import { releasesSchema } from "./config/releases.ts";
+import { paymentsIssues, paymentsSchema } from "./config/payments.ts";
 
 /** Lower-case identifiers: they become primary keys, Stripe lookup keys and ledger feature names. */
 const id = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, "must be a lower-case id (a-z, 0-9, _ or -)");
@@ -257,10 +258,13 @@ export const configSchema = z
     mcp: mcpSchema.prefault({}),
     /** Release distribution: free products, download URLs' lifetime, upload bounds (config/releases.ts). */
     releases: releasesSchema.prefault({}),
+    /** Who takes the money: Stripe, Polar, or both (Stripe for plans, Polar for credits). */
+    payments: paymentsSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const issue = (path: (string | number)[], message: string) =>
       ctx.addIssue({ code: "custom", path, message });
+    for (const [path, message] of paymentsIssues(c)) issue(path, message);
     const features = new Set(Object.keys(c.features));
     const duplicates = (ids: string[]) => ids.filter((v, i) => ids.indexOf(v) !== i);
 

@@ -200,6 +200,11 @@ export default defineConfig({
     },
   },
 
+  // Who takes the money (docs/polar.md): "stripe" sells everything; "polar" has Polar sell plans, packs and
+  // deposits; "both" keeps plans on Stripe and sells credits through Polar. Polar's secrets are POLAR_ACCESS_TOKEN
+  // and POLAR_WEBHOOK_SECRET (payments.polar.accessTokenEnv / webhookSecretEnv), its catalog `npm run polar:sync`.
+  payments: { provider: "stripe" },
+
   // Visitors without an account (anon key plus a client session id): chat per session per day, and ceilings for
   // all of them together (new session ids cost nothing).
   anonymous: { chatMessagesPerDay: 5, chatMessagesPerDayTotal: 1000, eventsPerMinuteTotal: 600 },

@@ -11,6 +11,9 @@
 // or no email, 503 billing not configured; a refusal happens before anything is made at Stripe. The same
 // Idempotency-Key header returns the same session. One Stripe customer per account (_shared/customers.ts);
 // the session, its payment intent or subscription carry `account_id` in their metadata, which the webhook reads.
+// Polar instead of Stripe when the config's payments.provider has Polar sell it (polar: everything; both: credits):
+// the same checks and prices, then a Polar checkout (_shared/billing/polar/checkout.ts) answering { id, url } too;
+// the account is the Polar customer's external id, and polar-webhook grants what is paid.
 import { z } from "zod";
 import { requireUser } from "../_shared/auth.ts";
 import { config } from "../_shared/config.ts";
@@ -22,7 +25,10 @@ import { ConflictError, MethodNotAllowedError, NotFoundError, ValidationError } 
 import { json, withHttp } from "../_shared/http.ts";
 import { idempotencyKeyHeader, readJson, webUrl } from "../_shared/request.ts";
 import { stripe } from "../_shared/stripe.ts";
-import { packProductId } from "../_shared/billing-catalog.ts";
+import { packLookupKey, packProductId } from "../_shared/billing-catalog.ts";
+import { sellerOf } from "../_shared/config/payments.ts";
+import { polarCheckout } from "../_shared/billing/polar/checkout.ts";
+import { DEPOSIT_LOOKUP_KEY } from "../_shared/billing/polar/catalog.ts";
 import type { Stripe } from "../_shared/stripe-client.ts";
 import type { AmountPrice, PackPrice } from "../_shared/sql-results.ts";
 
@@ -80,16 +86,27 @@ export const handler = withHttp(async (req) => {
   // The account, checked first: a member whose role lacks the right, or a stranger, gets nothing made.
   const right = input.price !== undefined ? "manage_billing" : "buy";
   const account = await billingCustomer(requested, caller.userId, right);
+  const seller = sellerOf(config.payments, input.price !== undefined ? "plans" : "credits");
   const successUrl = input.success_url ??
     `${config.product.url}/billing/success?session_id={CHECKOUT_SESSION_ID}`;
   const cancelUrl = input.cancel_url ?? `${config.product.url}/billing`;
   const metadata: Record<string, string> = { account_id: account.account_id };
+  const sellThroughPolar = (item: Parameters<typeof polarCheckout>[0]["item"]) =>
+    polarCheckout({
+      account,
+      email: caller.email || account.email || undefined,
+      item,
+      metadata,
+      successUrl: input.success_url,
+      returnUrl: cancelUrl,
+      productUrl: config.product.url,
+    });
   let params: Stripe.Checkout.SessionCreateParams;
 
   if (input.price !== undefined) {
     const [price] = await db()`
       select x.id, p.kind, p.plan_id from public.prices x join public.products p on p.id = x.product_id
-      where x.lookup_key = ${input.price} and x.active and p.active`;
+      where x.lookup_key = ${input.price} and x.active and p.active and x.provider = ${seller}`;
     if (!price) throw new NotFoundError(`Unknown price ${input.price}`, "unknown_price");
     if (price.kind !== "plan") {
       throw new ValidationError("Buy credit packs with { pack }", [{ path: "price" }]);
@@ -102,6 +119,7 @@ export const handler = withHttp(async (req) => {
     const [{ quantity }] = await dbCall(db()`select public.service_role_checkout_seats(
       ${account.account_id}, ${price.plan_id}, ${input.seats ?? null}) as quantity`);
     Object.assign(metadata, { kind: "subscription", plan_id: price.plan_id });
+    if (seller === "polar") return json(await sellThroughPolar({ lookupKey: input.price }));
     params = {
       mode: "subscription",
       line_items: [{ price: price.id, quantity }],
@@ -132,6 +150,13 @@ export const handler = withHttp(async (req) => {
       credits: String(credits),
       discount_percent: String(discount),
     });
+    if (seller === "polar") {
+      return json(await sellThroughPolar({
+        lookupKey: input.pack !== undefined ? packLookupKey(input.pack) : DEPOSIT_LOOKUP_KEY,
+        amountCents: amount,
+        currency: config.currency,
+      }));
+    }
     params = {
       mode: "payment",
       line_items: [{
