@@ -159,7 +159,7 @@ export async function startPolarServer(opts: { accessToken: string }) {
     if (body.success_url !== undefined && body.success_url !== null && !/^https?:\/\//.test(body.success_url)) {
       return validation(["success_url"], "Input should be a valid URL");
     }
-    const product = products[0];
+    const product = products[0] as Obj;
     let price = product.prices.find((p: Obj) => !p.is_archived);
     const adHoc = body.prices?.[product.id];
     if (adHoc !== undefined) {
