@@ -952,6 +952,7 @@ export type Database = {
           "currency": string;
           "hosted_invoice_url": string | null;
           "id": string;
+          "provider": string;
           "refunded_cents": number;
           "status": string;
           "subscription_id": string | null;
@@ -968,6 +969,7 @@ export type Database = {
           "currency": string;
           "hosted_invoice_url"?: string | null;
           "id": string;
+          "provider"?: string;
           "refunded_cents"?: number;
           "status": string;
           "subscription_id"?: string | null;
@@ -983,6 +985,7 @@ export type Database = {
           "currency"?: string;
           "hosted_invoice_url"?: string | null;
           "id"?: string;
+          "provider"?: string;
           "refunded_cents"?: number;
           "status"?: string;
           "subscription_id"?: string | null;
@@ -1147,6 +1150,70 @@ export type Database = {
         };
         Relationships: [];
       };
+      "polar_customers": {
+        Row: {
+          "account_id": string;
+          "created_at": string;
+          "polar_customer_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "account_id": string;
+          "created_at"?: string;
+          "polar_customer_id": string;
+        };
+        Update: {
+          "account_id"?: string;
+          "created_at"?: string;
+          "polar_customer_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "polar_customers_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: true;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "polar_events": {
+        Row: {
+          "attempts": number;
+          "customer_id": string | null;
+          "id": string;
+          "last_error": string | null;
+          "payload": NonNullable<Json>;
+          "polar_created_at": string;
+          "processed_at": string | null;
+          "received_at": string;
+          "type": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "attempts"?: number;
+          "customer_id"?: string | null;
+          "id": string;
+          "last_error"?: string | null;
+          "payload": NonNullable<Json>;
+          "polar_created_at": string;
+          "processed_at"?: string | null;
+          "received_at"?: string;
+          "type": string;
+        };
+        Update: {
+          "attempts"?: number;
+          "customer_id"?: string | null;
+          "id"?: string;
+          "last_error"?: string | null;
+          "payload"?: NonNullable<Json>;
+          "polar_created_at"?: string;
+          "processed_at"?: string | null;
+          "received_at"?: string;
+          "type"?: string;
+        };
+        Relationships: [];
+      };
       "prices": {
         Row: {
           "active": boolean;
@@ -1155,6 +1222,7 @@ export type Database = {
           "id": string;
           "lookup_key": string;
           "product_id": string;
+          "provider": string;
           "unit_amount": number;
           "updated_at": string;
         };
@@ -1166,6 +1234,7 @@ export type Database = {
           "id": string;
           "lookup_key": string;
           "product_id": string;
+          "provider"?: string;
           "unit_amount": number;
           "updated_at"?: string;
         };
@@ -1176,6 +1245,7 @@ export type Database = {
           "id"?: string;
           "lookup_key"?: string;
           "product_id"?: string;
+          "provider"?: string;
           "unit_amount"?: number;
           "updated_at"?: string;
         };
@@ -1197,6 +1267,7 @@ export type Database = {
           "name": string;
           "pack_id": string | null;
           "plan_id": string | null;
+          "provider": string;
           "updated_at": string;
         };
         ComputedFields: never;
@@ -1207,6 +1278,7 @@ export type Database = {
           "name": string;
           "pack_id"?: string | null;
           "plan_id"?: string | null;
+          "provider"?: string;
           "updated_at"?: string;
         };
         Update: {
@@ -1216,6 +1288,7 @@ export type Database = {
           "name"?: string;
           "pack_id"?: string | null;
           "plan_id"?: string | null;
+          "provider"?: string;
           "updated_at"?: string;
         };
         Relationships: [
@@ -1285,6 +1358,7 @@ export type Database = {
           "id": string;
           "pack_id": string | null;
           "payment_intent_id": string | null;
+          "provider": string;
           "refunded_cents": number;
           "status": string;
           "updated_at": string;
@@ -1302,6 +1376,7 @@ export type Database = {
           "id"?: string;
           "pack_id"?: string | null;
           "payment_intent_id"?: string | null;
+          "provider"?: string;
           "refunded_cents"?: number;
           "status"?: string;
           "updated_at"?: string;
@@ -1318,6 +1393,7 @@ export type Database = {
           "id"?: string;
           "pack_id"?: string | null;
           "payment_intent_id"?: string | null;
+          "provider"?: string;
           "refunded_cents"?: number;
           "status"?: string;
           "updated_at"?: string;
@@ -1576,6 +1652,7 @@ export type Database = {
           "item_id": string | null;
           "plan_id": string | null;
           "price_id": string | null;
+          "provider": string;
           "quantity": number | null;
           "status": string;
           "stripe_event_at": string;
@@ -1593,6 +1670,7 @@ export type Database = {
           "item_id"?: string | null;
           "plan_id"?: string | null;
           "price_id"?: string | null;
+          "provider"?: string;
           "quantity"?: number | null;
           "status": string;
           "stripe_event_at": string;
@@ -1609,6 +1687,7 @@ export type Database = {
           "item_id"?: string | null;
           "plan_id"?: string | null;
           "price_id"?: string | null;
+          "provider"?: string;
           "quantity"?: number | null;
           "status"?: string;
           "stripe_event_at"?: string;
@@ -2364,6 +2443,10 @@ export type Database = {
           "cashout_id": string;
         }[];
       };
+      "service_role_polar_account": {
+        Args: { "account_hint": string; "customer_id": string; "external_id": string };
+        Returns: string;
+      };
       "service_role_publish_release": {
         Args: { "actor": string; "release_id": string };
         Returns: {
@@ -2465,6 +2548,7 @@ export type Database = {
           "id": string;
           "pack_id": string | null;
           "payment_intent_id": string | null;
+          "provider": string;
           "refunded_cents": number;
           "status": string;
           "updated_at": string;
@@ -2536,6 +2620,7 @@ export type Database = {
           "currency": string;
           "hosted_invoice_url": string | null;
           "id": string;
+          "provider": string;
           "refunded_cents": number;
           "status": string;
           "subscription_id": string | null;
@@ -2562,6 +2647,74 @@ export type Database = {
         SetofOptions: {
           from: "*";
           to: "payout_outcome";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "service_role_record_polar_invoice": {
+        Args: {
+          "account_id": string;
+          "amount_paid": number;
+          "billing_reason": string;
+          "currency": string;
+          "order_id": string;
+          "period_lines": Json;
+          "subscription_id": string;
+        };
+        Returns: {
+          "account_id": string;
+          "amount_due": number;
+          "amount_paid": number;
+          "created_at": string;
+          "credits_clawed_back": number;
+          "credits_granted": number;
+          "currency": string;
+          "hosted_invoice_url": string | null;
+          "id": string;
+          "provider": string;
+          "refunded_cents": number;
+          "status": string;
+          "subscription_id": string | null;
+          "updated_at": string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "invoices";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "service_role_record_polar_purchase": {
+        Args: {
+          "account_id": string;
+          "amount_cents": number;
+          "checkout_id": string;
+          "credits": number;
+          "currency": string;
+          "discount_percent": number;
+          "order_id": string;
+          "pack_id": string;
+        };
+        Returns: {
+          "account_id": string;
+          "amount_cents": number;
+          "checkout_session_id": string;
+          "created_at": string;
+          "credits": number;
+          "credits_clawed_back": number;
+          "currency": string;
+          "discount_percent": number;
+          "id": string;
+          "pack_id": string | null;
+          "payment_intent_id": string | null;
+          "provider": string;
+          "refunded_cents": number;
+          "status": string;
+          "updated_at": string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "purchases";
           isOneToOne: true;
           isSetofReturn: false;
         };
@@ -2683,6 +2836,10 @@ export type Database = {
         };
       };
       "service_role_seats_due": { Args: { "max_accounts"?: number }; Returns: string[] };
+      "service_role_store_polar_event": {
+        Args: { "created": string; "error"?: string; "id": string; "payload": Json; "type": string };
+        Returns: boolean;
+      };
       "service_role_store_stripe_event": {
         Args: {
           "created": string;
@@ -2745,6 +2902,20 @@ export type Database = {
           isOneToOne: true;
           isSetofReturn: false;
         };
+      };
+      "service_role_upsert_polar_subscription": {
+        Args: {
+          "account_id": string;
+          "cancel_at_period_end": boolean;
+          "canceled_at": string;
+          "event_at": string;
+          "id": string;
+          "period_end": string;
+          "period_start": string;
+          "price_id": string;
+          "status": string;
+        };
+        Returns: boolean;
       };
       "service_role_upsert_subscription": {
         Args: {
