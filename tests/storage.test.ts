@@ -223,6 +223,26 @@ describe("remove, upsert and the bucket's limits", () => {
     expect(new Uint8Array(await (await admin.storage.from(bucket).download(path)).data!.arrayBuffer())).toEqual(png);
   });
 
+  it("keeps one row and one file when uploads of one path race: one create wins, the last upsert stays", async () => {
+    const bodies = Array.from({ length: 8 }, (_, i) => new Uint8Array([...png, i]));
+    const creates = await Promise.all(bodies.map((b) =>
+      admin.storage.from(bucket).upload(`${alice.id}/race.png`, b, { contentType: "image/png" })));
+    expect(creates.filter((r) => r.error === null)).toHaveLength(1);
+    expect(creates.filter((r) => r.error?.statusCode === "409")).toHaveLength(7);
+    let [row] = await rows(`${alice.id}/race.png`);
+    expect(files(`${alice.id}/race.png`)).toEqual([row.version]);
+
+    const upserts = await Promise.all(bodies.map((b) =>
+      admin.storage.from(bucket).upload(`${alice.id}/race.png`, b, { contentType: "image/png", upsert: true })));
+    expect(upserts.map((r) => r.error)).toEqual(bodies.map(() => null));
+    const all = await rows(`${alice.id}/race.png`);
+    expect(all).toHaveLength(1);
+    [row] = all;
+    expect(files(`${alice.id}/race.png`)).toEqual([row.version]);
+    const served = new Uint8Array(await (await admin.storage.from(bucket).download(`${alice.id}/race.png`)).data!.arrayBuffer());
+    expect(bodies.some((b) => b.length === served.length && b.every((x, i) => x === served[i]))).toBe(true);
+  });
+
   it("holds the bucket's size and type limits, for raw and multipart bodies, storing nothing", async () => {
     const big = new Uint8Array(LIMIT + 1);
     const tooBig = await admin.storage.from(bucket).upload(`${alice.id}/big.png`, big, { contentType: "image/png" });

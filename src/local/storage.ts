@@ -248,6 +248,9 @@ export class LocalStorage {
     let row: ObjectRow;
     try {
       row = await this.as(this.service(), req, "storage.object.upload", async (tx) => {
+        // One writer of a name at a time (Storage's waitObjectLock): the version replaced is then the one this
+        // transaction saw, so its file is the one to remove, and two creates of one name cannot both win.
+        await tx`select pg_advisory_xact_lock(hashtextextended(${`${bucketId}/${name}`}, 0))`;
         const [current] = await tx<{ version: string | null }[]>`select version from storage.objects
           where bucket_id = ${bucketId} and name = ${name} for update`;
         if (current && !upsert) throw errors.keyAlreadyExists();
