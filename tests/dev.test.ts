@@ -1,7 +1,7 @@
 // `npm run dev` as a person runs it: from an empty state folder to a status table, health answering,
 // Ctrl-C leaving nothing behind, data surviving a restart, and --reset starting clean.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -122,6 +122,14 @@ describe("npm run dev", () => {
     await query(dbUrl, (sql) => sql`
       insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
       values (gen_random_uuid(), 'authenticated', 'authenticated', 'kept@example.com', '{}', '{}', now(), now())`);
+    // Storage: served at /storage/v1, files in the state folder, kept like the data.
+    expect(first.status["Storage URL"]).toBe(`http://127.0.0.1:${apiPort}/storage/v1 (local emulation: docs/storage.md)`);
+    expect(first.status["Storage files"]).toBe(join(stateDir, "storage"));
+    await query(dbUrl, (sql) => sql`insert into storage.buckets (id, name) values ('dev-test', 'dev-test')`);
+    const storage = `http://127.0.0.1:${apiPort}/storage/v1/object/dev-test/kept.txt`;
+    const service = { authorization: `Bearer ${first.status["service_role key"]}` };
+    const put = await fetch(storage, { method: "POST", headers: { ...service, "content-type": "text/plain" }, body: "kept" });
+    expect(put.status).toBe(200);
 
     // 2. Ctrl-C stops everything: no listener on either port, no process left holding the state folder.
     await stopDev(first);
@@ -133,12 +141,14 @@ describe("npm run dev", () => {
     const second = await startDev();
     expect(await emails(dbUrl)).toEqual(["admin@example.com", "customer@example.com", "kept@example.com"]);
     expect(readFileSync(keyFile, "utf8")).toBe(key);
+    expect(await (await fetch(storage, { headers: service })).text()).toBe("kept");
     await stopDev(second);
 
     // 4. --reset starts from an empty database (seed only).
     const third = await startDev("--reset");
     expect(await emails(dbUrl)).toEqual(["admin@example.com", "customer@example.com"]);
     expect((await fetch(`${third.status["Functions URL"]}/health`)).status).toBe(200);
+    expect(existsSync(join(stateDir, "storage", "dev-test"))).toBe(false); // the files went with the rows
     await stopDev(third);
   }, 180_000);
 

@@ -1,7 +1,7 @@
 // The docker-free local Supabase stack: Postgres (a project-local cluster, or SUPABASE_DB_URL), the schema
 // applied with the real Supabase CLI, and the edge functions on real Deno behind a gateway on the API port.
 // `npm run dev` runs it for people; the vitest suite runs a throwaway one on ports of its own.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import type { Server } from "node:http";
@@ -118,7 +118,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         port: opts.dbPort ?? project.dbPort,
         durable: opts.durable,
       });
-      if (opts.reset) await cluster.destroy();
+      if (opts.reset) {
+        await cluster.destroy();
+        // The objects' files go with the rows that described them.
+        rmSync(join(opts.dataDir ? dirname(opts.dataDir) : STATE_DIR, "storage"), { recursive: true, force: true });
+      }
       await cluster.start();
       cleanups.push(() => cluster.stop());
       await prepareHostedCluster(cluster);
