@@ -76,6 +76,13 @@ export function catalogRows(config: ProductConfig) {
     team_roles: config.teams.roles.map((r, i) => ({ role: r.id, name: r.name, rights: r.rights, sort_order: i })),
     // Products with releases (public.release_products, service_role_sync_releases): the free ones.
     release_products: config.releases.freeProducts.map((p) => ({ id: p.id, name: p.name, license_required: false })),
+    // saasbase.notification_settings (public.service_role_sync_notifications).
+    notifications: {
+      welcome_email: config.notifications.welcomeEmail,
+      low_credits_threshold: config.notifications.lowCreditsThreshold,
+      upgrade_path: config.notifications.upgradePath,
+      buy_credits_path: config.notifications.buyCreditsPath,
+    },
   };
 }
 

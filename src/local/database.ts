@@ -83,6 +83,7 @@ export async function pushSeed(url: string) {
  */
 export const DOMAIN_SYNCS: string[] = [
   "service_role_sync_releases",
+  "service_role_sync_notifications",
 ];
 
 /** Writes the product config's catalog (plans, features, quotas, packs) into the database: saasbase.config.ts's,

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { releasesSchema } from "./config/releases.ts";
 import { paymentsIssues, paymentsSchema } from "./config/payments.ts";
+import { notificationsSchema } from "./config/notifications.ts";
 
 /** Lower-case identifiers: they become primary keys, Stripe lookup keys and ledger feature names. */
 const id = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, "must be a lower-case id (a-z, 0-9, _ or -)");
@@ -260,6 +261,8 @@ export const configSchema = z
     releases: releasesSchema.prefault({}),
     /** Who takes the money: Stripe, Polar, or both (Stripe for plans, Polar for credits). */
     payments: paymentsSchema.prefault({}),
+    /** In-app notifications and the mails the product sends on its own (welcome, low credits, free limit). */
+    notifications: notificationsSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const issue = (path: (string | number)[], message: string) =>

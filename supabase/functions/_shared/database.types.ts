@@ -1058,6 +1058,57 @@ export type Database = {
           },
         ];
       };
+      "notifications": {
+        Row: {
+          "account_id": string | null;
+          "body": string;
+          "created_at": string;
+          "data": NonNullable<Json>;
+          "dedupe_key": string | null;
+          "id": string;
+          "link": string | null;
+          "read_at": string | null;
+          "title": string;
+          "type": string;
+          "user_id": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "account_id"?: string | null;
+          "body"?: string;
+          "created_at"?: string;
+          "data"?: NonNullable<Json>;
+          "dedupe_key"?: string | null;
+          "id"?: string;
+          "link"?: string | null;
+          "read_at"?: string | null;
+          "title": string;
+          "type": string;
+          "user_id": string;
+        };
+        Update: {
+          "account_id"?: string | null;
+          "body"?: string;
+          "created_at"?: string;
+          "data"?: NonNullable<Json>;
+          "dedupe_key"?: string | null;
+          "id"?: string;
+          "link"?: string | null;
+          "read_at"?: string | null;
+          "title"?: string;
+          "type"?: string;
+          "user_id"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "notifications_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: false;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "plan_quotas": {
         Row: {
           "feature_id": string;
@@ -2153,6 +2204,7 @@ export type Database = {
           isSetofReturn: true;
         };
       };
+      "mark_notifications_read": { Args: { "ids"?: (string)[] }; Returns: number };
       "referral_stats": {
         Args: Record<PropertyKey, never>;
         Returns: Database["public"]["CompositeTypes"]["referral_summary"];
@@ -2329,6 +2381,21 @@ export type Database = {
         Args: { "account_id": string; "plan_id": string; "seats"?: number };
         Returns: number;
       };
+      "service_role_claim_auth_email": {
+        Args: {
+          "dedupe_key": string;
+          "email_action_type": string;
+          "template": string;
+          "to_email": string;
+          "user_id": string;
+          "webhook_id": string;
+        };
+        Returns: {
+          "id": number;
+          "send": boolean;
+          "status": string;
+        }[];
+      };
       "service_role_claim_cashout": {
         Args: { "cashout_id": string };
         Returns: Database["public"]["CompositeTypes"]["cashout_claim"];
@@ -2498,6 +2565,16 @@ export type Database = {
           "key_id": string;
           "nonce": string;
         }[];
+      };
+      "service_role_record_auth_email": {
+        Args: {
+          "error"?: string;
+          "id": number;
+          "provider"?: string;
+          "provider_message_id"?: string;
+          "sent": boolean;
+        };
+        Returns: undefined;
       };
       "service_role_record_chat_exchange": {
         Args: {
@@ -2865,6 +2942,7 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_sync_notifications": { Args: { "catalog": Json }; Returns: undefined };
       "service_role_sync_releases": { Args: { "catalog": Json }; Returns: undefined };
       "service_role_take_anon_chat": { Args: { "session_hash": string }; Returns: number };
       "service_role_take_rate_limit": {
