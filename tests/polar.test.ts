@@ -13,7 +13,7 @@ import { polarCatalog } from "../supabase/functions/_shared/billing/polar/catalo
 import { createPolarClient } from "../supabase/functions/_shared/billing/polar/client.ts";
 import type { ProductConfig } from "../supabase/functions/_shared/config-schema.ts";
 import { deliverPolar, polarEvent } from "./support/polar-webhook.ts";
-import { TEST_FUNCTION_ENV } from "./support/stack.ts";
+import { asUser, TEST_FUNCTION_ENV } from "./support/stack.ts";
 import { startTestStack, type TestStack } from "./support/test-stack.ts";
 
 const CONFIG = join(ROOT, "tests", "fixtures", "polar.config.ts");
@@ -55,10 +55,14 @@ async function signUp() {
   return { id: id as string, email, token: await userToken({ id, email }, t.stack.jwtSecret) };
 }
 
-function call(name: string, token: string, body: unknown) {
+function call(name: string, token: string, body: unknown, account?: string) {
   return fetch(`${t.stack.functionsUrl}/${name}`, {
     method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    headers: {
+      authorization: `Bearer ${token}`,
+      "content-type": "application/json",
+      ...(account ? { "x-account-id": account } : {}),
+    },
     body: JSON.stringify(body),
   });
 }
@@ -165,6 +169,34 @@ describe("checkout through Polar", () => {
     expect((await down.json()).error.code).toBe("payment_provider_unavailable");
   });
 
+  it("sells a team's deposit to a member who may buy, into the team's wallet; a spend-only member gets nothing made", async () => {
+    const owner = await signUp();
+    const member = await signUp();
+    const team = await asUser(sql, owner.id, async (tx) =>
+      (await tx`select (public.create_team('Polar Team', ${`polar-team-${Date.now()}`})).id`)[0].id as string);
+    await sql`insert into public.account_members (account_id, user_id, role) values (${team}, ${member.id}, 'member')`;
+    const before = t.polar.state.checkouts.size;
+    const refused = await call("checkout", member.token, { amount_cents: 500 }, team);
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).error.code).toBe("account_forbidden");
+    expect(t.polar.state.checkouts.size).toBe(before);
+
+    const res = await call("checkout", owner.token, { amount_cents: 2500 }, team);
+    expect(res.status).toBe(200);
+    const { id } = await res.json();
+    expect(t.polar.state.checkouts.get(id)).toMatchObject({
+      external_customer_id: team,
+      customer_name: "Polar Team",
+      metadata: { account_id: team, credits: "2500" },
+    });
+    const { order } = t.polar.completeCheckout(id);
+    expect((await deliver("order.paid", order)).status).toBe(200);
+    expect(await balanceOf(team)).toBe(2500);
+    expect(await balanceOf(owner.id)).toBe(0);
+    expect((await sql`select account_id from public.polar_customers where polar_customer_id = ${order.customer_id}`)[0].account_id)
+      .toBe(team);
+  });
+
   it("opens the customer portal once a payment linked the account's Polar customer", async () => {
     const user = await signUp();
     const before = await call("portal", user.token, {});
@@ -204,6 +236,37 @@ describe("polar-webhook", () => {
     const [event] = await sql`select type, processed_at, attempts, customer_id from public.polar_events where id = ${id}`;
     expect(event).toMatchObject({ type: "order.paid", attempts: 1, customer_id: order.customer_id });
     expect(event.processed_at).not.toBeNull();
+  });
+
+  it("grants many deposits of one account delivered at once, each once", async () => {
+    const user = await signUp();
+    const orders = [];
+    for (const cents of [500, 600, 700, 800, 900, 1000]) orders.push((await buy(user, { amount_cents: cents })).order);
+    const answers = await Promise.all(orders.flatMap((o) => [deliver("order.paid", o), deliver("order.paid", o)]));
+    for (const r of answers) expect(r.status).toBe(200);
+    expect(await balanceOf(user.id)).toBe(4500);
+    expect((await sql`select count(*)::int as n from public.purchases where account_id = ${user.id} and provider = 'polar'`)[0].n)
+      .toBe(6);
+  });
+
+  it("keeps an order naming no account we know unapplied (409), and applies it once its customer is linked", async () => {
+    const user = await signUp();
+    const { order } = await buy(user, { amount_cents: 500 });
+    const stranger = structuredClone(order);
+    stranger.metadata = { kind: "credits", credits: "500" };
+    stranger.customer = { ...stranger.customer, external_id: null };
+    const id = `msg_${crypto.randomUUID()}`;
+    const res = await deliver("order.paid", stranger, { id });
+    expect(res.status).toBe(409);
+    expect((await res.json()).error.code).toBe("customer_not_linked");
+    const [kept] = await sql`select processed_at, attempts, last_error from public.polar_events where id = ${id}`;
+    expect(kept.processed_at).toBeNull();
+    expect(kept.last_error).toMatch(/no account/);
+    // Another order of the customer links it; Polar's retry of the first then applies.
+    const { order: linked } = await buy(user, { amount_cents: 600 });
+    await deliver("order.paid", linked);
+    expect((await (await deliver("order.paid", stranger, { id })).json()).outcome).toBe("applied");
+    expect(await balanceOf(user.id)).toBe(1100);
   });
 
   it("takes a refund's share of the credits back, once per refunded amount", async () => {

@@ -278,6 +278,20 @@ describe("stripe-reconcile", () => {
     expect(mine(await reconcile({ since: now() - 3600 }), s)).toEqual([]);
   });
 
+  it("a live subscription Polar sold is not Stripe's to look up (no unknown_at_stripe)", async () => {
+    const user = await createUser(sql, `polar-sub-${crypto.randomUUID()}@test.local`);
+    const id = crypto.randomUUID();
+    await sql`insert into public.subscriptions (id, account_id, status, stripe_event_at, provider)
+      values (${id}, ${user.id}, 'active', now(), 'polar')`;
+    const stripeSub = `sub_gone_${crypto.randomUUID().slice(0, 8)}`;
+    await sql`insert into public.subscriptions (id, account_id, status, stripe_event_at)
+      values (${stripeSub}, ${user.id}, 'active', now())`;
+    const report = await reconcile({ since: now() - 3600 });
+    expect(report.unknown_at_stripe).toContain(stripeSub);
+    expect(report.unknown_at_stripe).not.toContain(id);
+    await sql`delete from public.subscriptions where id in (${id}, ${stripeSub})`;
+  });
+
   it("a subscription's state read by a run loses to the webhook of a later change, whichever is applied first", async () => {
     const s = await scenario(T);
     await atStripe(s);

@@ -15,6 +15,11 @@ import type { Step } from "../support/openai-server.ts";
 import { asUser } from "../support/stack.ts";
 import { deliverEvent, stripeEvent } from "../support/stripe-webhook.ts";
 import { startTestStack } from "../support/test-stack.ts";
+import { deliverPolar, polarEvent } from "../support/polar-webhook.ts";
+import { syncPolarCatalog } from "../../src/billing/polar-sync.ts";
+import { polarCatalog } from "../../supabase/functions/_shared/billing/polar/catalog.ts";
+import { createPolarClient } from "../../supabase/functions/_shared/billing/polar/client.ts";
+import { TEST_FUNCTION_ENV } from "../support/stack.ts";
 
 export { asUser };
 export { readSse, type SseEvent } from "../support/sse.ts";
@@ -33,7 +38,7 @@ export type Scenario = Awaited<ReturnType<typeof startScenario>>;
 export async function startScenario(preset: string | undefined, functions: string[]) {
   const config: ProductConfig = await loadProductConfig(preset);
   const name = preset ?? "shipped";
-  const { stack, stripe: stripeServer, ai, stop: stopStack } = await startTestStack({
+  const { stack, stripe: stripeServer, ai, polar: polarServer, stop: stopStack } = await startTestStack({
     dirPrefix: `saasbase-scenario-${name}-`,
     preset,
     functions,
@@ -128,6 +133,37 @@ export async function startScenario(preset: string | undefined, functions: strin
     },
       async stripeState(): Promise<any> {
       return (await fetch(`${stripeServer.url}/_test/state`)).json();
+    },
+
+    /** The local Polar API server (tests/support/polar-server.ts): its state, and Polar's side of a checkout. */
+    polar: polarServer,
+
+    /** npm run polar:sync for the preset (what payments.provider has Polar sell) into the scenario's Polar server
+     * and database: run it before a checkout through Polar. */
+    polarSync: () =>
+      syncPolarCatalog(
+        createPolarClient(TEST_FUNCTION_ENV.POLAR_ACCESS_TOKEN, config.payments.polar.server, polarServer.url),
+        sql,
+        polarCatalog(config),
+        config.currency,
+      ),
+
+    /** A Polar webhook event (`type`, Polar's object as `data`), signed as Polar signs it and posted to
+     * polar-webhook; `id` is the webhook-id (the same for a redelivery). */
+    deliverPolar: (type: string, data: object, id?: string) =>
+      deliverPolar(stack.functionsUrl, polarEvent(type, data), { id }),
+
+    /** Polar's side of a checkout the checkout function made (its `id`): paid at Polar, then its webhooks
+     * delivered as Polar sends them (subscription.created for a plan, then order.paid). Answers the order, the
+     * subscription, and the webhook's answer to order.paid. */
+    async completePolarCheckout(checkoutId: string) {
+      const { order, subscription } = polarServer.completeCheckout(checkoutId);
+      if (subscription) {
+        const created = await deliverPolar(stack.functionsUrl, polarEvent("subscription.created", subscription));
+        if (created.status !== 200) throw new Error(`subscription.created: ${created.status} ${await created.text()}`);
+      }
+      const paid = await deliverPolar(stack.functionsUrl, polarEvent("order.paid", order));
+      return { order, subscription, status: paid.status, body: await paid.json() };
     },
 
     /** An event as Stripe sends it: `deliver()` posts its payload signed with the endpoint's secret (again

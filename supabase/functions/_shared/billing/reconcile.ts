@@ -328,7 +328,9 @@ export async function reconcile(ctx: EventContext, options: ReconcileOptions = {
       for await (const { item, clock } of withClock(list, { limit: 100 })) {
         if (!seen.has(item.id)) await subscriptionState(item, clock);
       }
-      const ours = await sql`select id from public.subscriptions where status = any(${LIVE}) and not (id = any(${[...seen]}))
+      // (Stripe's: a subscription Polar sold is no Stripe object.)
+      const ours = await sql`select id from public.subscriptions where status = any(${LIVE}) and provider = 'stripe'
+        and not (id = any(${[...seen]}))
         order by id`;
       for (const { id } of ours) {
         try {
