@@ -338,7 +338,8 @@ describe("_shared/storage.ts (the functions' helpers, under Deno)", () => {
     const run = spawnSync(DENO_BIN, ["run", "--allow-all", "--config", join(FUNCTIONS_DIR, "deno.json"),
       join(FUNCTIONS_DIR, "tests/fixtures/storage_helpers.ts"), bucket, alice.id], {
       encoding: "utf8",
-      env: { ...denoProcessEnv(), SUPABASE_URL: s.apiUrl, SUPABASE_SERVICE_ROLE_KEY: s.serviceRoleKey, PNG_BASE64, NO_COLOR: "1" },
+      env: { ...denoProcessEnv(), SUPABASE_URL: s.apiUrl, SUPABASE_SERVICE_ROLE_KEY: s.serviceRoleKey, PNG_BASE64, NO_COLOR: "1",
+        PUBLIC_ORIGIN: s.apiUrl.replace("127.0.0.1", "localhost") },
       timeout: 120_000,
     });
     expect(run.status, run.stderr).toBe(0);
@@ -358,6 +359,11 @@ describe("_shared/storage.ts (the functions' helpers, under Deno)", () => {
       noBucket: "503 storage_unavailable",
     });
     expect(out.url.startsWith(`${s.storageUrl}/object/sign/${bucket}/`)).toBe(true);
+    // SAASBASE_STORAGE_PUBLIC_URL swaps the origin only, and the URL works from there.
+    const local = new URL(out.url);
+    const pub = new URL(out.publicUrl);
+    expect([pub.hostname, pub.port, pub.pathname]).toEqual(["localhost", local.port, local.pathname]);
+    expect(out.viaPublicUrl).toBe(200);
   });
 });
 
