@@ -28,6 +28,9 @@ export type {
 } from "./teams.ts";
 
 export type { ApiKeyCreated, ApiKeyCreateParams, ApiKeyInfo } from "./api-keys.ts";
+export {
+  LICENSE_FILE_FORMAT, type LicenseFile, type LicenseFileCheck, type LicenseFilePayload, verifyLicenseFile,
+} from "./licenses.ts";
 
 export type { Result } from "./errors.ts";
 

@@ -1,6 +1,7 @@
 // The product config as catalog rows (column names of public.features, plans, plan_quotas, credit_packs,
 // chat_personas, chat_models, team_roles), the payload of public.service_role_sync_config.
 import type { ProductConfig } from "../../supabase/functions/_shared/config-schema.ts";
+import { licensingRows } from "../../supabase/functions/_shared/config/licensing.ts";
 
 export function catalogRows(config: ProductConfig) {
   return {
@@ -74,8 +75,14 @@ export function catalogRows(config: ProductConfig) {
     ),
     // Team roles and their rights (public.team_roles: what each member of a team may do).
     team_roles: config.teams.roles.map((r, i) => ({ role: r.id, name: r.name, rights: r.rights, sort_order: i })),
-    // Products with releases (public.release_products, service_role_sync_releases): the free ones.
-    release_products: config.releases.freeProducts.map((p) => ({ id: p.id, name: p.name, license_required: false })),
+    // Products with releases (public.release_products, service_role_sync_releases): the free ones,
+    // and the licensed ones (a download needs a valid license of the product).
+    release_products: [
+      ...config.releases.freeProducts.map((p) => ({ id: p.id, name: p.name, license_required: false })),
+      ...config.licensing.products.map((p) => ({ id: p.id, name: p.name, license_required: true })),
+    ],
+    // Licensed products and the limits of requests by key (public.service_role_sync_licensing).
+    ...licensingRows(config.licensing),
     // saasbase.notification_settings (public.service_role_sync_notifications).
     notifications: {
       welcome_email: config.notifications.welcomeEmail,

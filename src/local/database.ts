@@ -82,6 +82,7 @@ export async function pushSeed(url: string) {
  * replace in turn, each dropping what the others added).
  */
 export const DOMAIN_SYNCS: string[] = [
+  "service_role_sync_licensing",
   "service_role_sync_releases",
   "service_role_sync_notifications",
 ];

@@ -13,6 +13,7 @@ import { apiKeys } from "./jwt.ts";
 import { FUNCTIONS_DIR, STATE_DIR, SUPABASE_DIR } from "./paths.ts";
 import { LocalCluster } from "./postgres.ts";
 import { describePostgres } from "./postgres-binaries.ts";
+import { localLicenseSigningKey } from "./license-signing-key.ts";
 import { localSecretsKeys } from "./secrets-key.ts";
 import { LocalStorage } from "./storage.ts";
 import { readProjectConfig, type FunctionSpec } from "./supabase-config.ts";
@@ -41,6 +42,9 @@ export interface StackOptions {
   /** Where the local key for user secrets is kept (default: secrets-keys.json beside the data folder), used
    * when the function secrets set no SAASBASE_SECRETS_KEYS of their own. */
   secretsKeyFile?: string;
+  /** Where the local license signing key is kept (default: license-signing-key.json beside the data folder), used
+   * when the function secrets set no SAASBASE_LICENSE_SIGNING_KEY of their own. */
+  licenseKeyFile?: string;
 }
 
 export interface Stack {
@@ -63,6 +67,9 @@ export interface Stack {
   preset?: string;
   /** The local key file of user secrets, when the functions use it (no SAASBASE_SECRETS_KEYS was given). */
   secretsKeyFile?: string;
+  /** The public key license files are signed for (base64url, as GET /licenses/public-key answers it), when the
+   * functions use the local key file (no SAASBASE_LICENSE_SIGNING_KEY was given). */
+  licensePublicKey?: string;
   /** Whether the database was bootstrapped (plain Postgres) on this start. */
   bootstrapped: boolean;
   catalog: Record<string, number>;
@@ -85,6 +92,7 @@ export function statusTable(stack: Stack): string {
     ["anon key", stack.anonKey],
     ["service_role key", stack.serviceRoleKey],
     ["Secrets key", stack.secretsKeyFile ?? "SAASBASE_SECRETS_KEYS (function secrets)"],
+    ["License public key", stack.licensePublicKey ?? "of SAASBASE_LICENSE_SIGNING_KEY (GET /licenses/public-key)"],
     ["Functions", stack.functions.map((f) => `${f.name}${f.verifyJwt ? "" : " (verify_jwt off)"}`).join(", ")],
     ["Product config", stack.preset ? `presets/${stack.preset}.ts` : "supabase/functions/_shared/saasbase.config.ts"],
   ];
@@ -143,9 +151,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const secretsKeyFile = secrets.SAASBASE_SECRETS_KEYS
       ? undefined
       : (opts.secretsKeyFile ?? join(stateRoot, "secrets-keys.json"));
+    // License files are signed out of the box too: a key of the state folder's own unless the secrets name theirs.
+    const licenseKey = secrets.SAASBASE_LICENSE_SIGNING_KEY ? undefined : localLicenseSigningKey(
+      opts.licenseKeyFile ?? join(stateRoot, "license-signing-key.json"),
+    );
     const workers = new FunctionWorkers(specs, {
       env: {
         ...(secretsKeyFile ? localSecretsKeys(secretsKeyFile) : {}),
+        ...(licenseKey ? { SAASBASE_LICENSE_SIGNING_KEY: licenseKey.SAASBASE_LICENSE_SIGNING_KEY } : {}),
         ...secrets,
         // The platform's own variables win over any secret of the same name, as on Supabase.
         SUPABASE_URL: apiUrl,
@@ -198,6 +211,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       dataDir: opts.dbUrl ? undefined : (opts.dataDir ?? join(STATE_DIR, "db")),
       preset: opts.preset,
       secretsKeyFile,
+      licensePublicKey: licenseKey?.publicKey,
       bootstrapped,
       catalog,
       restartFunction: (name) => workers.restart(name),

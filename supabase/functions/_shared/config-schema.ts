@@ -4,6 +4,7 @@ import { z } from "zod";
 import { releasesSchema } from "./config/releases.ts";
 import { paymentsIssues, paymentsSchema } from "./config/payments.ts";
 import { notificationsSchema } from "./config/notifications.ts";
+import { checkLicensing, licensingSchema } from "./config/licensing.ts";
 
 /** Lower-case identifiers: they become primary keys, Stripe lookup keys and ledger feature names. */
 const id = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, "must be a lower-case id (a-z, 0-9, _ or -)");
@@ -263,6 +264,8 @@ export const configSchema = z
     payments: paymentsSchema.prefault({}),
     /** In-app notifications and the mails the product sends on its own (welcome, low credits, free limit). */
     notifications: notificationsSchema.prefault({}),
+    /** Licensed products, their policies and how each is sold (docs/licenses.md). */
+    licensing: licensingSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const issue = (path: (string | number)[], message: string) =>
@@ -307,6 +310,7 @@ export const configSchema = z
     }
 
     for (const dup of duplicates(c.plans.map((p) => p.id))) issue(["plans"], `duplicate plan id "${dup}"`);
+    checkLicensing(c.licensing, c.plans.map((p) => p.id), issue);
     const defaultPlan = c.plans.find((p) => p.id === c.defaultPlan);
     if (!defaultPlan) {
       issue(["defaultPlan"], `unknown plan "${c.defaultPlan}"`);

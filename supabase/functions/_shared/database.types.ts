@@ -1001,6 +1001,220 @@ export type Database = {
           },
         ];
       };
+      "license_machines": {
+        Row: {
+          "account_id": string;
+          "created_at": string;
+          "fingerprint": string;
+          "id": string;
+          "last_heartbeat_at": string;
+          "license_id": string;
+          "name": string | null;
+          "platform": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "account_id": string;
+          "created_at"?: string;
+          "fingerprint": string;
+          "id"?: string;
+          "last_heartbeat_at"?: string;
+          "license_id": string;
+          "name"?: string | null;
+          "platform"?: string | null;
+        };
+        Update: {
+          "account_id"?: string;
+          "created_at"?: string;
+          "fingerprint"?: string;
+          "id"?: string;
+          "last_heartbeat_at"?: string;
+          "license_id"?: string;
+          "name"?: string | null;
+          "platform"?: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "license_machines_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: false;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "license_machines_license_id_fkey";
+            columns: ["license_id"];
+            isOneToOne: false;
+            referencedRelation: "licenses";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "license_products": {
+        Row: {
+          "active": boolean;
+          "duration_days": number | null;
+          "entitlements": (string)[];
+          "floating": boolean;
+          "grace_days": number;
+          "heartbeat_minutes": number | null;
+          "id": string;
+          "max_machines": number | null;
+          "max_major_version": number | null;
+          "name": string;
+          "plan_ids": (string)[];
+          "price_cents": number | null;
+          "renews_with_subscription": boolean;
+          "sort_order": number;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "active"?: boolean;
+          "duration_days"?: number | null;
+          "entitlements"?: (string)[];
+          "floating"?: boolean;
+          "grace_days"?: number;
+          "heartbeat_minutes"?: number | null;
+          "id": string;
+          "max_machines"?: number | null;
+          "max_major_version"?: number | null;
+          "name": string;
+          "plan_ids"?: (string)[];
+          "price_cents"?: number | null;
+          "renews_with_subscription"?: boolean;
+          "sort_order"?: number;
+          "updated_at"?: string;
+        };
+        Update: {
+          "active"?: boolean;
+          "duration_days"?: number | null;
+          "entitlements"?: (string)[];
+          "floating"?: boolean;
+          "grace_days"?: number;
+          "heartbeat_minutes"?: number | null;
+          "id"?: string;
+          "max_machines"?: number | null;
+          "max_major_version"?: number | null;
+          "name"?: string;
+          "plan_ids"?: (string)[];
+          "price_cents"?: number | null;
+          "renews_with_subscription"?: boolean;
+          "sort_order"?: number;
+          "updated_at"?: string;
+        };
+        Relationships: [];
+      };
+      "licenses": {
+        Row: {
+          "account_id": string;
+          "created_at": string;
+          "created_by": string | null;
+          "duration_days": number | null;
+          "entitlements": (string)[];
+          "expires_at": string | null;
+          "floating": boolean;
+          "grace_days": number;
+          "heartbeat_minutes": number | null;
+          "id": string;
+          "key_hash": string;
+          "key_prefix": string;
+          "last_validated_at": string | null;
+          "max_machines": number | null;
+          "max_major_version": number | null;
+          "product_id": string;
+          "purchase_id": string | null;
+          "renews_with_subscription": boolean;
+          "revoked_at": string | null;
+          "source": string;
+          "status": string;
+          "subscription_id": string | null;
+          "suspended_at": string | null;
+          "suspended_by_admin": boolean;
+          "updated_at": string;
+          "user_id": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "account_id": string;
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "duration_days"?: number | null;
+          "entitlements"?: (string)[];
+          "expires_at"?: string | null;
+          "floating": boolean;
+          "grace_days"?: number;
+          "heartbeat_minutes"?: number | null;
+          "id"?: string;
+          "key_hash": string;
+          "key_prefix": string;
+          "last_validated_at"?: string | null;
+          "max_machines"?: number | null;
+          "max_major_version"?: number | null;
+          "product_id": string;
+          "purchase_id"?: string | null;
+          "renews_with_subscription"?: boolean;
+          "revoked_at"?: string | null;
+          "source": string;
+          "status"?: string;
+          "subscription_id"?: string | null;
+          "suspended_at"?: string | null;
+          "suspended_by_admin"?: boolean;
+          "updated_at"?: string;
+          "user_id"?: string | null;
+        };
+        Update: {
+          "account_id"?: string;
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "duration_days"?: number | null;
+          "entitlements"?: (string)[];
+          "expires_at"?: string | null;
+          "floating"?: boolean;
+          "grace_days"?: number;
+          "heartbeat_minutes"?: number | null;
+          "id"?: string;
+          "key_hash"?: string;
+          "key_prefix"?: string;
+          "last_validated_at"?: string | null;
+          "max_machines"?: number | null;
+          "max_major_version"?: number | null;
+          "product_id"?: string;
+          "purchase_id"?: string | null;
+          "renews_with_subscription"?: boolean;
+          "revoked_at"?: string | null;
+          "source"?: string;
+          "status"?: string;
+          "subscription_id"?: string | null;
+          "suspended_at"?: string | null;
+          "suspended_by_admin"?: boolean;
+          "updated_at"?: string;
+          "user_id"?: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "licenses_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: false;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "licenses_product_id_fkey";
+            columns: ["product_id"];
+            isOneToOne: false;
+            referencedRelation: "license_products";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "licenses_purchase_id_fkey";
+            columns: ["purchase_id"];
+            isOneToOne: false;
+            referencedRelation: "purchases";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "messages": {
         Row: {
           "completion_tokens": number | null;
@@ -1407,6 +1621,7 @@ export type Database = {
           "currency": string;
           "discount_percent": number;
           "id": string;
+          "license_product_id": string | null;
           "pack_id": string | null;
           "payment_intent_id": string | null;
           "provider": string;
@@ -1425,6 +1640,7 @@ export type Database = {
           "currency": string;
           "discount_percent"?: number;
           "id"?: string;
+          "license_product_id"?: string | null;
           "pack_id"?: string | null;
           "payment_intent_id"?: string | null;
           "provider"?: string;
@@ -1442,6 +1658,7 @@ export type Database = {
           "currency"?: string;
           "discount_percent"?: number;
           "id"?: string;
+          "license_product_id"?: string | null;
           "pack_id"?: string | null;
           "payment_intent_id"?: string | null;
           "provider"?: string;
@@ -1455,6 +1672,13 @@ export type Database = {
             columns: ["account_id"];
             isOneToOne: false;
             referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "purchases_license_product_id_fkey";
+            columns: ["license_product_id"];
+            isOneToOne: false;
+            referencedRelation: "license_products";
             referencedColumns: ["id"];
           },
         ];
@@ -1949,6 +2173,16 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "admin_issue_license": {
+        Args: { "account_id": string; "expires_at"?: string; "product_id": string; "user_id"?: string };
+        Returns: Database["public"]["CompositeTypes"]["license_issued"];
+        SetofOptions: {
+          from: "*";
+          to: "license_issued";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "admin_kpis": {
         Args: { "bucket"?: string; "from_date": string; "to_date": string };
         Returns: Database["public"]["CompositeTypes"]["kpi_report"];
@@ -2013,6 +2247,16 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "claim_license_key": {
+        Args: { "license_id": string };
+        Returns: Database["public"]["CompositeTypes"]["license_issued"];
+        SetofOptions: {
+          from: "*";
+          to: "license_issued";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "create_api_key": {
         Args: { "account"?: string; "expires_at"?: string; "name": string; "scopes"?: (string)[] };
         Returns: Database["public"]["CompositeTypes"]["api_key_created"];
@@ -2066,6 +2310,25 @@ export type Database = {
         SetofOptions: {
           from: "*";
           to: "pack_price";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "deactivate_license_machine": {
+        Args: { "machine_id": string };
+        Returns: {
+          "account_id": string;
+          "created_at": string;
+          "fingerprint": string;
+          "id": string;
+          "last_heartbeat_at": string;
+          "license_id": string;
+          "name": string | null;
+          "platform": string | null;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "license_machines";
           isOneToOne: true;
           isSetofReturn: false;
         };
@@ -2161,6 +2424,7 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "license_id_for_key": { Args: { "key": string }; Returns: string };
       "list_api_keys": {
         Args: { "account"?: string; "user_id"?: string };
         Returns: Database["public"]["CompositeTypes"]["api_key_info"][];
@@ -2215,6 +2479,43 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "reinstate_license": {
+        Args: { "license_id": string };
+        Returns: {
+          "account_id": string;
+          "created_at": string;
+          "created_by": string | null;
+          "duration_days": number | null;
+          "entitlements": (string)[];
+          "expires_at": string | null;
+          "floating": boolean;
+          "grace_days": number;
+          "heartbeat_minutes": number | null;
+          "id": string;
+          "key_hash": string;
+          "key_prefix": string;
+          "last_validated_at": string | null;
+          "max_machines": number | null;
+          "max_major_version": number | null;
+          "product_id": string;
+          "purchase_id": string | null;
+          "renews_with_subscription": boolean;
+          "revoked_at": string | null;
+          "source": string;
+          "status": string;
+          "subscription_id": string | null;
+          "suspended_at": string | null;
+          "suspended_by_admin": boolean;
+          "updated_at": string;
+          "user_id": string | null;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "licenses";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "release_reservation": {
         Args: { "account"?: string; "reservation_id": string };
         Returns: Database["public"]["CompositeTypes"]["reservation_release"];
@@ -2251,6 +2552,43 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "renew_license": {
+        Args: { "days"?: number; "license_id": string };
+        Returns: {
+          "account_id": string;
+          "created_at": string;
+          "created_by": string | null;
+          "duration_days": number | null;
+          "entitlements": (string)[];
+          "expires_at": string | null;
+          "floating": boolean;
+          "grace_days": number;
+          "heartbeat_minutes": number | null;
+          "id": string;
+          "key_hash": string;
+          "key_prefix": string;
+          "last_validated_at": string | null;
+          "max_machines": number | null;
+          "max_major_version": number | null;
+          "product_id": string;
+          "purchase_id": string | null;
+          "renews_with_subscription": boolean;
+          "revoked_at": string | null;
+          "source": string;
+          "status": string;
+          "subscription_id": string | null;
+          "suspended_at": string | null;
+          "suspended_by_admin": boolean;
+          "updated_at": string;
+          "user_id": string | null;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "licenses";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "request_cashout": {
         Args: { "amount_cents": number };
         Returns: Database["public"]["CompositeTypes"]["cashout_status"];
@@ -2273,6 +2611,16 @@ export type Database = {
         SetofOptions: {
           from: "*";
           to: "reservation_hold";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "reset_license_key": {
+        Args: { "license_id": string };
+        Returns: Database["public"]["CompositeTypes"]["license_issued"];
+        SetofOptions: {
+          from: "*";
+          to: "license_issued";
           isOneToOne: true;
           isSetofReturn: false;
         };
@@ -2311,6 +2659,59 @@ export type Database = {
         SetofOptions: {
           from: "*";
           to: "account_invitations";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "revoke_license": {
+        Args: { "license_id": string };
+        Returns: {
+          "account_id": string;
+          "created_at": string;
+          "created_by": string | null;
+          "duration_days": number | null;
+          "entitlements": (string)[];
+          "expires_at": string | null;
+          "floating": boolean;
+          "grace_days": number;
+          "heartbeat_minutes": number | null;
+          "id": string;
+          "key_hash": string;
+          "key_prefix": string;
+          "last_validated_at": string | null;
+          "max_machines": number | null;
+          "max_major_version": number | null;
+          "product_id": string;
+          "purchase_id": string | null;
+          "renews_with_subscription": boolean;
+          "revoked_at": string | null;
+          "source": string;
+          "status": string;
+          "subscription_id": string | null;
+          "suspended_at": string | null;
+          "suspended_by_admin": boolean;
+          "updated_at": string;
+          "user_id": string | null;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "licenses";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "service_role_activate_machine": {
+        Args: {
+          "client_ip"?: string;
+          "fingerprint": string;
+          "key": string;
+          "name"?: string;
+          "platform"?: string;
+        };
+        Returns: Database["public"]["CompositeTypes"]["license_machine_result"];
+        SetofOptions: {
+          from: "*";
+          to: "license_machine_result";
           isOneToOne: true;
           isSetofReturn: false;
         };
@@ -2373,6 +2774,22 @@ export type Database = {
         SetofOptions: {
           from: "*";
           to: "billing_customer";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "service_role_check_license": {
+        Args: {
+          "client_ip"?: string;
+          "fingerprint"?: string;
+          "key": string;
+          "product"?: string;
+          "version"?: string;
+        };
+        Returns: Database["public"]["CompositeTypes"]["license_validation"];
+        SetofOptions: {
+          from: "*";
+          to: "license_validation";
           isOneToOne: true;
           isSetofReturn: false;
         };
@@ -2440,6 +2857,16 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_deactivate_machine": {
+        Args: { "client_ip"?: string; "fingerprint": string; "key": string };
+        Returns: Database["public"]["CompositeTypes"]["license_machine_result"];
+        SetofOptions: {
+          from: "*";
+          to: "license_machine_result";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "service_role_debit_credits": {
         Args: {
           "account_id": string;
@@ -2491,6 +2918,16 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_license_details": {
+        Args: { "client_ip"?: string; "key": string };
+        Returns: Database["public"]["CompositeTypes"]["license_details"];
+        SetofOptions: {
+          from: "*";
+          to: "license_details";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "service_role_list_conversations": {
         Args: { "anon_session_hash": string; "older_than"?: string; "page_size"?: number };
         Returns: {
@@ -2503,6 +2940,16 @@ export type Database = {
           "persona": string;
           "title": string;
         }[];
+      };
+      "service_role_machine_heartbeat": {
+        Args: { "client_ip"?: string; "fingerprint": string; "key": string };
+        Returns: Database["public"]["CompositeTypes"]["license_machine_result"];
+        SetofOptions: {
+          from: "*";
+          to: "license_machine_result";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
       };
       "service_role_payable_cashouts": {
         Args: { "max_count"?: number };
@@ -2623,6 +3070,7 @@ export type Database = {
           "currency": string;
           "discount_percent": number;
           "id": string;
+          "license_product_id": string | null;
           "pack_id": string | null;
           "payment_intent_id": string | null;
           "provider": string;
@@ -2710,6 +3158,40 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_record_license_purchase": {
+        Args: {
+          "account_id": string;
+          "amount_cents": number;
+          "checkout_session_id": string;
+          "currency": string;
+          "payment_intent_id": string;
+          "product_id": string;
+        };
+        Returns: {
+          "account_id": string;
+          "amount_cents": number;
+          "checkout_session_id": string;
+          "created_at": string;
+          "credits": number;
+          "credits_clawed_back": number;
+          "currency": string;
+          "discount_percent": number;
+          "id": string;
+          "license_product_id": string | null;
+          "pack_id": string | null;
+          "payment_intent_id": string | null;
+          "provider": string;
+          "refunded_cents": number;
+          "status": string;
+          "updated_at": string;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "purchases";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "service_role_record_payout": {
         Args: {
           "actor"?: string;
@@ -2782,6 +3264,7 @@ export type Database = {
           "currency": string;
           "discount_percent": number;
           "id": string;
+          "license_product_id": string | null;
           "pack_id": string | null;
           "payment_intent_id": string | null;
           "provider": string;
@@ -2942,6 +3425,7 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_sync_licensing": { Args: { "catalog": Json }; Returns: undefined };
       "service_role_sync_notifications": { Args: { "catalog": Json }; Returns: undefined };
       "service_role_sync_releases": { Args: { "catalog": Json }; Returns: undefined };
       "service_role_take_anon_chat": { Args: { "session_hash": string }; Returns: number };
@@ -3010,6 +3494,16 @@ export type Database = {
           "status": string;
         };
         Returns: boolean;
+      };
+      "service_role_validate_license": {
+        Args: { "fingerprint"?: string; "key": string; "product"?: string; "version"?: string };
+        Returns: Database["public"]["CompositeTypes"]["license_validation"];
+        SetofOptions: {
+          from: "*";
+          to: "license_validation";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
       };
       "service_role_verify_api_key": {
         Args: {
@@ -3099,6 +3593,43 @@ export type Database = {
         SetofOptions: {
           from: "*";
           to: "reservation_settlement";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "suspend_license": {
+        Args: { "license_id": string };
+        Returns: {
+          "account_id": string;
+          "created_at": string;
+          "created_by": string | null;
+          "duration_days": number | null;
+          "entitlements": (string)[];
+          "expires_at": string | null;
+          "floating": boolean;
+          "grace_days": number;
+          "heartbeat_minutes": number | null;
+          "id": string;
+          "key_hash": string;
+          "key_prefix": string;
+          "last_validated_at": string | null;
+          "max_machines": number | null;
+          "max_major_version": number | null;
+          "product_id": string;
+          "purchase_id": string | null;
+          "renews_with_subscription": boolean;
+          "revoked_at": string | null;
+          "source": string;
+          "status": string;
+          "subscription_id": string | null;
+          "suspended_at": string | null;
+          "suspended_by_admin": boolean;
+          "updated_at": string;
+          "user_id": string | null;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "licenses";
           isOneToOne: true;
           isSetofReturn: false;
         };
@@ -3316,6 +3847,56 @@ export type Database = {
         "churn_rate": number | null;
         "revenue_per_user_cents": number | null;
         "revenue_per_paying_account_cents": number | null;
+      };
+      "license_details": {
+        "license_id": string | null;
+        "product_id": string | null;
+        "product_name": string | null;
+        "status": string | null;
+        "key_prefix": string | null;
+        "expires_at": string | null;
+        "grace_until": string | null;
+        "entitlements": (string)[] | null;
+        "floating": boolean | null;
+        "max_machines": number | null;
+        "heartbeat_minutes": number | null;
+        "max_major_version": number | null;
+        "machines_used": number | null;
+        "machines": Json | null;
+        "created_at": string | null;
+        "validation": Database["public"]["CompositeTypes"]["license_validation"] | null;
+      };
+      "license_issued": {
+        "license_id": string | null;
+        "key": string | null;
+        "account_id": string | null;
+        "product_id": string | null;
+        "status": string | null;
+        "expires_at": string | null;
+        "created_at": string | null;
+      };
+      "license_machine_result": {
+        "machine_id": string | null;
+        "license_id": string | null;
+        "fingerprint": string | null;
+        "name": string | null;
+        "platform": string | null;
+        "last_heartbeat_at": string | null;
+        "created_at": string | null;
+        "activated": boolean | null;
+        "machines_used": number | null;
+        "machines_max": number | null;
+      };
+      "license_validation": {
+        "valid": boolean | null;
+        "code": string | null;
+        "license_id": string | null;
+        "account_id": string | null;
+        "product_id": string | null;
+        "expires_at": string | null;
+        "entitlements": (string)[] | null;
+        "machines_used": number | null;
+        "machines_max": number | null;
       };
       "pack_price": {
         "pack": string | null;

@@ -193,6 +193,28 @@ export const ERROR_CODES = {
   unsupported_media_type: 415,
   /** 503: Storage could not be reached or failed; nothing was stored; retry later. */
   storage_unavailable: 503,
+  // Licenses (docs/licenses.md). A key's holder is told only license_not_found for a key that is unknown or
+  // malformed; validation itself answers 200 with a code (VALID, EXPIRED, ...), never one of these.
+  /** 404: no license has this key (or, for its owner's routes, not one the caller may manage). */
+  license_not_found: 404,
+  /** 404: no such licensed product in the config. */
+  license_product_not_found: 404,
+  /** 404: the machine is not activated on this license (never, deactivated, or dead: activate it again). */
+  machine_not_found: 404,
+  /** 403: the license cannot take a machine now (revoked, suspended, expired past its grace); the message
+   * names the validation code. */
+  license_not_valid: 403,
+  /** 409: the license is activated on as many machines as it allows: deactivate one first. */
+  machine_limit_reached: 409,
+  /** 409: the license is revoked: nothing more changes it. */
+  license_revoked: 409,
+  /** 410: the key of a license a payment issued is shown once; reset_license_key makes a new one. */
+  license_key_claimed: 410,
+  /** 422: a machine's fingerprint, name or platform out of shape; an admin's issue or renewal out of shape. */
+  invalid_machine: 422,
+  invalid_license: 422,
+  /** 503: the function has no license signing key (SAASBASE_LICENSE_SIGNING_KEY): no license file is signed. */
+  license_signing_not_configured: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -69,6 +69,13 @@ export const NULLABLE = {
   release_offer: [],
   release_download: ["account_id", "license_id"],
   release_download_count: [],
+  // Licenses (supabase/migrations/20261207001000_licenses.sql): NOT_FOUND names no license; a perpetual license
+  // has no expiry (nor grace), a floating one without a limit no max; a machine without a name or platform; a
+  // policy without heartbeats or a version cap.
+  license_validation: ["license_id", "account_id", "product_id", "expires_at", "machines_used", "machines_max"],
+  license_issued: ["expires_at"],
+  license_details: ["expires_at", "grace_until", "max_machines", "heartbeat_minutes", "max_major_version"],
+  license_machine_result: ["name", "platform", "machines_max"],
 } as const satisfies { [Name in keyof Composite]?: readonly (keyof Composite[Name])[] };
 
 type Nullable<Name> = Name extends keyof typeof NULLABLE ? (typeof NULLABLE)[Name][number] : never;
@@ -132,3 +139,20 @@ export type ApiKeyCreated = SqlResult<"api_key_created">;
 export type ReleaseOffer = SqlResult<"release_offer">;
 export type ReleaseDownload = SqlResult<"release_download">;
 export type ReleaseDownloadCount = SqlResult<"release_download_count">;
+export type LicenseValidation = SqlResult<"license_validation">;
+export type LicenseIssued = SqlResult<"license_issued">;
+export type LicenseDetails = Omit<SqlResult<"license_details">, "validation" | "machines"> & {
+  validation: LicenseValidation;
+  machines: LicenseMachine[];
+};
+export type LicenseMachineResult = SqlResult<"license_machine_result">;
+/** A machine as GET /licenses/:key lists it (license_details.machines). */
+export interface LicenseMachine {
+  id: string;
+  fingerprint: string;
+  name: string | null;
+  platform: string | null;
+  last_heartbeat_at: string;
+  created_at: string;
+  alive: boolean;
+}

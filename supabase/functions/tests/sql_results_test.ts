@@ -20,6 +20,7 @@ const NESTED: Partial<Record<Name, Record<string, Name>>> = {
     funnel: "funnel_step",
     series: "kpi_bucket",
   },
+  license_details: { validation: "license_validation" },
 };
 
 Deno.test({
@@ -303,6 +304,20 @@ Deno.test({
           for (const row of await tx`select to_jsonb(k) as r from public.list_api_keys(${team}) k`) {
             collect("api_key_info", row.r);
           }
+
+          // Licenses: a perpetual floating license without a limit (no expiry, grace or max) and its machine without a
+          // name or platform, a 30-day node-locked one with a named machine, and a key nobody has (NOT_FOUND).
+          await tx`insert into public.license_products (id, name, duration_days, floating, max_machines, price_cents)
+            values ('sr-perpetual', 'Perpetual', null, true, null, 500), ('sr-node', 'Node', 30, false, 1, 500)`;
+          await tx`select set_config('request.jwt.claims', ${JSON.stringify({ role: "service_role" })}, true)`;
+          for (const [product, name, platform] of [["sr-perpetual", null, null], ["sr-node", "Laptop", "linux"]]) {
+            const license = await call("license_issued", tx`public.admin_issue_license(${user}, ${product})`);
+            const key = license.key as string;
+            await call("license_machine_result", tx`public.service_role_activate_machine(${key}, 'fp', ${name}, ${platform})`);
+            await call("license_validation", tx`public.service_role_check_license(${key}, '192.0.2.1', 'fp')`);
+            await call("license_details", tx`public.service_role_license_details(${key})`);
+          }
+          await call("license_validation", tx`public.service_role_validate_license('ABCDE-FGHJK-MNPQR-STVWX')`);
 
           // Catalog: the sync, with the catalog it holds now.
           await as(null);
