@@ -119,6 +119,14 @@ describe("Magic Nuggetwise: an MCP tool in Cursor, 10 free generations a month, 
     expect(check.structuredContent).toMatchObject({ allowed: false, reason: "insufficient_credits", free_remaining: 0, plan: "free" });
     const [{ n }] = await s.sql`select count(*)::int as n from public.credit_reservations where account_id = ${dev.id} and status = 'settled'`;
     expect(n).toBe(10);
+    // The seed's sendUpgradeEmail: the 10th free generation queued one upgrade mail (and an in-app notification)
+    // linking Pro, the cheapest plan with more of the feature; the refused 11th queued no second one.
+    const mails = await s.inbox(dev.email, "free_limit_reached");
+    expect(mails).toHaveLength(1);
+    expect(mails[0].payload).toMatchObject({ feature: "component_generation", limit: 10, period: "month", plan_name: "Free",
+      upgrade_plan_name: "Pro", upgrade_url: "https://nuggetwise.com/pricing?plan=pro" });
+    const [note] = await s.sql`select title, link from public.notifications where user_id = ${dev.id} and type = 'free_limit_reached'`;
+    expect(note.link).toBe("https://nuggetwise.com/pricing?plan=pro");
   });
 
   it("subscribes to Pro through Checkout and Stripe's signed webhooks: generations are unlimited and cost nothing", async () => {
