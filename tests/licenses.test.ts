@@ -233,6 +233,46 @@ describe("issued by payments", () => {
   });
 });
 
+describe("sold once", () => {
+  it("a checkout { license } and its signed webhook issue one license, once; a full refund revokes it", async () => {
+    const buyer = await createUser(sql, `lic-once-${tag}@test.local`);
+    const res = await callFunction("checkout", {
+      method: "POST", token: buyer.token, headers: { "content-type": "application/json" },
+      body: JSON.stringify({ license: FLOATING }),
+    });
+    const made = await res.json();
+    expect(res.status, JSON.stringify(made)).toBe(200);
+    const state = await (await fetch(`${stack().stripeUrl}/_test/state`)).json();
+    const session = state.sessions[made.id];
+    expect(session.mode).toBe("payment");
+    expect(session.metadata).toMatchObject({ account_id: buyer.id, kind: "license", license_product: FLOATING });
+    expect(Number(session.line_items_params[0].price_data.unit_amount)).toBe(9900);
+
+    const paid = stripeEvent("checkout.session.completed", {
+      ...session, status: "complete", payment_status: "paid", amount_total: 9900, currency: "usd",
+      payment_intent: `pi_once_${tag}`,
+    });
+    expect((await (await deliverEvent(stack().functionsUrl, paid)).json()).outcome).toBe("applied");
+    expect((await (await deliverEvent(stack().functionsUrl, paid)).json()).outcome).toBe("duplicate");
+    const rows = await sql`select l.id, l.status, l.source, p.credits, p.amount_cents from public.licenses l
+      join public.purchases p on p.id = l.purchase_id where p.checkout_session_id = ${session.id}`;
+    expect(rows.map((r) => [r.status, r.source, r.credits, r.amount_cents])).toEqual([["active", "purchase", 0, 9900]]);
+
+    // Not a pack: no credits came with it. Refunded in full: the license goes.
+    const refund = stripeEvent("charge.refunded", { id: `ch_once_${tag}`, object: "charge", payment_intent: `pi_once_${tag}`,
+      amount: 9900, amount_refunded: 9900, refunded: true });
+    expect((await (await deliverEvent(stack().functionsUrl, refund)).json()).outcome).toBe("applied");
+    expect((await sql`select status from public.licenses where id = ${rows[0].id}`)[0].status).toBe("revoked");
+
+    // A product not sold once (or unknown) is refused before anything is made at Stripe.
+    const refused = await callFunction("checkout", {
+      method: "POST", token: buyer.token, headers: { "content-type": "application/json" },
+      body: JSON.stringify({ license: YEARLY }),
+    });
+    expect([refused.status, (await refused.json()).error.code]).toEqual([404, "license_product_not_found"]);
+  });
+});
+
 describe("signed license files", () => {
   it("round trip: the file verifies with the function's public key; a tampered payload, another key, a changed signature do not", async () => {
     const { key } = await issue(owner.id);

@@ -5,6 +5,8 @@
 //            count, at least that, at most the plan's max_seats: 422 invalid_seats); refused for other plans
 //   { "pack": "credits_500" }          a credit pack, at the pack price less the account's plan discount: 'buy'
 //   { "amount_cents": 1500 }           credits for a custom amount within the config's bounds: 'buy'
+//   { "license": "forge-desktop" }     a one-off license of a licensed product sold once (its priceCents): 'buy';
+//                                      the paid checkout's webhook issues it (docs/licenses.md)
 // optional: success_url, cancel_url (default: the product URL). Answers 200 { id, url }.
 // 401 without a user, 403 account_forbidden (the role lacks the right), 404 account_not_found (not a member),
 // unknown price or pack (or an account deleted since its token was issued), 409 already subscribed, 422 bad amount
@@ -37,12 +39,13 @@ const body = z
     price: z.string().min(1).max(100).optional(),
     pack: z.string().min(1).max(63).optional(),
     amount_cents: z.number().int().optional(),
+    license: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, "a licensed product id").optional(),
     seats: z.number().int().min(1).max(1_000_000).optional(),
     success_url: webUrl.optional(),
     cancel_url: webUrl.optional(),
   })
-  .refine((b) => [b.price, b.pack, b.amount_cents].filter((v) => v !== undefined).length === 1, {
-    message: "give exactly one of price, pack or amount_cents",
+  .refine((b) => [b.price, b.pack, b.amount_cents, b.license].filter((v) => v !== undefined).length === 1, {
+    message: "give exactly one of price, pack, amount_cents or license",
   })
   .refine((b) => b.seats === undefined || b.price !== undefined, {
     message: "seats are bought with a plan's price",
@@ -124,6 +127,23 @@ export const handler = withHttp(async (req) => {
       mode: "subscription",
       line_items: [{ price: price.id, quantity }],
       subscription_data: { metadata },
+    };
+  } else if (input.license !== undefined) {
+    // A licensed product sold once, at its price (public.license_products, from the config's licensing section).
+    const [product] = await db()`
+      select id, name, price_cents from public.license_products
+      where id = ${input.license} and active and price_cents is not null`;
+    if (!product) {
+      throw new NotFoundError(`No licensed product ${input.license} is sold once`, "license_product_not_found");
+    }
+    Object.assign(metadata, { kind: "license", license_product: product.id });
+    params = {
+      mode: "payment",
+      line_items: [{
+        quantity: 1,
+        price_data: { currency: config.currency, unit_amount: product.price_cents, product_data: { name: product.name } },
+      }],
+      payment_intent_data: { metadata },
     };
   } else {
     let credits: number;

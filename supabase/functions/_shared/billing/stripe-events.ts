@@ -113,6 +113,18 @@ const checkoutPaid: EventType = {
       return upsertSubscription(sql, sub, account, event.created);
     }
     if (session.mode !== "payment") return sql`'ignored'`;
+    // A one-off license (our checkout's kind "license"): the purchase of no credits, whose trigger issues the
+    // license (public.service_role_record_license_purchase, the licenses migration).
+    if (session.metadata?.kind === "license") {
+      const product = session.metadata.license_product;
+      if (session.payment_status !== "paid" || typeof product !== "string" || !product) return sql`'ignored'`;
+      return applied(
+        sql,
+        sql`public.service_role_record_license_purchase(${accountOf(sql, hintOf(session), str(session, "customer"))},
+          ${session.id}, ${str(session, "payment_intent") ?? null}, ${product}, ${cents(session.amount_total ?? 0)},
+          ${session.currency ?? "usd"})`,
+      );
+    }
     // Credits in metadata are what our checkout put there; a paid session without a usable count is no credit
     // pack of ours (another integration on the same Stripe account), and is acknowledged as such.
     const credits = Number(session.metadata?.credits);
