@@ -128,6 +128,33 @@ describe("uploads and signed URLs", () => {
   });
 });
 
+describe("downloads", () => {
+  it("serves byte ranges as Storage does (206 and Content-Range; 416 for one outside the file)", async () => {
+    const path = `${alice.id}/ranged.png`;
+    await admin.storage.from(bucket).upload(path, png, { contentType: "image/png" });
+    const signed = await admin.storage.from(bucket).createSignedUrl(path, 60);
+    const get = (range: string) => fetch(signed.data!.signedUrl, { headers: { range } });
+    const first = await get("bytes=0-7");
+    expect(first.status).toBe(206);
+    expect(first.headers.get("content-range")).toBe(`bytes 0-7/${png.length}`);
+    expect(new Uint8Array(await first.arrayBuffer())).toEqual(png.slice(0, 8));
+    const rest = await get("bytes=8-");
+    expect(new Uint8Array(await rest.arrayBuffer())).toEqual(png.slice(8));
+    const tail = await get("bytes=-4");
+    expect(new Uint8Array(await tail.arrayBuffer())).toEqual(png.slice(-4));
+    const beyond = await get(`bytes=0-${png.length + 100}`);
+    expect([beyond.status, (await beyond.arrayBuffer()).byteLength]).toEqual([206, png.length]);
+    for (const bad of [`bytes=${png.length}-`, "bytes=5-2", "bytes=-0", "lines=0-1", "bytes=0-1,3-4"]) {
+      const res = await get(bad);
+      expect([bad, res.status]).toEqual([bad, 416]);
+      expect(await res.json()).toMatchObject({ statusCode: "416", error: "invalid_range" });
+    }
+    // HEAD answers the headers alone (storage-js exists()).
+    expect((await admin.storage.from(bucket).exists(path)).data).toBe(true);
+    expect((await admin.storage.from(bucket).exists(`${alice.id}/nothing.png`)).data).toBe(false);
+  });
+});
+
 describe("the policies decide (a user's own session)", () => {
   it("lets a user download and sign their own object, never another user's", async () => {
     await admin.storage.from(bucket).upload(`${alice.id}/mine.png`, png, { contentType: "image/png" });

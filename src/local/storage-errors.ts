@@ -47,6 +47,8 @@ export const errors = {
   invalidRequest: (message: string) => new StorageApiError(400, "InvalidRequest", message || "Invalid Request"),
   noContent: (message?: string) => new StorageApiError(400, "InvalidRequest", message || "No content provided"),
   notFound: (message = "Route not found") => new StorageApiError(404, "NotFound", message, "Not Found", 404),
+  // Sent with its own status, 416 (src/storage/range.ts).
+  invalidRange: () => new StorageApiError(416, "InvalidRange", "invalid range provided", "invalid_range", 416),
   internal: () => new StorageApiError(500, "InternalError", "Internal server error", "Internal"),
 };
 

@@ -54,11 +54,13 @@ export class FileStore {
     };
   }
 
-  async open(bucket: string, name: string, version: string): Promise<{ stream: ReadStream; size: number } | undefined> {
+  /** The version's size, and a reader of its bytes (`from` to `to` inclusive, or all of them). */
+  async open(bucket: string, name: string, version: string)
+    : Promise<{ size: number; read: (range?: { from: number; to: number }) => ReadStream } | undefined> {
     const file = this.path(bucket, name, version);
     try {
       const { size } = await stat(file);
-      return { stream: createReadStream(file), size };
+      return { size, read: (range) => createReadStream(file, range && { start: range.from, end: range.to }) };
     } catch {
       return undefined;
     }

@@ -395,10 +395,13 @@ export class LocalStorage {
     const file = row.version ? await this.files.open(row.bucket_id, row.name, row.version) : undefined;
     if (!file) throw errors.noSuchKey();
     const meta = row.metadata ?? {};
+    // One byte range (`bytes=0-99`, `bytes=100-`, `bytes=-100`), as Storage serves them: 206 with Content-Range.
+    const range = typeof req.headers.range === "string" ? parseRange(req.headers.range, file.size) : undefined;
     const headers: Record<string, string> = {
       ...CORS_HEADERS,
+      "accept-ranges": "bytes",
       "content-type": String(meta.mimetype ?? "application/octet-stream"),
-      "content-length": String(file.size),
+      "content-length": String(range ? range.to - range.from + 1 : file.size),
       "cache-control": String(meta.cacheControl ?? "no-cache"),
       "last-modified": new Date(String(meta.lastModified ?? row.updated_at)).toUTCString(),
     };
@@ -409,22 +412,23 @@ export class LocalStorage {
       const filename = download || row.name.split("/").pop() || "download";
       headers["content-disposition"] = `attachment; filename=${encodeURIComponent(filename)};`;
     }
-    res.writeHead(200, headers);
+    if (range) headers["content-range"] = `bytes ${range.from}-${range.to}/${file.size}`;
+    res.writeHead(range ? 206 : 200, headers);
     if (req.method === "HEAD") {
-      file.stream.destroy();
       res.end();
       return;
     }
+    const stream = file.read(range);
     await new Promise<void>((resolvePromise) => {
-      file.stream.on("error", () => {
+      stream.on("error", () => {
         res.destroy();
         resolvePromise();
       });
       res.on("close", () => {
-        file.stream.destroy();
+        stream.destroy();
         resolvePromise();
       });
-      file.stream.pipe(res);
+      stream.pipe(res);
     });
   }
 
@@ -511,6 +515,23 @@ export class LocalStorage {
 }
 
 const ROLLBACK = Symbol("rollback");
+
+/** Storage's parseRangeHeader: a single range within the file, else 416. */
+export function parseRange(header: string, size: number): { from: number; to: number } {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header);
+  if (!m || size <= 0 || (!m[1] && !m[2])) throw errors.invalidRange();
+  if (!m[1]) {
+    const suffix = Number(m[2]);
+    if (!Number.isSafeInteger(suffix) || suffix <= 0) throw errors.invalidRange();
+    return { from: Math.max(size - suffix, 0), to: size - 1 };
+  }
+  const from = Number(m[1]);
+  const to = m[2] ? Number(m[2]) : size - 1;
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from || from >= size) {
+    throw errors.invalidRange();
+  }
+  return { from, to: Math.min(to, size - 1) };
+}
 
 function send(res: ServerResponse, status: number, body: unknown) {
   const text = JSON.stringify(body);
