@@ -759,8 +759,9 @@ create trigger purchases_license after insert or update of status on public.purc
   for each row execute function saasbase.license_on_purchase();
 
 -- A paid invoice of a subscription to a licensed plan: the first issues the license (for the policy's
--- duration), each later one extends it by the duration from its expiry (or from now, when it has lapsed) and
--- refreshes its policy, when it renews with the subscription. Once per invoice and product
+-- duration), each later one extends it to the duration from the payment (never shortening it: a yearly
+-- subscription's renewal, paid as the license expires, adds a year) and refreshes its policy, when it renews
+-- with the subscription. Once per invoice and product
 -- (saasbase.license_invoices), however often and in whatever order the invoice and its subscription's events
 -- arrive: the invoice's trigger applies it when the subscription is known, the subscription's trigger applies
 -- the paid invoices that came before it. A revoked license is not renewed.
@@ -800,8 +801,10 @@ begin
       where l.subscription_id = v_subscription.id and l.product_id = v_product.id;
     elsif v_license.status <> 'revoked' and v_license.renews_with_subscription then
       update public.licenses l set
+        -- The paid period from now, never less than the license had: a plan billed monthly under a yearly
+        -- policy keeps a year past its latest payment, not a year more for every month paid.
         expires_at = case when v_product.duration_days is null then null
-          else greatest(l.expires_at, saasbase.now()) + make_interval(days => v_product.duration_days) end,
+          else greatest(l.expires_at, saasbase.now() + make_interval(days => v_product.duration_days)) end,
         duration_days = v_product.duration_days, floating = v_product.floating,
         max_machines = v_product.max_machines, heartbeat_minutes = v_product.heartbeat_minutes,
         grace_days = v_product.grace_days, entitlements = v_product.entitlements,

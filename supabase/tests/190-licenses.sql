@@ -6,7 +6,7 @@
 -- limits, and the config sync.
 begin;
 \ir _helpers.psql
-select plan(81);
+select plan(82);
 
 do $$
 begin
@@ -208,13 +208,20 @@ select is((select count(*) from public.licenses where subscription_id = 'sub_lt_
   'the first paid invoice issues the license');
 select tests.put('sub_expiry', (select expires_at::text from public.licenses where subscription_id = 'sub_lt_1'));
 select public.service_role_record_invoice('in_lt_1', tests.team(), 'paid', 'sub_lt_1', 'subscription_create', 1900, 1900, 'usd', null);
+-- A year on, as the license expires, the renewal is paid (and delivered twice).
+select set_config('saasbase.now', tests.got('sub_expiry'), true);
 select public.service_role_record_invoice('in_lt_2', tests.team(), 'paid', 'sub_lt_1', 'subscription_cycle', 1900, 1900, 'usd', null);
 select public.service_role_record_invoice('in_lt_2', tests.team(), 'paid', 'sub_lt_1', 'subscription_cycle', 1900, 1900, 'usd', null);
+reset saasbase.now;
 select is((select expires_at - tests.got('sub_expiry')::timestamptz from public.licenses where subscription_id = 'sub_lt_1'),
   interval '365 days', 'a renewal invoice delivered twice extends the license once, by the policy''s duration');
+-- A plan billed monthly under a yearly policy: each month's invoice keeps a year past it, not a year more each.
+select public.service_role_record_invoice('in_lt_2b', tests.team(), 'paid', 'sub_lt_1', 'subscription_cycle', 1900, 1900, 'usd', null);
+select is((select expires_at - tests.got('sub_expiry')::timestamptz from public.licenses where subscription_id = 'sub_lt_1'),
+  interval '365 days', 'an invoice paid well before the expiry does not stack another year');
 select is((select count(*) from public.licenses where subscription_id = 'sub_lt_1'), 1::bigint, 'still one license');
 select is((select count(*) from public.audit_log where action = 'license.renew'
-  and details ->> 'subscription_id' = 'sub_lt_1'), 1::bigint, 'one renewal audited');
+  and details ->> 'invoice_id' = 'in_lt_2'), 1::bigint, 'the replayed renewal audited once');
 -- An invoice before its subscription: applied when the subscription arrives.
 select public.service_role_record_invoice('in_lt_3', tests.uid('billing@l.local'), 'paid', 'sub_lt_2', 'subscription_create', 1900, 1900, 'usd', null);
 select is((select count(*) from public.licenses where subscription_id = 'sub_lt_2'), 0::bigint,
