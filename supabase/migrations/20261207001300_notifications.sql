@@ -5,9 +5,10 @@
 -- Both are written by saasbase.notify in the transaction of the change that causes them, from triggers on the
 -- tables where things happen: purchases and invoices (receipts, failed payments), subscriptions (started,
 -- changed, cancelled), usage counters (a free allowance used up), wallets (credits running low), referrals
--- (a reward earned), cash-outs (paid), profiles (welcome) and team invitations. So a rolled-back purchase leaves
--- neither a notification nor a receipt, and each carries a dedupe key per (template, subject entity): a
--- replayed webhook, a retried charge or a reconciliation applying the same state again queues nothing twice.
+-- (a reward earned), cash-outs (paid), profiles (welcome), team invitations and licenses (issued). So a
+-- rolled-back purchase leaves neither a notification nor a receipt, and each carries a dedupe key per
+-- (template, subject entity): a replayed webhook, a retried charge or a reconciliation applying the same state
+-- again queues nothing twice.
 -- The billing and credits functions are not re-defined: the triggers watch their tables.
 --
 -- Auth mails (sign-up confirmation, magic link, ...) do not pass through here: Supabase Auth calls the
@@ -517,6 +518,37 @@ end;
 $$;
 create trigger account_invitations_notify after insert on public.account_invitations
   for each row execute function saasbase.notify_invitation();
+
+-- A license issued (20261207001000_licenses.sql: bought, with a subscription, or by an admin): its mail and
+-- notification, to the member it was issued to, else the account's billing managers. Never the key (shown once in
+-- the app): its prefix and a link to the account's licenses.
+create function saasbase.notify_license() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_product text := coalesce((select p.name from public.license_products p where p.id = new.product_id), new.product_id);
+  v_url text := saasbase.app_url('/licenses');
+  v_payload jsonb := jsonb_build_object('license_id', new.id, 'product_name', v_product, 'key_prefix', new.key_prefix,
+    'expires_at', new.expires_at, 'licenses_url', v_url);
+  v_body text := format('Your %s license (%s…) is ready%s.', v_product, new.key_prefix,
+    case when new.expires_at is not null
+      then format(', valid until %s', to_char(new.expires_at at time zone 'UTC', 'YYYY-MM-DD')) else '' end);
+begin
+  if new.user_id is not null then
+    perform saasbase.notify(new.user_id, 'license_issued', format('%s license issued', v_product), v_body, v_url,
+      'license_issued', v_payload, 'license_issued:' || new.id,
+      (select a.id from public.accounts a where a.id = new.account_id and a.kind = 'team'));
+  else
+    perform saasbase.notify_account(new.account_id, 'manage_billing', 'license_issued',
+      format('%s license issued', v_product), v_body, v_url, 'license_issued', v_payload, 'license_issued:' || new.id);
+  end if;
+  return null;
+end;
+$$;
+create trigger licenses_notify after insert on public.licenses
+  for each row execute function saasbase.notify_license();
 
 -- ---------------------------------------------------------------------------------------------------------
 -- Auth mails sent by the auth-email-hook function: one row per mail Supabase Auth asked for (a link or code to

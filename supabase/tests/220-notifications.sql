@@ -6,7 +6,7 @@
 -- its webhook is replayed, none for a rolled-back purchase; the auth hook's log of sent mails.
 begin;
 \ir _helpers.psql
-select plan(96);
+select plan(99);
 
 do $$
 declare
@@ -271,6 +271,23 @@ select results_eq($$ select user_id, title, data ->> 'team_name' from public.not
   'an invitation by email notifies the invitee who has an account');
 select ok(not exists (select from public.notifications where type = 'team_invitation' and data ? 'accept_url'),
   '... without the accept link, whose token only the mail carries');
+
+-- Licenses: an issued license is mailed to the member it was issued to, naming its prefix, never its key; a
+-- team's without a member to its billing managers.
+insert into public.license_products (id, name, duration_days, floating) values ('n-app', 'Notify App', 365, false);
+insert into public.licenses (id, account_id, user_id, product_id, key_prefix, key_hash, floating, source, expires_at)
+values ('00000000-0000-4000-8000-00000000cccc', tests.uid('other@test.local'), tests.uid('other@test.local'), 'n-app',
+  'AB2CD', repeat('a', 64), false, 'purchase', '2027-12-08 00:00:00+00'),
+  ('00000000-0000-4000-8000-00000000dddd', tests.team(), null, 'n-app', 'EF3GH', repeat('b', 64), false, 'admin', null);
+select results_eq($$ select user_id, payload ->> 'product_name', payload ->> 'key_prefix', payload ->> 'licenses_url'
+    from public.email_outbox where dedupe_key = 'license_issued:00000000-0000-4000-8000-00000000cccc' $$,
+  format($$ values (%L::uuid, 'Notify App', 'AB2CD', 'http://localhost:3000/licenses') $$, tests.uid('other@test.local')),
+  'an issued license mails its member, with its prefix and a link');
+select ok(not exists (select from public.email_outbox where template = 'license_issued' and payload::text like '%aaaa%'),
+  '... never its key''s hash');
+select is((select array_agg(u.email::text order by u.email) from public.email_outbox o join auth.users u on u.id = o.user_id
+    where o.payload ->> 'license_id' = '00000000-0000-4000-8000-00000000dddd'),
+  array['billing@test.local', 'owner@test.local'], 'a team''s license without a member goes to its billing managers');
 
 -- ---------------------------------------------------------------------------------------------------------
 -- saasbase.notify itself: the same key adds nothing; a mail needs a key.

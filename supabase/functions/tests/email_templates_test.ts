@@ -49,6 +49,9 @@ const QUEUED = [
   "credits_low",
   "referral_reward",
   "cashout_paid",
+  // For the licenses domain (seed 002), queued by its SQL through saasbase.notify.
+  "license_issued",
+  "license_expiring",
   "auth_signup",
   "auth_magiclink",
   "auth_recovery",

@@ -20,6 +20,8 @@ import authSignup from "./auth-signup.ts";
 import cashoutPaid from "./cashout-paid.ts";
 import creditsLow from "./credits-low.ts";
 import freeLimitReached from "./free-limit-reached.ts";
+import licenseExpiring from "./license-expiring.ts";
+import licenseIssued from "./license-issued.ts";
 import paymentFailed from "./payment-failed.ts";
 import receipt from "./receipt.ts";
 import referralReward from "./referral-reward.ts";
@@ -87,6 +89,8 @@ const ALL: AnyTemplate[] = [
   teamInvitation,
   referralReward,
   cashoutPaid,
+  licenseIssued,
+  licenseExpiring,
   authSignup,
   authMagiclink,
   authRecovery,
