@@ -2,6 +2,7 @@
 // chat_personas, chat_models, team_roles), the payload of public.service_role_sync_config.
 import type { ProductConfig } from "../../supabase/functions/_shared/config-schema.ts";
 import { licensingRows } from "../../supabase/functions/_shared/config/licensing.ts";
+import { imagePriceRows } from "../../supabase/functions/_shared/config/images.ts";
 
 export function catalogRows(config: ProductConfig) {
   return {
@@ -90,6 +91,11 @@ export function catalogRows(config: ProductConfig) {
       upgrade_path: config.notifications.upgradePath,
       buy_credits_path: config.notifications.buyCreditsPath,
     },
+    // Products with releases (public.release_products, service_role_sync_releases): the free ones.
+    release_products: config.releases.freeProducts.map((p) => ({ id: p.id, name: p.name, license_required: false })),
+    // Image prices per model and size (public.image_prices, service_role_sync_images; SQL prices an image with
+    // saasbase.image_price).
+    image_prices: imagePriceRows(config.images),
   };
 }
 

@@ -85,6 +85,7 @@ export const DOMAIN_SYNCS: string[] = [
   "service_role_sync_licensing",
   "service_role_sync_releases",
   "service_role_sync_notifications",
+  "service_role_sync_images",
 ];
 
 /** Writes the product config's catalog (plans, features, quotas, packs) into the database: saasbase.config.ts's,

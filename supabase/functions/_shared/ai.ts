@@ -88,10 +88,15 @@ export function providerPlan(config: ProductConfig, model: string, maxTokens = I
   });
 }
 
-const retryable = (err: unknown) => {
+/** Whether a provider's error is worth another try: 429, a 5xx, or no status at all (the network). Shared with
+ * the image providers (images/index.ts). */
+export const retryable = (err: unknown) => {
   const status = (err as { status?: number }).status;
   return status === 429 || (typeof status === "number" && status >= 500) || status === undefined;
 };
+
+/** The wait before retry number `attempt + 1` of a provider: 100 ms doubling, at most 2 s. */
+export const backoffMs = (attempt: number) => Math.min(100 * 2 ** attempt, 2_000);
 
 export class StreamBrokeOffError extends Error {
   constructor(message = "The provider's stream ended before the answer was finished") {
@@ -217,7 +222,7 @@ export async function openStream(
         if (signal.aborted) throw signal.reason;
         attempts.push({ provider: provider.id, error: err instanceof Error ? err.message : String(err) });
         if (!retryable(err)) break;
-        if (attempt < provider.maxRetries) await sleep(Math.min(100 * 2 ** attempt, 2_000));
+        if (attempt < provider.maxRetries) await sleep(backoffMs(attempt));
       }
     }
   }

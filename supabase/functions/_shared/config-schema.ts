@@ -5,6 +5,7 @@ import { releasesSchema } from "./config/releases.ts";
 import { paymentsIssues, paymentsSchema } from "./config/payments.ts";
 import { notificationsSchema } from "./config/notifications.ts";
 import { checkLicensing, licensingSchema } from "./config/licensing.ts";
+import { checkImages, imagesSchema } from "./config/images.ts";
 
 /** Lower-case identifiers: they become primary keys, Stripe lookup keys and ledger feature names. */
 const id = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, "must be a lower-case id (a-z, 0-9, _ or -)");
@@ -266,6 +267,8 @@ export const configSchema = z
     notifications: notificationsSchema.prefault({}),
     /** Licensed products, their policies and how each is sold (docs/licenses.md). */
     licensing: licensingSchema.prefault({}),
+    /** Image generation (the generate-image function): config/images.ts. Absent: none. */
+    images: imagesSchema.optional(),
   })
   .superRefine((c, ctx) => {
     const issue = (path: (string | number)[], message: string) =>
@@ -273,6 +276,7 @@ export const configSchema = z
     for (const [path, message] of paymentsIssues(c)) issue(path, message);
     const features = new Set(Object.keys(c.features));
     const duplicates = (ids: string[]) => ids.filter((v, i) => ids.indexOf(v) !== i);
+    checkImages(c.images, c.features, issue);
 
     // The chat function meters every signed-in message as the feature "chat" (its quota per plan).
     if (!features.has("chat")) {

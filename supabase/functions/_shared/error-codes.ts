@@ -215,6 +215,14 @@ export const ERROR_CODES = {
   invalid_license: 422,
   /** 503: the function has no license signing key (SAASBASE_LICENSE_SIGNING_KEY): no license file is signed. */
   license_signing_not_configured: 503,
+  // Images (the generate-image function, docs/images.md).
+  /** 404: no such generation in the account (another user's included). */
+  generation_not_found: 404,
+  /** 409: a generation under this Idempotency-Key is still being made (ask again in a moment); or it cannot be
+   * deleted yet. */
+  generation_in_progress: 409,
+  /** 409: the generation was closed otherwise already (a failed one cannot succeed). */
+  generation_closed: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

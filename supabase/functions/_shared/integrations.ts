@@ -21,8 +21,10 @@ export interface IntegrationStatus {
   userSecrets: { configured: boolean; missing?: string[] };
 }
 
+/** A provider's base URL: its baseUrlEnv's value when set, else its baseUrl (null: the vendor's default). Chat's
+ * providers and the image providers alike. */
 export function providerBaseUrl(
-  provider: ProductConfig["ai"]["providers"][number],
+  provider: { baseUrl?: string; baseUrlEnv?: string },
   env: EnvReader,
 ): string | null {
   return (provider.baseUrlEnv && env(provider.baseUrlEnv)) || provider.baseUrl || null;

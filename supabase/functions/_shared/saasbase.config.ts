@@ -205,6 +205,50 @@ export default defineConfig({
   // and POLAR_WEBHOOK_SECRET (payments.polar.accessTokenEnv / webhookSecretEnv), its catalog `npm run polar:sync`.
   payments: { provider: "stripe" },
 
+  // Image generation (the generate-image function, docs/images.md): each image is a coloring_page (the free
+  // plan's 3 lifetime pages first, then its price in credits), Gemini's image model first, OpenAI's images API
+  // as the fallback.
+  images: {
+    feature: "coloring_page",
+    providers: [
+      {
+        id: "gemini-image",
+        kind: "gemini",
+        baseUrl: "https://generativelanguage.googleapis.com/v1beta",
+        baseUrlEnv: "GEMINI_IMAGE_BASE_URL",
+        apiKeyEnv: "GEMINI_API_KEY",
+        model: "gemini-2.5-flash-image",
+        prices: { "1024x1024": 3, "1024x1536": 4, "1536x1024": 4 },
+        timeoutMs: 60_000,
+        maxRetries: 2,
+      },
+      {
+        id: "openai-image",
+        kind: "openai",
+        baseUrlEnv: "OPENAI_IMAGES_BASE_URL",
+        apiKeyEnv: "OPENAI_API_KEY",
+        model: "gpt-image-1",
+        prices: { "1024x1024": 5, "1024x1536": 8, "1536x1024": 8 },
+        timeoutMs: 90_000,
+        maxRetries: 1,
+      },
+    ],
+    fallbackOrder: ["gemini-image", "openai-image"],
+    sizes: ["1024x1024", "1024x1536", "1536x1024"],
+    styles: [
+      {
+        id: "coloring-book",
+        name: "Coloring book",
+        prompt: "A printable coloring page: bold clean black outlines on white, large areas to color, no shading, no text.",
+      },
+      { id: "sketch", name: "Pencil sketch", prompt: "A loose pencil sketch, black and white." },
+    ],
+    defaultStyle: "coloring-book",
+    maxPromptChars: 2000,
+    reference: { maxBytes: 4 * 1024 * 1024, mimeTypes: ["image/png", "image/jpeg", "image/webp"] },
+    signedUrlSeconds: 3600,
+  },
+
   // Visitors without an account (anon key plus a client session id): chat per session per day, and ceilings for
   // all of them together (new session ids cost nothing).
   anonymous: { chatMessagesPerDay: 5, chatMessagesPerDayTotal: 1000, eventsPerMinuteTotal: 600 },
