@@ -76,6 +76,9 @@ export const NULLABLE = {
   license_issued: ["expires_at"],
   license_details: ["expires_at", "grace_until", "max_machines", "heartbeat_minutes", "max_major_version"],
   license_machine_result: ["name", "platform", "machines_max"],
+  // Images (supabase/migrations/20261207000700_images.sql): a pending generation has no image yet.
+  generation_start: ["storage_path"],
+  generation_outcome: [],
 } as const satisfies { [Name in keyof Composite]?: readonly (keyof Composite[Name])[] };
 
 type Nullable<Name> = Name extends keyof typeof NULLABLE ? (typeof NULLABLE)[Name][number] : never;

@@ -346,6 +346,20 @@ Deno.test({
           for (const row of await tx`select to_jsonb(d) as r from public.service_role_release_downloads('sqlres-tool',
               current_date - 1, current_date + 1) d`) collect("release_download_count", row.r);
 
+          // Images: a generation started (pending: no image yet), finished, replayed (its image), and one failed.
+          await as(null);
+          const models = ["gemini-2.5-flash-image"];
+          const started = await call("generation_start",
+            tx`public.service_role_start_generation(null, ${user}, 'res-img-1', 'coloring_page', 'a cat', null, '1024x1024', ${models})`);
+          await call("generation_outcome", tx`public.service_role_finish_generation(${started.generation_id as string},
+            'gemini-image', 'gemini-2.5-flash-image', 'x/y.png', 'image/png', 10, 1, 2)`);
+          await call("generation_start",
+            tx`public.service_role_start_generation(null, ${user}, 'res-img-1', 'coloring_page', 'a cat', null, '1024x1024', ${models})`);
+          const failing = await call("generation_start",
+            tx`public.service_role_start_generation(null, ${user}, 'res-img-2', 'coloring_page', 'a dog', null, '1024x1024', ${models})`);
+          await call("generation_outcome",
+            tx`public.service_role_fail_generation(${failing.generation_id as string}, 'failed', 'no provider')`);
+
           // Every composite type in `public` is declared in NULLABLE (whoever adds one says which fields may be null).
           const types = (await tx`select t.typname from pg_type t join pg_class c on c.oid = t.typrelid
             where t.typnamespace = 'public'::regnamespace and c.relkind = 'c' order by 1`).map((r) =>
