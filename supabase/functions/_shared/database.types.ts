@@ -878,6 +878,112 @@ export type Database = {
         };
         Relationships: [];
       };
+      "generations": {
+        Row: {
+          "account_id": string;
+          "bytes": number | null;
+          "completed_at": string | null;
+          "cost": number;
+          "created_at": string;
+          "duration_ms": number | null;
+          "error": string | null;
+          "free": boolean;
+          "held": number;
+          "id": string;
+          "idempotency_key": string;
+          "mime_type": string | null;
+          "model": string | null;
+          "prompt": string;
+          "provider": string | null;
+          "provider_ms": number | null;
+          "reservation_id": string | null;
+          "size": string;
+          "status": string;
+          "storage_path": string | null;
+          "style": string | null;
+          "user_id": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "account_id": string;
+          "bytes"?: number | null;
+          "completed_at"?: string | null;
+          "cost"?: number;
+          "created_at"?: string;
+          "duration_ms"?: number | null;
+          "error"?: string | null;
+          "free"?: boolean;
+          "held"?: number;
+          "id"?: string;
+          "idempotency_key": string;
+          "mime_type"?: string | null;
+          "model"?: string | null;
+          "prompt": string;
+          "provider"?: string | null;
+          "provider_ms"?: number | null;
+          "reservation_id"?: string | null;
+          "size": string;
+          "status"?: string;
+          "storage_path"?: string | null;
+          "style"?: string | null;
+          "user_id"?: string | null;
+        };
+        Update: {
+          "account_id"?: string;
+          "bytes"?: number | null;
+          "completed_at"?: string | null;
+          "cost"?: number;
+          "created_at"?: string;
+          "duration_ms"?: number | null;
+          "error"?: string | null;
+          "free"?: boolean;
+          "held"?: number;
+          "id"?: string;
+          "idempotency_key"?: string;
+          "mime_type"?: string | null;
+          "model"?: string | null;
+          "prompt"?: string;
+          "provider"?: string | null;
+          "provider_ms"?: number | null;
+          "reservation_id"?: string | null;
+          "size"?: string;
+          "status"?: string;
+          "storage_path"?: string | null;
+          "style"?: string | null;
+          "user_id"?: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "generations_account_id_fkey";
+            columns: ["account_id"];
+            isOneToOne: false;
+            referencedRelation: "accounts";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "image_prices": {
+        Row: {
+          "credits": number;
+          "model": string;
+          "size": string;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "credits": number;
+          "model": string;
+          "size": string;
+          "updated_at"?: string;
+        };
+        Update: {
+          "credits"?: number;
+          "model"?: string;
+          "size"?: string;
+          "updated_at"?: string;
+        };
+        Relationships: [];
+      };
       "installations": {
         Row: {
           "account_id": string;
@@ -2885,9 +2991,79 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_delete_generation": {
+        Args: { "account_id": string; "generation_id": string; "user_id": string };
+        Returns: {
+          "account_id": string;
+          "bytes": number | null;
+          "completed_at": string | null;
+          "cost": number;
+          "created_at": string;
+          "duration_ms": number | null;
+          "error": string | null;
+          "free": boolean;
+          "held": number;
+          "id": string;
+          "idempotency_key": string;
+          "mime_type": string | null;
+          "model": string | null;
+          "prompt": string;
+          "provider": string | null;
+          "provider_ms": number | null;
+          "reservation_id": string | null;
+          "size": string;
+          "status": string;
+          "storage_path": string | null;
+          "style": string | null;
+          "user_id": string | null;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "generations";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "service_role_delete_user_secret": {
         Args: { "account_id": string; "provider": string; "user_id": string };
         Returns: undefined;
+      };
+      "service_role_fail_generation": {
+        Args: {
+          "duration_ms"?: number;
+          "error": string;
+          "generation_id": string;
+          "model"?: string;
+          "provider"?: string;
+          "provider_ms"?: number;
+          "status": string;
+        };
+        Returns: Database["public"]["CompositeTypes"]["generation_outcome"];
+        SetofOptions: {
+          from: "*";
+          to: "generation_outcome";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "service_role_finish_generation": {
+        Args: {
+          "bytes": number;
+          "duration_ms": number;
+          "generation_id": string;
+          "mime_type": string;
+          "model": string;
+          "provider": string;
+          "provider_ms": number;
+          "storage_path": string;
+        };
+        Returns: Database["public"]["CompositeTypes"]["generation_outcome"];
+        SetofOptions: {
+          from: "*";
+          to: "generation_outcome";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
       };
       "service_role_forget_customer": { Args: { "customer_id": string }; Returns: boolean };
       "service_role_grant_credits": {
@@ -3399,6 +3575,24 @@ export type Database = {
       "service_role_store_polar_event": {
         Args: { "created": string; "error"?: string; "id": string; "payload": Json; "type": string };
         Returns: boolean;
+      "service_role_start_generation": {
+        Args: {
+          "account_id": string;
+          "feature": string;
+          "idempotency_key": string;
+          "models": (string)[];
+          "prompt": string;
+          "size": string;
+          "style": string;
+          "user_id": string;
+        };
+        Returns: Database["public"]["CompositeTypes"]["generation_start"];
+        SetofOptions: {
+          from: "*";
+          to: "generation_start";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
       };
       "service_role_store_stripe_event": {
         Args: {
@@ -3427,6 +3621,7 @@ export type Database = {
       };
       "service_role_sync_licensing": { Args: { "catalog": Json }; Returns: undefined };
       "service_role_sync_notifications": { Args: { "catalog": Json }; Returns: undefined };
+      "service_role_sync_images": { Args: { "catalog": Json }; Returns: undefined };
       "service_role_sync_releases": { Args: { "catalog": Json }; Returns: undefined };
       "service_role_take_anon_chat": { Args: { "session_hash": string }; Returns: number };
       "service_role_take_rate_limit": {
@@ -3809,6 +4004,25 @@ export type Database = {
       "funnel_step": {
         "step": string | null;
         "users": number | null;
+      };
+      "generation_outcome": {
+        "generation_id": string | null;
+        "status": string | null;
+        "cost": number | null;
+        "free": boolean | null;
+        "balance": number | null;
+        "replayed": boolean | null;
+      };
+      "generation_start": {
+        "generation_id": string | null;
+        "status": string | null;
+        "replayed": boolean | null;
+        "reservation_id": string | null;
+        "held": number | null;
+        "free": boolean | null;
+        "balance": number | null;
+        "covered": (boolean)[] | null;
+        "storage_path": string | null;
       };
       "kpi_bucket": {
         "start": string | null;
