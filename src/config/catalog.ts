@@ -91,8 +91,6 @@ export function catalogRows(config: ProductConfig) {
       upgrade_path: config.notifications.upgradePath,
       buy_credits_path: config.notifications.buyCreditsPath,
     },
-    // Products with releases (public.release_products, service_role_sync_releases): the free ones.
-    release_products: config.releases.freeProducts.map((p) => ({ id: p.id, name: p.name, license_required: false })),
     // Image prices per model and size (public.image_prices, service_role_sync_images; SQL prices an image with
     // saasbase.image_price).
     image_prices: imagePriceRows(config.images),

@@ -392,3 +392,16 @@ end;
 $$;
 revoke execute on function public.service_role_delete_generation(uuid, uuid, uuid) from public, anon, authenticated;
 grant execute on function public.service_role_delete_generation(uuid, uuid, uuid) to service_role;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- The bucket: private, images only. An object's first path segment is its account's id
+-- (`<account_id>/<generation_id>.png`); the account's members and admins read it (through the function's
+-- signed URLs, or their own session), and no policy lets anyone but the service role write or delete one.
+insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types)
+values ('generations', 'generations', false, 20971520, array['image/png', 'image/jpeg', 'image/webp'])
+on conflict (id) do nothing;
+
+create policy "Generated images are readable by their account's members and admins" on storage.objects
+  for select to authenticated
+  using (bucket_id = 'generations'
+    and ((storage.foldername(name))[1] in (select saasbase.my_accounts()::text) or (select saasbase.is_admin())));

@@ -1,10 +1,11 @@
 -- Images (20261207000700_images.sql): the RLS matrix of generations and image prices (the member who asked, a
 -- fellow team member, a non-member, anon, a site admin, the service role), the money rules of a generation (the
 -- free allowance first, a hold on the dearest covered model, settled at image_price, released on a failure or a
--- refusal, nothing stored on a refusal to hold), idempotency, deleting, and the price sync.
+-- refusal, nothing stored on a refusal to hold), idempotency, deleting, the price sync, and the bucket's objects
+-- (storage.objects: read by the account's members and admins, written by nobody but the service role).
 begin;
 \ir _helpers.psql
-select plan(72);
+select plan(102);
 
 do $$ begin
   perform tests.create_user('owner@test.local');
@@ -169,6 +170,47 @@ select is((select array_agg(model || ' ' || size || ' ' || credits) from public.
   'the sync replaces the prices');
 select throws_ok($$select public.service_role_sync_images('{"image_prices": {}}')$$, 'P0001', null,
   'a malformed catalog is refused');
+
+-- The bucket: private, images only; its objects' matrix (written as Storage writes them: the service role).
+select tests.become('postgres');
+select is((select (public, allowed_mime_types) from storage.buckets where id = 'generations'),
+  (false, array['image/png', 'image/jpeg', 'image/webp']), 'the generations bucket is private, images only');
+select tests.become('service_role');
+insert into storage.objects (bucket_id, name, owner, owner_id, metadata, version)
+values
+  ('generations', tests.uid('owner@test.local') || '/personal.png', null, null, '{"size": 3}', '1'),
+  ('generations', tests.team() || '/team.png', null, null, '{"size": 4}', '1');
+select tests.become('postgres');
+with cells(who, obj, expected) as (
+  values
+    ('owner@test.local', 'personal', 'rows'), ('owner@test.local', 'team', 'rows'),
+    ('member@test.local', 'personal', 'none'), ('member@test.local', 'team', 'rows'),
+    ('outsider@test.local', 'personal', 'none'), ('outsider@test.local', 'team', 'none'),
+    ('siteadmin@test.local', 'personal', 'rows'), ('siteadmin@test.local', 'team', 'rows'),
+    ('anon', 'personal', 'none'), ('anon', 'team', 'none'),
+    ('service_role', 'personal', 'rows'), ('service_role', 'team', 'rows')
+)
+select is(tests.outcome(who, format('select 1 from storage.objects where bucket_id = ''generations'' and name = %L',
+    case obj when 'personal' then tests.uid('owner@test.local') || '/personal.png' else tests.team() || '/team.png' end)),
+  expected, format('%s reads the %s image: %s', who, obj, expected))
+from cells;
+-- Writing: nobody but the service role (the bucket has no insert, update or delete policy).
+select is(tests.outcome(who, format($$insert into storage.objects (bucket_id, name, metadata) values ('generations', %L, '{}')$$,
+    tests.uid('owner@test.local') || '/forged.png')),
+  'denied', format('%s cannot upload an image, even into the owner''s folder', who))
+from (values ('owner@test.local'), ('member@test.local'), ('outsider@test.local'), ('siteadmin@test.local'), ('anon')) w(who);
+select is(tests.outcome(who, $$update storage.objects set metadata = '{"size": 0}' where bucket_id = 'generations'$$),
+  'none', format('%s replaces no image', who))
+from (values ('owner@test.local'), ('member@test.local'), ('outsider@test.local'), ('siteadmin@test.local'), ('anon')) w(who);
+do $$ begin perform set_config('storage.allow_delete_query', 'true', true); end $$;
+select is(tests.outcome(who, $$delete from storage.objects where bucket_id = 'generations'$$),
+  'none', format('%s deletes no image through the API', who))
+from (values ('owner@test.local'), ('member@test.local'), ('outsider@test.local'), ('siteadmin@test.local'), ('anon')) w(who);
+select is(tests.outcome('service_role', $$delete from storage.objects where bucket_id = 'generations'$$),
+  'rows', 'the service role deletes images');
+do $$ begin perform set_config('storage.allow_delete_query', 'false', true); end $$;
+select is(tests.outcome('service_role', $$insert into storage.objects (bucket_id, name, metadata)
+    values ('generations', 'anyone/new.png', '{}')$$), 'rows', 'the service role uploads images');
 
 select * from finish();
 rollback;

@@ -12,7 +12,7 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
-  const { stack, stripe, ai, functionsLog, stop } = await startTestStack({ dirPrefix: "saasbase-vitest-" });
+  const { stack, stripe, ai, images, functionsLog, stop } = await startTestStack({ dirPrefix: "saasbase-vitest-" });
   project.provide("stack", {
     apiUrl: stack.apiUrl,
     functionsUrl: stack.functionsUrl,
@@ -25,6 +25,7 @@ export default async function setup(project: TestProject) {
     functionsLog,
     stripeUrl: stripe.url,
     aiUrl: ai.url,
+    imagesUrl: images.url,
     secretsKeyFile: stack.secretsKeyFile!,
   });
   return stop;

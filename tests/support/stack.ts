@@ -12,6 +12,8 @@ export type StackInfo = Pick<Stack, "apiUrl" | "functionsUrl" | "storageUrl" | "
   stripeUrl: string;
   /** The local OpenAI-compatible server behind both AI providers (tests/support/openai-server.ts). */
   aiUrl: string;
+  /** The local Gemini + OpenAI images server behind the image providers (tests/support/image-servers.ts). */
+  imagesUrl: string;
   /** The key file of user secrets the stack made in its temp folder, as `npm run dev` does in .saasbase. */
   secretsKeyFile: string;
 };

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { freePort } from "../../src/local/functions.ts";
 import { startStack } from "../../src/local/stack.ts";
 import { tempDir } from "../../src/local/throwaway.ts";
+import { startImageServers } from "./image-servers.ts";
 import { startOpenAIServer } from "./openai-server.ts";
 import { TEST_FUNCTION_ENV } from "./stack.ts";
 import { startStripeServer } from "./stripe-server.ts";
@@ -30,6 +31,7 @@ export async function startTestStack(opts: TestStackOptions) {
   const stripe = await startStripeServer();
   const ai = await startOpenAIServer();
   const polar = await startPolarServer({ accessToken: TEST_FUNCTION_ENV.POLAR_ACCESS_TOKEN });
+  const images = await startImageServers();
   const only = opts.functions;
   const stack = await startStack({
     preset: opts.preset,
@@ -46,11 +48,14 @@ export async function startTestStack(opts: TestStackOptions) {
       GEMINI_BASE_URL: `${ai.url}/gemini/v1`,
       // The MCP server's component model (v0's Model API in the shipped config and nuggetwise's).
       V0_BASE_URL: `${ai.url}/v0/v1`,
+      // The image providers (config images: Gemini's generateContent, OpenAI's images API).
+      GEMINI_IMAGE_BASE_URL: images.geminiBase,
+      OPENAI_IMAGES_BASE_URL: images.openaiBase,
     },
     functionsLogFile: functionsLog,
     functions: only && ((spec) => only.includes(spec.name)),
   }).catch(async (err) => {
-    await Promise.all([stripe.close(), ai.close(), polar.close()]);
+    await Promise.all([stripe.close(), ai.close(), polar.close(), images.close()]);
     throw err;
   });
   return {
@@ -59,12 +64,13 @@ export async function startTestStack(opts: TestStackOptions) {
     ai,
     /** The local Polar API server the functions' @polar-sh/sdk talks to (tests/support/polar-server.ts). */
     polar,
+    images,
     functionsLog,
     /** Stops the stack and the servers, and removes the temp folder (SAASBASE_KEEP_TEST_LOGS=1 keeps it for a
      * look at the functions' log after a failing run). */
     async stop() {
       await stack.stop();
-      await Promise.all([stripe.close(), ai.close(), polar.close()]);
+      await Promise.all([stripe.close(), ai.close(), polar.close(), images.close()]);
       if (process.env.SAASBASE_KEEP_TEST_LOGS === "1") {
         console.log(`${opts.label ? `${opts.label} ` : ""}functions log: ${functionsLog}`);
         return;

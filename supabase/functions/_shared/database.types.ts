@@ -3572,9 +3572,6 @@ export type Database = {
         };
       };
       "service_role_seats_due": { Args: { "max_accounts"?: number }; Returns: string[] };
-      "service_role_store_polar_event": {
-        Args: { "created": string; "error"?: string; "id": string; "payload": Json; "type": string };
-        Returns: boolean;
       "service_role_start_generation": {
         Args: {
           "account_id": string;
@@ -3593,6 +3590,10 @@ export type Database = {
           isOneToOne: true;
           isSetofReturn: false;
         };
+      };
+      "service_role_store_polar_event": {
+        Args: { "created": string; "error"?: string; "id": string; "payload": Json; "type": string };
+        Returns: boolean;
       };
       "service_role_store_stripe_event": {
         Args: {
@@ -3619,9 +3620,9 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_sync_images": { Args: { "catalog": Json }; Returns: undefined };
       "service_role_sync_licensing": { Args: { "catalog": Json }; Returns: undefined };
       "service_role_sync_notifications": { Args: { "catalog": Json }; Returns: undefined };
-      "service_role_sync_images": { Args: { "catalog": Json }; Returns: undefined };
       "service_role_sync_releases": { Args: { "catalog": Json }; Returns: undefined };
       "service_role_take_anon_chat": { Args: { "session_hash": string }; Returns: number };
       "service_role_take_rate_limit": {

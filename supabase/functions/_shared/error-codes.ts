@@ -223,6 +223,12 @@ export const ERROR_CODES = {
   generation_in_progress: 409,
   /** 409: the generation was closed otherwise already (a failed one cannot succeed). */
   generation_closed: 409,
+  /** 422: the image provider refused the prompt or the image on safety grounds; nothing was charged. */
+  content_refused: 422,
+  /** 422: the reference image is not a PNG, JPEG or WebP image the config takes, or larger than it takes. */
+  invalid_reference_image: 422,
+  /** 503: this deployment has no image generation (no `images` section in the config). */
+  images_not_configured: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -78,9 +78,13 @@ export async function readBodyText(req: Request, maxBytes: number): Promise<stri
 
 /** The JSON body checked against `schema`. No body at all reads as `{}`, as supabase-js's `functions.invoke`
  * sends none for a call without one: routes whose fields are all optional take it, the others list what
- * is missing. */
-export async function readJson<S extends z.ZodType>(req: Request, schema: S): Promise<z.output<S>> {
-  const text = await readBodyText(req, MAX_JSON_BYTES);
+ * is missing. `maxBytes`: a route taking more than MAX_JSON_BYTES (an image as base64). */
+export async function readJson<S extends z.ZodType>(
+  req: Request,
+  schema: S,
+  maxBytes = MAX_JSON_BYTES,
+): Promise<z.output<S>> {
+  const text = await readBodyText(req, maxBytes);
   let body: unknown;
   try {
     body = text.trim() === "" ? {} : JSON.parse(text);
