@@ -93,6 +93,8 @@ function postRoutes(): PostRoute[] {
     { path: "seats/sync", valid: {}, fields: [], optional: true, caller: "service role" },
     { path: "stripe-reconcile", valid: { since, margin_seconds: 0 }, fields: ["since", "margin_seconds"], optional: true,
       accepts: { since: ["null"] }, caller: "service role" },
+    // The mail outbox worker (a run drains what is due: tests/email.test.ts).
+    { path: "send-email", valid: { max_batches: 1 }, fields: ["max_batches"], optional: true, caller: "service role" },
   ];
 }
 

@@ -3,7 +3,8 @@
 //   npm run dev -- --reset    start from an empty database
 //   npm run dev -- --preset miky   with presets/miky.ts as the product config (or SAASBASE_PRESET=miky)
 // Environment: SUPABASE_DB_URL or DATABASE_URL (use that database instead of a local cluster),
-// SAASBASE_API_PORT, SAASBASE_DB_PORT, SAASBASE_STATE_DIR; function secrets in supabase/functions/.env.
+// SAASBASE_API_PORT, SAASBASE_DB_PORT, SAASBASE_STATE_DIR, SAASBASE_EMAIL_INTERVAL_MS (the outbox worker's timer);
+// function secrets in supabase/functions/.env.
 import "dotenv/config";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -57,6 +58,8 @@ try {
     reset: args.reset,
     watch: process.env.SAASBASE_WATCH !== "0",
     preset,
+    // The outbox is drained every 5 s (SAASBASE_EMAIL_INTERVAL_MS; 0: never, call send-email yourself).
+    emailTimerMs: envPort("SAASBASE_EMAIL_INTERVAL_MS") ?? 5000,
   });
 } catch (err) {
   if (stopping) {

@@ -45,6 +45,11 @@ export interface StackOptions {
   /** Where the local license signing key is kept (default: license-signing-key.json beside the data folder), used
    * when the function secrets set no SAASBASE_LICENSE_SIGNING_KEY of their own. */
   licenseKeyFile?: string;
+  /** Drain the mail outbox every so many ms by calling the send-email function (npm run dev: 5 s; tests drain
+   * it themselves). 0 or undefined: no timer. */
+  emailTimerMs?: number;
+  /** Where the `console` mail provider writes (default: mail/ beside the data folder). */
+  mailSink?: string;
 }
 
 export interface Stack {
@@ -70,6 +75,10 @@ export interface Stack {
   /** The public key license files are signed for (base64url, as GET /licenses/public-key answers it), when the
    * functions use the local key file (no SAASBASE_LICENSE_SIGNING_KEY was given). */
   licensePublicKey?: string;
+  /** The folder the `console` mail provider writes each mail to (index.html lists them). */
+  mailSink: string;
+  /** The mail provider the functions send through (SAASBASE_EMAIL_PROVIDER: console unless the secrets say). */
+  emailProvider: string;
   /** Whether the database was bootstrapped (plain Postgres) on this start. */
   bootstrapped: boolean;
   catalog: Record<string, number>;
@@ -93,6 +102,9 @@ export function statusTable(stack: Stack): string {
     ["service_role key", stack.serviceRoleKey],
     ["Secrets key", stack.secretsKeyFile ?? "SAASBASE_SECRETS_KEYS (function secrets)"],
     ["License public key", stack.licensePublicKey ?? "of SAASBASE_LICENSE_SIGNING_KEY (GET /licenses/public-key)"],
+    ["Mail", stack.emailProvider === "console"
+      ? `${join(stack.mailSink, "index.html")} (console provider: every mail sent, newest first)`
+      : `sent through ${stack.emailProvider} (SAASBASE_EMAIL_PROVIDER)`],
     ["Functions", stack.functions.map((f) => `${f.name}${f.verifyJwt ? "" : " (verify_jwt off)"}`).join(", ")],
     ["Product config", stack.preset ? `presets/${stack.preset}.ts` : "supabase/functions/_shared/saasbase.config.ts"],
   ];
@@ -103,6 +115,26 @@ export function statusTable(stack: Stack): string {
 function functionsEnvFile(): Record<string, string> {
   const path = join(FUNCTIONS_DIR, ".env");
   return existsSync(path) ? parseDotenv(readFileSync(path)) : {};
+}
+
+/** The local stack's stand-in for pg_cron: runs the outbox worker every `ms` (never two runs at once). Answers
+ * its stop. */
+function emailTimer(url: string, serviceRoleKey: string, ms: number): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  const tick = () => {
+    if (running) return;
+    running = fetch(url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${serviceRoleKey}`, "content-type": "application/json" },
+      body: "{}",
+    }).then((res) => res.body?.cancel()).catch(() => {}).finally(() => (running = undefined));
+  };
+  const timer = setInterval(tick, ms);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -155,11 +187,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const licenseKey = secrets.SAASBASE_LICENSE_SIGNING_KEY ? undefined : localLicenseSigningKey(
       opts.licenseKeyFile ?? join(stateRoot, "license-signing-key.json"),
     );
+    // Mail: the console provider into a folder of the state's, unless the secrets name a provider (docs/email.md).
+    const mailSink = opts.mailSink ?? join(stateRoot, "mail");
+    const emailProvider = secrets.SAASBASE_EMAIL_PROVIDER || "console";
     const workers = new FunctionWorkers(specs, {
       env: {
         ...(secretsKeyFile ? localSecretsKeys(secretsKeyFile) : {}),
         ...(licenseKey ? { SAASBASE_LICENSE_SIGNING_KEY: licenseKey.SAASBASE_LICENSE_SIGNING_KEY } : {}),
+        SAASBASE_MAIL_SINK: mailSink,
         ...secrets,
+        SAASBASE_EMAIL_PROVIDER: emailProvider,
         // The platform's own variables win over any secret of the same name, as on Supabase.
         SUPABASE_URL: apiUrl,
         SUPABASE_ANON_KEY: keys.anonKey,
@@ -197,6 +234,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       }),
     );
     await workers.start();
+    if (opts.emailTimerMs && specs.some((s) => s.name === "send-email")) {
+      cleanups.push(emailTimer(`${apiUrl}/functions/v1/send-email`, keys.serviceRoleKey, opts.emailTimerMs));
+    }
 
     return {
       apiUrl,
@@ -212,6 +252,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       preset: opts.preset,
       secretsKeyFile,
       licensePublicKey: licenseKey?.publicKey,
+      mailSink,
+      emailProvider,
       bootstrapped,
       catalog,
       restartFunction: (name) => workers.restart(name),

@@ -12,7 +12,7 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
-  const { stack, stripe, ai, images, functionsLog, stop } = await startTestStack({ dirPrefix: "saasbase-vitest-" });
+  const { stack, stripe, ai, images, email, functionsLog, stop } = await startTestStack({ dirPrefix: "saasbase-vitest-" });
   project.provide("stack", {
     apiUrl: stack.apiUrl,
     functionsUrl: stack.functionsUrl,
@@ -26,6 +26,7 @@ export default async function setup(project: TestProject) {
     stripeUrl: stripe.url,
     aiUrl: ai.url,
     imagesUrl: images.url,
+    emailUrl: email.url,
     secretsKeyFile: stack.secretsKeyFile!,
   });
   return stop;

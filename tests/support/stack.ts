@@ -14,6 +14,8 @@ export type StackInfo = Pick<Stack, "apiUrl" | "functionsUrl" | "storageUrl" | "
   aiUrl: string;
   /** The local Gemini + OpenAI images server behind the image providers (tests/support/image-servers.ts). */
   imagesUrl: string;
+  /** The local mail provider servers the functions send through (tests/support/email-servers.ts). */
+  emailUrl: string;
   /** The key file of user secrets the stack made in its temp folder, as `npm run dev` does in .saasbase. */
   secretsKeyFile: string;
 };

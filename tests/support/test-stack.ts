@@ -7,6 +7,8 @@ import { freePort } from "../../src/local/functions.ts";
 import { startStack } from "../../src/local/stack.ts";
 import { tempDir } from "../../src/local/throwaway.ts";
 import { startImageServers } from "./image-servers.ts";
+import { startEmailServers } from "./email-servers.ts";
+import { EMAIL_WEBHOOK_ENV } from "./email-webhooks.ts";
 import { startOpenAIServer } from "./openai-server.ts";
 import { TEST_FUNCTION_ENV } from "./stack.ts";
 import { startStripeServer } from "./stripe-server.ts";
@@ -32,6 +34,7 @@ export async function startTestStack(opts: TestStackOptions) {
   const ai = await startOpenAIServer();
   const polar = await startPolarServer({ accessToken: TEST_FUNCTION_ENV.POLAR_ACCESS_TOKEN });
   const images = await startImageServers();
+  const email = await startEmailServers();
   const only = opts.functions;
   const stack = await startStack({
     preset: opts.preset,
@@ -51,11 +54,15 @@ export async function startTestStack(opts: TestStackOptions) {
       // The image providers (config images: Gemini's generateContent, OpenAI's images API).
       GEMINI_IMAGE_BASE_URL: images.geminiBase,
       OPENAI_IMAGES_BASE_URL: images.openaiBase,
+      // Mail: Resend (the config's default) against the local provider servers; the webhooks' secrets.
+      ...email.env,
+      SAASBASE_EMAIL_PROVIDER: "resend",
+      ...EMAIL_WEBHOOK_ENV,
     },
     functionsLogFile: functionsLog,
     functions: only && ((spec) => only.includes(spec.name)),
   }).catch(async (err) => {
-    await Promise.all([stripe.close(), ai.close(), polar.close(), images.close()]);
+    await Promise.all([stripe.close(), ai.close(), polar.close(), images.close(), email.close()]);
     throw err;
   });
   return {
@@ -65,12 +72,13 @@ export async function startTestStack(opts: TestStackOptions) {
     /** The local Polar API server the functions' @polar-sh/sdk talks to (tests/support/polar-server.ts). */
     polar,
     images,
+    email,
     functionsLog,
     /** Stops the stack and the servers, and removes the temp folder (SAASBASE_KEEP_TEST_LOGS=1 keeps it for a
      * look at the functions' log after a failing run). */
     async stop() {
       await stack.stop();
-      await Promise.all([stripe.close(), ai.close(), polar.close(), images.close()]);
+      await Promise.all([stripe.close(), ai.close(), polar.close(), images.close(), email.close()]);
       if (process.env.SAASBASE_KEEP_TEST_LOGS === "1") {
         console.log(`${opts.label ? `${opts.label} ` : ""}functions log: ${functionsLog}`);
         return;

@@ -6,6 +6,7 @@ import { paymentsIssues, paymentsSchema } from "./config/payments.ts";
 import { notificationsSchema } from "./config/notifications.ts";
 import { checkLicensing, licensingSchema } from "./config/licensing.ts";
 import { checkImages, imagesSchema } from "./config/images.ts";
+import { emailSchema } from "./config/email.ts";
 
 /** Lower-case identifiers: they become primary keys, Stripe lookup keys and ledger feature names. */
 const id = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, "must be a lower-case id (a-z, 0-9, _ or -)");
@@ -269,6 +270,8 @@ export const configSchema = z
     licensing: licensingSchema.prefault({}),
     /** Image generation (the generate-image function): config/images.ts. Absent: none. */
     images: imagesSchema.optional(),
+    /** Sending mail: provider, From and Reply-To, rate and retries (config/email.ts). */
+    email: emailSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const issue = (path: (string | number)[], message: string) =>

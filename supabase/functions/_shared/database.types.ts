@@ -788,36 +788,156 @@ export type Database = {
           },
         ];
       };
+      "email_events": {
+        Row: {
+          "email": string | null;
+          "event_id": string;
+          "id": number;
+          "occurred_at": string;
+          "outbox_id": number | null;
+          "payload": NonNullable<Json>;
+          "provider": string;
+          "provider_message_id": string | null;
+          "received_at": string;
+          "type": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "email"?: string | null;
+          "event_id": string;
+          "id"?: never;
+          "occurred_at"?: string;
+          "outbox_id"?: number | null;
+          "payload"?: NonNullable<Json>;
+          "provider": string;
+          "provider_message_id"?: string | null;
+          "received_at"?: string;
+          "type": string;
+        };
+        Update: {
+          "email"?: string | null;
+          "event_id"?: string;
+          "id"?: never;
+          "occurred_at"?: string;
+          "outbox_id"?: number | null;
+          "payload"?: NonNullable<Json>;
+          "provider"?: string;
+          "provider_message_id"?: string | null;
+          "received_at"?: string;
+          "type"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "email_events_outbox_id_fkey";
+            columns: ["outbox_id"];
+            isOneToOne: false;
+            referencedRelation: "email_outbox";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "email_outbox": {
         Row: {
+          "attempts": number;
+          "category": string | null;
+          "claimed_by": string | null;
+          "claimed_until": string | null;
           "created_at": string;
           "dedupe_key": string;
+          "delivered_at": string | null;
+          "delivery_status": string | null;
           "id": number;
+          "last_error": string | null;
+          "last_event_at": string | null;
+          "next_attempt_at": string;
           "payload": NonNullable<Json>;
+          "provider": string | null;
+          "provider_message_id": string | null;
           "sent_at": string | null;
+          "status": string;
           "template": string;
+          "to_email": string | null;
           "user_id": string | null;
         };
         ComputedFields: never;
         Insert: {
+          "attempts"?: number;
+          "category"?: string | null;
+          "claimed_by"?: string | null;
+          "claimed_until"?: string | null;
           "created_at"?: string;
           "dedupe_key": string;
+          "delivered_at"?: string | null;
+          "delivery_status"?: string | null;
           "id"?: never;
+          "last_error"?: string | null;
+          "last_event_at"?: string | null;
+          "next_attempt_at"?: string;
           "payload"?: NonNullable<Json>;
+          "provider"?: string | null;
+          "provider_message_id"?: string | null;
           "sent_at"?: string | null;
+          "status"?: string;
           "template": string;
+          "to_email"?: string | null;
           "user_id"?: string | null;
         };
         Update: {
+          "attempts"?: number;
+          "category"?: string | null;
+          "claimed_by"?: string | null;
+          "claimed_until"?: string | null;
           "created_at"?: string;
           "dedupe_key"?: string;
+          "delivered_at"?: string | null;
+          "delivery_status"?: string | null;
           "id"?: never;
+          "last_error"?: string | null;
+          "last_event_at"?: string | null;
+          "next_attempt_at"?: string;
           "payload"?: NonNullable<Json>;
+          "provider"?: string | null;
+          "provider_message_id"?: string | null;
           "sent_at"?: string | null;
+          "status"?: string;
           "template"?: string;
+          "to_email"?: string | null;
           "user_id"?: string | null;
         };
         Relationships: [];
+      };
+      "email_suppressions": {
+        Row: {
+          "created_at": string;
+          "email": string;
+          "event_id": number | null;
+          "reason": string;
+          "source": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "created_at"?: string;
+          "email": string;
+          "event_id"?: number | null;
+          "reason": string;
+          "source": string;
+        };
+        Update: {
+          "created_at"?: string;
+          "email"?: string;
+          "event_id"?: number | null;
+          "reason"?: string;
+          "source"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "email_suppressions_event_id_fkey";
+            columns: ["event_id"];
+            isOneToOne: false;
+            referencedRelation: "email_events";
+            referencedColumns: ["id"];
+          },
+        ];
       };
       "events": {
         Row: {
@@ -2299,6 +2419,37 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "admin_list_emails": {
+        Args: { "page"?: number; "page_size"?: number; "status"?: string; "user_id"?: string };
+        Returns: {
+          "attempts": number;
+          "category": string | null;
+          "claimed_by": string | null;
+          "claimed_until": string | null;
+          "created_at": string;
+          "dedupe_key": string;
+          "delivered_at": string | null;
+          "delivery_status": string | null;
+          "id": number;
+          "last_error": string | null;
+          "last_event_at": string | null;
+          "next_attempt_at": string;
+          "payload": NonNullable<Json>;
+          "provider": string | null;
+          "provider_message_id": string | null;
+          "sent_at": string | null;
+          "status": string;
+          "template": string;
+          "to_email": string | null;
+          "user_id": string | null;
+        }[];
+        SetofOptions: {
+          from: "*";
+          to: "email_outbox";
+          isOneToOne: false;
+          isSetofReturn: true;
+        };
+      };
       "admin_search_users": {
         Args: { "page"?: number; "page_size"?: number; "search"?: string };
         Returns: {
@@ -2929,6 +3080,20 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_claim_emails": {
+        Args: { "batch_size"?: number; "lease_seconds"?: number; "worker": string };
+        Returns: Database["public"]["CompositeTypes"]["email_claim"][];
+        SetofOptions: {
+          from: "*";
+          to: "email_claim";
+          isOneToOne: false;
+          isSetofReturn: true;
+        };
+      };
+      "service_role_complete_email": {
+        Args: { "category"?: string; "email_id": number; "message_id": string; "provider": string };
+        Returns: boolean;
+      };
       "service_role_create_release": {
         Args: {
           "actor": string;
@@ -3027,6 +3192,19 @@ export type Database = {
       "service_role_delete_user_secret": {
         Args: { "account_id": string; "provider": string; "user_id": string };
         Returns: undefined;
+      };
+      "service_role_fail_email": {
+        Args: {
+          "base_seconds"?: number;
+          "email_id": number;
+          "error": string;
+          "max_attempts"?: number;
+          "max_seconds"?: number;
+          "retry_after_seconds"?: number;
+          "retryable": boolean;
+          "worker": string;
+        };
+        Returns: string;
       };
       "service_role_fail_generation": {
         Args: {
@@ -3257,6 +3435,24 @@ export type Database = {
         SetofOptions: {
           from: "*";
           to: "purchases";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "service_role_record_email_event": {
+        Args: {
+          "email"?: string;
+          "event_id": string;
+          "message_id"?: string;
+          "occurred_at"?: string;
+          "payload"?: Json;
+          "provider": string;
+          "type": string;
+        };
+        Returns: Database["public"]["CompositeTypes"]["email_event_result"];
+        SetofOptions: {
+          from: "*";
+          to: "email_event_result";
           isOneToOne: true;
           isSetofReturn: false;
         };
@@ -3572,6 +3768,10 @@ export type Database = {
         };
       };
       "service_role_seats_due": { Args: { "max_accounts"?: number }; Returns: string[] };
+      "service_role_skip_email": {
+        Args: { "category"?: string; "email_id": number; "reason": string; "worker": string };
+        Returns: boolean;
+      };
       "service_role_start_generation": {
         Args: {
           "account_id": string;
@@ -3661,6 +3861,7 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "service_role_unsubscribe_email": { Args: { "email": string; "source"?: string }; Returns: string };
       "service_role_upsert_polar_subscription": {
         Args: {
           "account_id": string;
@@ -3751,6 +3952,7 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      "set_email_notifications": { Args: { "enabled": boolean }; Returns: boolean };
       "set_member_role": {
         Args: { "account": string; "role": string; "user_id": string };
         Returns: {
@@ -3983,6 +4185,22 @@ export type Database = {
         "amount": number | null;
         "balance": number | null;
         "replayed": boolean | null;
+      };
+      "email_claim": {
+        "id": number | null;
+        "user_id": string | null;
+        "template": string | null;
+        "dedupe_key": string | null;
+        "payload": Json | null;
+        "to_email": string | null;
+        "locale": string | null;
+        "attempts": number | null;
+        "suppression": string | null;
+      };
+      "email_event_result": {
+        "recorded": boolean | null;
+        "outbox_id": number | null;
+        "suppressed": boolean | null;
       };
       "feature_check": {
         "allowed": boolean | null;

@@ -229,6 +229,19 @@ export const ERROR_CODES = {
   invalid_reference_image: 422,
   /** 503: this deployment has no image generation (no `images` section in the config). */
   images_not_configured: 503,
+  /** Email (20261207001200_email.sql, the send-email worker): a claim without a worker name or with a batch or
+   * lease out of bounds, a completion without the provider's message id, a retry policy out of bounds, a delivery
+   * event of a provider or type not stored. */
+  invalid_worker: 422,
+  invalid_batch: 422,
+  invalid_message_id: 422,
+  invalid_retry_policy: 422,
+  invalid_email_event: 422,
+  /** 400: an unsubscribe link whose token is not one this backend signed. */
+  invalid_unsubscribe_token: 400,
+  /** 503: the mail provider's webhook secret is not set (RESEND_WEBHOOK_SECRET, POSTMARK_WEBHOOK_*,
+   * SENDGRID_WEBHOOK_PUBLIC_KEY): the provider retries later. */
+  email_not_configured: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -79,6 +79,11 @@ export const NULLABLE = {
   // Images (supabase/migrations/20261207000700_images.sql): a pending generation has no image yet.
   generation_start: ["storage_path"],
   generation_outcome: [],
+  // Email (supabase/migrations/20261207001200_email.sql): a mail to an address with no account has no user, one
+  // with neither a user nor payload.email no address; most addresses are not suppressed. An event about a
+  // message not found here (another sender's, or sent before it was recorded) has no outbox row.
+  email_claim: ["user_id", "to_email", "suppression"],
+  email_event_result: ["outbox_id"],
 } as const satisfies { [Name in keyof Composite]?: readonly (keyof Composite[Name])[] };
 
 type Nullable<Name> = Name extends keyof typeof NULLABLE ? (typeof NULLABLE)[Name][number] : never;

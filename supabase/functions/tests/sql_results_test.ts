@@ -318,6 +318,24 @@ Deno.test({
             await call("license_details", tx`public.service_role_license_details(${key})`);
           }
           await call("license_validation", tx`public.service_role_validate_license('ABCDE-FGHJK-MNPQR-STVWX')`);
+          // Email (20261207001200_email.sql): claims of a user's mail, of an invitation to an address with no
+          // account (no user) and of a mail with no address at all; events about a known mail and an unknown one.
+          await as(null);
+          const mailUser = await newUser();
+          await tx`insert into public.email_outbox (user_id, template, dedupe_key, payload) values
+            (${mailUser}, 'welcome', ${`t_res_mail_${mailUser}`}, '{}'),
+            (null, 'team_invitation', ${`t_res_inv_${mailUser}`}, '{"email": "invitee@test.local"}'),
+            (null, 'welcome', ${`t_res_none_${mailUser}`}, '{}')`;
+          await tx`insert into public.email_suppressions (email, reason, source) values ('invitee@test.local', 'complaint', 't')`;
+          for (const row of await tx`select to_jsonb(c) as r from public.service_role_claim_emails('t_res', 1000) c`) {
+            collect("email_claim", row.r);
+          }
+          const [{ id: mailId }] = await tx`select id from public.email_outbox where dedupe_key = ${`t_res_mail_${mailUser}`}`;
+          await tx`select public.service_role_complete_email(${mailId}, 'resend', ${`t_res_msg_${mailUser}`})`;
+          await call("email_event_result",
+            tx`public.service_role_record_email_event('resend', ${`t_res_e1_${mailUser}`}, 'delivered', ${`t_res_msg_${mailUser}`})`);
+          await call("email_event_result",
+            tx`public.service_role_record_email_event('resend', ${`t_res_e2_${mailUser}`}, 'bounced', 'unknown', 'x@test.local')`);
 
           // Catalog: the sync, with the catalog it holds now.
           await as(null);
