@@ -836,6 +836,28 @@ $$;
 create trigger invoices_license after insert or update of status on public.invoices
   for each row execute function saasbase.license_on_invoice();
 
+-- A paid invoice that issued or renewed a license refunded in full: the license is suspended as by an admin
+-- (validation answers SUSPENDED; an admin looks and reinstates or revokes it), whichever invoice it was.
+create function saasbase.license_on_invoice_refund() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if new.amount_paid > 0 and new.refunded_cents >= new.amount_paid and old.refunded_cents < old.amount_paid then
+    perform saasbase.audit(null, 'license.suspend', 'license', l.id::text,
+      jsonb_build_object('reason', 'refund', 'invoice_id', new.id, 'account_id', l.account_id))
+    from public.licenses l
+    where l.status = 'active' and l.id in (select li.license_id from saasbase.license_invoices li where li.invoice_id = new.id);
+    update public.licenses l set status = 'suspended', suspended_at = now(), suspended_by_admin = true
+    where l.status = 'active' and l.id in (select li.license_id from saasbase.license_invoices li where li.invoice_id = new.id);
+  end if;
+  return null;
+end;
+$$;
+create trigger invoices_license_refund after update of refunded_cents on public.invoices
+  for each row execute function saasbase.license_on_invoice_refund();
+
 create function saasbase.license_on_subscription() returns trigger
 language plpgsql
 security definer

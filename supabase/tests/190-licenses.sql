@@ -6,7 +6,7 @@
 -- limits, and the config sync.
 begin;
 \ir _helpers.psql
-select plan(82);
+select plan(83);
 
 do $$
 begin
@@ -222,6 +222,11 @@ select is((select expires_at - tests.got('sub_expiry')::timestamptz from public.
 select is((select count(*) from public.licenses where subscription_id = 'sub_lt_1'), 1::bigint, 'still one license');
 select is((select count(*) from public.audit_log where action = 'license.renew'
   and details ->> 'invoice_id' = 'in_lt_2'), 1::bigint, 'the replayed renewal audited once');
+-- A renewal refunded in full: the license is suspended as by an admin.
+select public.service_role_return_payment('refund', 're_lt_2', 1900, null, 'in_lt_2');
+select results_eq($$ select status, suspended_by_admin from public.licenses where subscription_id = 'sub_lt_1' $$,
+  $$ values ('suspended', true) $$, 'a renewal refunded in full suspends the license (an admin lifts it)');
+update public.licenses set status = 'active', suspended_at = null, suspended_by_admin = false where subscription_id = 'sub_lt_1';
 -- An invoice before its subscription: applied when the subscription arrives.
 select public.service_role_record_invoice('in_lt_3', tests.uid('billing@l.local'), 'paid', 'sub_lt_2', 'subscription_create', 1900, 1900, 'usd', null);
 select is((select count(*) from public.licenses where subscription_id = 'sub_lt_2'), 0::bigint,
