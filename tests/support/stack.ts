@@ -29,6 +29,8 @@ export const TEST_FUNCTION_ENV: Record<string, string> = {
   POLAR_WEBHOOK_SECRET: `whsec_${Buffer.from("saasbase-local-polar-webhook-key").toString("base64")}`,
   OPENAI_API_KEY: "sk-test-openai-local",
   GEMINI_API_KEY: "test-gemini-local",
+  // Supabase Auth's Send Email hook secret (the auth-email-hook function; tests sign their calls with it).
+  SEND_EMAIL_HOOK_SECRET: `v1,whsec_${Buffer.from("saasbase local send email hook secret").toString("base64")}`,
 };
 
 export function stack(): StackInfo {

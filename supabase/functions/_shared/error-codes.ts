@@ -242,6 +242,17 @@ export const ERROR_CODES = {
   /** 503: the mail provider's webhook secret is not set (RESEND_WEBHOOK_SECRET, POSTMARK_WEBHOOK_*,
    * SENDGRID_WEBHOOK_PUBLIC_KEY): the provider retries later. */
   email_not_configured: 503,
+
+  // Notifications (the auth-email-hook function, docs/notifications.md).
+  /** 401: a Send Email hook call whose Standard Webhooks signature does not match SEND_EMAIL_HOOK_SECRET, or is
+   * over five minutes old; nothing is sent. */
+  invalid_hook_signature: 401,
+  /** 422: the auth mail's address cannot be mailed (it bounced hard or complained: suppressed); not sent. */
+  auth_email_undeliverable: 422,
+  /** 503: the hook's secret is not set (auth_hook_not_configured), or the email provider could not take the auth
+   * mail now (auth_email_failed; Supabase Auth retries). */
+  auth_hook_not_configured: 503,
+  auth_email_failed: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
