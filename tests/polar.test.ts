@@ -2,6 +2,7 @@
 // own: polar:sync against the local Polar API server (the real @polar-sh/sdk talking to it), checkout of deposits
 // ($5 minimum), packs and plans and the customer portal through Polar, and polar-webhook's signed deliveries:
 // deposit -> credits, refund -> clawback, replays, concurrent twins, out-of-order events, bad signatures.
+import { execFile } from "node:child_process";
 import { join } from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -387,5 +388,37 @@ describe("plans through Polar", () => {
     // Refunding the subscription's order takes the period's credits back.
     await deliver("order.refunded", t.polar.refundOrder(order.id, 1900));
     expect(await balanceOf(user.id)).toBe(0);
+  });
+});
+describe("npm run polar:sync", () => {
+  const run = (env: Record<string, string>) => new Promise<{ code: number; out: string }>((resolve) => {
+    execFile("npx", ["tsx", "scripts/polar-sync.ts", "--preset", CONFIG], {
+      env: { ...process.env, SUPABASE_DB_URL: t.stack.dbUrl, POLAR_API_BASE: t.polar.url, ...env },
+    }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr }));
+  });
+
+  it("syncs the preset's catalog (nothing left to change here) and says so; without a token it says what to set", async () => {
+    const synced = await run({ POLAR_ACCESS_TOKEN: TEST_FUNCTION_ENV.POLAR_ACCESS_TOKEN });
+    expect(synced.code, synced.out).toBe(0);
+    expect(synced.out).toMatch(/Polar catalog in sync: \{ productsCreated: 0, productsUpdated: 0, productsArchived: 0 \}/);
+    const missing = await run({ POLAR_ACCESS_TOKEN: "" });
+    expect(missing.code).toBe(1);
+    expect(missing.out).toMatch(/Set POLAR_ACCESS_TOKEN \(a Polar organization access token\)/);
+    const refused = await run({ POLAR_ACCESS_TOKEN: "polar_oat_wrong" });
+    expect(refused.code).not.toBe(0);
+    expect(refused.out).toMatch(/401/);
+  });
+});
+
+describe("polar-webhook bad input", () => {
+  it("a body over 1 MB is 413, text Postgres cannot store is 400 invalid_event: nothing stored", async () => {
+    const big = JSON.stringify(polarEvent("order.paid", { id: "x", pad: "a".repeat(1_100_000) }));
+    const tooBig = await deliverPolar(t.stack.functionsUrl, big);
+    expect(tooBig.status).toBe(413);
+    const id = `msg_nul_${crypto.randomUUID()}`;
+    const nul = await deliverPolar(t.stack.functionsUrl, JSON.stringify(polarEvent("order.paid", { id: "a\u0000b" })), { id });
+    expect(nul.status).toBe(400);
+    expect((await nul.json()).error.code).toBe("invalid_event");
+    expect((await sql`select 1 from public.polar_events where id = ${id}`).length).toBe(0);
   });
 });
