@@ -39,6 +39,27 @@ alter table public.products drop constraint products_kind_check;
 alter table public.products add constraint products_kind_check check (kind in ('plan', 'credit_pack', 'deposit'));
 alter table public.products add constraint products_deposit_is_polar check (kind <> 'deposit' or provider = 'polar');
 
+-- A row the Polar functions write is Polar's from its insert on, so that triggers on these tables (receipts,
+-- licenses) see its provider: the Polar functions below say so for their own transaction
+-- (saasbase.payment_provider = 'polar') around the billing function that inserts, and this sets the column.
+create function saasbase.polar_provider() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if current_setting('saasbase.payment_provider', true) = 'polar' then
+    new.provider := 'polar';
+  end if;
+  return new;
+end;
+$$;
+create trigger purchases_polar_provider before insert on public.purchases
+  for each row execute function saasbase.polar_provider();
+create trigger subscriptions_polar_provider before insert on public.subscriptions
+  for each row execute function saasbase.polar_provider();
+create trigger invoices_polar_provider before insert on public.invoices
+  for each row execute function saasbase.polar_provider();
+
 -- ---------------------------------------------------------------------------------------------------------
 -- Polar customers, one per account
 
@@ -162,7 +183,7 @@ grant execute on function public.service_role_polar_account(text, text, text) to
 
 -- A paid Polar order of credits (a pack or a deposit: order.paid) in one statement, through Stripe's own
 -- public.service_role_record_credit_purchase (the purchase, its credits into the account's wallet once per
--- checkout, the referral reward of a first payment, a refund that came first taken back), then marked Polar's.
+-- checkout, the referral reward of a first payment, a refund that came first taken back), inserted as Polar's.
 -- PT409 customer_not_linked without an account: the event waits for Polar's retry.
 create function public.service_role_record_polar_purchase(
   account_id uuid, checkout_id text, order_id text, pack_id text, credits integer, amount_cents integer,
@@ -175,10 +196,10 @@ as $$
 declare
   v_purchase public.purchases;
 begin
+  perform set_config('saasbase.payment_provider', 'polar', true);
   v_purchase := public.service_role_record_credit_purchase(service_role_record_polar_purchase.account_id,
     checkout_id, order_id, pack_id, credits, amount_cents, currency, discount_percent);
-  update public.purchases p set provider = 'polar' where p.id = v_purchase.id and p.provider <> 'polar';
-  select * into v_purchase from public.purchases p where p.id = v_purchase.id;
+  perform set_config('saasbase.payment_provider', '', true);
   return v_purchase;
 end;
 $$;
@@ -190,6 +211,7 @@ grant execute on function public.service_role_record_polar_purchase(uuid, text, 
 -- A Polar subscription's state (subscription.* events), through public.service_role_upsert_subscription (the
 -- newest event wins; the account's plan follows), marked Polar's. Polar's `timestamp` has microseconds, so two
 -- events of one subscription rarely share one; the billing function's same-instant rule covers those that do.
+-- Inserted as Polar's (saasbase.polar_provider).
 create function public.service_role_upsert_polar_subscription(
   id text, account_id uuid, status text, price_id text, period_start timestamptz, period_end timestamptz,
   cancel_at_period_end boolean, canceled_at timestamptz, event_at timestamptz
@@ -201,11 +223,11 @@ as $$
 declare
   v_applied boolean;
 begin
+  perform set_config('saasbase.payment_provider', 'polar', true);
   v_applied := public.service_role_upsert_subscription(service_role_upsert_polar_subscription.id,
     service_role_upsert_polar_subscription.account_id, status, price_id, period_start, period_end,
     cancel_at_period_end, canceled_at, event_at, null, null);
-  update public.subscriptions s set provider = 'polar'
-  where s.id = service_role_upsert_polar_subscription.id and s.provider <> 'polar';
+  perform set_config('saasbase.payment_provider', '', true);
   return v_applied;
 end;
 $$;
@@ -228,9 +250,10 @@ as $$
 declare
   v_invoice public.invoices;
 begin
+  perform set_config('saasbase.payment_provider', 'polar', true);
   perform public.service_role_record_invoice(order_id, service_role_record_polar_invoice.account_id, 'paid',
     subscription_id, billing_reason, amount_paid, amount_paid, currency, null, period_lines);
-  update public.invoices i set provider = 'polar' where i.id = order_id and i.provider <> 'polar';
+  perform set_config('saasbase.payment_provider', '', true);
   select * into v_invoice from public.invoices i where i.id = order_id;
   return v_invoice;
 end;

@@ -5,7 +5,7 @@
 -- through the billing SQL, a refund clawing back, a subscription mirrored with the newest event winning.
 begin;
 \ir _helpers.psql
-select plan(92);
+select plan(95);
 
 do $$
 declare
@@ -93,7 +93,15 @@ select is((select account_id from public.polar_customers where polar_customer_id
 select is(public.service_role_polar_account(null, null, 'pc_owner'), tests.user_id('owner@test.local'), 'by the link');
 select is(public.service_role_polar_account('not-a-uuid', 'nobody', 'pc_unknown'), null, 'none: null');
 
--- A paid order's credits, as Polar's.
+-- A paid order's credits, as Polar's: Polar's from the insert on, so that a trigger on purchases sees it so.
+create temp table seen_providers (provider text);
+grant insert on seen_providers to service_role, postgres;
+create function pg_temp.see_provider() returns trigger language plpgsql as $$
+begin
+  insert into seen_providers values (new.provider);
+  return new;
+end $$;
+create trigger t_see_provider after insert on public.purchases for each row execute function pg_temp.see_provider();
 select is((public.service_role_record_polar_purchase(pg_temp.team(), 'chk_1', 'ord_1', null, 700, 700, 'usd', 0)).provider,
   'polar', 'the purchase is Polar''s');
 select is((select balance::int from public.wallets where account_id = pg_temp.team()), 700, 'its credits in the team''s wallet');
@@ -102,9 +110,13 @@ select is((public.service_role_record_polar_purchase(pg_temp.team(), 'chk_1', 'o
 select is((select balance::int from public.wallets where account_id = pg_temp.team()), 700, 'no second grant');
 select throws_ok($$select public.service_role_record_polar_purchase(null, 'chk_2', 'ord_2', null, 1, 500, 'usd', 0)$$,
   'PT409', null, 'no account: customer_not_linked, the event waits');
+select is((select array_agg(provider) from seen_providers), array['polar'], 'an insert trigger sees the purchase as Polar''s');
 select is(public.service_role_return_payment('refund', 'ord_1', 350, 'ord_1'), 'applied', 'a refund of half');
 select is((select balance::int from public.wallets where account_id = pg_temp.team()), 350, 'takes half the credits back');
 select is((select status from public.purchases where payment_intent_id = 'ord_1'), 'partially_refunded', 'partially refunded');
+select is((public.service_role_record_credit_purchase(pg_temp.team(), 'cs_after', 'pi_after', null, 1, 100, 'usd', 0)).provider,
+  'stripe', 'a Stripe purchase later in the same transaction is Stripe''s');
+select is(current_setting('saasbase.payment_provider', true), '', 'the Polar functions leave no provider set behind');
 
 -- A subscription, newest event first.
 do $$ begin
