@@ -94,6 +94,18 @@ export function catalogRows(config: ProductConfig) {
     // Image prices per model and size (public.image_prices, service_role_sync_images; SQL prices an image with
     // saasbase.image_price).
     image_prices: imagePriceRows(config.images),
+    // The config's values of the runtime settings that are no catalog column (public.service_role_sync_runtime_settings;
+    // the catalog columns above are the defaults of the others), and the providers the fallback order may name.
+    runtime_settings: {
+      defaults: {
+        "maintenance.enabled": config.runtime.maintenance.enabled,
+        "maintenance.message": config.runtime.maintenance.message,
+        "announcement.message": config.runtime.announcement.message,
+        "announcement.level": config.runtime.announcement.level,
+        "ai.fallback_order": config.ai.fallbackOrder,
+      },
+      ai_providers: config.ai.providers.map((p) => p.id),
+    },
   };
 }
 

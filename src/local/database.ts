@@ -86,6 +86,8 @@ export const DOMAIN_SYNCS: string[] = [
   "service_role_sync_releases",
   "service_role_sync_notifications",
   "service_role_sync_images",
+  // Last: records the config's values as the runtime settings' defaults and writes the overrides back over them.
+  "service_role_sync_runtime_settings",
 ];
 
 /** Writes the product config's catalog (plans, features, quotas, packs) into the database: saasbase.config.ts's,

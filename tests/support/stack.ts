@@ -31,6 +31,8 @@ export const TEST_FUNCTION_ENV: Record<string, string> = {
   GEMINI_API_KEY: "test-gemini-local",
   // Supabase Auth's Send Email hook secret (the auth-email-hook function; tests sign their calls with it).
   SEND_EMAIL_HOOK_SECRET: `v1,whsec_${Buffer.from("saasbase local send email hook secret").toString("base64")}`,
+  // The functions' runtime settings cache bound (15 s by default): tests wait it out after a change.
+  SAASBASE_RUNTIME_CACHE_SECONDS: "2",
 };
 
 export function stack(): StackInfo {

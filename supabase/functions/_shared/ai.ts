@@ -74,17 +74,25 @@ export interface Attempt {
   apiKey?: string;
 }
 
-/** The providers to try for a model: the one serving it first, then the fallback order (each with the model
- * it serves, or its first model, and the answer budget: the one asked for, within what that model takes). */
-export function providerPlan(config: ProductConfig, model: string, maxTokens = Infinity): Attempt[] {
+/** The providers to try for a model: the one serving it first, then the fallback order (the config's, or the
+ * runtime setting `ai.fallback_order` in force: _shared/runtime-settings.ts), each with the model it serves, or its
+ * first model, and the answer budget: the one asked for, within what that model takes. */
+export function providerPlan(
+  config: ProductConfig,
+  model: string,
+  maxTokens = Infinity,
+  fallbackOrder: string[] = config.ai.fallbackOrder,
+): Attempt[] {
   const owner = config.ai.providers.find((p) => p.models.some((m) => m.id === model));
-  const order = [owner?.id, ...config.ai.fallbackOrder].filter((id, i, all): id is string =>
+  const order = [owner?.id, ...fallbackOrder].filter((id, i, all): id is string =>
     !!id && all.indexOf(id) === i
   );
-  return order.map((id) => {
-    const provider = config.ai.providers.find((p) => p.id === id)!;
+  return order.flatMap((id) => {
+    // An id the config does not have (a runtime order naming a provider since removed) is no provider to try.
+    const provider = config.ai.providers.find((p) => p.id === id);
+    if (!provider) return [];
     const served = provider.models.find((m) => m.id === model) ?? provider.models[0];
-    return { provider, model: served.id, served, maxTokens: Math.min(maxTokens, served.maxOutputTokens) };
+    return [{ provider, model: served.id, served, maxTokens: Math.min(maxTokens, served.maxOutputTokens) }];
   });
 }
 

@@ -7,6 +7,7 @@ import { notificationsSchema } from "./config/notifications.ts";
 import { checkLicensing, licensingSchema } from "./config/licensing.ts";
 import { checkImages, imagesSchema } from "./config/images.ts";
 import { emailSchema } from "./config/email.ts";
+import { runtimeSchema } from "./config/runtime.ts";
 
 /** Lower-case identifiers: they become primary keys, Stripe lookup keys and ledger feature names. */
 const id = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, "must be a lower-case id (a-z, 0-9, _ or -)");
@@ -272,6 +273,8 @@ export const configSchema = z
     images: imagesSchema.optional(),
     /** Sending mail: provider, From and Reply-To, rate and retries (config/email.ts). */
     email: emailSchema.prefault({}),
+    /** Defaults of the runtime settings admins change without a deploy (maintenance, announcement). */
+    runtime: runtimeSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const issue = (path: (string | number)[], message: string) =>

@@ -253,6 +253,22 @@ export const ERROR_CODES = {
    * mail now (auth_email_failed; Supabase Auth retries). */
   auth_hook_not_configured: 503,
   auth_email_failed: 503,
+
+  // Runtime settings (docs/runtime-settings.md).
+  /** 404: no runtime setting has this key (admin_runtime_settings lists them; a feature gone from the config takes
+   * its settings with it). */
+  unknown_setting: 404,
+  /** 404: no runtime settings version has this number. */
+  settings_version_not_found: 404,
+  /** 409: the settings changed since the version the change was made on (expected_version): reload and retry. */
+  settings_version_conflict: 409,
+  /** 422: a runtime setting's value of the wrong type or out of its range or choices; the message names the key. */
+  invalid_setting: 422,
+  /** 422: a runtime settings change without a note (3 to 1,000 characters) saying why. */
+  invalid_note: 422,
+  /** 503: the product is in maintenance (a runtime setting); `details` carries the announcement; Retry-After says
+   * when to try again. */
+  maintenance: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -84,6 +84,12 @@ export const NULLABLE = {
   // message not found here (another sender's, or sent before it was recorded) has no outbox row.
   email_claim: ["user_id", "to_email", "suppression"],
   email_event_result: ["outbox_id"],
+  // Runtime settings (supabase/migrations/20261207000900_runtime_settings.sql): bounds and choices only for the
+  // types that have them, no override (the default in force); a maintenance message only in maintenance, no
+  // announcement.
+  runtime_setting: ["min", "max", "allowed", "override_value"],
+  runtime_status: ["maintenance_message", "announcement"],
+  runtime_settings_snapshot: [],
 } as const satisfies { [Name in keyof Composite]?: readonly (keyof Composite[Name])[] };
 
 type Nullable<Name> = Name extends keyof typeof NULLABLE ? (typeof NULLABLE)[Name][number] : never;
@@ -164,3 +170,6 @@ export interface LicenseMachine {
   created_at: string;
   alive: boolean;
 }
+export type RuntimeSetting = SqlResult<"runtime_setting">;
+export type RuntimeStatus = SqlResult<"runtime_status">;
+export type RuntimeSettingsSnapshot = SqlResult<"runtime_settings_snapshot">;

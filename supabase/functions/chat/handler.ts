@@ -24,6 +24,7 @@ import { dbCall } from "../_shared/db-errors.ts";
 import { AppError, MethodNotAllowedError, NotFoundError } from "../_shared/errors.ts";
 import { withHttp } from "../_shared/http.ts";
 import { idempotencyKeyHeader, readJson } from "../_shared/request.ts";
+import { fallbackOrder, runtimeSettings, withMaintenance } from "../_shared/runtime-settings.ts";
 import { tokenCounter } from "../_shared/token-count.ts";
 import { chatterOf, personaAndModel, sessionId, visitorOf } from "./chatter.ts";
 import { conversations, findConversation, messages } from "./history.ts";
@@ -58,7 +59,8 @@ async function chat(req: Request): Promise<Response> {
   const visitor = await visitorOf(who);
   if (visitor) await dbCall(db()`select public.service_role_take_anon_chat(${visitor})`);
   let held: Held | undefined;
-  let plan = providerPlan(config, model.id, model.maxOutputTokens);
+  // The fallback order in force (a runtime setting: an admin routes around a provider without a deploy).
+  let plan = providerPlan(config, model.id, model.maxOutputTokens, fallbackOrder(config, await runtimeSettings()));
   try {
     if (who.kind === "user") {
       held = await reserve(who, idempotencyKey, persona, plan, context.messages);
@@ -122,7 +124,7 @@ async function chat(req: Request): Promise<Response> {
   );
 }
 
-export const handler = withHttp(async (req) => {
+export const handler = withHttp(withMaintenance(config, async (req) => {
   const route = new URL(req.url).pathname.replace(/^.*?\/chat/, "").replace(/\/$/, "");
   if (route === "") {
     if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
@@ -133,4 +135,4 @@ export const handler = withHttp(async (req) => {
     return route === "/conversations" ? await conversations(req) : await messages(req);
   }
   throw new NotFoundError(`No route ${route}`, "route_not_found");
-});
+}));

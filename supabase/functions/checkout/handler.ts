@@ -33,6 +33,7 @@ import { polarCheckout } from "../_shared/billing/polar/checkout.ts";
 import { DEPOSIT_LOOKUP_KEY } from "../_shared/billing/polar/catalog.ts";
 import type { Stripe } from "../_shared/stripe-client.ts";
 import type { AmountPrice, PackPrice } from "../_shared/sql-results.ts";
+import { withMaintenance } from "../_shared/runtime-settings.ts";
 
 const body = z
   .object({
@@ -80,7 +81,7 @@ async function expireOtherSubscriptionCheckouts(customer: string, keep: string) 
   }
 }
 
-export const handler = withHttp(async (req) => {
+export const handler = withHttp(withMaintenance(config, async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
   const caller = await requireUser(req);
   const requested = callerAccount(req, caller);
@@ -220,4 +221,4 @@ export const handler = withHttp(async (req) => {
   }
   if (params.mode === "subscription") await expireOtherSubscriptionCheckouts(customer, session.id);
   return json({ id: session.id, url: session.url });
-});
+}));

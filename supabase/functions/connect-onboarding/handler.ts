@@ -9,10 +9,11 @@ import { MethodNotAllowedError, NotFoundError } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
 import { readJson, webUrl } from "../_shared/request.ts";
 import { stripe } from "../_shared/stripe.ts";
+import { withMaintenance } from "../_shared/runtime-settings.ts";
 
 const body = z.object({ return_url: webUrl.optional(), refresh_url: webUrl.optional() });
 
-export const handler = withHttp(async (req) => {
+export const handler = withHttp(withMaintenance(config, async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
   // A user's own payouts: a session only, never an API key (a key is an account's, for its functions).
   const caller = await requireUser(req, { apiKeys: false });
@@ -44,4 +45,4 @@ export const handler = withHttp(async (req) => {
     refresh_url: input.refresh_url ?? `${config.product.url}/referrals?onboarding=retry`,
   });
   return json({ account_id: row.stripe_account_id, url: link.url });
-});
+}));

@@ -16,6 +16,8 @@ import { MethodNotAllowedError, NotFoundError, ValidationError } from "../_share
 import { json, withHttp } from "../_shared/http.ts";
 import { readJson } from "../_shared/request.ts";
 import type { CreditCharge, WalletSummary } from "../_shared/sql-results.ts";
+import { config } from "../_shared/config.ts";
+import { withMaintenance } from "../_shared/runtime-settings.ts";
 
 const chargeBody = z.object({
   feature: z.string().min(1).max(63),
@@ -70,7 +72,7 @@ async function wallet(req: Request): Promise<Response> {
   return json(body);
 }
 
-export const handler = withHttp(async (req) => {
+export const handler = withHttp(withMaintenance(config, async (req) => {
   const route = new URL(req.url).pathname.replace(/^.*?\/credits/, "").replace(/\/$/, "");
   if (route === "") {
     if (req.method !== "GET") throw new MethodNotAllowedError(req.method);
@@ -81,4 +83,4 @@ export const handler = withHttp(async (req) => {
     return await charge(req);
   }
   throw new NotFoundError(`No route ${route}`, "route_not_found");
-});
+}));

@@ -23,6 +23,8 @@ import type { Database } from "../_shared/database.types.ts";
 import { MCP_CLIENTS, redactConfig } from "../_shared/installations/mcp-config.ts";
 import { probeInitialize } from "../_shared/installations/mcp-probe.ts";
 import { type ValidationOutcome, validateMcpConfig, type VerifiedKey } from "../_shared/installations/validate.ts";
+import { config } from "../_shared/config.ts";
+import { withMaintenance } from "../_shared/runtime-settings.ts";
 
 type Installation = Database["public"]["Tables"]["installations"]["Row"];
 
@@ -82,7 +84,7 @@ async function record(
   return i as Installation;
 }
 
-export const handler = withHttp(async (req) => {
+export const handler = withHttp(withMaintenance(config, async (req) => {
   const route = new URL(req.url).pathname.replace(/^.*?\/installations/, "").replace(/\/$/, "");
   if (route !== "/track" && route !== "/validate") throw new NotFoundError(`No route ${route}`, "route_not_found");
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
@@ -114,4 +116,4 @@ export const handler = withHttp(async (req) => {
     probe: (url, headers) => probeInitialize(url, headers),
   });
   return json(await record(id, caller.userId, account, body, outcome));
-});
+}));

@@ -29,6 +29,7 @@ import { AppError, MethodNotAllowedError } from "../_shared/errors.ts";
 import { withHttp } from "../_shared/http.ts";
 import { idempotencyKeyHeader, readBodyText, unstorableText } from "../_shared/request.ts";
 import { toolsFor } from "./tools.ts";
+import { withMaintenance } from "../_shared/runtime-settings.ts";
 
 /** The largest JSON-RPC message taken: a prompt of the config's longest, escaped, and room for the rest. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 + (config.mcp.components?.maxPromptChars ?? 0) * 6;
@@ -45,7 +46,7 @@ function functionsUrl(req: Request): string {
   return base ? `${base.replace(/\/$/, "")}/functions/v1` : `${url.origin}/functions/v1`;
 }
 
-export const handler = withHttp(async (req) => {
+export const handler = withHttp(withMaintenance(config, async (req) => {
   if (req.method !== "POST") {
     const res = Response.json(
       { error: { code: "method_not_allowed", message: "This MCP server is stateless: POST JSON-RPC messages" } },
@@ -115,4 +116,4 @@ export const handler = withHttp(async (req) => {
   } finally {
     await server.close();
   }
-});
+}));

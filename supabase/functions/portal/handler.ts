@@ -14,10 +14,11 @@ import { readJson, webUrl } from "../_shared/request.ts";
 import { stripe } from "../_shared/stripe.ts";
 import { sellerOf } from "../_shared/config/payments.ts";
 import { polarPortal } from "../_shared/billing/polar/checkout.ts";
+import { withMaintenance } from "../_shared/runtime-settings.ts";
 
 const body = z.object({ return_url: webUrl.optional() });
 
-export const handler = withHttp(async (req) => {
+export const handler = withHttp(withMaintenance(config, async (req) => {
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
   const caller = await requireUser(req);
   const requested = callerAccount(req, caller);
@@ -33,4 +34,4 @@ export const handler = withHttp(async (req) => {
     return_url: input.return_url ?? `${config.product.url}/billing`,
   });
   return json({ url: session.url });
-});
+}));

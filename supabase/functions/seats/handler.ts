@@ -21,10 +21,12 @@ import { MethodNotAllowedError, NotFoundError } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
 import { readJson } from "../_shared/request.ts";
 import { stripe } from "../_shared/stripe.ts";
+import { config } from "../_shared/config.ts";
+import { withMaintenance } from "../_shared/runtime-settings.ts";
 
 const body = z.strictObject({});
 
-export const handler = withHttp(async (req) => {
+export const handler = withHttp(withMaintenance(config, async (req) => {
   const route = new URL(req.url).pathname.replace(/^.*?\/seats/, "").replace(/\/$/, "");
   if (route !== "/sync") throw new NotFoundError(`No route ${route}`, "route_not_found");
   if (req.method !== "POST") throw new MethodNotAllowedError(req.method);
@@ -41,4 +43,4 @@ export const handler = withHttp(async (req) => {
   const user = await requireUser(req);
   await readJson(req, body);
   return json(await dbCall(syncSeats(db(), stripe, requested ?? user.userId, user.userId)));
-});
+}));

@@ -20,6 +20,8 @@ import { json, withHttp } from "../_shared/http.ts";
 import { readJson } from "../_shared/request.ts";
 import { PROVIDER, type SecretInfo, secretsKeyring, storeSecret } from "../_shared/secrets/index.ts";
 import { rotateSecrets } from "../_shared/secrets/rotate.ts";
+import { config } from "../_shared/config.ts";
+import { withMaintenance } from "../_shared/runtime-settings.ts";
 
 // Provider keys are visible ASCII (sk-..., v1:..., base64, hex); the 8-character minimum keeps the last 4 from
 // being half of the value.
@@ -65,7 +67,7 @@ async function rotate(req: Request): Promise<Response> {
   return json(await rotateSecrets(db(), await secretsKeyring(), { batchSize: batch_size }));
 }
 
-export const handler = withHttp(async (req) => {
+export const handler = withHttp(withMaintenance(config, async (req) => {
   const route = new URL(req.url).pathname.replace(/^.*?\/secrets/, "").replace(/\/$/, "");
   if (route === "") {
     if (req.method !== "GET") throw new MethodNotAllowedError(req.method);
@@ -77,4 +79,4 @@ export const handler = withHttp(async (req) => {
   if (req.method === "PUT") return await put(req, providerOf(m[1]));
   if (req.method === "DELETE") return await remove(req, providerOf(m[1]));
   throw new MethodNotAllowedError(req.method);
-});
+}));

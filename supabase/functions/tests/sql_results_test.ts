@@ -336,6 +336,19 @@ Deno.test({
             tx`public.service_role_record_email_event('resend', ${`t_res_e1_${mailUser}`}, 'delivered', ${`t_res_msg_${mailUser}`})`);
           await call("email_event_result",
             tx`public.service_role_record_email_event('resend', ${`t_res_e2_${mailUser}`}, 'bounced', 'unknown', 'x@test.local')`);
+          // Runtime settings: one override in force (the others null), the public status off then on, the
+          // functions' snapshot.
+          await as(admin, "admin");
+          await tx`select public.admin_set_runtime_settings('{"feature.chat.credits": 2}', 'a test change')`;
+          for (const row of await tx`select to_jsonb(s) as r from public.admin_runtime_settings() s`) {
+            collect("runtime_setting", row.r);
+          }
+          await call("runtime_status", tx`public.get_runtime_status()`);
+          await tx`select public.admin_set_runtime_settings(
+            '{"maintenance.enabled": true, "announcement.message": "Back soon"}', 'a test change')`;
+          await call("runtime_status", tx`public.get_runtime_status()`);
+          await as(null);
+          await call("runtime_settings_snapshot", tx`public.service_role_runtime_settings()`);
 
           // Catalog: the sync, with the catalog it holds now.
           await as(null);
