@@ -103,8 +103,10 @@ export function catalogRows(config: ProductConfig) {
         "announcement.message": config.runtime.announcement.message,
         "announcement.level": config.runtime.announcement.level,
         "ai.fallback_order": config.ai.fallbackOrder,
+        ...(config.images ? { "images.fallback_order": config.images.fallbackOrder } : {}),
       },
       ai_providers: config.ai.providers.map((p) => p.id),
+      image_providers: config.images?.providers.map((p) => p.id) ?? [],
     },
   };
 }

@@ -23,8 +23,9 @@
 create table saasbase.runtime_setting_keys (
   key text primary key check (char_length(key) between 1 and 300),
   -- Where the effective value goes: a catalog column (write-through), or nowhere ('value': read where needed).
-  kind text not null check (kind in ('feature_credits', 'quota_limit', 'persona_credits', 'model_rate', 'value')),
-  -- The catalog row a write-through kind targets: {feature}, {plan, feature}, {persona} or {model}.
+  kind text not null check (kind in ('feature_credits', 'quota_limit', 'persona_credits', 'model_rate', 'image_price',
+    'value')),
+  -- The catalog row a write-through kind targets: {feature}, {plan, feature}, {persona}, {model} or {model, size}.
   ref jsonb not null default '{}' check (jsonb_typeof(ref) = 'object'),
   value_type text not null check (value_type in ('integer', 'number', 'boolean', 'text', 'enum', 'list')),
   -- integer and number: the bounds; text: the longest, in characters.
@@ -171,11 +172,18 @@ begin
   from (select k.ref ->> 'model' as model, coalesce(v_overrides -> k.key, k.default_value)::numeric as value
         from saasbase.runtime_setting_keys k where k.kind = 'model_rate') x
   where m.id = x.model and m.credits_per_1k_tokens is distinct from x.value;
+
+  update public.image_prices p set credits = x.value, updated_at = now()
+  from (select k.ref ->> 'model' as model, k.ref ->> 'size' as size,
+          coalesce(v_overrides -> k.key, k.default_value)::integer as value
+        from saasbase.runtime_setting_keys k where k.kind = 'image_price') x
+  where p.model = x.model and p.size = x.size and p.credits is distinct from x.value;
 end;
 $$;
 
 -- Records the settings that exist and their defaults from a catalog payload (src/config/catalog.ts's rows:
--- features, plan_quotas, chat_personas, chat_models, and runtime_settings: { defaults, ai_providers }). Keys of
+-- features, plan_quotas, chat_personas, chat_models, image_prices, and runtime_settings: { defaults,
+-- ai_providers, image_providers }). Keys of
 -- catalog rows the payload no longer holds go; the scalar settings stay when it has no runtime_settings.
 create function saasbase.register_runtime_settings(p_catalog jsonb) returns void
 language plpgsql
@@ -185,6 +193,7 @@ declare
   v_runtime jsonb := p_catalog -> 'runtime_settings';
   v_defaults jsonb := coalesce(p_catalog #> '{runtime_settings,defaults}', '{}');
   v_providers jsonb := p_catalog #> '{runtime_settings,ai_providers}';
+  v_image_providers jsonb := p_catalog #> '{runtime_settings,image_providers}';
   v_rows saasbase.runtime_setting_keys[];
 begin
   select coalesce(array_agg(x.k), '{}') into v_rows from (
@@ -212,6 +221,12 @@ begin
     )::saasbase.runtime_setting_keys
     from jsonb_populate_recordset(null::public.chat_models, coalesce(p_catalog -> 'chat_models', '[]')) m
     union all
+    select row('image.' || i.model || '.' || i.size || '.credits', 'image_price',
+      jsonb_build_object('model', i.model, 'size', i.size), 'integer', 0, 2147483647, null, to_jsonb(i.credits),
+      format('Credits an image of %s at %s costs', i.model, i.size), now()
+    )::saasbase.runtime_setting_keys
+    from jsonb_populate_recordset(null::public.image_prices, coalesce(p_catalog -> 'image_prices', '[]')) i
+    union all
     select row(s.key, 'value', '{}'::jsonb, s.value_type, null, s.max, s.allowed, s.default_value, s.description, now()
     )::saasbase.runtime_setting_keys
     from (values
@@ -224,10 +239,14 @@ begin
       ('announcement.level', 'enum', null, '["info", "warning", "critical"]', coalesce(v_defaults -> 'announcement.level', '"info"'),
         'How the announcement is shown'),
       ('ai.fallback_order', 'list', null, v_providers, coalesce(v_defaults -> 'ai.fallback_order', v_providers),
-        'AI providers tried, in order, after the one serving the model asked for (the config''s ai.fallbackOrder)')
+        'AI providers tried, in order, after the one serving the model asked for (the config''s ai.fallbackOrder)'),
+      ('images.fallback_order', 'list', null, v_image_providers,
+        coalesce(v_defaults -> 'images.fallback_order', v_image_providers),
+        'Image providers tried, in order (the config''s images.fallbackOrder)')
     ) s(key, value_type, max, allowed, default_value, description)
     where v_runtime is not null
       and (s.key <> 'ai.fallback_order' or coalesce(jsonb_array_length(v_providers), 0) > 0)
+      and (s.key <> 'images.fallback_order' or coalesce(jsonb_array_length(v_image_providers), 0) > 0)
   ) x;
 
   delete from saasbase.runtime_setting_keys k
@@ -270,7 +289,8 @@ select saasbase.register_runtime_settings(jsonb_build_object(
   'plan_quotas', (select coalesce(jsonb_agg(to_jsonb(q)), '[]') from public.plan_quotas q
     join public.plans p on p.id = q.plan_id where p.active),
   'chat_personas', (select coalesce(jsonb_agg(to_jsonb(p)), '[]') from public.chat_personas p where p.active),
-  'chat_models', (select coalesce(jsonb_agg(to_jsonb(m)), '[]') from public.chat_models m where m.active)
+  'chat_models', (select coalesce(jsonb_agg(to_jsonb(m)), '[]') from public.chat_models m where m.active),
+  'image_prices', (select coalesce(jsonb_agg(to_jsonb(i)), '[]') from public.image_prices i)
 ));
 
 -- ---------------------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 -- diff, rollback to any version, and the config sync keeping the overrides while it updates the defaults.
 begin;
 \ir _helpers.psql
-select plan(89);
+select plan(93);
 
 do $$ begin
   perform tests.create_user('a@test.local');
@@ -163,6 +163,25 @@ select is((public.admin_rollback_runtime_settings(tests.v(1))).settings, '{"feat
   'a rollback to any earlier version, not just the last');
 select tests.become('postgres');
 select is((select credits from public.features where id = 'coloring_page'), 1, 'its price is back in force');
+
+-- Image prices (the images domain's public.image_prices, read by saasbase.image_price) and the image providers'
+-- order are settings too.
+select tests.put('image_key', (select key from saasbase.runtime_setting_keys where kind = 'image_price' order by key limit 1));
+select tests.put('image_model', (select ref ->> 'model' from saasbase.runtime_setting_keys where key = tests.got('image_key')));
+select tests.put('image_size', (select ref ->> 'size' from saasbase.runtime_setting_keys where key = tests.got('image_key')));
+select isnt(tests.got('image_key'), null, 'each image price of the config is a setting');
+select tests.become('admin@test.local');
+select public.admin_set_runtime_settings(jsonb_build_object(tests.got('image_key'), 1), 'Cheaper pages');
+select tests.become('postgres');
+select is(saasbase.image_price(tests.got('image_model'), tests.got('image_size')), 1, 'an image price override is what an image costs');
+select is(tests.refused(format($$select public.admin_set_runtime_settings('{"images.fallback_order": ["nobody"]}', 'bad order')$$)),
+  'PT422 invalid_setting', 'the image providers'' order takes only the config''s providers');
+select tests.become('admin@test.local');
+select public.admin_set_runtime_settings(jsonb_build_object(tests.got('image_key'), null), 'Pages back to the config');
+select tests.become('postgres');
+select is(saasbase.image_price(tests.got('image_model'), tests.got('image_size')),
+  (select (default_value)::integer from saasbase.runtime_setting_keys where key = tests.got('image_key')),
+  'and back to the config''s price when taken out');
 
 -- The config sync: the config's values become the defaults, the overrides stay in force.
 create function tests.sync(page_credits integer) returns void language plpgsql as $$

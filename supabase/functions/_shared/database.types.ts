@@ -2101,6 +2101,45 @@ export type Database = {
           },
         ];
       };
+      "runtime_settings_versions": {
+        Row: {
+          "changes": NonNullable<Json>;
+          "created_at": string;
+          "created_by": string | null;
+          "note": string;
+          "rolled_back_to": number | null;
+          "settings": NonNullable<Json>;
+          "version": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "changes"?: NonNullable<Json>;
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "note": string;
+          "rolled_back_to"?: number | null;
+          "settings": NonNullable<Json>;
+          "version": number;
+        };
+        Update: {
+          "changes"?: NonNullable<Json>;
+          "created_at"?: string;
+          "created_by"?: string | null;
+          "note"?: string;
+          "rolled_back_to"?: number | null;
+          "settings"?: NonNullable<Json>;
+          "version"?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "runtime_settings_versions_rolled_back_to_fkey";
+            columns: ["rolled_back_to"];
+            isOneToOne: false;
+            referencedRelation: "runtime_settings_versions";
+            referencedColumns: ["version"];
+          },
+        ];
+      };
       "stripe_events": {
         Row: {
           "attempts": number;
@@ -2450,6 +2489,34 @@ export type Database = {
           isSetofReturn: true;
         };
       };
+      "admin_rollback_runtime_settings": {
+        Args: { "note"?: string; "version": number };
+        Returns: {
+          "changes": NonNullable<Json>;
+          "created_at": string;
+          "created_by": string | null;
+          "note": string;
+          "rolled_back_to": number | null;
+          "settings": NonNullable<Json>;
+          "version": number;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "runtime_settings_versions";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "admin_runtime_settings": {
+        Args: Record<PropertyKey, never>;
+        Returns: Database["public"]["CompositeTypes"]["runtime_setting"][];
+        SetofOptions: {
+          from: "*";
+          to: "runtime_setting";
+          isOneToOne: false;
+          isSetofReturn: true;
+        };
+      };
       "admin_search_users": {
         Args: { "page"?: number; "page_size"?: number; "search"?: string };
         Returns: {
@@ -2480,6 +2547,24 @@ export type Database = {
         SetofOptions: {
           from: "*";
           to: "role_assignment";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "admin_set_runtime_settings": {
+        Args: { "changes": Json; "expected_version"?: number; "note": string };
+        Returns: {
+          "changes": NonNullable<Json>;
+          "created_at": string;
+          "created_by": string | null;
+          "note": string;
+          "rolled_back_to": number | null;
+          "settings": NonNullable<Json>;
+          "version": number;
+        };
+        SetofOptions: {
+          from: "*";
+          to: "runtime_settings_versions";
           isOneToOne: true;
           isSetofReturn: false;
         };
@@ -2641,6 +2726,16 @@ export type Database = {
         SetofOptions: {
           from: "*";
           to: "accounts";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      "get_runtime_status": {
+        Args: Record<PropertyKey, never>;
+        Returns: Database["public"]["CompositeTypes"]["runtime_status"];
+        SetofOptions: {
+          from: "*";
+          to: "runtime_status";
           isOneToOne: true;
           isSetofReturn: false;
         };
@@ -3757,6 +3852,16 @@ export type Database = {
         };
         Returns: string;
       };
+      "service_role_runtime_settings": {
+        Args: Record<PropertyKey, never>;
+        Returns: Database["public"]["CompositeTypes"]["runtime_settings_snapshot"];
+        SetofOptions: {
+          from: "*";
+          to: "runtime_settings_snapshot";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       "service_role_seat_quantity": {
         Args: { "account_id": string; "user_id"?: string };
         Returns: Database["public"]["CompositeTypes"]["seat_quantity"];
@@ -3824,6 +3929,7 @@ export type Database = {
       "service_role_sync_licensing": { Args: { "catalog": Json }; Returns: undefined };
       "service_role_sync_notifications": { Args: { "catalog": Json }; Returns: undefined };
       "service_role_sync_releases": { Args: { "catalog": Json }; Returns: undefined };
+      "service_role_sync_runtime_settings": { Args: { "catalog": Json }; Returns: undefined };
       "service_role_take_anon_chat": { Args: { "session_hash": string }; Returns: number };
       "service_role_take_rate_limit": {
         Args: { "bucket": string; "max": number; "window_seconds": number };
@@ -4430,6 +4536,30 @@ export type Database = {
       "role_assignment": {
         "user_id": string | null;
         "role": string | null;
+      };
+      "runtime_setting": {
+        "key": string | null;
+        "kind": string | null;
+        "value_type": string | null;
+        "min": number | null;
+        "max": number | null;
+        "allowed": Json | null;
+        "default_value": Json | null;
+        "override_value": Json | null;
+        "value": Json | null;
+        "description": string | null;
+      };
+      "runtime_settings_snapshot": {
+        "version": number | null;
+        "values": Json | null;
+      };
+      "runtime_status": {
+        "maintenance": boolean | null;
+        "maintenance_message": string | null;
+        "announcement": string | null;
+        "announcement_level": string | null;
+        "version": number | null;
+        "changed_at": string | null;
       };
       "seat_quantity": {
         "account_id": string | null;

@@ -87,6 +87,15 @@ export function fallbackOrder(config: ProductConfig, snapshot: RuntimeSnapshot):
   return order.length ? order : config.ai.fallbackOrder;
 }
 
+/** The image providers tried, in order (`images.fallback_order`), those the config's images section still has; its
+ * fallbackOrder when the setting is missing or names none of them. */
+export function imageFallbackOrder(images: { providers: { id: string }[]; fallbackOrder: string[] }, snapshot: RuntimeSnapshot): string[] {
+  const value = snapshot.values["images.fallback_order"];
+  const known = new Set(images.providers.map((p) => p.id));
+  const order = isStringList(value) ? value.filter((id) => known.has(id)) : [];
+  return order.length ? order : images.fallbackOrder;
+}
+
 export interface RuntimeStatus {
   maintenance: boolean;
   maintenanceMessage: string;

@@ -18,6 +18,7 @@ import {
 } from "../_shared/images/index.ts";
 import { EXTENSION } from "../_shared/images/mime.ts";
 import { idempotencyKeyHeader, readJson } from "../_shared/request.ts";
+import { imageFallbackOrder, runtimeSettings } from "../_shared/runtime-settings.ts";
 import { signedUrls, uploadObject } from "../_shared/storage.ts";
 import { generateBody, maxBodyBytes, referenceImage, styledPrompt } from "./input.ts";
 
@@ -104,7 +105,9 @@ export async function generate(
   const reference = body.reference_image === undefined ? undefined : referenceImage(images, body.reference_image);
   const style = body.style ?? images.defaultStyle;
   const key = idempotencyKeyHeader(req) ?? crypto.randomUUID();
-  const plan = imagePlan(images);
+  // The provider order in force (the runtime setting images.fallback_order: an admin routes around a failing
+  // provider without a deploy).
+  const plan = imagePlan(images, imageFallbackOrder(images, await runtimeSettings()));
 
   const start = await one<Start>(db()`select to_jsonb(public.service_role_start_generation(${account},
     ${caller.userId}, ${key}, ${images.feature}, ${body.prompt}, ${style ?? null}, ${body.size},

@@ -20,6 +20,7 @@ import { dbCall } from "../_shared/db-errors.ts";
 import { AppError, MethodNotAllowedError, NotFoundError, ValidationError } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
 import { queryTime } from "../_shared/request.ts";
+import { withMaintenance } from "../_shared/runtime-settings.ts";
 import { removeObjects } from "../_shared/storage.ts";
 import { BUCKET, generate, type GenerationRow, withUrls } from "./generate.ts";
 
@@ -84,7 +85,7 @@ async function remove(req: Request, id: string): Promise<Response> {
   return json({ deleted: true, id });
 }
 
-export const handler = withHttp(async (req) => {
+export const handler = withHttp(withMaintenance(config, async (req) => {
   const route = new URL(req.url).pathname.replace(/^.*?\/generate-image/, "").replace(/\/$/, "");
   if (route === "") {
     if (req.method === "POST") {
@@ -100,4 +101,4 @@ export const handler = withHttp(async (req) => {
   if (req.method === "GET") return await one(req, m[1]);
   if (req.method === "DELETE") return await remove(req, m[1]);
   throw new MethodNotAllowedError(req.method);
-});
+}));

@@ -8,6 +8,7 @@ import {
   CACHE_SECONDS,
   cacheMs,
   fallbackOrder,
+  imageFallbackOrder,
   MAINTENANCE_RETRY_SECONDS,
   RuntimeSettingsCache,
   type RuntimeSnapshot,
@@ -85,6 +86,13 @@ Deno.test("the fallback order in force: the setting's providers the config has, 
   assert.deepEqual(fallbackOrder(config, snapshot(1, { "ai.fallback_order": ["gone"] })), config.ai.fallbackOrder);
   assert.deepEqual(fallbackOrder(config, snapshot(1, {})), config.ai.fallbackOrder);
   assert.deepEqual(fallbackOrder(config, snapshot(1, { "ai.fallback_order": "gemini" })), config.ai.fallbackOrder);
+});
+
+Deno.test("the image providers' order in force: the setting's providers the images config has, else its own", () => {
+  const images = { providers: [{ id: "gemini-image" }, { id: "openai-image" }], fallbackOrder: ["gemini-image", "openai-image"] };
+  assert.deepEqual(imageFallbackOrder(images, snapshot(1, { "images.fallback_order": ["openai-image"] })), ["openai-image"]);
+  assert.deepEqual(imageFallbackOrder(images, snapshot(1, { "images.fallback_order": ["gone"] })), images.fallbackOrder);
+  assert.deepEqual(imageFallbackOrder(images, snapshot(1, {})), images.fallbackOrder);
 });
 
 Deno.test("the provider plan follows the order: the model's own provider, then the order's", () => {
