@@ -71,6 +71,12 @@ describe("presets", () => {
     expect(c.ai.fallbackOrder[0]).toBe("gemini");
     const gemini = c.ai.providers.find((p) => p.id === "gemini")!;
     expect(gemini.models.map((m) => m.id)).toContain(c.ai.defaultModel);
+    // Pages are images: Gemini's image model first, OpenAI's images API second, metered as coloring_page; Polar
+    // takes the deposits.
+    expect(c.images?.feature).toBe("coloring_page");
+    expect(c.images?.providers.map((p) => [p.kind, p.model])).toEqual([["gemini", "gemini-2.5-flash-image"], ["openai", "gpt-image-1"]]);
+    expect(c.images?.fallbackOrder).toEqual(["gemini-image", "openai-image"]);
+    expect(c.payments.provider).toBe("polar");
   });
 
   it("miky (004): the shipped demo's plans, packs, personas, AI and referral rewards; every answer paid in credits", async () => {

@@ -38,7 +38,7 @@ export type Scenario = Awaited<ReturnType<typeof startScenario>>;
 export async function startScenario(preset: string | undefined, functions: string[]) {
   const config: ProductConfig = await loadProductConfig(preset);
   const name = preset ?? "shipped";
-  const { stack, stripe: stripeServer, ai, polar: polarServer, stop: stopStack } = await startTestStack({
+  const { stack, stripe: stripeServer, ai, polar: polarServer, images, stop: stopStack } = await startTestStack({
     dirPrefix: `saasbase-scenario-${name}-`,
     preset,
     functions,
@@ -137,6 +137,10 @@ export async function startScenario(preset: string | undefined, functions: strin
 
     /** The local Polar API server (tests/support/polar-server.ts): its state, and Polar's side of a checkout. */
     polar: polarServer,
+
+    /** The local image providers (tests/support/image-servers.ts: Gemini's generateContent, OpenAI's images API):
+     * `script` what their next requests get, `requests` what they were asked. */
+    images,
 
     /** npm run polar:sync for the preset (what payments.provider has Polar sell) into the scenario's Polar server
      * and database: run it before a checkout through Polar. */

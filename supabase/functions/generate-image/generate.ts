@@ -6,6 +6,7 @@
 // even if the client has gone (it is in their list).
 import type { Caller } from "../_shared/auth.ts";
 import type { ImagesConfig } from "../_shared/config/images.ts";
+import { config } from "../_shared/config.ts";
 import { db } from "../_shared/db.ts";
 import { dbCall } from "../_shared/db-errors.ts";
 import { AppError } from "../_shared/errors.ts";
@@ -94,6 +95,24 @@ async function readRow(id: string): Promise<GenerationRow> {
   return row;
 }
 
+/** A 402 with what the client needs to offer a purchase: what a page of this size costs (the cheapest provider's
+ * price in force), the account's balance, and the smallest deposit (config `purchase`: credits a dollar). */
+async function withPricingHint(err: AppError, models: string[], size: string, account: string): Promise<AppError> {
+  const [row] = await db()<{ price: number | null; balance: number | null }[]>`
+    select (select min(p.credits) from public.image_prices p where p.model = any(${models}) and p.size = ${size}) as price,
+      (select w.balance from public.wallets w where w.account_id = ${account})::int as balance`;
+  const price = row?.price ?? null;
+  const { minCents, creditsPerDollar } = config.purchase;
+  const hint = price === null ? "" : ` A page costs ${price} credits; the smallest deposit, $${(minCents / 100).toFixed(2)}, ` +
+    `buys ${Math.floor(minCents * creditsPerDollar / 100)}.`;
+  return new AppError(402, "insufficient_credits", `${err.message}.${hint}`.replace(/\.\./, "."), {
+    price_credits: price,
+    balance: row?.balance ?? 0,
+    min_deposit_cents: minCents,
+    credits_per_dollar: creditsPerDollar,
+  });
+}
+
 export async function generate(
   req: Request,
   images: ImagesConfig,
@@ -111,7 +130,11 @@ export async function generate(
 
   const start = await one<Start>(db()`select to_jsonb(public.service_role_start_generation(${account},
     ${caller.userId}, ${key}, ${images.feature}, ${body.prompt}, ${style ?? null}, ${body.size},
-    ${plan.map((p) => p.model)})) as r`);
+    ${plan.map((p) => p.model)})) as r`).catch(async (err) => {
+    throw err instanceof AppError && err.code === "insufficient_credits"
+      ? await withPricingHint(err, plan.map((p) => p.model), body.size, account ?? caller.userId)
+      : err;
+  });
   if (start.replayed) {
     const [generation] = await withUrls(images, [await readRow(start.generation_id)]);
     return { generation, usage: { free: start.free, credits_charged: 0, balance: start.balance, replayed: true } };
