@@ -95,10 +95,9 @@ create table public.releases (
   -- releases too). A pre-release version is never stable.
   channel text not null check (channel in ('stable', 'beta')),
   notes text not null default '' check (char_length(notes) <= 20000),
-  -- Which licenses may have it: null, any valid license of the product; else only licenses of these policies
-  -- (the config's `licensing` policies: a "pro" build, a yearly license's "updates until" policy, ...).
-  license_policies text[] check (license_policies is null or cardinality(license_policies) between 1 and 20),
-  -- And only licenses holding all of these entitlements (none: no such condition).
+  -- The minimum license it takes (a licensed product's): one holding all of these entitlements (the config's
+  -- licensing policies grant them: a "pro" build for the licenses granting "pro"); none, any valid license. The
+  -- license's own policy applies too: a release above its max_major_version is not its (VERSION_NOT_ALLOWED).
   entitlements text[] not null default '{}' check (cardinality(entitlements) <= 20),
   created_by uuid references auth.users (id) on delete set null,
   created_at timestamptz not null default now(),
@@ -197,13 +196,9 @@ grant select, insert, update, delete on public.downloads to service_role;
 -- The bucket of release files: private, with no policy on storage.objects for it, so only the service role
 -- (which bypasses RLS) reads or writes its objects; customers get short-lived signed URLs from the function.
 -- Paths are `<product>/<version>/<platform>/<filename>`: the files are the operator's, no account's.
-do $$
-begin
-  -- TEMP until the local stack has Storage: every Supabase project has storage.buckets.
-  if to_regclass('storage.buckets') is not null then
-    insert into storage.buckets (id, name, public) values ('releases', 'releases', false) on conflict (id) do nothing;
-  end if;
-end $$;
+insert into storage.buckets (id, name, public)
+values ('releases', 'releases', false)
+on conflict (id) do nothing;
 
 -- ---------------------------------------------------------------------------------------------------------
 -- The config sync: the products (catalog key `release_products`, src/config/catalog.ts), run in the sync's
@@ -247,15 +242,6 @@ begin
 end;
 $$;
 
--- Whether a license of `policy` holding `entitlements` may have release `r` (see releases.license_policies).
-create function saasbase.release_allows(r public.releases, policy text, entitlements text[]) returns boolean
-language sql immutable
-set search_path = ''
-as $$
-  select (r.license_policies is null or policy = any (r.license_policies))
-    and r.entitlements <@ coalesce(entitlements, '{}')
-$$;
-
 -- ---------------------------------------------------------------------------------------------------------
 -- The API: admins, through the releases function (as the service role, `actor` the admin; null when the service
 -- role itself acts, e.g. a CI job with the service key). Every change is audited.
@@ -264,7 +250,7 @@ $$;
 -- published. 409 release_exists when the version (its precedence: build metadata aside) already has one,
 -- whoever made it first, however many publish it at once.
 create function public.service_role_create_release(actor uuid, product text, version text, channel text,
-  notes text default '', license_policies text[] default null, entitlements text[] default '{}')
+  notes text default '', entitlements text[] default '{}')
 returns public.releases
 language plpgsql
 security definer
@@ -282,12 +268,11 @@ begin
   if channel = 'stable' and split_part(version, '+', 1) like '%-%' then
     perform saasbase.fail('PT422', 'invalid_release', 'A pre-release version (1.2.3-beta.1) goes on the beta channel');
   end if;
-  if exists (select from unnest(coalesce(license_policies, '{}') || coalesce(entitlements, '{}')) x
-             where x is null or x !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$') then
-    perform saasbase.fail('PT422', 'invalid_release', 'License policies and entitlements are 1 to 63 of A-Z a-z 0-9 _ . : -');
+  if exists (select from unnest(coalesce(entitlements, '{}')) x where x is null or x !~ '^[a-z][a-z0-9_.:-]{0,62}$') then
+    perform saasbase.fail('PT422', 'invalid_release', 'Entitlements are lower-case names (a-z 0-9 _ . : -), as licenses grant them');
   end if;
-  insert into public.releases (product_id, version, channel, notes, license_policies, entitlements, created_by, created_at)
-  values (product, version, channel, coalesce(notes, ''), license_policies, coalesce(entitlements, '{}'), actor, saasbase.now())
+  insert into public.releases (product_id, version, channel, notes, entitlements, created_by, created_at)
+  values (product, version, channel, coalesce(notes, ''), coalesce(entitlements, '{}'), actor, saasbase.now())
   returning * into v_row;
   perform saasbase.audit(actor, 'releases.create', 'release', v_row.id::text,
     jsonb_build_object('product', product, 'version', version, 'channel', channel));
@@ -301,9 +286,9 @@ exception
     return null;
 end;
 $$;
-revoke execute on function public.service_role_create_release(uuid, text, text, text, text, text[], text[])
+revoke execute on function public.service_role_create_release(uuid, text, text, text, text, text[])
   from public, anon, authenticated;
-grant execute on function public.service_role_create_release(uuid, text, text, text, text, text[], text[]) to service_role;
+grant execute on function public.service_role_create_release(uuid, text, text, text, text, text[]) to service_role;
 
 -- A draft's file for `platform`, already stored at `storage_path` by the function, which computed its sha256
 -- and size. 409 release_published for a published release (its files are what apps verified), 409
@@ -475,12 +460,57 @@ create type public.release_offer as (
   rollback boolean
 );
 
+-- A request presenting a license key (an update check, a download), counted as the licenses function counts its
+-- own: per client IP before the lookup, then per license (PT429 rate_limited with retry_after), so guessing keys
+-- here costs what it costs there. The releases function calls it on its own, before the request's work: a count
+-- made in the transaction that then refuses the key would be rolled back with it.
+create function public.service_role_count_release_request(license_key text, client_ip text default null)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_license uuid;
+begin
+  perform saasbase.count_license_request(client_ip, null);
+  v_license := (public.service_role_validate_license(license_key)).license_id;
+  if v_license is not null then
+    perform saasbase.count_license_request(null, v_license);
+  end if;
+end;
+$$;
+revoke execute on function public.service_role_count_release_request(text, text) from public, anon, authenticated;
+grant execute on function public.service_role_count_release_request(text, text) to service_role;
+
+-- A license key presented for `product`, validated as the licenses domain validates it
+-- (public.service_role_validate_license: the key's license, this product, the machine's fingerprint when given,
+-- the version when given). PT403 license_not_valid naming the validation code when it is not valid (an unknown
+-- key is NOT_FOUND, nothing more; a license in its grace period is valid, code EXPIRED).
+create function saasbase.release_license(p_product text, p_key text, p_fingerprint text, p_version text)
+returns public.license_validation
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v public.license_validation := public.service_role_validate_license(p_key, p_fingerprint, p_product, p_version);
+begin
+  if not coalesce(v.valid, false) then
+    perform saasbase.fail('PT403', 'license_not_valid', format('The license is not valid for this: %s', v.code));
+  end if;
+  return v;
+end;
+$$;
+
 -- The update check: the newest release of `product` an app on `channel` (stable: stable releases; beta: both)
--- running on `platform` may install: published, not yanked, with a file for the platform. Null when
--- `current_version` is that release or newer (the app is current): unless the app runs a yanked release, when
--- the newest good one is offered even if older (rollback = true).
+-- running on `platform` may install: published, not yanked, with a file for the platform; with a license key,
+-- only the releases that license may have (its entitlements hold the release's; its policy covers the
+-- version). Null when `current_version` is that release or newer (the app is current): unless the app runs a
+-- yanked release, when the newest good one is offered even if older (rollback = true). Without a key a
+-- licensed product's releases are all offered (what is new; downloading needs the license).
 create function public.service_role_latest_release(product text, channel text, platform text,
-  current_version text default null)
+  current_version text default null, license_key text default null, fingerprint text default null)
 returns public.release_offer
 language plpgsql
 stable
@@ -490,6 +520,7 @@ as $$
 declare
   v_current text;
   v_yanked boolean := false;
+  v_license public.license_validation;
   v_id uuid;
   v_key text;
   v_offer public.release_offer;
@@ -508,6 +539,9 @@ begin
     v_yanked := exists (select from public.releases r where r.product_id = product
       and r.version_key = v_current collate "C" and r.yanked_at is not null);
   end if;
+  if license_key is not null then
+    v_license := saasbase.release_license(product, license_key, fingerprint, null);
+  end if;
   select r.id, r.version_key into v_id, v_key
   from public.releases r
   where r.product_id = product and r.published_at is not null and r.published_at <= saasbase.now()
@@ -515,6 +549,8 @@ begin
     and (r.channel = 'stable' or service_role_latest_release.channel = 'beta')
     and exists (select from public.release_artifacts a where a.release_id = r.id
       and a.platform = service_role_latest_release.platform)
+    and (v_license.license_id is null or (r.entitlements <@ v_license.entitlements
+      and (public.service_role_validate_license(license_key, fingerprint, product, r.version)).valid))
   order by r.version_key desc
   limit 1;
   -- Nothing to offer, or the app is current (a yanked current release is never current).
@@ -530,8 +566,9 @@ begin
   return v_offer;
 end;
 $$;
-revoke execute on function public.service_role_latest_release(text, text, text, text) from public, anon, authenticated;
-grant execute on function public.service_role_latest_release(text, text, text, text) to service_role;
+revoke execute on function public.service_role_latest_release(text, text, text, text, text, text)
+  from public, anon, authenticated;
+grant execute on function public.service_role_latest_release(text, text, text, text, text, text) to service_role;
 
 -- A download handed out: the file to sign a URL for, and the row recorded for it.
 create type public.release_download as (
@@ -548,13 +585,16 @@ create type public.release_download as (
   license_id uuid
 );
 
--- A download of `product` `version` (null: the newest stable release) for `platform`, recorded: by
--- `user_id` (a signed-in member, acting for `account`: null, their personal account) or by nobody signed in.
--- A free product's by anyone. The function signs a URL for the answer's storage_path in the same transaction,
--- so a download that gets no URL is not recorded. 404 release_not_found / artifact_not_found, 410
--- release_yanked.
+-- A download of `product` `version` (null: the newest stable release the caller may have) for `platform`,
+-- recorded. A free product's by anyone: for `user_id` (a signed-in member) acting for `account` (null: their
+-- personal account), or for nobody. A licensed product's with a valid license key only (saasbase.release_license,
+-- its version included; the function counts the request first: service_role_count_release_request), of a license holding the release's entitlements (403 release_not_allowed), for the
+-- license's account. The function signs a URL for the answer's storage_path in the same transaction, so a
+-- download that gets no URL is not recorded. 404 release_not_found / artifact_not_found, 410 release_yanked,
+-- 403 license_required / license_not_valid.
 create function public.service_role_authorize_download(product text, version text, platform text,
-  user_id uuid default null, account uuid default null, country text default null)
+  user_id uuid default null, account uuid default null, country text default null, license_key text default null,
+  fingerprint text default null)
 returns public.release_download
 language plpgsql
 security definer
@@ -564,8 +604,8 @@ declare
   v_product public.release_products;
   v_release public.releases;
   v_artifact public.release_artifacts;
+  v_license public.license_validation;
   v_account uuid;
-  v_license uuid;
   v_download bigint;
 begin
   select * into v_product from public.release_products p where p.id = product and p.active;
@@ -575,12 +615,20 @@ begin
   if version is not null and saasbase.semver_key(version) is null then
     perform saasbase.fail('PT422', 'invalid_release', 'The version must be semver (1.2.3)');
   end if;
-  if version is null then
+  if v_product.license_required then
+    if license_key is null then
+      perform saasbase.fail('PT403', 'license_required', format('Downloading %s needs a valid license key', v_product.name));
+    end if;
+    v_license := saasbase.release_license(product, license_key, fingerprint, null);
+  end if;
+  if service_role_authorize_download.version is null then
     select * into v_release from public.releases r
     where r.product_id = product and r.channel = 'stable' and r.published_at is not null
       and r.published_at <= saasbase.now() and r.yanked_at is null
       and exists (select from public.release_artifacts a where a.release_id = r.id
         and a.platform = service_role_authorize_download.platform)
+      and (v_license.license_id is null or (r.entitlements <@ v_license.entitlements
+        and (public.service_role_validate_license(license_key, fingerprint, product, r.version)).valid))
     order by r.version_key desc limit 1;
   else
     select * into v_release from public.releases r
@@ -589,7 +637,8 @@ begin
       and r.published_at is not null and r.published_at <= saasbase.now();
   end if;
   if v_release.id is null then
-    perform saasbase.fail('PT404', 'release_not_found', format('No published release %s of %s', coalesce(version, 'at all'), product));
+    perform saasbase.fail('PT404', 'release_not_found',
+      format('No published release %s of %s', coalesce(service_role_authorize_download.version, 'for you'), product));
   end if;
   if v_release.yanked_at is not null then
     perform saasbase.fail('PT410', 'release_yanked', format('%s %s was withdrawn; download the release offered instead',
@@ -602,21 +651,28 @@ begin
   end if;
 
   if v_product.license_required then
-    perform saasbase.fail('PT403', 'license_required', format('Downloading %s needs a valid license key', v_product.name));
-  end if;
-  if user_id is not null then
+    -- The license covers this version (its policy's max_major_version), and holds what the release asks.
+    v_license := saasbase.release_license(product, license_key, fingerprint, v_release.version);
+    if not v_release.entitlements <@ v_license.entitlements then
+      perform saasbase.fail('PT403', 'release_not_allowed', format('%s %s needs a license granting %s', v_product.name,
+        v_release.version, array_to_string(v_release.entitlements, ', ')));
+    end if;
+    v_account := v_license.account_id;
+  elsif user_id is not null then
     v_account := saasbase.acting_account(account, user_id, null);
   end if;
 
   insert into public.downloads (release_id, artifact_id, product_id, version, platform, account_id, user_id, license_id,
     country, created_at)
-  values (v_release.id, v_artifact.id, product, v_release.version, v_artifact.platform, v_account, user_id, v_license,
+  values (v_release.id, v_artifact.id, product, v_release.version, v_artifact.platform, v_account, user_id,
+    v_license.license_id,
     case when upper(country) ~ '^[A-Z]{2}$' and upper(country) not in ('XX', 'T1') then upper(country) end, saasbase.now())
   returning id into v_download;
   return (v_download, v_release.id, product, v_release.version, v_artifact.platform, v_artifact.filename,
-    v_artifact.storage_path, v_artifact.sha256, v_artifact.size, v_account, v_license)::public.release_download;
+    v_artifact.storage_path, v_artifact.sha256, v_artifact.size, v_account, v_license.license_id)::public.release_download;
 end;
 $$;
-revoke execute on function public.service_role_authorize_download(text, text, text, uuid, uuid, text)
+revoke execute on function public.service_role_authorize_download(text, text, text, uuid, uuid, text, text, text)
   from public, anon, authenticated;
-grant execute on function public.service_role_authorize_download(text, text, text, uuid, uuid, text) to service_role;
+grant execute on function public.service_role_authorize_download(text, text, text, uuid, uuid, text, text, text)
+  to service_role;

@@ -1,10 +1,11 @@
 -- Releases (20261207001100_releases.sql): semver precedence, the RLS matrix of release_products, releases,
 -- release_artifacts and downloads (a team's owner and member, a non-member, anon, a site admin, the service
 -- role), the admin API's rules (drafts, files, publish, yank, restore), the update check (channels, platforms,
--- current, rollback), downloads (free products, yanked, drafts, licensed without a key) and their analytics.
+-- current, rollback), downloads (free products, yanked, drafts; licensed ones through the licenses domain's
+-- validation: entitlements, the policy's versions, expiry and grace) and their analytics.
 begin;
 \ir _helpers.psql
-select plan(150);
+select plan(164);
 
 do $$ begin
   perform tests.create_user('owner@test.local');
@@ -135,8 +136,8 @@ select throws_ok($$select public.service_role_create_release(null, 'nope', '1.3.
   'an unknown product is refused');
 select throws_ok($$select public.service_role_create_release(null, 'gone', '1.3.0', 'stable')$$, 'PT404', null,
   'so is a deactivated one');
-select throws_ok($$select public.service_role_create_release(null, 'tool', '1.3.0', 'stable', '', array['bad policy'])$$,
-  'PT422', null, 'a license policy name out of shape is refused');
+select throws_ok($$select public.service_role_create_release(null, 'tool', '1.3.0', 'stable', '', array['Bad name'])$$,
+  'PT422', null, 'an entitlement name out of shape is refused');
 select throws_ok($$select public.service_role_create_release(null, 'tool', '1.3.0', 'stable', repeat('n', 20001))$$,
   'PT422', null, 'notes past 20,000 characters are refused');
 select is((select count(*) from public.releases where version like '1.3%'), 0::bigint, 'nothing was made by the refusals');
@@ -233,6 +234,57 @@ select throws_ok($$select public.service_role_authorize_download('app', '3.0.0',
 select throws_ok(format($$select public.service_role_authorize_download('tool', '1.0.0', 'linux-x64', %L, %L)$$,
   tests.uid('outsider@test.local'), (select id from team)), 'PT404', null, 'a non-member cannot download for the team');
 select is((select count(*) from public.downloads), 4::bigint, 'the refusals recorded nothing');
+
+-- Licensed downloads and update checks (the licenses domain's validation): app's license grants `editor` and
+-- covers majors up to 3, on 3 machines, 14 days of grace.
+select tests.become('postgres');
+insert into public.license_products (id, name, duration_days, floating, max_machines, grace_days, entitlements, max_major_version)
+values ('app', 'Dev Forge', 365, true, 3, 14, '{editor}', 3);
+select tests.become('service_role');
+insert into r select * from public.service_role_create_release(null, 'app', '3.1.0', 'stable', 'Pro only', array['pro']);
+insert into r select * from public.service_role_create_release(null, 'app', '4.0.0', 'stable', 'Next major');
+select public.service_role_add_release_artifact(null, pg_temp.rid(v, 'app'), 'linux-x64', 'app.bin',
+  'app/' || v || '/linux-x64/app.bin', repeat('c', 64), 300) from (values ('3.1.0'), ('4.0.0')) f(v);
+select public.service_role_publish_release(null, pg_temp.rid(v, 'app')) from (values ('3.1.0'), ('4.0.0')) f(v);
+select count(*) from (select tests.put('key', (public.admin_issue_license((select id from team), 'app')).key)) issued;
+create function pg_temp.app_latest(k text, cur text default null) returns text language sql as $$
+  select coalesce((public.service_role_latest_release('app', 'stable', 'linux-x64', cur, k)).version, 'current') $$;
+select is(pg_temp.app_latest(null), '4.0.0', 'without a key a licensed product''s newest release is offered');
+select is(pg_temp.app_latest(tests.got('key')), '3.0.0',
+  'with the key: not a major its policy does not cover, nor a release asking for what it does not grant');
+select is(pg_temp.app_latest(tests.got('key'), '3.0.0'), 'current', 'an app on it is current');
+select throws_ok($$select public.service_role_latest_release('app', 'stable', 'linux-x64', null, 'AAAAA-BBBBB-CCCCC-DDDDD')$$,
+  'PT403', 'The license is not valid for this: NOT_FOUND', 'an unknown key is NOT_FOUND, nothing more');
+create temp table ld as select * from public.service_role_authorize_download('app', null, 'linux-x64',
+  tests.uid('outsider@test.local'), null, 'fr', tests.got('key'));
+grant select on ld to anon, authenticated, service_role;
+select is((select version from ld), '3.0.0', 'a licensed download without a version: the newest the license may have');
+select is((select account_id || ' ' || user_id || ' ' || license_id from public.downloads where id = (select download_id from ld)),
+  (select id from team) || ' ' || tests.uid('outsider@test.local') || ' ' || (select license_id from ld),
+  'it counts for the license''s account and names the license (and whoever was signed in)');
+select is((select license_id from ld), (select id from public.licenses where account_id = (select id from team)), 'the team''s license');
+select throws_ok(format($$select public.service_role_authorize_download('app', '4.0.0', 'linux-x64', null, null, null, %L)$$,
+  tests.got('key')), 'PT403', 'The license is not valid for this: VERSION_NOT_ALLOWED', 'a major the policy does not cover');
+select throws_ok(format($$select public.service_role_authorize_download('app', '3.1.0', 'linux-x64', null, null, null, %L)$$,
+  tests.got('key')), 'PT403', 'Dev Forge 3.1.0 needs a license granting pro', 'a release asking for an entitlement the license lacks');
+-- (On a clock held mid-minute: the limits count per fixed minute.)
+select set_config('saasbase.now', '2026-12-07 12:00:30+00', true);
+select throws_ok(format($$select public.service_role_count_release_request(%L, '10.1.2.3') from generate_series(1, 31)$$,
+  tests.got('key')), 'PT429', null, 'requests with a key are counted as the licenses function counts its own (30 a minute a license)');
+select set_config('saasbase.now', '', true);
+select tests.become('postgres');
+update public.licenses set expires_at = now() - interval '1 day' where account_id = (select id from team);
+select tests.become('service_role');
+select is((public.service_role_authorize_download('app', '3.0.0', 'linux-x64', null, null, null, tests.got('key'))).version, '3.0.0',
+  'expired within its grace period: still downloads');
+select tests.become('postgres');
+update public.licenses set expires_at = now() - interval '15 days' where account_id = (select id from team);
+select tests.become('service_role');
+select throws_ok(format($$select public.service_role_authorize_download('app', '3.0.0', 'linux-x64', null, null, null, %L)$$,
+  tests.got('key')), 'PT403', 'The license is not valid for this: EXPIRED', 'past its grace period: refused');
+select throws_ok(format($$select public.service_role_latest_release('app', 'stable', 'linux-x64', null, %L)$$, tests.got('key')),
+  'PT403', 'The license is not valid for this: EXPIRED', 'and offered nothing');
+select is((select count(*) from public.downloads where product_id = 'app'), 2::bigint, 'only the allowed downloads were recorded');
 
 -- Analytics: per day and release.
 select tests.become('postgres');

@@ -168,6 +168,8 @@ export const ERROR_CODES = {
   // Releases and downloads (the releases function, 20261207001100_releases.sql; docs/releases.md).
   /** 403: downloading this product needs a valid license key (X-License-Key). */
   license_required: 403,
+  /** 403: the license is valid but does not grant what this release asks for (its entitlements). */
+  release_not_allowed: 403,
   /** 404: no such product with releases (or no longer one), no such release (a draft is none to a customer),
    * or no file of the release for the platform asked for. */
   product_not_found: 404,

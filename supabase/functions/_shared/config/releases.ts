@@ -14,7 +14,7 @@ export const releasesSchema = z.object({
   downloadUrlSeconds: z.number().int().min(10).max(3600).default(300),
   /** The largest file an admin uploads through the function, in bytes (the function holds it in memory to
    * hash it before storing it). */
-  maxArtifactBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(200 * 1024 * 1024),
+  maxArtifactBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(50 * 1024 * 1024),
 });
 
 export type ReleasesConfig = z.output<typeof releasesSchema>;
