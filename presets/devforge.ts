@@ -1,11 +1,11 @@
 // Dev Forge (seed 002): the services behind a desktop code editor: accounts with roles (admin, developer,
-// customer), Stripe payments with refunds, an AI support chatbot, analytics and an admin API. What it sells
-// (licenses for the editor and its extensions) is not built yet, so there is nothing to buy in this preset.
+// customer), Stripe payments with refunds, an AI support chatbot, analytics and an admin API, and what it sells:
+// the editor as a yearly license for 3 machines (Pro, $149 a year, 14 days of grace after it lapses; issue 17),
+// with its releases, update checks and licensed downloads; the command-line tool is free to download.
 //
-// Not built yet, so not here: licenses and release distribution (issue 17, which adds the licensed product
-// and its price), the extension marketplace with its 70/30 revenue split and developer payouts, support
-// tickets, the knowledge base and the forums (no issue yet), tax calculation and multi-currency (no issue yet),
-// support and notification emails (issue 18).
+// Not built yet, so not here: the extension marketplace with its 70/30 revenue split and developer payouts,
+// support tickets, the knowledge base and the forums (no issue yet), tax calculation and multi-currency (no issue
+// yet), support and notification emails (issue 18).
 // Use it: `npm run dev -- --preset devforge`; make it your config: `npm run config:preset -- devforge`.
 import { defineConfig } from "../supabase/functions/_shared/config-schema.ts";
 
@@ -30,6 +30,15 @@ export default defineConfig({
       description: "Every account: the support chatbot, 50 messages a day.",
       priceMonthlyCents: 0,
       quotas: [{ feature: "chat", period: "day", limit: 50, overage: "block" }],
+    },
+    {
+      // Its subscription issues the editor's license (licensing below) and each paid renewal extends it.
+      id: "pro",
+      name: "Dev Forge Pro",
+      description: "The Dev Forge editor on 3 machines, with every update; the support chatbot, 200 messages a day.",
+      priceMonthlyCents: 1_500,
+      priceYearlyCents: 14_900,
+      quotas: [{ feature: "chat", period: "day", limit: 200, overage: "block" }],
     },
   ],
   defaultPlan: "free",
@@ -69,6 +78,29 @@ export default defineConfig({
   // Visitors may ask the chatbot before they have an account (a pre-sales question).
   anonymous: { chatMessagesPerDay: 10, chatMessagesPerDayTotal: 1000, eventsPerMinuteTotal: 600 },
   conversationsPerHour: 100,
+
+  // The seed's License API: the editor, licensed a year at a time on up to 3 machines of the buyer's, valid for 14
+  // days past its expiry while the customer renews (docs/licenses.md).
+  licensing: {
+    products: [
+      {
+        id: "forge-desktop",
+        name: "Dev Forge",
+        durationDays: 365,
+        machines: { floating: true, max: 3 },
+        graceDays: 14,
+        entitlements: ["editor"],
+        plans: ["pro"],
+        renewsWithSubscription: true,
+      },
+    ],
+  },
+
+  // The seed's distribution services (versions, update checks, licensed downloads, rollback, download analytics:
+  // docs/releases.md): the editor's releases need its license; the command-line tool is free.
+  releases: {
+    freeProducts: [{ id: "forge-cli", name: "Dev Forge CLI" }],
+  },
 
   // The seed has no referral programme: nothing is paid (the referral codes still exist).
   referrals: {

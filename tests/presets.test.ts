@@ -55,9 +55,14 @@ describe("presets", () => {
     expect(c.anonymous.chatMessagesPerDay).toBe(5);
   });
 
-  it("devforge (002): the support chatbot on OpenAI; nothing for sale until licenses exist", async () => {
+  it("devforge (002): the support chatbot on OpenAI; the editor as a yearly license for 3 machines, its CLI free", async () => {
     const c = await load("devforge");
-    expect(c.plans.map((p) => p.priceMonthlyCents)).toEqual([0]);
+    expect(c.plans.map((p) => [p.id, p.priceMonthlyCents, p.priceYearlyCents ?? null])).toEqual([["free", 0, null], ["pro", 1500, 14900]]);
+    // The seed's License API: a yearly license (the Pro plan's subscription issues and renews it), 3 machines.
+    expect(c.licensing.products).toEqual([expect.objectContaining({ id: "forge-desktop", durationDays: 365, plans: ["pro"],
+      machines: expect.objectContaining({ floating: true, max: 3 }), graceDays: 14 })]);
+    // Its distribution services: the editor's releases need the license, the CLI is free.
+    expect(c.releases.freeProducts.map((p) => p.id)).toEqual(["forge-cli"]);
     expect(c.creditPacks).toEqual([]);
     expect(c.personas.map((p) => p.id)).toEqual(["support"]);
     expect(c.ai.fallbackOrder).toEqual(["openai"]);
