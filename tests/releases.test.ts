@@ -5,7 +5,9 @@
 // one version, and the analytics. The SQL rules are pgTAP's (supabase/tests/200-releases.sql).
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../supabase/functions/_shared/config-schema.ts";
 import { ERROR_CODES } from "../supabase/functions/_shared/error-codes.ts";
+import devforge from "../presets/devforge.ts";
 import { asUser, callFunction, connectDb, createUser, stack } from "./support/stack.ts";
 
 const sql = connectDb();
@@ -41,7 +43,7 @@ async function call(path: string, init: Init = {}) {
 }
 const post = (path: string, body: unknown, token = admin.token) =>
   call(path, { method: "POST", token, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-const upload = (id: string, platform: string, bytes: Uint8Array, opts: { token?: string; sha?: string; filename?: string } = {}) =>
+const upload = (id: string, platform: string, bytes: Uint8Array<ArrayBuffer>, opts: { token?: string; sha?: string; filename?: string } = {}) =>
   call(`admin/releases/${id}/artifacts/${platform}${opts.filename ? `?filename=${opts.filename}` : ""}`, {
     method: "PUT",
     token: opts.token ?? admin.token,
@@ -53,7 +55,7 @@ const upload = (id: string, platform: string, bytes: Uint8Array, opts: { token?:
 async function publish(product: string, version: string, channel: "stable" | "beta", platforms = ["linux-x64"]) {
   const created = await post("admin/releases", { product, version, channel, notes: `Notes of ${version}` });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const files: Record<string, Uint8Array> = {};
+  const files: Record<string, Uint8Array<ArrayBuffer>> = {};
   for (const p of platforms) {
     files[p] = fileOf(`${product} ${version} ${p}\n`);
     const up = await upload(created.body.id, p, files[p]);
@@ -373,5 +375,16 @@ describe("releases: bad input is a 4xx with a known code, and changes nothing", 
       expect(Object.keys(ERROR_CODES), `${path}: ${JSON.stringify(res.body)}`).toContain(res.body?.error?.code);
     }
     expect(await count()).toEqual(before);
+  });
+});
+
+describe("releases: the config", () => {
+  it("a free product may be neither a licensed one nor listed twice", () => {
+    expect(parseConfig(devforge).releases).toMatchObject({ freeProducts: [{ id: "forge-cli" }], downloadUrlSeconds: 300 });
+    const free = (ids: string[]) => ({ ...devforge, releases: { freeProducts: ids.map((id) => ({ id, name: id })) } });
+    expect(() => parseConfig(free(["forge-desktop"]))).toThrow(ConfigError);
+    expect(() => parseConfig(free(["forge-desktop"]))).toThrow(/releases\.freeProducts\[0\]\.id.*licensed product/);
+    expect(() => parseConfig(free(["cli", "cli"]))).toThrow(/duplicate free product "cli"/);
+    expect(() => parseConfig({ ...devforge, releases: { downloadUrlSeconds: 5 } })).toThrow(/downloadUrlSeconds/);
   });
 });

@@ -46,7 +46,7 @@ describe("Dev Forge: a yearly desktop license, its machines, updates and downloa
   let admin: User;
   let dev: User;
   let key: string;
-  const files: Record<string, Uint8Array> = {};
+  const files: Record<string, Uint8Array<ArrayBuffer>> = {};
 
   it("sells the editor as a yearly license for 3 machines with 14 days of grace, and the CLI for free", () => {
     const license = s.config.licensing.products.find((p) => p.id === product)!;

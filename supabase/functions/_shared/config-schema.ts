@@ -1,7 +1,7 @@
 // The shape of the product config (saasbase.config.ts), validated with zod when it is loaded, by the edge
 // functions (Deno) and by the Node tooling alike. A fork edits the config, never this file.
 import { z } from "zod";
-import { releasesSchema } from "./config/releases.ts";
+import { checkReleases, releasesSchema } from "./config/releases.ts";
 import { paymentsIssues, paymentsSchema } from "./config/payments.ts";
 import { notificationsSchema } from "./config/notifications.ts";
 import { checkLicensing, licensingSchema } from "./config/licensing.ts";
@@ -321,6 +321,7 @@ export const configSchema = z
 
     for (const dup of duplicates(c.plans.map((p) => p.id))) issue(["plans"], `duplicate plan id "${dup}"`);
     checkLicensing(c.licensing, c.plans.map((p) => p.id), issue);
+    checkReleases(c.releases, c.licensing.products.map((p) => p.id), issue);
     const defaultPlan = c.plans.find((p) => p.id === c.defaultPlan);
     if (!defaultPlan) {
       issue(["defaultPlan"], `unknown plan "${c.defaultPlan}"`);

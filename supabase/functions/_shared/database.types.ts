@@ -2045,7 +2045,6 @@ export type Database = {
           "created_by": string | null;
           "entitlements": (string)[];
           "id": string;
-          "license_policies": (string)[] | null;
           "notes": string;
           "prerelease": boolean;
           "product_id": string;
@@ -2063,7 +2062,6 @@ export type Database = {
           "created_by"?: string | null;
           "entitlements"?: (string)[];
           "id"?: string;
-          "license_policies"?: (string)[] | null;
           "notes"?: string;
           "prerelease"?: never;
           "product_id": string;
@@ -2080,7 +2078,6 @@ export type Database = {
           "created_by"?: string | null;
           "entitlements"?: (string)[];
           "id"?: string;
-          "license_policies"?: (string)[] | null;
           "notes"?: string;
           "prerelease"?: never;
           "product_id"?: string;
@@ -3102,6 +3099,8 @@ export type Database = {
         Args: {
           "account"?: string;
           "country"?: string;
+          "fingerprint"?: string;
+          "license_key"?: string;
           "platform": string;
           "product": string;
           "user_id"?: string;
@@ -3189,12 +3188,15 @@ export type Database = {
         Args: { "category"?: string; "email_id": number; "message_id": string; "provider": string };
         Returns: boolean;
       };
+      "service_role_count_release_request": {
+        Args: { "client_ip"?: string; "license_key": string };
+        Returns: undefined;
+      };
       "service_role_create_release": {
         Args: {
           "actor": string;
           "channel": string;
           "entitlements"?: (string)[];
-          "license_policies"?: (string)[];
           "notes"?: string;
           "product": string;
           "version": string;
@@ -3205,7 +3207,6 @@ export type Database = {
           "created_by": string | null;
           "entitlements": (string)[];
           "id": string;
-          "license_policies": (string)[] | null;
           "notes": string;
           "prerelease": boolean;
           "product_id": string;
@@ -3358,7 +3359,14 @@ export type Database = {
         };
       };
       "service_role_latest_release": {
-        Args: { "channel": string; "current_version"?: string; "platform": string; "product": string };
+        Args: {
+          "channel": string;
+          "current_version"?: string;
+          "fingerprint"?: string;
+          "license_key"?: string;
+          "platform": string;
+          "product": string;
+        };
         Returns: Database["public"]["CompositeTypes"]["release_offer"];
         SetofOptions: {
           from: "*";
@@ -3418,7 +3426,6 @@ export type Database = {
           "created_by": string | null;
           "entitlements": (string)[];
           "id": string;
-          "license_policies": (string)[] | null;
           "notes": string;
           "prerelease": boolean;
           "product_id": string;
@@ -3823,7 +3830,6 @@ export type Database = {
           "created_by": string | null;
           "entitlements": (string)[];
           "id": string;
-          "license_policies": (string)[] | null;
           "notes": string;
           "prerelease": boolean;
           "product_id": string;
@@ -4040,7 +4046,6 @@ export type Database = {
           "created_by": string | null;
           "entitlements": (string)[];
           "id": string;
-          "license_policies": (string)[] | null;
           "notes": string;
           "prerelease": boolean;
           "product_id": string;

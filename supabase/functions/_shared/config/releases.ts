@@ -18,3 +18,20 @@ export const releasesSchema = z.object({
 });
 
 export type ReleasesConfig = z.output<typeof releasesSchema>;
+
+/** The section's references to the rest of the config: a free product is no licensed product too (the two lists
+ * become one table of products), nor listed twice. */
+export function checkReleases(
+  releases: ReleasesConfig,
+  licensedIds: string[],
+  issue: (path: (string | number)[], message: string) => void,
+) {
+  const seen = new Set<string>();
+  releases.freeProducts.forEach((p, i) => {
+    if (seen.has(p.id)) issue(["releases", "freeProducts", i, "id"], `duplicate free product "${p.id}"`);
+    if (licensedIds.includes(p.id)) {
+      issue(["releases", "freeProducts", i, "id"], `"${p.id}" is a licensed product (licensing.products): not free too`);
+    }
+    seen.add(p.id);
+  });
+}
