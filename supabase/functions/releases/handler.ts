@@ -28,6 +28,7 @@ import { dbCall } from "../_shared/db-errors.ts";
 import { AppError, errorResponse, MethodNotAllowedError, NotFoundError, ValidationError } from "../_shared/errors.ts";
 import { json, withHttp } from "../_shared/http.ts";
 import { readJson } from "../_shared/request.ts";
+import { withMaintenance } from "../_shared/runtime-settings.ts";
 import {
   artifactPath,
   checkDeclaredSha256,
@@ -286,9 +287,10 @@ for (const path of ["/latest", "/download", "/admin/releases", "/admin/releases/
 app.notFound((c) => errorResponse(new NotFoundError(`No route ${new URL(c.req.url).pathname}`, "route_not_found")));
 app.onError((err) => errorResponse(err));
 
-export const handler = withHttp((req) => {
+// In maintenance (runtime settings) every caller but the service role is answered 503, as by the other functions.
+export const handler = withHttp(withMaintenance(config, (req) => {
   // The platform hands the function /releases/...; the local gateway may keep /functions/v1 in front.
   const url = new URL(req.url);
   url.pathname = url.pathname.replace(/^.*?\/releases(?=\/|$)/, "/releases").replace(/(.)\/$/, "$1");
   return app.fetch(new Request(url, req));
-});
+}));
