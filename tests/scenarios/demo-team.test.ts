@@ -263,8 +263,11 @@ describe("SaaSbase Demo: a Business team on one wallet and one per-seat subscrip
 
   it("an admin's KPIs count the team as one paying account, its seats in the MRR", async () => {
     const admin = await s.signUp(mail("admin"), { confirmed: true, appMetadata: { role: "admin" } });
+    // From the first sign-up's day to today (UTC): a run that crosses midnight keeps every sign-up and payment
+    // of this stack in the range.
     const today = new Date().toISOString().slice(0, 10);
-    const report = await s.rpc(admin, "admin_kpis", [today, today, "day"]);
+    const [{ first }] = await s.sql`select to_char(min(created_at) at time zone 'utc', 'YYYY-MM-DD') as first from auth.users`;
+    const report = await s.rpc(admin, "admin_kpis", [first, today, "day"]);
     const [sub] = await s.sql`select s.quantity, p.unit_amount from public.subscriptions s join public.prices p on p.id = s.price_id
       where s.id = ${subscriptionId}`;
     const [{ paid }] = await s.sql`select sum(amount_paid)::int as paid from public.invoices where status = 'paid'`;

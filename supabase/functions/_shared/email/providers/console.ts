@@ -32,7 +32,7 @@ async function writeIndex(dir: string): Promise<void> {
     try {
       entries.push(JSON.parse(await Deno.readTextFile(`${dir}/${f.name}`)));
     } catch {
-      // a file being written by another worker: the next index has it
+      // unreadable (removed meanwhile, or written by hand): the next index has what is there
     }
   }
   entries.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
@@ -49,6 +49,15 @@ ${rows}
   const tmp = `${dir}/.index-${crypto.randomUUID()}.html`;
   await Deno.writeTextFile(tmp, html);
   await Deno.rename(tmp, `${dir}/index.html`);
+}
+
+// One index rewrite at a time in this process, each after the mails before it are in: of two mails sent at
+// once, the later rewrite lists both (two rewrites racing let the one that listed first rename last).
+let indexQueue: Promise<void> = Promise.resolve();
+function rewriteIndex(dir: string): Promise<void> {
+  const next = indexQueue.then(() => writeIndex(dir));
+  indexQueue = next.catch(() => {});
+  return next;
 }
 
 export function consoleProvider(sinkDir: string | undefined): EmailProvider {
@@ -84,8 +93,11 @@ export function consoleProvider(sinkDir: string | undefined): EmailProvider {
       };
       await Deno.writeTextFile(`${sinkDir}/${id}.html`, message.html);
       await Deno.writeTextFile(`${sinkDir}/${id}.txt`, message.text);
-      await Deno.writeTextFile(`${sinkDir}/${id}.json`, JSON.stringify(entry, null, 2));
-      await writeIndex(sinkDir);
+      // Written whole under another name, then renamed: an index being rebuilt meanwhile reads all of it or none.
+      const tmp = `${sinkDir}/.${id}.json.tmp`;
+      await Deno.writeTextFile(tmp, JSON.stringify(entry, null, 2));
+      await Deno.rename(tmp, `${sinkDir}/${id}.json`);
+      await rewriteIndex(sinkDir);
       return { messageId: `console-${id}` };
     },
   };
