@@ -4,8 +4,8 @@
 // with its releases, update checks and licensed downloads; the command-line tool is free to download.
 //
 // Not built yet, so not here: the extension marketplace with its 70/30 revenue split and developer payouts,
-// support tickets, the knowledge base and the forums (no issue yet), tax calculation and multi-currency (no issue
-// yet), support and notification emails (issue 18).
+// support tickets with their emails, the knowledge base and the forums (no issue yet), tax calculation and
+// multi-currency (no issue yet).
 // Use it: `npm run dev -- --preset devforge`; make it your config: `npm run config:preset -- devforge`.
 import { defineConfig } from "../supabase/functions/_shared/config-schema.ts";
 

@@ -7,7 +7,8 @@
 // allowance of 5 chats a day. Miky has neither: every answer is paid in credits, as its seed's
 // `messages.credits_consumed` and `users.credits` (default 100) say.
 //
-// Not built yet, so not here: email (SendGrid, issue 18), voice-to-text (no issue yet).
+// Mail goes out through SendGrid, as in the seed (docs/email.md). Not built yet, so not here: voice-to-text (no
+// issue yet).
 // Use it: `npm run dev -- --preset miky`; make it your config: `npm run config:preset -- miky`.
 import { defineConfig } from "../supabase/functions/_shared/config-schema.ts";
 
@@ -175,4 +176,7 @@ export default defineConfig({
     monthlyCapPerReferrer: 50,
     minCashoutCents: 1000,
   },
+
+  // Seed 004 sends its mail with SendGrid (the key: the SENDGRID_API_KEY function secret).
+  email: { provider: "sendgrid" },
 });

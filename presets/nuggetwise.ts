@@ -7,8 +7,8 @@
 // The product is the MCP server (the mcp function, docs/mcp.md): its generate_component tool asks v0's Model API
 // with the user's own v0 key (stored encrypted: PUT /secrets/v0), each call one component_generation; Cursor
 // reaches it with an API key (sbk_live_...). tests/scenarios/nuggetwise.test.ts runs the journey.
-// Not built yet, so not here: the upgrade email at the free limit (issue 18), custom project templates and the
-// template marketplace (no issue yet).
+// The free limit queues the upgrade email (free_limit_reached, docs/notifications.md). Not built yet, so not here:
+// custom project templates and the template marketplace (no issue yet).
 // Use it: `npm run dev -- --preset nuggetwise`; make it your config: `npm run config:preset -- nuggetwise`.
 import { defineConfig } from "../supabase/functions/_shared/config-schema.ts";
 
