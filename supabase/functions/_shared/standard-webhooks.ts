@@ -1,4 +1,5 @@
-// Standard Webhooks signatures (standardwebhooks.com), as Supabase Auth signs its HTTP hooks: the headers
+// Standard Webhooks signatures (standardwebhooks.com), as Supabase Auth signs its HTTP hooks and Svix (Resend) its
+// webhooks: the headers
 // `webhook-id`, `webhook-timestamp` (Unix seconds) and `webhook-signature` (space-separated `v1,<base64>`
 // entries), each entry an HMAC-SHA256 of `<id>.<timestamp>.<raw body>` under a secret given as `v1,whsec_<base64>`
 // (the dashboard's form) or `whsec_<base64>`. WebCrypto only, so it runs on Deno and Supabase's edge runtime.
@@ -69,9 +70,10 @@ export async function verify(
   body: string,
   now: number = Date.now() / 1000,
 ): Promise<VerifiedWebhook> {
-  const id = headers.get("webhook-id");
-  const timestamp = headers.get("webhook-timestamp");
-  const signatures = headers.get("webhook-signature");
+  // Svix (Resend's webhooks) sends the same scheme under its own header names.
+  const id = headers.get("webhook-id") ?? headers.get("svix-id");
+  const timestamp = headers.get("webhook-timestamp") ?? headers.get("svix-timestamp");
+  const signatures = headers.get("webhook-signature") ?? headers.get("svix-signature");
   if (!id || !timestamp || !signatures) {
     throw new WebhookSignatureError("webhook-id, webhook-timestamp and webhook-signature headers are required");
   }
